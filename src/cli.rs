@@ -1,0 +1,120 @@
+//! The command line: `serve` (default), `migrate`, `create-admin`, `token`.
+
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::{
+    audit::{self, Actor, AuditEntry},
+    platform::{config::Config, db::Db, server, state::AppState, validate::Validator},
+    tenancy::users::store as users,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "whatpro-hub",
+    version,
+    about = "Kanban CRM, WhatsApp instances, team chat and billing beside Chatwoot."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default). Configuration comes from the environment.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create a super admin, or promote an existing user to super admin.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Administrator")]
+        name: String,
+    },
+    /// Operator tool: print a short-lived access token for a user (same code path as sign-in).
+    Token {
+        #[arg(long)]
+        email: String,
+        /// Lifetime in minutes (at most 60).
+        #[arg(long, default_value_t = 15)]
+        ttl_minutes: u64,
+    },
+}
+
+pub async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::from_env()?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => server::run(config).await,
+        Command::Migrate => {
+            open_db(&config).await?.close().await;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::CreateAdmin { email, name } => create_admin(&config, &email, &name).await,
+        Command::Token { email, ttl_minutes } => {
+            anyhow::ensure!(
+                (1..=60).contains(&ttl_minutes),
+                "--ttl-minutes must be between 1 and 60"
+            );
+            let db = open_db(&config).await?;
+            let user_id = users::id_by_email(&db, &email.trim().to_lowercase())
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no user with email {email}"))?;
+            let state = AppState::new(db.clone(), config);
+            let minted = state
+                .tokens
+                .mint_access_for(user_id, Duration::from_secs(ttl_minutes * 60));
+            println!("{}", minted.token);
+            db.close().await;
+            Ok(())
+        }
+    }
+}
+
+async fn open_db(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::connect(&config.database_url, 2).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+async fn create_admin(config: &Config, email: &str, name: &str) -> anyhow::Result<()> {
+    let email = email.trim().to_lowercase();
+    let mut v = Validator::default();
+    v.email("email", &email).text("name", name, 120);
+    v.finish()
+        .map_err(|e| anyhow::anyhow!("invalid input: {e:?}"))?;
+    let db = open_db(config).await?;
+    let mut tx = db.begin().await?;
+    let (user_id, action) = match users::id_by_email_in(&mut tx, &email).await? {
+        Some(id) => {
+            users::set_super_admin(&mut tx, id).await?;
+            (id, "user.promoted_super_admin")
+        }
+        None => {
+            let new_user = users::NewUser {
+                email: &email,
+                name: name.trim(),
+                avatar_url: None,
+                chatwoot_user_id: None,
+                is_super_admin: true,
+            };
+            (
+                users::insert_user(&mut tx, &new_user).await?,
+                "user.created_super_admin",
+            )
+        }
+    };
+    audit::record(
+        &mut tx,
+        AuditEntry::by(Actor::cli(), None, action, "user", user_id),
+    )
+    .await?;
+    tx.commit().await?;
+    db.close().await;
+    println!("{user_id} {email} is a super admin");
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! Whatpro Hub: a modular monolith cut by domain. `platform` holds what every domain
+//! stands on; each domain module owns its routes, types and queries.
+
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod entitlements;
+pub mod platform;
+pub mod tenancy;

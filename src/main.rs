@@ -1,0 +1,10 @@
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match whatpro_hub::cli::run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("whatpro-hub: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

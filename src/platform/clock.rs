@@ -1,0 +1,8 @@
+use time::OffsetDateTime;
+
+/// Now, in UTC and whole seconds. Stored timestamps carry no sub-second part, so their
+/// text form on SQLite sorts like the time itself and both engines hold equal values.
+pub fn now() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(0).unwrap_or(now)
+}

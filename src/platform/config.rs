@@ -1,0 +1,332 @@
+//! Configuration from the environment (12-factor). Development has working defaults;
+//! production refuses to start while a secret is missing or still the development default.
+
+use std::{collections::HashMap, net::IpAddr, path::PathBuf, time::Duration};
+
+use anyhow::{Context, bail};
+use ipnet::IpNet;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::entitlements::PlanDefaults;
+
+const DEV_ENCRYPTION_KEY: &str = "ZGV2ZWxvcG1lbnQtb25seS1lbmNyeXB0aW9uLWtleSE=";
+const DEV_SIGNING_KEYS: &str = "dev:development-only-signing-key-do-not-use-in-production";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+/// A JWT signing key with its id; the first configured key signs, all of them verify.
+#[derive(Clone)]
+pub struct SigningKey {
+    pub id: String,
+    pub secret: SecretString,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SigningKey({}, [redacted])", self.id)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub environment: Environment,
+    pub host: IpAddr,
+    pub port: u16,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub public_url: String,
+    pub chatwoot_url: Option<String>,
+    pub cors_origins: Vec<String>,
+    pub encryption_key: SecretString,
+    pub signing_keys: Vec<SigningKey>,
+    pub access_token_ttl: Duration,
+    pub rate_limit_per_minute: u32,
+    pub anonymous_rate_limit_per_minute: u32,
+    pub trusted_proxies: Vec<IpNet>,
+    pub request_timeout: Duration,
+    pub body_limit_bytes: usize,
+    pub shutdown_timeout: Duration,
+    pub log_format: LogFormat,
+    pub otlp_endpoint: Option<String>,
+    pub plan_defaults: PlanDefaults,
+}
+
+/// Reads variables from a map, so tests need not touch the process environment.
+struct Vars(HashMap<String, String>);
+
+impl Vars {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    }
+
+    fn parse<T: std::str::FromStr>(&self, name: &str, default: T) -> anyhow::Result<T>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.get(name) {
+            None => Ok(default),
+            Some(raw) => raw.parse().map_err(|e| anyhow::anyhow!("{name}: {e}")),
+        }
+    }
+
+    fn list(&self, name: &str) -> Vec<String> {
+        self.get(name)
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_vars(std::env::vars().collect())
+    }
+
+    pub fn from_vars(vars: HashMap<String, String>) -> anyhow::Result<Self> {
+        let vars = Vars(vars);
+        let environment = match vars.get("APP_ENV").unwrap_or("development") {
+            "development" => Environment::Development,
+            "production" => Environment::Production,
+            other => bail!("APP_ENV must be development or production, not {other:?}"),
+        };
+        let production = environment == Environment::Production;
+        let port = vars.parse("APP_PORT", 3000u16)?;
+        let data_dir = PathBuf::from(vars.get("DATA_DIR").unwrap_or("./data"));
+        let database_url = match vars.get("DATABASE_URL") {
+            Some(url) => url.to_string(),
+            None => sqlite_url(&data_dir)?,
+        };
+
+        let encryption_key = secret(&vars, "ENCRYPTION_KEY", DEV_ENCRYPTION_KEY, production)?;
+        let key_bytes = base64_decode(encryption_key.expose_secret())
+            .context("ENCRYPTION_KEY must be base64")?;
+        if key_bytes.len() != 32 {
+            bail!("ENCRYPTION_KEY must decode to 32 bytes (openssl rand -base64 32)");
+        }
+        let signing_keys = parse_signing_keys(secret(
+            &vars,
+            "JWT_SIGNING_KEYS",
+            DEV_SIGNING_KEYS,
+            production,
+        )?)?;
+
+        let cors_origins = vars.list("CORS_ORIGINS");
+        if let Some(bad) = cors_origins
+            .iter()
+            .find(|o| o.as_str() == "*" || o.ends_with('/'))
+        {
+            bail!("CORS_ORIGINS takes exact origins like https://app.example.com, not {bad:?}");
+        }
+        let trusted_proxies = vars
+            .list("TRUSTED_PROXIES")
+            .iter()
+            .map(|p| {
+                parse_net(p).with_context(|| format!("TRUSTED_PROXIES: {p:?} is not an IP or CIDR"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+
+        let log_format = match vars.get("LOG_FORMAT") {
+            Some("json") => LogFormat::Json,
+            Some("pretty") => LogFormat::Pretty,
+            Some(other) => bail!("LOG_FORMAT must be json or pretty, not {other:?}"),
+            None if production => LogFormat::Json,
+            None => LogFormat::Pretty,
+        };
+
+        Ok(Config {
+            environment,
+            host: vars.parse("APP_HOST", IpAddr::from([0, 0, 0, 0]))?,
+            port,
+            database_url,
+            database_max_connections: vars.parse("DATABASE_MAX_CONNECTIONS", 16)?,
+            public_url: vars
+                .get("PUBLIC_URL")
+                .map(|u| u.trim_end_matches('/').to_string())
+                .unwrap_or_else(|| format!("http://localhost:{port}")),
+            chatwoot_url: vars
+                .get("CHATWOOT_URL")
+                .map(|u| u.trim_end_matches('/').to_string()),
+            cors_origins,
+            encryption_key,
+            signing_keys,
+            access_token_ttl: Duration::from_secs(
+                60 * vars.parse("ACCESS_TOKEN_TTL_MINUTES", 15u64)?,
+            ),
+            rate_limit_per_minute: vars.parse("RATE_LIMIT_PER_MINUTE", 600)?,
+            anonymous_rate_limit_per_minute: vars.parse("RATE_LIMIT_ANONYMOUS_PER_MINUTE", 120)?,
+            trusted_proxies,
+            request_timeout: Duration::from_secs(vars.parse("REQUEST_TIMEOUT_SECS", 30)?),
+            body_limit_bytes: vars.parse("BODY_LIMIT_BYTES", 1024 * 1024)?,
+            shutdown_timeout: Duration::from_secs(vars.parse("SHUTDOWN_TIMEOUT_SECS", 20)?),
+            log_format,
+            otlp_endpoint: vars.get("OTEL_EXPORTER_OTLP_ENDPOINT").map(String::from),
+            plan_defaults: PlanDefaults::from_lookup(|name| vars.get(name).map(String::from))?,
+        })
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+
+    /// HSTS is only meaningful (and only safe to send) when the hub is reached over https.
+    pub fn served_over_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+fn secret(
+    vars: &Vars,
+    name: &str,
+    dev_default: &str,
+    production: bool,
+) -> anyhow::Result<SecretString> {
+    match vars.get(name) {
+        Some(value) if production && value == dev_default => {
+            bail!(
+                "{name} is still the development default; set a real secret for APP_ENV=production"
+            )
+        }
+        Some(value) => Ok(SecretString::from(value.to_string())),
+        None if production => bail!("{name} must be set when APP_ENV=production"),
+        None => Ok(SecretString::from(dev_default.to_string())),
+    }
+}
+
+fn parse_signing_keys(raw: SecretString) -> anyhow::Result<Vec<SigningKey>> {
+    let keys = raw
+        .expose_secret()
+        .split(',')
+        .map(|entry| {
+            let (id, secret) = entry.trim().split_once(':').context(
+                "JWT_SIGNING_KEYS is a comma-separated list of key-id:secret (the first one signs)",
+            )?;
+            if id.is_empty() || secret.len() < 32 {
+                bail!(
+                    "JWT_SIGNING_KEYS: each key needs an id and a secret of at least 32 characters"
+                );
+            }
+            Ok(SigningKey {
+                id: id.to_string(),
+                secret: SecretString::from(secret.to_string()),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(keys)
+}
+
+fn parse_net(raw: &str) -> anyhow::Result<IpNet> {
+    if let Ok(net) = raw.parse::<IpNet>() {
+        return Ok(net);
+    }
+    Ok(IpNet::from(raw.parse::<IpAddr>()?))
+}
+
+fn sqlite_url(data_dir: &std::path::Path) -> anyhow::Result<String> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create DATA_DIR {}", data_dir.display()))?;
+    Ok(format!(
+        "sqlite://{}?mode=rwc",
+        data_dir.join("whatpro-hub.db").display()
+    ))
+}
+
+fn base64_decode(raw: &str) -> anyhow::Result<Vec<u8>> {
+    use base64::Engine;
+    Ok(base64::engine::general_purpose::STANDARD.decode(raw)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        let dir = std::env::temp_dir().join("whatpro-config-test");
+        let mut map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        map.entry("DATA_DIR".into())
+            .or_insert(dir.display().to_string());
+        map
+    }
+
+    #[test]
+    fn development_runs_on_defaults() {
+        let config = Config::from_vars(vars(&[])).unwrap();
+        assert_eq!(config.port, 3000);
+        assert!(config.database_url.starts_with("sqlite://"));
+        assert_eq!(config.log_format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn production_refuses_missing_or_default_secrets() {
+        let err = Config::from_vars(vars(&[("APP_ENV", "production")])).unwrap_err();
+        assert!(err.to_string().contains("ENCRYPTION_KEY"), "{err}");
+
+        let err = Config::from_vars(vars(&[
+            ("APP_ENV", "production"),
+            ("ENCRYPTION_KEY", DEV_ENCRYPTION_KEY),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("development default"), "{err}");
+
+        let err = Config::from_vars(vars(&[
+            ("APP_ENV", "production"),
+            (
+                "ENCRYPTION_KEY",
+                "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq8s=",
+            ),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("JWT_SIGNING_KEYS"), "{err}");
+    }
+
+    #[test]
+    fn production_starts_with_real_secrets_and_never_prints_them() {
+        let config = Config::from_vars(vars(&[
+            ("APP_ENV", "production"),
+            (
+                "ENCRYPTION_KEY",
+                "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq8s=",
+            ),
+            (
+                "JWT_SIGNING_KEYS",
+                "k2:0123456789abcdef0123456789abcdef-new,k1:0123456789abcdef0123456789abcdef-old",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(config.log_format, LogFormat::Json);
+        assert_eq!(config.signing_keys[0].id, "k2");
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("0123456789abcdef"), "{printed}");
+        assert!(!printed.contains("q83vEjRWeJ"), "{printed}");
+    }
+
+    #[test]
+    fn rejects_wildcard_cors_and_bad_proxies() {
+        assert!(Config::from_vars(vars(&[("CORS_ORIGINS", "*")])).is_err());
+        assert!(Config::from_vars(vars(&[("TRUSTED_PROXIES", "nope")])).is_err());
+        let config =
+            Config::from_vars(vars(&[("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1")])).unwrap();
+        assert_eq!(config.trusted_proxies.len(), 2);
+    }
+}

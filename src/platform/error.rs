@@ -1,0 +1,249 @@
+//! The one error type of the HTTP API, rendered once as RFC 9457 `application/problem+json`.
+
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::request_id;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One invalid input field.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// Everything a handler can fail with. Variants carry what the client may see; internal
+/// causes stay in logs.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("invalid input")]
+    Validation(Vec<FieldError>),
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("authentication required")]
+    Unauthorized {
+        code: &'static str,
+        message: &'static str,
+    },
+    #[error("forbidden")]
+    Forbidden {
+        code: &'static str,
+        message: &'static str,
+    },
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("quota exceeded for {resource}")]
+    QuotaExceeded {
+        resource: &'static str,
+        limit: i64,
+        current: i64,
+    },
+    #[error("feature {feature} is not enabled for this account")]
+    FeatureDisabled { feature: &'static str },
+    #[error("service unavailable")]
+    Unavailable { reason: String },
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(err: sqlx::Error) -> Self {
+        AppError::Internal(err.into())
+    }
+}
+
+impl AppError {
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        AppError::Validation(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
+    }
+
+    pub fn forbidden() -> Self {
+        AppError::Forbidden {
+            code: "forbidden",
+            message: "Your role does not allow this action.",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden { .. }
+            | AppError::QuotaExceeded { .. }
+            | AppError::FeatureDisabled { .. } => StatusCode::FORBIDDEN,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn problem(&self) -> Problem {
+        let status = self.status();
+        let mut problem = Problem::new(status, self.code(), self.detail());
+        match self {
+            AppError::Validation(errors) => problem.errors = Some(errors.clone()),
+            AppError::QuotaExceeded {
+                resource,
+                limit,
+                current,
+            } => {
+                problem.resource = Some(resource);
+                problem.limit = Some(*limit);
+                problem.current = Some(*current);
+            }
+            _ => {}
+        }
+        problem
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            AppError::NotFound => "not_found",
+            AppError::Validation(_) => "validation_failed",
+            AppError::BadRequest { code, .. }
+            | AppError::Unauthorized { code, .. }
+            | AppError::Forbidden { code, .. }
+            | AppError::Conflict { code, .. } => code,
+            AppError::QuotaExceeded { .. } => "quota_exceeded",
+            AppError::FeatureDisabled { .. } => "feature_disabled",
+            AppError::Unavailable { .. } => "unavailable",
+            AppError::Internal(_) => "internal_error",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            AppError::NotFound => "The resource does not exist.".into(),
+            AppError::Validation(_) => "The request has invalid fields.".into(),
+            AppError::Unauthorized { message, .. } | AppError::Forbidden { message, .. } => {
+                (*message).into()
+            }
+            AppError::QuotaExceeded {
+                resource,
+                limit,
+                current,
+            } => {
+                format!("The plan allows {limit} {resource}; the account has {current}.")
+            }
+            AppError::Unavailable { reason } => reason.clone(),
+            AppError::Internal(_) => "An unexpected error occurred.".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let AppError::Internal(err) = &self {
+            tracing::error!(error = format!("{err:#}"), "internal error");
+        }
+        let mut response = self.problem().into_response();
+        if let AppError::Unauthorized { .. } = self {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// The RFC 9457 body. `code` is the stable, machine-readable identifier clients branch on.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    pub code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<i64>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Problem {
+            type_: format!("https://whatpro.dev/problems/{}", code.replace('_', "-")),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            code,
+            request_id: request_id::current(),
+            errors: None,
+            resource: None,
+            limit: None,
+            current: None,
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        (
+            status,
+            [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))],
+            body,
+        )
+            .into_response()
+    }
+}
+
+/// Maps a status that some layer produced without a body of ours (404 route, 405, 413,
+/// timeout, panic) to its problem code.
+pub fn code_for_status(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::BAD_REQUEST => "bad_request",
+        s if s.is_server_error() => "internal_error",
+        _ => "error",
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// Turns a unique-constraint violation into a 409 with `code`; other errors stay internal.
+pub fn conflict_on_unique(
+    code: &'static str,
+    message: &'static str,
+) -> impl FnOnce(sqlx::Error) -> AppError {
+    move |err| {
+        if super::db::is_unique_violation(&err) {
+            AppError::Conflict {
+                code,
+                message: message.into(),
+            }
+        } else {
+            AppError::from(err)
+        }
+    }
+}

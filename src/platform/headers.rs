@@ -1,0 +1,119 @@
+//! Security headers on every response (OWASP Secure Headers Project), and a guarantee
+//! that every error leaves as problem+json whichever layer produced it.
+
+use axum::{
+    body::Body,
+    extract::{Request, State},
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+
+use super::{
+    error::{Problem, code_for_status},
+    state::AppState,
+};
+
+/// Nothing may frame the hub by default; embeddable routes set their own policy.
+pub const DEFAULT_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
+
+const PERMISSIONS_POLICY: &str = "accelerometer=(), autoplay=(), camera=(), display-capture=(), \
+     geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=(), sync-xhr=(self)";
+
+fn set_default(headers: &mut HeaderMap, name: HeaderName, value: &'static str) {
+    headers
+        .entry(name)
+        .or_insert(HeaderValue::from_static(value));
+}
+
+pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    let own_framing_policy = headers.contains_key(header::CONTENT_SECURITY_POLICY);
+    set_default(headers, header::CONTENT_SECURITY_POLICY, DEFAULT_CSP);
+    if !own_framing_policy {
+        set_default(headers, header::X_FRAME_OPTIONS, "DENY");
+    }
+    set_default(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set_default(headers, header::REFERRER_POLICY, "no-referrer");
+    set_default(
+        headers,
+        HeaderName::from_static("permissions-policy"),
+        PERMISSIONS_POLICY,
+    );
+    set_default(
+        headers,
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    set_default(
+        headers,
+        HeaderName::from_static("cross-origin-resource-policy"),
+        "same-origin",
+    );
+    set_default(
+        headers,
+        HeaderName::from_static("x-permitted-cross-domain-policies"),
+        "none",
+    );
+    set_default(headers, header::CACHE_CONTROL, "no-store");
+    if state.config.served_over_https() {
+        set_default(
+            headers,
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        );
+    }
+    headers.remove(header::SERVER);
+    response
+}
+
+/// Rewrites error responses that some layer produced without a body of ours (unknown
+/// route, wrong method, timeout, extractor rejections: empty or plain text) into
+/// problem+json.
+pub async fn problem_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let bare = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    if status.as_u16() < 400 || !bare {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let detail = match status {
+        StatusCode::NOT_FOUND => "The resource does not exist.",
+        StatusCode::METHOD_NOT_ALLOWED => "This method is not allowed on this resource.",
+        StatusCode::PAYLOAD_TOO_LARGE => "The request body is too large.",
+        StatusCode::REQUEST_TIMEOUT => "The request took too long and was stopped.",
+        s if s.is_server_error() => "An unexpected error occurred.",
+        _ => "The request could not be processed.",
+    };
+    let problem = Problem::new(status, code_for_status(status), detail).into_response();
+    let (problem_parts, body) = problem.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        problem_parts.headers[header::CONTENT_TYPE].clone(),
+    );
+    Response::from_parts(parts, Body::new(body))
+}
+
+/// The body of a panic: logged here, never shown.
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = message, "handler panicked");
+    Problem::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "An unexpected error occurred.",
+    )
+    .into_response()
+}

@@ -1,0 +1,67 @@
+//! A JSON extractor whose rejections are problem+json like every other error.
+
+use axum::{
+    extract::{FromRequest, Request, rejection::JsonRejection},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde::{Serialize, de::DeserializeOwned};
+
+use super::error::{AppError, FieldError};
+
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(rejection_to_error(rejection)),
+        }
+    }
+}
+
+fn rejection_to_error(rejection: JsonRejection) -> AppError {
+    match rejection {
+        JsonRejection::JsonDataError(err) => AppError::Validation(vec![FieldError {
+            field: field_of(&err.body_text()),
+            message: err.body_text(),
+        }]),
+        JsonRejection::JsonSyntaxError(_) => AppError::BadRequest {
+            code: "invalid_json",
+            message: "The request body is not valid JSON.".into(),
+        },
+        JsonRejection::MissingJsonContentType(_) => AppError::BadRequest {
+            code: "unsupported_media_type",
+            message: "Send the body as application/json.".into(),
+        },
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::BadRequest {
+            code: "payload_too_large",
+            message: "The request body is too large.".into(),
+        },
+        other => AppError::BadRequest {
+            code: "invalid_body",
+            message: other.body_text(),
+        },
+    }
+}
+
+/// serde reports `path.to.field: message`; the path is what clients want to highlight.
+fn field_of(text: &str) -> String {
+    text.split_once(": ")
+        .and_then(|(head, _)| head.rsplit(": ").next())
+        .filter(|path| !path.contains(' '))
+        .unwrap_or("body")
+        .to_string()
+}
+
+impl<T: Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}

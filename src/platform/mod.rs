@@ -1,0 +1,23 @@
+//! What every domain stands on: configuration, storage, HTTP plumbing, errors,
+//! observability and the server itself.
+
+pub mod client;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+mod headers;
+mod health;
+pub mod json;
+pub mod metrics;
+mod openapi;
+pub mod pagination;
+pub mod rate_limit;
+pub mod request_id;
+pub mod server;
+pub mod state;
+pub mod telemetry;
+pub mod validate;
+pub mod web;
+
+pub use openapi::ApiDoc;

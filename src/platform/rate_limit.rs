@@ -1,0 +1,152 @@
+//! Request rate limits: per principal once authenticated, per client IP otherwise.
+//! GCRA buckets in memory, so limits are per replica; headers follow the IETF
+//! RateLimit header fields draft.
+
+use std::{net::IpAddr, num::NonZeroU32, time::Duration};
+
+use axum::{
+    extract::{Request, State},
+    http::{HeaderMap, HeaderValue, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use governor::{
+    Quota, RateLimiter,
+    clock::{Clock, DefaultClock},
+    middleware::StateInformationMiddleware,
+    state::keyed::DefaultKeyedStateStore,
+};
+use uuid::Uuid;
+
+use super::{client::ClientMeta, error::Problem, state::AppState};
+use crate::auth::Authentication;
+
+type Limiter<K> =
+    RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock, StateInformationMiddleware>;
+
+pub struct RateLimiters {
+    per_user: Limiter<Uuid>,
+    per_ip: Limiter<IpAddr>,
+    user_limit: u32,
+    ip_limit: u32,
+}
+
+/// Outcome of one check, enough to write the headers.
+struct Decision {
+    limit: u32,
+    remaining: u32,
+    retry_after: Option<Duration>,
+}
+
+fn limiter<K: Clone + std::hash::Hash + Eq>(per_minute: u32) -> Limiter<K> {
+    let per_minute = NonZeroU32::new(per_minute.max(1)).expect("max(1) is non-zero");
+    RateLimiter::keyed(Quota::per_minute(per_minute))
+        .with_middleware::<StateInformationMiddleware>()
+}
+
+impl RateLimiters {
+    pub fn new(user_limit: u32, ip_limit: u32) -> Self {
+        RateLimiters {
+            per_user: limiter(user_limit),
+            per_ip: limiter(ip_limit),
+            user_limit: user_limit.max(1),
+            ip_limit: ip_limit.max(1),
+        }
+    }
+
+    /// Forgets buckets that have refilled, so memory follows active clients only.
+    pub fn forget_idle(&self) {
+        self.per_user.retain_recent();
+        self.per_ip.retain_recent();
+    }
+
+    fn check<K: Clone + std::hash::Hash + Eq>(
+        limiter: &Limiter<K>,
+        limit: u32,
+        key: &K,
+    ) -> Decision {
+        match limiter.check_key(key) {
+            Ok(snapshot) => Decision {
+                limit,
+                remaining: snapshot.remaining_burst_capacity(),
+                retry_after: None,
+            },
+            Err(not_until) => Decision {
+                limit,
+                remaining: 0,
+                retry_after: Some(not_until.wait_time_from(DefaultClock::default().now())),
+            },
+        }
+    }
+}
+
+/// Limits the API; health probes, metrics and UI assets are not counted.
+pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let limits = &state.rate_limits;
+    let decision = match req.extensions().get::<Authentication>() {
+        Some(Authentication::Valid(claims)) => {
+            RateLimiters::check(&limits.per_user, limits.user_limit, &claims.sub)
+        }
+        _ => {
+            let ip = req
+                .extensions()
+                .get::<ClientMeta>()
+                .map(|m| m.ip)
+                .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+            RateLimiters::check(&limits.per_ip, limits.ip_limit, &ip)
+        }
+    };
+    let mut response = match decision.retry_after {
+        Some(wait) => {
+            let mut response = Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many requests; retry after the time in Retry-After.",
+            )
+            .into_response();
+            let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from(seconds));
+            response
+        }
+        None => next.run(req).await,
+    };
+    write_headers(response.headers_mut(), &decision);
+    response
+}
+
+fn write_headers(headers: &mut HeaderMap, decision: &Decision) {
+    let refill_secs = 60.0 / f64::from(decision.limit);
+    let reset = (f64::from(decision.limit - decision.remaining.min(decision.limit)) * refill_secs)
+        .ceil() as u64;
+    headers.insert("ratelimit-limit", HeaderValue::from(decision.limit));
+    headers.insert("ratelimit-remaining", HeaderValue::from(decision.remaining));
+    headers.insert("ratelimit-reset", HeaderValue::from(reset));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bucket_empties_then_refuses_with_a_wait() {
+        let limits = RateLimiters::new(3, 3);
+        let ip = IpAddr::from([192, 0, 2, 1]);
+        for expected in [2, 1, 0] {
+            let d = RateLimiters::check(&limits.per_ip, limits.ip_limit, &ip);
+            assert_eq!((d.remaining, d.retry_after), (expected, None));
+        }
+        let refused = RateLimiters::check(&limits.per_ip, limits.ip_limit, &ip);
+        assert!(refused.retry_after.unwrap() > Duration::from_secs(1));
+        let other = RateLimiters::check(
+            &limits.per_ip,
+            limits.ip_limit,
+            &IpAddr::from([192, 0, 2, 2]),
+        );
+        assert!(other.retry_after.is_none());
+    }
+}

@@ -1,0 +1,186 @@
+//! Assembles the router and its middleware, and serves it with a bounded graceful
+//! shutdown. Tests call [`serve`] with a port-0 listener.
+
+use std::{net::SocketAddr, time::Duration};
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::{HeaderName, Method, StatusCode, header},
+    middleware::{from_fn, from_fn_with_state},
+    routing::get,
+};
+use tokio::net::TcpListener;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tower::ServiceBuilder;
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    cors::{AllowOrigin, CorsLayer},
+    timeout::TimeoutLayer,
+};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use super::{
+    ApiDoc, client, config::Config, db::Db, headers, health, metrics, openapi, rate_limit,
+    request_id, state::AppState, telemetry, web,
+};
+use crate::{audit, auth, entitlements, tenancy};
+
+/// Every documented route. The OpenAPI document is built from exactly this.
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(health::router())
+        .merge(tenancy::router())
+        .merge(entitlements::router())
+        .merge(audit::router())
+}
+
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    api_routes().split_for_parts().1
+}
+
+fn cors(config: &Config) -> CorsLayer {
+    let origins = config
+        .cors_origins
+        .iter()
+        .filter_map(|o| o.parse().ok())
+        .collect::<Vec<_>>();
+    let request_id = request_id::X_REQUEST_ID.clone();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            request_id.clone(),
+        ])
+        .expose_headers([
+            request_id,
+            header::RETRY_AFTER,
+            HeaderName::from_static("ratelimit-limit"),
+            HeaderName::from_static("ratelimit-remaining"),
+            HeaderName::from_static("ratelimit-reset"),
+        ])
+        .max_age(Duration::from_secs(600))
+}
+
+pub fn router(state: AppState) -> Router {
+    let config = &state.config;
+    let (api, document) = api_routes().split_for_parts();
+    let middleware = ServiceBuilder::new()
+        .layer(from_fn(request_id::middleware))
+        .layer(from_fn(metrics::track))
+        .layer(from_fn_with_state(state.clone(), headers::security_headers))
+        .layer(from_fn(headers::problem_errors))
+        .layer(cors(config))
+        .layer(from_fn_with_state(state.clone(), client::middleware))
+        .layer(from_fn_with_state(state.clone(), auth::middleware))
+        .layer(from_fn_with_state(state.clone(), rate_limit::middleware))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
+        .layer(CatchPanicLayer::custom(headers::panic_response));
+    Router::new()
+        .merge(api)
+        .route("/metrics", get(metrics::render))
+        .merge(openapi::docs(document))
+        .route_layer(from_fn(metrics::record_route))
+        .fallback(web::fallback)
+        .layer(DefaultBodyLimit::max(config.body_limit_bytes))
+        .layer(middleware)
+        .with_state(state)
+}
+
+/// Serves until `shutdown` fires, then stops accepting, lets in-flight requests finish
+/// for at most `SHUTDOWN_TIMEOUT_SECS`, and stops background tasks.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let drain_limit = state.config.shutdown_timeout;
+    let tasks = TaskTracker::new();
+    tasks.spawn(forget_idle_rate_limits(state.clone(), shutdown.clone()));
+    tasks.close();
+
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let server =
+        axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let deadline = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(drain_limit).await;
+    };
+    tokio::select! {
+        result = server.into_future() => result?,
+        () = deadline => tracing::warn!("shutdown: in-flight requests did not finish in time; stopping anyway"),
+    }
+    tasks.wait().await;
+    Ok(())
+}
+
+async fn forget_idle_rate_limits(state: AppState, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => state.rate_limits.forget_idle(),
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// `whatpro-hub serve`: configuration, logs, database, then the server until SIGTERM/SIGINT.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    telemetry::init(config.log_format);
+    metrics::install();
+    let db = Db::connect(&config.database_url, config.database_max_connections).await?;
+    db.migrate().await?;
+    let listener = TcpListener::bind((config.host, config.port)).await?;
+    tracing::info!(
+        address = %listener.local_addr()?,
+        engine = ?db.engine(),
+        environment = ?config.environment,
+        ui_built = web::is_built(),
+        "whatpro-hub listening"
+    );
+    if !web::is_built() {
+        tracing::warn!(
+            "the web UI is not built: npm --prefix web ci && npm --prefix web run build"
+        );
+    }
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    serve(AppState::new(db.clone(), config), listener, shutdown).await?;
+    db.close().await;
+    tracing::info!("whatpro-hub stopped");
+    Ok(())
+}
+
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; draining");
+    shutdown.cancel();
+}

@@ -1,0 +1,99 @@
+use serde_json::Value;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::Account;
+use crate::{
+    on_db, on_tx,
+    platform::{
+        db::{Db, Tx},
+        error::AppResult,
+        pagination::PageRequest,
+    },
+    tenancy::Role,
+};
+
+macro_rules! columns {
+    () => {
+        "id, chatwoot_account_id, name, locale, status, settings, created_at, updated_at"
+    };
+}
+
+/// What the caller holds in an account: `None` when the account does not exist; `role`
+/// is `None` when the caller has no active membership.
+pub struct Access {
+    pub account_active: bool,
+    pub role: Option<Role>,
+}
+
+pub async fn access(db: &Db, account_id: Uuid, user_id: Uuid) -> AppResult<Option<Access>> {
+    let sql = "SELECT a.status, m.role FROM accounts a
+               LEFT JOIN account_users m ON m.account_id = a.id AND m.user_id = $2 AND m.active
+               WHERE a.id = $1";
+    let row: Option<(String, Option<String>)> = on_db!(db, pool =>
+        sqlx::query_as(sql).bind(account_id).bind(user_id).fetch_optional(pool).await?);
+    Ok(row.map(|(status, role)| Access {
+        account_active: status == "active",
+        role: role.as_deref().and_then(Role::from_membership),
+    }))
+}
+
+pub async fn get(db: &Db, account_id: Uuid) -> AppResult<Option<Account>> {
+    let sql = concat!("SELECT ", columns!(), " FROM accounts WHERE id = $1");
+    Ok(on_db!(db, pool => sqlx::query_as(sql)
+        .bind(account_id).fetch_optional(pool).await?))
+}
+
+pub async fn get_in(tx: &mut Tx, account_id: Uuid) -> AppResult<Option<Account>> {
+    let sql = concat!("SELECT ", columns!(), " FROM accounts WHERE id = $1");
+    Ok(on_tx!(tx, conn => sqlx::query_as(sql)
+        .bind(account_id).fetch_optional(conn).await?))
+}
+
+/// All accounts (super admins) or those where `member` has an active membership.
+pub async fn list(db: &Db, member: Option<Uuid>, page: PageRequest) -> AppResult<Vec<Account>> {
+    let sql = concat!(
+        "SELECT ", columns!(), " FROM accounts
+         WHERE ($1 IS NULL OR id IN (SELECT account_id FROM account_users WHERE user_id = $1 AND active))
+           AND ($2 IS NULL OR id > $2)
+         ORDER BY id LIMIT $3"
+    );
+    Ok(on_db!(db, pool => sqlx::query_as(sql)
+        .bind(member).bind(page.after).bind(page.fetch_limit()).fetch_all(pool).await?))
+}
+
+pub async fn insert(tx: &mut Tx, account: &Account) -> Result<(), sqlx::Error> {
+    let sql = concat!(
+        "INSERT INTO accounts (",
+        columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    );
+    on_tx!(tx, conn => sqlx::query(sql)
+        .bind(account.id)
+        .bind(account.chatwoot_account_id)
+        .bind(&account.name)
+        .bind(&account.locale)
+        .bind(&account.status)
+        .bind(Json(&account.settings))
+        .bind(account.created_at)
+        .bind(account.updated_at)
+        .execute(conn)
+        .await?.rows_affected());
+    Ok(())
+}
+
+pub async fn update(tx: &mut Tx, account: &Account) -> AppResult<()> {
+    let sql =
+        "UPDATE accounts SET name = $2, locale = $3, status = $4, settings = $5, updated_at = $6
+               WHERE id = $1";
+    on_tx!(tx, conn => sqlx::query(sql)
+        .bind(account.id)
+        .bind(&account.name)
+        .bind(&account.locale)
+        .bind(&account.status)
+        .bind(Json::<&Value>(&account.settings))
+        .bind(account.updated_at)
+        .execute(conn)
+        .await?.rows_affected());
+    Ok(())
+}

@@ -1,0 +1,20 @@
+//! Accounts (tenants), users and their memberships, teams; and the scope every
+//! account-level handler needs.
+
+pub mod accounts;
+mod scope;
+pub mod teams;
+pub mod users;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::platform::state::AppState;
+
+pub use scope::{AccountScope, Role};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(accounts::router())
+        .merge(users::router())
+        .merge(teams::router())
+}

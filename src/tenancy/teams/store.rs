@@ -1,0 +1,127 @@
+use uuid::Uuid;
+
+use super::Team;
+use crate::{
+    on_db, on_tx,
+    platform::{
+        clock,
+        db::{Db, Tx},
+        error::AppResult,
+        pagination::PageRequest,
+    },
+    tenancy::users::Member,
+};
+
+macro_rules! team_select {
+    () => {
+        "SELECT id, name, description, chatwoot_team_id, created_at, updated_at FROM teams "
+    };
+}
+
+pub async fn list(db: &Db, account_id: Uuid, page: PageRequest) -> AppResult<Vec<Team>> {
+    let sql = concat!(
+        team_select!(),
+        "WHERE account_id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
+    );
+    Ok(on_db!(db, pool => sqlx::query_as(sql)
+        .bind(account_id).bind(page.after).bind(page.fetch_limit()).fetch_all(pool).await?))
+}
+
+pub async fn get(db: &Db, account_id: Uuid, team_id: Uuid) -> AppResult<Option<Team>> {
+    let sql = concat!(
+        team_select!(),
+        "WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL"
+    );
+    Ok(
+        on_db!(db, pool => sqlx::query_as(sql).bind(account_id).bind(team_id).fetch_optional(pool).await?),
+    )
+}
+
+pub async fn get_in(tx: &mut Tx, account_id: Uuid, team_id: Uuid) -> AppResult<Option<Team>> {
+    let sql = concat!(
+        team_select!(),
+        "WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL"
+    );
+    Ok(
+        on_tx!(tx, conn => sqlx::query_as(sql).bind(account_id).bind(team_id).fetch_optional(conn).await?),
+    )
+}
+
+pub async fn insert(tx: &mut Tx, account_id: Uuid, team: &Team) -> Result<(), sqlx::Error> {
+    let sql = "INSERT INTO teams (id, account_id, name, description, chatwoot_team_id, created_at, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    on_tx!(tx, conn => sqlx::query(sql)
+        .bind(team.id)
+        .bind(account_id)
+        .bind(&team.name)
+        .bind(&team.description)
+        .bind(team.chatwoot_team_id)
+        .bind(team.created_at)
+        .bind(team.updated_at)
+        .execute(conn)
+        .await?.rows_affected());
+    Ok(())
+}
+
+pub async fn update(tx: &mut Tx, account_id: Uuid, team: &Team) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE teams SET name = $3, description = $4, updated_at = $5
+               WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL";
+    on_tx!(tx, conn => sqlx::query(sql)
+        .bind(account_id).bind(team.id).bind(&team.name).bind(&team.description).bind(team.updated_at)
+        .execute(conn).await?.rows_affected());
+    Ok(())
+}
+
+/// Soft-deletes the team (it stops counting against `max_teams`) and drops its members.
+pub async fn delete(tx: &mut Tx, account_id: Uuid, team_id: Uuid) -> AppResult<()> {
+    on_tx!(tx, conn => {
+        sqlx::query("UPDATE teams SET deleted_at = $3 WHERE account_id = $1 AND id = $2")
+            .bind(account_id).bind(team_id).bind(clock::now()).execute(&mut *conn).await?;
+        sqlx::query("DELETE FROM team_members WHERE account_id = $1 AND team_id = $2")
+            .bind(account_id).bind(team_id).execute(&mut *conn).await?;
+    });
+    Ok(())
+}
+
+pub async fn members(
+    db: &Db,
+    account_id: Uuid,
+    team_id: Uuid,
+    page: PageRequest,
+) -> AppResult<Vec<Member>> {
+    let sql = "SELECT u.id, u.email, u.name, u.avatar_url, u.chatwoot_user_id, m.role, m.active,
+                      m.created_at, m.updated_at
+               FROM team_members t
+               JOIN account_users m ON m.account_id = t.account_id AND m.user_id = t.user_id
+               JOIN users u ON u.id = t.user_id
+               WHERE t.account_id = $1 AND t.team_id = $2 AND ($3 IS NULL OR t.user_id > $3)
+               ORDER BY t.user_id LIMIT $4";
+    Ok(on_db!(db, pool => sqlx::query_as(sql)
+        .bind(account_id).bind(team_id).bind(page.after).bind(page.fetch_limit()).fetch_all(pool).await?))
+}
+
+/// Adds a member; answers whether the row is new (adding twice is harmless).
+pub async fn add_member(
+    tx: &mut Tx,
+    account_id: Uuid,
+    team_id: Uuid,
+    user_id: Uuid,
+) -> AppResult<bool> {
+    let sql = "INSERT INTO team_members (team_id, account_id, user_id, created_at) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (team_id, user_id) DO NOTHING";
+    let result = on_tx!(tx, conn => sqlx::query(sql)
+        .bind(team_id).bind(account_id).bind(user_id).bind(clock::now()).execute(conn).await?.rows_affected());
+    Ok(result == 1)
+}
+
+pub async fn remove_member(
+    tx: &mut Tx,
+    account_id: Uuid,
+    team_id: Uuid,
+    user_id: Uuid,
+) -> AppResult<bool> {
+    let sql = "DELETE FROM team_members WHERE account_id = $1 AND team_id = $2 AND user_id = $3";
+    let result = on_tx!(tx, conn => sqlx::query(sql)
+        .bind(account_id).bind(team_id).bind(user_id).execute(conn).await?.rows_affected());
+    Ok(result == 1)
+}

@@ -1,0 +1,159 @@
+use uuid::Uuid;
+
+use super::Member;
+use crate::{
+    on_db, on_tx,
+    platform::{
+        clock,
+        db::{Db, Tx},
+        error::AppResult,
+        pagination::PageRequest,
+    },
+};
+
+macro_rules! member_select {
+    () => {
+        "SELECT u.id, u.email, u.name, u.avatar_url, u.chatwoot_user_id, m.role, m.active,
+                m.created_at, m.updated_at
+         FROM account_users m JOIN users u ON u.id = m.user_id "
+    };
+}
+
+/// `Some(is_super_admin)` for an existing user.
+pub async fn super_admin_flag(db: &Db, user_id: Uuid) -> AppResult<Option<bool>> {
+    let sql = "SELECT is_super_admin FROM users WHERE id = $1";
+    Ok(on_db!(db, pool => sqlx::query_scalar(sql).bind(user_id).fetch_optional(pool).await?))
+}
+
+pub async fn id_by_email(db: &Db, email: &str) -> AppResult<Option<Uuid>> {
+    let sql = "SELECT id FROM users WHERE email = $1";
+    Ok(on_db!(db, pool => sqlx::query_scalar(sql).bind(email).fetch_optional(pool).await?))
+}
+
+pub async fn id_by_email_in(tx: &mut Tx, email: &str) -> AppResult<Option<Uuid>> {
+    let sql = "SELECT id FROM users WHERE email = $1";
+    Ok(on_tx!(tx, conn => sqlx::query_scalar(sql).bind(email).fetch_optional(conn).await?))
+}
+
+pub async fn list(
+    db: &Db,
+    account_id: Uuid,
+    active: Option<bool>,
+    page: PageRequest,
+) -> AppResult<Vec<Member>> {
+    let sql = concat!(
+        member_select!(),
+        "WHERE m.account_id = $1 AND ($2 IS NULL OR m.active = $2) AND ($3 IS NULL OR m.user_id > $3)
+         ORDER BY m.user_id LIMIT $4"
+    );
+    Ok(on_db!(db, pool => sqlx::query_as(sql)
+        .bind(account_id).bind(active).bind(page.after).bind(page.fetch_limit())
+        .fetch_all(pool).await?))
+}
+
+pub async fn get(db: &Db, account_id: Uuid, user_id: Uuid) -> AppResult<Option<Member>> {
+    let sql = concat!(
+        member_select!(),
+        "WHERE m.account_id = $1 AND m.user_id = $2"
+    );
+    Ok(
+        on_db!(db, pool => sqlx::query_as(sql).bind(account_id).bind(user_id).fetch_optional(pool).await?),
+    )
+}
+
+pub async fn get_in(tx: &mut Tx, account_id: Uuid, user_id: Uuid) -> AppResult<Option<Member>> {
+    let sql = concat!(
+        member_select!(),
+        "WHERE m.account_id = $1 AND m.user_id = $2"
+    );
+    Ok(
+        on_tx!(tx, conn => sqlx::query_as(sql).bind(account_id).bind(user_id).fetch_optional(conn).await?),
+    )
+}
+
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub avatar_url: Option<&'a str>,
+    pub chatwoot_user_id: Option<i64>,
+    pub is_super_admin: bool,
+}
+
+pub async fn insert_user(tx: &mut Tx, user: &NewUser<'_>) -> Result<Uuid, sqlx::Error> {
+    let sql = "INSERT INTO users (id, chatwoot_user_id, email, name, avatar_url, is_super_admin, created_at, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
+    let id = Uuid::now_v7();
+    on_tx!(tx, conn => sqlx::query(sql)
+        .bind(id)
+        .bind(user.chatwoot_user_id)
+        .bind(user.email)
+        .bind(user.name)
+        .bind(user.avatar_url)
+        .bind(user.is_super_admin)
+        .bind(clock::now())
+        .execute(conn)
+        .await?.rows_affected());
+    Ok(id)
+}
+
+pub async fn set_super_admin(tx: &mut Tx, user_id: Uuid) -> AppResult<()> {
+    let sql = "UPDATE users SET is_super_admin = $2, updated_at = $3 WHERE id = $1";
+    on_tx!(tx, conn => sqlx::query(sql).bind(user_id).bind(true).bind(clock::now()).execute(conn).await?.rows_affected());
+    Ok(())
+}
+
+pub async fn update_profile(
+    tx: &mut Tx,
+    user_id: Uuid,
+    name: &str,
+    avatar_url: Option<&str>,
+) -> AppResult<()> {
+    let sql = "UPDATE users SET name = $2, avatar_url = $3, updated_at = $4 WHERE id = $1";
+    on_tx!(tx, conn => sqlx::query(sql)
+        .bind(user_id).bind(name).bind(avatar_url).bind(clock::now()).execute(conn).await?.rows_affected());
+    Ok(())
+}
+
+/// Whether the user has a membership (active or not) in the account.
+pub async fn membership_exists_in(tx: &mut Tx, account_id: Uuid, user_id: Uuid) -> AppResult<bool> {
+    let sql = "SELECT COUNT(*) FROM account_users WHERE account_id = $1 AND user_id = $2";
+    let count: i64 = on_tx!(tx, conn => sqlx::query_scalar(sql).bind(account_id).bind(user_id).fetch_one(conn).await?);
+    Ok(count > 0)
+}
+
+pub async fn insert_membership(
+    tx: &mut Tx,
+    account_id: Uuid,
+    user_id: Uuid,
+    role: &str,
+) -> AppResult<()> {
+    let sql =
+        "INSERT INTO account_users (account_id, user_id, role, active, created_at, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $5)";
+    on_tx!(tx, conn => sqlx::query(sql)
+        .bind(account_id).bind(user_id).bind(role).bind(true).bind(clock::now()).execute(conn).await?.rows_affected());
+    Ok(())
+}
+
+pub async fn update_membership(
+    tx: &mut Tx,
+    account_id: Uuid,
+    user_id: Uuid,
+    role: &str,
+    active: bool,
+) -> AppResult<()> {
+    let sql = "UPDATE account_users SET role = $3, active = $4, updated_at = $5
+               WHERE account_id = $1 AND user_id = $2";
+    on_tx!(tx, conn => sqlx::query(sql)
+        .bind(account_id).bind(user_id).bind(role).bind(active).bind(clock::now()).execute(conn).await?.rows_affected());
+    Ok(())
+}
+
+/// Active admins of the account other than `except`.
+pub async fn other_active_admins_in(tx: &mut Tx, account_id: Uuid, except: Uuid) -> AppResult<i64> {
+    let sql = "SELECT COUNT(*) FROM account_users
+               WHERE account_id = $1 AND user_id <> $2 AND role = 'admin' AND active";
+    Ok(
+        on_tx!(tx, conn => sqlx::query_scalar(sql).bind(account_id).bind(except).fetch_one(conn).await?),
+    )
+}
