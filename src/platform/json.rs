@@ -36,14 +36,8 @@ fn rejection_to_error(rejection: JsonRejection) -> AppError {
             code: "invalid_json",
             message: "The request body is not valid JSON.".into(),
         },
-        JsonRejection::MissingJsonContentType(_) => AppError::BadRequest {
-            code: "unsupported_media_type",
-            message: "Send the body as application/json.".into(),
-        },
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::BadRequest {
-            code: "payload_too_large",
-            message: "The request body is too large.".into(),
-        },
+        JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedMediaType,
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
         other => AppError::BadRequest {
             code: "invalid_body",
             message: other.body_text(),

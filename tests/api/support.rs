@@ -1,0 +1,328 @@
+//! The test harness: a real server on a random port over a fresh database per test.
+//! SQLite (a temporary file) by default; PostgreSQL (a fresh schema) when
+//! `TEST_DATABASE_URL` is set.
+
+use std::{collections::HashMap, str::FromStr, time::Duration};
+
+use reqwest::{Method, StatusCode, header::HeaderMap};
+use serde_json::{Value, json};
+use sqlx::postgres::PgConnectOptions;
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+use whatpro_hub::{
+    platform::{config::Config, db::Db, server, state::AppState},
+    tenancy::users::store::{self as users, NewUser},
+};
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub shutdown: CancellationToken,
+    pub server: Option<JoinHandle<anyhow::Result<()>>>,
+    _database: TestDatabase,
+}
+
+/// Removes the test's PostgreSQL schema when the test ends (the SQLite file goes with its
+/// temporary directory).
+enum TestDatabase {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, schema: String },
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { admin_url, schema } = self {
+            let (url, schema) = (admin_url.clone(), schema.clone());
+            // Drop runs outside any runtime we may block; use a small one on its own thread.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    if let Ok(pool) = sqlx::PgPool::connect(&url).await {
+                        let sql = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await;
+                        pool.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub fn postgres_url() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+async fn test_database() -> (Db, TestDatabase) {
+    match postgres_url() {
+        Some(url) => {
+            let schema = format!("t_{}", Uuid::new_v4().simple());
+            let admin = sqlx::PgPool::connect(&url)
+                .await
+                .expect("TEST_DATABASE_URL must accept connections");
+            let sql = format!("CREATE SCHEMA \"{schema}\"");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&admin)
+                .await
+                .unwrap();
+            admin.close().await;
+            let options = PgConnectOptions::from_str(&url)
+                .unwrap()
+                .options([("search_path", schema.as_str())]);
+            let pool = Db::pg_pool(options, 8).await.unwrap();
+            (
+                Db::Postgres(pool),
+                TestDatabase::Postgres {
+                    admin_url: url,
+                    schema,
+                },
+            )
+        }
+        None => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("hub.db").display());
+            (
+                Db::connect(&url, 8).await.unwrap(),
+                TestDatabase::Sqlite(dir),
+            )
+        }
+    }
+}
+
+/// Configuration for a test: development defaults, generous rate limits, plus `vars`.
+pub fn config(vars: &[(&str, &str)]) -> Config {
+    let mut map: HashMap<String, String> = HashMap::from([
+        (
+            "DATA_DIR".into(),
+            std::env::temp_dir()
+                .join("whatpro-hub-tests")
+                .display()
+                .to_string(),
+        ),
+        ("RATE_LIMIT_PER_MINUTE".into(), "100000".into()),
+        ("RATE_LIMIT_ANONYMOUS_PER_MINUTE".into(), "100000".into()),
+        ("SHUTDOWN_TIMEOUT_SECS".into(), "5".into()),
+    ]);
+    map.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Config::from_vars(map).unwrap()
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(&[]).await
+    }
+
+    pub async fn spawn_with(vars: &[(&str, &str)]) -> TestApp {
+        let (db, database) = test_database().await;
+        db.migrate().await.unwrap();
+        Self::start(db, database, config(vars)).await
+    }
+
+    async fn start(db: Db, database: TestDatabase, config: Config) -> TestApp {
+        whatpro_hub::platform::metrics::install();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let state = AppState::new(db, config);
+        let shutdown = CancellationToken::new();
+        let server = tokio::spawn(server::serve(state.clone(), listener, shutdown.clone()));
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        TestApp {
+            base,
+            client,
+            state,
+            shutdown,
+            server: Some(server),
+            _database: database,
+        }
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Resp::read(request.send().await.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.request(Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.request(Method::PUT, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Resp {
+        self.request(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// A user created the way `create-admin` does, with a token from the same minting code.
+    pub async fn user(&self, email: &str, super_admin: bool) -> Caller {
+        let mut tx = self.state.db.begin().await.unwrap();
+        let user = NewUser {
+            email,
+            name: "Test User",
+            avatar_url: None,
+            chatwoot_user_id: None,
+            is_super_admin: super_admin,
+        };
+        let id = users::insert_user(&mut tx, &user).await.unwrap();
+        tx.commit().await.unwrap();
+        Caller {
+            id,
+            token: self.state.tokens.mint_access(id).token,
+        }
+    }
+
+    pub fn token_for(&self, user_id: Uuid) -> String {
+        self.state.tokens.mint_access(user_id).token
+    }
+
+    /// An account with an admin, a supervisor and an agent, created through the API.
+    pub async fn tenant(&self, root: &Caller, name: &str) -> Tenant {
+        let account = self
+            .post("/api/v1/accounts", &root.token, json!({ "name": name }))
+            .await;
+        assert_eq!(account.status, StatusCode::CREATED, "{:?}", account.body);
+        let account_id = account.id();
+        let slug = name.to_lowercase().replace(' ', "-");
+        let mut members = Vec::new();
+        for role in ["admin", "supervisor", "agent"] {
+            let created = self
+                .post(
+                    &format!("/api/v1/accounts/{account_id}/users"),
+                    &root.token,
+                    json!({ "email": format!("{role}@{slug}.test"), "name": format!("{role} of {name}"), "role": role }),
+                )
+                .await;
+            assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+            let id = created.id();
+            members.push(Caller {
+                id,
+                token: self.token_for(id),
+            });
+        }
+        let agent = members.pop().unwrap();
+        let supervisor = members.pop().unwrap();
+        let admin = members.pop().unwrap();
+        Tenant {
+            id: account_id,
+            admin,
+            supervisor,
+            agent,
+        }
+    }
+
+    /// Stops the server as a signal would and waits for it.
+    pub async fn stop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+pub struct Caller {
+    pub id: Uuid,
+    pub token: String,
+}
+
+pub struct Tenant {
+    pub id: Uuid,
+    pub admin: Caller,
+    pub supervisor: Caller,
+    pub agent: Caller,
+}
+
+impl Tenant {
+    pub fn path(&self, rest: &str) -> String {
+        format!("/api/v1/accounts/{}{rest}", self.id)
+    }
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    pub async fn read(response: reqwest::Response) -> Resp {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.unwrap();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn id(&self) -> Uuid {
+        self.body["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no id in {:?}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an RFC 9457 problem with `status` and `code`.
+    #[track_caller]
+    pub fn assert_problem(&self, status: StatusCode, code: &str) {
+        assert_eq!(self.status, status, "body: {:?}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{:?}",
+            self.body
+        );
+        assert_eq!(self.body["code"], code, "body: {:?}", self.body);
+        assert_eq!(
+            self.body["status"],
+            status.as_u16(),
+            "body: {:?}",
+            self.body
+        );
+        assert!(
+            self.body["title"].is_string()
+                && self.body["detail"].is_string()
+                && self.body["type"].is_string()
+        );
+    }
+}

@@ -1,0 +1,93 @@
+// Starts the hub binary for the end-to-end tests: a free port, a fresh data directory
+// (the hub then uses an embedded SQLite file there), and waits until it is ready.
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const webDir = fileURLToPath(new URL('..', import.meta.url))
+const hubBin = resolve(webDir, process.env.HUB_BIN ?? '../target/debug/whatpro-hub')
+const READY_TIMEOUT_MS = 30_000
+const OUTPUT_LIMIT = 64 * 1024
+
+async function freePort() {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address()
+  server.close()
+  await once(server, 'close')
+  return port
+}
+
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms))
+
+async function isReady(url) {
+  try {
+    const response = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(1_000) })
+    return response.status === 200
+  } catch {
+    return false
+  }
+}
+
+/** Starts `HUB_BIN serve`; resolves to `{ url, stop }` once GET /health/ready answers 200. */
+export async function startHub() {
+  const port = await freePort()
+  const dataDir = await mkdtemp(join(tmpdir(), 'whatpro-hub-e2e-'))
+  const child = spawn(hubBin, ['serve'], {
+    env: {
+      ...process.env,
+      APP_HOST: '127.0.0.1',
+      APP_PORT: String(port),
+      APP_ENV: 'development',
+      DATA_DIR: dataDir,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  // The tail of what the hub printed, for the error message if it never gets ready.
+  let output = ''
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.setEncoding('utf8')
+    stream.on('data', (chunk) => {
+      output = (output + chunk).slice(-OUTPUT_LIMIT)
+    })
+  }
+  let exited = false
+  const exit = new Promise((done) => {
+    child.on('error', (error) => {
+      output += `\nspawn ${hubBin}: ${error.message}`
+      exited = true
+      done()
+    })
+    child.on('exit', () => {
+      exited = true
+      done()
+    })
+  })
+
+  async function stop() {
+    if (!exited) {
+      child.kill('SIGTERM')
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+      await exit
+      clearTimeout(killer)
+    }
+    await rm(dataDir, { recursive: true, force: true })
+  }
+
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + READY_TIMEOUT_MS
+  while (!(await isReady(url))) {
+    if (exited || Date.now() > deadline) {
+      const reason = exited ? 'exited before it was ready' : `not ready after ${READY_TIMEOUT_MS} ms`
+      await stop()
+      throw new Error(`hub (${hubBin} serve) ${reason}. Its stderr and stdout:\n${output}`)
+    }
+    await sleep(200)
+  }
+  return { url, stop }
+}
