@@ -68,6 +68,14 @@ pub fn claims(parts: &Parts) -> Result<&AccessClaims, AppError> {
     }
 }
 
+/// A token whose user no longer exists is as good as a forged one.
+pub fn unknown_user() -> AppError {
+    AppError::Unauthorized {
+        code: "invalid_token",
+        message: "The access token is not valid.",
+    }
+}
+
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 
@@ -76,10 +84,7 @@ impl FromRequestParts<AppState> for CurrentUser {
         let client = ClientMeta::from_request_parts(parts, state).await?;
         let is_super_admin = crate::tenancy::users::store::super_admin_flag(&state.db, user_id)
             .await?
-            .ok_or(AppError::Unauthorized {
-                code: "invalid_token",
-                message: "The access token is not valid.",
-            })?;
+            .ok_or_else(unknown_user)?;
         Ok(CurrentUser {
             user_id,
             is_super_admin,

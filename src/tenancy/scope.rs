@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
-    auth::CurrentUser,
+    auth,
     platform::{client::ClientMeta, error::AppError, state::AppState},
 };
 
@@ -73,7 +73,8 @@ impl FromRequestParts<AppState> for AccountScope {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let user = CurrentUser::from_request_parts(parts, state).await?;
+        let user_id = auth::claims(parts)?.sub;
+        let client = ClientMeta::from_request_parts(parts, state).await?;
         let Path(ids) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .map_err(|_| AppError::NotFound)?;
@@ -82,15 +83,16 @@ impl FromRequestParts<AppState> for AccountScope {
             .get("accountId")
             .and_then(|raw| Uuid::parse_str(raw).ok())
             .ok_or(AppError::NotFound)?;
-        let access = super::accounts::store::access(&state.db, account_id, user.user_id)
+        let access = super::accounts::store::access(&state.db, account_id, user_id)
             .await?
-            .ok_or(AppError::NotFound)?;
-        let role = if user.is_super_admin {
+            .ok_or_else(auth::unknown_user)?;
+        let account_active = access.account_active.ok_or(AppError::NotFound)?;
+        let role = if access.is_super_admin {
             Role::SuperAdmin
         } else {
             access.role.ok_or(AppError::NotFound)?
         };
-        if !access.account_active && role != Role::SuperAdmin {
+        if !account_active && role != Role::SuperAdmin {
             return Err(AppError::Forbidden {
                 code: "account_suspended",
                 message: "This account is suspended.",
@@ -98,9 +100,9 @@ impl FromRequestParts<AppState> for AccountScope {
         }
         Ok(AccountScope {
             account_id,
-            user_id: user.user_id,
+            user_id,
             role,
-            client: user.client,
+            client,
         })
     }
 }

@@ -19,21 +19,26 @@ macro_rules! columns {
     };
 }
 
-/// What the caller holds in an account: `None` when the account does not exist; `role`
-/// is `None` when the caller has no active membership.
+/// What a user holds in an account, read in one query per request.
 pub struct Access {
-    pub account_active: bool,
+    pub is_super_admin: bool,
+    /// `None` when the account does not exist.
+    pub account_active: Option<bool>,
+    /// `None` without an active membership.
     pub role: Option<Role>,
 }
 
+/// `None` when the user does not exist.
 pub async fn access(db: &Db, account_id: Uuid, user_id: Uuid) -> AppResult<Option<Access>> {
-    let sql = "SELECT a.status, m.role FROM accounts a
-               LEFT JOIN account_users m ON m.account_id = a.id AND m.user_id = $2 AND m.active
-               WHERE a.id = $1";
-    let row: Option<(String, Option<String>)> = on_db!(db, pool =>
+    let sql = "SELECT u.is_super_admin, a.status, m.role FROM users u
+               LEFT JOIN accounts a ON a.id = $1
+               LEFT JOIN account_users m ON m.account_id = a.id AND m.user_id = u.id AND m.active
+               WHERE u.id = $2";
+    let row: Option<(bool, Option<String>, Option<String>)> = on_db!(db, pool =>
         sqlx::query_as(sql).bind(account_id).bind(user_id).fetch_optional(pool).await?);
-    Ok(row.map(|(status, role)| Access {
-        account_active: status == "active",
+    Ok(row.map(|(is_super_admin, status, role)| Access {
+        is_super_admin,
+        account_active: status.map(|s| s == "active"),
         role: role.as_deref().and_then(Role::from_membership),
     }))
 }
