@@ -1,5 +1,6 @@
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    whatpro_hub::platform::install_crypto_provider();
     match whatpro_hub::cli::run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {

@@ -21,3 +21,9 @@ pub mod validate;
 pub mod web;
 
 pub use openapi::ApiDoc;
+
+/// ring is the only TLS crypto provider compiled in; every outgoing HTTPS client uses it.
+/// Installing twice is harmless.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -139,7 +139,7 @@ async fn forget_idle_rate_limits(state: AppState, shutdown: CancellationToken) {
 
 /// `whatpro-hub serve`: configuration, logs, database, then the server until SIGTERM/SIGINT.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    telemetry::init(config.log_format);
+    let telemetry = telemetry::init(config.log_format, config.otlp_endpoint.as_deref())?;
     metrics::install();
     let db = Db::connect(&config.database_url, config.database_max_connections).await?;
     db.migrate().await?;
@@ -161,6 +161,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     serve(AppState::new(db.clone(), config), listener, shutdown).await?;
     db.close().await;
     tracing::info!("whatpro-hub stopped");
+    telemetry.shutdown();
     Ok(())
 }
 
