@@ -117,3 +117,35 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
     )
     .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::{Router, body::to_bytes, http::Request, middleware::from_fn, routing::get};
+    use tower::ServiceExt;
+    use tower_http::catch_panic::CatchPanicLayer;
+
+    use super::*;
+    use crate::platform::request_id;
+
+    async fn explode() -> &'static str {
+        panic!("secret internals: password=hunter2")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_a_problem_without_internals() {
+        let app = Router::new()
+            .route("/boom", get(explode))
+            .layer(CatchPanicLayer::custom(panic_response))
+            .layer(from_fn(problem_errors))
+            .layer(from_fn(request_id::middleware));
+        let request = Request::get("/boom").header("x-request-id", "panic-1").body(Body::empty()).unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/problem+json");
+        let body = to_bytes(response.into_body(), 4096).await.unwrap();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["code"], "internal_error");
+        assert_eq!(problem["request_id"], "panic-1");
+        assert!(!String::from_utf8_lossy(&body).contains("hunter2"));
+    }
+}
