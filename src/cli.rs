@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 use crate::{
     audit::{self, Actor, AuditEntry},
+    auth::sessions,
     platform::{config::Config, db::Db, server, state::AppState, validate::Validator},
     tenancy::users::store as users,
 };
@@ -64,11 +65,27 @@ pub async fn run() -> anyhow::Result<()> {
             let user_id = users::id_by_email(&db, &email.trim().to_lowercase())
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no user with email {email}"))?;
-            let state = AppState::new(db.clone(), config);
-            let minted = state
-                .tokens
-                .mint_access_for(user_id, Duration::from_secs(ttl_minutes * 60));
-            println!("{}", minted.token);
+            let state = AppState::new(db.clone(), config)?;
+            let mut tx = db.begin().await?;
+            let new = sessions::NewSession {
+                user_id,
+                account_id: None,
+                method: sessions::Method::Cli,
+                device: Some("whatpro-hub token"),
+                client: None,
+            };
+            let lifetime = Duration::from_secs(ttl_minutes * 60);
+            let issued = sessions::open_for(&mut tx, &state, new, lifetime).await?;
+            let entry = AuditEntry::by(
+                Actor::cli(),
+                None,
+                "auth.token_minted",
+                "session",
+                issued.session_id,
+            );
+            audit::record(&mut tx, entry).await?;
+            tx.commit().await?;
+            println!("{}", issued.access.token);
             db.close().await;
             Ok(())
         }

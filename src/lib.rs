@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod chatwoot;
 pub mod cli;
 pub mod entitlements;
 pub mod platform;

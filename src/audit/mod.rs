@@ -11,16 +11,18 @@ use uuid::Uuid;
 use crate::{
     auth::CurrentUser,
     platform::{client::ClientMeta, db::Tx, error::AppResult},
-    tenancy::AccountScope,
+    tenancy::{AccountScope, Principal},
 };
 
 pub use routes::router;
 
-/// Who did it: a signed-in user, or an operator at the command line.
+/// Who did it: a signed-in user, a machine client's API key, an operator at the command
+/// line, or an unauthenticated caller (failed sign-ins, refresh-token reuse).
 #[derive(Debug, Clone)]
 pub struct Actor {
     kind: &'static str,
     user_id: Option<Uuid>,
+    api_key_id: Option<Uuid>,
     client: Option<ClientMeta>,
 }
 
@@ -29,28 +31,47 @@ impl Actor {
         Actor {
             kind: "cli",
             user_id: None,
+            api_key_id: None,
             client: None,
+        }
+    }
+
+    pub fn anonymous(client: &ClientMeta) -> Self {
+        Actor {
+            kind: "anonymous",
+            user_id: None,
+            api_key_id: None,
+            client: Some(client.clone()),
+        }
+    }
+
+    pub fn user(user_id: Uuid, client: &ClientMeta) -> Self {
+        Actor {
+            kind: "user",
+            user_id: Some(user_id),
+            api_key_id: None,
+            client: Some(client.clone()),
         }
     }
 }
 
 impl From<&AccountScope> for Actor {
     fn from(scope: &AccountScope) -> Self {
-        Actor {
-            kind: "user",
-            user_id: Some(scope.user_id),
-            client: Some(scope.client.clone()),
+        match scope.principal {
+            Principal::User { user_id, .. } => Actor::user(user_id, &scope.client),
+            Principal::ApiKey { key_id } => Actor {
+                kind: "api_key",
+                user_id: None,
+                api_key_id: Some(key_id),
+                client: Some(scope.client.clone()),
+            },
         }
     }
 }
 
 impl From<&CurrentUser> for Actor {
     fn from(user: &CurrentUser) -> Self {
-        Actor {
-            kind: "user",
-            user_id: Some(user.user_id),
-            client: Some(user.client.clone()),
-        }
+        Actor::user(user.user_id, &user.client)
     }
 }
 

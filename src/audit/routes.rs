@@ -25,9 +25,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct AuditLog {
     pub id: Uuid,
     pub account_id: Option<Uuid>,
-    /// `user` or `cli`.
+    /// `user`, `api_key`, `cli` or `anonymous`.
     pub actor_type: String,
     pub actor_user_id: Option<Uuid>,
+    pub actor_api_key_id: Option<Uuid>,
     pub action: String,
     pub resource_type: String,
     pub resource_id: Option<String>,

@@ -19,8 +19,8 @@ use crate::{
 pub async fn insert(tx: &mut Tx, entry: &AuditEntry) -> AppResult<()> {
     let sql =
         "INSERT INTO audit_logs (id, account_id, actor_type, actor_user_id, action, resource_type,
-                   resource_id, before, after, ip, user_agent, request_id, created_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+                   resource_id, before, after, ip, user_agent, request_id, created_at, actor_api_key_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
     let client = entry.actor.client.as_ref();
     let before = entry.before.as_ref().map(Json);
     let after = entry.after.as_ref().map(Json);
@@ -38,6 +38,7 @@ pub async fn insert(tx: &mut Tx, entry: &AuditEntry) -> AppResult<()> {
         .bind(client.and_then(|c| c.user_agent.as_deref()))
         .bind(client.and_then(|c| c.request_id.as_deref()))
         .bind(clock::now())
+        .bind(entry.actor.api_key_id)
         .execute(conn)
         .await?.rows_affected());
     Ok(())
@@ -51,7 +52,7 @@ pub async fn list(
     page: PageRequest,
 ) -> AppResult<Vec<AuditLog>> {
     let sql =
-        "SELECT id, account_id, actor_type, actor_user_id, action, resource_type, resource_id,
+        "SELECT id, account_id, actor_type, actor_user_id, actor_api_key_id, action, resource_type, resource_id,
                       before, after, ip, user_agent, request_id, created_at
                FROM audit_logs
                WHERE account_id = $1

@@ -20,6 +20,8 @@ pub struct AccessClaims {
     pub iss: String,
     pub aud: String,
     pub sub: Uuid,
+    /// The session this token belongs to; ending the session stops the token.
+    pub sid: Uuid,
     pub iat: i64,
     pub nbf: i64,
     pub exp: i64,
@@ -80,18 +82,23 @@ impl TokenService {
         }
     }
 
-    pub fn mint_access(&self, user_id: Uuid) -> MintedToken {
-        self.mint_access_for(user_id, self.ttl)
+    pub fn ttl(&self) -> Duration {
+        self.ttl
     }
 
-    /// Mints with an explicit lifetime (the operator CLI); the same claims and key as SSO.
-    pub fn mint_access_for(&self, user_id: Uuid, ttl: Duration) -> MintedToken {
+    pub fn mint_access(&self, user_id: Uuid, session_id: Uuid) -> MintedToken {
+        self.mint_access_for(user_id, session_id, self.ttl)
+    }
+
+    /// Mints with an explicit lifetime (never longer than the session's).
+    pub fn mint_access_for(&self, user_id: Uuid, session_id: Uuid, ttl: Duration) -> MintedToken {
         let signing = &self.keys[0];
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let claims = AccessClaims {
             iss: self.issuer.clone(),
             aud: AUDIENCE.into(),
             sub: user_id,
+            sid: session_id,
             iat: now,
             nbf: now,
             exp: now + ttl.as_secs() as i64,
@@ -150,7 +157,7 @@ mod tests {
     #[test]
     fn round_trips_and_survives_key_rotation() {
         let old = service(&[key("k1", &"a".repeat(32))]);
-        let token = old.mint_access(Uuid::now_v7()).token;
+        let token = old.mint_access(Uuid::now_v7(), Uuid::now_v7()).token;
         let rotated = service(&[key("k2", &"b".repeat(32)), key("k1", &"a".repeat(32))]);
         assert!(rotated.verify_access(&token).is_ok());
         let retired = service(&[key("k2", &"b".repeat(32))]);
@@ -160,7 +167,7 @@ mod tests {
     #[test]
     fn refuses_alg_none_and_wrong_type() {
         let svc = service(&[key("k1", &"a".repeat(32))]);
-        let token = svc.mint_access(Uuid::now_v7()).token;
+        let token = svc.mint_access(Uuid::now_v7(), Uuid::now_v7()).token;
         let payload = token.split('.').nth(1).unwrap();
         let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"at+jwt","kid":"k1"}"#);
         assert_eq!(
@@ -181,7 +188,7 @@ mod tests {
     fn expired_tokens_are_reported_as_expired() {
         let svc = service(&[key("k1", &"a".repeat(32))]);
         let mut claims = svc
-            .verify_access(&svc.mint_access(Uuid::now_v7()).token)
+            .verify_access(&svc.mint_access(Uuid::now_v7(), Uuid::now_v7()).token)
             .unwrap();
         claims.exp -= 3600;
         claims.iat -= 3600;

@@ -50,6 +50,8 @@ pub struct Config {
     pub encryption_key: SecretString,
     pub signing_keys: Vec<SigningKey>,
     pub access_token_ttl: Duration,
+    pub session_idle_timeout: Duration,
+    pub session_absolute_timeout: Duration,
     pub rate_limit_per_minute: u32,
     pub anonymous_rate_limit_per_minute: u32,
     pub trusted_proxies: Vec<IpNet>,
@@ -170,6 +172,12 @@ impl Config {
             signing_keys,
             access_token_ttl: Duration::from_secs(
                 60 * vars.parse("ACCESS_TOKEN_TTL_MINUTES", 15u64)?,
+            ),
+            session_idle_timeout: Duration::from_secs(
+                60 * vars.parse("SESSION_IDLE_TIMEOUT_MINUTES", 30u64)?,
+            ),
+            session_absolute_timeout: Duration::from_secs(
+                3600 * vars.parse("SESSION_ABSOLUTE_TIMEOUT_HOURS", 12u64)?,
             ),
             rate_limit_per_minute: vars.parse("RATE_LIMIT_PER_MINUTE", 600)?,
             anonymous_rate_limit_per_minute: vars.parse("RATE_LIMIT_ANONYMOUS_PER_MINUTE", 120)?,

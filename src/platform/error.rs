@@ -52,6 +52,8 @@ pub enum AppError {
     },
     #[error("feature {feature} is not enabled for this account")]
     FeatureDisabled { feature: &'static str },
+    #[error("too many attempts")]
+    RateLimited { retry_after_secs: u64 },
     #[error("service unavailable")]
     Unavailable { reason: String },
     #[error(transparent)]
@@ -92,6 +94,7 @@ impl AppError {
             | AppError::FeatureDisabled { .. } => StatusCode::FORBIDDEN,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -128,6 +131,7 @@ impl AppError {
             AppError::QuotaExceeded { .. } => "quota_exceeded",
             AppError::FeatureDisabled { .. } => "feature_disabled",
             AppError::Unavailable { .. } => "unavailable",
+            AppError::RateLimited { .. } => "rate_limited",
             AppError::Internal(_) => "internal_error",
         }
     }
@@ -159,10 +163,18 @@ impl IntoResponse for AppError {
             tracing::error!(error = format!("{err:#}"), "internal error");
         }
         let mut response = self.problem().into_response();
-        if let AppError::Unauthorized { .. } = self {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        match self {
+            AppError::Unauthorized { .. } => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            AppError::RateLimited { retry_after_secs } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            _ => {}
         }
         response
     }

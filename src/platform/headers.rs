@@ -138,10 +138,16 @@ mod tests {
             .layer(CatchPanicLayer::custom(panic_response))
             .layer(from_fn(problem_errors))
             .layer(from_fn(request_id::middleware));
-        let request = Request::get("/boom").header("x-request-id", "panic-1").body(Body::empty()).unwrap();
+        let request = Request::get("/boom")
+            .header("x-request-id", "panic-1")
+            .body(Body::empty())
+            .unwrap();
         let response = app.oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
         let body = to_bytes(response.into_body(), 4096).await.unwrap();
         let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(problem["code"], "internal_error");

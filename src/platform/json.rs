@@ -45,13 +45,41 @@ fn rejection_to_error(rejection: JsonRejection) -> AppError {
     }
 }
 
-/// serde reports `path.to.field: message`; the path is what clients want to highlight.
+/// axum reports `Failed to deserialize …: path.to.field: message`; the path is what
+/// clients want to highlight.
 fn field_of(text: &str) -> String {
-    text.split_once(": ")
-        .and_then(|(head, _)| head.rsplit(": ").next())
-        .filter(|path| !path.contains(' '))
+    let detail = text
+        .split_once("target type: ")
+        .map_or(text, |(_, rest)| rest);
+    detail
+        .split_once(": ")
+        .map(|(path, _)| path)
+        .filter(|path| !path.is_empty() && !path.contains(' '))
         .unwrap_or("body")
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_of;
+
+    #[test]
+    fn names_the_failing_field() {
+        let text = "Failed to deserialize the JSON body into the target type: name: invalid type: integer `42`";
+        assert_eq!(field_of(text), "name");
+        assert_eq!(
+            field_of(
+                "Failed to deserialize the JSON body into the target type: limits.max_teams: x"
+            ),
+            "limits.max_teams"
+        );
+        assert_eq!(
+            field_of(
+                "Failed to deserialize the JSON body into the target type: missing field `name` at line 1"
+            ),
+            "body"
+        );
+    }
 }
 
 impl<T: Serialize> IntoResponse for ApiJson<T> {

@@ -18,14 +18,30 @@ use governor::{
 };
 use uuid::Uuid;
 
-use super::{client::ClientMeta, error::Problem, state::AppState};
+use super::{
+    client::ClientMeta,
+    error::{AppError, Problem},
+    state::AppState,
+};
 use crate::auth::Authentication;
+
+/// Sign-in and refresh attempts allowed per minute for one IP or one credential.
+const AUTH_ATTEMPTS_PER_MINUTE: u32 = 10;
 
 type Limiter<K> =
     RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock, StateInformationMiddleware>;
 
+/// An authenticated principal's bucket: a user, or an API key (by its hash).
+#[derive(Clone, Hash, PartialEq, Eq)]
+enum Principal {
+    User(Uuid),
+    ApiKey(Vec<u8>),
+}
+
 pub struct RateLimiters {
-    per_user: Limiter<Uuid>,
+    /// Sign-in and refresh attempts, per client IP and per presented credential.
+    auth_attempts: Limiter<Vec<u8>>,
+    per_user: Limiter<Principal>,
     per_ip: Limiter<IpAddr>,
     user_limit: u32,
     ip_limit: u32,
@@ -47,6 +63,7 @@ fn limiter<K: Clone + std::hash::Hash + Eq>(per_minute: u32) -> Limiter<K> {
 impl RateLimiters {
     pub fn new(user_limit: u32, ip_limit: u32) -> Self {
         RateLimiters {
+            auth_attempts: limiter(AUTH_ATTEMPTS_PER_MINUTE),
             per_user: limiter(user_limit),
             per_ip: limiter(ip_limit),
             user_limit: user_limit.max(1),
@@ -54,8 +71,25 @@ impl RateLimiters {
         }
     }
 
+    /// Counts a sign-in or refresh attempt against both the client IP and the credential,
+    /// so neither spraying one IP nor rotating IPs against one credential gets far.
+    pub fn auth_attempt(&self, ip: IpAddr, credential: &[u8]) -> Result<(), AppError> {
+        let by_ip = ip.to_string().into_bytes();
+        for key in [by_ip, credential.to_vec()] {
+            if let Some(wait) =
+                Self::check(&self.auth_attempts, AUTH_ATTEMPTS_PER_MINUTE, &key).retry_after
+            {
+                return Err(AppError::RateLimited {
+                    retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Forgets buckets that have refilled, so memory follows active clients only.
     pub fn forget_idle(&self) {
+        self.auth_attempts.retain_recent();
         self.per_user.retain_recent();
         self.per_ip.retain_recent();
     }
@@ -87,9 +121,16 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     }
     let limits = &state.rate_limits;
     let decision = match req.extensions().get::<Authentication>() {
-        Some(Authentication::Valid(claims)) => {
-            RateLimiters::check(&limits.per_user, limits.user_limit, &claims.sub)
-        }
+        Some(Authentication::Session(claims)) => RateLimiters::check(
+            &limits.per_user,
+            limits.user_limit,
+            &Principal::User(claims.sub),
+        ),
+        Some(Authentication::ApiKey { hash }) => RateLimiters::check(
+            &limits.per_user,
+            limits.user_limit,
+            &Principal::ApiKey(hash.clone()),
+        ),
         _ => {
             let ip = req
                 .extensions()

@@ -31,7 +31,11 @@ use crate::{audit, auth, entitlements, tenancy};
 pub fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
+        .merge(auth::sessions::router())
+        .merge(auth::sso::router())
         .merge(tenancy::router())
+        .merge(auth::sessions::admin_router())
+        .merge(auth::api_keys::router())
         .merge(entitlements::router())
         .merge(audit::router())
 }
@@ -158,7 +162,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    serve(AppState::new(db.clone(), config), listener, shutdown).await?;
+    serve(AppState::new(db.clone(), config)?, listener, shutdown).await?;
     db.close().await;
     tracing::info!("whatpro-hub stopped");
     telemetry.shutdown();

@@ -1,7 +1,10 @@
 use std::{ops::Deref, sync::Arc};
 
 use super::{config::Config, db::Db, rate_limit::RateLimiters};
-use crate::auth::tokens::TokenService;
+use crate::{
+    auth::{api_keys::UsageTracker, tokens::TokenService},
+    chatwoot::client::ChatwootClient,
+};
 
 /// What every handler can reach. Cloning is one reference-count increment.
 #[derive(Clone)]
@@ -12,10 +15,19 @@ pub struct Shared {
     pub config: Config,
     pub tokens: TokenService,
     pub rate_limits: RateLimiters,
+    pub api_key_usage: UsageTracker,
+    /// The configured Chatwoot installation (`CHATWOOT_URL`), if any.
+    pub chatwoot: Option<ChatwootClient>,
 }
 
 impl AppState {
-    pub fn new(db: Db, config: Config) -> Self {
+    pub fn new(db: Db, config: Config) -> anyhow::Result<Self> {
+        let chatwoot = config
+            .chatwoot_url
+            .as_deref()
+            .map(ChatwootClient::new)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("CHATWOOT_URL: {e}"))?;
         let tokens = TokenService::new(
             &config.signing_keys,
             config.public_url.clone(),
@@ -25,12 +37,14 @@ impl AppState {
             config.rate_limit_per_minute,
             config.anonymous_rate_limit_per_minute,
         );
-        AppState(Arc::new(Shared {
+        Ok(AppState(Arc::new(Shared {
             db,
             config,
             tokens,
             rate_limits,
-        }))
+            api_key_usage: UsageTracker::default(),
+            chatwoot,
+        })))
     }
 }
 

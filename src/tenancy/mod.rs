@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::platform::state::AppState;
 
-pub use scope::{AccountScope, Role};
+pub use scope::{AccountScope, Principal, Role};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -1,5 +1,6 @@
 //! Tenancy is a type: an account-scoped handler cannot run without an [`AccountScope`],
-//! which exists only after the caller's membership and role in `:accountId` were checked.
+//! which exists only after the caller's right to act in `:accountId` was checked — a
+//! member's live session, or a live API key of that account holding the route's scope.
 
 use std::collections::HashMap;
 
@@ -12,7 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
-    auth,
+    auth::{self, Authentication, api_keys, scopes},
     platform::{client::ClientMeta, error::AppError, state::AppState},
 };
 
@@ -48,11 +49,18 @@ impl Role {
     }
 }
 
-/// Proof that `user_id` may act in `account_id` with `role`.
+/// Who acts in the account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Principal {
+    User { user_id: Uuid, session_id: Uuid },
+    ApiKey { key_id: Uuid },
+}
+
+/// Proof that `principal` may act in `account_id` with `role`.
 #[derive(Clone, Debug)]
 pub struct AccountScope {
     pub account_id: Uuid,
-    pub user_id: Uuid,
+    pub principal: Principal,
     pub role: Role,
     pub client: ClientMeta,
 }
@@ -67,13 +75,24 @@ impl AccountScope {
             Err(AppError::forbidden())
         }
     }
+
+    /// Refuses API keys on routes that act for a person (managing keys, for example).
+    pub fn require_person(&self) -> Result<Uuid, AppError> {
+        match self.principal {
+            Principal::User { user_id, .. } => Ok(user_id),
+            Principal::ApiKey { .. } => Err(AppError::Forbidden {
+                code: "user_token_required",
+                message: "This endpoint acts for a person and needs a user's access token, not an API key.",
+            }),
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for AccountScope {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let user_id = auth::claims(parts)?.sub;
+        let credential = auth::authentication(parts)?.clone();
         let client = ClientMeta::from_request_parts(parts, state).await?;
         let Path(ids) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
@@ -83,26 +102,63 @@ impl FromRequestParts<AppState> for AccountScope {
             .get("accountId")
             .and_then(|raw| Uuid::parse_str(raw).ok())
             .ok_or(AppError::NotFound)?;
-        let access = super::accounts::store::access(&state.db, account_id, user_id)
-            .await?
-            .ok_or_else(auth::unknown_user)?;
-        let account_active = access.account_active.ok_or(AppError::NotFound)?;
-        let role = if access.is_super_admin {
-            Role::SuperAdmin
-        } else {
-            access.role.ok_or(AppError::NotFound)?
+        let (principal, role) = match credential {
+            Authentication::Session(claims) => {
+                let role = member_role(state, account_id, claims.sub, claims.sid).await?;
+                (
+                    Principal::User {
+                        user_id: claims.sub,
+                        session_id: claims.sid,
+                    },
+                    role,
+                )
+            }
+            Authentication::ApiKey { hash } => {
+                let needed = scopes::required(parts.uri.path(), &parts.method);
+                let key_id =
+                    api_keys::authorize(state, &hash, account_id, needed.as_deref()).await?;
+                (Principal::ApiKey { key_id }, Role::Admin)
+            }
+            Authentication::Rejected(_) => return Err(auth::invalid_token()),
         };
-        if !account_active && role != Role::SuperAdmin {
-            return Err(AppError::Forbidden {
-                code: "account_suspended",
-                message: "This account is suspended.",
-            });
-        }
         Ok(AccountScope {
             account_id,
-            user_id,
+            principal,
             role,
             client,
         })
     }
+}
+
+/// The role of a signed-in user in the account, checking their session in the same query.
+async fn member_role(
+    state: &AppState,
+    account_id: Uuid,
+    user_id: Uuid,
+    session_id: Uuid,
+) -> Result<Role, AppError> {
+    let access = super::accounts::store::access(&state.db, account_id, user_id, session_id)
+        .await?
+        .ok_or_else(auth::invalid_token)?;
+    auth::ensure_session_live(access.session_revoked_at, access.session_expires_at)?;
+    // A session opened for one account acts only there.
+    if access
+        .session_account
+        .is_some_and(|bound| bound != account_id)
+    {
+        return Err(AppError::NotFound);
+    }
+    let account_active = access.account_active().ok_or(AppError::NotFound)?;
+    let role = if access.is_super_admin {
+        Role::SuperAdmin
+    } else {
+        access.role().ok_or(AppError::NotFound)?
+    };
+    if !account_active && role != Role::SuperAdmin {
+        return Err(AppError::Forbidden {
+            code: "account_suspended",
+            message: "This account is suspended.",
+        });
+    }
+    Ok(role)
 }

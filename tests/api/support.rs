@@ -11,6 +11,7 @@ use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 use whatpro_hub::{
+    auth::sessions::{self, Method as SessionMethod, NewSession},
     platform::{config::Config, db::Db, server, state::AppState},
     tenancy::users::store::{self as users, NewUser},
 };
@@ -127,9 +128,10 @@ impl TestApp {
 
     async fn start(db: Db, database: TestDatabase, config: Config) -> TestApp {
         whatpro_hub::platform::metrics::install();
+        whatpro_hub::platform::install_crypto_provider();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::new(db, config);
+        let state = AppState::new(db, config).unwrap();
         let shutdown = CancellationToken::new();
         let server = tokio::spawn(server::serve(state.clone(), listener, shutdown.clone()));
         let client = reqwest::Client::builder()
@@ -195,12 +197,23 @@ impl TestApp {
         tx.commit().await.unwrap();
         Caller {
             id,
-            token: self.state.tokens.mint_access(id).token,
+            token: self.token_for(id).await,
         }
     }
 
-    pub fn token_for(&self, user_id: Uuid) -> String {
-        self.state.tokens.mint_access(user_id).token
+    /// An access token of a new operator session, as `whatpro-hub token` mints it.
+    pub async fn token_for(&self, user_id: Uuid) -> String {
+        let mut tx = self.state.db.begin().await.unwrap();
+        let new = NewSession {
+            user_id,
+            account_id: None,
+            method: SessionMethod::Cli,
+            device: None,
+            client: None,
+        };
+        let issued = sessions::open(&mut tx, &self.state, new).await.unwrap();
+        tx.commit().await.unwrap();
+        issued.access.token
     }
 
     /// An account with an admin, a supervisor and an agent, created through the API.
@@ -224,7 +237,7 @@ impl TestApp {
             let id = created.id();
             members.push(Caller {
                 id,
-                token: self.token_for(id),
+                token: self.token_for(id).await,
             });
         }
         let agent = members.pop().unwrap();

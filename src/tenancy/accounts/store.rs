@@ -1,5 +1,6 @@
 use serde_json::Value;
 use sqlx::types::Json;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::Account;
@@ -19,28 +20,48 @@ macro_rules! columns {
     };
 }
 
-/// What a user holds in an account, read in one query per request.
+/// What a user holds in an account, and the state of their session, read in one query
+/// per request.
+#[derive(sqlx::FromRow)]
 pub struct Access {
     pub is_super_admin: bool,
     /// `None` when the account does not exist.
-    pub account_active: Option<bool>,
+    pub account_status: Option<String>,
     /// `None` without an active membership.
-    pub role: Option<Role>,
+    pub role: Option<String>,
+    pub session_account: Option<Uuid>,
+    pub session_revoked_at: Option<OffsetDateTime>,
+    pub session_expires_at: OffsetDateTime,
 }
 
-/// `None` when the user does not exist.
-pub async fn access(db: &Db, account_id: Uuid, user_id: Uuid) -> AppResult<Option<Access>> {
-    let sql = "SELECT u.is_super_admin, a.status, m.role FROM users u
+impl Access {
+    pub fn account_active(&self) -> Option<bool> {
+        self.account_status
+            .as_deref()
+            .map(|status| status == "active")
+    }
+
+    pub fn role(&self) -> Option<Role> {
+        self.role.as_deref().and_then(Role::from_membership)
+    }
+}
+
+/// `None` when the user or the session does not exist.
+pub async fn access(
+    db: &Db,
+    account_id: Uuid,
+    user_id: Uuid,
+    session_id: Uuid,
+) -> AppResult<Option<Access>> {
+    let sql = "SELECT u.is_super_admin, a.status AS account_status, m.role, s.account_id AS session_account,
+                      s.revoked_at AS session_revoked_at, s.absolute_expires_at AS session_expires_at
+               FROM users u
+               JOIN sessions s ON s.id = $3 AND s.user_id = u.id
                LEFT JOIN accounts a ON a.id = $1
                LEFT JOIN account_users m ON m.account_id = a.id AND m.user_id = u.id AND m.active
                WHERE u.id = $2";
-    let row: Option<(bool, Option<String>, Option<String>)> = on_db!(db, pool =>
-        sqlx::query_as(sql).bind(account_id).bind(user_id).fetch_optional(pool).await?);
-    Ok(row.map(|(is_super_admin, status, role)| Access {
-        is_super_admin,
-        account_active: status.map(|s| s == "active"),
-        role: role.as_deref().and_then(Role::from_membership),
-    }))
+    Ok(on_db!(db, pool => sqlx::query_as(sql)
+        .bind(account_id).bind(user_id).bind(session_id).fetch_optional(pool).await?))
 }
 
 pub async fn get(db: &Db, account_id: Uuid) -> AppResult<Option<Account>> {
@@ -101,4 +122,18 @@ pub async fn update(tx: &mut Tx, account: &Account) -> AppResult<()> {
         .execute(conn)
         .await?.rows_affected());
     Ok(())
+}
+
+pub async fn by_chatwoot_id_in(
+    tx: &mut Tx,
+    chatwoot_account_id: i64,
+) -> AppResult<Option<Account>> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM accounts WHERE chatwoot_account_id = $1"
+    );
+    Ok(
+        on_tx!(tx, conn => sqlx::query_as(sql).bind(chatwoot_account_id).fetch_optional(conn).await?),
+    )
 }

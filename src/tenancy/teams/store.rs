@@ -12,6 +12,11 @@ use crate::{
     tenancy::users::Member,
 };
 
+/// The case-folded name that uniqueness is checked on (Unicode-aware, same on both engines).
+fn name_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
 macro_rules! team_select {
     () => {
         "SELECT id, name, description, chatwoot_team_id, created_at, updated_at FROM teams "
@@ -48,8 +53,8 @@ pub async fn get_in(tx: &mut Tx, account_id: Uuid, team_id: Uuid) -> AppResult<O
 }
 
 pub async fn insert(tx: &mut Tx, account_id: Uuid, team: &Team) -> Result<(), sqlx::Error> {
-    let sql = "INSERT INTO teams (id, account_id, name, description, chatwoot_team_id, created_at, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    let sql = "INSERT INTO teams (id, account_id, name, description, chatwoot_team_id, created_at, updated_at, name_key)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
     on_tx!(tx, conn => sqlx::query(sql)
         .bind(team.id)
         .bind(account_id)
@@ -58,16 +63,18 @@ pub async fn insert(tx: &mut Tx, account_id: Uuid, team: &Team) -> Result<(), sq
         .bind(team.chatwoot_team_id)
         .bind(team.created_at)
         .bind(team.updated_at)
+        .bind(name_key(&team.name))
         .execute(conn)
         .await?.rows_affected());
     Ok(())
 }
 
 pub async fn update(tx: &mut Tx, account_id: Uuid, team: &Team) -> Result<(), sqlx::Error> {
-    let sql = "UPDATE teams SET name = $3, description = $4, updated_at = $5
+    let sql = "UPDATE teams SET name = $3, description = $4, updated_at = $5, name_key = $6
                WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL";
     on_tx!(tx, conn => sqlx::query(sql)
         .bind(account_id).bind(team.id).bind(&team.name).bind(&team.description).bind(team.updated_at)
+        .bind(name_key(&team.name))
         .execute(conn).await?.rows_affected());
     Ok(())
 }

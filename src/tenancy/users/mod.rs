@@ -53,6 +53,25 @@ pub struct Member {
     pub updated_at: OffsetDateTime,
 }
 
+/// A person, independent of any account.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Profile {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub avatar_url: Option<String>,
+    pub chatwoot_user_id: Option<i64>,
+    pub is_super_admin: bool,
+}
+
+/// An account the user belongs to, with their role there.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Membership {
+    pub account_id: Uuid,
+    pub account_name: String,
+    pub role: String,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
@@ -128,6 +147,16 @@ async fn create_user(
     v.finish()?;
 
     let mut tx = state.db.begin().await?;
+    let existing = store::id_by_email_in(&mut tx, &email).await?;
+    if let Some(id) = existing
+        && store::membership_exists_in(&mut tx, scope.account_id, id).await?
+    {
+        return Err(AppError::Conflict {
+            code: "already_member",
+            message: "This user is already a member of the account (activate them if deactivated)."
+                .into(),
+        });
+    }
     entitlements::ensure_capacity(
         &mut tx,
         &state.config.plan_defaults,
@@ -135,16 +164,8 @@ async fn create_user(
         Resource::Agents,
     )
     .await?;
-    let user_id = match store::id_by_email_in(&mut tx, &email).await? {
-        Some(existing) => {
-            if store::membership_exists_in(&mut tx, scope.account_id, existing).await? {
-                return Err(AppError::Conflict {
-                    code: "already_member",
-                    message: "This user is already a member of the account (activate them if deactivated).".into(),
-                });
-            }
-            existing
-        }
+    let user_id = match existing {
+        Some(id) => id,
         None => {
             let new_user = store::NewUser {
                 email: &email,
@@ -303,6 +324,17 @@ async fn set_active(
         keep_an_admin(&mut tx, scope, user_id).await?;
     }
     store::update_membership(&mut tx, scope.account_id, user_id, &before.role, active).await?;
+    if !active {
+        // Losing the membership ends the user's sessions in this account at once.
+        crate::auth::sessions::store::revoke_all(
+            &mut tx,
+            user_id,
+            None,
+            Some(scope.account_id),
+            "user_deactivated",
+        )
+        .await?;
+    }
     let after = member_in(&mut tx, scope, user_id).await?;
     let action = if active {
         "user.activated"

@@ -1,6 +1,6 @@
 use uuid::Uuid;
 
-use super::Member;
+use super::{Member, Membership, Profile};
 use crate::{
     on_db, on_tx,
     platform::{
@@ -79,21 +79,25 @@ pub struct NewUser<'a> {
     pub is_super_admin: bool,
 }
 
+/// Creates the user, or answers the id of the user another transaction just created with
+/// the same email (two accounts adding one new person at once get one user).
 pub async fn insert_user(tx: &mut Tx, user: &NewUser<'_>) -> Result<Uuid, sqlx::Error> {
     let sql = "INSERT INTO users (id, chatwoot_user_id, email, name, avatar_url, is_super_admin, created_at, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
-    let id = Uuid::now_v7();
-    on_tx!(tx, conn => sqlx::query(sql)
-        .bind(id)
-        .bind(user.chatwoot_user_id)
-        .bind(user.email)
-        .bind(user.name)
-        .bind(user.avatar_url)
-        .bind(user.is_super_admin)
-        .bind(clock::now())
-        .execute(conn)
-        .await?.rows_affected());
-    Ok(id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+               ON CONFLICT (email) DO NOTHING";
+    on_tx!(tx, conn => {
+        sqlx::query(sql)
+            .bind(Uuid::now_v7())
+            .bind(user.chatwoot_user_id)
+            .bind(user.email)
+            .bind(user.name)
+            .bind(user.avatar_url)
+            .bind(user.is_super_admin)
+            .bind(clock::now())
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(user.email).fetch_one(&mut *conn).await
+    })
 }
 
 pub async fn set_super_admin(tx: &mut Tx, user_id: Uuid) -> AppResult<()> {
@@ -156,4 +160,46 @@ pub async fn other_active_admins_in(tx: &mut Tx, account_id: Uuid, except: Uuid)
     Ok(
         on_tx!(tx, conn => sqlx::query_scalar(sql).bind(account_id).bind(except).fetch_one(conn).await?),
     )
+}
+
+pub async fn profile(db: &Db, user_id: Uuid) -> AppResult<Option<Profile>> {
+    let sql = "SELECT id, email, name, avatar_url, chatwoot_user_id, is_super_admin FROM users WHERE id = $1";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(user_id).fetch_optional(pool).await?))
+}
+
+pub async fn memberships(db: &Db, user_id: Uuid) -> AppResult<Vec<Membership>> {
+    let sql = "SELECT a.id AS account_id, a.name AS account_name, m.role
+               FROM account_users m JOIN accounts a ON a.id = m.account_id
+               WHERE m.user_id = $1 AND m.active ORDER BY a.name, a.id";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(user_id).fetch_all(pool).await?))
+}
+
+/// The hub user for a Chatwoot user: by Chatwoot id first, then by email.
+pub async fn id_for_chatwoot_in(
+    tx: &mut Tx,
+    chatwoot_user_id: i64,
+    email: &str,
+) -> AppResult<Option<Uuid>> {
+    let sql = "SELECT id FROM users WHERE chatwoot_user_id = $1 OR (chatwoot_user_id IS NULL AND email = $2)
+               ORDER BY chatwoot_user_id NULLS LAST LIMIT 1";
+    Ok(
+        on_tx!(tx, conn => sqlx::query_scalar(sql).bind(chatwoot_user_id).bind(email).fetch_optional(conn).await?),
+    )
+}
+
+/// Brings a user's identity in line with Chatwoot's profile.
+pub async fn update_identity(
+    tx: &mut Tx,
+    user_id: Uuid,
+    chatwoot_user_id: i64,
+    email: &str,
+    name: &str,
+    avatar_url: Option<&str>,
+) -> AppResult<()> {
+    let sql = "UPDATE users SET chatwoot_user_id = $2, email = $3, name = $4, avatar_url = $5, updated_at = $6
+               WHERE id = $1";
+    on_tx!(tx, conn => sqlx::query(sql)
+        .bind(user_id).bind(chatwoot_user_id).bind(email).bind(name).bind(avatar_url).bind(clock::now())
+        .execute(conn).await?.rows_affected());
+    Ok(())
 }

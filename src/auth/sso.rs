@@ -1,0 +1,289 @@
+//! Single sign-on from Chatwoot: a Chatwoot credential (a user's API token, or the
+//! dashboard session's devise headers) is checked against Chatwoot's `GET /api/v1/profile`,
+//! failing closed; the user, the account and the membership are brought up to date; and a
+//! hub session is opened.
+
+use axum::{extract::State, response::Response};
+use secrecy::SecretString;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::sessions::{self, TokenResponse};
+use crate::{
+    audit::{self, Actor, AuditEntry},
+    chatwoot::client::{ChatwootError, Credential, Profile, Role as ChatwootRole},
+    entitlements::{self, Resource},
+    platform::{
+        client::ClientMeta,
+        clock,
+        db::Tx,
+        error::{AppError, AppResult, Problem},
+        json::ApiJson,
+        state::AppState,
+        validate::Validator,
+    },
+    tenancy::{Role, accounts, users},
+};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SsoRequest {
+    /// A Chatwoot user's personal access token.
+    pub chatwoot_api_token: Option<String>,
+    /// The devise headers of a Chatwoot dashboard session (`cw_d_session_info`).
+    pub chatwoot_session: Option<ChatwootSession>,
+    /// Which Chatwoot account to sign into (default: the profile's active account).
+    pub chatwoot_account_id: Option<i64>,
+    /// A label for the session list, e.g. "Chrome on macOS".
+    pub device: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChatwootSession {
+    #[serde(rename = "access-token")]
+    pub access_token: String,
+    pub client: String,
+    pub uid: String,
+}
+
+impl SsoRequest {
+    fn credential(&self) -> AppResult<Credential> {
+        match (&self.chatwoot_api_token, &self.chatwoot_session) {
+            (Some(token), None) if !token.trim().is_empty() => {
+                Ok(Credential::api_token(token.trim()))
+            }
+            (None, Some(s))
+                if !s.access_token.is_empty() && !s.client.is_empty() && !s.uid.is_empty() =>
+            {
+                Ok(Credential::Session {
+                    access_token: SecretString::from(s.access_token.clone()),
+                    client: SecretString::from(s.client.clone()),
+                    uid: s.uid.clone(),
+                })
+            }
+            _ => Err(AppError::validation(
+                "chatwoot_api_token",
+                "send exactly one of chatwoot_api_token or chatwoot_session (access-token, client, uid)",
+            )),
+        }
+    }
+
+    /// What rate limits count attempts by, without keeping the secret.
+    fn fingerprint(&self) -> Vec<u8> {
+        let raw = match (&self.chatwoot_api_token, &self.chatwoot_session) {
+            (Some(token), _) => token.clone(),
+            (_, Some(s)) => format!("{}:{}", s.uid, s.client),
+            _ => String::new(),
+        };
+        super::opaque::hash(&raw)
+    }
+}
+
+pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(sso))
+}
+
+/// Signs in with a Chatwoot credential.
+#[utoipa::path(post, path = "/api/v1/auth/sso", tag = "auth", security(()), request_body = SsoRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem), (status = 429, body = Problem), (status = 503, body = Problem)))]
+async fn sso(
+    State(state): State<AppState>,
+    client: ClientMeta,
+    ApiJson(body): ApiJson<SsoRequest>,
+) -> AppResult<Response> {
+    state
+        .rate_limits
+        .auth_attempt(client.ip, &body.fingerprint())?;
+    let credential = body.credential()?;
+    if let Some(device) = &body.device {
+        Validator::default().text("device", device, 120).finish()?;
+    }
+    let chatwoot = state
+        .chatwoot
+        .as_ref()
+        .ok_or_else(|| AppError::Unavailable {
+            reason: "Single sign-on needs CHATWOOT_URL to be configured.".into(),
+        })?;
+    let profile = match chatwoot.profile(&credential).await {
+        Ok(profile) => profile,
+        Err(ChatwootError::Unauthorized | ChatwootError::Forbidden) => {
+            refuse(&state, &client, None, "auth.sso_failed").await?;
+            return Err(AppError::Unauthorized {
+                code: "chatwoot_credential_rejected",
+                message: "Chatwoot did not accept this credential.",
+            });
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "single sign-on: Chatwoot did not answer");
+            return Err(AppError::Unavailable {
+                reason: "Chatwoot cannot be reached to check the sign-in.".into(),
+            });
+        }
+    };
+    let chatwoot_account_id = body.chatwoot_account_id.or(profile.account_id);
+    let Some(membership) = profile
+        .accounts
+        .iter()
+        .find(|a| Some(a.id) == chatwoot_account_id)
+    else {
+        refuse(&state, &client, None, "auth.sso_not_a_member").await?;
+        return Err(AppError::Forbidden {
+            code: "not_a_member",
+            message: "This Chatwoot user is not a member of that Chatwoot account.",
+        });
+    };
+
+    let mut tx = state.db.begin().await?;
+    let account = upsert_account(&mut tx, membership.id, &membership.name, &client).await?;
+    let user_id = upsert_user(&mut tx, &profile).await?;
+    upsert_membership(&mut tx, &state, account.id, user_id, membership.role).await?;
+    let new = sessions::NewSession {
+        user_id,
+        account_id: Some(account.id),
+        method: sessions::Method::ChatwootSso,
+        device: body.device.as_deref().map(str::trim),
+        client: Some(&client),
+    };
+    let issued = sessions::open(&mut tx, &state, new).await?;
+    audit::record(
+        &mut tx,
+        AuditEntry::by(
+            Actor::user(user_id, &client),
+            Some(account.id),
+            "auth.sso_login",
+            "session",
+            issued.session_id,
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+
+    let (mut response, max_age) = TokenResponse::new(issued);
+    response.user = users::store::profile(&state.db, user_id).await?;
+    response.account = Some(account);
+    Ok(response.into_response_with_cookie(max_age))
+}
+
+/// Audits a refused sign-in in its own transaction (nothing else is written).
+async fn refuse(
+    state: &AppState,
+    client: &ClientMeta,
+    account: Option<Uuid>,
+    action: &'static str,
+) -> AppResult<()> {
+    let mut tx = state.db.begin().await?;
+    audit::record(
+        &mut tx,
+        AuditEntry::by(Actor::anonymous(client), account, action, "session", "-"),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn upsert_account(
+    tx: &mut Tx,
+    chatwoot_id: i64,
+    name: &str,
+    client: &ClientMeta,
+) -> AppResult<accounts::Account> {
+    if let Some(existing) = accounts::store::by_chatwoot_id_in(tx, chatwoot_id).await? {
+        return Ok(existing);
+    }
+    let now = clock::now();
+    let account = accounts::Account {
+        id: Uuid::now_v7(),
+        chatwoot_account_id: Some(chatwoot_id),
+        name: name.trim().chars().take(120).collect(),
+        locale: "en".into(),
+        status: "active".into(),
+        settings: serde_json::json!({}),
+        created_at: now,
+        updated_at: now,
+    };
+    accounts::store::insert(tx, &account).await?;
+    audit::record(
+        tx,
+        AuditEntry::by(
+            Actor::anonymous(client),
+            Some(account.id),
+            "account.created",
+            "account",
+            account.id,
+        )
+        .changes(None::<&accounts::Account>, Some(&account)),
+    )
+    .await?;
+    Ok(account)
+}
+
+async fn upsert_user(tx: &mut Tx, profile: &Profile) -> AppResult<Uuid> {
+    let email = profile.email.trim().to_lowercase();
+    let name = profile.name.trim();
+    let avatar = profile
+        .avatar_url
+        .as_deref()
+        .filter(|url| url.starts_with("https://") || url.starts_with("http://"));
+    match users::store::id_for_chatwoot_in(tx, profile.id, &email).await? {
+        Some(id) => {
+            users::store::update_identity(tx, id, profile.id, &email, name, avatar).await?;
+            Ok(id)
+        }
+        None => {
+            let new = users::store::NewUser {
+                email: &email,
+                name,
+                avatar_url: avatar,
+                chatwoot_user_id: Some(profile.id),
+                is_super_admin: false,
+            };
+            Ok(users::store::insert_user(tx, &new).await?)
+        }
+    }
+}
+
+/// Chatwoot decides admin or agent; a supervisor role granted in the hub survives while
+/// Chatwoot still says agent. A membership deactivated in the hub stays deactivated.
+async fn upsert_membership(
+    tx: &mut Tx,
+    state: &AppState,
+    account_id: Uuid,
+    user_id: Uuid,
+    chatwoot_role: ChatwootRole,
+) -> AppResult<()> {
+    let mapped = match chatwoot_role {
+        ChatwootRole::Administrator => Role::Admin,
+        ChatwootRole::Agent => Role::Agent,
+    };
+    match users::store::get_in(tx, account_id, user_id).await? {
+        Some(member) if !member.active => Err(AppError::Forbidden {
+            code: "membership_deactivated",
+            message: "Your access to this account was deactivated by an admin.",
+        }),
+        Some(member) => {
+            let keep_supervisor = member.role == Role::Supervisor.as_str() && mapped == Role::Agent;
+            let role = if keep_supervisor {
+                Role::Supervisor
+            } else {
+                mapped
+            };
+            if role.as_str() != member.role {
+                users::store::update_membership(tx, account_id, user_id, role.as_str(), true)
+                    .await?;
+            }
+            Ok(())
+        }
+        None => {
+            entitlements::ensure_capacity(
+                tx,
+                &state.config.plan_defaults,
+                account_id,
+                Resource::Agents,
+            )
+            .await?;
+            users::store::insert_membership(tx, account_id, user_id, mapped.as_str()).await
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Chatwoot integration: a typed client for its Application and Platform APIs, webhook
+//! signature checks, and an in-memory simulator that speaks the same wire formats for
+//! tests and demos. Wire facts come from shared/chatwoot/FACTS.md (Chatwoot v4.13).
+
+pub mod client;
+pub mod signature;
+pub mod simulator;
+
+#[cfg(test)]
+mod tests;
+
+pub use client::{ChatwootClient, ChatwootError, Credential, PlatformClient};
