@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use crate::{
     audit::{self, Actor, AuditEntry},
     auth::sessions,
+    chatwoot::simulator,
     platform::{config::Config, db::Db, server, state::AppState, validate::Validator},
     tenancy::users::store as users,
 };
@@ -25,7 +26,18 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server (the default). Configuration comes from the environment.
-    Serve,
+    Serve {
+        /// Also start the built-in Chatwoot simulator with a seeded demo account and use it
+        /// as CHATWOOT_URL, so the hub can be tried without a real Chatwoot.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Run the Chatwoot simulator on its own, seeded with a demo account (for demos and
+    /// manual testing; it keeps everything in memory).
+    ChatwootSimulator {
+        #[arg(long, default_value = "127.0.0.1:3001")]
+        listen: std::net::SocketAddr,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Create a super admin, or promote an existing user to super admin.
@@ -48,8 +60,9 @@ enum Command {
 pub async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::from_env()?;
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => server::run(config).await,
+    match cli.command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Serve { demo } => server::run(config, demo).await,
+        Command::ChatwootSimulator { listen } => simulator::run_standalone(listen).await,
         Command::Migrate => {
             open_db(&config).await?.close().await;
             println!("migrations applied");

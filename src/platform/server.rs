@@ -142,9 +142,29 @@ async fn forget_idle_rate_limits(state: AppState, shutdown: CancellationToken) {
 }
 
 /// `whatpro-hub serve`: configuration, logs, database, then the server until SIGTERM/SIGINT.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+/// With `demo`, an in-process Chatwoot simulator stands in for `CHATWOOT_URL`.
+pub async fn run(mut config: Config, demo: bool) -> anyhow::Result<()> {
     let telemetry = telemetry::init(config.log_format, config.otlp_endpoint.as_deref())?;
     metrics::install();
+    let _simulator = if demo {
+        anyhow::ensure!(
+            !config.is_production(),
+            "--demo is for trying the hub, not for APP_ENV=production"
+        );
+        let simulator = crate::chatwoot::simulator::Simulator::start().await;
+        let seeded = simulator.seed_demo();
+        config.chatwoot_url = Some(simulator.base_url());
+        tracing::info!(
+            chatwoot_url = simulator.base_url(),
+            chatwoot_account_id = seeded.account_id,
+            admin_api_token = crate::chatwoot::simulator::demo::DEMO_ADMIN_TOKEN,
+            agent_api_token = crate::chatwoot::simulator::demo::DEMO_AGENT_TOKEN,
+            "demo mode: sign in with one of these Chatwoot API tokens"
+        );
+        Some(simulator)
+    } else {
+        None
+    };
     let db = Db::connect(&config.database_url, config.database_max_connections).await?;
     db.migrate().await?;
     let listener = TcpListener::bind((config.host, config.port)).await?;
