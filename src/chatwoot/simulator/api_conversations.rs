@@ -132,7 +132,7 @@ pub(super) async fn create_message(
         }
     };
     let private = body["private"].as_bool().unwrap_or(false);
-    let message_id = add_message(
+    add_message(
         &mut db,
         account_id,
         display_id,
@@ -150,7 +150,6 @@ pub(super) async fn create_message(
         WebhookEvent::MessageCreated,
         payloads::message_webhook(&db, conv, message),
     );
-    debug_assert_eq!(message.id, message_id);
     Ok(Json(payloads::message_push(&db, conv, message)))
 }
 

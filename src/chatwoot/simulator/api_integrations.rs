@@ -37,6 +37,11 @@ pub(super) fn routes() -> Router<Sim> {
         )
 }
 
+/// Whether this simulated Chatwoot has webhook secrets (≥ 4.11.2), see `unsigned()`.
+fn signs(sim: &Sim) -> bool {
+    !sim.unsigned.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 fn is_http_url(url: &str) -> bool {
     reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
 }
@@ -94,7 +99,7 @@ async fn list_webhooks(
         .webhooks
         .values()
         .filter(|w| w.account_id == account_id)
-        .map(render::webhook)
+        .map(|w| render::webhook(w, signs(&sim)))
         .collect();
     Ok(Json(json!({ "payload": { "webhooks": hooks } })))
 }
@@ -121,7 +126,7 @@ async fn create_webhook(
     hook.id = db.next_id();
     db.webhooks.insert(hook.id, hook.clone());
     Ok(Json(
-        json!({ "payload": { "webhook": render::webhook(&hook) } }),
+        json!({ "payload": { "webhook": render::webhook(&hook, signs(&sim)) } }),
     ))
 }
 
@@ -143,7 +148,7 @@ async fn update_webhook(
     apply_webhook(&db, &mut hook, &body)?;
     db.webhooks.insert(id, hook.clone());
     Ok(Json(
-        json!({ "payload": { "webhook": render::webhook(&hook) } }),
+        json!({ "payload": { "webhook": render::webhook(&hook, signs(&sim)) } }),
     ))
 }
 

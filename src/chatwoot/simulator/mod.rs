@@ -134,8 +134,8 @@ impl Simulator {
         self.shared.requests.load(Ordering::SeqCst)
     }
 
-    /// `true` simulates Chatwoot before 4.11.2: webhooks go out without the timestamp
-    /// and signature headers.
+    /// `true` simulates Chatwoot before 4.11.2: the webhooks API shows no `secret` and
+    /// deliveries go out without the timestamp and signature headers.
     pub fn unsigned(&self, unsigned: bool) {
         self.shared.unsigned.store(unsigned, Ordering::Relaxed);
     }

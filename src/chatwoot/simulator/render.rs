@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::{
     model::{Db, SimAccount, SimDashboardApp, SimInbox, SimMember, SimTeam, SimUser, SimWebhook},
-    payloads::{iso, unix},
+    payloads::iso,
 };
 
 fn active_membership(db: &Db, user: &SimUser) -> Option<SimMember> {
@@ -208,15 +208,19 @@ pub(super) fn team(team: &SimTeam, viewer: Option<i64>) -> Value {
     body
 }
 
-pub(super) fn webhook(hook: &SimWebhook) -> Value {
-    json!({
+/// `with_secret: false` renders a pre-4.11.2 webhook, which had no secret.
+pub(super) fn webhook(hook: &SimWebhook, with_secret: bool) -> Value {
+    let mut body = json!({
         "id": hook.id,
         "name": hook.name,
         "url": hook.url,
         "account_id": hook.account_id,
         "subscriptions": hook.subscriptions,
-        "secret": hook.secret,
-    })
+    });
+    if with_secret {
+        body["secret"] = json!(hook.secret);
+    }
+    body
 }
 
 pub(super) fn dashboard_app(app: &SimDashboardApp) -> Value {
@@ -224,6 +228,6 @@ pub(super) fn dashboard_app(app: &SimDashboardApp) -> Value {
         "id": app.id,
         "title": app.title,
         "content": app.content,
-        "created_at": unix(app.created_at),
+        "created_at": iso(app.created_at),
     })
 }

@@ -241,8 +241,14 @@ async fn only_subscribed_webhooks_of_the_account_receive() {
 async fn unsigned_mode_sends_no_signature_headers() {
     let f = Fixture::new().await;
     let mut rx = Receiver::start().await;
-    subscribe(&f, &rx, &[WebhookEvent::ConversationCreated]).await;
     f.sim.unsigned(true);
+    let events = [WebhookEvent::ConversationCreated];
+    let hook = f
+        .client
+        .create_webhook(&f.admin_cred(), f.account, &rx.url, "old", &events)
+        .await
+        .unwrap();
+    assert!(hook.secret.is_none(), "pre-4.11.2 webhooks have no secret");
     f.sim.emit_conversation_created(f.account, f.conversation);
     let (headers, _, _) = rx.next_event("conversation_created").await;
     assert!(
