@@ -59,6 +59,12 @@ fn field_of(text: &str) -> String {
         .to_string()
 }
 
+impl<T: Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::field_of;
@@ -79,11 +85,5 @@ mod tests {
             ),
             "body"
         );
-    }
-}
-
-impl<T: Serialize> IntoResponse for ApiJson<T> {
-    fn into_response(self) -> Response {
-        axum::Json(self.0).into_response()
     }
 }
