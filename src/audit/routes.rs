@@ -1,4 +1,4 @@
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -12,6 +12,7 @@ use crate::{
         error::AppResult,
         json::ApiJson,
         pagination::{Page, PageParams},
+        params::ApiQuery,
         state::AppState,
     },
     tenancy::{AccountScope, Role},
@@ -69,8 +70,8 @@ pub struct AuditFilter {
 async fn list_audit_logs(
     State(state): State<AppState>,
     scope: AccountScope,
-    Query(filter): Query<AuditFilter>,
-    Query(page): Query<PageParams>,
+    ApiQuery(filter): ApiQuery<AuditFilter>,
+    ApiQuery(page): ApiQuery<PageParams>,
 ) -> AppResult<ApiJson<Page<AuditLog>>> {
     scope.require(Role::Admin)?;
     let page = page.parse()?;

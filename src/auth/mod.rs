@@ -139,7 +139,9 @@ impl FromRequestParts<AppState> for CurrentUser {
             user_id: claims.sub,
             session_id: claims.sid,
             session_account: session.account_id,
-            is_super_admin: session.is_super_admin,
+            // Super-admin powers come with operator sessions only, never with a session
+            // that single sign-on opened for one account.
+            is_super_admin: session.is_super_admin && session.account_id.is_none(),
             client,
         })
     }

@@ -9,7 +9,12 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{Entitlements, Features, Limits, Resource, apply, merge, store};
 use crate::{
     audit::{self, AuditEntry},
-    platform::{error::AppResult, json::ApiJson, state::AppState},
+    platform::{
+        error::{AppError, AppResult},
+        json::ApiJson,
+        state::AppState,
+        validate::Validator,
+    },
     tenancy::{AccountScope, Role},
 };
 
@@ -52,9 +57,9 @@ async fn usage(State(state): State<AppState>, scope: AccountScope) -> AppResult<
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EntitlementOverrides {
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub limits: Option<Value>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub features: Option<Value>,
 }
 
@@ -69,19 +74,14 @@ async fn update_entitlements(
     ApiJson(body): ApiJson<EntitlementOverrides>,
 ) -> AppResult<ApiJson<Entitlements>> {
     scope.require(Role::SuperAdmin)?;
-    let mut patch = serde_json::Map::new();
-    for (group, value) in [("limits", body.limits), ("features", body.features)] {
-        if let Some(value) = value {
-            patch.insert(group.into(), value);
-        }
-    }
     let defaults = &state.config.plan_defaults;
+    let patch = checked_patch(&defaults.0, body)?;
     let mut tx = state.db.begin().await?;
     let before = store::overrides_in(&mut tx, scope.account_id).await?;
     let mut after = before.clone();
-    merge(&mut after, &Value::Object(patch));
+    merge(&mut after, &patch);
     let effective = apply(&defaults.0, &after)
-        .map_err(|e| crate::platform::error::AppError::validation("body", e.to_string()))?;
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("checked overrides did not apply: {e}")))?;
     store::save_overrides(&mut tx, scope.account_id, &after).await?;
     audit::record(
         &mut tx,
@@ -91,4 +91,39 @@ async fn update_entitlements(
     .await?;
     tx.commit().await?;
     Ok(ApiJson(effective))
+}
+
+/// Checks every overridden name and value, so errors name `limits.max_teams` rather than
+/// the whole body: limits are whole numbers of zero or more, features are booleans.
+fn checked_patch(defaults: &Entitlements, body: EntitlementOverrides) -> AppResult<Value> {
+    let known = serde_json::to_value(defaults).map_err(anyhow::Error::from)?;
+    let mut v = Validator::default();
+    let mut patch = serde_json::Map::new();
+    for (group, value) in [("limits", body.limits), ("features", body.features)] {
+        let Some(value) = value else { continue };
+        let Some(entries) = value.as_object() else {
+            v.check(false, group, "must be an object");
+            continue;
+        };
+        for (name, new) in entries {
+            let field = format!("{group}.{name}");
+            let valid = match known[group].get(name) {
+                None => {
+                    v.check(false, &field, "is not a known name");
+                    continue;
+                }
+                Some(Value::Bool(_)) => new.is_boolean(),
+                Some(_) => new.as_i64().is_some_and(|n| n >= 0),
+            };
+            let expected = if group == "limits" {
+                "must be a whole number of zero or more"
+            } else {
+                "must be true or false"
+            };
+            v.check(valid, &field, expected);
+        }
+        patch.insert(group.into(), value);
+    }
+    v.finish()?;
+    Ok(Value::Object(patch))
 }

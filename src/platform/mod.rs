@@ -12,6 +12,7 @@ pub mod json;
 pub mod metrics;
 mod openapi;
 pub mod pagination;
+pub mod params;
 pub mod rate_limit;
 pub mod request_id;
 pub mod server;

@@ -149,7 +149,7 @@ async fn member_role(
         return Err(AppError::NotFound);
     }
     let account_active = access.account_active().ok_or(AppError::NotFound)?;
-    let role = if access.is_super_admin {
+    let role = if access.is_super_admin && access.session_account.is_none() {
         Role::SuperAdmin
     } else {
         access.role().ok_or(AppError::NotFound)?

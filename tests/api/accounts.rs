@@ -245,8 +245,8 @@ async fn account_creation_rejects_invalid_fields() {
     );
 }
 
-/// FAILS until src/platform/json.rs `field_of` is fixed: a JSON value of the wrong type
-/// must name its field, not the generic `body`.
+/// Regression: a JSON value of the wrong type names its field, not the generic `body`
+/// (src/platform/json.rs `field_of` used to read the wrong part of axum's message).
 #[tokio::test]
 async fn wrong_json_types_name_the_failing_field() {
     let app = TestApp::spawn().await;

@@ -278,6 +278,7 @@ async fn overrides_with_unknown_names_or_wrong_types_are_refused() {
         json!({ "features": { "teleport_enabled": true } }),
         json!({ "limits": { "max_teams": 4, "max_spaceships": 1 } }),
         json!({ "plan": "pro" }),
+        json!({ "limits": { "max_teams": -1 } }),
     ];
     for body in refused {
         let resp = put_entitlements(&app, &root, tenant.id, body.clone()).await;
@@ -288,6 +289,18 @@ async fn overrides_with_unknown_names_or_wrong_types_are_refused() {
             resp.body
         );
     }
+    let named = put_entitlements(
+        &app,
+        &root,
+        tenant.id,
+        json!({ "limits": { "max_boards": -5 } }),
+    )
+    .await;
+    assert_eq!(
+        named.body["errors"][0]["field"], "limits.max_boards",
+        "{:?}",
+        named.body
+    );
     let kept = usage(&app, &tenant.agent, tenant.id).await;
     assert_eq!(
         kept["limits"]["max_teams"], 3,

@@ -2,9 +2,14 @@
 //! its own database (SQLite by default, PostgreSQL with `TEST_DATABASE_URL`).
 
 mod accounts;
+mod api_keys;
 mod audit;
+mod cross_tenant;
 mod entitlements;
 mod platform;
+mod rbac;
+mod sessions;
+mod sso;
 mod support;
 mod teams;
 mod users;

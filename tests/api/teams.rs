@@ -291,8 +291,8 @@ async fn team_names_are_unique_ignoring_case_among_live_teams() {
     assert_ne!(reused, sales, "a deleted team's name is free again");
 }
 
-/// FAILS on SQLite until the team-name uniqueness no longer relies on SQLite's ASCII-only
-/// `lower()` (migrations/sqlite/0001_tenancy.sql, index `teams_live_name`).
+/// Regression: names differing only in non-ASCII case collide on both engines (SQLite's
+/// `lower()` folds ASCII only, so the index on `lower(name)` let "Équipe" and "équipe" in).
 #[tokio::test]
 async fn team_names_are_unique_ignoring_case_beyond_ascii() {
     let app = TestApp::spawn().await;

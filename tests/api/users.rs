@@ -193,9 +193,8 @@ async fn an_email_is_a_member_of_an_account_once() {
     assert_eq!(member_ids(&app, &tenant, "").await.len(), 3);
 }
 
-/// FAILS until src/tenancy/users/mod.rs `create_user` checks membership before the quota:
-/// at full `max_agents`, re-adding a member answers 403 `quota_exceeded` instead of 409
-/// `already_member` (whose message tells the admin to activate them instead).
+/// Regression: at full `max_agents`, re-adding a member is 409 `already_member` (whose
+/// message tells the admin to activate them), not 403 `quota_exceeded`.
 #[tokio::test]
 async fn a_duplicate_email_at_full_quota_is_still_already_member() {
     let app = TestApp::spawn().await;
@@ -253,8 +252,36 @@ async fn the_same_email_in_a_second_account_is_the_same_user() {
     .assert_problem(StatusCode::FORBIDDEN, "forbidden");
 }
 
-/// FAILS on PostgreSQL until src/tenancy/users/mod.rs `create_user` handles the race: two
-/// accounts adding the same new email at once must share one user, not answer 409.
+/// A person in two accounts has one profile: neither tenant's admin may rewrite what the
+/// other sees, while the role (per membership) stays editable.
+#[tokio::test]
+async fn a_profile_shared_by_two_accounts_is_not_editable_by_either_admin() {
+    let app = TestApp::spawn().await;
+    let root = super_admin(&app).await;
+    let acme = app.tenant(&root, "Acme").await;
+    let globex = app.tenant(&root, "Globex").await;
+    add_member(&app, &globex, "agent@acme.test", "agent").await;
+    let path = user_path(&globex, acme.agent.id);
+    app.put(
+        &path,
+        &globex.admin.token,
+        json!({ "name": "Renamed by Globex" }),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "profile_shared");
+    let in_acme = app
+        .get(&user_path(&acme, acme.agent.id), &acme.admin.token)
+        .await;
+    assert_ne!(in_acme.body["name"], "Renamed by Globex");
+    let promoted = app
+        .put(&path, &globex.admin.token, json!({ "role": "supervisor" }))
+        .await;
+    assert_eq!(promoted.status, StatusCode::OK, "{:?}", promoted.body);
+    assert_eq!(promoted.body["role"], "supervisor");
+}
+
+/// Regression (PostgreSQL): two accounts adding the same new email at once share one user;
+/// the loser of the insert race used to get 409 `chatwoot_user_taken`.
 #[tokio::test]
 async fn the_same_new_email_added_to_two_accounts_at_once_is_one_user() {
     let app = TestApp::spawn().await;

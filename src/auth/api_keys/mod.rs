@@ -9,10 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use axum::{
-    extract::{Path, Query, State},
-    http::StatusCode,
-};
+use axum::{extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -27,6 +24,7 @@ use crate::{
         error::{AppError, AppResult, Problem},
         json::ApiJson,
         pagination::{Page, PageParams},
+        params::{ApiPath, ApiQuery},
         state::AppState,
         validate::Validator,
     },
@@ -150,7 +148,7 @@ pub async fn authorize(
 async fn list_api_keys(
     State(state): State<AppState>,
     scope: AccountScope,
-    Query(page): Query<PageParams>,
+    ApiQuery(page): ApiQuery<PageParams>,
 ) -> AppResult<ApiJson<Page<ApiKey>>> {
     scope.require_person()?;
     scope.require(Role::Admin)?;
@@ -231,7 +229,7 @@ async fn create_api_key(
 async fn revoke_api_key(
     State(state): State<AppState>,
     scope: AccountScope,
-    Path(path): Path<(Uuid, Uuid)>,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
 ) -> AppResult<StatusCode> {
     scope.require_person()?;
     scope.require(Role::Admin)?;

@@ -129,11 +129,7 @@ fn remaining_secs(until: OffsetDateTime) -> u64 {
 
 /// Trades a refresh token for a new pair. A token used twice means it leaked: the whole
 /// session (its token family) is revoked and the event audited.
-pub async fn refresh(
-    state: &AppState,
-    presented: &str,
-    client: &ClientMeta,
-) -> AppResult<(Issued, Uuid, Option<Uuid>)> {
+pub async fn refresh(state: &AppState, presented: &str, client: &ClientMeta) -> AppResult<Issued> {
     let invalid = || AppError::Unauthorized {
         code: "invalid_refresh_token",
         message: "The refresh token is not valid.",
@@ -195,7 +191,7 @@ pub async fn refresh(
         refresh_token,
         refresh_expires_in: remaining,
     };
-    Ok((issued, found.user_id, found.account_id))
+    Ok(issued)
 }
 
 /// `Set-Cookie` for the refresh token (or its removal when `token` is `None`).

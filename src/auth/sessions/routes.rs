@@ -1,6 +1,6 @@
 use axum::{
     body::Bytes,
-    extract::{Path, Query, State},
+    extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -19,6 +19,7 @@ use crate::{
         error::{AppError, AppResult, Problem},
         json::ApiJson,
         pagination::{Page, PageParams},
+        params::{ApiPath, ApiQuery},
         state::AppState,
     },
     tenancy::{AccountScope, Role, users},
@@ -110,7 +111,10 @@ async fn refresh(
         code: "invalid_refresh_token",
         message: "No refresh token was presented.",
     })?;
-    let (issued, _, _) = super::refresh(&state, &presented, &client).await?;
+    state
+        .rate_limits
+        .auth_attempt(client.ip, &crate::auth::opaque::hash(&presented))?;
+    let issued = super::refresh(&state, &presented, &client).await?;
     let (body, max_age) = TokenResponse::new(issued);
     Ok(body.into_response_with_cookie(max_age))
 }
@@ -176,7 +180,7 @@ async fn me(State(state): State<AppState>, user: CurrentUser) -> AppResult<ApiJs
 async fn list_sessions(
     State(state): State<AppState>,
     user: CurrentUser,
-    Query(page): Query<PageParams>,
+    ApiQuery(page): ApiQuery<PageParams>,
 ) -> AppResult<ApiJson<Page<SessionView>>> {
     let page = page.parse()?;
     let idle_cutoff = clock::now() - state.config.session_idle_timeout;
@@ -233,7 +237,7 @@ async fn end_other_sessions(
 async fn end_session(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(session_id): Path<Uuid>,
+    ApiPath(session_id): ApiPath<Uuid>,
 ) -> AppResult<StatusCode> {
     let mut tx = state.db.begin().await?;
     if !store::revoke(&mut tx, user.user_id, session_id, "ended_by_user").await? {
@@ -261,7 +265,7 @@ async fn end_session(
 async fn end_member_sessions(
     State(state): State<AppState>,
     scope: AccountScope,
-    Path(path): Path<(Uuid, Uuid)>,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
 ) -> AppResult<ApiJson<Ended>> {
     scope.require(Role::Admin)?;
     let user_id = path.1;

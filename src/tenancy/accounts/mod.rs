@@ -2,10 +2,7 @@
 
 pub mod store;
 
-use axum::{
-    extract::{Query, State},
-    http::StatusCode,
-};
+use axum::{extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -22,6 +19,7 @@ use crate::{
         error::{AppError, AppResult, Problem, conflict_on_unique},
         json::ApiJson,
         pagination::{Page, PageParams},
+        params::ApiQuery,
         state::AppState,
         validate::Validator,
     },
@@ -100,7 +98,7 @@ fn check_settings(v: &mut Validator, settings: Option<&Value>) {
 async fn list_accounts(
     State(state): State<AppState>,
     user: CurrentUser,
-    Query(page): Query<PageParams>,
+    ApiQuery(page): ApiQuery<PageParams>,
 ) -> AppResult<ApiJson<Page<Account>>> {
     let page = page.parse()?;
     let member = (!user.is_super_admin).then_some(user.user_id);

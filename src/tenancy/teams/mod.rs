@@ -2,10 +2,7 @@
 
 pub mod store;
 
-use axum::{
-    extract::{Path, Query, State},
-    http::StatusCode,
-};
+use axum::{extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -21,6 +18,7 @@ use crate::{
         error::{AppError, AppResult, Problem, conflict_on_unique},
         json::ApiJson,
         pagination::{Page, PageParams},
+        params::{ApiPath, ApiQuery},
         state::AppState,
         validate::Validator,
     },
@@ -95,7 +93,7 @@ async fn team_or_404(state: &AppState, scope: &AccountScope, team_id: Uuid) -> A
 async fn list_teams(
     State(state): State<AppState>,
     scope: AccountScope,
-    Query(page): Query<PageParams>,
+    ApiQuery(page): ApiQuery<PageParams>,
 ) -> AppResult<ApiJson<Page<Team>>> {
     let page = page.parse()?;
     let rows = store::list(&state.db, scope.account_id, page).await?;
@@ -154,7 +152,7 @@ async fn create_team(
 async fn get_team(
     State(state): State<AppState>,
     scope: AccountScope,
-    Path(path): Path<(Uuid, Uuid)>,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
 ) -> AppResult<ApiJson<Team>> {
     let team_id = path.1;
     team_or_404(&state, &scope, team_id).await.map(ApiJson)
@@ -168,7 +166,7 @@ async fn get_team(
 async fn update_team(
     State(state): State<AppState>,
     scope: AccountScope,
-    Path(path): Path<(Uuid, Uuid)>,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
     ApiJson(body): ApiJson<TeamUpdate>,
 ) -> AppResult<ApiJson<Team>> {
     let team_id = path.1;
@@ -209,7 +207,7 @@ async fn update_team(
 async fn delete_team(
     State(state): State<AppState>,
     scope: AccountScope,
-    Path(path): Path<(Uuid, Uuid)>,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
 ) -> AppResult<StatusCode> {
     let team_id = path.1;
     scope.require(Role::Supervisor)?;
@@ -235,8 +233,8 @@ async fn delete_team(
 async fn list_team_members(
     State(state): State<AppState>,
     scope: AccountScope,
-    Path(path): Path<(Uuid, Uuid)>,
-    Query(page): Query<PageParams>,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
+    ApiQuery(page): ApiQuery<PageParams>,
 ) -> AppResult<ApiJson<Page<users::Member>>> {
     let team_id = path.1;
     let page = page.parse()?;
@@ -253,7 +251,7 @@ async fn list_team_members(
 async fn add_team_member(
     State(state): State<AppState>,
     scope: AccountScope,
-    Path(path): Path<(Uuid, Uuid)>,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
     ApiJson(body): ApiJson<NewTeamMember>,
 ) -> AppResult<(StatusCode, ApiJson<users::Member>)> {
     let team_id = path.1;
@@ -297,7 +295,7 @@ async fn add_team_member(
 async fn remove_team_member(
     State(state): State<AppState>,
     scope: AccountScope,
-    Path(path): Path<(Uuid, Uuid, Uuid)>,
+    ApiPath(path): ApiPath<(Uuid, Uuid, Uuid)>,
 ) -> AppResult<StatusCode> {
     let (team_id, user_id) = (path.1, path.2);
     scope.require(Role::Supervisor)?;

@@ -4,10 +4,7 @@
 
 pub mod store;
 
-use axum::{
-    extract::{Path, Query, State},
-    http::StatusCode,
-};
+use axum::{extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -23,6 +20,7 @@ use crate::{
         error::{AppError, AppResult, Problem, conflict_on_unique},
         json::ApiJson,
         pagination::{Page, PageParams},
+        params::{ApiPath, ApiQuery},
         state::AppState,
         validate::Validator,
     },
@@ -113,8 +111,8 @@ fn check_role(v: &mut Validator, role: Option<Role>) {
 async fn list_users(
     State(state): State<AppState>,
     scope: AccountScope,
-    Query(filter): Query<UserFilter>,
-    Query(page): Query<PageParams>,
+    ApiQuery(filter): ApiQuery<UserFilter>,
+    ApiQuery(page): ApiQuery<PageParams>,
 ) -> AppResult<ApiJson<Page<Member>>> {
     let page = page.parse()?;
     let rows = store::list(&state.db, scope.account_id, filter.active, page).await?;
@@ -208,7 +206,7 @@ async fn member_in(tx: &mut Tx, scope: &AccountScope, user_id: Uuid) -> AppResul
 async fn get_user(
     State(state): State<AppState>,
     scope: AccountScope,
-    Path(path): Path<(Uuid, Uuid)>,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
 ) -> AppResult<ApiJson<Member>> {
     let user_id = path.1;
     store::get(&state.db, scope.account_id, user_id)
@@ -225,7 +223,7 @@ async fn get_user(
 async fn update_user(
     State(state): State<AppState>,
     scope: AccountScope,
-    Path(path): Path<(Uuid, Uuid)>,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
     ApiJson(body): ApiJson<UpdateUser>,
 ) -> AppResult<ApiJson<Member>> {
     let user_id = path.1;
@@ -249,6 +247,17 @@ async fn update_user(
     }
     let name = body.name.as_deref().map(str::trim).unwrap_or(&before.name);
     let avatar_url = body.avatar_url.as_deref().or(before.avatar_url.as_deref());
+    if (name != before.name || avatar_url != before.avatar_url.as_deref())
+        && scope.role != Role::SuperAdmin
+        && store::memberships_elsewhere_in(&mut tx, user_id, scope.account_id).await? > 0
+    {
+        // The profile is shared by every account the person belongs to; one tenant's admin
+        // must not rewrite what another tenant sees.
+        return Err(AppError::Conflict {
+            code: "profile_shared",
+            message: "This person also belongs to other accounts; their name and avatar come from their own Chatwoot profile.".into(),
+        });
+    }
     store::update_profile(&mut tx, user_id, name, avatar_url).await?;
     store::update_membership(&mut tx, scope.account_id, user_id, role, before.active).await?;
     let after = member_in(&mut tx, &scope, user_id).await?;
@@ -280,7 +289,7 @@ async fn keep_an_admin(tx: &mut Tx, scope: &AccountScope, leaving: Uuid) -> AppR
 async fn deactivate_user(
     State(state): State<AppState>,
     scope: AccountScope,
-    Path(path): Path<(Uuid, Uuid)>,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
 ) -> AppResult<ApiJson<Member>> {
     let user_id = path.1;
     set_active(&state, &scope, user_id, false).await
@@ -293,7 +302,7 @@ async fn deactivate_user(
 async fn activate_user(
     State(state): State<AppState>,
     scope: AccountScope,
-    Path(path): Path<(Uuid, Uuid)>,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
 ) -> AppResult<ApiJson<Member>> {
     let user_id = path.1;
     set_active(&state, &scope, user_id, true).await

@@ -203,3 +203,15 @@ pub async fn update_identity(
         .execute(conn).await?.rows_affected());
     Ok(())
 }
+
+/// Memberships (active or not) the user has in accounts other than `account_id`.
+pub async fn memberships_elsewhere_in(
+    tx: &mut Tx,
+    user_id: Uuid,
+    account_id: Uuid,
+) -> AppResult<i64> {
+    let sql = "SELECT COUNT(*) FROM account_users WHERE user_id = $1 AND account_id <> $2";
+    Ok(
+        on_tx!(tx, conn => sqlx::query_scalar(sql).bind(user_id).bind(account_id).fetch_one(conn).await?),
+    )
+}
