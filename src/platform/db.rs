@@ -78,6 +78,9 @@ impl Db {
                 .busy_timeout(Duration::from_secs(5));
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections)
+                // An embedded file cannot "hang up"; pinging it on every acquire only
+                // doubles the hops to its worker thread.
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await
                 .context("cannot open the SQLite database")?;
@@ -100,6 +103,10 @@ impl Db {
     ) -> anyhow::Result<PgPool> {
         PgPoolOptions::new()
             .max_connections(max_connections)
+            // sqlx pings on every acquire by default: a second round trip per query. A
+            // broken connection is instead dropped on its first error, and connections are
+            // recycled by idle timeout and maximum lifetime.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await
