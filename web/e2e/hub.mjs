@@ -11,6 +11,10 @@ import { fileURLToPath } from 'node:url'
 const webDir = fileURLToPath(new URL('..', import.meta.url))
 const hubBin = resolve(webDir, process.env.HUB_BIN ?? '../target/debug/whatpro-hub')
 const READY_TIMEOUT_MS = 30_000
+
+/** The `serve --demo` simulator's Chatwoot API tokens: an administrator and an agent of "Demo Co". */
+export const DEMO_ADMIN_TOKEN = 'demoAdminToken1234567890'
+export const DEMO_AGENT_TOKEN = 'demoAgentToken1234567890'
 const OUTPUT_LIMIT = 64 * 1024
 
 async function freePort() {
@@ -34,11 +38,16 @@ async function isReady(url) {
   }
 }
 
-/** Starts `HUB_BIN serve`; resolves to `{ url, stop }` once GET /health/ready answers 200. */
-export async function startHub() {
+/**
+ * Starts `HUB_BIN serve` (with `demo: true`, `serve --demo`: a built-in Chatwoot simulator
+ * whose API tokens are DEMO_ADMIN_TOKEN and DEMO_AGENT_TOKEN); resolves to `{ url, stop }`
+ * once GET /health/ready answers 200.
+ */
+export async function startHub({ demo = false } = {}) {
   const port = await freePort()
   const dataDir = await mkdtemp(join(tmpdir(), 'whatpro-hub-e2e-'))
-  const child = spawn(hubBin, ['serve'], {
+  const args = demo ? ['serve', '--demo'] : ['serve']
+  const child = spawn(hubBin, args, {
     env: {
       ...process.env,
       APP_HOST: '127.0.0.1',
@@ -85,7 +94,7 @@ export async function startHub() {
     if (exited || Date.now() > deadline) {
       const reason = exited ? 'exited before it was ready' : `not ready after ${READY_TIMEOUT_MS} ms`
       await stop()
-      throw new Error(`hub (${hubBin} serve) ${reason}. Its stderr and stdout:\n${output}`)
+      throw new Error(`hub (${hubBin} ${args.join(' ')}) ${reason}. Its stderr and stdout:\n${output}`)
     }
     await sleep(200)
   }

@@ -1,12 +1,11 @@
-// End-to-end: the built UI as the hub serves it, in Debian's Chromium.
+// End-to-end: the built UI as the hub serves it, in Debian's Chromium. The shell needs a
+// session, so the hub runs with its Chatwoot simulator (`serve --demo`) and each test
+// signs in with the demo administrator's token.
 import assert from 'node:assert/strict'
-import { mkdir } from 'node:fs/promises'
 import { after, before, describe, it } from 'node:test'
-import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
-import { startHub } from './hub.mjs'
+import { DEMO_ADMIN_TOKEN, startHub } from './hub.mjs'
+import { expectText, expectTitle, launchBrowser, openPage, RESULTS_DIR } from './support.mjs'
 
-const RESULTS_DIR = fileURLToPath(new URL('../test-results/', import.meta.url))
 const LIGHT_BACKGROUND = 'rgb(247, 247, 247)'
 const DARK_BACKGROUND = 'rgb(28, 29, 32)'
 
@@ -14,21 +13,8 @@ let hub
 let browser
 
 before(async () => {
-  await mkdir(RESULTS_DIR, { recursive: true })
-  hub = await startHub()
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  hub = await startHub({ demo: true })
+  browser = await launchBrowser()
 })
 
 after(async () => {
@@ -36,32 +22,9 @@ after(async () => {
   await hub?.stop()
 })
 
-/**
- * Opens `path` in a fresh context (so localStorage starts empty) and collects console
- * errors, uncaught exceptions and CSP violations; `done()` asserts there were none.
- */
-async function open(path, { colorScheme = 'light' } = {}) {
-  const context = await browser.newContext({ colorScheme, viewport: { width: 1280, height: 800 } })
-  const page = await context.newPage()
-  const problems = []
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console: ${message.text()}`)
-  })
-  page.on('pageerror', (error) => problems.push(`exception: ${error.message}`))
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (event) => {
-      console.error(`CSP violation: ${event.violatedDirective} ${event.blockedURI}`)
-    })
-  })
-  const response = await page.goto(`${hub.url}${path}`)
-  await page.getByTestId('app-shell').waitFor()
-  await page.evaluate(() => document.fonts.ready)
-
-  async function done() {
-    await context.close()
-    assert.deepEqual(problems, [], 'no console errors, exceptions or CSP violations')
-  }
-  return { page, response, done }
+/** `path`, signed in as the demo administrator, with the shell on screen. */
+function open(path, options = {}) {
+  return openPage(browser, hub.url, path, { signInWith: DEMO_ADMIN_TOKEN, ...options })
 }
 
 /** Computed styles and state the tests check, read in the page. */
@@ -81,13 +44,16 @@ function shellLooks(page) {
   })
 }
 
-describe('app shell', { timeout: 120_000 }, () => {
+describe('app shell', { timeout: 180_000 }, () => {
   it('is served under the strict CSP', async () => {
-    const { response, done } = await open('/kanban')
+    const { page, response, done } = await openPage(browser, hub.url, '/kanban')
     const csp = response.headers()['content-security-policy'] ?? ''
     for (const directive of ["default-src 'self'", "script-src 'self'", "style-src 'self'"]) {
       assert.ok(csp.includes(directive), `CSP ${JSON.stringify(csp)} has ${directive}`)
     }
+    // Without a session the app shows the sign-in page instead.
+    await page.getByTestId('sign-in-page').waitFor()
+    assert.equal(new URL(page.url()).pathname, '/sign-in')
     await done()
   })
 
@@ -103,8 +69,8 @@ describe('app shell', { timeout: 120_000 }, () => {
       sidebarWidth: 200,
       interLoaded: true,
     })
-    assert.equal(await page.getByTestId('page-title').textContent(), 'Kanban')
-    for (const id of ['nav-kanban', 'nav-chat', 'nav-settings', 'theme-toggle']) {
+    await expectText(page.getByTestId('page-title'), 'Kanban')
+    for (const id of ['nav-kanban', 'nav-chat', 'nav-settings', 'theme-toggle', 'user-menu']) {
       assert.ok(await page.getByTestId(id).isVisible(), `${id} is visible`)
     }
     await page.screenshot({ path: `${RESULTS_DIR}shell-light.png` })
@@ -124,6 +90,7 @@ describe('app shell', { timeout: 120_000 }, () => {
 
   it('?theme= overrides the OS preference', async () => {
     const dark = await open('/kanban?theme=dark', { colorScheme: 'light' })
+    assert.equal(new URL(dark.page.url()).search, '?theme=dark')
     assert.equal((await shellLooks(dark.page)).background, DARK_BACKGROUND)
     await dark.done()
 
@@ -132,7 +99,7 @@ describe('app shell', { timeout: 120_000 }, () => {
     await light.done()
   })
 
-  it('the theme toggle cycles and is remembered across loads', async () => {
+  it('the theme toggle cycles and is remembered across loads (the session too)', async () => {
     const { page, done } = await open('/kanban', { colorScheme: 'light' })
     const toggle = page.getByTestId('theme-toggle')
     await toggle.click() // auto → light
@@ -140,8 +107,10 @@ describe('app shell', { timeout: 120_000 }, () => {
     assert.equal((await shellLooks(page)).background, DARK_BACKGROUND)
     assert.equal(await page.evaluate(() => localStorage.getItem('color_scheme')), 'dark')
 
+    // The reload keeps the session through the hub's HttpOnly refresh cookie.
     await page.reload()
     await page.getByTestId('app-shell').waitFor()
+    assert.equal(new URL(page.url()).pathname, '/kanban')
     assert.equal((await shellLooks(page)).darkClass, true)
     await done()
   })
@@ -152,20 +121,21 @@ describe('app shell', { timeout: 120_000 }, () => {
 
     await page.getByTestId('nav-chat').click()
     await page.waitForURL('**/chat')
-    assert.equal(await page.getByTestId('page-title').textContent(), 'Team chat')
+    await expectText(page.getByTestId('page-title'), 'Team chat')
 
     await page.getByTestId('nav-settings').click()
-    await page.waitForURL('**/settings')
-    assert.equal(await page.getByTestId('page-title').textContent(), 'Settings')
-    assert.equal(await page.title(), 'Settings · Whatpro Hub')
+    await page.waitForURL('**/settings/profile')
+    await expectText(page.getByTestId('page-title'), 'Settings')
+    await expectTitle(page, 'Profile · Settings · Whatpro Hub')
     await done()
   })
 
-  it('loads /settings directly', async () => {
+  it('loads /settings directly, after signing in', async () => {
     const { page, response, done } = await open('/settings')
     assert.equal(response.status(), 200)
-    assert.equal(await page.getByTestId('page-title').textContent(), 'Settings')
-    assert.match(await page.getByTestId('nav-settings').getAttribute('class'), /is-active/)
+    await page.waitForURL('**/settings/profile')
+    await expectText(page.getByTestId('page-title'), 'Settings')
+    await page.locator('[data-testid="nav-settings"].is-active').waitFor()
     await done()
   })
 })

@@ -1,28 +1,108 @@
-import { createRouter, createWebHistory, type RouteRecordRaw, type RouterHistory } from 'vue-router'
+import {
+  createRouter,
+  createWebHistory,
+  type RouteLocationRaw,
+  type RouteRecordRaw,
+  type RouterHistory,
+} from 'vue-router'
 import KanbanPage from './pages/KanbanPage.vue'
 import ChatPage from './pages/ChatPage.vue'
 import SettingsPage from './pages/SettingsPage.vue'
+import ProfileSettingsPage from './pages/settings/ProfileSettingsPage.vue'
+import SessionsSettingsPage from './pages/settings/SessionsSettingsPage.vue'
+import ApiKeysSettingsPage from './pages/settings/ApiKeysSettingsPage.vue'
+import SignInPage from './pages/SignInPage.vue'
 import NotFoundPage from './pages/NotFoundPage.vue'
+import { appAuth, type Auth } from './auth/store'
+import { safeRedirect } from './utils/redirect'
 
 declare module 'vue-router' {
   interface RouteMeta {
     /** Shown in the header and the document title. */
     title?: string
+    /** A settings section's name, shown in the document title before `title`. */
+    section?: string
+    /** Reachable without a session. */
+    public?: boolean
+    /** Rendered without the sidebar and header. */
+    bare?: boolean
+    /** Only for account admins; others are sent to the profile settings. */
+    adminOnly?: boolean
   }
 }
 
 export const routes: RouteRecordRaw[] = [
+  {
+    path: '/sign-in',
+    name: 'sign-in',
+    component: SignInPage,
+    meta: { title: 'Sign in', public: true, bare: true },
+  },
   { path: '/', redirect: '/kanban' },
   { path: '/kanban', name: 'kanban', component: KanbanPage, meta: { title: 'Kanban' } },
   { path: '/chat', name: 'chat', component: ChatPage, meta: { title: 'Team chat' } },
-  { path: '/settings', name: 'settings', component: SettingsPage, meta: { title: 'Settings' } },
+  {
+    path: '/settings',
+    component: SettingsPage,
+    meta: { title: 'Settings' },
+    children: [
+      { path: '', name: 'settings', redirect: { name: 'settings-profile' } },
+      {
+        path: 'profile',
+        name: 'settings-profile',
+        component: ProfileSettingsPage,
+        meta: { section: 'Profile' },
+      },
+      {
+        path: 'sessions',
+        name: 'settings-sessions',
+        component: SessionsSettingsPage,
+        meta: { section: 'Sessions' },
+      },
+      {
+        path: 'api-keys',
+        name: 'settings-api-keys',
+        component: ApiKeysSettingsPage,
+        meta: { section: 'API keys', adminOnly: true },
+      },
+    ],
+  },
   { path: '/:path(.*)*', name: 'not-found', component: NotFoundPage, meta: { title: 'Not found' } },
 ]
 
-export function createAppRouter(history: RouterHistory = createWebHistory()) {
+export function createAppRouter(
+  history: RouterHistory = createWebHistory(),
+  auth: Auth = appAuth(),
+) {
   const router = createRouter({ history, routes })
-  router.afterEach((to) => {
-    document.title = to.meta.title ? `${to.meta.title} · Whatpro Hub` : 'Whatpro Hub'
+
+  router.beforeEach(async (to): Promise<boolean | RouteLocationRaw> => {
+    await auth.start()
+    const signedIn = auth.isSignedIn.value
+    if (to.meta.public) {
+      if (to.name === 'sign-in' && signedIn) return safeRedirect(to.query.redirect) ?? '/kanban'
+      return true
+    }
+    if (!signedIn) {
+      const keep = to.fullPath !== '/' && to.fullPath !== '/kanban'
+      return { name: 'sign-in', query: keep ? { redirect: to.fullPath } : {} }
+    }
+    if (to.meta.adminOnly && !auth.isAdmin.value) return { name: 'settings-profile' }
+    return true
   })
+
+  router.afterEach((to) => {
+    const parts = [to.meta.section, to.meta.title, 'Whatpro Hub'].filter(Boolean)
+    document.title = parts.join(' · ')
+  })
+
+  // A session that ends (signed out, ended elsewhere, expired) leaves the protected pages.
+  auth.onSignedOut((reason) => {
+    const current = router.currentRoute.value
+    if (current.meta.public) return
+    const keep = reason !== 'signed_out' && current.fullPath !== '/kanban'
+    void router.push({ name: 'sign-in', query: keep ? { redirect: current.fullPath } : {} })
+  })
+
   return router
 }

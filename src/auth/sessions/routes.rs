@@ -143,7 +143,7 @@ async fn logout(State(state): State<AppState>, user: CurrentUser) -> AppResult<R
         .insert(header::SET_COOKIE, refresh_cookie(None));
     response.headers_mut().insert(
         "clear-site-data",
-        HeaderValue::from_static("\"cookies\", \"storage\""),
+        HeaderValue::from_static("\"cookies\""),
     );
     Ok(response)
 }

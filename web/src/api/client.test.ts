@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { api, ApiError } from './client'
+import { api, ApiError, setAuthHandler, type AuthHandler } from './client'
 
 function respond(body: BodyInit | null, init: ResponseInit) {
   const fetchMock = vi.fn().mockResolvedValue(new Response(body, init))
@@ -17,8 +17,34 @@ async function failure(promise: Promise<unknown>): Promise<ApiError> {
 }
 
 afterEach(() => {
+  setAuthHandler(null)
   vi.unstubAllGlobals()
 })
+
+function problemResponse(status: number, code: string, headers: Record<string, string> = {}) {
+  return new Response(JSON.stringify({ title: 'Error', status, detail: code, code }), {
+    status,
+    headers: { 'Content-Type': 'application/problem+json', ...headers },
+  })
+}
+
+function authorizationOf(call: unknown[]) {
+  return ((call[1] as RequestInit).headers as Record<string, string>).Authorization
+}
+
+/** A handler whose token is `token-N`; refreshing bumps N. */
+function stubHandler(): AuthHandler & { n: number } {
+  const handler = {
+    n: 1,
+    accessToken: vi.fn(async () => `token-${handler.n}`),
+    refreshAfterExpiry: vi.fn(async () => {
+      handler.n += 1
+      return true
+    }),
+    rejected: vi.fn(),
+  }
+  return handler
+}
 
 describe('api client', () => {
   it('sends JSON to /api/v1 and returns the parsed body', async () => {
@@ -106,5 +132,79 @@ describe('api client', () => {
     const error = await failure(api.get('/boards'))
     expect(error.status).toBe(0)
     expect(error.code).toBe('network_error')
+  })
+
+  it('keeps Retry-After with the problem', async () => {
+    respond(JSON.stringify({ status: 429, code: 'rate_limited', detail: 'slow down' }), {
+      status: 429,
+      headers: { 'Content-Type': 'application/problem+json', 'Retry-After': '17' },
+    })
+    const error = await failure(api.post('/auth/sso', {}))
+    expect(error.retryAfter).toBe(17)
+  })
+})
+
+describe('api client with an auth handler', () => {
+  it('sends the bearer token, except with auth: false', async () => {
+    const handler = stubHandler()
+    setAuthHandler(handler)
+    const fetchMock = vi.fn(async () => new Response('{}', { status: 200 }))
+    vi.stubGlobal('fetch', fetchMock)
+
+    await api.get('/things')
+    await api.post('/auth/refresh', undefined, { auth: false })
+    expect(authorizationOf(fetchMock.mock.calls[0])).toBe('Bearer token-1')
+    expect(authorizationOf(fetchMock.mock.calls[1])).toBeUndefined()
+    expect(handler.accessToken).toHaveBeenCalledTimes(1)
+  })
+
+  it('on token_expired, refreshes once and retries with the new token', async () => {
+    const handler = stubHandler()
+    setAuthHandler(handler)
+    const fetchMock = vi
+      .fn()
+      .mockResolvedValueOnce(problemResponse(401, 'token_expired'))
+      .mockResolvedValueOnce(new Response('{"ok":true}', { status: 200 }))
+    vi.stubGlobal('fetch', fetchMock)
+
+    await expect(api.get('/things')).resolves.toEqual({ ok: true })
+    expect(handler.refreshAfterExpiry).toHaveBeenCalledWith('token-1')
+    expect(authorizationOf(fetchMock.mock.calls[1])).toBe('Bearer token-2')
+    expect(handler.rejected).not.toHaveBeenCalled()
+  })
+
+  it('does not retry twice when the retry is refused too', async () => {
+    const handler = stubHandler()
+    setAuthHandler(handler)
+    const fetchMock = vi.fn(async () => problemResponse(401, 'token_expired'))
+    vi.stubGlobal('fetch', fetchMock)
+
+    const error = await failure(api.get('/things'))
+    expect(error.code).toBe('token_expired')
+    expect(fetchMock).toHaveBeenCalledTimes(2)
+    expect(handler.refreshAfterExpiry).toHaveBeenCalledTimes(1)
+  })
+
+  it('reports any other 401 as a rejected session', async () => {
+    const handler = stubHandler()
+    setAuthHandler(handler)
+    vi.stubGlobal('fetch', vi.fn(async () => problemResponse(401, 'session_revoked')))
+
+    const error = await failure(api.get('/things'))
+    expect(error.code).toBe('session_revoked')
+    expect(handler.refreshAfterExpiry).not.toHaveBeenCalled()
+    expect(handler.rejected).toHaveBeenCalledWith(
+      expect.objectContaining({ code: 'session_revoked' }),
+      'token-1',
+    )
+  })
+
+  it('leaves 403 and other failures to the caller', async () => {
+    const handler = stubHandler()
+    setAuthHandler(handler)
+    vi.stubGlobal('fetch', vi.fn(async () => problemResponse(403, 'forbidden')))
+    const error = await failure(api.get('/things'))
+    expect(error.status).toBe(403)
+    expect(handler.rejected).not.toHaveBeenCalled()
   })
 })

@@ -37,6 +37,12 @@ export class ApiError extends Error {
     return this.problem.code
   }
 
+  /** Seconds to wait before trying again (from Retry-After), if the hub said. */
+  get retryAfter(): number | undefined {
+    const value = this.problem.retry_after
+    return typeof value === 'number' ? value : undefined
+  }
+
   /** Field errors of a 422, empty otherwise. */
   get fieldErrors(): FieldError[] {
     return this.problem.errors ?? []
@@ -78,21 +84,55 @@ export async function parseProblem(response: Response): Promise<Problem> {
   }
   const fields = fieldErrors(errors)
   if (fields) problem.errors = fields
+  // A 429 or 503 says when to come back in a header; keep it with the problem.
+  const retryAfter = Number.parseInt(response.headers.get('Retry-After') ?? '', 10)
+  if (Number.isFinite(retryAfter) && retryAfter >= 0 && problem.retry_after === undefined) {
+    problem.retry_after = retryAfter
+  }
   return problem
 }
 
-export async function request<T>(
+/**
+ * How requests get their bearer token. The auth store (src/auth/store.ts) installs itself
+ * here; the client never keeps a token of its own.
+ */
+export interface AuthHandler {
+  /** The access token to send, refreshed first if it is about to expire; null if none. */
+  accessToken(): Promise<string | null>
+  /**
+   * A request sent with `used` got 401 `token_expired`: get a fresh token (one refresh
+   * shared by all requests). Resolves true when a retry is worth it.
+   */
+  refreshAfterExpiry(used: string): Promise<boolean>
+  /** A request sent with `used` got any other 401: the session is gone. */
+  rejected(problem: Problem, used: string): void
+}
+
+let authHandler: AuthHandler | null = null
+
+/** Installs (or removes, with null) the handler that authenticates requests. */
+export function setAuthHandler(handler: AuthHandler | null) {
+  authHandler = handler
+}
+
+export interface RequestOptions {
+  signal?: AbortSignal
+  /** Send the session's bearer token and handle its expiry (default true). */
+  auth?: boolean
+}
+
+async function send(
   method: string,
   path: string,
-  body?: unknown,
-  signal?: AbortSignal,
-): Promise<T> {
+  body: unknown,
+  signal: AbortSignal | undefined,
+  token: string | null,
+): Promise<Response> {
   const headers: Record<string, string> = { Accept: 'application/json, application/problem+json' }
   if (body !== undefined) headers['Content-Type'] = 'application/json'
-
-  let response: Response
+  if (token) headers.Authorization = `Bearer ${token}`
   try {
-    response = await fetch(`${BASE}${path}`, {
+    return await fetch(`${BASE}${path}`, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -109,6 +149,31 @@ export async function request<T>(
       code: 'network_error',
     })
   }
+}
+
+export async function request<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  options: RequestOptions = {},
+): Promise<T> {
+  const { signal, auth = true } = options
+  const handler = auth ? authHandler : null
+  let token = handler ? await handler.accessToken() : null
+  let response = await send(method, path, body, signal, token)
+
+  if (response.status === 401 && handler && token) {
+    let problem = await parseProblem(response)
+    if (problem.code === 'token_expired' && (await handler.refreshAfterExpiry(token))) {
+      token = await handler.accessToken()
+      response = await send(method, path, body, signal, token)
+      if (response.status === 401) problem = await parseProblem(response)
+    }
+    if (response.status === 401) {
+      if (token && problem.code !== 'token_expired') handler.rejected(problem, token)
+      throw new ApiError(problem)
+    }
+  }
 
   if (!response.ok) throw new ApiError(await parseProblem(response))
   if (response.status === 204) return undefined as T
@@ -116,13 +181,14 @@ export async function request<T>(
 }
 
 export const api = {
-  get: <T>(path: string, signal?: AbortSignal) => request<T>('GET', path, undefined, signal),
-  post: <T>(path: string, body?: unknown, signal?: AbortSignal) =>
-    request<T>('POST', path, body, signal),
-  patch: <T>(path: string, body?: unknown, signal?: AbortSignal) =>
-    request<T>('PATCH', path, body, signal),
-  put: <T>(path: string, body?: unknown, signal?: AbortSignal) =>
-    request<T>('PUT', path, body, signal),
-  delete: <T = void>(path: string, signal?: AbortSignal) =>
-    request<T>('DELETE', path, undefined, signal),
+  get: <T>(path: string, options?: RequestOptions) =>
+    request<T>('GET', path, undefined, options),
+  post: <T>(path: string, body?: unknown, options?: RequestOptions) =>
+    request<T>('POST', path, body, options),
+  patch: <T>(path: string, body?: unknown, options?: RequestOptions) =>
+    request<T>('PATCH', path, body, options),
+  put: <T>(path: string, body?: unknown, options?: RequestOptions) =>
+    request<T>('PUT', path, body, options),
+  delete: <T = void>(path: string, options?: RequestOptions) =>
+    request<T>('DELETE', path, undefined, options),
 }
