@@ -1,8 +1,3 @@
-/// mimalloc: the service allocates many small, short-lived buffers per request (headers,
-/// rows, JSON); profiled, glibc malloc took ~18 % of a list request's CPU.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     whatpro_hub::platform::install_crypto_provider();
