@@ -141,10 +141,9 @@ async fn logout(State(state): State<AppState>, user: CurrentUser) -> AppResult<R
     response
         .headers_mut()
         .insert(header::SET_COOKIE, refresh_cookie(None));
-    response.headers_mut().insert(
-        "clear-site-data",
-        HeaderValue::from_static("\"cookies\""),
-    );
+    response
+        .headers_mut()
+        .insert("clear-site-data", HeaderValue::from_static("\"cookies\""));
     Ok(response)
 }
 
