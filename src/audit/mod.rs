@@ -133,11 +133,17 @@ impl AuditEntry {
     }
 }
 
-/// Writes `entry` inside `tx`: if the change rolls back, so does its record.
+/// Writes `entry` inside `tx`: if the change rolls back, so does its record. Every change
+/// to an account's data is audited, so this is also where the account's revision moves on,
+/// which retires cached answers for it (see `platform::list_cache`).
 pub async fn record(tx: &mut Tx, mut entry: AuditEntry) -> AppResult<()> {
     entry.before = entry.before.map(redact);
     entry.after = entry.after.map(redact);
-    store::insert(tx, &entry).await
+    store::insert(tx, &entry).await?;
+    if let Some(account_id) = entry.account_id {
+        crate::tenancy::accounts::store::bump_revision(tx, account_id).await?;
+    }
+    Ok(())
 }
 
 /// Field names whose values never reach the log.

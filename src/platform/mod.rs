@@ -9,6 +9,7 @@ pub mod error;
 mod headers;
 mod health;
 pub mod json;
+pub mod list_cache;
 pub mod metrics;
 mod openapi;
 pub mod pagination;

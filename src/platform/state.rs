@@ -1,6 +1,6 @@
 use std::{ops::Deref, sync::Arc};
 
-use super::{config::Config, db::Db, rate_limit::RateLimiters};
+use super::{config::Config, db::Db, list_cache::ListCache, rate_limit::RateLimiters};
 use crate::{
     auth::{api_keys::UsageTracker, tokens::TokenService},
     chatwoot::client::ChatwootClient,
@@ -18,6 +18,7 @@ pub struct Shared {
     pub api_key_usage: UsageTracker,
     /// The configured Chatwoot installation (`CHATWOOT_URL`), if any.
     pub chatwoot: Option<ChatwootClient>,
+    pub lists: ListCache,
 }
 
 impl AppState {
@@ -44,6 +45,7 @@ impl AppState {
             rate_limits,
             api_key_usage: UsageTracker::default(),
             chatwoot,
+            lists: ListCache::default(),
         })))
     }
 }

@@ -60,6 +60,8 @@ pub enum Principal {
 #[derive(Clone, Debug)]
 pub struct AccountScope {
     pub account_id: Uuid,
+    /// The account's revision when this request was authorised.
+    pub revision: i64,
     pub principal: Principal,
     pub role: Role,
     pub client: ClientMeta,
@@ -102,27 +104,27 @@ impl FromRequestParts<AppState> for AccountScope {
             .get("accountId")
             .and_then(|raw| Uuid::parse_str(raw).ok())
             .ok_or(AppError::NotFound)?;
-        let (principal, role) = match credential {
+        let (principal, role, revision) = match credential {
             Authentication::Session(claims) => {
-                let role = member_role(state, account_id, claims.sub, claims.sid).await?;
-                (
-                    Principal::User {
-                        user_id: claims.sub,
-                        session_id: claims.sid,
-                    },
-                    role,
-                )
+                let (role, revision) =
+                    member_role(state, account_id, claims.sub, claims.sid).await?;
+                let principal = Principal::User {
+                    user_id: claims.sub,
+                    session_id: claims.sid,
+                };
+                (principal, role, revision)
             }
             Authentication::ApiKey { hash } => {
                 let needed = scopes::required(parts.uri.path(), &parts.method);
-                let key_id =
+                let (key_id, revision) =
                     api_keys::authorize(state, &hash, account_id, needed.as_deref()).await?;
-                (Principal::ApiKey { key_id }, Role::Admin)
+                (Principal::ApiKey { key_id }, Role::Admin, revision)
             }
             Authentication::Rejected(_) => return Err(auth::invalid_token()),
         };
         Ok(AccountScope {
             account_id,
+            revision,
             principal,
             role,
             client,
@@ -130,13 +132,14 @@ impl FromRequestParts<AppState> for AccountScope {
     }
 }
 
-/// The role of a signed-in user in the account, checking their session in the same query.
+/// The role of a signed-in user in the account and the account's revision, checking their
+/// session in the same query.
 async fn member_role(
     state: &AppState,
     account_id: Uuid,
     user_id: Uuid,
     session_id: Uuid,
-) -> Result<Role, AppError> {
+) -> Result<(Role, i64), AppError> {
     let access = super::accounts::store::access(&state.db, account_id, user_id, session_id)
         .await?
         .ok_or_else(auth::invalid_token)?;
@@ -160,5 +163,5 @@ async fn member_role(
             message: "This account is suspended.",
         });
     }
-    Ok(role)
+    Ok((role, access.revision.unwrap_or_default()))
 }

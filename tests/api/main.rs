@@ -6,6 +6,7 @@ mod api_keys;
 mod audit;
 mod cross_tenant;
 mod entitlements;
+mod list_cache;
 mod platform;
 mod rbac;
 mod sessions;

@@ -98,13 +98,13 @@ impl UsageTracker {
 }
 
 /// Checks a presented key against the account and the scope the route needs (`None`:
-/// keys may not call it). Answers the key id.
+/// keys may not call it). Answers the key id and the account's revision.
 pub async fn authorize(
     state: &AppState,
     key_hash: &[u8],
     account_id: Uuid,
     needed: Option<&str>,
-) -> AppResult<Uuid> {
+) -> AppResult<(Uuid, i64)> {
     let grant = store::grant(&state.db, key_hash)
         .await?
         .ok_or_else(super::invalid_token)?;
@@ -138,7 +138,7 @@ pub async fn authorize(
     if state.api_key_usage.due(grant.id) {
         store::touch(&state.db, grant.id).await?;
     }
-    Ok(grant.id)
+    Ok((grant.id, grant.account_revision))
 }
 
 /// The account's API keys, without secrets (admins).

@@ -28,10 +28,12 @@ pub struct KeyGrant {
     pub expires_at: Option<OffsetDateTime>,
     pub revoked_at: Option<OffsetDateTime>,
     pub account_status: String,
+    pub account_revision: i64,
 }
 
 pub async fn grant(db: &Db, key_hash: &[u8]) -> AppResult<Option<KeyGrant>> {
-    let sql = "SELECT k.id, k.account_id, k.scopes, k.expires_at, k.revoked_at, a.status AS account_status
+    let sql = "SELECT k.id, k.account_id, k.scopes, k.expires_at, k.revoked_at, a.status AS account_status,
+                      a.revision AS account_revision
                FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = $1";
     Ok(on_db!(db, pool => sqlx::query_as(sql).bind(key_hash).fetch_optional(pool).await?))
 }

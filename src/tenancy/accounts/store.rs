@@ -32,6 +32,8 @@ pub struct Access {
     pub session_account: Option<Uuid>,
     pub session_revoked_at: Option<OffsetDateTime>,
     pub session_expires_at: OffsetDateTime,
+    /// The account's revision (0 when the account does not exist).
+    pub revision: Option<i64>,
 }
 
 impl Access {
@@ -54,7 +56,8 @@ pub async fn access(
     session_id: Uuid,
 ) -> AppResult<Option<Access>> {
     let sql = "SELECT u.is_super_admin, a.status AS account_status, m.role, s.account_id AS session_account,
-                      s.revoked_at AS session_revoked_at, s.absolute_expires_at AS session_expires_at
+                      s.revoked_at AS session_revoked_at, s.absolute_expires_at AS session_expires_at,
+                      a.revision
                FROM users u
                JOIN sessions s ON s.id = $3 AND s.user_id = u.id
                LEFT JOIN accounts a ON a.id = $1
@@ -136,4 +139,19 @@ pub async fn by_chatwoot_id_in(
     Ok(
         on_tx!(tx, conn => sqlx::query_as(sql).bind(chatwoot_account_id).fetch_optional(conn).await?),
     )
+}
+
+/// Moves the account's revision on (inside the writing transaction).
+pub async fn bump_revision(tx: &mut Tx, account_id: Uuid) -> AppResult<()> {
+    let sql = "UPDATE accounts SET revision = revision + 1 WHERE id = $1";
+    on_tx!(tx, conn => sqlx::query(sql).bind(account_id).execute(conn).await?.rows_affected());
+    Ok(())
+}
+
+/// Moves on the revision of every account `user_id` belongs to: their profile shows in all.
+pub async fn bump_revisions_of_member(tx: &mut Tx, user_id: Uuid) -> AppResult<()> {
+    let sql = "UPDATE accounts SET revision = revision + 1
+               WHERE id IN (SELECT account_id FROM account_users WHERE user_id = $1)";
+    on_tx!(tx, conn => sqlx::query(sql).bind(user_id).execute(conn).await?.rows_affected());
+    Ok(())
 }

@@ -2,7 +2,11 @@
 
 pub mod store;
 
-use axum::{extract::State, http::StatusCode};
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode, Uri},
+    response::Response,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -89,15 +93,23 @@ async fn team_or_404(state: &AppState, scope: &AccountScope, team_id: Uuid) -> A
 /// Teams of the account.
 #[utoipa::path(get, path = "/api/v1/accounts/{accountId}/teams", tag = "teams",
     params(("accountId" = Uuid, Path), PageParams),
-    responses((status = 200, body = Page<Team>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Page<Team>), (status = 304, description = "Unchanged since the ETag sent in If-None-Match"), (status = 404, body = Problem)))]
 async fn list_teams(
     State(state): State<AppState>,
     scope: AccountScope,
     ApiQuery(page): ApiQuery<PageParams>,
-) -> AppResult<ApiJson<Page<Team>>> {
+    uri: Uri,
+    headers: HeaderMap,
+) -> AppResult<Response> {
     let page = page.parse()?;
-    let rows = store::list(&state.db, scope.account_id, page).await?;
-    Ok(ApiJson(Page::from_rows(rows, page, |t| t.id)))
+    let build = async {
+        let rows = store::list(&state.db, scope.account_id, page).await?;
+        Ok(Page::from_rows(rows, page, |t| t.id))
+    };
+    state
+        .lists
+        .respond(&scope, &uri.to_string(), &headers, build)
+        .await
 }
 
 /// Creates a team (supervisors and admins); counts against `max_teams`.
@@ -229,18 +241,26 @@ async fn delete_team(
 /// Members of a team.
 #[utoipa::path(get, path = "/api/v1/accounts/{accountId}/teams/{teamId}/members", tag = "teams",
     params(("accountId" = Uuid, Path), ("teamId" = Uuid, Path), PageParams),
-    responses((status = 200, body = Page<users::Member>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Page<users::Member>), (status = 304, description = "Unchanged since the ETag sent in If-None-Match"), (status = 404, body = Problem)))]
 async fn list_team_members(
     State(state): State<AppState>,
     scope: AccountScope,
     ApiPath(path): ApiPath<(Uuid, Uuid)>,
     ApiQuery(page): ApiQuery<PageParams>,
-) -> AppResult<ApiJson<Page<users::Member>>> {
+    uri: Uri,
+    headers: HeaderMap,
+) -> AppResult<Response> {
     let team_id = path.1;
     let page = page.parse()?;
-    team_or_404(&state, &scope, team_id).await?;
-    let rows = store::members(&state.db, scope.account_id, team_id, page).await?;
-    Ok(ApiJson(Page::from_rows(rows, page, |m| m.id)))
+    let build = async {
+        team_or_404(&state, &scope, team_id).await?;
+        let rows = store::members(&state.db, scope.account_id, team_id, page).await?;
+        Ok(Page::from_rows(rows, page, |m| m.id))
+    };
+    state
+        .lists
+        .respond(&scope, &uri.to_string(), &headers, build)
+        .await
 }
 
 /// Adds an active member of the account to the team (supervisors and admins); idempotent.

@@ -4,7 +4,11 @@
 
 pub mod store;
 
-use axum::{extract::State, http::StatusCode};
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode, Uri},
+    response::Response,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -107,16 +111,25 @@ fn check_role(v: &mut Validator, role: Option<Role>) {
 /// Members of the account.
 #[utoipa::path(get, path = "/api/v1/accounts/{accountId}/users", tag = "users",
     params(("accountId" = Uuid, Path), UserFilter, PageParams),
-    responses((status = 200, body = Page<Member>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Page<Member>), (status = 304, description = "Unchanged since the ETag sent in If-None-Match"),
+        (status = 404, body = Problem)))]
 async fn list_users(
     State(state): State<AppState>,
     scope: AccountScope,
     ApiQuery(filter): ApiQuery<UserFilter>,
     ApiQuery(page): ApiQuery<PageParams>,
-) -> AppResult<ApiJson<Page<Member>>> {
+    uri: Uri,
+    headers: HeaderMap,
+) -> AppResult<Response> {
     let page = page.parse()?;
-    let rows = store::list(&state.db, scope.account_id, filter.active, page).await?;
-    Ok(ApiJson(Page::from_rows(rows, page, |m| m.id)))
+    let build = async {
+        let rows = store::list(&state.db, scope.account_id, filter.active, page).await?;
+        Ok(Page::from_rows(rows, page, |m| m.id))
+    };
+    state
+        .lists
+        .respond(&scope, &uri.to_string(), &headers, build)
+        .await
 }
 
 /// Adds a user to the account (admins); counts against `max_agents`.

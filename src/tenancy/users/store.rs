@@ -115,6 +115,7 @@ pub async fn update_profile(
     let sql = "UPDATE users SET name = $2, avatar_url = $3, updated_at = $4 WHERE id = $1";
     on_tx!(tx, conn => sqlx::query(sql)
         .bind(user_id).bind(name).bind(avatar_url).bind(clock::now()).execute(conn).await?.rows_affected());
+    crate::tenancy::accounts::store::bump_revisions_of_member(tx, user_id).await?;
     Ok(())
 }
 
@@ -201,6 +202,7 @@ pub async fn update_identity(
     on_tx!(tx, conn => sqlx::query(sql)
         .bind(user_id).bind(chatwoot_user_id).bind(email).bind(name).bind(avatar_url).bind(clock::now())
         .execute(conn).await?.rows_affected());
+    crate::tenancy::accounts::store::bump_revisions_of_member(tx, user_id).await?;
     Ok(())
 }
 
