@@ -790,17 +790,25 @@ struct Sweep {
     n: usize,
 }
 
-/// Calls every swept route as every probe, with `victim`'s ids.
-async fn sweep(
-    app: &TestApp,
-    doc: &Value,
-    routes: &[Route],
-    victim: &Side,
-    attacker: &Side,
+/// What stays the same for a whole sweep: the app, its document and routes, the person in
+/// both tenants, and the body of a plain "not found".
+struct World<'a> {
+    app: &'a TestApp,
+    doc: &'a Value,
+    routes: &'a [Route],
     dual: Uuid,
-    not_found: &Value,
-    out: &mut Sweep,
-) {
+    not_found: &'a Value,
+}
+
+/// Calls every swept route as every probe, with `victim`'s ids.
+async fn sweep(world: &World<'_>, victim: &Side, attacker: &Side, out: &mut Sweep) {
+    let World {
+        app,
+        doc,
+        routes,
+        dual,
+        not_found,
+    } = *world;
     let markers = victim.markers();
     let probes = probes(app, victim, attacker, dual);
     for route in routes.iter().filter(|r| !is_unscoped(r)) {
@@ -918,21 +926,18 @@ async fn snapshot(app: &TestApp, side: &Side, viewers: &[(&'static str, String)]
 /// One direction: `attacker`'s callers and the bad credentials against `victim`, between
 /// two snapshots of `victim`. Answers (before, after).
 async fn pass(
-    app: &TestApp,
-    doc: &Value,
-    routes: &[Route],
+    world: &World<'_>,
     victim: &mut Side,
     attacker: &Side,
-    dual: Uuid,
-    not_found: &Value,
     out: &mut Sweep,
 ) -> (Value, Value) {
+    let app = world.app;
     // A live second session of the victim's admin for `sessionId` (an earlier pass, as
     // the attacker, may have ended the first one).
     victim.second_session = open_session(app, victim.tenant.admin.id, None).await;
     let viewers = viewers(app, victim).await;
     let before = snapshot(app, victim, &viewers).await;
-    sweep(app, doc, routes, victim, attacker, dual, not_found, out).await;
+    sweep(world, victim, attacker, out).await;
     let after = snapshot(app, victim, &viewers).await;
     (before, after)
 }
@@ -1027,8 +1032,15 @@ async fn no_route_lets_another_tenant_or_a_bad_credential_reach_a_tenant() {
     let not_found = without_request_id(&missing.body);
 
     let mut out = Sweep::default();
-    let alpha = pass(&app, &doc, &routes, &mut a, &b, dual, &not_found, &mut out).await;
-    let bravo = pass(&app, &doc, &routes, &mut b, &a, dual, &not_found, &mut out).await;
+    let world = World {
+        app: &app,
+        doc: &doc,
+        routes: &routes,
+        dual,
+        not_found: &not_found,
+    };
+    let alpha = pass(&world, &mut a, &b, &mut out).await;
+    let bravo = pass(&world, &mut b, &a, &mut out).await;
 
     let swept = routes.len() - UNSCOPED.len();
     println!(
