@@ -119,7 +119,7 @@ async fn create_admin(config: &Config, email: &str, name: &str) -> anyhow::Resul
         .map_err(|e| anyhow::anyhow!("invalid input: {e:?}"))?;
     let db = open_db(config).await?;
     let mut tx = db.begin().await?;
-    let (user_id, action) = match users::id_by_email_in(&mut tx, &email).await? {
+    let (user_id, action) = match users::id_by_email(&mut tx, &email).await? {
         Some(id) => {
             users::set_super_admin(&mut tx, id).await?;
             (id, "user.promoted_super_admin")

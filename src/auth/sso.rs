@@ -257,7 +257,7 @@ async fn upsert_membership(
         ChatwootRole::Administrator => Role::Admin,
         ChatwootRole::Agent => Role::Agent,
     };
-    match users::store::get_in(tx, account_id, user_id).await? {
+    match users::store::get(&mut *tx, account_id, user_id).await? {
         Some(member) if !member.active => Err(AppError::Forbidden {
             code: "membership_deactivated",
             message: "Your access to this account was deactivated by an admin.",

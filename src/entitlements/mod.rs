@@ -153,8 +153,8 @@ pub async fn ensure_capacity(
     if !tx.lock_account(account_id).await? {
         return Err(AppError::NotFound);
     }
-    let entitlements = store::effective_in(tx, defaults, account_id).await?;
-    let current = store::count_in(tx, account_id, resource).await?;
+    let entitlements = store::effective(&mut *tx, defaults, account_id).await?;
+    let current = store::count(&mut *tx, account_id, resource).await?;
     let limit = resource.limit(&entitlements.limits);
     if current >= limit {
         return Err(AppError::QuotaExceeded {

@@ -38,7 +38,7 @@ pub struct Usage {
     responses((status = 200, body = Usage), (status = 404, body = crate::platform::error::Problem)))]
 async fn usage(State(state): State<AppState>, scope: AccountScope) -> AppResult<ApiJson<Usage>> {
     let entitlements =
-        store::effective_for(&state.db, &state.config.plan_defaults, scope.account_id).await?;
+        store::effective(&state.db, &state.config.plan_defaults, scope.account_id).await?;
     let mut usage = BTreeMap::new();
     for resource in Resource::ALL {
         usage.insert(
@@ -77,7 +77,7 @@ async fn update_entitlements(
     let defaults = &state.config.plan_defaults;
     let patch = checked_patch(&defaults.0, body)?;
     let mut tx = state.db.begin().await?;
-    let before = store::overrides_in(&mut tx, scope.account_id).await?;
+    let before = store::overrides(&mut tx, scope.account_id).await?;
     let mut after = before.clone();
     merge(&mut after, &patch);
     let effective = apply(&defaults.0, &after)

@@ -4,10 +4,10 @@ use uuid::Uuid;
 
 use super::{Entitlements, PlanDefaults, Resource, apply};
 use crate::{
-    on_db, on_tx,
+    on_conn, on_tx,
     platform::{
         clock,
-        db::{Db, Tx},
+        db::{Conn, Tx},
         error::{AppError, AppResult},
     },
 };
@@ -23,48 +23,32 @@ fn count_sql(resource: Resource) -> &'static str {
     }
 }
 
-fn effective(defaults: &PlanDefaults, overrides: Option<Json<Value>>) -> AppResult<Entitlements> {
-    match overrides {
-        None => Ok(defaults.0.clone()),
-        Some(Json(value)) => apply(&defaults.0, &value)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored entitlement overrides: {e}"))),
-    }
-}
-
-pub async fn effective_in(
-    tx: &mut Tx,
+/// What the account may have: the plan defaults with its stored overrides laid over them.
+pub async fn effective(
+    conn: impl Into<Conn<'_>>,
     defaults: &PlanDefaults,
     account_id: Uuid,
 ) -> AppResult<Entitlements> {
-    let row: Option<(Json<Value>,)> = on_tx!(tx, conn =>
-        sqlx::query_as(OVERRIDES).bind(account_id).fetch_optional(conn).await?);
-    effective(defaults, row.map(|r| r.0))
+    let stored = overrides(conn, account_id).await?;
+    apply(&defaults.0, &stored)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored entitlement overrides: {e}")))
 }
 
-pub async fn effective_for(
-    db: &Db,
-    defaults: &PlanDefaults,
+pub async fn count(
+    conn: impl Into<Conn<'_>>,
     account_id: Uuid,
-) -> AppResult<Entitlements> {
-    let row: Option<(Json<Value>,)> = on_db!(db, pool =>
+    resource: Resource,
+) -> AppResult<i64> {
+    let sql = count_sql(resource);
+    Ok(
+        on_conn!(conn.into(), pool => sqlx::query_scalar(sql).bind(account_id).fetch_one(pool).await?),
+    )
+}
+
+/// Stored overrides of one account (an empty object when none).
+pub async fn overrides(conn: impl Into<Conn<'_>>, account_id: Uuid) -> AppResult<Value> {
+    let row: Option<(Json<Value>,)> = on_conn!(conn.into(), pool =>
         sqlx::query_as(OVERRIDES).bind(account_id).fetch_optional(pool).await?);
-    effective(defaults, row.map(|r| r.0))
-}
-
-pub async fn count_in(tx: &mut Tx, account_id: Uuid, resource: Resource) -> AppResult<i64> {
-    let sql = count_sql(resource);
-    Ok(on_tx!(tx, conn => sqlx::query_scalar(sql).bind(account_id).fetch_one(conn).await?))
-}
-
-pub async fn count(db: &Db, account_id: Uuid, resource: Resource) -> AppResult<i64> {
-    let sql = count_sql(resource);
-    Ok(on_db!(db, pool => sqlx::query_scalar(sql).bind(account_id).fetch_one(pool).await?))
-}
-
-/// Stored overrides of one account (empty object when none), read inside `tx`.
-pub async fn overrides_in(tx: &mut Tx, account_id: Uuid) -> AppResult<Value> {
-    let row: Option<(Json<Value>,)> = on_tx!(tx, conn =>
-        sqlx::query_as(OVERRIDES).bind(account_id).fetch_optional(conn).await?);
     Ok(row
         .map(|r| r.0.0)
         .unwrap_or_else(|| Value::Object(Default::default())))

@@ -59,6 +59,44 @@ macro_rules! on_tx {
     };
 }
 
+/// The pool or an open transaction: a read written against `Conn` serves both a plain
+/// read and a read inside a write (`store::get(&state.db, …)` and `store::get(&mut tx, …)`).
+pub enum Conn<'a> {
+    Pool(&'a Db),
+    Tx(&'a mut Tx),
+}
+
+impl<'a> From<&'a Db> for Conn<'a> {
+    fn from(db: &'a Db) -> Self {
+        Conn::Pool(db)
+    }
+}
+
+impl<'a> From<&'a mut Tx> for Conn<'a> {
+    fn from(tx: &'a mut Tx) -> Self {
+        Conn::Tx(tx)
+    }
+}
+
+/// Runs `$body` with `$conn` bound to an executor of whichever [`Conn`] it is given.
+#[macro_export]
+macro_rules! on_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::platform::db::Conn::Pool($crate::platform::db::Db::Sqlite($c)) => $body,
+            $crate::platform::db::Conn::Pool($crate::platform::db::Db::Postgres($c)) => $body,
+            $crate::platform::db::Conn::Tx($crate::platform::db::Tx::Sqlite(t)) => {
+                let $c = &mut **t;
+                $body
+            }
+            $crate::platform::db::Conn::Tx($crate::platform::db::Tx::Postgres(t)) => {
+                let $c = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
     Sqlite,

@@ -269,7 +269,7 @@ async fn end_member_sessions(
     scope.require(Role::Admin)?;
     let user_id = path.1;
     let mut tx = state.db.begin().await?;
-    users::store::get_in(&mut tx, scope.account_id, user_id)
+    users::store::get(&mut tx, scope.account_id, user_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let ended = store::revoke_all(

@@ -215,7 +215,7 @@ async fn update_account(
     v.finish()?;
 
     let mut tx = state.db.begin().await?;
-    let before = store::get_in(&mut tx, scope.account_id)
+    let before = store::get(&mut tx, scope.account_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let mut after = before.clone();

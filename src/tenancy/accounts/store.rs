@@ -5,9 +5,9 @@ use uuid::Uuid;
 
 use super::Account;
 use crate::{
-    on_db, on_tx,
+    on_conn, on_db, on_tx,
     platform::{
-        db::{Db, Tx},
+        db::{Conn, Db, Tx},
         error::AppResult,
         pagination::PageRequest,
     },
@@ -67,16 +67,10 @@ pub async fn access(
         .bind(account_id).bind(user_id).bind(session_id).fetch_optional(pool).await?))
 }
 
-pub async fn get(db: &Db, account_id: Uuid) -> AppResult<Option<Account>> {
+pub async fn get(conn: impl Into<Conn<'_>>, account_id: Uuid) -> AppResult<Option<Account>> {
     let sql = concat!("SELECT ", columns!(), " FROM accounts WHERE id = $1");
-    Ok(on_db!(db, pool => sqlx::query_as(sql)
+    Ok(on_conn!(conn.into(), pool => sqlx::query_as(sql)
         .bind(account_id).fetch_optional(pool).await?))
-}
-
-pub async fn get_in(tx: &mut Tx, account_id: Uuid) -> AppResult<Option<Account>> {
-    let sql = concat!("SELECT ", columns!(), " FROM accounts WHERE id = $1");
-    Ok(on_tx!(tx, conn => sqlx::query_as(sql)
-        .bind(account_id).fetch_optional(conn).await?))
 }
 
 /// All accounts (super admins) or those where `member` has an active membership.

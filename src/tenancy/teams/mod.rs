@@ -188,7 +188,7 @@ async fn update_team(
     v.finish()?;
 
     let mut tx = state.db.begin().await?;
-    let before = store::get_in(&mut tx, scope.account_id, team_id)
+    let before = store::get(&mut tx, scope.account_id, team_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let mut after = before.clone();
@@ -224,7 +224,7 @@ async fn delete_team(
     let team_id = path.1;
     scope.require(Role::Supervisor)?;
     let mut tx = state.db.begin().await?;
-    let before = store::get_in(&mut tx, scope.account_id, team_id)
+    let before = store::get(&mut tx, scope.account_id, team_id)
         .await?
         .ok_or(AppError::NotFound)?;
     store::delete(&mut tx, scope.account_id, team_id).await?;
@@ -277,10 +277,10 @@ async fn add_team_member(
     let team_id = path.1;
     scope.require(Role::Supervisor)?;
     let mut tx = state.db.begin().await?;
-    store::get_in(&mut tx, scope.account_id, team_id)
+    store::get(&mut tx, scope.account_id, team_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let member = users::store::get_in(&mut tx, scope.account_id, body.user_id)
+    let member = users::store::get(&mut tx, scope.account_id, body.user_id)
         .await?
         .filter(|m| m.active)
         .ok_or_else(|| {

@@ -2,10 +2,10 @@ use uuid::Uuid;
 
 use super::Team;
 use crate::{
-    on_db, on_tx,
+    on_conn, on_db, on_tx,
     platform::{
         clock,
-        db::{Db, Tx},
+        db::{Conn, Db, Tx},
         error::AppResult,
         pagination::PageRequest,
     },
@@ -32,23 +32,17 @@ pub async fn list(db: &Db, account_id: Uuid, page: PageRequest) -> AppResult<Vec
         .bind(account_id).bind(page.after).bind(page.fetch_limit()).fetch_all(pool).await?))
 }
 
-pub async fn get(db: &Db, account_id: Uuid, team_id: Uuid) -> AppResult<Option<Team>> {
+pub async fn get(
+    conn: impl Into<Conn<'_>>,
+    account_id: Uuid,
+    team_id: Uuid,
+) -> AppResult<Option<Team>> {
     let sql = concat!(
         team_select!(),
         "WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL"
     );
     Ok(
-        on_db!(db, pool => sqlx::query_as(sql).bind(account_id).bind(team_id).fetch_optional(pool).await?),
-    )
-}
-
-pub async fn get_in(tx: &mut Tx, account_id: Uuid, team_id: Uuid) -> AppResult<Option<Team>> {
-    let sql = concat!(
-        team_select!(),
-        "WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL"
-    );
-    Ok(
-        on_tx!(tx, conn => sqlx::query_as(sql).bind(account_id).bind(team_id).fetch_optional(conn).await?),
+        on_conn!(conn.into(), pool => sqlx::query_as(sql).bind(account_id).bind(team_id).fetch_optional(pool).await?),
     )
 }
 

@@ -158,7 +158,7 @@ async fn create_user(
     v.finish()?;
 
     let mut tx = state.db.begin().await?;
-    let existing = store::id_by_email_in(&mut tx, &email).await?;
+    let existing = store::id_by_email(&mut tx, &email).await?;
     if let Some(id) = existing
         && store::membership_exists_in(&mut tx, scope.account_id, id).await?
     {
@@ -207,7 +207,7 @@ async fn create_user(
 }
 
 async fn member_in(tx: &mut Tx, scope: &AccountScope, user_id: Uuid) -> AppResult<Member> {
-    store::get_in(tx, scope.account_id, user_id)
+    store::get(&mut *tx, scope.account_id, user_id)
         .await?
         .ok_or(AppError::NotFound)
 }

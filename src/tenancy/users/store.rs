@@ -2,10 +2,10 @@ use uuid::Uuid;
 
 use super::{Member, Membership, Profile};
 use crate::{
-    on_db, on_tx,
+    on_conn, on_db, on_tx,
     platform::{
         clock,
-        db::{Db, Tx},
+        db::{Conn, Db, Tx},
         error::AppResult,
         pagination::PageRequest,
     },
@@ -25,14 +25,11 @@ pub async fn super_admin_flag(db: &Db, user_id: Uuid) -> AppResult<Option<bool>>
     Ok(on_db!(db, pool => sqlx::query_scalar(sql).bind(user_id).fetch_optional(pool).await?))
 }
 
-pub async fn id_by_email(db: &Db, email: &str) -> AppResult<Option<Uuid>> {
+pub async fn id_by_email(conn: impl Into<Conn<'_>>, email: &str) -> AppResult<Option<Uuid>> {
     let sql = "SELECT id FROM users WHERE email = $1";
-    Ok(on_db!(db, pool => sqlx::query_scalar(sql).bind(email).fetch_optional(pool).await?))
-}
-
-pub async fn id_by_email_in(tx: &mut Tx, email: &str) -> AppResult<Option<Uuid>> {
-    let sql = "SELECT id FROM users WHERE email = $1";
-    Ok(on_tx!(tx, conn => sqlx::query_scalar(sql).bind(email).fetch_optional(conn).await?))
+    Ok(
+        on_conn!(conn.into(), pool => sqlx::query_scalar(sql).bind(email).fetch_optional(pool).await?),
+    )
 }
 
 pub async fn list(
@@ -51,23 +48,17 @@ pub async fn list(
         .fetch_all(pool).await?))
 }
 
-pub async fn get(db: &Db, account_id: Uuid, user_id: Uuid) -> AppResult<Option<Member>> {
+pub async fn get(
+    conn: impl Into<Conn<'_>>,
+    account_id: Uuid,
+    user_id: Uuid,
+) -> AppResult<Option<Member>> {
     let sql = concat!(
         member_select!(),
         "WHERE m.account_id = $1 AND m.user_id = $2"
     );
     Ok(
-        on_db!(db, pool => sqlx::query_as(sql).bind(account_id).bind(user_id).fetch_optional(pool).await?),
-    )
-}
-
-pub async fn get_in(tx: &mut Tx, account_id: Uuid, user_id: Uuid) -> AppResult<Option<Member>> {
-    let sql = concat!(
-        member_select!(),
-        "WHERE m.account_id = $1 AND m.user_id = $2"
-    );
-    Ok(
-        on_tx!(tx, conn => sqlx::query_as(sql).bind(account_id).bind(user_id).fetch_optional(conn).await?),
+        on_conn!(conn.into(), pool => sqlx::query_as(sql).bind(account_id).bind(user_id).fetch_optional(pool).await?),
     )
 }
 
