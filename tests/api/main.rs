@@ -9,6 +9,7 @@ mod entitlements;
 mod list_cache;
 mod platform;
 mod rbac;
+mod schema_parity;
 mod sessions;
 mod sso;
 mod support;

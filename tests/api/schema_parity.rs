@@ -1,0 +1,86 @@
+//! The two migration folders must describe the same schema: same tables, same columns,
+//! same named indexes. Runs in the PostgreSQL pass (it needs both engines).
+
+use std::collections::BTreeSet;
+
+use whatpro_hub::platform::db::Db;
+
+use crate::support::{TestApp, postgres_url};
+
+type Schema = BTreeSet<String>;
+
+async fn sqlite_schema() -> Schema {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("parity.db").display()
+    );
+    let db = Db::connect(&url, 1).await.unwrap();
+    db.migrate().await.unwrap();
+    let Db::Sqlite(pool) = &db else {
+        unreachable!()
+    };
+    let columns: Vec<(String, String)> = sqlx::query_as(
+        "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let indexes: Vec<(String,)> = sqlx::query_as(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex%'",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    describe(columns, indexes)
+}
+
+async fn postgres_schema(app: &TestApp) -> Schema {
+    let Db::Postgres(pool) = &app.state.db else {
+        unreachable!()
+    };
+    let columns: Vec<(String, String)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text FROM information_schema.columns
+         WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations'",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let indexes: Vec<(String,)> = sqlx::query_as(
+        "SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema()
+           AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    describe(columns, indexes)
+}
+
+fn describe(columns: Vec<(String, String)>, indexes: Vec<(String,)>) -> Schema {
+    let columns = columns
+        .into_iter()
+        .map(|(table, column)| format!("column {table}.{column}"));
+    let indexes = indexes.into_iter().map(|(name,)| format!("index {name}"));
+    columns.chain(indexes).collect()
+}
+
+#[tokio::test]
+async fn both_migration_folders_build_the_same_schema() {
+    if postgres_url().is_none() {
+        eprintln!("schema parity needs TEST_DATABASE_URL (it runs in the PostgreSQL pass)");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let (sqlite, postgres) = (sqlite_schema().await, postgres_schema(&app).await);
+    let only_sqlite: Vec<_> = sqlite.difference(&postgres).collect();
+    let only_postgres: Vec<_> = postgres.difference(&sqlite).collect();
+    assert!(
+        only_sqlite.is_empty() && only_postgres.is_empty(),
+        "schemas differ\n only in SQLite: {only_sqlite:?}\n only in PostgreSQL: {only_postgres:?}"
+    );
+    assert!(
+        sqlite.contains("column accounts.revision"),
+        "the comparison sees real columns"
+    );
+}
