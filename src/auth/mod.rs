@@ -59,7 +59,7 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         };
         req.extensions_mut().insert(outcome);
     }
-    next.run(req).await
+    crate::platform::rate_limit::middleware(State(state), req, next).await
 }
 
 /// The credential of this request, or the 401 that explains why there is none.

@@ -42,6 +42,8 @@ pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpNet]) -
     client
 }
 
+/// Who is calling, in one layer: the client's address and agent, then the bearer credential
+/// (`auth::middleware`), then the rate limit that depends on both.
 pub async fn middleware(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let peer = req
         .extensions()
@@ -62,7 +64,7 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
     };
     req.extensions_mut().insert(meta);
-    next.run(req).await
+    crate::auth::middleware(State(state), req, next).await
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {

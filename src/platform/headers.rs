@@ -28,8 +28,10 @@ fn set_default(headers: &mut HeaderMap, name: HeaderName, value: &'static str) {
         .or_insert(HeaderValue::from_static(value));
 }
 
+/// Sets the security headers on every answer, after bare error answers were made
+/// problem+json (both in one layer: a layer per step costs a boxed service per request).
 pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let mut response = next.run(req).await;
+    let mut response = problem_errors(req, next).await;
     let headers = response.headers_mut();
     let own_framing_policy = headers.contains_key(header::CONTENT_SECURITY_POLICY);
     set_default(headers, header::CONTENT_SECURITY_POLICY, DEFAULT_CSP);

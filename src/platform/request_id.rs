@@ -35,6 +35,8 @@ fn is_sane(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
+/// The outermost layer: assigns the id, then times the request inside the id's span (so
+/// the request's log line and metrics carry it).
 pub async fn middleware(mut req: Request, next: Next) -> Response {
     let id = req
         .headers()
@@ -46,7 +48,7 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id);
     let mut response = REQUEST_ID
-        .scope(RequestId(id.clone()), next.run(req))
+        .scope(RequestId(id.clone()), super::metrics::track(req, next))
         .instrument(span)
         .await;
     if let Ok(value) = HeaderValue::from_str(&id) {

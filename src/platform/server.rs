@@ -22,8 +22,8 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use super::{
-    ApiDoc, client, config::Config, db::Db, headers, health, metrics, openapi, rate_limit,
-    request_id, state::AppState, telemetry, web,
+    ApiDoc, client, config::Config, db::Db, headers, health, metrics, openapi, request_id,
+    state::AppState, telemetry, web,
 };
 use crate::{audit, auth, entitlements, tenancy};
 
@@ -80,14 +80,13 @@ pub fn router(state: AppState) -> Router {
     let config = &state.config;
     let (api, document) = api_routes().split_for_parts();
     let middleware = ServiceBuilder::new()
+        // request id → timing, metrics and the request log line
         .layer(from_fn(request_id::middleware))
-        .layer(from_fn(metrics::track))
+        // security headers ← problem+json for bare errors
         .layer(from_fn_with_state(state.clone(), headers::security_headers))
-        .layer(from_fn(headers::problem_errors))
         .layer(cors(config))
+        // client address → bearer credential → rate limit
         .layer(from_fn_with_state(state.clone(), client::middleware))
-        .layer(from_fn_with_state(state.clone(), auth::middleware))
-        .layer(from_fn_with_state(state.clone(), rate_limit::middleware))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             config.request_timeout,
