@@ -1,6 +1,7 @@
 import './styles/fonts.css'
 import './styles/tokens.css'
 import './styles/base.css'
+import './styles/table.css'
 import { createApp } from 'vue'
 import App from './App.vue'
 import { createAppRouter } from './router'
