@@ -22,11 +22,28 @@ use uuid::Uuid;
 use super::error::AppResult;
 use crate::tenancy::AccountScope;
 
-/// Entries kept at most; past it the cache starts over (lists are cheap to rebuild).
-const CAPACITY: usize = 10_000;
+/// Bytes of answers kept at most; past it the cache starts over (lists are cheap to
+/// rebuild, memory is not free).
+const BUDGET_BYTES: usize = 32 * 1024 * 1024;
 
 #[derive(Default)]
-pub struct ListCache(Mutex<HashMap<(Uuid, String), Entry>>);
+pub struct ListCache(Mutex<Entries>);
+
+struct Entries {
+    by_key: HashMap<(Uuid, String), Entry>,
+    bytes: usize,
+    budget: usize,
+}
+
+impl Default for Entries {
+    fn default() -> Self {
+        Entries {
+            by_key: HashMap::new(),
+            bytes: 0,
+            budget: BUDGET_BYTES,
+        }
+    }
+}
 
 #[derive(Clone)]
 struct Entry {
@@ -52,6 +69,7 @@ impl ListCache {
         let key = (scope.account_id, path_and_query.to_owned());
         let cached = self
             .lock()
+            .by_key
             .get(&key)
             .filter(|e| e.revision == scope.revision)
             .cloned();
@@ -65,11 +83,7 @@ impl ListCache {
                     etag: etag(scope, path_and_query),
                     body,
                 };
-                let mut entries = self.lock();
-                if entries.len() >= CAPACITY {
-                    entries.clear();
-                }
-                entries.insert(key, entry.clone());
+                self.lock().insert(key, entry.clone());
                 entry
             }
         };
@@ -97,7 +111,7 @@ impl ListCache {
         Ok(response)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(Uuid, String), Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
         self.0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -112,4 +126,56 @@ fn etag(scope: &AccountScope, path_and_query: &str) -> HeaderValue {
     ));
     let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
     HeaderValue::from_str(&format!("W/\"{hex}\"")).expect("hex is a valid header value")
+}
+
+impl Entries {
+    fn insert(&mut self, key: (Uuid, String), entry: Entry) {
+        if let Some(old) = self.by_key.remove(&key) {
+            self.bytes -= key.1.len() + old.body.len();
+        }
+        let size = key.1.len() + entry.body.len();
+        if self.bytes + size > self.budget {
+            self.by_key.clear();
+            self.bytes = 0;
+        }
+        self.bytes += size;
+        self.by_key.insert(key, entry);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(len: usize) -> Entry {
+        Entry {
+            revision: 1,
+            etag: HeaderValue::from_static("W/\"x\""),
+            body: Bytes::from(vec![b'x'; len]),
+        }
+    }
+
+    #[test]
+    fn memory_stays_within_the_budget() {
+        let mut entries = Entries {
+            budget: 100,
+            ..Entries::default()
+        };
+        let account = Uuid::now_v7();
+        entries.insert((account, "/a".into()), entry(40));
+        entries.insert((account, "/a".into()), entry(40));
+        assert_eq!(
+            (entries.by_key.len(), entries.bytes),
+            (1, 42),
+            "a replaced answer is not counted twice"
+        );
+        entries.insert((account, "/b".into()), entry(40));
+        assert_eq!(entries.bytes, 84);
+        entries.insert((account, "/c".into()), entry(40));
+        assert_eq!(
+            (entries.by_key.len(), entries.bytes),
+            (1, 42),
+            "past the budget it starts over"
+        );
+    }
 }
