@@ -13,7 +13,7 @@ use super::{
     api_conversations::{find, parse},
     auth::{ApiResult, member},
     delivery::{change, conversation_event},
-    model::now,
+    model::{Db, SimConversation, now},
     render,
     routes::{Sim, json_body},
 };
@@ -86,22 +86,16 @@ pub(super) async fn toggle_priority(
     member(&db, &headers, account_id)?;
     let previous = find(&db, account_id, display_id)?.priority;
     let priority: Option<Priority> = parse(&body["priority"], "priority")?;
-    if priority != previous {
-        let conv = db
-            .conversation_mut(account_id, display_id)
-            .expect("found above");
-        conv.priority = priority;
-        conv.updated_at = now();
-        let changes = vec![change("priority", json!(previous), json!(priority))];
-        conversation_event(
-            &sim,
-            &db,
-            account_id,
-            display_id,
-            WebhookEvent::ConversationUpdated,
-            changes,
-        );
-    }
+    let key = (account_id, display_id);
+    update(
+        &sim,
+        &mut db,
+        key,
+        "priority",
+        json!(previous),
+        json!(priority),
+        |conv| conv.priority = priority,
+    );
     Ok(())
 }
 
@@ -141,25 +135,18 @@ pub(super) async fn assign(
     } else {
         return Ok(Json(Value::Null));
     };
-    if previous != current {
-        let conv = db
-            .conversation_mut(account_id, display_id)
-            .expect("found above");
-        match attr {
+    update(
+        &sim,
+        &mut db,
+        (account_id, display_id),
+        attr,
+        json!(previous),
+        json!(current),
+        |conv| match attr {
             "assignee_id" => conv.assignee_id = current,
             _ => conv.team_id = current,
-        }
-        conv.updated_at = now();
-        let changes = vec![change(attr, json!(previous), json!(current))];
-        conversation_event(
-            &sim,
-            &db,
-            account_id,
-            display_id,
-            WebhookEvent::ConversationUpdated,
-            changes,
-        );
-    }
+        },
+    );
     Ok(Json(answer))
 }
 
@@ -176,22 +163,16 @@ pub(super) async fn set_labels(
     let previous = find(&db, account_id, display_id)?.labels.clone();
     let mut labels: Vec<String> = parse(&body["labels"], "labels")?;
     labels.dedup();
-    if labels != previous {
-        let conv = db
-            .conversation_mut(account_id, display_id)
-            .expect("found above");
-        conv.labels = labels.clone();
-        conv.updated_at = now();
-        let changes = vec![change("label_list", json!(previous), json!(labels))];
-        conversation_event(
-            &sim,
-            &db,
-            account_id,
-            display_id,
-            WebhookEvent::ConversationUpdated,
-            changes,
-        );
-    }
+    let current = labels.clone();
+    update(
+        &sim,
+        &mut db,
+        (account_id, display_id),
+        "label_list",
+        json!(previous),
+        json!(labels),
+        |conv| conv.labels = current,
+    );
     Ok(Json(json!({ "payload": labels })))
 }
 
@@ -207,21 +188,47 @@ pub(super) async fn set_custom_attributes(
     let previous = find(&db, account_id, display_id)?.custom_attributes.clone();
     let attributes: serde_json::Map<String, Value> =
         parse(&body["custom_attributes"], "custom_attributes")?;
-    if attributes != previous {
-        let conv = db
-            .conversation_mut(account_id, display_id)
-            .expect("found above");
-        conv.custom_attributes = attributes.clone();
-        conv.updated_at = now();
-        let changes = vec![change("custom_attributes", previous, attributes.clone())];
-        conversation_event(
-            &sim,
-            &db,
-            account_id,
-            display_id,
-            WebhookEvent::ConversationUpdated,
-            changes,
-        );
-    }
+    let current = attributes.clone();
+    let (before, after) = (Value::Object(previous), Value::Object(attributes.clone()));
+    update(
+        &sim,
+        &mut db,
+        (account_id, display_id),
+        "custom_attributes",
+        before,
+        after,
+        |conv| conv.custom_attributes = current,
+    );
     Ok(Json(json!({ "custom_attributes": attributes })))
+}
+
+/// Applies a change that Chatwoot's dirty tracking would see: `apply` sets the new value,
+/// `updated_at` moves on, and `conversation_updated` lists `attr` from `previous` to
+/// `current`. An unchanged value emits nothing.
+fn update(
+    sim: &Sim,
+    db: &mut Db,
+    (account_id, display_id): (i64, i64),
+    attr: &str,
+    previous: Value,
+    current: Value,
+    apply: impl FnOnce(&mut SimConversation),
+) {
+    if previous == current {
+        return;
+    }
+    let conv = db
+        .conversation_mut(account_id, display_id)
+        .expect("found by the caller");
+    apply(conv);
+    conv.updated_at = now();
+    let changes = vec![change(attr, previous, current)];
+    conversation_event(
+        sim,
+        db,
+        account_id,
+        display_id,
+        WebhookEvent::ConversationUpdated,
+        changes,
+    );
 }
