@@ -78,7 +78,7 @@ pub async fn run() -> anyhow::Result<()> {
             let user_id = users::id_by_email(&db, &email.trim().to_lowercase())
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no user with email {email}"))?;
-            let state = AppState::new(db.clone(), config)?;
+            let state = AppState::new(db.clone(), config).await?;
             let mut tx = db.begin().await?;
             let new = sessions::NewSession {
                 user_id,

@@ -3,6 +3,7 @@
 //! the extractors turn it into a live user session or a live API key.
 
 pub mod api_keys;
+pub mod instance_tokens;
 pub mod opaque;
 pub mod scopes;
 pub mod sessions;
@@ -29,6 +30,10 @@ pub enum Authentication {
     ApiKey {
         hash: Vec<u8>,
     },
+    /// An instance token, kept only as its hash; only the embedding endpoints accept it.
+    InstanceToken {
+        hash: Vec<u8>,
+    },
     Rejected(TokenError),
 }
 
@@ -43,7 +48,11 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         })
         .map(str::trim);
     if let Some(token) = bearer {
-        let outcome = if token.starts_with(opaque::API_KEY_PREFIX) {
+        let outcome = if token.starts_with(opaque::INSTANCE_TOKEN_PREFIX) {
+            Authentication::InstanceToken {
+                hash: opaque::hash(token),
+            }
+        } else if token.starts_with(opaque::API_KEY_PREFIX) {
             if opaque::is_well_formed_api_key(token) {
                 Authentication::ApiKey {
                     hash: opaque::hash(token),
@@ -126,7 +135,7 @@ impl FromRequestParts<AppState> for CurrentUser {
             _ => {
                 return Err(AppError::Forbidden {
                     code: "user_token_required",
-                    message: "This endpoint acts for a person and needs a user's access token, not an API key.",
+                    message: "This endpoint acts for a person and needs a user's access token, not an API key or instance token.",
                 });
             }
         };

@@ -14,6 +14,7 @@ pub const API_KEY_PREFIX: &str = "wph_";
 const API_KEY_BODY: usize = 32;
 const CHECKSUM_LEN: usize = 6;
 const REFRESH_PREFIX: &str = "wphr_";
+pub const INSTANCE_TOKEN_PREFIX: &str = "wphi_";
 
 fn base62(len: usize) -> String {
     let mut rng = rand::rng();
@@ -55,6 +56,16 @@ pub fn hash(secret: &str) -> Vec<u8> {
 /// A new refresh token (`wphr_` + 43 base62 characters ≈ 256 bits).
 pub fn new_refresh_token() -> String {
     format!("{REFRESH_PREFIX}{}", base62(43))
+}
+
+/// A new instance token (`wphi_` + 43 base62 characters ≈ 256 bits).
+pub fn new_instance_token() -> String {
+    format!("{INSTANCE_TOKEN_PREFIX}{}", base62(43))
+}
+
+/// A shared secret for signing (≈ 256 bits of base62).
+pub fn new_shared_secret() -> String {
+    base62(43)
 }
 
 /// A new API key and the short prefix shown in lists to recognise it.

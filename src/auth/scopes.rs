@@ -28,7 +28,7 @@ pub const ALL: &[&str] = &[
 
 fn resource_of(segment: &str) -> Option<&'static str> {
     Some(match segment {
-        "" | "usage" => "account",
+        "" | "usage" | "chatwoot" => "account",
         "users" => "users",
         "teams" => "teams",
         "audit-logs" => "audit",

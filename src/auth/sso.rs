@@ -12,7 +12,10 @@ use uuid::Uuid;
 use super::sessions::{self, TokenResponse};
 use crate::{
     audit::{self, Actor, AuditEntry},
-    chatwoot::client::{ChatwootError, Credential, Profile, Role as ChatwootRole},
+    chatwoot::{
+        client::{ChatwootError, Credential, Profile, Role as ChatwootRole},
+        installations::Known,
+    },
     entitlements::{self, Resource},
     platform::{
         client::ClientMeta,
@@ -35,6 +38,8 @@ pub struct SsoRequest {
     pub chatwoot_session: Option<ChatwootSession>,
     /// Which Chatwoot account to sign into (default: the profile's active account).
     pub chatwoot_account_id: Option<i64>,
+    /// Which Chatwoot installation (default: the one configured by `CHATWOOT_URL`).
+    pub installation_id: Option<Uuid>,
     /// A label for the session list, e.g. "Chrome on macOS".
     pub device: Option<String>,
 }
@@ -47,21 +52,29 @@ pub struct ChatwootSession {
     pub uid: String,
 }
 
+impl ChatwootSession {
+    pub fn credential(&self) -> AppResult<Credential> {
+        if self.access_token.is_empty() || self.client.is_empty() || self.uid.is_empty() {
+            return Err(AppError::validation(
+                "chatwoot_session",
+                "must hold access-token, client and uid",
+            ));
+        }
+        Ok(Credential::Session {
+            access_token: SecretString::from(self.access_token.clone()),
+            client: SecretString::from(self.client.clone()),
+            uid: self.uid.clone(),
+        })
+    }
+}
+
 impl SsoRequest {
     fn credential(&self) -> AppResult<Credential> {
         match (&self.chatwoot_api_token, &self.chatwoot_session) {
             (Some(token), None) if !token.trim().is_empty() => {
                 Ok(Credential::api_token(token.trim()))
             }
-            (None, Some(s))
-                if !s.access_token.is_empty() && !s.client.is_empty() && !s.uid.is_empty() =>
-            {
-                Ok(Credential::Session {
-                    access_token: SecretString::from(s.access_token.clone()),
-                    client: SecretString::from(s.client.clone()),
-                    uid: s.uid.clone(),
-                })
-            }
+            (None, Some(session)) => session.credential(),
             _ => Err(AppError::validation(
                 "chatwoot_api_token",
                 "send exactly one of chatwoot_api_token or chatwoot_session (access-token, client, uid)",
@@ -100,16 +113,99 @@ async fn sso(
     if let Some(device) = &body.device {
         Validator::default().text("device", device, 120).finish()?;
     }
-    let chatwoot = state
-        .chatwoot
-        .as_ref()
-        .ok_or_else(|| AppError::Unavailable {
-            reason: "Single sign-on needs CHATWOOT_URL to be configured.".into(),
-        })?;
-    let profile = match chatwoot.profile(&credential).await {
+    let installation = match body.installation_id {
+        Some(id) => state.installations.by_id(id).ok_or_else(|| {
+            AppError::validation("installation_id", "no such Chatwoot installation")
+        })?,
+        None => {
+            state
+                .installations
+                .default_installation()
+                .ok_or_else(|| AppError::Unavailable {
+                    reason: "Single sign-on needs CHATWOOT_URL to be configured.".into(),
+                })?
+        }
+    };
+    let (tx, member) = admit(
+        &state,
+        &installation,
+        &credential,
+        body.chatwoot_account_id,
+        &client,
+    )
+    .await?;
+    let signed_in = SignedIn {
+        method: sessions::Method::ChatwootSso,
+        device: body.device.as_deref().map(str::trim),
+        audit_action: "auth.sso_login",
+    };
+    signed_in.finish(&state, tx, member, &client).await
+}
+
+/// How a sign-in that admitted a member ends: a session, its audit entry, the tokens.
+pub struct SignedIn<'a> {
+    pub method: sessions::Method,
+    pub device: Option<&'a str>,
+    pub audit_action: &'static str,
+}
+
+impl SignedIn<'_> {
+    /// Opens the session inside `tx`, commits, and answers like single sign-on.
+    pub async fn finish(
+        self,
+        state: &AppState,
+        mut tx: Tx,
+        member: Member,
+        client: &ClientMeta,
+    ) -> AppResult<Response> {
+        let new = sessions::NewSession {
+            user_id: member.user_id,
+            account_id: Some(member.account.id),
+            method: self.method,
+            device: self.device,
+            client: Some(client),
+        };
+        let issued = sessions::open(&mut tx, state, new).await?;
+        audit::record(
+            &mut tx,
+            AuditEntry::by(
+                Actor::user(member.user_id, client),
+                Some(member.account.id),
+                self.audit_action,
+                "session",
+                issued.session_id,
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+
+        let (mut response, max_age) = TokenResponse::new(issued);
+        response.user = users::store::profile(&state.db, member.user_id).await?;
+        response.account = Some(member.account);
+        Ok(response.into_response_with_cookie(max_age))
+    }
+}
+
+/// A Chatwoot user admitted into a hub account.
+pub struct Member {
+    pub account: accounts::Account,
+    pub user_id: Uuid,
+}
+
+/// Checks `credential` against the installation's Chatwoot (failing closed), then brings
+/// the account, the user and the membership up to date in a transaction the caller
+/// finishes (opening a session, or issuing an instance token) and commits.
+pub async fn admit(
+    state: &AppState,
+    installation: &Known,
+    credential: &Credential,
+    chatwoot_account_id: Option<i64>,
+    client: &ClientMeta,
+) -> AppResult<(Tx, Member)> {
+    let profile = match installation.client.profile(credential).await {
         Ok(profile) => profile,
         Err(ChatwootError::Unauthorized | ChatwootError::Forbidden) => {
-            refuse(&state, &client, None, "auth.sso_failed").await?;
+            refuse(state, client, None, "auth.sso_failed").await?;
             return Err(AppError::Unauthorized {
                 code: "chatwoot_credential_rejected",
                 message: "Chatwoot did not accept this credential.",
@@ -122,13 +218,13 @@ async fn sso(
             });
         }
     };
-    let chatwoot_account_id = body.chatwoot_account_id.or(profile.account_id);
+    let chatwoot_account_id = chatwoot_account_id.or(profile.account_id);
     let Some(membership) = profile
         .accounts
         .iter()
         .find(|a| Some(a.id) == chatwoot_account_id)
     else {
-        refuse(&state, &client, None, "auth.sso_not_a_member").await?;
+        refuse(state, client, None, "auth.sso_not_a_member").await?;
         return Err(AppError::Forbidden {
             code: "not_a_member",
             message: "This Chatwoot user is not a member of that Chatwoot account.",
@@ -136,34 +232,15 @@ async fn sso(
     };
 
     let mut tx = state.db.begin().await?;
-    let account = upsert_account(&mut tx, membership.id, &membership.name, &client).await?;
-    let user_id = upsert_user(&mut tx, &profile).await?;
-    upsert_membership(&mut tx, &state, account.id, user_id, membership.role).await?;
-    let new = sessions::NewSession {
-        user_id,
-        account_id: Some(account.id),
-        method: sessions::Method::ChatwootSso,
-        device: body.device.as_deref().map(str::trim),
-        client: Some(&client),
+    let linked = Linked {
+        installation_id: installation.installation.id,
+        chatwoot_account_id: membership.id,
+        name: &membership.name,
     };
-    let issued = sessions::open(&mut tx, &state, new).await?;
-    audit::record(
-        &mut tx,
-        AuditEntry::by(
-            Actor::user(user_id, &client),
-            Some(account.id),
-            "auth.sso_login",
-            "session",
-            issued.session_id,
-        ),
-    )
-    .await?;
-    tx.commit().await?;
-
-    let (mut response, max_age) = TokenResponse::new(issued);
-    response.user = users::store::profile(&state.db, user_id).await?;
-    response.account = Some(account);
-    Ok(response.into_response_with_cookie(max_age))
+    let account = upsert_account(&mut tx, &linked, client).await?;
+    let user_id = upsert_user(&mut tx, &profile).await?;
+    upsert_membership(&mut tx, state, account.id, user_id, membership.role).await?;
+    Ok((tx, Member { account, user_id }))
 }
 
 /// Audits a refused sign-in in its own transaction (nothing else is written).
@@ -183,20 +260,34 @@ async fn refuse(
     Ok(())
 }
 
-async fn upsert_account(
+/// Which Chatwoot account a hub account mirrors.
+pub struct Linked<'a> {
+    pub installation_id: Uuid,
+    pub chatwoot_account_id: i64,
+    pub name: &'a str,
+}
+
+/// The hub account for a Chatwoot account, created on first sight.
+pub async fn upsert_account(
     tx: &mut Tx,
-    chatwoot_id: i64,
-    name: &str,
+    linked: &Linked<'_>,
     client: &ClientMeta,
 ) -> AppResult<accounts::Account> {
-    if let Some(existing) = accounts::store::by_chatwoot_id_in(tx, chatwoot_id).await? {
+    let existing = accounts::store::by_chatwoot_id(
+        &mut *tx,
+        linked.installation_id,
+        linked.chatwoot_account_id,
+    )
+    .await?;
+    if let Some(existing) = existing {
         return Ok(existing);
     }
     let now = clock::now();
     let account = accounts::Account {
         id: Uuid::now_v7(),
-        chatwoot_account_id: Some(chatwoot_id),
-        name: name.trim().chars().take(120).collect(),
+        chatwoot_installation_id: Some(linked.installation_id),
+        chatwoot_account_id: Some(linked.chatwoot_account_id),
+        name: linked.name.trim().chars().take(120).collect(),
         locale: "en".into(),
         status: "active".into(),
         settings: serde_json::json!({}),

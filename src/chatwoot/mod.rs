@@ -3,6 +3,11 @@
 //! tests and demos. Wire facts come from shared/chatwoot/FACTS.md (Chatwoot v4.13).
 
 pub mod client;
+pub mod connection;
+pub mod embed;
+pub mod inboxes;
+pub mod installations;
+pub mod platform_app;
 pub mod signature;
 pub mod simulator;
 

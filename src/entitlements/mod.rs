@@ -121,6 +121,8 @@ fn merge(target: &mut Value, patch: &Value) {
 pub enum Resource {
     Agents,
     Teams,
+    /// Inboxes enabled in the hub (Chatwoot may have more).
+    Inboxes,
 }
 
 impl Resource {
@@ -128,17 +130,19 @@ impl Resource {
         match self {
             Resource::Agents => "agents",
             Resource::Teams => "teams",
+            Resource::Inboxes => "inboxes",
         }
     }
 
-    fn limit(self, limits: &Limits) -> i64 {
+    pub fn limit(self, limits: &Limits) -> i64 {
         match self {
             Resource::Agents => limits.max_agents,
             Resource::Teams => limits.max_teams,
+            Resource::Inboxes => limits.max_inboxes,
         }
     }
 
-    pub const ALL: [Resource; 2] = [Resource::Agents, Resource::Teams];
+    pub const ALL: [Resource; 3] = [Resource::Agents, Resource::Teams, Resource::Inboxes];
 }
 
 /// The one check every create path runs, inside its own transaction and before it writes:

@@ -45,9 +45,13 @@ pub struct Config {
     pub database_url: String,
     pub database_max_connections: u32,
     pub public_url: String,
-    pub chatwoot_url: Option<String>,
+    /// The installation configured from the environment (`CHATWOOT_*`), if any.
+    pub chatwoot: Option<ChatwootEnv>,
     pub cors_origins: Vec<String>,
     pub encryption_key: SecretString,
+    /// Keys that sealed older secrets and still open them (`ENCRYPTION_KEYS_PREVIOUS`).
+    pub previous_encryption_keys: Vec<SecretString>,
+    pub instance_token_ttl: Duration,
     pub signing_keys: Vec<SigningKey>,
     pub access_token_ttl: Duration,
     pub session_idle_timeout: Duration,
@@ -61,6 +65,21 @@ pub struct Config {
     pub log_format: LogFormat,
     pub otlp_endpoint: Option<String>,
     pub plan_defaults: PlanDefaults,
+}
+
+/// The one Chatwoot installation most deployments have, described by `CHATWOOT_URL`,
+/// `CHATWOOT_ORIGINS`, `CHATWOOT_PLATFORM_TOKEN`, `CHATWOOT_APP_SECRET` and
+/// `CHATWOOT_WEBHOOKS_UNSIGNED`.
+#[derive(Debug, Clone)]
+pub struct ChatwootEnv {
+    pub url: String,
+    /// Browser origins of Chatwoot's dashboard; by default the origin of `url`.
+    pub origins: Vec<String>,
+    pub platform_token: Option<SecretString>,
+    /// Signs platform-app events; without it, events for this installation are refused.
+    pub app_secret: Option<SecretString>,
+    /// `false` for Chatwoot before 4.11.2, which cannot sign its webhooks.
+    pub signs_webhooks: bool,
 }
 
 /// Reads variables from a map, so tests need not touch the process environment.
@@ -124,6 +143,16 @@ impl Config {
         if key_bytes.len() != 32 {
             bail!("ENCRYPTION_KEY must decode to 32 bytes (openssl rand -base64 32)");
         }
+        let previous_encryption_keys = vars
+            .list("ENCRYPTION_KEYS_PREVIOUS")
+            .into_iter()
+            .map(|key| match base64_decode(&key).ok() {
+                Some(bytes) if bytes.len() == 32 => Ok(SecretString::from(key)),
+                _ => {
+                    bail!("ENCRYPTION_KEYS_PREVIOUS holds base64 keys of 32 bytes, comma-separated")
+                }
+            })
+            .collect::<anyhow::Result<_>>()?;
         let signing_keys = parse_signing_keys(secret(
             &vars,
             "JWT_SIGNING_KEYS",
@@ -164,11 +193,14 @@ impl Config {
                 .get("PUBLIC_URL")
                 .map(|u| u.trim_end_matches('/').to_string())
                 .unwrap_or_else(|| format!("http://localhost:{port}")),
-            chatwoot_url: vars
-                .get("CHATWOOT_URL")
-                .map(|u| u.trim_end_matches('/').to_string()),
+            chatwoot: chatwoot_env(&vars)?,
             cors_origins,
             encryption_key,
+            previous_encryption_keys,
+            instance_token_ttl: Duration::from_secs(
+                vars.parse("INSTANCE_TOKEN_TTL_SECONDS", 300u64)?
+                    .clamp(30, 900),
+            ),
             signing_keys,
             access_token_ttl: Duration::from_secs(
                 60 * vars.parse("ACCESS_TOKEN_TTL_MINUTES", 15u64)?,
@@ -189,6 +221,20 @@ impl Config {
             otlp_endpoint: vars.get("OTEL_EXPORTER_OTLP_ENDPOINT").map(String::from),
             plan_defaults: PlanDefaults::from_lookup(|name| vars.get(name).map(String::from))?,
         })
+    }
+
+    /// The browser origin of `PUBLIC_URL` (without the path it may carry).
+    pub fn public_origin(&self) -> String {
+        origin_of(&self.public_url).unwrap_or_else(|| self.public_url.clone())
+    }
+
+    /// The path `PUBLIC_URL` mounts the hub under (`""` at the root, else `/prefix`).
+    pub fn base_path(&self) -> &str {
+        let after_scheme = self
+            .public_url
+            .split_once("://")
+            .map_or("", |(_, rest)| rest);
+        after_scheme.find('/').map_or("", |at| &after_scheme[at..])
     }
 
     pub fn is_production(&self) -> bool {
@@ -257,9 +303,42 @@ fn sqlite_url(data_dir: &std::path::Path) -> anyhow::Result<String> {
     ))
 }
 
-fn base64_decode(raw: &str) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn base64_decode(raw: &str) -> anyhow::Result<Vec<u8>> {
     use base64::Engine;
     Ok(base64::engine::general_purpose::STANDARD.decode(raw)?)
+}
+
+fn chatwoot_env(vars: &Vars) -> anyhow::Result<Option<ChatwootEnv>> {
+    let Some(url) = vars.get("CHATWOOT_URL") else {
+        return Ok(None);
+    };
+    let url = url.trim_end_matches('/').to_string();
+    let default_origin =
+        origin_of(&url).with_context(|| format!("CHATWOOT_URL {url:?} is not an http(s) URL"))?;
+    let mut origins = vars.list("CHATWOOT_ORIGINS");
+    for origin in &origins {
+        if origin_of(origin).as_deref() != Some(origin.as_str()) {
+            bail!(
+                "CHATWOOT_ORIGINS takes exact origins like https://chat.example.com, not {origin:?}"
+            );
+        }
+    }
+    if origins.is_empty() {
+        origins.push(default_origin);
+    }
+    Ok(Some(ChatwootEnv {
+        url,
+        origins,
+        platform_token: vars.get("CHATWOOT_PLATFORM_TOKEN").map(SecretString::from),
+        app_secret: vars.get("CHATWOOT_APP_SECRET").map(SecretString::from),
+        signs_webhooks: !vars.parse("CHATWOOT_WEBHOOKS_UNSIGNED", false)?,
+    }))
+}
+
+/// `scheme://host[:port]` of an http(s) URL, the way browsers write `Origin`.
+pub fn origin_of(url: &str) -> Option<String> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    matches!(parsed.scheme(), "http" | "https").then(|| parsed.origin().ascii_serialization())
 }
 
 #[cfg(test)]

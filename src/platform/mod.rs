@@ -4,9 +4,10 @@
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod error;
-mod headers;
+pub mod headers;
 mod health;
 pub mod json;
 pub mod list_cache;

@@ -25,7 +25,7 @@ use super::{
     ApiDoc, client, config::Config, db::Db, headers, health, metrics, openapi, request_id,
     state::AppState, telemetry, web,
 };
-use crate::{audit, auth, entitlements, tenancy};
+use crate::{audit, auth, chatwoot, entitlements, tenancy};
 
 /// Every documented route. The OpenAPI document is built from exactly this.
 pub fn api_routes() -> OpenApiRouter<AppState> {
@@ -33,6 +33,11 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(auth::sessions::router())
         .merge(auth::sso::router())
+        .merge(auth::instance_tokens::router())
+        .merge(chatwoot::installations::router())
+        .merge(chatwoot::platform_app::router())
+        .merge(chatwoot::connection::router())
+        .merge(chatwoot::inboxes::router())
         .merge(tenancy::router())
         .merge(auth::sessions::admin_router())
         .merge(auth::api_keys::router())
@@ -44,15 +49,27 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     api_routes().split_for_parts().1
 }
 
-fn cors(config: &Config) -> CorsLayer {
-    let origins = config
-        .cors_origins
-        .iter()
-        .filter_map(|o| o.parse().ok())
-        .collect::<Vec<_>>();
+/// Paths Chatwoot's page calls from its own origin (the dashboard script).
+const EMBEDDING_PATHS: [&str; 2] = ["/api/v1/instance-tokens", "/api/v1/platform-app/config"];
+
+/// `CORS_ORIGINS` may call everything; a Chatwoot dashboard origin only what the dashboard
+/// script needs.
+fn cors(state: &AppState) -> CorsLayer {
+    let listed = state.config.cors_origins.clone();
+    let installations = state.installations.clone();
+    let allow = AllowOrigin::predicate(move |origin, request| {
+        let Ok(origin) = origin.to_str() else {
+            return false;
+        };
+        listed.iter().any(|o| o == origin)
+            || (EMBEDDING_PATHS
+                .iter()
+                .any(|p| request.uri.path().starts_with(p))
+                && installations.is_chatwoot_origin(origin))
+    });
     let request_id = request_id::X_REQUEST_ID.clone();
     CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
+        .allow_origin(allow)
         .allow_credentials(true)
         .allow_methods([
             Method::GET,
@@ -84,7 +101,7 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn(request_id::middleware))
         // security headers ← problem+json for bare errors
         .layer(from_fn_with_state(state.clone(), headers::security_headers))
-        .layer(cors(config))
+        .layer(cors(&state))
         // client address → bearer credential → rate limit
         .layer(from_fn_with_state(state.clone(), client::middleware))
         .layer(TimeoutLayer::with_status_code(
@@ -95,6 +112,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .route("/metrics", get(metrics::render))
+        .route(
+            "/embed/dashboard-script.js",
+            get(chatwoot::embed::dashboard_script),
+        )
         .merge(openapi::docs(document))
         .route_layer(from_fn(metrics::record_route))
         .fallback(web::fallback)
@@ -112,7 +133,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let drain_limit = state.config.shutdown_timeout;
     let tasks = TaskTracker::new();
-    tasks.spawn(forget_idle_rate_limits(state.clone(), shutdown.clone()));
+    tasks.spawn(housekeeping(state.clone(), shutdown.clone()));
     tasks.close();
 
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -130,12 +151,22 @@ pub async fn serve(
     Ok(())
 }
 
-async fn forget_idle_rate_limits(state: AppState, shutdown: CancellationToken) {
+/// Once a minute: forget idle rate-limit buckets, pick up installation changes made on
+/// other replicas, and purge long-expired instance tokens.
+async fn housekeeping(state: AppState, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tokio::select! {
-            _ = tick.tick() => state.rate_limits.forget_idle(),
+            _ = tick.tick() => {},
             () = shutdown.cancelled() => return,
+        }
+        state.rate_limits.forget_idle();
+        if let Err(err) = state.installations.reload(&state.db).await {
+            tracing::warn!(error = %err, "reloading Chatwoot installations failed");
+        }
+        let day_ago = super::clock::now() - time::Duration::days(1);
+        if let Err(err) = auth::instance_tokens::store::purge_expired(&state.db, day_ago).await {
+            tracing::warn!(error = %err, "purging expired instance tokens failed");
         }
     }
 }
@@ -152,7 +183,7 @@ pub async fn run(mut config: Config, demo: bool) -> anyhow::Result<()> {
         );
         let simulator = crate::chatwoot::simulator::Simulator::start().await;
         let seeded = simulator.seed_demo();
-        config.chatwoot_url = Some(simulator.base_url());
+        config.chatwoot = Some(demo_installation(&simulator, &seeded));
         tracing::info!(
             chatwoot_url = simulator.base_url(),
             chatwoot_account_id = seeded.account_id,
@@ -181,11 +212,25 @@ pub async fn run(mut config: Config, demo: bool) -> anyhow::Result<()> {
     }
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    serve(AppState::new(db.clone(), config)?, listener, shutdown).await?;
+    serve(AppState::new(db.clone(), config).await?, listener, shutdown).await?;
     db.close().await;
     tracing::info!("whatpro-hub stopped");
     telemetry.shutdown();
     Ok(())
+}
+
+/// The demo's simulator as the environment's installation, its dashboard as the origin.
+fn demo_installation(
+    simulator: &crate::chatwoot::simulator::Simulator,
+    seeded: &crate::chatwoot::simulator::DemoInstallation,
+) -> super::config::ChatwootEnv {
+    super::config::ChatwootEnv {
+        url: simulator.base_url(),
+        origins: vec![simulator.base_url()],
+        platform_token: Some(seeded.platform_token.clone().into()),
+        app_secret: None,
+        signs_webhooks: true,
+    }
 }
 
 async fn cancel_on_signal(shutdown: CancellationToken) {

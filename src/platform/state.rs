@@ -1,9 +1,13 @@
 use std::{ops::Deref, sync::Arc};
 
-use super::{config::Config, db::Db, list_cache::ListCache, rate_limit::RateLimiters};
+use secrecy::ExposeSecret;
+
+use super::{
+    config::Config, crypto::Vault, db::Db, list_cache::ListCache, rate_limit::RateLimiters,
+};
 use crate::{
     auth::{api_keys::UsageTracker, tokens::TokenService},
-    chatwoot::client::ChatwootClient,
+    chatwoot::installations::{self, Registry},
 };
 
 /// What every handler can reach. Cloning is one reference-count increment.
@@ -16,19 +20,21 @@ pub struct Shared {
     pub tokens: TokenService,
     pub rate_limits: RateLimiters,
     pub api_key_usage: UsageTracker,
-    /// The configured Chatwoot installation (`CHATWOOT_URL`), if any.
-    pub chatwoot: Option<ChatwootClient>,
+    /// Seals secrets at rest under `ENCRYPTION_KEY`.
+    pub vault: Vault,
+    /// The Chatwoot installations, as last read from the database.
+    pub installations: Registry,
     pub lists: ListCache,
 }
 
 impl AppState {
-    pub fn new(db: Db, config: Config) -> anyhow::Result<Self> {
-        let chatwoot = config
-            .chatwoot_url
-            .as_deref()
-            .map(ChatwootClient::new)
-            .transpose()
-            .map_err(|e| anyhow::anyhow!("CHATWOOT_URL: {e}"))?;
+    /// Builds the state and brings the environment's Chatwoot installation up to date.
+    pub async fn new(db: Db, config: Config) -> anyhow::Result<Self> {
+        let vault = vault(&config)?;
+        let installations = Registry::default();
+        installations::bootstrap(&db, &vault, config.chatwoot.as_ref(), &installations)
+            .await
+            .map_err(|e| anyhow::anyhow!("recording the Chatwoot installation: {e}"))?;
         let tokens = TokenService::new(
             &config.signing_keys,
             config.public_url.clone(),
@@ -44,10 +50,26 @@ impl AppState {
             tokens,
             rate_limits,
             api_key_usage: UsageTracker::default(),
-            chatwoot,
+            vault,
+            installations,
             lists: ListCache::default(),
         })))
     }
+}
+
+fn vault(config: &Config) -> anyhow::Result<Vault> {
+    let key = |secret: &secrecy::SecretString| -> anyhow::Result<[u8; 32]> {
+        super::config::base64_decode(secret.expose_secret())
+            .ok()
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+            .ok_or_else(|| anyhow::anyhow!("encryption keys must be 32 bytes of base64"))
+    };
+    let previous = config
+        .previous_encryption_keys
+        .iter()
+        .map(key)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Vault::new(&key(&config.encryption_key)?, &previous))
 }
 
 impl Deref for AppState {

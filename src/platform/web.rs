@@ -3,12 +3,14 @@
 
 use axum::{
     body::Body,
+    extract::State,
     http::{HeaderValue, Method, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
 use rust_embed::RustEmbed;
 
-use super::error::AppError;
+use super::{error::AppError, state::AppState};
+use crate::chatwoot::embed;
 
 #[derive(RustEmbed)]
 #[folder = "web/dist"]
@@ -24,7 +26,7 @@ pub fn is_built() -> bool {
 }
 
 /// The router's fallback: API paths get a 404 problem, everything else the UI.
-pub async fn fallback(method: Method, uri: Uri) -> Response {
+pub async fn fallback(State(state): State<AppState>, method: Method, uri: Uri) -> Response {
     let path = uri.path();
     let is_api = ["/api/", "/health/", "/metrics", "/docs"]
         .iter()
@@ -50,14 +52,54 @@ pub async fn fallback(method: Method, uri: Uri) -> Response {
         return AppError::NotFound.into_response();
     }
     match Assets::get("index.html") {
-        Some(index) => asset_response(index, "no-cache"),
-        None => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            NOT_BUILT,
-        )
-            .into_response(),
+        Some(index) => {
+            let mut response = page(&state, &index.data);
+            if path.starts_with(embed::EMBEDDED_PREFIX) {
+                embed::allow_framing(&state, &mut response);
+            }
+            response
+        }
+        None => {
+            let mut response = (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                NOT_BUILT,
+            )
+                .into_response();
+            if path.starts_with(embed::EMBEDDED_PREFIX) {
+                embed::allow_framing(&state, &mut response);
+            }
+            response
+        }
     }
+}
+
+/// `index.html` with what the UI cannot know by itself: the path the hub is mounted
+/// under (`<base>`, from `PUBLIC_URL`) and the Chatwoot origins it may talk to when framed.
+fn page(state: &AppState, index: &[u8]) -> Response {
+    let html = String::from_utf8_lossy(index);
+    let origins = state.installations.all_origins().join(" ");
+    let head = format!(
+        "<head><base href=\"{}/\"><meta name=\"whatpro-chatwoot-origins\" content=\"{}\">",
+        escape(state.config.base_path()),
+        escape(&origins)
+    );
+    let html = html.replacen("<head>", &head, 1);
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn asset_response(asset: rust_embed::EmbeddedFile, cache: &'static str) -> Response {

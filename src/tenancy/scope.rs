@@ -120,7 +120,9 @@ impl FromRequestParts<AppState> for AccountScope {
                     api_keys::authorize(state, &hash, account_id, needed.as_deref()).await?;
                 (Principal::ApiKey { key_id }, Role::Admin, revision)
             }
-            Authentication::Rejected(_) => return Err(auth::invalid_token()),
+            Authentication::Rejected(_) | Authentication::InstanceToken { .. } => {
+                return Err(auth::invalid_token());
+            }
         };
         Ok(AccountScope {
             account_id,

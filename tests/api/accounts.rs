@@ -184,7 +184,7 @@ async fn super_admin_creates_an_account_with_defaults() {
 
 #[tokio::test]
 async fn account_creation_keeps_locale_chatwoot_link_and_settings() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(&[("CHATWOOT_URL", "http://chatwoot.test")]).await;
     let root = super_admin(&app).await;
     let settings = json!({ "timezone": "America/Sao_Paulo", "business_hours": { "mon": [9, 18] } });
     let created = create_account(
@@ -359,7 +359,7 @@ async fn account_list_rejects_bad_limits_and_forged_cursors() {
 
 #[tokio::test]
 async fn chatwoot_account_ids_belong_to_one_account() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(&[("CHATWOOT_URL", "http://chatwoot.test")]).await;
     let root = super_admin(&app).await;
     let first = create_account(
         &app,

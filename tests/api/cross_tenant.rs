@@ -53,6 +53,51 @@ const UNSCOPED: &[(&str, &str, &str)] = &[
         "/api/v1/auth/refresh",
         "public: authenticates with a refresh token (body or cookie), never with a bearer token, so a tenant id cannot be substituted",
     ),
+    (
+        "POST",
+        "/api/v1/auth/exchange",
+        "public: authenticates with a single-use instance token in the body, bound to its account; covered by tests/api/embedding.rs",
+    ),
+    (
+        "POST",
+        "/api/v1/instance-tokens",
+        "public: authenticates with a Chatwoot session checked by Chatwoot and the page's Origin; covered by tests/api/embedding.rs",
+    ),
+    (
+        "POST",
+        "/api/v1/platform-app/events",
+        "public: authenticates with the installation's HMAC signature, never a bearer token; covered by tests/api/embedding.rs",
+    ),
+    (
+        "GET",
+        "/api/v1/instance-tokens/validate",
+        "authenticated only by an instance token, which names its one account and origin (sessions and API keys get 401); covered by tests/api/embedding.rs",
+    ),
+    (
+        "GET",
+        "/api/v1/platform-app/config",
+        "authenticated only by an instance token, which names its one account and origin (sessions and API keys get 401); covered by tests/api/embedding.rs",
+    ),
+    (
+        "GET",
+        "/api/v1/chatwoot/installations",
+        "global, super-admin only, holds no tenant data (every other caller gets 403); covered by tests/api/embedding.rs",
+    ),
+    (
+        "POST",
+        "/api/v1/chatwoot/installations",
+        "global, super-admin only, holds no tenant data (every other caller gets 403); covered by tests/api/embedding.rs",
+    ),
+    (
+        "PATCH",
+        "/api/v1/chatwoot/installations/{installationId}",
+        "global, super-admin only, holds no tenant data (every other caller gets 403); covered by tests/api/embedding.rs",
+    ),
+    (
+        "DELETE",
+        "/api/v1/chatwoot/installations/{installationId}",
+        "global, super-admin only, holds no tenant data (every other caller gets 403); covered by tests/api/embedding.rs",
+    ),
 ];
 
 /// The development signing key (`JWT_SIGNING_KEYS` default), to forge tokens.
@@ -340,6 +385,7 @@ struct Side {
     extra: Caller,
     team_id: Uuid,
     key_id: Uuid,
+    inbox_id: Uuid,
     /// An API key of this account holding every scope.
     key: String,
     key_prefix: String,
@@ -359,6 +405,7 @@ impl Side {
             ("teamId".to_string(), self.team_id.to_string()),
             ("userId".to_string(), self.extra.id.to_string()),
             ("keyId".to_string(), self.key_id.to_string()),
+            ("inboxId".to_string(), self.inbox_id.to_string()),
             (
                 "sessionId".to_string(),
                 self.second_session.session_id.to_string(),
@@ -377,6 +424,7 @@ impl Side {
             self.extra.id,
             self.team_id,
             self.key_id,
+            self.inbox_id,
             self.second_session.session_id,
         ]
         .iter()
@@ -467,6 +515,7 @@ async fn populate(app: &TestApp, root: &Caller, name: &'static str) -> Side {
         )
         .await;
     let key_id = created(&key);
+    let inbox_id = app.add_inbox(tenant.id, &format!("{name} WhatsApp")).await;
 
     let second_session = open_session(app, tenant.admin.id, None).await;
     let ended = open_session(app, tenant.admin.id, None).await;
@@ -485,6 +534,7 @@ async fn populate(app: &TestApp, root: &Caller, name: &'static str) -> Side {
         extra,
         team_id,
         key_id,
+        inbox_id,
         key: key.body["key"].as_str().unwrap().to_string(),
         key_prefix: key.body["prefix"].as_str().unwrap().to_string(),
         second_session,

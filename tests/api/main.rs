@@ -5,6 +5,7 @@ mod accounts;
 mod api_keys;
 mod audit;
 mod cross_tenant;
+mod embedding;
 mod entitlements;
 mod list_cache;
 mod platform;

@@ -174,6 +174,10 @@ async fn fixtures(app: &TestApp, t: &Tenant, route: &Route, body: Option<&Value>
                 )
                 .await,
             ),
+            "inboxId" => app
+                .add_inbox(t.id, &format!("Fixture inbox {n}"))
+                .await
+                .to_string(),
             other => panic!(
                 "{}: `{other}` has no fixture in tests/api/rbac.rs; a new parameter needs a fixture",
                 route.label()

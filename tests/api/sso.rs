@@ -119,7 +119,12 @@ async fn unscoped_audit(app: &TestApp) -> Vec<(String, String)> {
 }
 
 /// Signs into the simulator's dashboard and answers its devise headers as SSO takes them.
-async fn dashboard_session(app: &TestApp, sim: &Simulator, email: &str, password: &str) -> Value {
+pub(crate) async fn dashboard_session(
+    app: &TestApp,
+    sim: &Simulator,
+    email: &str,
+    password: &str,
+) -> Value {
     let resp = app
         .client
         .post(format!("{}/auth/sign_in", sim.base_url()))

@@ -116,6 +116,29 @@ pub fn config(vars: &[(&str, &str)]) -> Config {
 }
 
 impl TestApp {
+    /// An inbox as a Chatwoot sync would record it (enabled), written through the store.
+    pub async fn add_inbox(&self, account_id: Uuid, name: &str) -> Uuid {
+        use whatpro_hub::chatwoot::inboxes::{Inbox, store};
+        let now = whatpro_hub::platform::clock::now();
+        let inbox = Inbox {
+            id: Uuid::now_v7(),
+            chatwoot_inbox_id: i64::from(rand_id()),
+            name: name.into(),
+            channel_type: "Channel::Whatsapp".into(),
+            phone_number: None,
+            enabled: true,
+            disabled_reason: None,
+            removed_at: None,
+            synced_at: now,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.state.db.begin().await.unwrap();
+        store::insert(&mut tx, account_id, &inbox).await.unwrap();
+        tx.commit().await.unwrap();
+        inbox.id
+    }
+
     pub async fn spawn() -> TestApp {
         Self::spawn_with(&[]).await
     }
@@ -131,7 +154,7 @@ impl TestApp {
         whatpro_hub::platform::install_crypto_provider();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::new(db, config).unwrap();
+        let state = AppState::new(db, config).await.unwrap();
         let shutdown = CancellationToken::new();
         let server = tokio::spawn(server::serve(state.clone(), listener, shutdown.clone()));
         let client = reqwest::Client::builder()
@@ -338,4 +361,10 @@ impl Resp {
                 && self.body["type"].is_string()
         );
     }
+}
+
+/// A positive id unlikely to repeat within a test.
+fn rand_id() -> u32 {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1000);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }

@@ -15,6 +15,7 @@ mod api_conversations;
 mod api_integrations;
 mod api_platform;
 mod auth;
+mod dashboard;
 mod delivery;
 pub mod demo;
 mod model;
@@ -96,6 +97,7 @@ impl Simulator {
             requests: AtomicU64::new(0),
             unsigned: AtomicBool::new(false),
             deliveries: Mutex::default(),
+            dashboard_scripts: Mutex::default(),
             http,
             runtime: tokio::runtime::Handle::current(),
         });

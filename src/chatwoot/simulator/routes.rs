@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use super::{
     api_account, api_conversation_state, api_conversations, api_integrations, api_platform,
     auth::{ApiError, ApiResult},
+    dashboard,
     state::{Shared, lock},
 };
 
@@ -24,6 +25,8 @@ pub(super) fn router(shared: Sim) -> Router {
     const ACCOUNT: &str = "/api/v1/accounts/{account_id}";
     const CONVERSATION: &str = "/api/v1/accounts/{account_id}/conversations/{display_id}";
     let application = Router::new()
+        .route("/app/login", get(dashboard::login))
+        .route("/app/accounts/{account_id}/{*rest}", get(dashboard::shell))
         .route("/auth/sign_in", post(api_account::sign_in))
         .route("/auth/validate_token", get(api_account::validate_token))
         .route("/api/v1/profile", get(api_account::profile))

@@ -34,6 +34,8 @@ pub(super) struct Shared {
     pub requests: AtomicU64,
     pub unsigned: AtomicBool,
     pub deliveries: Mutex<Vec<Delivery>>,
+    /// Chatwoot's `DASHBOARD_SCRIPTS`, emitted raw into the dashboard pages.
+    pub dashboard_scripts: Mutex<String>,
     /// Posts webhooks; 5 s timeout like Chatwoot's default `WEBHOOK_TIMEOUT`.
     pub http: reqwest::Client,
     /// Deliveries are spawned here, so seeding helpers can emit from any thread.

@@ -34,6 +34,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Account {
     pub id: Uuid,
+    /// The Chatwoot installation the account lives in, when it is linked to one.
+    pub chatwoot_installation_id: Option<Uuid>,
     pub chatwoot_account_id: Option<i64>,
     pub name: String,
     /// Chatwoot-style locale, for example `en` or `pt_BR`.
@@ -54,6 +56,8 @@ pub struct Account {
 pub struct CreateAccount {
     pub name: String,
     pub locale: Option<String>,
+    /// With `chatwoot_account_id`: the installation (default: the environment's).
+    pub chatwoot_installation_id: Option<Uuid>,
     pub chatwoot_account_id: Option<i64>,
     #[schema(value_type = Option<Object>)]
     pub settings: Option<Value>,
@@ -133,9 +137,36 @@ async fn create_account(
     check_settings(&mut v, body.settings.as_ref());
     v.finish()?;
 
+    let chatwoot_installation_id = match (body.chatwoot_account_id, body.chatwoot_installation_id) {
+        (None, _) => None,
+        (Some(_), Some(id)) => Some(
+            state
+                .installations
+                .by_id(id)
+                .ok_or_else(|| {
+                    AppError::validation("chatwoot_installation_id", "no such installation")
+                })?
+                .installation
+                .id,
+        ),
+        (Some(_), None) => Some(
+            state
+                .installations
+                .default_installation()
+                .ok_or_else(|| {
+                    AppError::validation(
+                        "chatwoot_installation_id",
+                        "name the installation: no default one is configured",
+                    )
+                })?
+                .installation
+                .id,
+        ),
+    };
     let now = clock::now();
     let account = Account {
         id: Uuid::now_v7(),
+        chatwoot_installation_id,
         chatwoot_account_id: body.chatwoot_account_id,
         name: body.name.trim().to_string(),
         locale,

@@ -16,7 +16,7 @@ use crate::{
 
 macro_rules! columns {
     () => {
-        "id, chatwoot_account_id, name, locale, status, settings, created_at, updated_at"
+        "id, chatwoot_installation_id, chatwoot_account_id, name, locale, status, settings, created_at, updated_at"
     };
 }
 
@@ -89,10 +89,11 @@ pub async fn insert(tx: &mut Tx, account: &Account) -> Result<(), sqlx::Error> {
     let sql = concat!(
         "INSERT INTO accounts (",
         columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     );
     on_tx!(tx, conn => sqlx::query(sql)
         .bind(account.id)
+        .bind(account.chatwoot_installation_id)
         .bind(account.chatwoot_account_id)
         .bind(&account.name)
         .bind(&account.locale)
@@ -121,18 +122,19 @@ pub async fn update(tx: &mut Tx, account: &Account) -> AppResult<()> {
     Ok(())
 }
 
-pub async fn by_chatwoot_id_in(
-    tx: &mut Tx,
+/// The hub account linked to a Chatwoot account of one installation.
+pub async fn by_chatwoot_id(
+    conn: impl Into<Conn<'_>>,
+    installation_id: Uuid,
     chatwoot_account_id: i64,
 ) -> AppResult<Option<Account>> {
     let sql = concat!(
         "SELECT ",
         columns!(),
-        " FROM accounts WHERE chatwoot_account_id = $1"
+        " FROM accounts WHERE chatwoot_installation_id = $1 AND chatwoot_account_id = $2"
     );
-    Ok(
-        on_tx!(tx, conn => sqlx::query_as(sql).bind(chatwoot_account_id).fetch_optional(conn).await?),
-    )
+    Ok(on_conn!(conn.into(), c => sqlx::query_as(sql)
+        .bind(installation_id).bind(chatwoot_account_id).fetch_optional(c).await?))
 }
 
 /// Moves the account's revision on (inside the writing transaction).

@@ -32,6 +32,15 @@ pub async fn list(db: &Db, account_id: Uuid, page: PageRequest) -> AppResult<Vec
         .bind(account_id).bind(page.after).bind(page.fetch_limit()).fetch_all(pool).await?))
 }
 
+/// Every live team of the account (a Chatwoot sync compares against all of them).
+pub async fn all_live_in(tx: &mut Tx, account_id: Uuid) -> AppResult<Vec<Team>> {
+    let sql = concat!(
+        team_select!(),
+        "WHERE account_id = $1 AND deleted_at IS NULL ORDER BY id"
+    );
+    Ok(on_tx!(tx, conn => sqlx::query_as(sql).bind(account_id).fetch_all(conn).await?))
+}
+
 pub async fn get(
     conn: impl Into<Conn<'_>>,
     account_id: Uuid,
@@ -64,11 +73,12 @@ pub async fn insert(tx: &mut Tx, account_id: Uuid, team: &Team) -> Result<(), sq
 }
 
 pub async fn update(tx: &mut Tx, account_id: Uuid, team: &Team) -> Result<(), sqlx::Error> {
-    let sql = "UPDATE teams SET name = $3, description = $4, updated_at = $5, name_key = $6
+    let sql = "UPDATE teams SET name = $3, description = $4, updated_at = $5, name_key = $6,
+                   chatwoot_team_id = $7
                WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL";
     on_tx!(tx, conn => sqlx::query(sql)
         .bind(account_id).bind(team.id).bind(&team.name).bind(&team.description).bind(team.updated_at)
-        .bind(name_key(&team.name))
+        .bind(name_key(&team.name)).bind(team.chatwoot_team_id)
         .execute(conn).await?.rows_affected());
     Ok(())
 }

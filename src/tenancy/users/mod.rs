@@ -21,7 +21,7 @@ use crate::{
     entitlements::{self, Resource},
     platform::{
         db::Tx,
-        error::{AppError, AppResult, Problem, conflict_on_unique},
+        error::{AppError, AppResult, Problem},
         json::ApiJson,
         pagination::{Page, PageParams},
         params::{ApiPath, ApiQuery},
@@ -168,6 +168,15 @@ async fn create_user(
                 .into(),
         });
     }
+    // Chatwoot user ids are unique within one installation, so within one account.
+    if let Some(chatwoot_id) = body.chatwoot_user_id
+        && store::chatwoot_user_in_account(&mut tx, scope.account_id, chatwoot_id).await?
+    {
+        return Err(AppError::Conflict {
+            code: "chatwoot_user_taken",
+            message: "Another member is already linked to this Chatwoot user.".into(),
+        });
+    }
     entitlements::ensure_capacity(
         &mut tx,
         &state.config.plan_defaults,
@@ -185,12 +194,7 @@ async fn create_user(
                 chatwoot_user_id: body.chatwoot_user_id,
                 is_super_admin: false,
             };
-            store::insert_user(&mut tx, &new_user)
-                .await
-                .map_err(conflict_on_unique(
-                    "chatwoot_user_taken",
-                    "Another user is already linked to this Chatwoot user.",
-                ))?
+            store::insert_user(&mut tx, &new_user).await?
         }
     };
     let role = body.role.unwrap_or(Role::Agent);

@@ -145,6 +145,29 @@ pub async fn update_membership(
     Ok(())
 }
 
+pub async fn chatwoot_user_in_account(
+    tx: &mut Tx,
+    account_id: Uuid,
+    chatwoot_user_id: i64,
+) -> AppResult<bool> {
+    let sql = "SELECT COUNT(*) FROM account_users m JOIN users u ON u.id = m.user_id
+               WHERE m.account_id = $1 AND u.chatwoot_user_id = $2";
+    let n: i64 = on_tx!(tx, conn => sqlx::query_scalar(sql)
+        .bind(account_id).bind(chatwoot_user_id).fetch_one(conn).await?);
+    Ok(n > 0)
+}
+
+/// Active members who came from Chatwoot (they have a Chatwoot identity): id and role.
+pub async fn active_chatwoot_members_in(
+    tx: &mut Tx,
+    account_id: Uuid,
+) -> AppResult<Vec<(Uuid, String)>> {
+    let sql = "SELECT u.id, m.role FROM account_users m JOIN users u ON u.id = m.user_id
+               WHERE m.account_id = $1 AND m.active AND u.chatwoot_user_id IS NOT NULL
+                 AND NOT u.is_super_admin";
+    Ok(on_tx!(tx, conn => sqlx::query_as(sql).bind(account_id).fetch_all(conn).await?))
+}
+
 /// Active admins of the account other than `except`.
 pub async fn other_active_admins_in(tx: &mut Tx, account_id: Uuid, except: Uuid) -> AppResult<i64> {
     let sql = "SELECT COUNT(*) FROM account_users
