@@ -10,6 +10,7 @@ pub mod installations;
 pub mod platform_app;
 pub mod signature;
 pub mod simulator;
+pub mod webhooks;
 
 #[cfg(test)]
 mod tests;

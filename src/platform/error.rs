@@ -54,7 +54,7 @@ pub enum AppError {
     FeatureDisabled { feature: &'static str },
     #[error("too many attempts")]
     RateLimited { retry_after_secs: u64 },
-    #[error("service unavailable")]
+    #[error("service unavailable: {reason}")]
     Unavailable { reason: String },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),

@@ -116,7 +116,10 @@ impl RateLimiters {
 
 /// Limits the API; health probes, metrics and UI assets are not counted.
 pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if !req.uri().path().starts_with("/api/") {
+    // Webhooks come from a few Chatwoot hosts in bursts, and Chatwoot does not retry a
+    // refused account webhook: their signatures protect them, not a per-IP budget.
+    let path = req.uri().path();
+    if !path.starts_with("/api/") || path.starts_with("/api/v1/webhooks/") {
         return next.run(req).await;
     }
     let limits = &state.rate_limits;

@@ -38,6 +38,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(chatwoot::platform_app::router())
         .merge(chatwoot::connection::router())
         .merge(chatwoot::inboxes::router())
+        .merge(chatwoot::webhooks::router())
         .merge(tenancy::router())
         .merge(auth::sessions::admin_router())
         .merge(auth::api_keys::router())
@@ -134,6 +135,10 @@ pub async fn serve(
     let drain_limit = state.config.shutdown_timeout;
     let tasks = TaskTracker::new();
     tasks.spawn(housekeeping(state.clone(), shutdown.clone()));
+    tasks.spawn(chatwoot::webhooks::worker::run(
+        state.clone(),
+        shutdown.clone(),
+    ));
     tasks.close();
 
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();

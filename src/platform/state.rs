@@ -25,6 +25,8 @@ pub struct Shared {
     /// The Chatwoot installations, as last read from the database.
     pub installations: Registry,
     pub lists: ListCache,
+    /// Wakes the webhook worker when a delivery is stored.
+    pub deliveries: tokio::sync::Notify,
 }
 
 impl AppState {
@@ -53,6 +55,7 @@ impl AppState {
             vault,
             installations,
             lists: ListCache::default(),
+            deliveries: tokio::sync::Notify::new(),
         })))
     }
 }

@@ -16,3 +16,4 @@ mod sso;
 mod support;
 mod teams;
 mod users;
+mod webhooks;

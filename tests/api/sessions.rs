@@ -773,7 +773,7 @@ async fn tokens_signed_with_the_previous_key_verify_after_rotation() {
     let before = support::config(&[]);
     let old = TokenService::new(
         &before.signing_keys,
-        before.public_url.clone(),
+        app.state.config.public_url.clone(),
         before.access_token_ttl,
     );
     let minted = old

@@ -1,0 +1,169 @@
+use axum::{body::Bytes, extract::State, http::HeaderMap};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{Delivery, store};
+use crate::{
+    chatwoot::{
+        connection::{self, WEBHOOK_SECRET},
+        installations, signature,
+    },
+    platform::{
+        clock,
+        error::{AppError, AppResult, Problem},
+        json::ApiJson,
+        pagination::{Page, PageParams},
+        params::{ApiPath, ApiQuery},
+        state::AppState,
+    },
+    tenancy::{AccountScope, Role, accounts},
+};
+
+/// Chatwoot itself enforces no window; five minutes is what its signing PR advises.
+const WINDOW_SECS: i64 = 300;
+
+pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(receive))
+        .routes(utoipa_axum::routes!(list_deliveries))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Receipt {
+    /// `accepted`, or `duplicate` when the delivery was already stored.
+    pub status: &'static str,
+}
+
+/// The fields a delivery is recognised by when Chatwoot sends no delivery id.
+#[derive(Deserialize)]
+struct Envelope {
+    event: String,
+    #[serde(default)]
+    id: serde_json::Value,
+    #[serde(default)]
+    updated_at: serde_json::Value,
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+fn refused() -> AppError {
+    AppError::Unauthorized {
+        code: "invalid_signature",
+        message: "The delivery's signature is missing, wrong or outside the 5-minute window.",
+    }
+}
+
+/// Receives a Chatwoot webhook delivery for one account.
+#[utoipa::path(post, path = "/api/v1/webhooks/chatwoot/{accountId}", tag = "webhooks", security(()),
+    params(("accountId" = Uuid, Path)),
+    request_body(content = Object, content_type = "application/json",
+        description = "A Chatwoot webhook body, exactly as Chatwoot sent it"),
+    responses((status = 200, body = Receipt), (status = 401, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+async fn receive(
+    State(state): State<AppState>,
+    ApiPath(account_id): ApiPath<Uuid>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<ApiJson<Receipt>> {
+    // An account that is unknown, not connected or disconnected looks the same: 404.
+    let connection = connection::store::get(&state.db, account_id)
+        .await?
+        .filter(|c| c.status == "connected")
+        .ok_or(AppError::NotFound)?;
+    let account = accounts::store::get(&state.db, account_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let signs = account
+        .chatwoot_installation_id
+        .and_then(|id| state.installations.by_id(id))
+        .is_none_or(|known| known.installation.signs_webhooks);
+    match (&connection.webhook_secret, signs) {
+        (Some(sealed), _) => {
+            let secret = installations::open(&state.vault, WEBHOOK_SECRET, sealed)?;
+            signature::verify(
+                secret.expose_secret().as_bytes(),
+                header(&headers, "x-chatwoot-timestamp").unwrap_or_default(),
+                header(&headers, "x-chatwoot-signature").unwrap_or_default(),
+                &body,
+                clock::now().unix_timestamp(),
+                WINDOW_SECS,
+            )
+            .map_err(|err| {
+                tracing::info!(account = %account_id, reason = %err, "webhook delivery refused");
+                refused()
+            })?;
+        }
+        // Chatwoot before 4.11.2 cannot sign; only an installation marked so is trusted.
+        (None, false) => {}
+        (None, true) => return Err(refused()),
+    }
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| AppError::validation("body", "must be UTF-8 JSON"))?;
+    let envelope: Envelope = serde_json::from_str(text).map_err(|_| {
+        AppError::validation("body", "must be a Chatwoot webhook (JSON with `event`)")
+    })?;
+    let dedupe_key = match header(&headers, "x-chatwoot-delivery") {
+        Some(id) if id.len() <= 100 => id.to_string(),
+        _ => {
+            let digest = Sha256::digest(
+                format!("{}|{}|{}", envelope.event, envelope.id, envelope.updated_at).as_bytes(),
+            );
+            digest.iter().map(|b| format!("{b:02x}")).collect()
+        }
+    };
+    let new = store::NewDelivery {
+        account_id,
+        event: &envelope.event,
+        dedupe_key: &dedupe_key,
+        body: text,
+        received_at: clock::now(),
+    };
+    let fresh = store::insert(&state.db, &new).await?;
+    if fresh {
+        state.deliveries.notify_one();
+    }
+    Ok(ApiJson(Receipt {
+        status: if fresh { "accepted" } else { "duplicate" },
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveryFilter {
+    /// `pending`, `processing`, `done` or `dead`.
+    pub status: Option<String>,
+}
+
+/// The account's received webhook deliveries, newest first (admins).
+#[utoipa::path(get, path = "/api/v1/accounts/{accountId}/webhook-deliveries", tag = "webhooks",
+    params(("accountId" = Uuid, Path), DeliveryFilter, PageParams),
+    responses((status = 200, body = Page<Delivery>), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn list_deliveries(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiQuery(filter): ApiQuery<DeliveryFilter>,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> AppResult<ApiJson<Page<Delivery>>> {
+    scope.require(Role::Admin)?;
+    let page = page.parse()?;
+    let status = filter.status.as_deref();
+    if status.is_some_and(|s| !["pending", "processing", "done", "dead"].contains(&s)) {
+        return Err(AppError::validation(
+            "status",
+            "must be pending, processing, done or dead",
+        ));
+    }
+    let rows = store::list(&state.db, scope.account_id, status, page).await?;
+    Ok(ApiJson(Page::from_rows(rows, page, |d| d.id)))
+}

@@ -1,0 +1,37 @@
+//! Chatwoot's webhooks: received at one URL per account, checked (signature and a
+//! 5-minute window, or explicitly unsigned for Chatwoot before 4.11.2), stored with a
+//! de-duplication key before they are acknowledged, and processed by a worker with
+//! retries, backoff and a dead-letter state.
+//!
+//! Today the inbox events keep the inbox mirror current; conversation, message and
+//! contact events are stored and acknowledged for the Kanban, which consumes them.
+
+mod intake;
+pub mod store;
+pub mod worker;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+pub use intake::router;
+
+/// A stored delivery as admins see it (without its body).
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Delivery {
+    pub id: Uuid,
+    pub event: String,
+    /// `X-Chatwoot-Delivery`, or a hash of event, id and update time when Chatwoot sent none.
+    pub dedupe_key: String,
+    /// `pending`, `processing`, `done` or `dead`.
+    pub status: String,
+    pub attempts: i32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub next_attempt_at: OffsetDateTime,
+    pub last_error: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub processed_at: Option<OffsetDateTime>,
+}

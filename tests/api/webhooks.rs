@@ -1,0 +1,301 @@
+//! Chatwoot webhook intake: signature, window and unsigned rules, de-duplication, stored
+//! before acknowledged, and processed by the worker (inbox events refresh the mirror),
+//! with retries when Chatwoot cannot be reached.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+use whatpro_hub::{
+    chatwoot::{
+        signature,
+        simulator::{DemoInstallation, Simulator, demo::DEMO_ADMIN_TOKEN},
+    },
+    platform::clock,
+};
+
+use crate::{
+    accounts::account_path,
+    sso::{SignedIn, chatwoot, hub, sign_in},
+    support::{Resp, TestApp},
+};
+
+/// A hub connected to the simulator's demo account.
+async fn connected(vars: &[(&str, &str)]) -> (Simulator, DemoInstallation, TestApp, SignedIn) {
+    let (sim, demo) = chatwoot().await;
+    let app = hub(&sim, vars).await;
+    let admin = sign_in(&app, DEMO_ADMIN_TOKEN).await;
+    let connect = app
+        .post(
+            &format!("{}/chatwoot/connect", account_path(admin.account_id)),
+            &admin.access,
+            json!({ "chatwoot_api_token": DEMO_ADMIN_TOKEN }),
+        )
+        .await;
+    assert_eq!(connect.status, StatusCode::OK, "{:?}", connect.body);
+    (sim, demo, app, admin)
+}
+
+async fn deliver(app: &TestApp, account: Uuid, headers: &[(&str, String)], body: &[u8]) -> Resp {
+    let mut request = app
+        .client
+        .post(format!("{}/api/v1/webhooks/chatwoot/{account}", app.base))
+        .header("content-type", "application/json");
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    Resp::read(request.body(body.to_vec()).send().await.unwrap()).await
+}
+
+fn signed_headers(
+    secret: &str,
+    body: &[u8],
+    at: i64,
+    delivery: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("x-chatwoot-timestamp", at.to_string()),
+        (
+            "x-chatwoot-signature",
+            signature::sign(secret.as_bytes(), at, body),
+        ),
+        ("x-chatwoot-delivery", delivery.to_string()),
+    ]
+}
+
+async fn deliveries(app: &TestApp, admin: &SignedIn, query: &str) -> Vec<Value> {
+    let path = format!(
+        "{}/webhook-deliveries{query}",
+        account_path(admin.account_id)
+    );
+    let resp = app.get(&path, &admin.access).await;
+    assert_eq!(resp.status, StatusCode::OK, "{:?}", resp.body);
+    resp.body["items"].as_array().unwrap().clone()
+}
+
+/// Waits up to ten seconds for `done` to hold.
+async fn eventually<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn conversation_created(id: i64) -> Vec<u8> {
+    serde_json::to_vec(&json!({ "event": "conversation_created", "id": id, "updated_at": 1.5 }))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_inbox_created_in_chatwoot_reaches_the_hub_through_its_webhook() {
+    let (sim, demo, app, admin) = connected(&[("DEFAULT_PLAN_MAX_INBOXES", "5")]).await;
+    let inbox = sim.add_inbox(demo.account_id, "Telegram", "Channel::Telegram", None);
+    sim.emit_inbox_created(demo.account_id, inbox);
+    let sent = sim.wait_for_deliveries(1, Duration::from_secs(5)).await;
+    assert_eq!(sent[0].status, Some(200), "{:?}", sent[0]);
+    assert!(sent[0].signed);
+
+    let inboxes = format!("{}/inboxes", account_path(admin.account_id));
+    eventually("the new inbox in the mirror", || {
+        let (app, inboxes, access) = (&app, &inboxes, &admin.access);
+        async move {
+            let list = app.get(inboxes, access).await;
+            list.body["items"]
+                .as_array()
+                .is_some_and(|items| items.iter().any(|i| i["chatwoot_inbox_id"] == inbox))
+        }
+    })
+    .await;
+    let stored = deliveries(&app, &admin, "").await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["event"], "inbox_created");
+    assert_eq!(stored[0]["dedupe_key"], sent[0].delivery_id.as_str());
+    eventually("the delivery marked done", || {
+        let (app, admin) = (&app, &admin);
+        async move { deliveries(app, admin, "?status=done").await.len() == 1 }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deliveries_need_a_fresh_valid_signature_and_are_stored_once() {
+    let (sim, demo, app, admin) = connected(&[]).await;
+    let secret = sim.webhooks(demo.account_id)[0].secret.clone();
+    let account = admin.account_id;
+    let body = conversation_created(7);
+    let now = clock::now().unix_timestamp();
+
+    let wrong = signed_headers("not-the-secret", &body, now, "d-1");
+    deliver(&app, account, &wrong, &body)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "invalid_signature");
+    let stale = signed_headers(&secret, &body, now - 301, "d-1");
+    deliver(&app, account, &stale, &body)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "invalid_signature");
+    deliver(
+        &app,
+        account,
+        &[("x-chatwoot-delivery", "d-1".into())],
+        &body,
+    )
+    .await
+    .assert_problem(StatusCode::UNAUTHORIZED, "invalid_signature");
+    let mut tampered = body.clone();
+    tampered.extend_from_slice(b" ");
+    let for_original = signed_headers(&secret, &body, now, "d-1");
+    deliver(&app, account, &for_original, &tampered)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "invalid_signature");
+    assert!(
+        deliveries(&app, &admin, "").await.is_empty(),
+        "nothing refused is stored"
+    );
+
+    let headers = signed_headers(&secret, &body, now, "d-1");
+    let first = deliver(&app, account, &headers, &body).await;
+    assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
+    assert_eq!(first.body["status"], "accepted");
+    let again = deliver(
+        &app,
+        account,
+        &signed_headers(&secret, &body, now + 1, "d-1"),
+        &body,
+    )
+    .await;
+    assert_eq!(again.body["status"], "duplicate");
+    // Without a delivery id, the event, its id and update time identify it.
+    let no_id: Vec<_> = signed_headers(&secret, &body, now, "")
+        .into_iter()
+        .filter(|(name, _)| *name != "x-chatwoot-delivery")
+        .collect();
+    assert_eq!(
+        deliver(&app, account, &no_id, &body).await.body["status"],
+        "accepted"
+    );
+    assert_eq!(
+        deliver(&app, account, &no_id, &body).await.body["status"],
+        "duplicate"
+    );
+    assert_eq!(deliveries(&app, &admin, "").await.len(), 2);
+
+    let not_json = b"not json".to_vec();
+    deliver(
+        &app,
+        account,
+        &signed_headers(&secret, &not_json, now, "d-2"),
+        &not_json,
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    deliver(&app, Uuid::now_v7(), &headers, &body)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn unsigned_deliveries_are_accepted_only_from_an_installation_marked_unsigned() {
+    let (sim, demo) = chatwoot().await;
+    sim.unsigned(true);
+    let app = hub(&sim, &[("CHATWOOT_WEBHOOKS_UNSIGNED", "true")]).await;
+    let admin = sign_in(&app, DEMO_ADMIN_TOKEN).await;
+    let connect = app
+        .post(
+            &format!("{}/chatwoot/connect", account_path(admin.account_id)),
+            &admin.access,
+            json!({ "chatwoot_api_token": DEMO_ADMIN_TOKEN }),
+        )
+        .await;
+    assert_eq!(
+        connect.body["webhook"]["signed"], false,
+        "{:?}",
+        connect.body
+    );
+    let body = conversation_created(9);
+    let resp = deliver(
+        &app,
+        admin.account_id,
+        &[("x-chatwoot-delivery", "u-1".into())],
+        &body,
+    )
+    .await;
+    assert_eq!(resp.status, StatusCode::OK, "{:?}", resp.body);
+    let _ = demo;
+
+    // The same Chatwoot, but the hub was not told it cannot sign: refused.
+    let (sim, _demo) = chatwoot().await;
+    sim.unsigned(true);
+    let strict = hub(&sim, &[]).await;
+    let admin = sign_in(&strict, DEMO_ADMIN_TOKEN).await;
+    strict
+        .post(
+            &format!("{}/chatwoot/connect", account_path(admin.account_id)),
+            &admin.access,
+            json!({ "chatwoot_api_token": DEMO_ADMIN_TOKEN }),
+        )
+        .await;
+    deliver(
+        &strict,
+        admin.account_id,
+        &[("x-chatwoot-delivery", "u-1".into())],
+        &body,
+    )
+    .await
+    .assert_problem(StatusCode::UNAUTHORIZED, "invalid_signature");
+}
+
+#[tokio::test]
+async fn a_delivery_that_fails_is_retried_and_a_disconnected_account_gets_none() {
+    let (sim, demo, app, admin) = connected(&[]).await;
+    let secret = sim.webhooks(demo.account_id)[0].secret.clone();
+    let body = serde_json::to_vec(&json!({ "event": "inbox_updated", "id": null })).unwrap();
+    let now = clock::now().unix_timestamp();
+    // Chatwoot is down when the worker pulls the inboxes: the first attempt fails.
+    sim.fail_next(1, 500);
+    let resp = deliver(
+        &app,
+        admin.account_id,
+        &signed_headers(&secret, &body, now, "r-1"),
+        &body,
+    )
+    .await;
+    assert_eq!(resp.status, StatusCode::OK);
+    eventually("a failed first attempt", || {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let items = deliveries(app, admin, "").await;
+            items[0]["attempts"] == 1 && items[0]["status"] == "pending"
+        }
+    })
+    .await;
+    let failed = deliveries(&app, &admin, "").await;
+    let error = failed[0]["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains("Chatwoot"), "{:?}", failed[0]);
+    eventually("the retry to succeed", || {
+        let (app, admin) = (&app, &admin);
+        async move { deliveries(app, admin, "?status=done").await.len() == 1 }
+    })
+    .await;
+
+    let disconnect = format!("{}/chatwoot/disconnect", account_path(admin.account_id));
+    assert_eq!(
+        app.post(&disconnect, &admin.access, json!({})).await.status,
+        StatusCode::OK
+    );
+    deliver(
+        &app,
+        admin.account_id,
+        &signed_headers(&secret, &body, now, "r-2"),
+        &body,
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, "not_found");
+}
