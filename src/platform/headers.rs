@@ -14,9 +14,10 @@ use super::{
     state::AppState,
 };
 
-/// Nothing may frame the hub by default; embeddable routes set their own policy.
+/// Nothing may frame the hub by default; embeddable routes set their own policy. `base-uri
+/// 'self'` admits the `<base>` the hub writes into its pages when mounted under a path.
 pub const DEFAULT_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-     font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; \
      frame-ancestors 'none'";
 
 const PERMISSIONS_POLICY: &str = "accelerometer=(), autoplay=(), camera=(), display-capture=(), \

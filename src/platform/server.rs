@@ -181,24 +181,9 @@ async fn housekeeping(state: AppState, shutdown: CancellationToken) {
 pub async fn run(mut config: Config, demo: bool) -> anyhow::Result<()> {
     let telemetry = telemetry::init(config.log_format, config.otlp_endpoint.as_deref())?;
     metrics::install();
-    let _simulator = if demo {
-        anyhow::ensure!(
-            !config.is_production(),
-            "--demo is for trying the hub, not for APP_ENV=production"
-        );
-        let simulator = crate::chatwoot::simulator::Simulator::start().await;
-        let seeded = simulator.seed_demo();
-        config.chatwoot = Some(demo_installation(&simulator, &seeded));
-        tracing::info!(
-            chatwoot_url = simulator.base_url(),
-            chatwoot_account_id = seeded.account_id,
-            admin_api_token = crate::chatwoot::simulator::demo::DEMO_ADMIN_TOKEN,
-            agent_api_token = crate::chatwoot::simulator::demo::DEMO_AGENT_TOKEN,
-            "demo mode: sign in with one of these Chatwoot API tokens"
-        );
-        Some(simulator)
-    } else {
-        None
+    let demo = match demo {
+        true => Some(super::demo::start(&mut config).await?),
+        false => None,
     };
     let db = Db::connect(&config.database_url, config.database_max_connections).await?;
     db.migrate().await?;
@@ -217,25 +202,15 @@ pub async fn run(mut config: Config, demo: bool) -> anyhow::Result<()> {
     }
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    serve(AppState::new(db.clone(), config).await?, listener, shutdown).await?;
+    let state = AppState::new(db.clone(), config).await?;
+    if let Some(demo) = &demo {
+        demo.connect(&state).await?;
+    }
+    serve(state, listener, shutdown).await?;
     db.close().await;
     tracing::info!("whatpro-hub stopped");
     telemetry.shutdown();
     Ok(())
-}
-
-/// The demo's simulator as the environment's installation, its dashboard as the origin.
-fn demo_installation(
-    simulator: &crate::chatwoot::simulator::Simulator,
-    seeded: &crate::chatwoot::simulator::DemoInstallation,
-) -> super::config::ChatwootEnv {
-    super::config::ChatwootEnv {
-        url: simulator.base_url(),
-        origins: vec![simulator.base_url()],
-        platform_token: Some(seeded.platform_token.clone().into()),
-        app_secret: None,
-        signs_webhooks: true,
-    }
 }
 
 async fn cancel_on_signal(shutdown: CancellationToken) {

@@ -30,7 +30,7 @@ impl Simulator {
 pub(super) async fn login() -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>Chatwoot (simulator)</title><style>{STYLE}</style></head>\
+         <title>Chatwoot (simulator)</title>{HEAD}<style>{STYLE}</style></head>\
          <body><main class=\"login\"><h1>Login to Chatwoot</h1>{LOGIN_FORM}</main>\
          <script>{LOGIN_SCRIPT}</script></body></html>"
     ))
@@ -73,7 +73,7 @@ pub(super) async fn shell(
     let config = script_json(&json!({ "accountId": account_id, "apps": apps }));
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>Chatwoot (simulator)</title><style>{STYLE}</style></head>\
+         <title>Chatwoot (simulator)</title>{HEAD}<style>{STYLE}</style></head>\
          <body{dark}><div id=\"app\" class=\"layout\">\
          <aside class=\"sidebar\"><header class=\"brand\">{name}</header>\
          <nav><ul id=\"menu\"></ul></nav>\
@@ -243,6 +243,9 @@ window.addEventListener('message', async (event) => {
 })
 render()
 "#;
+
+/// No favicon request (it would 404 here).
+const HEAD: &str = "<link rel=\"icon\" href=\"data:,\">";
 
 /// Chatwoot's look, roughly: Inter, 14px, its `n-*` colours, light and `body.dark`.
 const STYLE: &str = "\
