@@ -133,6 +133,15 @@ impl AuditEntry {
     }
 }
 
+/// Writes `entry` in a transaction of its own, for actions whose effect lives outside the
+/// database (a call to Chatwoot) or that changed nothing (a refusal).
+pub async fn record_alone(db: &crate::platform::db::Db, entry: AuditEntry) -> AppResult<()> {
+    let mut tx = db.begin().await?;
+    record(&mut tx, entry).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Writes `entry` inside `tx`: if the change rolls back, so does its record. Every change
 /// to an account's data is audited, so this is also where the account's revision moves on,
 /// which retires cached answers for it (see `platform::list_cache`).

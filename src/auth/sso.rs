@@ -250,14 +250,8 @@ async fn refuse(
     account: Option<Uuid>,
     action: &'static str,
 ) -> AppResult<()> {
-    let mut tx = state.db.begin().await?;
-    audit::record(
-        &mut tx,
-        AuditEntry::by(Actor::anonymous(client), account, action, "session", "-"),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    let entry = AuditEntry::by(Actor::anonymous(client), account, action, "session", "-");
+    audit::record_alone(&state.db, entry).await
 }
 
 /// Which Chatwoot account a hub account mirrors.

@@ -253,19 +253,14 @@ async fn refuse_exchange(
 ) -> AppResult<AppError> {
     match store::find(&state.db, hash).await? {
         Some(row) if row.exchanged_at.is_some() => {
-            let mut tx = state.db.begin().await?;
-            audit::record(
-                &mut tx,
-                AuditEntry::by(
-                    Actor::anonymous(client),
-                    Some(row.account_id),
-                    "auth.instance_token_reused",
-                    "instance_token",
-                    row.id,
-                ),
-            )
-            .await?;
-            tx.commit().await?;
+            let entry = AuditEntry::by(
+                Actor::anonymous(client),
+                Some(row.account_id),
+                "auth.instance_token_reused",
+                "instance_token",
+                row.id,
+            );
+            audit::record_alone(&state.db, entry).await?;
             Ok(AppError::Unauthorized {
                 code: "instance_token_used",
                 message: "This instance token was already exchanged; ask for a new one.",

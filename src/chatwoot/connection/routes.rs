@@ -68,9 +68,8 @@ async fn connect(
     };
     let account = account(&state, &scope).await?;
     let report = super::connect(&state, &account, source).await?;
-    let mut tx = state.db.begin().await?;
-    audit::record(
-        &mut tx,
+    audit::record_alone(
+        &state.db,
         AuditEntry::new(
             &scope,
             "chatwoot.connected",
@@ -80,7 +79,6 @@ async fn connect(
         .changes(None::<&ConnectReport>, Some(&report)),
     )
     .await?;
-    tx.commit().await?;
     Ok(ApiJson(report))
 }
 
@@ -110,9 +108,8 @@ async fn disconnect(
     scope.require(Role::Admin)?;
     let account = account(&state, &scope).await?;
     let report = super::disconnect(&state, &account).await?;
-    let mut tx = state.db.begin().await?;
-    audit::record(
-        &mut tx,
+    audit::record_alone(
+        &state.db,
         AuditEntry::new(
             &scope,
             "chatwoot.disconnected",
@@ -122,6 +119,5 @@ async fn disconnect(
         .changes(None::<&DisconnectReport>, Some(&report)),
     )
     .await?;
-    tx.commit().await?;
     Ok(ApiJson(report))
 }

@@ -60,14 +60,12 @@ async fn sync_inboxes(
         .ok_or(AppError::NotFound)?;
     let (link, credential) = connection::credential(&state, &account).await?;
     let report = connection::pull(&state, account.id, &link, &credential).await?;
-    let mut tx = state.db.begin().await?;
-    audit::record(
-        &mut tx,
+    audit::record_alone(
+        &state.db,
         AuditEntry::new(&scope, "chatwoot.synced", "account", scope.account_id)
             .changes(None::<&SyncReport>, Some(&report)),
     )
     .await?;
-    tx.commit().await?;
     Ok(ApiJson(report))
 }
 

@@ -208,24 +208,11 @@ pub async fn apply_agents(
                     counts.updated += 1;
                 }
             }
-            None => {
-                let capacity = entitlements::ensure_capacity(
-                    tx,
-                    &config.plan_defaults,
-                    account_id,
-                    Resource::Agents,
-                )
-                .await;
-                match capacity {
-                    Ok(()) => {
-                        users::store::insert_membership(tx, account_id, user_id, mapped.as_str())
-                            .await?;
-                        counts.added += 1;
-                    }
-                    Err(AppError::QuotaExceeded { .. }) => counts.skipped += 1,
-                    Err(other) => return Err(other),
-                }
+            None if has_room(tx, config, account_id, Resource::Agents).await? => {
+                users::store::insert_membership(tx, account_id, user_id, mapped.as_str()).await?;
+                counts.added += 1;
             }
+            None => counts.skipped += 1,
         }
     }
     for (user_id, role) in users::store::active_chatwoot_members_in(tx, account_id).await? {
@@ -275,31 +262,19 @@ pub async fn apply_teams(
                     counts.updated += 1;
                 }
             }
-            None => {
-                let capacity = entitlements::ensure_capacity(
-                    tx,
-                    &config.plan_defaults,
-                    account_id,
-                    Resource::Teams,
-                )
-                .await;
-                match capacity {
-                    Ok(()) => {
-                        let team = teams::Team {
-                            id: Uuid::now_v7(),
-                            name: r.name.clone(),
-                            description,
-                            chatwoot_team_id: Some(r.id),
-                            created_at: now,
-                            updated_at: now,
-                        };
-                        teams::store::insert(tx, account_id, &team).await?;
-                        counts.added += 1;
-                    }
-                    Err(AppError::QuotaExceeded { .. }) => counts.skipped += 1,
-                    Err(other) => return Err(other),
-                }
+            None if has_room(tx, config, account_id, Resource::Teams).await? => {
+                let team = teams::Team {
+                    id: Uuid::now_v7(),
+                    name: r.name.clone(),
+                    description,
+                    chatwoot_team_id: Some(r.id),
+                    created_at: now,
+                    updated_at: now,
+                };
+                teams::store::insert(tx, account_id, &team).await?;
+                counts.added += 1;
             }
+            None => counts.skipped += 1,
         }
     }
     for team in &local {
@@ -311,4 +286,18 @@ pub async fn apply_teams(
         }
     }
     Ok(counts)
+}
+
+/// Whether the plan has room for one more: a sync records what fits and skips the rest.
+async fn has_room(
+    tx: &mut Tx,
+    config: &Config,
+    account_id: Uuid,
+    resource: Resource,
+) -> AppResult<bool> {
+    match entitlements::ensure_capacity(tx, &config.plan_defaults, account_id, resource).await {
+        Ok(()) => Ok(true),
+        Err(AppError::QuotaExceeded { .. }) => Ok(false),
+        Err(other) => Err(other),
+    }
 }

@@ -12,6 +12,7 @@ use crate::{
     auth::{CurrentUser, opaque},
     platform::{
         config::origin_of,
+        db::Tx,
         error::{AppError, AppResult, Problem, conflict_on_unique},
         json::ApiJson,
         params::ApiPath,
@@ -194,12 +195,7 @@ async fn update_installation(
 ) -> AppResult<ApiJson<Installation>> {
     super_admin(&user)?;
     let mut tx = state.db.begin().await?;
-    let before = store::get_in(&mut tx, path.installation_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if before.from_env {
-        return Err(managed_by_env());
-    }
+    let before = editable(&mut tx, path.installation_id).await?;
     let name = body.name.unwrap_or_else(|| before.name.clone());
     let origins = body.origins.unwrap_or_else(|| before.origins.clone());
     let mut v = Validator::default();
@@ -249,12 +245,7 @@ async fn delete_installation(
 ) -> AppResult<StatusCode> {
     super_admin(&user)?;
     let mut tx = state.db.begin().await?;
-    let before = store::get_in(&mut tx, path.installation_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if before.from_env {
-        return Err(managed_by_env());
-    }
+    let before = editable(&mut tx, path.installation_id).await?;
     store::delete(&mut tx, before.id).await?;
     audit::record(
         &mut tx,
@@ -273,10 +264,16 @@ async fn delete_installation(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn managed_by_env() -> AppError {
-    AppError::Conflict {
-        code: "installation_managed_by_env",
-        message: "This installation is configured by CHATWOOT_* variables; change them instead."
-            .into(),
+/// An installation the API may change: it exists and the environment does not own it.
+async fn editable(tx: &mut Tx, id: Uuid) -> AppResult<Installation> {
+    let installation = store::get_in(tx, id).await?.ok_or(AppError::NotFound)?;
+    if installation.from_env {
+        return Err(AppError::Conflict {
+            code: "installation_managed_by_env",
+            message:
+                "This installation is configured by CHATWOOT_* variables; change them instead."
+                    .into(),
+        });
     }
+    Ok(installation)
 }

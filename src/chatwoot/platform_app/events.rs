@@ -234,9 +234,8 @@ async fn audit_event(
         EventKind::Update => "platform_app.updated",
         EventKind::Uninstall => "platform_app.uninstalled",
     };
-    let mut tx = state.db.begin().await?;
-    audit::record(
-        &mut tx,
+    audit::record_alone(
+        &state.db,
         AuditEntry::by(
             Actor::anonymous(client),
             Some(account_id),
@@ -247,6 +246,5 @@ async fn audit_event(
         .changes(None::<&()>, Some(report)),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }

@@ -62,22 +62,12 @@ pub async fn claim(
             )
         };
     }
-    let claimed = match db {
-        Db::Sqlite(pool) => {
-            sqlx::query_as(claim_sql!(""))
-                .bind(now)
-                .bind(now + lease)
-                .fetch_optional(pool)
-                .await?
-        }
-        Db::Postgres(pool) => {
-            sqlx::query_as(claim_sql!(" FOR UPDATE SKIP LOCKED"))
-                .bind(now)
-                .bind(now + lease)
-                .fetch_optional(pool)
-                .await?
-        }
+    let sql = match db {
+        Db::Sqlite(_) => claim_sql!(""),
+        Db::Postgres(_) => claim_sql!(" FOR UPDATE SKIP LOCKED"),
     };
+    let claimed = on_db!(db, pool => sqlx::query_as(sql)
+        .bind(now).bind(now + lease).fetch_optional(pool).await?);
     Ok(claimed)
 }
 
