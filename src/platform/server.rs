@@ -157,7 +157,8 @@ pub async fn serve(
 }
 
 /// Once a minute: forget idle rate-limit buckets, pick up installation changes made on
-/// other replicas, and purge long-expired instance tokens.
+/// other replicas, purge long-expired instance tokens and webhook deliveries processed
+/// more than 30 days ago.
 async fn housekeeping(state: AppState, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
@@ -172,6 +173,10 @@ async fn housekeeping(state: AppState, shutdown: CancellationToken) {
         let day_ago = super::clock::now() - time::Duration::days(1);
         if let Err(err) = auth::instance_tokens::store::purge_expired(&state.db, day_ago).await {
             tracing::warn!(error = %err, "purging expired instance tokens failed");
+        }
+        let month_ago = super::clock::now() - time::Duration::days(30);
+        if let Err(err) = chatwoot::webhooks::store::purge_done(&state.db, month_ago).await {
+            tracing::warn!(error = %err, "purging processed webhook deliveries failed");
         }
     }
 }

@@ -111,3 +111,9 @@ pub async fn list(
         .bind(account_id).bind(status).bind(page.after).bind(page.fetch_limit())
         .fetch_all(pool).await?))
 }
+
+/// Forgets processed deliveries received before `before` (dead ones stay for an operator).
+pub async fn purge_done(db: &Db, before: OffsetDateTime) -> AppResult<u64> {
+    let sql = "DELETE FROM webhook_deliveries WHERE status = 'done' AND received_at < $1";
+    Ok(on_db!(db, pool => sqlx::query(sql).bind(before).execute(pool).await?.rows_affected()))
+}
