@@ -409,6 +409,51 @@ mod tests {
     }
 
     #[test]
+    fn chatwoot_origins_default_to_chatwoots_and_must_be_exact() {
+        let config =
+            Config::from_vars(vars(&[("CHATWOOT_URL", "https://chat.example.com/")])).unwrap();
+        let chatwoot = config.chatwoot.unwrap();
+        assert_eq!(chatwoot.url, "https://chat.example.com");
+        assert_eq!(chatwoot.origins, ["https://chat.example.com"]);
+        assert!(chatwoot.signs_webhooks);
+        let listed = vars(&[
+            ("CHATWOOT_URL", "http://chatwoot:3000"),
+            (
+                "CHATWOOT_ORIGINS",
+                "https://chat.example.com, https://support.example.com:8443",
+            ),
+        ]);
+        let origins = Config::from_vars(listed).unwrap().chatwoot.unwrap().origins;
+        assert_eq!(
+            origins,
+            [
+                "https://chat.example.com",
+                "https://support.example.com:8443"
+            ]
+        );
+        for bad in ["https://chat.example.com/app", "*", "chat.example.com"] {
+            let with_bad = vars(&[
+                ("CHATWOOT_URL", "http://chatwoot:3000"),
+                ("CHATWOOT_ORIGINS", bad),
+            ]);
+            assert!(Config::from_vars(with_bad).is_err(), "{bad}");
+        }
+        assert!(Config::from_vars(vars(&[("CHATWOOT_URL", "ftp://x")])).is_err());
+        assert!(Config::from_vars(vars(&[("ENCRYPTION_KEYS_PREVIOUS", "c2hvcnQ=")])).is_err());
+    }
+
+    #[test]
+    fn public_url_gives_origin_and_mount_path() {
+        let mounted =
+            Config::from_vars(vars(&[("PUBLIC_URL", "https://chat.example.com/whatpro/")]))
+                .unwrap();
+        assert_eq!(mounted.public_origin(), "https://chat.example.com");
+        assert_eq!(mounted.base_path(), "/whatpro");
+        let root = Config::from_vars(vars(&[("PUBLIC_URL", "https://hub.example.com")])).unwrap();
+        assert_eq!(root.base_path(), "");
+    }
+
+    #[test]
     fn rejects_wildcard_cors_and_bad_proxies() {
         assert!(Config::from_vars(vars(&[("CORS_ORIGINS", "*")])).is_err());
         assert!(Config::from_vars(vars(&[("TRUSTED_PROXIES", "nope")])).is_err());

@@ -679,3 +679,34 @@ async fn super_admins_manage_installations_and_their_secrets_stay_sealed() {
     let listed = app.get(path, &root.token).await;
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn pages_carry_the_mount_path_and_the_chatwoot_origins() {
+    if !whatpro_hub::platform::web::is_built() {
+        eprintln!("skipped: the web UI is not built (npm --prefix web run build)");
+        return;
+    }
+    let (sim, _demo) = chatwoot().await;
+    let url = sim.base_url();
+    let app = TestApp::spawn_with(&[
+        ("CHATWOOT_URL", url.as_str()),
+        ("PUBLIC_URL", "https://chat.example.com/whatpro"),
+    ])
+    .await;
+    let page = app
+        .client
+        .get(format!("{}/embedded/kanban", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<base href=\"/whatpro/\">"), "{page}");
+    assert!(
+        page.contains(&format!(
+            "<meta name=\"whatpro-chatwoot-origins\" content=\"{url}\">"
+        )),
+        "{page}"
+    );
+}
