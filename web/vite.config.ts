@@ -8,7 +8,9 @@ import vue from '@vitejs/plugin-vue'
 const hub = 'http://127.0.0.1:3000'
 
 export default defineConfig({
-  base: '/',
+  // Relative asset URLs: the hub writes <base href> into index.html, so a build works at
+  // the root and under a path prefix alike.
+  base: './',
   plugins: [vue()],
   server: { proxy: { '/api': hub, '/health': hub } },
   test: {

@@ -27,6 +27,10 @@ use crate::auth::Authentication;
 
 /// Sign-in and refresh attempts allowed per minute for one IP or one credential.
 const AUTH_ATTEMPTS_PER_MINUTE: u32 = 10;
+/// Instance tokens asked for by the dashboard script, per minute: every Chatwoot page load
+/// and every opened frame asks for one, and an office shares one address.
+const EMBED_ATTEMPTS_PER_IP: u32 = 600;
+const EMBED_ATTEMPTS_PER_SESSION: u32 = 60;
 
 type Limiter<K> =
     RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock, StateInformationMiddleware>;
@@ -38,9 +42,56 @@ enum Principal {
     ApiKey(Vec<u8>),
 }
 
+/// Attempts counted against both the client IP and the presented credential, so neither
+/// spraying from one IP nor rotating IPs against one credential gets far.
+struct Attempts {
+    by_ip: Limiter<Vec<u8>>,
+    by_credential: Limiter<Vec<u8>>,
+    ip_limit: u32,
+    credential_limit: u32,
+}
+
+impl Attempts {
+    fn new(ip_limit: u32, credential_limit: u32) -> Self {
+        Attempts {
+            by_ip: limiter(ip_limit),
+            by_credential: limiter(credential_limit),
+            ip_limit,
+            credential_limit,
+        }
+    }
+
+    fn count(&self, ip: IpAddr, credential: &[u8]) -> Result<(), AppError> {
+        let by_ip = ip.to_string().into_bytes();
+        let checks = [
+            (&self.by_ip, self.ip_limit, by_ip),
+            (
+                &self.by_credential,
+                self.credential_limit,
+                credential.to_vec(),
+            ),
+        ];
+        for (limiter, limit, key) in checks {
+            if let Some(wait) = RateLimiters::check(limiter, limit, &key).retry_after {
+                return Err(AppError::RateLimited {
+                    retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn forget_idle(&self) {
+        self.by_ip.retain_recent();
+        self.by_credential.retain_recent();
+    }
+}
+
 pub struct RateLimiters {
-    /// Sign-in and refresh attempts, per client IP and per presented credential.
-    auth_attempts: Limiter<Vec<u8>>,
+    /// Sign-in and refresh attempts.
+    auth_attempts: Attempts,
+    /// Instance tokens issued to the dashboard script, and their exchanges.
+    embed_attempts: Attempts,
     per_user: Limiter<Principal>,
     per_ip: Limiter<IpAddr>,
     user_limit: u32,
@@ -63,7 +114,8 @@ fn limiter<K: Clone + std::hash::Hash + Eq>(per_minute: u32) -> Limiter<K> {
 impl RateLimiters {
     pub fn new(user_limit: u32, ip_limit: u32) -> Self {
         RateLimiters {
-            auth_attempts: limiter(AUTH_ATTEMPTS_PER_MINUTE),
+            auth_attempts: Attempts::new(AUTH_ATTEMPTS_PER_MINUTE, AUTH_ATTEMPTS_PER_MINUTE),
+            embed_attempts: Attempts::new(EMBED_ATTEMPTS_PER_IP, EMBED_ATTEMPTS_PER_SESSION),
             per_user: limiter(user_limit),
             per_ip: limiter(ip_limit),
             user_limit: user_limit.max(1),
@@ -71,25 +123,21 @@ impl RateLimiters {
         }
     }
 
-    /// Counts a sign-in or refresh attempt against both the client IP and the credential,
-    /// so neither spraying one IP nor rotating IPs against one credential gets far.
+    /// Counts a sign-in or refresh attempt against the client IP and the credential.
     pub fn auth_attempt(&self, ip: IpAddr, credential: &[u8]) -> Result<(), AppError> {
-        let by_ip = ip.to_string().into_bytes();
-        for key in [by_ip, credential.to_vec()] {
-            if let Some(wait) =
-                Self::check(&self.auth_attempts, AUTH_ATTEMPTS_PER_MINUTE, &key).retry_after
-            {
-                return Err(AppError::RateLimited {
-                    retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
-                });
-            }
-        }
-        Ok(())
+        self.auth_attempts.count(ip, credential)
+    }
+
+    /// Counts an instance-token request or exchange: a budget sized for the dashboard
+    /// script, which asks on every page load and frame (each still checked by Chatwoot).
+    pub fn embed_attempt(&self, ip: IpAddr, credential: &[u8]) -> Result<(), AppError> {
+        self.embed_attempts.count(ip, credential)
     }
 
     /// Forgets buckets that have refilled, so memory follows active clients only.
     pub fn forget_idle(&self) {
-        self.auth_attempts.retain_recent();
+        self.auth_attempts.forget_idle();
+        self.embed_attempts.forget_idle();
         self.per_user.retain_recent();
         self.per_ip.retain_recent();
     }

@@ -710,3 +710,20 @@ async fn pages_carry_the_mount_path_and_the_chatwoot_origins() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn the_dashboard_script_may_ask_for_a_token_on_every_page_load() {
+    let (sim, demo, app) = embedded(&[]).await;
+    let session = dashboard_session(&app, &sim, DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD).await;
+    // More than the sign-in budget (10 a minute): page loads and frames each ask.
+    for _ in 0..15 {
+        let resp = issue(
+            &app,
+            Some(&sim.base_url()),
+            session.clone(),
+            demo.account_id,
+        )
+        .await;
+        assert_eq!(resp.status, StatusCode::CREATED, "{:?}", resp.body);
+    }
+}

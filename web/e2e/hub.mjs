@@ -15,6 +15,9 @@ const READY_TIMEOUT_MS = 30_000
 /** The `serve --demo` simulator's Chatwoot API tokens: an administrator and an agent of "Demo Co". */
 export const DEMO_ADMIN_TOKEN = 'demoAdminToken1234567890'
 export const DEMO_AGENT_TOKEN = 'demoAgentToken1234567890'
+/** The simulator's Chatwoot dashboard login of the demo administrator. */
+export const DEMO_ADMIN_EMAIL = 'admin@demo.test'
+export const DEMO_ADMIN_PASSWORD = 'Demo-admin-1!'
 const OUTPUT_LIMIT = 64 * 1024
 
 async function freePort() {
@@ -40,8 +43,9 @@ async function isReady(url) {
 
 /**
  * Starts `HUB_BIN serve` (with `demo: true`, `serve --demo`: a built-in Chatwoot simulator
- * whose API tokens are DEMO_ADMIN_TOKEN and DEMO_AGENT_TOKEN); resolves to `{ url, stop }`
- * once GET /health/ready answers 200.
+ * whose API tokens are DEMO_ADMIN_TOKEN and DEMO_AGENT_TOKEN); resolves to
+ * `{ url, publicUrl, chatwootUrl, stop }` once GET /health/ready answers 200. `chatwootUrl`
+ * is the demo simulator's origin (null without `demo`).
  */
 export async function startHub({ demo = false } = {}) {
   const port = await freePort()
@@ -89,6 +93,10 @@ export async function startHub({ demo = false } = {}) {
   }
 
   const url = `http://127.0.0.1:${port}`
+  // PUBLIC_URL's default: the origin pages and the dashboard script are meant to be loaded
+  // from. It differs from `url` (localhost, not 127.0.0.1), so a page of the demo's Chatwoot
+  // (127.0.0.1 on another port) and the hub are of different sites, as in production.
+  const publicUrl = `http://localhost:${port}`
   const deadline = Date.now() + READY_TIMEOUT_MS
   while (!(await isReady(url))) {
     if (exited || Date.now() > deadline) {
@@ -98,5 +106,23 @@ export async function startHub({ demo = false } = {}) {
     }
     await sleep(200)
   }
-  return { url, stop }
+  let chatwootUrl = null
+  if (demo) {
+    chatwootUrl = chatwootOriginIn(output)
+    if (!chatwootUrl) {
+      await stop()
+      throw new Error(`serve --demo did not log its Chatwoot's address. Its output:\n${output}`)
+    }
+  }
+  return { url, publicUrl, chatwootUrl, stop }
+}
+
+/**
+ * The origin of the demo's Chatwoot simulator, from the line `serve --demo` logs at start
+ * (`chatwoot_dashboard=".../app/login"`, or `chatwoot_url`; pretty or JSON logs).
+ */
+function chatwootOriginIn(output) {
+  const plain = output.replace(/\x1b\[[0-9;]*m/g, '')
+  const match = /chatwoot_(?:dashboard|url)\W{1,4}(http:\/\/[\w.:-]+)/.exec(plain)
+  return match ? match[1] : null
 }

@@ -89,7 +89,7 @@
       headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
       body: JSON.stringify({ chatwoot_account_id: state.accountId, chatwoot_session: session }),
     })
-    if (!response.ok) throw Object.assign(new Error(`instance token: HTTP ${response.status}`), { status: response.status })
+    if (!response.ok) throw failure('instance token', response)
     const body = await response.json()
     if (typeof body.instance_token !== 'string') throw new Error('instance token: malformed answer')
     return body.instance_token
@@ -102,8 +102,17 @@
       cache: 'no-store',
       headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
     })
-    if (!response.ok) throw Object.assign(new Error(`${url}: HTTP ${response.status}`), { status: response.status })
+    if (!response.ok) throw failure(url, response)
     return response.json()
+  }
+
+  /** An error that knows its status and, for a 429 or 503, when to try again. */
+  function failure(what, response) {
+    const retryAfter = Number.parseInt(response.headers.get('Retry-After') || '', 10)
+    return Object.assign(new Error(`${what}: HTTP ${response.status}`), {
+      status: response.status,
+      retryAfter: Number.isFinite(retryAfter) && retryAfter >= 0 ? Math.min(retryAfter, 300) : null,
+    })
   }
 
   function validEntry(entry) {
@@ -129,12 +138,16 @@
     } catch (error) {
       if (generation !== state.generation) return
       warn(error.message)
-      // Refusals (401/403) will not change by waiting; an unreachable hub may.
-      if (error.status !== 401 && error.status !== 403) state.timers.push(setTimeout(load, RETRY_MS))
+      // Refusals (401/403) will not change by waiting; a busy or unreachable hub may.
+      if (error.status !== 401 && error.status !== 403) {
+        state.timers.push(setTimeout(load, error.retryAfter != null ? (error.retryAfter + 1) * 1000 : RETRY_MS))
+      }
     }
   }
 
   async function pollUnread(entry, generation) {
+    // Each poll costs a token; a tab in the background can wait.
+    if (document.hidden) return
     try {
       const body = await hubGet(entry.unread_count_url)
       const badge = generation === state.generation && state.items.get(entry.key)?.querySelector('.whatpro-badge')
@@ -317,6 +330,10 @@
       target.postMessage({ ...LOADER, type: 'token', instance_token: token, theme: theme() }, HUB_ORIGIN)
     } catch (error) {
       warn(error.message)
+      // Rate limited: the frame is still waiting, so answer it once the hub allows.
+      if (error.retryAfter != null && generation === state.generation) {
+        state.timers.push(setTimeout(() => sendToken(target), (error.retryAfter + 1) * 1000))
+      }
     } finally {
       state.minting.delete(target)
     }
@@ -399,7 +416,7 @@
 .whatpro-badge { min-width: 16px; height: 16px; padding: 0 4px; border-radius: 8px; background: #2781f6; color: #fff;
   font: 500 11px/16px ${font}; text-align: center; }
 .whatpro-overlay { position: fixed; top: 0; right: 0; bottom: 0; left: 0; z-index: 40; display: flex; flex-direction: column;
-  background: #fefefe; border-left: 1px solid #eaeaea; font: 420 14px/21px ${font}; }
+  background: #fefefe; font: 420 14px/21px ${font}; }
 .whatpro-bar { display: flex; align-items: center; justify-content: space-between; gap: 8px; height: 48px; flex-shrink: 0;
   padding: 0 8px 0 16px; border-bottom: 1px solid #eaeaea; color: #1c2024; font-weight: 500; letter-spacing: -0.21px; }
 .whatpro-close { display: inline-grid; place-items: center; width: 32px; height: 32px; border: 0; border-radius: 8px;
@@ -418,7 +435,7 @@
   border-radius: 12px; background: #fff; outline: 1px solid #ececec; box-shadow: 0 8px 24px rgba(16, 24, 40, 0.12); }
 body.dark .whatpro-link, body.dark .whatpro-close { color: #b0b4ba; }
 body.dark .whatpro-link:hover, body.dark .whatpro-link[aria-current], body.dark .whatpro-close:hover { background: rgba(147, 153, 176, 0.12); color: #edeef0; }
-body.dark .whatpro-overlay { background: #141517; border-left-color: #1f1f25; }
+body.dark .whatpro-overlay { background: #141517; }
 body.dark .whatpro-bar { border-bottom-color: #1f1f25; color: #edeef0; }
 body.dark .whatpro-launcher-menu { background: #1d1e24; outline-color: #2e2d32; }
 `

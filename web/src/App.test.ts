@@ -122,14 +122,14 @@ describe('sign-in guard', () => {
 })
 
 describe('settings navigation', () => {
-  it('admins see Profile, Sessions and API keys', async () => {
+  it('admins see Profile, Sessions, API keys and Chatwoot', async () => {
     await mountAt('/settings/profile')
     const items = [...root.querySelectorAll('nav[aria-label="Settings"] a')].map((a) => a.textContent?.trim())
-    expect(items).toEqual(['Profile', 'Sessions', 'API keys'])
+    expect(items).toEqual(['Profile', 'Sessions', 'API keys', 'Chatwoot'])
     expect(byTestId('profile-role')?.textContent).toBe('Administrator')
   })
 
-  it('agents do not see API keys and cannot open them', async () => {
+  it('agents do not see API keys or Chatwoot and cannot open them', async () => {
     const router = await mountAt('/settings/api-keys', { role: 'agent' })
     expect(router.currentRoute.value.path).toBe('/settings/profile')
     const items = [...root.querySelectorAll('nav[aria-label="Settings"] a')].map((a) => a.textContent?.trim())

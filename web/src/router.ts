@@ -11,8 +11,11 @@ import SettingsPage from './pages/SettingsPage.vue'
 import ProfileSettingsPage from './pages/settings/ProfileSettingsPage.vue'
 import SessionsSettingsPage from './pages/settings/SessionsSettingsPage.vue'
 import ApiKeysSettingsPage from './pages/settings/ApiKeysSettingsPage.vue'
+import ChatwootSettingsPage from './pages/settings/ChatwootSettingsPage.vue'
 import SignInPage from './pages/SignInPage.vue'
 import NotFoundPage from './pages/NotFoundPage.vue'
+import EmbeddedLayout from './pages/embedded/EmbeddedLayout.vue'
+import ConversationAppPage from './pages/embedded/ConversationAppPage.vue'
 import { appAuth, type Auth } from './auth/store'
 import { safeRedirect } from './utils/redirect'
 
@@ -28,6 +31,13 @@ declare module 'vue-router' {
     bare?: boolean
     /** Only for account admins; others are sent to the profile settings. */
     adminOnly?: boolean
+    /**
+     * Framed inside Chatwoot (docs/embedding.md): the session comes from the framing page,
+     * so the page never goes to /sign-in and shows a connecting state instead.
+     */
+    embedded?: boolean
+    /** An embedded page that renders without a hub session (it shows Chatwoot's data). */
+    sessionOptional?: boolean
   }
 }
 
@@ -65,6 +75,33 @@ export const routes: RouteRecordRaw[] = [
         component: ApiKeysSettingsPage,
         meta: { section: 'API keys', adminOnly: true },
       },
+      {
+        path: 'chatwoot',
+        name: 'settings-chatwoot',
+        component: ChatwootSettingsPage,
+        meta: { section: 'Chatwoot', adminOnly: true },
+      },
+    ],
+  },
+  {
+    path: '/embedded',
+    component: EmbeddedLayout,
+    meta: { embedded: true, bare: true },
+    children: [
+      { path: '', redirect: { name: 'embedded-kanban' } },
+      {
+        path: 'kanban',
+        name: 'embedded-kanban',
+        component: KanbanPage,
+        meta: { title: 'Kanban' },
+      },
+      { path: 'chat', name: 'embedded-chat', component: ChatPage, meta: { title: 'Team chat' } },
+      {
+        path: 'conversation',
+        name: 'embedded-conversation',
+        component: ConversationAppPage,
+        meta: { title: 'Conversation', sessionOptional: true },
+      },
     ],
   },
   { path: '/:path(.*)*', name: 'not-found', component: NotFoundPage, meta: { title: 'Not found' } },
@@ -78,6 +115,8 @@ export function createAppRouter(
 
   router.beforeEach(async (to): Promise<boolean | RouteLocationRaw> => {
     await auth.start()
+    // Framed pages wait for Chatwoot's token where they are (EmbeddedLayout).
+    if (to.meta.embedded) return true
     const signedIn = auth.isSignedIn.value
     if (to.meta.public) {
       if (to.name === 'sign-in' && signedIn) return safeRedirect(to.query.redirect) ?? '/kanban'
@@ -99,7 +138,7 @@ export function createAppRouter(
   // A session that ends (signed out, ended elsewhere, expired) leaves the protected pages.
   auth.onSignedOut((reason) => {
     const current = router.currentRoute.value
-    if (current.meta.public) return
+    if (current.meta.public || current.meta.embedded) return
     const keep = reason !== 'signed_out' && current.fullPath !== '/kanban'
     void router.push({ name: 'sign-in', query: keep ? { redirect: current.fullPath } : {} })
   })

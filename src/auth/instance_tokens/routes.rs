@@ -95,7 +95,7 @@ async fn issue(
 ) -> AppResult<(StatusCode, ApiJson<Issued>)> {
     let session = &body.chatwoot_session;
     let fingerprint = opaque::hash(&format!("{}:{}", session.uid, session.client));
-    state.rate_limits.auth_attempt(client.ip, &fingerprint)?;
+    state.rate_limits.embed_attempt(client.ip, &fingerprint)?;
     let origin = request_origin(&headers).ok_or_else(origin_not_allowed)?;
     let installation = state
         .installations
@@ -208,7 +208,7 @@ async fn exchange(
     ApiJson(body): ApiJson<ExchangeRequest>,
 ) -> AppResult<Response> {
     let hash = opaque::hash(body.instance_token.trim());
-    state.rate_limits.auth_attempt(client.ip, &hash)?;
+    state.rate_limits.embed_attempt(client.ip, &hash)?;
     // The framed UI exchanges from the hub's own origin; a script may do it from the
     // Chatwoot origin the token was issued to. Any other page may not.
     let origin = request_origin(&headers);

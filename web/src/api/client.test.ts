@@ -47,6 +47,19 @@ function stubHandler(): AuthHandler & { n: number } {
 }
 
 describe('api client', () => {
+  it('sends to the path prefix of <base href> when the hub is mounted under one', async () => {
+    const base = document.createElement('base')
+    base.href = '/whatpro/'
+    document.head.append(base)
+    try {
+      const fetchMock = respond(JSON.stringify({}), { status: 200 })
+      await api.get('/boards')
+      expect(fetchMock.mock.calls[0][0]).toBe('/whatpro/api/v1/boards')
+    } finally {
+      base.remove()
+    }
+  })
+
   it('sends JSON to /api/v1 and returns the parsed body', async () => {
     const fetchMock = respond(JSON.stringify({ id: 7 }), {
       status: 201,

@@ -1,6 +1,14 @@
 /** The hub's JSON API under /api/v1. Failures are thrown as ApiError. */
 
-const BASE = '/api/v1'
+/**
+ * The API's path. When the hub is mounted under a prefix it writes `<base href="/prefix/">`
+ * into the page, and the API is under that prefix too; without a <base> it is at the root
+ * (document.baseURI would be the page's own URL, e.g. /embedded/kanban).
+ */
+export function apiBase(doc: Document | undefined = globalThis.document): string {
+  if (!doc?.querySelector('base[href]')) return '/api/v1'
+  return new URL('api/v1', doc.baseURI).pathname
+}
 
 export interface FieldError {
   field: string
@@ -132,7 +140,7 @@ async function send(
   if (body !== undefined) headers['Content-Type'] = 'application/json'
   if (token) headers.Authorization = `Bearer ${token}`
   try {
-    return await fetch(`${BASE}${path}`, {
+    return await fetch(`${apiBase()}${path}`, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),

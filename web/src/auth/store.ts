@@ -262,6 +262,26 @@ export function createAuth(options: AuthOptions = {}) {
       { chatwoot_api_token: chatwootToken.trim(), device: device ?? undefined },
       { auth: false },
     )
+    await begin(response)
+  }
+
+  /**
+   * Signs in with an instance token the dashboard script got for the Chatwoot user whose
+   * page frames this one (docs/embedding.md). The answer is the same as SSO's; the refresh
+   * token stays in memory and later refreshes send it in the body, so the session lives on
+   * where the browser keeps no third-party cookie.
+   */
+  async function signInWithInstanceToken(instanceToken: string) {
+    const response = await api.post<SignInResponse>(
+      '/auth/exchange',
+      { instance_token: instanceToken },
+      { auth: false },
+    )
+    await begin(response)
+  }
+
+  /** Takes on the session a sign-in answered with. */
+  async function begin(response: SignInResponse) {
     if (state.sessionId && state.sessionId !== response.session_id) {
       // Another session was open in this tab; it stays valid on the hub until it idles out.
       clearTokens()
@@ -331,7 +351,19 @@ export function createAuth(options: AuthOptions = {}) {
       started ??= restore().then(() => undefined)
       return started
     },
+    /**
+     * Instead of `start`, for framed pages: the session comes from the parent page, and the
+     * refresh cookie is not tried (a third-party frame often cannot see it).
+     */
+    startWithoutRestore(): Promise<void> {
+      if (!started) {
+        if (state.status === 'unknown') state.status = 'signed-out'
+        started = Promise.resolve()
+      }
+      return started
+    },
     signIn,
+    signInWithInstanceToken,
     signOut,
     refresh,
     /** Reloads the profile and memberships. */

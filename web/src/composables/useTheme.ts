@@ -68,12 +68,17 @@ export function createTheme(win: Window) {
     store(win, scheme)
   }
 
+  /** Shows `theme` for this page without saving it: a framing Chatwoot page decides. */
+  function follow(theme: Theme) {
+    preference.value = theme
+  }
+
   /** auto → light → dark → auto */
   function cyclePreference() {
     setPreference(SCHEMES[(SCHEMES.indexOf(preference.value) + 1) % SCHEMES.length])
   }
 
-  return { preference: readonly(preference), theme, setPreference, cyclePreference }
+  return { preference: readonly(preference), theme, setPreference, cyclePreference, follow }
 }
 
 let shared: ReturnType<typeof createTheme> | undefined

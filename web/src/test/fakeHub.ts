@@ -1,6 +1,7 @@
 /**
- * A stand-in for the hub's auth API in unit tests: `fetch` answers SSO, refresh (body or
- * "cookie"), me, logout and one protected endpoint, `/things`, the way the hub does.
+ * A stand-in for the hub's auth API in unit tests: `fetch` answers SSO, instance-token
+ * exchange (`wphi_good`, once), refresh (body or "cookie"), me, logout and one protected
+ * endpoint, `/things`, the way the hub does.
  */
 import { vi } from 'vitest'
 
@@ -39,6 +40,8 @@ export function fakeHub({ expiresIn = 900, role = 'admin' } = {}) {
     refreshGate: null as Promise<void> | null,
     /** Next /auth/refresh answers with this failure instead. */
     failRefresh: null as null | { status: number; code: string },
+    /** The instance token `wphi_good` was exchanged (each works once). */
+    exchanged: false,
   }
 
   function issue() {
@@ -85,6 +88,14 @@ export function fakeHub({ expiresIn = 900, role = 'admin' } = {}) {
       if (body?.chatwoot_api_token !== 'good-token') {
         return problem(401, 'chatwoot_credential_rejected')
       }
+      hub.revoked = false
+      return json(200, { ...issue(), user, account: { id: 'account-1', name: 'Demo Co' } })
+    }
+    if (method === 'POST' && path === '/auth/exchange') {
+      if (body?.instance_token !== 'wphi_good' || hub.exchanged) {
+        return problem(401, hub.exchanged ? 'instance_token_used' : 'instance_token_invalid')
+      }
+      hub.exchanged = true
       hub.revoked = false
       return json(200, { ...issue(), user, account: { id: 'account-1', name: 'Demo Co' } })
     }
