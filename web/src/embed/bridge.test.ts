@@ -11,7 +11,7 @@ import {
 
 const CHATWOOT = 'https://chat.example.com'
 const OTHER_CHATWOOT = 'https://chat2.example.com'
-const TOKEN = 'wphi_abcDEF123-_xyz'
+const TOKEN = 'wphi_good'
 
 type Posted = [unknown, string]
 
