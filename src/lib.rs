@@ -6,5 +6,6 @@ pub mod auth;
 pub mod chatwoot;
 pub mod cli;
 pub mod entitlements;
+pub mod kanban;
 pub mod platform;
 pub mod tenancy;

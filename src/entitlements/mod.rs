@@ -123,6 +123,8 @@ pub enum Resource {
     Teams,
     /// Inboxes enabled in the hub (Chatwoot may have more).
     Inboxes,
+    /// Live (not archived) Kanban boards.
+    Boards,
 }
 
 impl Resource {
@@ -131,6 +133,7 @@ impl Resource {
             Resource::Agents => "agents",
             Resource::Teams => "teams",
             Resource::Inboxes => "inboxes",
+            Resource::Boards => "boards",
         }
     }
 
@@ -139,10 +142,16 @@ impl Resource {
             Resource::Agents => limits.max_agents,
             Resource::Teams => limits.max_teams,
             Resource::Inboxes => limits.max_inboxes,
+            Resource::Boards => limits.max_boards,
         }
     }
 
-    pub const ALL: [Resource; 3] = [Resource::Agents, Resource::Teams, Resource::Inboxes];
+    pub const ALL: [Resource; 4] = [
+        Resource::Agents,
+        Resource::Teams,
+        Resource::Inboxes,
+        Resource::Boards,
+    ];
 }
 
 /// The one check every create path runs, inside its own transaction and before it writes:

@@ -17,6 +17,9 @@ const OVERRIDES: &str = "SELECT overrides FROM account_entitlements WHERE accoun
 fn count_sql(resource: Resource) -> &'static str {
     match resource {
         Resource::Agents => "SELECT COUNT(*) FROM account_users WHERE account_id = $1 AND active",
+        Resource::Boards => {
+            "SELECT COUNT(*) FROM boards WHERE account_id = $1 AND archived_at IS NULL"
+        }
         Resource::Inboxes => {
             "SELECT COUNT(*) FROM inboxes WHERE account_id = $1 AND enabled AND removed_at IS NULL"
         }

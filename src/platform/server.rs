@@ -25,7 +25,7 @@ use super::{
     ApiDoc, client, config::Config, db::Db, headers, health, metrics, openapi, request_id,
     state::AppState, telemetry, web,
 };
-use crate::{audit, auth, chatwoot, entitlements, tenancy};
+use crate::{audit, auth, chatwoot, entitlements, kanban, tenancy};
 
 /// Every documented route. The OpenAPI document is built from exactly this.
 pub fn api_routes() -> OpenApiRouter<AppState> {
@@ -39,6 +39,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(chatwoot::connection::router())
         .merge(chatwoot::inboxes::router())
         .merge(chatwoot::webhooks::router())
+        .merge(kanban::router())
         .merge(tenancy::router())
         .merge(auth::sessions::admin_router())
         .merge(auth::api_keys::router())

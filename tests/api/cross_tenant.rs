@@ -242,6 +242,16 @@ fn example(doc: &Value, schema: &Value, field: &str, n: usize) -> Value {
             return example(doc, variant, field, n);
         }
     }
+    // `#[serde(flatten)]` documents a body as the parts it merges.
+    if let Some(parts) = schema["allOf"].as_array() {
+        let mut merged = Map::new();
+        for part in parts {
+            if let Value::Object(fields) = example(doc, part, field, n) {
+                merged.extend(fields);
+            }
+        }
+        return Value::Object(merged);
+    }
     if let Some(values) = schema["enum"].as_array() {
         return values[0].clone();
     }
@@ -391,6 +401,11 @@ struct Side {
     team_id: Uuid,
     key_id: Uuid,
     inbox_id: Uuid,
+    /// A board with its default stages and one card in the entry stage.
+    board_id: Uuid,
+    /// The board's second (empty) stage.
+    stage_id: Uuid,
+    card_id: Uuid,
     /// An API key of this account holding every scope.
     key: String,
     key_prefix: String,
@@ -411,6 +426,9 @@ impl Side {
             ("userId".to_string(), self.extra.id.to_string()),
             ("keyId".to_string(), self.key_id.to_string()),
             ("inboxId".to_string(), self.inbox_id.to_string()),
+            ("boardId".to_string(), self.board_id.to_string()),
+            ("stageId".to_string(), self.stage_id.to_string()),
+            ("cardId".to_string(), self.card_id.to_string()),
             (
                 "sessionId".to_string(),
                 self.second_session.session_id.to_string(),
@@ -430,6 +448,9 @@ impl Side {
             self.team_id,
             self.key_id,
             self.inbox_id,
+            self.board_id,
+            self.stage_id,
+            self.card_id,
             self.second_session.session_id,
         ]
         .iter()
@@ -521,6 +542,27 @@ async fn populate(app: &TestApp, root: &Caller, name: &'static str) -> Side {
         .await;
     let key_id = created(&key);
     let inbox_id = app.add_inbox(tenant.id, &format!("{name} WhatsApp")).await;
+    let board = app
+        .post(
+            &tenant.path("/boards"),
+            admin,
+            json!({ "name": format!("{name} pipeline") }),
+        )
+        .await;
+    let board_id = created(&board);
+    let stage_id = board.body["stages"][1]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let card_id = created(
+        &app.post(
+            &tenant.path(&format!("/boards/{board_id}/cards")),
+            admin,
+            json!({ "title": format!("{name} deal"), "contact_name": format!("client of {name}") }),
+        )
+        .await,
+    );
 
     let second_session = open_session(app, tenant.admin.id, None).await;
     let ended = open_session(app, tenant.admin.id, None).await;
@@ -540,6 +582,9 @@ async fn populate(app: &TestApp, root: &Caller, name: &'static str) -> Side {
         team_id,
         key_id,
         inbox_id,
+        board_id,
+        stage_id,
+        card_id,
         key: key.body["key"].as_str().unwrap().to_string(),
         key_prefix: key.body["prefix"].as_str().unwrap().to_string(),
         second_session,

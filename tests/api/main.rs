@@ -7,6 +7,7 @@ mod audit;
 mod cross_tenant;
 mod embedding;
 mod entitlements;
+mod kanban;
 mod list_cache;
 mod platform;
 mod rbac;

@@ -174,6 +174,29 @@ async fn fixtures(app: &TestApp, t: &Tenant, route: &Route, body: Option<&Value>
                 )
                 .await,
             ),
+            "boardId" => made(
+                app.post(
+                    &t.path("/boards"),
+                    admin,
+                    json!({ "name": format!("Fixture board {n}") }),
+                )
+                .await,
+            ),
+            // The board's second stage: empty, so it can also be deleted.
+            "stageId" => {
+                let board = app
+                    .get(&t.path(&format!("/boards/{}", ids["boardId"])), admin)
+                    .await;
+                board.body["stages"][1]["id"].as_str().unwrap().to_string()
+            }
+            "cardId" => made(
+                app.post(
+                    &t.path(&format!("/boards/{}/cards", ids["boardId"])),
+                    admin,
+                    json!({ "title": format!("Fixture card {n}") }),
+                )
+                .await,
+            ),
             "inboxId" => app
                 .add_inbox(t.id, &format!("Fixture inbox {n}"))
                 .await
@@ -256,6 +279,7 @@ async fn spawn() -> TestApp {
     TestApp::spawn_with(&[
         ("DEFAULT_PLAN_MAX_AGENTS", "100000"),
         ("DEFAULT_PLAN_MAX_TEAMS", "100000"),
+        ("DEFAULT_PLAN_MAX_BOARDS", "100000"),
     ])
     .await
 }

@@ -1,0 +1,278 @@
+//! `/api/v1/accounts/{accountId}/boards`.
+
+use axum::{extract::State, http::StatusCode};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::{
+    Board, BoardDetail, CustomField, check_currency, check_custom_fields, check_inbox_ids, store,
+};
+use crate::{
+    audit::{self, AuditEntry},
+    entitlements::{self, Resource},
+    kanban::{
+        ensure_enabled, lock,
+        stages::{self, NewStage},
+        version_conflict,
+    },
+    platform::{
+        clock,
+        error::{AppError, AppResult, Problem},
+        json::ApiJson,
+        pagination::{Page, PageParams},
+        params::{ApiPath, ApiQuery},
+        state::AppState,
+        validate::Validator,
+    },
+    tenancy::{AccountScope, Role},
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_boards, create_board))
+        .routes(routes!(get_board, update_board, archive_board))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewBoard {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Default `BRL`.
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub inbox_ids: Vec<i64>,
+    #[serde(default)]
+    pub custom_fields: Vec<CustomField>,
+    /// The pipeline, in order; by default New, In progress, Waiting, Won and Lost.
+    pub stages: Option<Vec<NewStage>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BoardUpdate {
+    /// The version this change was based on; a stale one answers 409 `version_conflict`.
+    pub version: Option<i64>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub currency: Option<String>,
+    pub inbox_ids: Option<Vec<i64>>,
+    pub custom_fields: Option<Vec<CustomField>>,
+}
+
+fn default_stages() -> Vec<NewStage> {
+    [
+        ("New", "#2781f6", stages::Kind::Open),
+        ("In progress", "#5b5bd6", stages::Kind::Open),
+        ("Waiting", "#ffc53d", stages::Kind::Open),
+        ("Won", "#12a594", stages::Kind::Won),
+        ("Lost", "#e54666", stages::Kind::Lost),
+    ]
+    .into_iter()
+    .map(|(name, color, kind)| NewStage {
+        name: name.into(),
+        color: Some(color.into()),
+        sla_hours: None,
+        kind: Some(kind),
+        position: None,
+    })
+    .collect()
+}
+
+/// The account's boards.
+#[utoipa::path(get, path = "/api/v1/accounts/{accountId}/boards", tag = "kanban",
+    params(("accountId" = Uuid, Path), PageParams),
+    responses((status = 200, body = Page<Board>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn list_boards(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> AppResult<ApiJson<Page<Board>>> {
+    ensure_enabled(&state.db, &state, &scope).await?;
+    let page = page.parse()?;
+    let rows = store::list(&state.db, scope.account_id, page).await?;
+    Ok(ApiJson(Page::from_rows(rows, page, |b| b.id)))
+}
+
+/// Creates a board with its stages (supervisors and admins); counts against `max_boards`.
+#[utoipa::path(post, path = "/api/v1/accounts/{accountId}/boards", tag = "kanban",
+    params(("accountId" = Uuid, Path)), request_body = NewBoard,
+    responses((status = 201, body = BoardDetail), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+async fn create_board(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiJson(body): ApiJson<NewBoard>,
+) -> AppResult<(StatusCode, ApiJson<BoardDetail>)> {
+    scope.require(Role::Supervisor)?;
+    let currency = body.currency.unwrap_or_else(|| "BRL".into());
+    let new_stages = body.stages.unwrap_or_else(default_stages);
+    let mut v = Validator::default();
+    v.text("name", &body.name, 120)
+        .check(
+            body.description.chars().count() <= 2000,
+            "description",
+            "must be at most 2000 characters",
+        )
+        .check(
+            (1..=20).contains(&new_stages.len()),
+            "stages",
+            "a board has 1 to 20 stages",
+        );
+    check_currency(&mut v, "currency", &currency);
+    check_inbox_ids(&mut v, &body.inbox_ids);
+    check_custom_fields(&mut v, &body.custom_fields);
+    for stage in &new_stages {
+        stage.check(&mut v);
+    }
+    v.finish()?;
+
+    let mut tx = state.db.begin().await?;
+    ensure_enabled(&mut tx, &state, &scope).await?;
+    entitlements::ensure_capacity(
+        &mut tx,
+        &state.config.plan_defaults,
+        scope.account_id,
+        Resource::Boards,
+    )
+    .await?;
+    let now = clock::now();
+    let board = Board {
+        id: Uuid::now_v7(),
+        name: body.name.trim().into(),
+        description: body.description.trim().into(),
+        currency,
+        inbox_ids: body.inbox_ids,
+        custom_fields: body.custom_fields,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    store::insert(&mut tx, scope.account_id, &board).await?;
+    let mut created = Vec::with_capacity(new_stages.len());
+    for (position, stage) in new_stages.iter().enumerate() {
+        let stage = stage.build(board.id, position as i32, now);
+        stages::store::insert(&mut tx, scope.account_id, &stage).await?;
+        created.push(stage);
+    }
+    let detail = BoardDetail {
+        board,
+        stages: created,
+    };
+    audit::record(
+        &mut tx,
+        AuditEntry::new(&scope, "board.created", "board", detail.board.id)
+            .changes(None::<&BoardDetail>, Some(&detail)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, ApiJson(detail)))
+}
+
+/// One board with its stages.
+#[utoipa::path(get, path = "/api/v1/accounts/{accountId}/boards/{boardId}", tag = "kanban",
+    params(("accountId" = Uuid, Path), ("boardId" = Uuid, Path)),
+    responses((status = 200, body = BoardDetail), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn get_board(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
+) -> AppResult<ApiJson<BoardDetail>> {
+    let board_id = path.1;
+    ensure_enabled(&state.db, &state, &scope).await?;
+    let board = store::get(&state.db, scope.account_id, board_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let stages = stages::store::list(&state.db, scope.account_id, board_id).await?;
+    Ok(ApiJson(BoardDetail { board, stages }))
+}
+
+/// Changes a board (supervisors and admins).
+#[utoipa::path(patch, path = "/api/v1/accounts/{accountId}/boards/{boardId}", tag = "kanban",
+    params(("accountId" = Uuid, Path), ("boardId" = Uuid, Path)), request_body = BoardUpdate,
+    responses((status = 200, body = Board), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update_board(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
+    ApiJson(body): ApiJson<BoardUpdate>,
+) -> AppResult<ApiJson<Board>> {
+    let board_id = path.1;
+    scope.require(Role::Supervisor)?;
+    let mut tx = state.db.begin().await?;
+    ensure_enabled(&mut tx, &state, &scope).await?;
+    if !lock::board(&mut tx, scope.account_id, board_id).await? {
+        return Err(AppError::NotFound);
+    }
+    let before = store::get(&mut tx, scope.account_id, board_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if body.version.is_some_and(|v| v != before.version) {
+        return Err(version_conflict(before.version));
+    }
+    let after = Board {
+        name: body
+            .name
+            .map_or_else(|| before.name.clone(), |n| n.trim().to_string()),
+        description: body
+            .description
+            .map_or_else(|| before.description.clone(), |d| d.trim().to_string()),
+        currency: body.currency.unwrap_or_else(|| before.currency.clone()),
+        inbox_ids: body.inbox_ids.unwrap_or_else(|| before.inbox_ids.clone()),
+        custom_fields: body
+            .custom_fields
+            .unwrap_or_else(|| before.custom_fields.clone()),
+        version: before.version + 1,
+        updated_at: clock::now(),
+        ..before.clone()
+    };
+    let mut v = Validator::default();
+    v.text("name", &after.name, 120).check(
+        after.description.chars().count() <= 2000,
+        "description",
+        "must be at most 2000 characters",
+    );
+    check_currency(&mut v, "currency", &after.currency);
+    check_inbox_ids(&mut v, &after.inbox_ids);
+    check_custom_fields(&mut v, &after.custom_fields);
+    v.finish()?;
+    store::update(&mut tx, scope.account_id, &after).await?;
+    audit::record(
+        &mut tx,
+        AuditEntry::new(&scope, "board.updated", "board", board_id)
+            .changes(Some(&before), Some(&after)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ApiJson(after))
+}
+
+/// Archives a board and its cards (admins); it stops counting against `max_boards`.
+#[utoipa::path(delete, path = "/api/v1/accounts/{accountId}/boards/{boardId}", tag = "kanban",
+    params(("accountId" = Uuid, Path), ("boardId" = Uuid, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn archive_board(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
+) -> AppResult<StatusCode> {
+    let board_id = path.1;
+    scope.require(Role::Admin)?;
+    let mut tx = state.db.begin().await?;
+    ensure_enabled(&mut tx, &state, &scope).await?;
+    if !lock::board(&mut tx, scope.account_id, board_id).await? {
+        return Err(AppError::NotFound);
+    }
+    store::archive(&mut tx, scope.account_id, board_id, clock::now()).await?;
+    audit::record(
+        &mut tx,
+        AuditEntry::new(&scope, "board.archived", "board", board_id),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,210 @@
+//! Cards: one per deal or conversation, in a stage at a position. Positions are dense per
+//! stage under the board's lock; updates carry the version they read (a stale one answers
+//! 409); every change leaves an event in the card's history, which the metrics read.
+
+pub mod history;
+pub mod moves;
+mod routes;
+pub mod store;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+pub use routes::router;
+
+use super::{
+    boards::{Board, CustomField, FieldKind},
+    stages::Kind,
+};
+use crate::platform::validate::Validator;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "TEXT", rename_all = "snake_case")]
+pub enum Priority {
+    Low,
+    Medium,
+    High,
+    Urgent,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Card {
+    pub id: Uuid,
+    pub board_id: Uuid,
+    pub stage_id: Uuid,
+    /// 0 for the top of its stage.
+    pub position: i32,
+    pub title: String,
+    /// The Chatwoot conversation's display id (as in Chatwoot's URLs).
+    pub chatwoot_conversation_id: Option<i64>,
+    pub chatwoot_contact_id: Option<i64>,
+    pub chatwoot_inbox_id: Option<i64>,
+    pub contact_name: Option<String>,
+    pub contact_avatar_url: Option<String>,
+    pub last_message: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_message_at: Option<OffsetDateTime>,
+    /// The deal's value in minor units (cents) of `currency`.
+    pub value_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub priority: Option<Priority>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub due_at: Option<OffsetDateTime>,
+    pub assignee_id: Option<Uuid>,
+    #[sqlx(json)]
+    pub labels: Vec<String>,
+    /// Values of the board's custom fields, by key.
+    #[sqlx(json)]
+    #[schema(value_type = Object)]
+    pub custom_fields: Map<String, Value>,
+    /// Follows the kind of the card's stage.
+    pub status: Kind,
+    pub lost_reason: Option<String>,
+    pub version: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// The fields a person edits, shared by create and update.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CardFields {
+    pub title: Option<String>,
+    pub chatwoot_conversation_id: Option<i64>,
+    pub chatwoot_contact_id: Option<i64>,
+    pub chatwoot_inbox_id: Option<i64>,
+    pub contact_name: Option<String>,
+    pub contact_avatar_url: Option<String>,
+    pub value_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub priority: Option<Priority>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub due_at: Option<OffsetDateTime>,
+    pub assignee_id: Option<Uuid>,
+    pub labels: Option<Vec<String>>,
+    /// Merged into the card's values; `null` removes one.
+    #[schema(value_type = Option<Object>)]
+    pub custom_fields: Option<Map<String, Value>>,
+}
+
+impl CardFields {
+    /// Applies the fields present onto `card`.
+    pub fn apply(self, card: &mut Card) {
+        let trimmed = |s: String| s.trim().to_string();
+        if let Some(title) = self.title {
+            card.title = trimmed(title);
+        }
+        macro_rules! set {
+            ($($field:ident),*) => { $( if self.$field.is_some() { card.$field = self.$field; } )* };
+        }
+        set!(
+            chatwoot_conversation_id,
+            chatwoot_contact_id,
+            chatwoot_inbox_id,
+            value_minor,
+            priority,
+            due_at,
+            assignee_id
+        );
+        if let Some(name) = self.contact_name {
+            card.contact_name = Some(trimmed(name)).filter(|n| !n.is_empty());
+        }
+        if let Some(url) = self.contact_avatar_url {
+            card.contact_avatar_url = Some(url).filter(|u| !u.is_empty());
+        }
+        if let Some(currency) = self.currency {
+            card.currency = Some(currency);
+        }
+        if let Some(labels) = self.labels {
+            let mut labels: Vec<String> = labels.iter().map(|l| l.trim().to_lowercase()).collect();
+            labels.sort();
+            labels.dedup();
+            card.labels = labels;
+        }
+        if let Some(values) = self.custom_fields {
+            for (key, value) in values {
+                if value.is_null() {
+                    card.custom_fields.remove(&key);
+                } else {
+                    card.custom_fields.insert(key, value);
+                }
+            }
+        }
+    }
+}
+
+/// Checks a card as it would be stored, against its board's custom fields.
+pub fn check(card: &Card, board: &Board) -> Result<(), crate::platform::error::AppError> {
+    let mut v = Validator::default();
+    v.text("title", &card.title, 200);
+    for (field, id) in [
+        ("chatwoot_conversation_id", card.chatwoot_conversation_id),
+        ("chatwoot_contact_id", card.chatwoot_contact_id),
+        ("chatwoot_inbox_id", card.chatwoot_inbox_id),
+    ] {
+        v.check(
+            id.is_none_or(|id| id > 0),
+            field,
+            "must be a positive Chatwoot id",
+        );
+    }
+    if let Some(name) = &card.contact_name {
+        v.text("contact_name", name, 200);
+    }
+    if let Some(url) = &card.contact_avatar_url {
+        v.url("contact_avatar_url", url);
+    }
+    v.check(
+        card.value_minor
+            .is_none_or(|m| (0..=1_000_000_000_000_000).contains(&m)),
+        "value_minor",
+        "must be 0 or more (minor units, e.g. cents)",
+    );
+    if let Some(currency) = &card.currency {
+        super::boards::check_currency(&mut v, "currency", currency);
+    }
+    v.check(card.labels.len() <= 30, "labels", "at most 30 labels");
+    v.check(
+        card.labels
+            .iter()
+            .all(|l| !l.is_empty() && l.chars().count() <= 60 && !l.contains(char::is_whitespace)),
+        "labels",
+        "labels are 1 to 60 characters without spaces, like Chatwoot's",
+    );
+    for (key, value) in &card.custom_fields {
+        match board.custom_fields.iter().find(|f| &f.key == key) {
+            Some(field) => {
+                v.check(
+                    fits(field, value),
+                    "custom_fields",
+                    &format!("`{key}` does not fit its type"),
+                );
+            }
+            None => {
+                v.check(
+                    false,
+                    "custom_fields",
+                    &format!("`{key}` is not a field of this board"),
+                );
+            }
+        }
+    }
+    v.finish()
+}
+
+fn fits(field: &CustomField, value: &Value) -> bool {
+    match (field.kind, value) {
+        (FieldKind::Text, Value::String(s)) => s.chars().count() <= 1000,
+        (FieldKind::Number, Value::Number(_)) | (FieldKind::Bool, Value::Bool(_)) => true,
+        (FieldKind::Date, Value::String(s)) => {
+            time::Date::parse(s, &time::format_description::well_known::Iso8601::DATE).is_ok()
+        }
+        _ => false,
+    }
+}

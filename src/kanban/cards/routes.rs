@@ -1,0 +1,484 @@
+//! `/api/v1/accounts/{accountId}/boards/{boardId}/cards` (every member works cards).
+
+use axum::{extract::State, http::StatusCode};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use time::{Duration, OffsetDateTime, Time};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::{
+    Card, CardFields, Priority, check,
+    history::{self, Actor, CardEvent, Event},
+    moves, store,
+};
+use crate::{
+    kanban::{
+        boards::{self, Board},
+        ensure_enabled, lock,
+        stages::{self, Kind, Stage},
+        version_conflict,
+    },
+    platform::{
+        clock,
+        db::Tx,
+        error::{AppError, AppResult, Problem, conflict_on_unique},
+        json::ApiJson,
+        pagination::{Page, PageParams},
+        params::{ApiPath, ApiQuery},
+        state::AppState,
+    },
+    tenancy::{AccountScope, users},
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_cards, create_card))
+        .routes(routes!(get_card, update_card, archive_card))
+        .routes(routes!(move_card))
+        .routes(routes!(card_history))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewCard {
+    pub title: String,
+    /// Default: the board's entry stage (its first open stage).
+    pub stage_id: Option<Uuid>,
+    /// Default: the bottom of the stage.
+    pub position: Option<i32>,
+    #[serde(flatten)]
+    pub fields: CardFields,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CardUpdate {
+    /// The version this change was based on; a stale one answers 409 `version_conflict`.
+    pub version: Option<i64>,
+    #[serde(flatten)]
+    pub fields: CardFields,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CardMove {
+    pub stage_id: Uuid,
+    /// Default: the bottom of the stage.
+    pub position: Option<i32>,
+    pub version: Option<i64>,
+    /// Why the deal was lost (kept when the target stage is a lost stage).
+    pub lost_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Due {
+    /// Past due and still open.
+    Overdue,
+    Today,
+    /// Today and the six days after.
+    Week,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CardQuery {
+    pub stage_id: Option<Uuid>,
+    pub assignee_id: Option<Uuid>,
+    pub label: Option<String>,
+    pub priority: Option<Priority>,
+    pub status: Option<Kind>,
+    /// A Chatwoot inbox id.
+    pub inbox_id: Option<i64>,
+    /// Text in the title or the contact's name.
+    pub q: Option<String>,
+    pub due: Option<Due>,
+}
+
+impl CardQuery {
+    fn filter(self, now: OffsetDateTime) -> AppResult<store::Filter> {
+        if self.q.as_ref().is_some_and(|q| q.chars().count() > 100) {
+            return Err(AppError::validation("q", "must be at most 100 characters"));
+        }
+        let midnight = now.replace_time(Time::MIDNIGHT);
+        let (due_from, due_to, status) = match self.due {
+            None => (None, None, self.status),
+            Some(Due::Overdue) => (None, Some(now), Some(self.status.unwrap_or(Kind::Open))),
+            Some(Due::Today) => (
+                Some(midnight),
+                Some(midnight + Duration::days(1)),
+                self.status,
+            ),
+            Some(Due::Week) => (
+                Some(midnight),
+                Some(midnight + Duration::days(7)),
+                self.status,
+            ),
+        };
+        Ok(store::Filter {
+            stage_id: self.stage_id,
+            assignee_id: self.assignee_id,
+            label: self.label.map(|l| l.trim().to_lowercase()),
+            priority: self.priority,
+            status,
+            inbox_id: self.inbox_id,
+            text: self
+                .q
+                .map(|q| format!("%{}%", q.trim().to_lowercase().replace(['%', '_'], "")))
+                .filter(|q| q.len() > 2),
+            due_from,
+            due_to,
+        })
+    }
+}
+
+/// The board (live, in the scope's account) with the board locked for the transaction.
+async fn locked_board(
+    tx: &mut Tx,
+    state: &AppState,
+    scope: &AccountScope,
+    board_id: Uuid,
+) -> AppResult<Board> {
+    ensure_enabled(&mut *tx, state, scope).await?;
+    if !lock::board(tx, scope.account_id, board_id).await? {
+        return Err(AppError::NotFound);
+    }
+    boards::store::get(&mut *tx, scope.account_id, board_id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+async fn card_in(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    board_id: Uuid,
+    card_id: Uuid,
+) -> AppResult<Card> {
+    store::get(&mut *tx, scope.account_id, board_id, card_id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+async fn stage_in(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    board_id: Uuid,
+    stage_id: Uuid,
+) -> AppResult<Stage> {
+    stages::store::get(&mut *tx, scope.account_id, board_id, stage_id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// An assignee must be an active member of the account.
+async fn check_assignee(tx: &mut Tx, scope: &AccountScope, card: &Card) -> AppResult<()> {
+    if let Some(user_id) = card.assignee_id {
+        let member = users::store::get(&mut *tx, scope.account_id, user_id).await?;
+        if !member.is_some_and(|m| m.active) {
+            return Err(AppError::validation(
+                "assignee_id",
+                "must be an active member of the account",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn event<'a>(scope: &AccountScope, card: &Card, kind: &'static str) -> Event<'a> {
+    Event {
+        account_id: scope.account_id,
+        board_id: card.board_id,
+        card_id: card.id,
+        kind,
+        from_stage_id: None,
+        to_stage_id: None,
+        actor: Actor::from(scope),
+        reason: None,
+        changes: None,
+    }
+}
+
+/// The fields that differ between two versions of a card, as `{field: {from, to}}`.
+fn changed(before: &Card, after: &Card) -> Option<Value> {
+    let (Ok(Value::Object(a)), Ok(Value::Object(b))) =
+        (serde_json::to_value(before), serde_json::to_value(after))
+    else {
+        return None;
+    };
+    let skip = ["version", "updated_at", "position", "stage_id", "status"];
+    let diff: Map<String, Value> = b
+        .iter()
+        .filter(|(key, value)| !skip.contains(&key.as_str()) && a.get(*key) != Some(*value))
+        .map(|(key, value)| {
+            let from = a.get(key).cloned().unwrap_or(Value::Null);
+            (
+                key.clone(),
+                serde_json::json!({ "from": from, "to": value }),
+            )
+        })
+        .collect();
+    (!diff.is_empty()).then_some(Value::Object(diff))
+}
+
+/// The board's cards in board order (stage, then position), filtered and paged.
+#[utoipa::path(get, path = "/api/v1/accounts/{accountId}/boards/{boardId}/cards", tag = "kanban",
+    params(("accountId" = Uuid, Path), ("boardId" = Uuid, Path), CardQuery, PageParams),
+    responses((status = 200, body = Page<Card>), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+async fn list_cards(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
+    ApiQuery(query): ApiQuery<CardQuery>,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> AppResult<ApiJson<Page<Card>>> {
+    ensure_enabled(&state.db, &state, &scope).await?;
+    let board_id = path.1;
+    boards::store::get(&state.db, scope.account_id, board_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let page = page.parse()?;
+    let filter = query.filter(clock::now())?;
+    let rows = store::list(&state.db, scope.account_id, board_id, &filter, page).await?;
+    Ok(ApiJson(Page::from_rows(rows, page, |c| c.id)))
+}
+
+/// Creates a card.
+#[utoipa::path(post, path = "/api/v1/accounts/{accountId}/boards/{boardId}/cards", tag = "kanban",
+    params(("accountId" = Uuid, Path), ("boardId" = Uuid, Path)), request_body = NewCard,
+    responses((status = 201, body = Card), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_card(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
+    ApiJson(body): ApiJson<NewCard>,
+) -> AppResult<(StatusCode, ApiJson<Card>)> {
+    let board_id = path.1;
+    let mut tx = state.db.begin().await?;
+    let board = locked_board(&mut tx, &state, &scope, board_id).await?;
+    let stage = match body.stage_id {
+        Some(stage_id) => stage_in(&mut tx, &scope, board_id, stage_id).await?,
+        None => entry_stage(&mut tx, &scope, board_id).await?,
+    };
+    let now = clock::now();
+    let mut card = Card {
+        id: Uuid::now_v7(),
+        board_id,
+        stage_id: stage.id,
+        position: 0,
+        title: body.title.trim().to_string(),
+        chatwoot_conversation_id: None,
+        chatwoot_contact_id: None,
+        chatwoot_inbox_id: None,
+        contact_name: None,
+        contact_avatar_url: None,
+        last_message: None,
+        last_message_at: None,
+        value_minor: None,
+        currency: None,
+        priority: None,
+        due_at: None,
+        assignee_id: None,
+        labels: Vec::new(),
+        custom_fields: Map::new(),
+        status: stage.kind,
+        lost_reason: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    body.fields.apply(&mut card);
+    if card.value_minor.is_some() && card.currency.is_none() {
+        card.currency = Some(board.currency.clone());
+    }
+    check(&card, &board)?;
+    check_assignee(&mut tx, &scope, &card).await?;
+    card.position = moves::make_room(&mut tx, scope.account_id, stage.id, body.position).await?;
+    store::insert(&mut tx, scope.account_id, &card)
+        .await
+        .map_err(conflict_on_unique(
+            "conversation_has_card",
+            "This conversation already has a card on this board.",
+        ))?;
+    let mut created = event(&scope, &card, "created");
+    created.to_stage_id = Some(stage.id);
+    history::record(&mut tx, created).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, ApiJson(card)))
+}
+
+/// Where new cards enter: the first open stage, or the first stage.
+async fn entry_stage(tx: &mut Tx, scope: &AccountScope, board_id: Uuid) -> AppResult<Stage> {
+    let stages = stages::store::list(&mut *tx, scope.account_id, board_id).await?;
+    let entry = stages
+        .iter()
+        .find(|s| s.kind == Kind::Open)
+        .or(stages.first())
+        .cloned();
+    entry.ok_or(AppError::NotFound)
+}
+
+/// One card.
+#[utoipa::path(get, path = "/api/v1/accounts/{accountId}/boards/{boardId}/cards/{cardId}", tag = "kanban",
+    params(("accountId" = Uuid, Path), ("boardId" = Uuid, Path), ("cardId" = Uuid, Path)),
+    responses((status = 200, body = Card), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn get_card(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiPath(path): ApiPath<(Uuid, Uuid, Uuid)>,
+) -> AppResult<ApiJson<Card>> {
+    ensure_enabled(&state.db, &state, &scope).await?;
+    let card = store::get(&state.db, scope.account_id, path.1, path.2)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(ApiJson(card))
+}
+
+/// Changes a card's fields (not its place: see move).
+#[utoipa::path(patch, path = "/api/v1/accounts/{accountId}/boards/{boardId}/cards/{cardId}", tag = "kanban",
+    params(("accountId" = Uuid, Path), ("boardId" = Uuid, Path), ("cardId" = Uuid, Path)),
+    request_body = CardUpdate,
+    responses((status = 200, body = Card), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update_card(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiPath(path): ApiPath<(Uuid, Uuid, Uuid)>,
+    ApiJson(body): ApiJson<CardUpdate>,
+) -> AppResult<ApiJson<Card>> {
+    let (board_id, card_id) = (path.1, path.2);
+    let mut tx = state.db.begin().await?;
+    ensure_enabled(&mut tx, &state, &scope).await?;
+    let board = boards::store::get(&mut tx, scope.account_id, board_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let before = card_in(&mut tx, &scope, board_id, card_id).await?;
+    let expected = body.version.unwrap_or(before.version);
+    if expected != before.version {
+        return Err(version_conflict(before.version));
+    }
+    let mut after = before.clone();
+    body.fields.apply(&mut after);
+    after.version = before.version + 1;
+    after.updated_at = clock::now();
+    check(&after, &board)?;
+    check_assignee(&mut tx, &scope, &after).await?;
+    let written = store::update(&mut tx, scope.account_id, &after, expected)
+        .await
+        .map_err(conflict_on_unique(
+            "conversation_has_card",
+            "This conversation already has a card on this board.",
+        ))?;
+    if !written {
+        return Err(version_conflict(expected + 1));
+    }
+    if let Some(changes) = changed(&before, &after) {
+        let mut updated = event(&scope, &after, "updated");
+        updated.changes = Some(changes);
+        history::record(&mut tx, updated).await?;
+    }
+    tx.commit().await?;
+    Ok(ApiJson(after))
+}
+
+/// Archives a card: it leaves the board (its history stays).
+#[utoipa::path(delete, path = "/api/v1/accounts/{accountId}/boards/{boardId}/cards/{cardId}", tag = "kanban",
+    params(("accountId" = Uuid, Path), ("boardId" = Uuid, Path), ("cardId" = Uuid, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn archive_card(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiPath(path): ApiPath<(Uuid, Uuid, Uuid)>,
+) -> AppResult<StatusCode> {
+    let (board_id, card_id) = (path.1, path.2);
+    let mut tx = state.db.begin().await?;
+    locked_board(&mut tx, &state, &scope, board_id).await?;
+    let card = card_in(&mut tx, &scope, board_id, card_id).await?;
+    moves::take_out(&mut tx, scope.account_id, &card).await?;
+    store::archive(&mut tx, scope.account_id, card_id, clock::now()).await?;
+    let mut archived = event(&scope, &card, "archived");
+    archived.from_stage_id = Some(card.stage_id);
+    history::record(&mut tx, archived).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Moves a card to a stage and position of its board; positions stay dense.
+#[utoipa::path(post, path = "/api/v1/accounts/{accountId}/boards/{boardId}/cards/{cardId}/move", tag = "kanban",
+    params(("accountId" = Uuid, Path), ("boardId" = Uuid, Path), ("cardId" = Uuid, Path)),
+    request_body = CardMove,
+    responses((status = 200, body = Card), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn move_card(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiPath(path): ApiPath<(Uuid, Uuid, Uuid)>,
+    ApiJson(body): ApiJson<CardMove>,
+) -> AppResult<ApiJson<Card>> {
+    let (board_id, card_id) = (path.1, path.2);
+    if body
+        .lost_reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > 500)
+    {
+        return Err(AppError::validation(
+            "lost_reason",
+            "must be at most 500 characters",
+        ));
+    }
+    let mut tx = state.db.begin().await?;
+    locked_board(&mut tx, &state, &scope, board_id).await?;
+    let before = card_in(&mut tx, &scope, board_id, card_id).await?;
+    if body.version.is_some_and(|v| v != before.version) {
+        return Err(version_conflict(before.version));
+    }
+    let from = stage_in(&mut tx, &scope, board_id, before.stage_id).await?;
+    let to = stage_in(&mut tx, &scope, board_id, body.stage_id).await?;
+    moves::take_out(&mut tx, scope.account_id, &before).await?;
+    let wanted = Some(body.position.unwrap_or(i32::MAX));
+    let position = moves::make_room(&mut tx, scope.account_id, to.id, wanted).await?;
+    let lost_reason = (to.kind == Kind::Lost)
+        .then(|| body.lost_reason.map(|r| r.trim().to_string()))
+        .flatten()
+        .filter(|r| !r.is_empty());
+    let after = Card {
+        stage_id: to.id,
+        position,
+        status: to.kind,
+        lost_reason: lost_reason.clone(),
+        version: before.version + 1,
+        updated_at: clock::now(),
+        ..before.clone()
+    };
+    if !store::update(&mut tx, scope.account_id, &after, before.version).await? {
+        return Err(version_conflict(before.version + 1));
+    }
+    if from.id != to.id {
+        let mut moved = event(&scope, &after, moves::move_kind(from.kind, to.kind));
+        moved.from_stage_id = Some(from.id);
+        moved.to_stage_id = Some(to.id);
+        moved.reason = lost_reason.as_deref();
+        history::record(&mut tx, moved).await?;
+    }
+    tx.commit().await?;
+    Ok(ApiJson(after))
+}
+
+/// The card's history, oldest first.
+#[utoipa::path(get, path = "/api/v1/accounts/{accountId}/boards/{boardId}/cards/{cardId}/history", tag = "kanban",
+    params(("accountId" = Uuid, Path), ("boardId" = Uuid, Path), ("cardId" = Uuid, Path)),
+    responses((status = 200, body = Vec<CardEvent>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn card_history(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiPath(path): ApiPath<(Uuid, Uuid, Uuid)>,
+) -> AppResult<ApiJson<Vec<CardEvent>>> {
+    ensure_enabled(&state.db, &state, &scope).await?;
+    store::get(&state.db, scope.account_id, path.1, path.2)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(ApiJson(
+        history::list(&state.db, scope.account_id, path.2).await?,
+    ))
+}

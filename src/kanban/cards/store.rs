@@ -1,0 +1,222 @@
+use sqlx::types::Json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Card, Priority};
+use crate::{
+    kanban::stages::Kind,
+    on_conn, on_db, on_tx,
+    platform::{
+        db::{Conn, Db, Tx},
+        error::AppResult,
+        pagination::PageRequest,
+    },
+};
+
+macro_rules! columns {
+    () => {
+        "c.id, c.board_id, c.stage_id, c.position, c.title, c.chatwoot_conversation_id,
+         c.chatwoot_contact_id, c.chatwoot_inbox_id, c.contact_name, c.contact_avatar_url,
+         c.last_message, c.last_message_at, c.value_minor, c.currency, c.priority, c.due_at,
+         c.assignee_id, c.labels, c.custom_fields, c.status, c.lost_reason, c.version,
+         c.created_at, c.updated_at"
+    };
+}
+
+/// A live card of the board (archived cards are gone for the API).
+pub async fn get(
+    conn: impl Into<Conn<'_>>,
+    account_id: Uuid,
+    board_id: Uuid,
+    card_id: Uuid,
+) -> AppResult<Option<Card>> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM cards c WHERE c.account_id = $1 AND c.board_id = $2 AND c.id = $3
+           AND c.archived_at IS NULL"
+    );
+    Ok(on_conn!(conn.into(), c => sqlx::query_as(sql)
+        .bind(account_id).bind(board_id).bind(card_id).fetch_optional(c).await?))
+}
+
+pub async fn insert(tx: &mut Tx, account_id: Uuid, card: &Card) -> Result<(), sqlx::Error> {
+    let sql = "INSERT INTO cards (id, account_id, board_id, stage_id, position, title,
+                   chatwoot_conversation_id, chatwoot_contact_id, chatwoot_inbox_id, contact_name,
+                   contact_avatar_url, last_message, last_message_at, value_minor, currency, priority,
+                   due_at, assignee_id, labels, custom_fields, status, lost_reason, version,
+                   created_at, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                       $18, $19, $20, $21, $22, $23, $24, $25)";
+    on_tx!(tx, c => sqlx::query(sql)
+        .bind(card.id).bind(account_id).bind(card.board_id).bind(card.stage_id).bind(card.position)
+        .bind(&card.title).bind(card.chatwoot_conversation_id).bind(card.chatwoot_contact_id)
+        .bind(card.chatwoot_inbox_id).bind(&card.contact_name).bind(&card.contact_avatar_url)
+        .bind(&card.last_message).bind(card.last_message_at).bind(card.value_minor)
+        .bind(&card.currency).bind(card.priority).bind(card.due_at).bind(card.assignee_id)
+        .bind(Json(&card.labels)).bind(Json(&card.custom_fields)).bind(card.status)
+        .bind(&card.lost_reason).bind(card.version).bind(card.created_at).bind(card.updated_at)
+        .execute(c).await?.rows_affected());
+    Ok(())
+}
+
+/// Writes every field of `card` if the stored version is still `expected`; `false` when
+/// another writer got there first.
+pub async fn update(
+    tx: &mut Tx,
+    account_id: Uuid,
+    card: &Card,
+    expected: i64,
+) -> Result<bool, sqlx::Error> {
+    let sql = "UPDATE cards SET stage_id = $4, position = $5, title = $6,
+                   chatwoot_conversation_id = $7, chatwoot_contact_id = $8, chatwoot_inbox_id = $9,
+                   contact_name = $10, contact_avatar_url = $11, last_message = $12,
+                   last_message_at = $13, value_minor = $14, currency = $15, priority = $16,
+                   due_at = $17, assignee_id = $18, labels = $19, custom_fields = $20, status = $21,
+                   lost_reason = $22, version = $23, updated_at = $24
+               WHERE account_id = $1 AND id = $2 AND version = $3";
+    let updated = on_tx!(tx, c => sqlx::query(sql)
+        .bind(account_id).bind(card.id).bind(expected).bind(card.stage_id).bind(card.position)
+        .bind(&card.title).bind(card.chatwoot_conversation_id).bind(card.chatwoot_contact_id)
+        .bind(card.chatwoot_inbox_id).bind(&card.contact_name).bind(&card.contact_avatar_url)
+        .bind(&card.last_message).bind(card.last_message_at).bind(card.value_minor)
+        .bind(&card.currency).bind(card.priority).bind(card.due_at).bind(card.assignee_id)
+        .bind(Json(&card.labels)).bind(Json(&card.custom_fields)).bind(card.status)
+        .bind(&card.lost_reason).bind(card.version).bind(card.updated_at)
+        .execute(c).await?.rows_affected());
+    Ok(updated == 1)
+}
+
+pub async fn archive(
+    tx: &mut Tx,
+    account_id: Uuid,
+    card_id: Uuid,
+    at: OffsetDateTime,
+) -> AppResult<()> {
+    let sql =
+        "UPDATE cards SET archived_at = $3, updated_at = $3, position = -1, version = version + 1
+               WHERE account_id = $1 AND id = $2";
+    on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(card_id).bind(at)
+        .execute(c).await?.rows_affected());
+    Ok(())
+}
+
+pub async fn count_in_stage(tx: &mut Tx, account_id: Uuid, stage_id: Uuid) -> AppResult<i64> {
+    let sql = "SELECT COUNT(*) FROM cards
+               WHERE account_id = $1 AND stage_id = $2 AND archived_at IS NULL AND position >= 0";
+    Ok(on_tx!(tx, c => sqlx::query_scalar(sql).bind(account_id).bind(stage_id).fetch_one(c).await?))
+}
+
+/// Ids of the stage's live cards, top first.
+pub async fn ids_in_stage(tx: &mut Tx, account_id: Uuid, stage_id: Uuid) -> AppResult<Vec<Uuid>> {
+    let sql = "SELECT id FROM cards WHERE account_id = $1 AND stage_id = $2 AND archived_at IS NULL
+               ORDER BY position";
+    Ok(on_tx!(tx, c => sqlx::query_scalar(sql).bind(account_id).bind(stage_id).fetch_all(c).await?))
+}
+
+/// Shifts by `delta` the positions in a stage from `from` down (the gap-closing and
+/// room-making halves of a move).
+pub async fn shift(
+    tx: &mut Tx,
+    account_id: Uuid,
+    stage_id: Uuid,
+    from: i32,
+    delta: i32,
+) -> AppResult<()> {
+    let sql = "UPDATE cards SET position = position + $4
+               WHERE account_id = $1 AND stage_id = $2 AND archived_at IS NULL AND position >= $3";
+    on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(stage_id).bind(from).bind(delta)
+        .execute(c).await?.rows_affected());
+    Ok(())
+}
+
+/// Moves every live card of one stage to the end of another, keeping their order.
+pub async fn append_stage(
+    tx: &mut Tx,
+    account_id: Uuid,
+    from: Uuid,
+    to: Uuid,
+    offset: i64,
+    status: Kind,
+    at: OffsetDateTime,
+) -> AppResult<()> {
+    let sql = "UPDATE cards SET stage_id = $3, position = position + $4, status = $5,
+                   version = version + 1, updated_at = $6
+               WHERE account_id = $1 AND stage_id = $2 AND archived_at IS NULL";
+    on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(from).bind(to).bind(offset as i32)
+        .bind(status).bind(at).execute(c).await?.rows_affected());
+    Ok(())
+}
+
+pub async fn set_status_in_stage(
+    tx: &mut Tx,
+    account_id: Uuid,
+    stage_id: Uuid,
+    status: Kind,
+) -> AppResult<()> {
+    let sql = "UPDATE cards SET status = $3, version = version + 1
+               WHERE account_id = $1 AND stage_id = $2 AND archived_at IS NULL";
+    on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(stage_id).bind(status)
+        .execute(c).await?.rows_affected());
+    Ok(())
+}
+
+/// What a card list may be narrowed by.
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub stage_id: Option<Uuid>,
+    pub assignee_id: Option<Uuid>,
+    pub label: Option<String>,
+    pub priority: Option<Priority>,
+    pub status: Option<Kind>,
+    pub inbox_id: Option<i64>,
+    /// Lower-cased `%text%` matched against title and contact name.
+    pub text: Option<String>,
+    /// Due in `[due_from, due_to)`.
+    pub due_from: Option<OffsetDateTime>,
+    pub due_to: Option<OffsetDateTime>,
+}
+
+macro_rules! list_sql {
+    ($has_label:literal) => {
+        concat!(
+            "SELECT ", columns!(), " FROM cards c JOIN stages s ON s.id = c.stage_id
+             WHERE c.account_id = $1 AND c.board_id = $2 AND c.archived_at IS NULL
+               AND ($3 IS NULL OR c.stage_id = $3)
+               AND ($4 IS NULL OR c.assignee_id = $4)
+               AND ($5 IS NULL OR ", $has_label, ")
+               AND ($6 IS NULL OR c.priority = $6)
+               AND ($7 IS NULL OR c.status = $7)
+               AND ($8 IS NULL OR c.chatwoot_inbox_id = $8)
+               AND ($9 IS NULL OR LOWER(c.title) LIKE $9 OR LOWER(COALESCE(c.contact_name, '')) LIKE $9)
+               AND ($10 IS NULL OR c.due_at >= $10)
+               AND ($11 IS NULL OR c.due_at < $11)
+               AND ($12 IS NULL OR (s.position, c.position, c.id) >
+                    (SELECT s2.position, c2.position, c2.id FROM cards c2
+                     JOIN stages s2 ON s2.id = c2.stage_id WHERE c2.id = $12))
+             ORDER BY s.position, c.position, c.id LIMIT $13"
+        )
+    };
+}
+
+/// The board's live cards in board order (stage, then position), filtered.
+pub async fn list(
+    db: &Db,
+    account_id: Uuid,
+    board_id: Uuid,
+    filter: &Filter,
+    page: PageRequest,
+) -> AppResult<Vec<Card>> {
+    let sql = match db {
+        Db::Sqlite(_) => {
+            list_sql!("EXISTS (SELECT 1 FROM json_each(c.labels) WHERE json_each.value = $5)")
+        }
+        Db::Postgres(_) => list_sql!("c.labels @> jsonb_build_array($5::text)"),
+    };
+    Ok(on_db!(db, pool => sqlx::query_as(sql)
+        .bind(account_id).bind(board_id).bind(filter.stage_id).bind(filter.assignee_id)
+        .bind(&filter.label).bind(filter.priority).bind(filter.status).bind(filter.inbox_id)
+        .bind(&filter.text).bind(filter.due_from).bind(filter.due_to).bind(page.after)
+        .bind(page.fetch_limit())
+        .fetch_all(pool).await?))
+}

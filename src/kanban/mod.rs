@@ -1,0 +1,53 @@
+//! The Kanban CRM: boards, their stages, cards and each card's history. Boards count
+//! against the plan's `max_boards`; the whole module answers 403 `feature_disabled` when
+//! the plan turns `kanban_enabled` off. Structure (boards, stages) is for supervisors and
+//! admins; every member works cards.
+
+pub mod boards;
+pub mod cards;
+mod lock;
+pub mod stages;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::{
+    entitlements,
+    platform::{
+        db::Conn,
+        error::{AppError, AppResult},
+        state::AppState,
+    },
+    tenancy::AccountScope,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(boards::router())
+        .merge(stages::router())
+        .merge(cards::router())
+}
+
+/// Refuses the Kanban to accounts whose plan does not include it.
+pub async fn ensure_enabled(
+    conn: impl Into<Conn<'_>>,
+    state: &AppState,
+    scope: &AccountScope,
+) -> AppResult<()> {
+    let plan =
+        entitlements::store::effective(conn, &state.config.plan_defaults, scope.account_id).await?;
+    if plan.features.kanban_enabled {
+        Ok(())
+    } else {
+        Err(AppError::FeatureDisabled { feature: "kanban" })
+    }
+}
+
+/// A stale `version` in an update: someone changed the resource since it was read.
+pub fn version_conflict(current: i64) -> AppError {
+    AppError::Conflict {
+        code: "version_conflict",
+        message: format!(
+            "This was changed by someone else (now at version {current}); reload and try again."
+        ),
+    }
+}

@@ -1,0 +1,513 @@
+//! The Kanban's boards, stages and cards: defaults, the plan's limit and feature flag,
+//! dense positions under concurrent moves, won/lost/reopened history, optimistic
+//! concurrency, ids from another board, filters and paging.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::{
+    accounts::super_admin,
+    support::{Resp, Tenant, TestApp},
+};
+
+async fn tenant(vars: &[(&str, &str)]) -> (TestApp, Tenant) {
+    let app = TestApp::spawn_with(vars).await;
+    let root = super_admin(&app).await;
+    let tenant = app.tenant(&root, "Acme").await;
+    (app, tenant)
+}
+
+async fn board(app: &TestApp, t: &Tenant, name: &str) -> Resp {
+    app.post(&t.path("/boards"), &t.admin.token, json!({ "name": name }))
+        .await
+}
+
+fn id(value: &Value) -> String {
+    value.as_str().unwrap().to_string()
+}
+
+struct Board {
+    id: String,
+    stages: Vec<String>,
+}
+
+async fn new_board(app: &TestApp, t: &Tenant) -> Board {
+    let resp = board(app, t, "Sales").await;
+    assert_eq!(resp.status, StatusCode::CREATED, "{:?}", resp.body);
+    Board {
+        id: id(&resp.body["id"]),
+        stages: resp.body["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| id(&s["id"]))
+            .collect(),
+    }
+}
+
+async fn card(app: &TestApp, t: &Tenant, b: &Board, body: Value) -> Value {
+    let resp = app
+        .post(
+            &t.path(&format!("/boards/{}/cards", b.id)),
+            &t.agent.token,
+            body,
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::CREATED, "{:?}", resp.body);
+    resp.body
+}
+
+async fn move_card(app: &TestApp, t: &Tenant, b: &Board, card: &str, body: Value) -> Resp {
+    let path = t.path(&format!("/boards/{}/cards/{card}/move", b.id));
+    app.post(&path, &t.agent.token, body).await
+}
+
+/// (title, stage index, position) of every card of the board, in board order.
+async fn layout(app: &TestApp, t: &Tenant, b: &Board) -> Vec<(String, usize, i64)> {
+    let resp = app
+        .get(
+            &t.path(&format!("/boards/{}/cards?limit=200", b.id)),
+            &t.agent.token,
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::OK, "{:?}", resp.body);
+    resp.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let stage = b
+                .stages
+                .iter()
+                .position(|s| *s == id(&c["stage_id"]))
+                .unwrap();
+            (id(&c["title"]), stage, c["position"].as_i64().unwrap())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_new_board_has_a_pipeline_and_counts_against_the_plan() {
+    let (app, t) = tenant(&[]).await;
+    let created = board(&app, &t, "Sales").await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let stages = created.body["stages"].as_array().unwrap();
+    let names: Vec<&str> = stages.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["New", "In progress", "Waiting", "Won", "Lost"]);
+    let kinds: Vec<&str> = stages.iter().map(|s| s["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["open", "open", "open", "won", "lost"]);
+    assert_eq!(created.body["currency"], "BRL");
+
+    assert_eq!(board(&app, &t, "Support").await.status, StatusCode::CREATED);
+    board(&app, &t, "Third")
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "quota_exceeded");
+    let usage = app.get(&t.path("/usage"), &t.agent.token).await;
+    assert_eq!(usage.body["usage"]["boards"], 2);
+    // Archiving frees the place.
+    let path = t.path(&format!("/boards/{}", id(&created.body["id"])));
+    assert_eq!(
+        app.delete(&path, &t.admin.token).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(board(&app, &t, "Third").await.status, StatusCode::CREATED);
+    app.get(&path, &t.agent.token)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+
+    let bad = json!({ "name": " ", "currency": "real", "stages": [] });
+    let refused = app.post(&t.path("/boards"), &t.admin.token, bad).await;
+    refused.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let fields: Vec<&str> = refused.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["name", "stages", "currency"]);
+}
+
+#[tokio::test]
+async fn the_plan_can_turn_the_kanban_off() {
+    let (app, t) = tenant(&[("DEFAULT_PLAN_KANBAN_ENABLED", "false")]).await;
+    app.get(&t.path("/boards"), &t.agent.token)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "feature_disabled");
+    board(&app, &t, "Sales")
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "feature_disabled");
+}
+
+#[tokio::test]
+async fn cards_enter_the_first_open_stage_and_moves_keep_positions_dense() {
+    let (app, t) = tenant(&[]).await;
+    let b = new_board(&app, &t).await;
+    let mut ids = Vec::new();
+    for title in ["a", "b", "c", "d"] {
+        ids.push(id(
+            &card(&app, &t, &b, json!({ "title": title })).await["id"],
+        ));
+    }
+    let top = card(&app, &t, &b, json!({ "title": "top", "position": 0 })).await;
+    assert_eq!(top["position"], 0);
+    assert_eq!(
+        layout(&app, &t, &b).await,
+        [
+            ("top", 0, 0),
+            ("a", 0, 1),
+            ("b", 0, 2),
+            ("c", 0, 3),
+            ("d", 0, 4)
+        ]
+        .map(|(t, s, p)| (t.to_string(), s, p))
+    );
+
+    let moved = move_card(
+        &app,
+        &t,
+        &b,
+        &ids[1],
+        json!({ "stage_id": b.stages[1], "position": 0 }),
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.body);
+    // A far position is the bottom; a move within the stage reorders it.
+    move_card(
+        &app,
+        &t,
+        &b,
+        &ids[0],
+        json!({ "stage_id": b.stages[1], "position": 99 }),
+    )
+    .await;
+    move_card(
+        &app,
+        &t,
+        &b,
+        &ids[3],
+        json!({ "stage_id": b.stages[0], "position": 0 }),
+    )
+    .await;
+    assert_eq!(
+        layout(&app, &t, &b).await,
+        [
+            ("d", 0, 0),
+            ("top", 0, 1),
+            ("c", 0, 2),
+            ("b", 1, 0),
+            ("a", 1, 1)
+        ]
+        .map(|(t, s, p)| (t.to_string(), s, p))
+    );
+    // Archiving closes the gap.
+    let path = t.path(&format!("/boards/{}/cards/{}", b.id, id(&top["id"])));
+    assert_eq!(
+        app.delete(&path, &t.agent.token).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        layout(&app, &t, &b).await,
+        [("d", 0, 0), ("c", 0, 1), ("b", 1, 0), ("a", 1, 1)].map(|(t, s, p)| (t.to_string(), s, p))
+    );
+}
+
+#[tokio::test]
+async fn concurrent_moves_lose_and_duplicate_no_position() {
+    let (app, t) = tenant(&[]).await;
+    let b = new_board(&app, &t).await;
+    let mut ids = Vec::new();
+    for n in 0..24 {
+        ids.push(id(&card(
+            &app,
+            &t,
+            &b,
+            json!({ "title": format!("card {n:02}") }),
+        )
+        .await["id"]));
+    }
+    let moves = ids.iter().enumerate().map(|(n, card)| {
+        let (app, t, b) = (&app, &t, &b);
+        let stage = b.stages[n % 3].clone();
+        async move {
+            let body = json!({ "stage_id": stage, "position": (n * 7) % 5 });
+            move_card(app, t, b, card, body).await.status
+        }
+    });
+    let statuses = futures_util::future::join_all(moves).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    let cards = layout(&app, &t, &b).await;
+    assert_eq!(cards.len(), 24);
+    for stage in 0..3 {
+        let positions: Vec<i64> = cards.iter().filter(|c| c.1 == stage).map(|c| c.2).collect();
+        let expected: Vec<i64> = (0..positions.len() as i64).collect();
+        assert_eq!(positions, expected, "stage {stage} is dense");
+    }
+}
+
+#[tokio::test]
+async fn won_lost_and_reopened_are_history_with_who_and_why() {
+    let (app, t) = tenant(&[]).await;
+    let b = new_board(&app, &t).await;
+    let c = card(
+        &app,
+        &t,
+        &b,
+        json!({ "title": "Deal", "value_minor": 150000 }),
+    )
+    .await;
+    assert_eq!(c["currency"], "BRL");
+    let card_id = id(&c["id"]);
+    let won = move_card(&app, &t, &b, &card_id, json!({ "stage_id": b.stages[3] })).await;
+    assert_eq!(won.body["status"], "won");
+    let lost = move_card(
+        &app,
+        &t,
+        &b,
+        &card_id,
+        json!({ "stage_id": b.stages[4], "lost_reason": "Too expensive" }),
+    )
+    .await;
+    assert_eq!(lost.body["status"], "lost");
+    assert_eq!(lost.body["lost_reason"], "Too expensive");
+    let reopened = move_card(&app, &t, &b, &card_id, json!({ "stage_id": b.stages[1] })).await;
+    assert_eq!(reopened.body["status"], "open");
+    assert!(reopened.body["lost_reason"].is_null());
+
+    let history = app
+        .get(
+            &t.path(&format!("/boards/{}/cards/{card_id}/history", b.id)),
+            &t.admin.token,
+        )
+        .await;
+    let events = history.body.as_array().unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["created", "won", "lost", "reopened"]);
+    assert_eq!(events[2]["reason"], "Too expensive");
+    assert_eq!(events[2]["from_stage_id"], b.stages[3].as_str());
+    assert_eq!(events[2]["to_stage_id"], b.stages[4].as_str());
+    assert_eq!(events[1]["actor_type"], "user");
+    assert_eq!(events[1]["actor_user_id"], t.agent.id.to_string());
+}
+
+#[tokio::test]
+async fn a_stale_update_is_refused_and_changes_are_recorded() {
+    let (app, t) = tenant(&[]).await;
+    let b = new_board(&app, &t).await;
+    let c = card(&app, &t, &b, json!({ "title": "Deal" })).await;
+    let path = t.path(&format!("/boards/{}/cards/{}", b.id, id(&c["id"])));
+    let patch = |body: Value| {
+        let (app, path, token) = (&app, &path, &t.agent.token);
+        async move {
+            app.request(Method::PATCH, path, Some(token), Some(body))
+                .await
+        }
+    };
+    let first = patch(json!({ "version": 1, "priority": "high", "labels": ["VIP", "lead"] })).await;
+    assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
+    assert_eq!(first.body["version"], 2);
+    assert_eq!(first.body["labels"], json!(["lead", "vip"]));
+    patch(json!({ "version": 1, "title": "Overwritten" }))
+        .await
+        .assert_problem(StatusCode::CONFLICT, "version_conflict");
+    let fetched = app.get(&path, &t.agent.token).await;
+    assert_eq!(fetched.body["title"], "Deal");
+
+    let assignee = json!({ "assignee_id": uuid::Uuid::now_v7() });
+    patch(assignee)
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    patch(json!({ "custom_fields": { "budget": 10 } }))
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let history = app.get(&format!("{path}/history"), &t.agent.token).await;
+    let updated = &history.body[1];
+    assert_eq!(updated["kind"], "updated");
+    assert_eq!(
+        updated["changes"]["priority"],
+        json!({ "from": null, "to": "high" })
+    );
+}
+
+#[tokio::test]
+async fn stages_and_cards_of_another_board_are_not_found() {
+    let (app, t) = tenant(&[]).await;
+    let one = new_board(&app, &t).await;
+    let other = new_board(&app, &t).await;
+    let c = card(&app, &t, &one, json!({ "title": "Deal" })).await;
+    let card_id = id(&c["id"]);
+    move_card(
+        &app,
+        &t,
+        &one,
+        &card_id,
+        json!({ "stage_id": other.stages[1] }),
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    let elsewhere = t.path(&format!("/boards/{}/cards/{card_id}", other.id));
+    app.get(&elsewhere, &t.agent.token)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    let stage_elsewhere = t.path(&format!("/boards/{}/stages/{}", one.id, other.stages[0]));
+    app.request(
+        Method::PATCH,
+        &stage_elsewhere,
+        Some(&t.admin.token),
+        Some(json!({ "name": "X" })),
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    let conversation = json!({ "title": "Chat", "chatwoot_conversation_id": 42 });
+    card(&app, &t, &one, conversation.clone()).await;
+    app.post(
+        &t.path(&format!("/boards/{}/cards", one.id)),
+        &t.agent.token,
+        conversation.clone(),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "conversation_has_card");
+    // The same conversation may be a card on another board.
+    card(&app, &t, &other, conversation).await;
+}
+
+#[tokio::test]
+async fn stages_move_and_a_deleted_stage_hands_its_cards_on() {
+    let (app, t) = tenant(&[]).await;
+    let b = new_board(&app, &t).await;
+    let c = card(
+        &app,
+        &t,
+        &b,
+        json!({ "title": "Deal", "stage_id": b.stages[2] }),
+    )
+    .await;
+    let moved = app
+        .post(
+            &t.path(&format!("/boards/{}/stages/{}/move", b.id, b.stages[4])),
+            &t.supervisor.token,
+            json!({ "position": 0 }),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.body);
+    let order: Vec<String> = moved
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| id(&s["name"]))
+        .collect();
+    assert_eq!(order, ["Lost", "New", "In progress", "Waiting", "Won"]);
+
+    let waiting = t.path(&format!("/boards/{}/stages/{}", b.id, b.stages[2]));
+    app.delete(&waiting, &t.supervisor.token)
+        .await
+        .assert_problem(StatusCode::CONFLICT, "stage_not_empty");
+    let handed = format!("{waiting}?move_cards_to={}", b.stages[3]);
+    assert_eq!(
+        app.delete(&handed, &t.supervisor.token).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let card_path = t.path(&format!("/boards/{}/cards/{}", b.id, id(&c["id"])));
+    let after = app.get(&card_path, &t.agent.token).await;
+    assert_eq!(after.body["stage_id"], b.stages[3].as_str());
+    assert_eq!(after.body["status"], "won");
+    let stages = app
+        .get(&t.path(&format!("/boards/{}/stages", b.id)), &t.agent.token)
+        .await;
+    let positions: Vec<i64> = stages
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["position"].as_i64().unwrap())
+        .collect();
+    assert_eq!(positions, [0, 1, 2, 3]);
+}
+
+#[tokio::test]
+async fn cards_filter_by_label_priority_text_status_and_due_and_page() {
+    let (app, t) = tenant(&[]).await;
+    let b = new_board(&app, &t).await;
+    let yesterday = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+    let yesterday = yesterday
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    card(&app, &t, &b, json!({ "title": "Joana — site", "labels": ["vip"], "priority": "urgent", "due_at": yesterday })).await;
+    card(
+        &app,
+        &t,
+        &b,
+        json!({ "title": "Order A-3317", "contact_name": "Carlos Lima", "chatwoot_inbox_id": 7 }),
+    )
+    .await;
+    for n in 0..5 {
+        card(
+            &app,
+            &t,
+            &b,
+            json!({ "title": format!("Lead {n}"), "labels": ["lead"] }),
+        )
+        .await;
+    }
+    let titles = |query: &'static str| {
+        let (app, t, b) = (&app, &t, &b);
+        async move {
+            let resp = app
+                .get(
+                    &t.path(&format!("/boards/{}/cards?{query}", b.id)),
+                    &t.agent.token,
+                )
+                .await;
+            assert_eq!(resp.status, StatusCode::OK, "{query}: {:?}", resp.body);
+            resp.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| id(&c["title"]))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(titles("label=VIP").await, ["Joana — site"]);
+    assert_eq!(titles("priority=urgent").await, ["Joana — site"]);
+    assert_eq!(titles("q=carlos").await, ["Order A-3317"]);
+    assert_eq!(titles("inbox_id=7").await, ["Order A-3317"]);
+    assert_eq!(titles("due=overdue").await, ["Joana — site"]);
+    assert_eq!(titles("status=won").await, Vec::<String>::new());
+    assert_eq!(titles("label=lead").await.len(), 5);
+
+    let first = app
+        .get(
+            &t.path(&format!("/boards/{}/cards?label=lead&limit=2", b.id)),
+            &t.agent.token,
+        )
+        .await;
+    let cursor = first.body["next_cursor"].as_str().unwrap();
+    let second = app
+        .get(
+            &t.path(&format!(
+                "/boards/{}/cards?label=lead&limit=2&cursor={cursor}",
+                b.id
+            )),
+            &t.agent.token,
+        )
+        .await;
+    let page = |r: &Resp| {
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| id(&c["title"]))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(page(&first), ["Lead 0", "Lead 1"]);
+    assert_eq!(page(&second), ["Lead 2", "Lead 3"]);
+    app.get(
+        &t.path(&format!("/boards/{}/cards?due=someday", b.id)),
+        &t.agent.token,
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+}
