@@ -10,6 +10,7 @@ CREATE TABLE boards (
     currency      TEXT NOT NULL,
     inbox_ids     JSONB NOT NULL,
     custom_fields JSONB NOT NULL,
+    rules         JSONB NOT NULL,
     version       BIGINT NOT NULL,
     created_at    TIMESTAMPTZ NOT NULL,
     updated_at    TIMESTAMPTZ NOT NULL,
@@ -41,6 +42,7 @@ CREATE TABLE cards (
     chatwoot_conversation_id BIGINT,
     chatwoot_contact_id      BIGINT,
     chatwoot_inbox_id        BIGINT,
+    chatwoot_updated_micros  BIGINT,
     contact_name             TEXT,
     contact_avatar_url       TEXT,
     last_message             TEXT,
@@ -63,6 +65,7 @@ CREATE INDEX cards_stage ON cards (stage_id, position);
 CREATE INDEX cards_board ON cards (board_id, id);
 CREATE UNIQUE INDEX cards_conversation ON cards (board_id, chatwoot_conversation_id)
     WHERE chatwoot_conversation_id IS NOT NULL;
+CREATE INDEX cards_contact ON cards (account_id, chatwoot_contact_id);
 
 CREATE TABLE card_events (
     id            UUID PRIMARY KEY,

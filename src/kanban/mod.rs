@@ -5,6 +5,7 @@
 
 pub mod boards;
 pub mod cards;
+pub mod follow;
 mod lock;
 pub mod stages;
 

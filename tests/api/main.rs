@@ -8,6 +8,7 @@ mod cross_tenant;
 mod embedding;
 mod entitlements;
 mod kanban;
+mod kanban_chatwoot;
 mod list_cache;
 mod platform;
 mod rbac;

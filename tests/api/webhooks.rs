@@ -22,7 +22,9 @@ use crate::{
 };
 
 /// A hub connected to the simulator's demo account.
-async fn connected(vars: &[(&str, &str)]) -> (Simulator, DemoInstallation, TestApp, SignedIn) {
+pub(crate) async fn connected(
+    vars: &[(&str, &str)],
+) -> (Simulator, DemoInstallation, TestApp, SignedIn) {
     let (sim, demo) = chatwoot().await;
     let app = hub(&sim, vars).await;
     let admin = sign_in(&app, DEMO_ADMIN_TOKEN).await;
@@ -37,7 +39,12 @@ async fn connected(vars: &[(&str, &str)]) -> (Simulator, DemoInstallation, TestA
     (sim, demo, app, admin)
 }
 
-async fn deliver(app: &TestApp, account: Uuid, headers: &[(&str, String)], body: &[u8]) -> Resp {
+pub(crate) async fn deliver(
+    app: &TestApp,
+    account: Uuid,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> Resp {
     let mut request = app
         .client
         .post(format!("{}/api/v1/webhooks/chatwoot/{account}", app.base))
@@ -48,7 +55,7 @@ async fn deliver(app: &TestApp, account: Uuid, headers: &[(&str, String)], body:
     Resp::read(request.body(body.to_vec()).send().await.unwrap()).await
 }
 
-fn signed_headers(
+pub(crate) fn signed_headers(
     secret: &str,
     body: &[u8],
     at: i64,
@@ -75,7 +82,7 @@ async fn deliveries(app: &TestApp, admin: &SignedIn, query: &str) -> Vec<Value> 
 }
 
 /// Waits up to ten seconds for `done` to hold.
-async fn eventually<F, Fut>(what: &str, mut done: F)
+pub(crate) async fn eventually<F, Fut>(what: &str, mut done: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,

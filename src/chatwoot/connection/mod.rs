@@ -23,6 +23,7 @@ use super::{
 };
 use crate::{
     auth::opaque,
+    entitlements, kanban,
     platform::{
         clock,
         error::{AppError, AppResult},
@@ -108,6 +109,8 @@ pub struct ConnectReport {
     pub webhook: WebhookRegistration,
     pub dashboard_app: Registration,
     pub sync: SyncReport,
+    /// The board made for an account that had none, fed by every enabled inbox.
+    pub default_board_id: Option<Uuid>,
 }
 
 pub fn webhook_url(state: &AppState, account_id: Uuid) -> String {
@@ -312,6 +315,7 @@ pub async fn connect(
     store::save(&mut tx, account.id, &row).await?;
     tx.commit().await?;
     let sync = pull(state, account.id, &link, &credential).await?;
+    let default_board_id = default_board(state, account.id).await?;
     Ok(ConnectReport {
         webhook: WebhookRegistration {
             registration: Registration {
@@ -323,7 +327,46 @@ pub async fn connect(
         },
         dashboard_app,
         sync,
+        default_board_id,
     })
+}
+
+/// Gives an account without boards (whose plan has the Kanban and room for one) a board
+/// with the default pipeline, so cards appear with no setup.
+async fn default_board(state: &AppState, account_id: Uuid) -> AppResult<Option<Uuid>> {
+    let mut tx = state.db.begin().await?;
+    // The account lock the capacity check takes keeps two connects from making two boards.
+    let room = entitlements::ensure_capacity(
+        &mut tx,
+        &state.config.plan_defaults,
+        account_id,
+        entitlements::Resource::Boards,
+    )
+    .await;
+    match room {
+        Ok(()) => {}
+        Err(AppError::QuotaExceeded { .. }) => return Ok(None),
+        Err(other) => return Err(other),
+    }
+    let plan =
+        entitlements::store::effective(&mut tx, &state.config.plan_defaults, account_id).await?;
+    let has_boards = !kanban::boards::store::all_live(&mut tx, account_id)
+        .await?
+        .is_empty();
+    if !plan.features.kanban_enabled || has_boards {
+        return Ok(None);
+    }
+    let draft = kanban::boards::Draft {
+        name: "Pipeline".into(),
+        description: "Conversations from every enabled inbox, created by Whatpro Hub.".into(),
+        currency: "BRL".into(),
+        inbox_ids: Vec::new(),
+        custom_fields: Vec::new(),
+        stages: kanban::boards::default_stages(),
+    };
+    let created = kanban::boards::create(&mut tx, account_id, draft).await?;
+    tx.commit().await?;
+    Ok(Some(created.board.id))
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -3,8 +3,8 @@
 //! de-duplication key before they are acknowledged, and processed by a worker with
 //! retries, backoff and a dead-letter state.
 //!
-//! Today the inbox events keep the inbox mirror current; conversation, message and
-//! contact events are stored and acknowledged for the Kanban, which consumes them.
+//! Inbox events keep the inbox mirror current; conversation, message and contact events
+//! move the Kanban's cards (`kanban::follow`).
 
 mod intake;
 pub mod store;

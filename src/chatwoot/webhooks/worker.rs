@@ -78,7 +78,10 @@ async fn process(state: &AppState, delivery: &Claimed) -> AppResult<()> {
             connection::pull(state, account.id, &link, &credential).await?;
             Ok(())
         }
-        // Stored for the Kanban (conversation, message and contact events).
-        _ => Ok(()),
+        other => {
+            let body: serde_json::Value = serde_json::from_str(&delivery.body)
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("stored body is not JSON: {e}")))?;
+            crate::kanban::follow::apply(state, delivery.account_id, other, &body).await
+        }
     }
 }

@@ -3,6 +3,8 @@
 mod routes;
 pub mod store;
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -10,8 +12,8 @@ use uuid::Uuid;
 
 pub use routes::router;
 
-use super::stages::Stage;
-use crate::platform::validate::Validator;
+use super::stages::{self, Kind, NewStage, Stage};
+use crate::platform::{clock, db::Tx, error::AppResult, validate::Validator};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -32,6 +34,77 @@ pub struct CustomField {
     pub kind: FieldKind,
 }
 
+/// How Chatwoot's events move the board's cards. Data, editable with the board.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rules {
+    /// A conversation that starts in a feeding inbox becomes a card in the entry stage.
+    pub create_cards: bool,
+    /// A conversation's status (`open`, `pending`, `snoozed`, `resolved`) → the stage its
+    /// card moves to. `open` only brings back cards from a won or lost stage.
+    pub status_stages: BTreeMap<String, Uuid>,
+    /// A label that appears on the conversation → the stage its card moves to.
+    pub label_stages: BTreeMap<String, Uuid>,
+}
+
+pub const STATUSES: [&str; 4] = ["open", "pending", "snoozed", "resolved"];
+
+impl Rules {
+    /// Cards follow conversations: resolved → the first won stage, reopened → the entry
+    /// stage, snoozed → a stage named "Waiting" when there is one.
+    pub fn defaults(stages: &[Stage]) -> Rules {
+        let mut status_stages = BTreeMap::new();
+        if let Some(won) = stages.iter().find(|s| s.kind == Kind::Won) {
+            status_stages.insert("resolved".to_string(), won.id);
+        }
+        if let Some(entry) = stages.iter().find(|s| s.kind == Kind::Open) {
+            status_stages.insert("open".to_string(), entry.id);
+        }
+        if let Some(waiting) = stages
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case("waiting"))
+        {
+            status_stages.insert("snoozed".to_string(), waiting.id);
+        }
+        Rules {
+            create_cards: true,
+            status_stages,
+            label_stages: BTreeMap::new(),
+        }
+    }
+
+    pub fn check(&self, v: &mut Validator, stages: &[Stage]) {
+        let known = |id: &Uuid| stages.iter().any(|s| s.id == *id);
+        v.check(
+            self.status_stages
+                .keys()
+                .all(|k| STATUSES.contains(&k.as_str())),
+            "rules",
+            "status_stages keys are open, pending, snoozed or resolved",
+        )
+        .check(
+            self.status_stages
+                .values()
+                .chain(self.label_stages.values())
+                .all(known),
+            "rules",
+            "stages must be stages of this board",
+        )
+        .check(
+            self.label_stages.len() <= 50,
+            "rules",
+            "at most 50 label rules",
+        );
+    }
+
+    /// Drops rules that point at a stage that no longer exists.
+    pub fn without_stage(mut self, stage_id: Uuid) -> Rules {
+        self.status_stages.retain(|_, s| *s != stage_id);
+        self.label_stages.retain(|_, s| *s != stage_id);
+        self
+    }
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Board {
     pub id: Uuid,
@@ -44,6 +117,8 @@ pub struct Board {
     pub inbox_ids: Vec<i64>,
     #[sqlx(json)]
     pub custom_fields: Vec<CustomField>,
+    #[sqlx(json)]
+    pub rules: Rules,
     /// Bumped by every change; send it back to update (a stale one answers 409).
     pub version: i64,
     #[serde(with = "time::serde::rfc3339")]
@@ -105,4 +180,67 @@ fn check_custom_fields(v: &mut Validator, fields: &[CustomField]) {
         )
         .text("custom_fields", &field.label, 80);
     }
+}
+
+/// New, In progress and Waiting (open), Won, Lost: the pipeline a board starts with.
+pub fn default_stages() -> Vec<NewStage> {
+    [
+        ("New", "#2781f6", Kind::Open),
+        ("In progress", "#5b5bd6", Kind::Open),
+        ("Waiting", "#ffc53d", Kind::Open),
+        ("Won", "#12a594", Kind::Won),
+        ("Lost", "#e54666", Kind::Lost),
+    ]
+    .into_iter()
+    .map(|(name, color, kind)| NewStage {
+        name: name.into(),
+        color: Some(color.into()),
+        sla_hours: None,
+        kind: Some(kind),
+        position: None,
+    })
+    .collect()
+}
+
+/// A board about to be created, already validated.
+pub struct Draft {
+    pub name: String,
+    pub description: String,
+    pub currency: String,
+    pub inbox_ids: Vec<i64>,
+    pub custom_fields: Vec<CustomField>,
+    pub stages: Vec<NewStage>,
+}
+
+/// Creates the board, its stages in order and its default rules (the caller checked the
+/// plan and audits).
+pub async fn create(tx: &mut Tx, account_id: Uuid, draft: Draft) -> AppResult<BoardDetail> {
+    let now = clock::now();
+    let board_id = Uuid::now_v7();
+    let built: Vec<Stage> = draft
+        .stages
+        .iter()
+        .enumerate()
+        .map(|(position, stage)| stage.build(board_id, position as i32, now))
+        .collect();
+    let board = Board {
+        id: board_id,
+        name: draft.name,
+        description: draft.description,
+        currency: draft.currency,
+        inbox_ids: draft.inbox_ids,
+        custom_fields: draft.custom_fields,
+        rules: Rules::defaults(&built),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    store::insert(tx, account_id, &board).await?;
+    for stage in &built {
+        stages::store::insert(tx, account_id, stage).await?;
+    }
+    Ok(BoardDetail {
+        board,
+        stages: built,
+    })
 }

@@ -7,7 +7,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{
-    Board, BoardDetail, CustomField, check_currency, check_custom_fields, check_inbox_ids, store,
+    Board, BoardDetail, CustomField, Draft, Rules, check_currency, check_custom_fields,
+    check_inbox_ids, store,
 };
 use crate::{
     audit::{self, AuditEntry},
@@ -61,25 +62,8 @@ pub struct BoardUpdate {
     pub currency: Option<String>,
     pub inbox_ids: Option<Vec<i64>>,
     pub custom_fields: Option<Vec<CustomField>>,
-}
-
-fn default_stages() -> Vec<NewStage> {
-    [
-        ("New", "#2781f6", stages::Kind::Open),
-        ("In progress", "#5b5bd6", stages::Kind::Open),
-        ("Waiting", "#ffc53d", stages::Kind::Open),
-        ("Won", "#12a594", stages::Kind::Won),
-        ("Lost", "#e54666", stages::Kind::Lost),
-    ]
-    .into_iter()
-    .map(|(name, color, kind)| NewStage {
-        name: name.into(),
-        color: Some(color.into()),
-        sla_hours: None,
-        kind: Some(kind),
-        position: None,
-    })
-    .collect()
+    /// How Chatwoot's events move cards; stage ids must be this board's.
+    pub rules: Option<Rules>,
 }
 
 /// The account's boards.
@@ -109,7 +93,7 @@ async fn create_board(
 ) -> AppResult<(StatusCode, ApiJson<BoardDetail>)> {
     scope.require(Role::Supervisor)?;
     let currency = body.currency.unwrap_or_else(|| "BRL".into());
-    let new_stages = body.stages.unwrap_or_else(default_stages);
+    let new_stages = body.stages.unwrap_or_else(super::default_stages);
     let mut v = Validator::default();
     v.text("name", &body.name, 120)
         .check(
@@ -139,29 +123,15 @@ async fn create_board(
         Resource::Boards,
     )
     .await?;
-    let now = clock::now();
-    let board = Board {
-        id: Uuid::now_v7(),
+    let draft = Draft {
         name: body.name.trim().into(),
         description: body.description.trim().into(),
         currency,
         inbox_ids: body.inbox_ids,
         custom_fields: body.custom_fields,
-        version: 1,
-        created_at: now,
-        updated_at: now,
+        stages: new_stages,
     };
-    store::insert(&mut tx, scope.account_id, &board).await?;
-    let mut created = Vec::with_capacity(new_stages.len());
-    for (position, stage) in new_stages.iter().enumerate() {
-        let stage = stage.build(board.id, position as i32, now);
-        stages::store::insert(&mut tx, scope.account_id, &stage).await?;
-        created.push(stage);
-    }
-    let detail = BoardDetail {
-        board,
-        stages: created,
-    };
+    let detail = super::create(&mut tx, scope.account_id, draft).await?;
     audit::record(
         &mut tx,
         AuditEntry::new(&scope, "board.created", "board", detail.board.id)
@@ -226,6 +196,7 @@ async fn update_board(
         custom_fields: body
             .custom_fields
             .unwrap_or_else(|| before.custom_fields.clone()),
+        rules: body.rules.unwrap_or_else(|| before.rules.clone()),
         version: before.version + 1,
         updated_at: clock::now(),
         ..before.clone()
@@ -239,6 +210,8 @@ async fn update_board(
     check_currency(&mut v, "currency", &after.currency);
     check_inbox_ids(&mut v, &after.inbox_ids);
     check_custom_fields(&mut v, &after.custom_fields);
+    let stages = stages::store::list(&mut tx, scope.account_id, board_id).await?;
+    after.rules.check(&mut v, &stages);
     v.finish()?;
     store::update(&mut tx, scope.account_id, &after).await?;
     audit::record(

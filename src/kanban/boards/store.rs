@@ -13,8 +13,8 @@ use crate::{
 
 macro_rules! select {
     () => {
-        "SELECT id, name, description, currency, inbox_ids, custom_fields, version, created_at,
-                updated_at FROM boards "
+        "SELECT id, name, description, currency, inbox_ids, custom_fields, rules, version,
+                created_at, updated_at FROM boards "
     };
 }
 
@@ -46,24 +46,24 @@ pub async fn get(
 
 pub async fn insert(tx: &mut Tx, account_id: Uuid, board: &Board) -> AppResult<()> {
     let sql = "INSERT INTO boards (id, account_id, name, description, currency, inbox_ids,
-                   custom_fields, version, created_at, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+                   custom_fields, rules, version, created_at, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
     on_tx!(tx, c => sqlx::query(sql)
         .bind(board.id).bind(account_id).bind(&board.name).bind(&board.description)
         .bind(&board.currency).bind(Json(&board.inbox_ids)).bind(Json(&board.custom_fields))
-        .bind(board.version).bind(board.created_at).bind(board.updated_at)
+        .bind(Json(&board.rules)).bind(board.version).bind(board.created_at).bind(board.updated_at)
         .execute(c).await?.rows_affected());
     Ok(())
 }
 
 pub async fn update(tx: &mut Tx, account_id: Uuid, board: &Board) -> AppResult<()> {
     let sql = "UPDATE boards SET name = $3, description = $4, currency = $5, inbox_ids = $6,
-                   custom_fields = $7, version = $8, updated_at = $9
+                   custom_fields = $7, rules = $8, version = $9, updated_at = $10
                WHERE account_id = $1 AND id = $2";
     on_tx!(tx, c => sqlx::query(sql)
         .bind(account_id).bind(board.id).bind(&board.name).bind(&board.description)
         .bind(&board.currency).bind(Json(&board.inbox_ids)).bind(Json(&board.custom_fields))
-        .bind(board.version).bind(board.updated_at)
+        .bind(Json(&board.rules)).bind(board.version).bind(board.updated_at)
         .execute(c).await?.rows_affected());
     Ok(())
 }
@@ -79,4 +79,13 @@ pub async fn archive(
     on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(board_id).bind(at)
         .execute(c).await?.rows_affected());
     Ok(())
+}
+
+/// The account's live boards (for Chatwoot events, which may concern any of them).
+pub async fn all_live(conn: impl Into<Conn<'_>>, account_id: Uuid) -> AppResult<Vec<Board>> {
+    let sql = concat!(
+        select!(),
+        "WHERE account_id = $1 AND archived_at IS NULL ORDER BY id"
+    );
+    Ok(on_conn!(conn.into(), c => sqlx::query_as(sql).bind(account_id).fetch_all(c).await?))
 }

@@ -44,6 +44,16 @@ pub struct Actor {
     user_id: Option<Uuid>,
 }
 
+impl Actor {
+    /// Chatwoot, through its webhooks.
+    pub fn chatwoot() -> Actor {
+        Actor {
+            kind: "chatwoot",
+            user_id: None,
+        }
+    }
+}
+
 impl From<&AccountScope> for Actor {
     fn from(scope: &AccountScope) -> Self {
         match scope.principal {

@@ -71,6 +71,43 @@ pub struct Card {
     pub updated_at: OffsetDateTime,
 }
 
+impl Card {
+    /// A new card at the top of `stage`, before its fields are filled in and it is placed.
+    pub fn blank(
+        board_id: Uuid,
+        stage: &super::stages::Stage,
+        title: String,
+        now: OffsetDateTime,
+    ) -> Card {
+        Card {
+            id: Uuid::now_v7(),
+            board_id,
+            stage_id: stage.id,
+            position: 0,
+            title,
+            chatwoot_conversation_id: None,
+            chatwoot_contact_id: None,
+            chatwoot_inbox_id: None,
+            contact_name: None,
+            contact_avatar_url: None,
+            last_message: None,
+            last_message_at: None,
+            value_minor: None,
+            currency: None,
+            priority: None,
+            due_at: None,
+            assignee_id: None,
+            labels: Vec::new(),
+            custom_fields: Map::new(),
+            status: stage.kind,
+            lost_reason: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// The fields a person edits, shared by create and update.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

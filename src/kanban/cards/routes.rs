@@ -261,33 +261,12 @@ async fn create_card(
         Some(stage_id) => stage_in(&mut tx, &scope, board_id, stage_id).await?,
         None => entry_stage(&mut tx, &scope, board_id).await?,
     };
-    let now = clock::now();
-    let mut card = Card {
-        id: Uuid::now_v7(),
+    let mut card = Card::blank(
         board_id,
-        stage_id: stage.id,
-        position: 0,
-        title: body.title.trim().to_string(),
-        chatwoot_conversation_id: None,
-        chatwoot_contact_id: None,
-        chatwoot_inbox_id: None,
-        contact_name: None,
-        contact_avatar_url: None,
-        last_message: None,
-        last_message_at: None,
-        value_minor: None,
-        currency: None,
-        priority: None,
-        due_at: None,
-        assignee_id: None,
-        labels: Vec::new(),
-        custom_fields: Map::new(),
-        status: stage.kind,
-        lost_reason: None,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
+        &stage,
+        body.title.trim().to_string(),
+        clock::now(),
+    );
     body.fields.apply(&mut card);
     if card.value_minor.is_some() && card.currency.is_none() {
         card.currency = Some(board.currency.clone());

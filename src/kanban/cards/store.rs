@@ -220,3 +220,62 @@ pub async fn list(
         .bind(page.fetch_limit())
         .fetch_all(pool).await?))
 }
+
+/// The board's card for a Chatwoot conversation (display id), live or not, and the
+/// `updated_at` (µs) of the newest conversation state applied to it.
+pub async fn by_conversation(
+    tx: &mut Tx,
+    account_id: Uuid,
+    board_id: Uuid,
+    conversation_id: i64,
+) -> AppResult<Option<(Card, Option<i64>, bool)>> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        ", c.chatwoot_updated_micros, c.archived_at IS NOT NULL AS archived FROM cards c
+         WHERE c.account_id = $1 AND c.board_id = $2 AND c.chatwoot_conversation_id = $3"
+    );
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        card: Card,
+        chatwoot_updated_micros: Option<i64>,
+        archived: bool,
+    }
+    let row: Option<Row> = on_tx!(tx, c => sqlx::query_as(sql)
+        .bind(account_id).bind(board_id).bind(conversation_id).fetch_optional(c).await?);
+    Ok(row.map(|r| (r.card, r.chatwoot_updated_micros, r.archived)))
+}
+
+/// Records the newest Chatwoot state applied to a card, so an older one arriving late is
+/// not applied over it.
+pub async fn mark_chatwoot_state(
+    tx: &mut Tx,
+    account_id: Uuid,
+    card_id: Uuid,
+    micros: i64,
+) -> AppResult<()> {
+    let sql = "UPDATE cards SET chatwoot_updated_micros = $3 WHERE account_id = $1 AND id = $2";
+    on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(card_id).bind(micros)
+        .execute(c).await?.rows_affected());
+    Ok(())
+}
+
+/// Brings a Chatwoot contact's name and picture onto every card of theirs.
+pub async fn update_contact(
+    tx: &mut Tx,
+    account_id: Uuid,
+    contact_id: i64,
+    name: &str,
+    avatar_url: Option<&str>,
+    at: OffsetDateTime,
+) -> AppResult<u64> {
+    let sql = "UPDATE cards SET contact_name = $3, contact_avatar_url = $4, version = version + 1,
+                   updated_at = $5
+               WHERE account_id = $1 AND chatwoot_contact_id = $2 AND archived_at IS NULL
+                 AND (contact_name IS DISTINCT FROM $3 OR contact_avatar_url IS DISTINCT FROM $4)";
+    Ok(
+        on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(contact_id).bind(name)
+        .bind(avatar_url).bind(at).execute(c).await?.rows_affected()),
+    )
+}

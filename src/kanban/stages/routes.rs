@@ -83,6 +83,29 @@ async fn renumber(tx: &mut Tx, scope: &AccountScope, stages: &mut [Stage]) -> Ap
     Ok(())
 }
 
+/// Rules that pointed at a deleted stage go with it.
+async fn forget_in_rules(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    board_id: Uuid,
+    stage_id: Uuid,
+) -> AppResult<()> {
+    let boards = crate::kanban::boards::store::get(&mut *tx, scope.account_id, board_id).await?;
+    if let Some(board) = boards {
+        let rules = board.rules.clone().without_stage(stage_id);
+        if rules != board.rules {
+            let board = crate::kanban::boards::Board {
+                rules,
+                version: board.version + 1,
+                updated_at: clock::now(),
+                ..board
+            };
+            crate::kanban::boards::store::update(tx, scope.account_id, &board).await?;
+        }
+    }
+    Ok(())
+}
+
 /// The board's stages, in order.
 #[utoipa::path(get, path = "/api/v1/accounts/{accountId}/boards/{boardId}/stages", tag = "kanban",
     params(("accountId" = Uuid, Path), ("boardId" = Uuid, Path)),
@@ -234,6 +257,7 @@ async fn delete_stage(
     }
     let removed = stages.remove(index);
     store::delete(&mut tx, scope.account_id, stage_id).await?;
+    forget_in_rules(&mut tx, &scope, board_id, stage_id).await?;
     renumber(&mut tx, &scope, &mut stages).await?;
     audit::record(
         &mut tx,

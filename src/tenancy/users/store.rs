@@ -157,6 +157,18 @@ pub async fn chatwoot_user_in_account(
     Ok(n > 0)
 }
 
+/// The account's active member who is this Chatwoot user.
+pub async fn member_by_chatwoot_id(
+    tx: &mut Tx,
+    account_id: Uuid,
+    chatwoot_user_id: i64,
+) -> AppResult<Option<Uuid>> {
+    let sql = "SELECT u.id FROM users u JOIN account_users m ON m.user_id = u.id
+               WHERE m.account_id = $1 AND m.active AND u.chatwoot_user_id = $2 LIMIT 1";
+    Ok(on_tx!(tx, conn => sqlx::query_scalar(sql)
+        .bind(account_id).bind(chatwoot_user_id).fetch_optional(conn).await?))
+}
+
 /// Active members who came from Chatwoot (they have a Chatwoot identity): id and role.
 pub async fn active_chatwoot_members_in(
     tx: &mut Tx,

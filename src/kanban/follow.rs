@@ -1,0 +1,343 @@
+//! Cards that follow Chatwoot conversations. The webhook worker hands every stored
+//! conversation, message and contact event here; each board fed by the conversation's
+//! inbox applies its rules: a card in the entry stage when a conversation starts, moves
+//! by status and by label, and the card's fields kept in step.
+//!
+//! Conversation events carry the conversation's whole state, so applying the newest one
+//! gives the same card whatever came before; a state older than the one already applied
+//! (events out of order) changes nothing.
+
+use serde_json::Value;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{
+    boards::{self, Board},
+    cards::{
+        Card, Priority,
+        history::{self, Actor, Event},
+        moves, store,
+    },
+    lock,
+    stages::{self, Kind, Stage},
+};
+use crate::{
+    chatwoot::inboxes,
+    platform::{clock, db::Tx, error::AppResult, state::AppState},
+    tenancy::users,
+};
+
+/// What a conversation event says about the conversation.
+#[derive(Debug)]
+struct Conversation {
+    display_id: i64,
+    inbox_id: Option<i64>,
+    status: String,
+    priority: Option<Priority>,
+    labels: Vec<String>,
+    contact_id: Option<i64>,
+    contact_name: Option<String>,
+    contact_avatar: Option<String>,
+    assignee: Option<i64>,
+    /// `updated_at`, in microseconds.
+    updated_micros: i64,
+    last_message: Option<(String, OffsetDateTime)>,
+}
+
+fn text(value: &Value) -> Option<String> {
+    value
+        .as_str()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+}
+
+fn epoch(value: &Value) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp(value.as_i64()?).ok()
+}
+
+impl Conversation {
+    /// Reads Chatwoot's webhook shape of a conversation (FACTS §1a).
+    fn parse(body: &Value) -> Option<Conversation> {
+        let sender = &body["meta"]["sender"];
+        let message = body["messages"]
+            .as_array()
+            .and_then(|m| m.last())
+            .and_then(|m| Some((text(&m["content"])?, epoch(&m["created_at"])?)));
+        Some(Conversation {
+            display_id: body["id"].as_i64()?,
+            inbox_id: body["inbox_id"].as_i64(),
+            status: body["status"].as_str().unwrap_or("open").to_string(),
+            priority: serde_json::from_value(body["priority"].clone()).ok(),
+            labels: body["labels"]
+                .as_array()
+                .map(|l| {
+                    l.iter()
+                        .filter_map(text)
+                        .map(|l| l.to_lowercase())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            contact_id: sender["id"]
+                .as_i64()
+                .or_else(|| body["contact_inbox"]["contact_id"].as_i64()),
+            contact_name: text(&sender["name"]),
+            contact_avatar: text(&sender["thumbnail"]),
+            assignee: body["meta"]["assignee"]["id"].as_i64(),
+            updated_micros: (body["updated_at"].as_f64().unwrap_or(0.0) * 1_000_000.0) as i64,
+            last_message: message,
+        })
+    }
+}
+
+/// Applies one stored Chatwoot event to the account's boards.
+pub async fn apply(state: &AppState, account_id: Uuid, event: &str, body: &Value) -> AppResult<()> {
+    match event {
+        "conversation_created" | "conversation_updated" | "conversation_status_changed" => {
+            if let Some(conversation) = Conversation::parse(body) {
+                follow(state, account_id, &conversation, false).await?;
+            }
+        }
+        // The message's conversation comes along in full; private notes are not news.
+        "message_created" if body["private"] != true => {
+            if let Some(mut conversation) = Conversation::parse(&body["conversation"]) {
+                let at = body["created_at"].as_str().and_then(|t| {
+                    OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+                });
+                if let (Some(content), Some(at)) = (text(&body["content"]), at) {
+                    conversation.last_message = Some((content, at));
+                }
+                follow(state, account_id, &conversation, true).await?;
+            }
+        }
+        "contact_updated" => {
+            if let (Some(id), Some(name)) = (body["id"].as_i64(), text(&body["name"])) {
+                let mut tx = state.db.begin().await?;
+                let avatar = text(&body["thumbnail"]);
+                store::update_contact(
+                    &mut tx,
+                    account_id,
+                    id,
+                    &name,
+                    avatar.as_deref(),
+                    clock::now(),
+                )
+                .await?;
+                tx.commit().await?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Whether `board` takes conversations of `inbox`: the inboxes it names, or every inbox
+/// enabled in the hub.
+async fn feeds(
+    tx: &mut Tx,
+    account_id: Uuid,
+    board: &Board,
+    inbox: Option<i64>,
+) -> AppResult<bool> {
+    let Some(inbox) = inbox else {
+        return Ok(board.inbox_ids.is_empty());
+    };
+    if !board.inbox_ids.is_empty() {
+        return Ok(board.inbox_ids.contains(&inbox));
+    }
+    let known = inboxes::store::all_in(tx, account_id).await?;
+    Ok(known
+        .iter()
+        .find(|i| i.chatwoot_inbox_id == inbox)
+        .is_none_or(|i| i.enabled))
+}
+
+async fn follow(
+    state: &AppState,
+    account_id: Uuid,
+    conversation: &Conversation,
+    message_only: bool,
+) -> AppResult<()> {
+    for board in boards::store::all_live(&state.db, account_id).await? {
+        let mut tx = state.db.begin().await?;
+        if !lock::board(&mut tx, account_id, board.id).await?
+            || !feeds(&mut tx, account_id, &board, conversation.inbox_id).await?
+        {
+            continue;
+        }
+        let stages = stages::store::list(&mut tx, account_id, board.id).await?;
+        apply_to_board(
+            &mut tx,
+            account_id,
+            &board,
+            &stages,
+            conversation,
+            message_only,
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+async fn apply_to_board(
+    tx: &mut Tx,
+    account_id: Uuid,
+    board: &Board,
+    stages: &[Stage],
+    conversation: &Conversation,
+    message_only: bool,
+) -> AppResult<()> {
+    let found = store::by_conversation(tx, account_id, board.id, conversation.display_id).await?;
+    let (before, applied) = match found {
+        Some((_, _, true)) => return Ok(()), // archived by a person: stays archived
+        Some((card, mark, false)) => (card, mark.unwrap_or(0)),
+        None if !board.rules.create_cards => return Ok(()),
+        None => (
+            create(tx, account_id, board, stages, conversation).await?,
+            0,
+        ),
+    };
+    let mut after = before.clone();
+    if let Some((message, at)) = &conversation.last_message
+        && after.last_message_at.is_none_or(|known| *at >= known)
+    {
+        after.last_message = Some(message.chars().take(500).collect());
+        after.last_message_at = Some(*at);
+    }
+    let newer = conversation.updated_micros >= applied;
+    if newer && !message_only {
+        sync_fields(tx, account_id, &mut after, conversation).await?;
+    }
+    let target = if newer && !message_only {
+        target_stage(board, stages, &before, conversation)
+    } else {
+        None
+    };
+    if let Some(to) = target {
+        let from = stages.iter().find(|s| s.id == before.stage_id);
+        moves::take_out(tx, account_id, &before).await?;
+        after.position = moves::make_room(tx, account_id, to.id, None).await?;
+        after.stage_id = to.id;
+        after.status = to.kind;
+        if to.kind != Kind::Lost {
+            after.lost_reason = None;
+        }
+        let kind = moves::move_kind(from.map_or(Kind::Open, |s| s.kind), to.kind);
+        history::record(
+            tx,
+            event(account_id, &after, kind, Some(before.stage_id), Some(to.id)),
+        )
+        .await?;
+    }
+    if after != before {
+        after.version = before.version + 1;
+        after.updated_at = clock::now();
+        store::update(tx, account_id, &after, before.version).await?;
+    }
+    if newer && !message_only {
+        store::mark_chatwoot_state(tx, account_id, after.id, conversation.updated_micros).await?;
+    }
+    Ok(())
+}
+
+/// A new card for the conversation in the entry stage.
+async fn create(
+    tx: &mut Tx,
+    account_id: Uuid,
+    board: &Board,
+    stages: &[Stage],
+    conversation: &Conversation,
+) -> AppResult<Card> {
+    let entry = stages
+        .iter()
+        .find(|s| s.kind == Kind::Open)
+        .or(stages.first())
+        .expect("a board keeps at least one stage");
+    let title = conversation
+        .contact_name
+        .clone()
+        .unwrap_or_else(|| format!("Conversation #{}", conversation.display_id));
+    let mut card = Card::blank(board.id, entry, title, clock::now());
+    card.chatwoot_conversation_id = Some(conversation.display_id);
+    card.position = moves::make_room(tx, account_id, entry.id, None).await?;
+    store::insert(tx, account_id, &card).await?;
+    history::record(
+        tx,
+        event(account_id, &card, "created", None, Some(entry.id)),
+    )
+    .await?;
+    Ok(card)
+}
+
+/// Labels, priority, assignee, contact and inbox as Chatwoot has them now.
+async fn sync_fields(
+    tx: &mut Tx,
+    account_id: Uuid,
+    card: &mut Card,
+    conversation: &Conversation,
+) -> AppResult<()> {
+    let mut labels = conversation.labels.clone();
+    labels.sort();
+    labels.dedup();
+    card.labels = labels;
+    card.priority = conversation.priority;
+    card.chatwoot_inbox_id = conversation.inbox_id.or(card.chatwoot_inbox_id);
+    card.chatwoot_contact_id = conversation.contact_id.or(card.chatwoot_contact_id);
+    if conversation.contact_name.is_some() {
+        card.contact_name.clone_from(&conversation.contact_name);
+    }
+    if conversation.contact_avatar.is_some() {
+        card.contact_avatar_url
+            .clone_from(&conversation.contact_avatar);
+    }
+    card.assignee_id = match conversation.assignee {
+        Some(id) => users::store::member_by_chatwoot_id(tx, account_id, id).await?,
+        None => None,
+    };
+    Ok(())
+}
+
+/// Where the rules send the card: a label that just appeared, else the status's stage
+/// (`open` only brings back closed cards).
+fn target_stage<'a>(
+    board: &Board,
+    stages: &'a [Stage],
+    card: &Card,
+    conversation: &Conversation,
+) -> Option<&'a Stage> {
+    let by_label = conversation
+        .labels
+        .iter()
+        .filter(|l| !card.labels.contains(l))
+        .find_map(|l| board.rules.label_stages.get(l));
+    let by_status = board
+        .rules
+        .status_stages
+        .get(&conversation.status)
+        .filter(|_| conversation.status != "open" || card.status != Kind::Open);
+    let target = by_label.or(by_status)?;
+    stages
+        .iter()
+        .find(|s| s.id == *target && s.id != card.stage_id)
+}
+
+fn event<'a>(
+    account_id: Uuid,
+    card: &Card,
+    kind: &'static str,
+    from: Option<Uuid>,
+    to: Option<Uuid>,
+) -> Event<'a> {
+    Event {
+        account_id,
+        board_id: card.board_id,
+        card_id: card.id,
+        kind,
+        from_stage_id: from,
+        to_stage_id: to,
+        actor: Actor::chatwoot(),
+        reason: None,
+        changes: None,
+    }
+}

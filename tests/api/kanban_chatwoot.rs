@@ -1,0 +1,284 @@
+//! Cards driven by Chatwoot: a connected account gets a board fed by its inboxes; signed
+//! webhooks from the simulator create cards, move them by status and label, keep their
+//! fields and last message current; duplicates and events out of order converge.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use whatpro_hub::chatwoot::{
+    client::{ChatwootClient, ConversationStatus, Credential},
+    simulator::demo::DEMO_ADMIN_TOKEN,
+};
+
+use crate::{
+    accounts::account_path,
+    sso::SignedIn,
+    support::TestApp,
+    webhooks::{connected, deliver, eventually, signed_headers},
+};
+
+async fn the_board(app: &TestApp, admin: &SignedIn) -> Value {
+    let boards = app
+        .get(
+            &format!("{}/boards", account_path(admin.account_id)),
+            &admin.access,
+        )
+        .await;
+    let items = boards.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "one default board: {:?}", boards.body);
+    let id = items[0]["id"].as_str().unwrap();
+    app.get(
+        &format!("{}/boards/{id}", account_path(admin.account_id)),
+        &admin.access,
+    )
+    .await
+    .body
+}
+
+async fn cards(app: &TestApp, admin: &SignedIn, board: &Value) -> Vec<Value> {
+    let path = format!(
+        "{}/boards/{}/cards?limit=200",
+        account_path(admin.account_id),
+        board["id"].as_str().unwrap()
+    );
+    app.get(&path, &admin.access).await.body["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn stage_named<'a>(board: &'a Value, name: &str) -> &'a str {
+    board["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .and_then(|s| s["id"].as_str())
+        .unwrap()
+}
+
+async fn wait_for_card(
+    app: &TestApp,
+    admin: &SignedIn,
+    board: &Value,
+    what: &str,
+    test: impl Fn(&[Value]) -> bool,
+) {
+    let test = &test;
+    eventually(
+        what,
+        || async move { test(&cards(app, admin, board).await) },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn conversations_become_cards_that_follow_their_status() {
+    let (sim, demo, app, admin) = connected(&[]).await;
+    let board = the_board(&app, &admin).await;
+    assert_eq!(board["name"], "Pipeline");
+    let conversation = demo.conversations[0];
+    sim.emit_conversation_created(demo.account_id, conversation);
+    wait_for_card(
+        &app,
+        &admin,
+        &board,
+        "a card for the new conversation",
+        |c| c.len() == 1,
+    )
+    .await;
+    let card = &cards(&app, &admin, &board).await[0];
+    assert_eq!(card["chatwoot_conversation_id"], conversation);
+    assert_eq!(card["title"], "Joana Reis");
+    assert_eq!(card["stage_id"], stage_named(&board, "New"));
+    assert_eq!(card["labels"], json!(["lead"]));
+    assert_eq!(card["priority"], "high");
+    assert_eq!(card["chatwoot_inbox_id"], demo.whatsapp_inbox_id);
+
+    let chatwoot = ChatwootClient::new(&sim.base_url()).unwrap();
+    let admin_token = Credential::api_token(DEMO_ADMIN_TOKEN);
+    chatwoot
+        .toggle_status(
+            &admin_token,
+            demo.account_id,
+            conversation,
+            ConversationStatus::Resolved,
+        )
+        .await
+        .unwrap();
+    let won = stage_named(&board, "Won").to_string();
+    wait_for_card(&app, &admin, &board, "the card in Won", |c| {
+        c[0]["stage_id"] == won.as_str()
+    })
+    .await;
+    chatwoot
+        .toggle_status(
+            &admin_token,
+            demo.account_id,
+            conversation,
+            ConversationStatus::Open,
+        )
+        .await
+        .unwrap();
+    let new = stage_named(&board, "New").to_string();
+    wait_for_card(&app, &admin, &board, "the card back in New", |c| {
+        c[0]["stage_id"] == new.as_str()
+    })
+    .await;
+
+    sim.emit_message_created(demo.account_id, conversation, "Pode enviar o orçamento?");
+    wait_for_card(&app, &admin, &board, "the last message on the card", |c| {
+        c[0]["last_message"] == "Pode enviar o orçamento?"
+    })
+    .await;
+
+    let card_id = cards(&app, &admin, &board).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let history = app
+        .get(
+            &format!(
+                "{}/boards/{}/cards/{card_id}/history",
+                account_path(admin.account_id),
+                board["id"].as_str().unwrap()
+            ),
+            &admin.access,
+        )
+        .await;
+    let kinds: Vec<&str> = history
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["created", "won", "reopened"]);
+    assert_eq!(history.body[1]["actor_type"], "chatwoot");
+}
+
+fn conversation(id: i64, status: &str, labels: &[&str], updated_at: f64) -> Value {
+    json!({
+        "id": id, "inbox_id": null, "status": status, "priority": null, "labels": labels,
+        "meta": { "sender": { "id": 77, "name": "Marta", "thumbnail": "" }, "assignee": null },
+        "messages": [], "updated_at": updated_at,
+    })
+}
+
+#[tokio::test]
+async fn duplicates_and_events_out_of_order_converge_and_labels_move_cards() {
+    let (sim, demo, app, admin) = connected(&[]).await;
+    let secret = sim.webhooks(demo.account_id)[0].secret.clone();
+    let board = the_board(&app, &admin).await;
+    let waiting = stage_named(&board, "Waiting").to_string();
+    // The board's rules: the label `proposal` moves cards to Waiting.
+    let rules = json!({
+        "create_cards": true,
+        "status_stages": { "resolved": stage_named(&board, "Won"), "open": stage_named(&board, "New") },
+        "label_stages": { "proposal": waiting },
+    });
+    let board_path = format!(
+        "{}/boards/{}",
+        account_path(admin.account_id),
+        board["id"].as_str().unwrap()
+    );
+    let set = app
+        .request(
+            Method::PATCH,
+            &board_path,
+            Some(&admin.access),
+            Some(json!({ "rules": rules })),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{:?}", set.body);
+
+    let now = whatpro_hub::platform::clock::now().unix_timestamp();
+    let send = |event: &str, body: Value, delivery: &str| {
+        let mut body = body;
+        body["event"] = json!(event);
+        let raw = serde_json::to_vec(&body).unwrap();
+        let headers = signed_headers(&secret, &raw, now, delivery);
+        let (app, account) = (&app, admin.account_id);
+        async move {
+            let resp = deliver(app, account, &headers, &raw).await;
+            assert_eq!(resp.status, StatusCode::OK, "{:?}", resp.body);
+        }
+    };
+    // The update (with a label) and the resolution arrive before the creation, twice.
+    send(
+        "conversation_updated",
+        conversation(501, "open", &["proposal"], 200.0),
+        "e-2",
+    )
+    .await;
+    send(
+        "conversation_updated",
+        conversation(501, "open", &["proposal"], 200.0),
+        "e-2",
+    )
+    .await;
+    send(
+        "conversation_status_changed",
+        conversation(501, "resolved", &["proposal"], 300.0),
+        "e-3",
+    )
+    .await;
+    send(
+        "conversation_created",
+        conversation(501, "open", &[], 100.0),
+        "e-1",
+    )
+    .await;
+    let won = stage_named(&board, "Won").to_string();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for_card(&app, &admin, &board, "one card, in Won, labelled", |c| {
+        c.len() == 1 && c[0]["stage_id"] == won.as_str() && c[0]["labels"] == json!(["proposal"])
+    })
+    .await;
+    let deliveries = app
+        .get(
+            &format!(
+                "{}/webhook-deliveries?status=done",
+                account_path(admin.account_id)
+            ),
+            &admin.access,
+        )
+        .await;
+    assert_eq!(
+        deliveries.body["items"].as_array().unwrap().len(),
+        3,
+        "the duplicate was stored once"
+    );
+
+    // In order, a label appearing moves an open card.
+    send(
+        "conversation_created",
+        conversation(502, "open", &[], 100.0),
+        "f-1",
+    )
+    .await;
+    send(
+        "conversation_updated",
+        conversation(502, "open", &["proposal"], 200.0),
+        "f-2",
+    )
+    .await;
+    wait_for_card(&app, &admin, &board, "the labelled card in Waiting", |c| {
+        c.iter().any(|card| {
+            card["chatwoot_conversation_id"] == 502 && card["stage_id"] == waiting.as_str()
+        })
+    })
+    .await;
+
+    send(
+        "contact_updated",
+        json!({ "id": 77, "name": "Marta Souza", "thumbnail": "" }),
+        "g-1",
+    )
+    .await;
+    wait_for_card(&app, &admin, &board, "the contact's new name", |c| {
+        c.iter().all(|card| card["contact_name"] == "Marta Souza")
+    })
+    .await;
+}
