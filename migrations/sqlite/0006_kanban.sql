@@ -83,3 +83,7 @@ CREATE TABLE card_events (
 );
 CREATE INDEX card_events_card ON card_events (card_id, id);
 CREATE INDEX card_events_board ON card_events (board_id, created_at);
+
+-- The periodic reconciliation's last run per connected account, shown to admins.
+ALTER TABLE chatwoot_connections ADD COLUMN last_reconciled_at TIMESTAMPTZ;
+ALTER TABLE chatwoot_connections ADD COLUMN last_reconcile_report JSONB;

@@ -22,7 +22,7 @@ use super::{
     stages::{self, Kind, Stage},
 };
 use crate::{
-    chatwoot::inboxes,
+    chatwoot::{client as cw, connection, inboxes},
     platform::{clock, db::Tx, error::AppResult, state::AppState},
     tenancy::users,
 };
@@ -57,6 +57,35 @@ fn epoch(value: &Value) -> Option<OffsetDateTime> {
 }
 
 impl Conversation {
+    /// A conversation read from Chatwoot's API just now: the current truth, so it is
+    /// stamped with the time it was read.
+    fn from_api(c: &cw::Conversation, read_at: OffsetDateTime) -> Conversation {
+        let sender = c.meta.sender.as_ref();
+        Conversation {
+            display_id: c.id,
+            inbox_id: Some(c.inbox_id),
+            status: c.status.as_str().to_string(),
+            priority: c
+                .priority
+                .and_then(|p| serde_json::to_value(p).ok())
+                .and_then(|p| serde_json::from_value(p).ok()),
+            labels: c.labels.iter().map(|l| l.to_lowercase()).collect(),
+            contact_id: sender.map(|s| s.id),
+            contact_name: sender
+                .and_then(|s| s.name.clone())
+                .filter(|n| !n.trim().is_empty()),
+            contact_avatar: None,
+            assignee: c
+                .meta
+                .assignee
+                .as_ref()
+                .filter(|a| a.kind.as_deref().is_none_or(|k| k == "user"))
+                .map(|a| a.id),
+            updated_micros: (read_at.unix_timestamp_nanos() / 1_000) as i64,
+            last_message: None,
+        }
+    }
+
     /// Reads Chatwoot's webhook shape of a conversation (FACTS §1a).
     fn parse(body: &Value) -> Option<Conversation> {
         let sender = &body["meta"]["sender"];
@@ -83,7 +112,10 @@ impl Conversation {
                 .or_else(|| body["contact_inbox"]["contact_id"].as_i64()),
             contact_name: text(&sender["name"]),
             contact_avatar: text(&sender["thumbnail"]),
-            assignee: body["meta"]["assignee"]["id"].as_i64(),
+            // Agent bots have ids of their own; only people are assignees on cards.
+            assignee: Some(&body["meta"]["assignee"])
+                .filter(|a| a["type"].as_str().is_none_or(|t| t == "user"))
+                .and_then(|a| a["id"].as_i64()),
             updated_micros: (body["updated_at"].as_f64().unwrap_or(0.0) * 1_000_000.0) as i64,
             last_message: message,
         })
@@ -95,7 +127,7 @@ pub async fn apply(state: &AppState, account_id: Uuid, event: &str, body: &Value
     match event {
         "conversation_created" | "conversation_updated" | "conversation_status_changed" => {
             if let Some(conversation) = Conversation::parse(body) {
-                follow(state, account_id, &conversation, false).await?;
+                follow(state, account_id, &conversation, Apply::All).await?;
             }
         }
         // The message's conversation comes along in full; private notes are not news.
@@ -107,7 +139,7 @@ pub async fn apply(state: &AppState, account_id: Uuid, event: &str, body: &Value
                 if let (Some(content), Some(at)) = (text(&body["content"]), at) {
                     conversation.last_message = Some((content, at));
                 }
-                follow(state, account_id, &conversation, true).await?;
+                follow(state, account_id, &conversation, Apply::LastMessage).await?;
             }
         }
         "contact_updated" => {
@@ -152,12 +184,24 @@ async fn feeds(
         .is_none_or(|i| i.enabled))
 }
 
+/// How much of a conversation's state to apply.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Apply {
+    /// Everything: cards made, moved and updated.
+    All,
+    /// A message: the card's last message only.
+    LastMessage,
+    /// A closed conversation seen by reconciliation: existing cards follow, none is made.
+    ExistingOnly,
+}
+
 async fn follow(
     state: &AppState,
     account_id: Uuid,
     conversation: &Conversation,
-    message_only: bool,
-) -> AppResult<()> {
+    apply: Apply,
+) -> AppResult<Repairs> {
+    let mut repairs = Repairs::default();
     for board in boards::store::all_live(&state.db, account_id).await? {
         let mut tx = state.db.begin().await?;
         if !lock::board(&mut tx, account_id, board.id).await?
@@ -166,18 +210,97 @@ async fn follow(
             continue;
         }
         let stages = stages::store::list(&mut tx, account_id, board.id).await?;
-        apply_to_board(
-            &mut tx,
-            account_id,
-            &board,
-            &stages,
-            conversation,
-            message_only,
-        )
-        .await?;
+        let outcome =
+            apply_to_board(&mut tx, account_id, &board, &stages, conversation, apply).await?;
         tx.commit().await?;
+        repairs.count(outcome);
     }
-    Ok(())
+    Ok(repairs)
+}
+
+/// What applying a conversation did to one board's card.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Outcome {
+    Created,
+    Moved,
+    Updated,
+    Unchanged,
+}
+
+/// What a reconciliation found out of step, and fixed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct Repairs {
+    /// Conversations read from Chatwoot.
+    pub conversations: u32,
+    /// Cards that were missing.
+    pub created: u32,
+    /// Cards in the wrong stage.
+    pub moved: u32,
+    /// Cards whose fields were out of date.
+    pub updated: u32,
+}
+
+impl Repairs {
+    fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Created => self.created += 1,
+            Outcome::Moved => self.moved += 1,
+            Outcome::Updated => self.updated += 1,
+            Outcome::Unchanged => {}
+        }
+    }
+}
+
+/// Pages of 25 conversations a reconciliation reads: per live status, and of resolved ones.
+const LIVE_PAGES: u32 = 8;
+const RESOLVED_PAGES: u32 = 2;
+
+/// Re-reads the account's open, pending and snoozed conversations and the most recently
+/// resolved ones from Chatwoot, and brings their cards in step: a live conversation's
+/// missing card appears, a card that missed a move moves, stale fields are refreshed.
+pub async fn reconcile(
+    state: &AppState,
+    account: &crate::tenancy::accounts::Account,
+) -> AppResult<Repairs> {
+    let (link, credential) = connection::credential(state, account).await?;
+    let mut repairs = Repairs::default();
+    let passes = [
+        (cw::ConversationStatus::Open, LIVE_PAGES, Apply::All),
+        (cw::ConversationStatus::Pending, LIVE_PAGES, Apply::All),
+        (cw::ConversationStatus::Snoozed, LIVE_PAGES, Apply::All),
+        (
+            cw::ConversationStatus::Resolved,
+            RESOLVED_PAGES,
+            Apply::ExistingOnly,
+        ),
+    ];
+    for (status, pages, apply) in passes {
+        for page in 1..=pages {
+            let filter = cw::ConversationFilter {
+                page: Some(page),
+                status: Some(cw::StatusFilter::Is(status)),
+                inbox_id: None,
+            };
+            let found = link
+                .known
+                .client
+                .conversations(&credential, link.chatwoot_account_id, &filter)
+                .await
+                .map_err(connection::chatwoot_failure)?;
+            for conversation in &found.payload {
+                repairs.conversations += 1;
+                let current = Conversation::from_api(conversation, clock::now());
+                let done = follow(state, account.id, &current, apply).await?;
+                repairs.created += done.created;
+                repairs.moved += done.moved;
+                repairs.updated += done.updated;
+            }
+            if found.payload.len() < 25 {
+                break;
+            }
+        }
+    }
+    Ok(repairs)
 }
 
 async fn apply_to_board(
@@ -186,17 +309,18 @@ async fn apply_to_board(
     board: &Board,
     stages: &[Stage],
     conversation: &Conversation,
-    message_only: bool,
-) -> AppResult<()> {
+    apply: Apply,
+) -> AppResult<Outcome> {
+    let message_only = apply == Apply::LastMessage;
     let found = store::by_conversation(tx, account_id, board.id, conversation.display_id).await?;
-    let (before, applied) = match found {
-        Some((_, _, true)) => return Ok(()), // archived by a person: stays archived
-        Some((card, mark, false)) => (card, mark.unwrap_or(0)),
-        None if !board.rules.create_cards => return Ok(()),
-        None => (
-            create(tx, account_id, board, stages, conversation).await?,
-            0,
-        ),
+    let (before, applied, created) = match found {
+        Some((_, _, true)) => return Ok(Outcome::Unchanged), // archived by a person: stays so
+        Some((card, mark, false)) => (card, mark.unwrap_or(0), false),
+        None if !board.rules.create_cards || apply != Apply::All => return Ok(Outcome::Unchanged),
+        None => {
+            let card = create(tx, account_id, board, stages, conversation).await?;
+            (card, 0, true)
+        }
     };
     let mut after = before.clone();
     if let Some((message, at)) = &conversation.last_message
@@ -238,7 +362,12 @@ async fn apply_to_board(
     if newer && !message_only {
         store::mark_chatwoot_state(tx, account_id, after.id, conversation.updated_micros).await?;
     }
-    Ok(())
+    Ok(match (created, target.is_some(), after != before) {
+        (true, _, _) => Outcome::Created,
+        (false, true, _) => Outcome::Moved,
+        (false, false, true) => Outcome::Updated,
+        (false, false, false) => Outcome::Unchanged,
+    })
 }
 
 /// A new card for the conversation in the entry stage.

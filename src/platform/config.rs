@@ -52,6 +52,8 @@ pub struct Config {
     /// Keys that sealed older secrets and still open them (`ENCRYPTION_KEYS_PREVIOUS`).
     pub previous_encryption_keys: Vec<SecretString>,
     pub instance_token_ttl: Duration,
+    /// How often cards are compared with Chatwoot's conversations (`RECONCILE_MINUTES`).
+    pub reconcile_every: Duration,
     pub signing_keys: Vec<SigningKey>,
     pub access_token_ttl: Duration,
     pub session_idle_timeout: Duration,
@@ -197,6 +199,9 @@ impl Config {
             cors_origins,
             encryption_key,
             previous_encryption_keys,
+            reconcile_every: Duration::from_secs(
+                60 * vars.parse("RECONCILE_MINUTES", 15u64)?.max(1),
+            ),
             instance_token_ttl: Duration::from_secs(
                 vars.parse("INSTANCE_TOKEN_TTL_SECONDS", 300u64)?
                     .clamp(30, 900),

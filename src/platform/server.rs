@@ -140,6 +140,11 @@ pub async fn serve(
         state.clone(),
         shutdown.clone(),
     ));
+    tasks.spawn(chatwoot::connection::keep_reconciled(
+        state.clone(),
+        state.config.reconcile_every,
+        shutdown.clone(),
+    ));
     tasks.close();
 
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();

@@ -78,71 +78,81 @@ async fn conversations_become_cards_that_follow_their_status() {
     let (sim, demo, app, admin) = connected(&[]).await;
     let board = the_board(&app, &admin).await;
     assert_eq!(board["name"], "Pipeline");
-    let conversation = demo.conversations[0];
+    // Connecting brought in the open conversations; the resolved one has no card.
+    let mut linked: Vec<i64> = cards(&app, &admin, &board)
+        .await
+        .iter()
+        .map(|c| c["chatwoot_conversation_id"].as_i64().unwrap())
+        .collect();
+    linked.sort();
+    assert_eq!(linked, demo.conversations[..2]);
+    let first = cards(&app, &admin, &board).await;
+    let joana = first
+        .iter()
+        .find(|c| c["chatwoot_conversation_id"] == demo.conversations[0])
+        .unwrap();
+    assert_eq!(joana["title"], "Joana Reis");
+    assert_eq!(joana["labels"], json!(["lead"]));
+    assert_eq!(joana["priority"], "high");
+
+    let conversation =
+        sim.add_conversation(demo.account_id, demo.whatsapp_inbox_id, "Paula Dias", None);
     sim.emit_conversation_created(demo.account_id, conversation);
+    let mine = move |c: &[Value]| {
+        c.iter()
+            .find(|card| card["chatwoot_conversation_id"] == conversation)
+            .cloned()
+    };
+    let new = stage_named(&board, "New").to_string();
     wait_for_card(
         &app,
         &admin,
         &board,
         "a card for the new conversation",
-        |c| c.len() == 1,
+        |c| mine(c).is_some(),
     )
     .await;
-    let card = &cards(&app, &admin, &board).await[0];
-    assert_eq!(card["chatwoot_conversation_id"], conversation);
-    assert_eq!(card["title"], "Joana Reis");
-    assert_eq!(card["stage_id"], stage_named(&board, "New"));
-    assert_eq!(card["labels"], json!(["lead"]));
-    assert_eq!(card["priority"], "high");
+    let card = mine(&cards(&app, &admin, &board).await).unwrap();
+    assert_eq!(card["title"], "Paula Dias");
+    assert_eq!(card["stage_id"], new.as_str());
     assert_eq!(card["chatwoot_inbox_id"], demo.whatsapp_inbox_id);
 
     let chatwoot = ChatwootClient::new(&sim.base_url()).unwrap();
     let admin_token = Credential::api_token(DEMO_ADMIN_TOKEN);
-    chatwoot
-        .toggle_status(
-            &admin_token,
-            demo.account_id,
-            conversation,
-            ConversationStatus::Resolved,
-        )
-        .await
-        .unwrap();
+    let status = |status| {
+        let (chatwoot, admin_token) = (&chatwoot, &admin_token);
+        async move {
+            chatwoot
+                .toggle_status(admin_token, demo.account_id, conversation, status)
+                .await
+                .unwrap();
+        }
+    };
+    status(ConversationStatus::Resolved).await;
     let won = stage_named(&board, "Won").to_string();
     wait_for_card(&app, &admin, &board, "the card in Won", |c| {
-        c[0]["stage_id"] == won.as_str()
+        mine(c).is_some_and(|card| card["stage_id"] == won.as_str())
     })
     .await;
-    chatwoot
-        .toggle_status(
-            &admin_token,
-            demo.account_id,
-            conversation,
-            ConversationStatus::Open,
-        )
-        .await
-        .unwrap();
-    let new = stage_named(&board, "New").to_string();
+    status(ConversationStatus::Open).await;
     wait_for_card(&app, &admin, &board, "the card back in New", |c| {
-        c[0]["stage_id"] == new.as_str()
+        mine(c).is_some_and(|card| card["stage_id"] == new.as_str())
     })
     .await;
 
     sim.emit_message_created(demo.account_id, conversation, "Pode enviar o orçamento?");
     wait_for_card(&app, &admin, &board, "the last message on the card", |c| {
-        c[0]["last_message"] == "Pode enviar o orçamento?"
+        mine(c).is_some_and(|card| card["last_message"] == "Pode enviar o orçamento?")
     })
     .await;
 
-    let card_id = cards(&app, &admin, &board).await[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
     let history = app
         .get(
             &format!(
-                "{}/boards/{}/cards/{card_id}/history",
+                "{}/boards/{}/cards/{}/history",
                 account_path(admin.account_id),
-                board["id"].as_str().unwrap()
+                board["id"].as_str().unwrap(),
+                card["id"].as_str().unwrap()
             ),
             &admin.access,
         )
@@ -233,7 +243,13 @@ async fn duplicates_and_events_out_of_order_converge_and_labels_move_cards() {
     let won = stage_named(&board, "Won").to_string();
     tokio::time::sleep(Duration::from_millis(300)).await;
     wait_for_card(&app, &admin, &board, "one card, in Won, labelled", |c| {
-        c.len() == 1 && c[0]["stage_id"] == won.as_str() && c[0]["labels"] == json!(["proposal"])
+        let ours: Vec<&Value> = c
+            .iter()
+            .filter(|card| card["chatwoot_conversation_id"] == 501)
+            .collect();
+        ours.len() == 1
+            && ours[0]["stage_id"] == won.as_str()
+            && ours[0]["labels"] == json!(["proposal"])
     })
     .await;
     let deliveries = app
@@ -278,7 +294,57 @@ async fn duplicates_and_events_out_of_order_converge_and_labels_move_cards() {
     )
     .await;
     wait_for_card(&app, &admin, &board, "the contact's new name", |c| {
-        c.iter().all(|card| card["contact_name"] == "Marta Souza")
+        c.iter()
+            .filter(|card| card["chatwoot_contact_id"] == 77)
+            .all(|card| card["contact_name"] == "Marta Souza")
     })
     .await;
+}
+
+#[tokio::test]
+async fn reconciliation_repairs_cards_that_missed_their_events() {
+    let (sim, demo, app, admin) = connected(&[]).await;
+    let board = the_board(&app, &admin).await;
+    // Chatwoot stops delivering: the hub's webhook is gone.
+    let chatwoot = ChatwootClient::new(&sim.base_url()).unwrap();
+    let admin_token = Credential::api_token(DEMO_ADMIN_TOKEN);
+    let hook = sim.webhooks(demo.account_id)[0].id;
+    chatwoot
+        .delete_webhook(&admin_token, demo.account_id, hook)
+        .await
+        .unwrap();
+    chatwoot
+        .toggle_status(
+            &admin_token,
+            demo.account_id,
+            demo.conversations[0],
+            ConversationStatus::Resolved,
+        )
+        .await
+        .unwrap();
+    let missed = sim.add_conversation(demo.account_id, demo.website_inbox_id, "Rita", None);
+
+    let path = format!("{}/chatwoot/reconcile", account_path(admin.account_id));
+    let repaired = app.post(&path, &admin.access, json!({})).await;
+    assert_eq!(repaired.status, StatusCode::OK, "{:?}", repaired.body);
+    assert_eq!(repaired.body["created"], 1);
+    assert_eq!(repaired.body["moved"], 1);
+    let now = cards(&app, &admin, &board).await;
+    assert!(now.iter().any(|c| c["chatwoot_conversation_id"] == missed));
+    let resolved = now
+        .iter()
+        .find(|c| c["chatwoot_conversation_id"] == demo.conversations[0])
+        .unwrap();
+    assert_eq!(resolved["stage_id"], stage_named(&board, "Won"));
+    let again = app.post(&path, &admin.access, json!({})).await;
+    assert_eq!(again.body["created"], 0);
+    assert_eq!(again.body["moved"], 0);
+    let status = app
+        .get(
+            &format!("{}/chatwoot/status", account_path(admin.account_id)),
+            &admin.access,
+        )
+        .await;
+    assert!(status.body["last_reconciled_at"].is_string());
+    assert_eq!(status.body["last_reconcile"]["created"], 0);
 }

@@ -131,7 +131,8 @@ describe('inside Chatwoot', { timeout: 180_000 }, () => {
     assert.equal(await entry(page, 'Kanban').locator('button').getAttribute('aria-current'), 'page')
 
     const frame = hubFrame(page)
-    await frame.getByText('No boards yet').waitFor()
+    // The board (connecting made a default one) or, without one, the empty state.
+    await frame.locator('[data-testid="kanban-board"], [data-testid="kanban-empty"]').first().waitFor()
     assert.equal(await frame.getByTestId('embedded-connecting').count(), 0)
     assert.equal(await frame.getByTestId('app-shell').count(), 0, 'Chatwoot provides the chrome')
     // The overlay covers the content area, right of the 200px sidebar.
@@ -165,7 +166,7 @@ describe('inside Chatwoot', { timeout: 180_000 }, () => {
 
     // Back to the board: the same frame, still signed in.
     await entry(page, 'Kanban').click()
-    await hubFrame(page).getByText('No boards yet').waitFor()
+    await hubFrame(page).locator('[data-testid="kanban-board"], [data-testid="kanban-empty"]').first().waitFor()
   })
 
   it('opens a conversation in Chatwoot when the hub asks', async () => {

@@ -309,6 +309,8 @@ pub async fn connect(
         connected_at: Some(now),
         last_sync_at: None,
         last_sync_report: None,
+        last_reconciled_at: None,
+        last_reconcile_report: None,
         updated_at: now,
     };
     let mut tx = state.db.begin().await?;
@@ -316,6 +318,12 @@ pub async fn connect(
     tx.commit().await?;
     let sync = pull(state, account.id, &link, &credential).await?;
     let default_board_id = default_board(state, account.id).await?;
+    if default_board_id.is_some() {
+        // Conversations already open become the new board's cards.
+        if let Err(err) = reconcile(state, account).await {
+            tracing::warn!(account = %account.id, error = %err, "first reconciliation failed");
+        }
+    }
     Ok(ConnectReport {
         webhook: WebhookRegistration {
             registration: Registration {
@@ -515,6 +523,11 @@ pub struct ConnectionStatus {
     pub last_sync_at: Option<OffsetDateTime>,
     #[schema(value_type = Option<Object>)]
     pub last_sync: Option<serde_json::Value>,
+    /// When the cards were last compared with Chatwoot's conversations, and what was fixed.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_reconciled_at: Option<OffsetDateTime>,
+    #[schema(value_type = Option<Object>)]
+    pub last_reconcile: Option<serde_json::Value>,
 }
 
 /// The connection as stored, plus a live check of the token when connected.
@@ -542,6 +555,53 @@ pub async fn status(state: &AppState, account: &Account) -> AppResult<Connection
         last_error: row.as_ref().and_then(|r| r.last_error.clone()),
         connected_at: row.as_ref().and_then(|r| r.connected_at),
         last_sync_at: row.as_ref().and_then(|r| r.last_sync_at),
-        last_sync: row.and_then(|r| r.last_sync_report.map(|j| j.0)),
+        last_sync: row
+            .as_ref()
+            .and_then(|r| r.last_sync_report.clone().map(|j| j.0)),
+        last_reconciled_at: row.as_ref().and_then(|r| r.last_reconciled_at),
+        last_reconcile: row.and_then(|r| r.last_reconcile_report.map(|j| j.0)),
     })
+}
+
+/// Compares the account's cards with Chatwoot's conversations, fixes what is out of
+/// step, and records when and what.
+pub async fn reconcile(state: &AppState, account: &Account) -> AppResult<kanban::follow::Repairs> {
+    let repairs = kanban::follow::reconcile(state, account).await?;
+    let report = serde_json::to_value(repairs).map_err(anyhow::Error::from)?;
+    store::record_reconcile(&state.db, account.id, clock::now(), &report).await?;
+    Ok(repairs)
+}
+
+/// Reconciles every connected account every `every`, until `shutdown`.
+pub async fn keep_reconciled(
+    state: AppState,
+    every: std::time::Duration,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {},
+            () = shutdown.cancelled() => return,
+        }
+        let accounts = match store::connected_accounts(&state.db).await {
+            Ok(accounts) => accounts,
+            Err(err) => {
+                tracing::warn!(error = %err, "listing connected accounts failed");
+                continue;
+            }
+        };
+        for account_id in accounts {
+            let account = crate::tenancy::accounts::store::get(&state.db, account_id).await;
+            let outcome = match account {
+                Ok(Some(account)) => reconcile(&state, &account).await.map(|_| ()),
+                Ok(None) => Ok(()),
+                Err(err) => Err(err),
+            };
+            if let Err(err) = outcome {
+                tracing::warn!(account = %account_id, error = %err, "reconciliation failed");
+            }
+        }
+    }
 }

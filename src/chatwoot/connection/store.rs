@@ -3,9 +3,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
-    on_conn, on_tx,
+    on_conn, on_db, on_tx,
     platform::{
-        db::{Conn, Tx},
+        db::{Conn, Db, Tx},
         error::AppResult,
     },
 };
@@ -23,13 +23,16 @@ pub struct ConnectionRow {
     pub connected_at: Option<OffsetDateTime>,
     pub last_sync_at: Option<OffsetDateTime>,
     pub last_sync_report: Option<Json<serde_json::Value>>,
+    pub last_reconciled_at: Option<OffsetDateTime>,
+    pub last_reconcile_report: Option<Json<serde_json::Value>>,
     pub updated_at: OffsetDateTime,
 }
 
 pub async fn get(conn: impl Into<Conn<'_>>, account_id: Uuid) -> AppResult<Option<ConnectionRow>> {
     let sql =
         "SELECT status, token_source, api_token, webhook_id, webhook_secret, dashboard_app_id,
-                      last_error, connected_at, last_sync_at, last_sync_report, updated_at
+                      last_error, connected_at, last_sync_at, last_sync_report, last_reconciled_at,
+                      last_reconcile_report, updated_at
                FROM chatwoot_connections WHERE account_id = $1";
     Ok(on_conn!(conn.into(), c => sqlx::query_as(sql).bind(account_id).fetch_optional(c).await?))
 }
@@ -66,4 +69,23 @@ pub async fn record_sync(
     on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(at).bind(Json(report))
         .execute(c).await?.rows_affected());
     Ok(())
+}
+
+pub async fn record_reconcile(
+    db: &Db,
+    account_id: Uuid,
+    at: OffsetDateTime,
+    report: &serde_json::Value,
+) -> AppResult<()> {
+    let sql = "UPDATE chatwoot_connections SET last_reconciled_at = $2, last_reconcile_report = $3
+               WHERE account_id = $1";
+    on_db!(db, c => sqlx::query(sql).bind(account_id).bind(at).bind(Json(report))
+        .execute(c).await?.rows_affected());
+    Ok(())
+}
+
+/// Accounts whose Chatwoot connection is live.
+pub async fn connected_accounts(db: &Db) -> AppResult<Vec<Uuid>> {
+    let sql = "SELECT account_id FROM chatwoot_connections WHERE status = 'connected' ORDER BY account_id";
+    Ok(on_db!(db, c => sqlx::query_scalar(sql).fetch_all(c).await?))
 }

@@ -1,7 +1,7 @@
 /**
  * A stand-in for the hub's auth API in unit tests: `fetch` answers SSO, instance-token
- * exchange (`wphi_good`, once), refresh (body or "cookie"), me, logout and one protected
- * endpoint, `/things`, the way the hub does.
+ * exchange (`wphi_good`, once), refresh (body or "cookie"), me, logout, an empty list of
+ * Kanban boards, and one protected endpoint, `/things`, the way the hub does.
  */
 import { vi } from 'vitest'
 
@@ -133,6 +133,10 @@ export function fakeHub({ expiresIn = 900, role = 'admin' } = {}) {
       hub.revoked = true
       hub.cookie = null
       return json(204, null)
+    }
+    // An account without Kanban boards (fakeKanban.ts has a whole board API).
+    if (method === 'GET' && /^\/accounts\/[^/]+\/boards$/.test(path)) {
+      return authorize(authorization) ?? json(200, { items: [], next_cursor: null })
     }
     if (path === '/things') {
       return authorize(authorization) ?? json(200, { ok: true, token: authorization })

@@ -93,7 +93,7 @@ describe('embedded pages', () => {
     await auth.signInWithInstanceToken('wphi_good')
     await nextTick()
     expect(byTestId('embedded-connecting')).toBeNull()
-    expect(root.textContent).toContain('No boards yet')
+    await vi.waitFor(() => expect(root.textContent).toContain('No boards yet'))
     expect(hub.calls.find((c) => c.path === '/auth/exchange')?.body).toEqual({
       instance_token: 'wphi_good',
     })
