@@ -322,6 +322,12 @@ async fn a_stale_update_is_refused_and_changes_are_recorded() {
     patch(json!({ "custom_fields": { "budget": 10 } }))
         .await
         .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    // `null` clears a field; leaving it out keeps it.
+    let cleared = patch(json!({ "priority": null, "value_minor": 5000 })).await;
+    assert!(cleared.body["priority"].is_null(), "{:?}", cleared.body);
+    assert_eq!(cleared.body["labels"], json!(["lead", "vip"]));
+    let cleared = patch(json!({ "value_minor": null })).await;
+    assert!(cleared.body["value_minor"].is_null());
     let history = app.get(&format!("{path}/history"), &t.agent.token).await;
     let updated = &history.body[1];
     assert_eq!(updated["kind"], "updated");

@@ -108,7 +108,8 @@ impl Card {
     }
 }
 
-/// The fields a person edits, shared by create and update.
+/// The fields a person edits, shared by create and update. In an update, a field left
+/// out stays as it is, and `null` clears the ones that may be empty.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CardFields {
@@ -116,18 +117,48 @@ pub struct CardFields {
     pub chatwoot_conversation_id: Option<i64>,
     pub chatwoot_contact_id: Option<i64>,
     pub chatwoot_inbox_id: Option<i64>,
-    pub contact_name: Option<String>,
-    pub contact_avatar_url: Option<String>,
-    pub value_minor: Option<i64>,
-    pub currency: Option<String>,
-    pub priority: Option<Priority>,
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    pub due_at: Option<OffsetDateTime>,
-    pub assignee_id: Option<Uuid>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub contact_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub contact_avatar_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub value_minor: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub currency: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Priority>)]
+    pub priority: Option<Option<Priority>>,
+    /// RFC 3339.
+    #[serde(default, deserialize_with = "nullable_time")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub due_at: Option<Option<OffsetDateTime>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Uuid>)]
+    pub assignee_id: Option<Option<Uuid>>,
     pub labels: Option<Vec<String>>,
     /// Merged into the card's values; `null` removes one.
     #[schema(value_type = Option<Object>)]
     pub custom_fields: Option<Map<String, Value>>,
+}
+
+/// Tells a field left out (`None`) from one set to `null` (`Some(None)`).
+fn nullable<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
+fn nullable_time<'de, D>(de: D) -> Result<Option<Option<OffsetDateTime>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    time::serde::rfc3339::option::deserialize(de).map(Some)
 }
 
 impl CardFields {
@@ -137,26 +168,24 @@ impl CardFields {
         if let Some(title) = self.title {
             card.title = trimmed(title);
         }
-        macro_rules! set {
+        // Chatwoot links are set, not cleared: a card keeps the conversation it came from.
+        macro_rules! link {
             ($($field:ident),*) => { $( if self.$field.is_some() { card.$field = self.$field; } )* };
         }
-        set!(
+        link!(
             chatwoot_conversation_id,
             chatwoot_contact_id,
-            chatwoot_inbox_id,
-            value_minor,
-            priority,
-            due_at,
-            assignee_id
+            chatwoot_inbox_id
         );
+        macro_rules! replace {
+            ($($field:ident),*) => { $( if let Some(value) = self.$field { card.$field = value; } )* };
+        }
+        replace!(value_minor, currency, priority, due_at, assignee_id);
         if let Some(name) = self.contact_name {
-            card.contact_name = Some(trimmed(name)).filter(|n| !n.is_empty());
+            card.contact_name = name.map(trimmed).filter(|n| !n.is_empty());
         }
         if let Some(url) = self.contact_avatar_url {
-            card.contact_avatar_url = Some(url).filter(|u| !u.is_empty());
-        }
-        if let Some(currency) = self.currency {
-            card.currency = Some(currency);
+            card.contact_avatar_url = url.filter(|u| !u.is_empty());
         }
         if let Some(labels) = self.labels {
             let mut labels: Vec<String> = labels.iter().map(|l| l.trim().to_lowercase()).collect();

@@ -77,10 +77,10 @@ export interface CardFields {
   title?: string
   chatwoot_conversation_id?: number
   contact_name?: string
-  value_minor?: number
+  value_minor?: number | null
   currency?: string
-  priority?: Priority
-  due_at?: string
+  priority?: Priority | null
+  due_at?: string | null
   labels?: string[]
 }
 
