@@ -517,3 +517,76 @@ async fn cards_filter_by_label_priority_text_status_and_due_and_page() {
     .await
     .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
 }
+
+#[tokio::test]
+async fn a_board_exports_its_cards_as_csv() {
+    let (app, t) = tenant(&[]).await;
+    let b = new_board(&app, &t).await;
+    card(
+        &app,
+        &t,
+        &b,
+        json!({ "title": "=cmd|' /C calc'!A0", "value_minor": 150050, "labels": ["vip"] }),
+    )
+    .await;
+    card(
+        &app,
+        &t,
+        &b,
+        json!({ "title": "Order, \"A-3317\"", "contact_name": "Carlos" }),
+    )
+    .await;
+    let resp = app
+        .client
+        .get(format!(
+            "{}{}",
+            app.base,
+            t.path(&format!("/boards/{}/cards/export", b.id))
+        ))
+        .bearer_auth(&t.agent.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        resp.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("Sales-cards.csv")
+    );
+    let csv = resp.text().await.unwrap();
+    let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[0].starts_with("id,title,stage,status,position,value,currency"));
+    assert!(
+        lines[1].contains(",'=cmd|' /C calc'!A0,New,open,0,1500.50,BRL,"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].contains(",\"Order, \"\"A-3317\"\"\",New,open,1,"),
+        "{}",
+        lines[2]
+    );
+    let filtered = app
+        .client
+        .get(format!(
+            "{}{}",
+            app.base,
+            t.path(&format!("/boards/{}/cards/export?label=vip", b.id))
+        ))
+        .bearer_auth(&t.agent.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(filtered.split("\r\n").filter(|l| !l.is_empty()).count(), 2);
+}

@@ -2,6 +2,7 @@
 //! stage under the board's lock; updates carry the version they read (a stale one answers
 //! 409); every change leaves an event in the card's history, which the metrics read.
 
+mod export;
 pub mod history;
 pub mod moves;
 mod routes;

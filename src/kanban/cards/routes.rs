@@ -38,6 +38,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_card, update_card, archive_card))
         .routes(routes!(move_card))
         .routes(routes!(card_history))
+        .routes(routes!(super::export::export_cards))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -96,7 +97,7 @@ pub struct CardQuery {
 }
 
 impl CardQuery {
-    fn filter(self, now: OffsetDateTime) -> AppResult<store::Filter> {
+    pub(super) fn filter(self, now: OffsetDateTime) -> AppResult<store::Filter> {
         if self.q.as_ref().is_some_and(|q| q.chars().count() > 100) {
             return Err(AppError::validation("q", "must be at most 100 characters"));
         }
