@@ -47,6 +47,14 @@ enum Command {
         #[arg(long, default_value = "Administrator")]
         name: String,
     },
+    /// Queue webhook deliveries again: every dead one (of one account with --account), or
+    /// one delivery with --delivery. A running hub picks them up within a second.
+    ReplayWebhooks {
+        #[arg(long)]
+        account: Option<uuid::Uuid>,
+        #[arg(long)]
+        delivery: Option<uuid::Uuid>,
+    },
     /// Operator tool: print a short-lived access token for a user (same code path as sign-in).
     Token {
         #[arg(long)]
@@ -69,6 +77,23 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::CreateAdmin { email, name } => create_admin(&config, &email, &name).await,
+        Command::ReplayWebhooks { account, delivery } => {
+            let db = open_db(&config).await?;
+            let now = crate::platform::clock::now();
+            let count =
+                crate::chatwoot::webhooks::store::replay(&db, account, delivery, now).await?;
+            let entry = AuditEntry::by(
+                Actor::cli(),
+                account,
+                "webhook_deliveries.replayed",
+                "webhook_delivery",
+                count,
+            );
+            audit::record_alone(&db, entry).await?;
+            db.close().await;
+            println!("{count} deliveries queued again");
+            Ok(())
+        }
         Command::Token { email, ttl_minutes } => {
             anyhow::ensure!(
                 (1..=60).contains(&ttl_minutes),

@@ -406,6 +406,7 @@ struct Side {
     /// The board's second (empty) stage.
     stage_id: Uuid,
     card_id: Uuid,
+    delivery_id: Uuid,
     /// An API key of this account holding every scope.
     key: String,
     key_prefix: String,
@@ -429,6 +430,7 @@ impl Side {
             ("boardId".to_string(), self.board_id.to_string()),
             ("stageId".to_string(), self.stage_id.to_string()),
             ("cardId".to_string(), self.card_id.to_string()),
+            ("deliveryId".to_string(), self.delivery_id.to_string()),
             (
                 "sessionId".to_string(),
                 self.second_session.session_id.to_string(),
@@ -451,6 +453,7 @@ impl Side {
             self.board_id,
             self.stage_id,
             self.card_id,
+            self.delivery_id,
             self.second_session.session_id,
         ]
         .iter()
@@ -542,6 +545,7 @@ async fn populate(app: &TestApp, root: &Caller, name: &'static str) -> Side {
         .await;
     let key_id = created(&key);
     let inbox_id = app.add_inbox(tenant.id, &format!("{name} WhatsApp")).await;
+    let delivery_id = app.add_delivery(tenant.id).await;
     let board = app
         .post(
             &tenant.path("/boards"),
@@ -585,6 +589,7 @@ async fn populate(app: &TestApp, root: &Caller, name: &'static str) -> Side {
         board_id,
         stage_id,
         card_id,
+        delivery_id,
         key: key.body["key"].as_str().unwrap().to_string(),
         key_prefix: key.body["prefix"].as_str().unwrap().to_string(),
         second_session,

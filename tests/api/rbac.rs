@@ -197,6 +197,7 @@ async fn fixtures(app: &TestApp, t: &Tenant, route: &Route, body: Option<&Value>
                 )
                 .await,
             ),
+            "deliveryId" => app.add_delivery(t.id).await.to_string(),
             "inboxId" => app
                 .add_inbox(t.id, &format!("Fixture inbox {n}"))
                 .await

@@ -116,6 +116,28 @@ pub fn config(vars: &[(&str, &str)]) -> Config {
 }
 
 impl TestApp {
+    /// A stored webhook delivery (an event no consumer acts on), as the intake stores one.
+    pub async fn add_delivery(&self, account_id: Uuid) -> Uuid {
+        use whatpro_hub::chatwoot::webhooks::store;
+        let key = format!("fixture-{}", rand_id());
+        let new = store::NewDelivery {
+            account_id,
+            event: "webwidget_triggered",
+            dedupe_key: &key,
+            body: "{\"event\":\"webwidget_triggered\"}",
+            received_at: whatpro_hub::platform::clock::now(),
+        };
+        assert!(store::insert(&self.state.db, &new).await.unwrap());
+        let page = whatpro_hub::platform::pagination::PageRequest {
+            limit: 1,
+            after: None,
+        };
+        store::list(&self.state.db, account_id, None, page)
+            .await
+            .unwrap()[0]
+            .id
+    }
+
     /// An inbox as a Chatwoot sync would record it (enabled), written through the store.
     pub async fn add_inbox(&self, account_id: Uuid, name: &str) -> Uuid {
         use whatpro_hub::chatwoot::inboxes::{Inbox, store};

@@ -292,6 +292,34 @@ async fn a_delivery_that_fails_is_retried_and_a_disconnected_account_gets_none()
     })
     .await;
 
+    // A dead delivery goes back into the queue and is processed again.
+    let sql = "UPDATE webhook_deliveries SET status = 'dead', attempts = 8";
+    whatpro_hub::on_db!(&app.state.db, pool => sqlx::query(sql).execute(pool).await.unwrap().rows_affected());
+    let replay = format!(
+        "{}/webhook-deliveries/replay",
+        account_path(admin.account_id)
+    );
+    let replayed = app.post(&replay, &admin.access, json!({})).await;
+    assert_eq!(
+        replayed.body,
+        json!({ "replayed": 1 }),
+        "{:?}",
+        replayed.body
+    );
+    eventually("the replayed delivery done", || {
+        let (app, admin) = (&app, &admin);
+        async move { deliveries(app, admin, "?status=done").await.len() == 1 }
+    })
+    .await;
+    let unknown = format!(
+        "{}/webhook-deliveries/{}/replay",
+        account_path(admin.account_id),
+        Uuid::now_v7()
+    );
+    app.post(&unknown, &admin.access, json!({}))
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+
     let disconnect = format!("{}/chatwoot/disconnect", account_path(admin.account_id));
     assert_eq!(
         app.post(&disconnect, &admin.access, json!({})).await.status,

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::{Delivery, store};
 use crate::{
+    audit::{self, AuditEntry},
     chatwoot::{
         connection::{self, WEBHOOK_SECRET},
         installations, signature,
@@ -29,6 +30,8 @@ pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
     utoipa_axum::router::OpenApiRouter::new()
         .routes(utoipa_axum::routes!(receive))
         .routes(utoipa_axum::routes!(list_deliveries))
+        .routes(utoipa_axum::routes!(replay_dead))
+        .routes(utoipa_axum::routes!(replay_one))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -166,4 +169,66 @@ async fn list_deliveries(
     }
     let rows = store::list(&state.db, scope.account_id, status, page).await?;
     Ok(ApiJson(Page::from_rows(rows, page, |d| d.id)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Replayed {
+    /// How many deliveries went back into the queue.
+    pub replayed: u64,
+}
+
+async fn replay(
+    state: &AppState,
+    scope: &AccountScope,
+    delivery: Option<Uuid>,
+) -> AppResult<ApiJson<Replayed>> {
+    scope.require(Role::Admin)?;
+    let replayed = store::replay(&state.db, Some(scope.account_id), delivery, clock::now()).await?;
+    if let Some(id) = delivery.filter(|_| replayed == 0) {
+        return Err(if store::exists(&state.db, scope.account_id, id).await? {
+            AppError::Conflict {
+                code: "delivery_in_progress",
+                message: "A worker is processing this delivery right now; try again shortly."
+                    .into(),
+            }
+        } else {
+            AppError::NotFound
+        });
+    }
+    state.deliveries.notify_one();
+    audit::record_alone(
+        &state.db,
+        AuditEntry::new(
+            scope,
+            "webhook_deliveries.replayed",
+            "webhook_delivery",
+            delivery.map_or_else(|| "dead".to_string(), |d| d.to_string()),
+        )
+        .changes(None::<&()>, Some(&Replayed { replayed })),
+    )
+    .await?;
+    Ok(ApiJson(Replayed { replayed }))
+}
+
+/// Queues the account's dead deliveries again (admins).
+#[utoipa::path(post, path = "/api/v1/accounts/{accountId}/webhook-deliveries/replay", tag = "webhooks",
+    params(("accountId" = Uuid, Path)),
+    responses((status = 200, body = Replayed), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn replay_dead(
+    State(state): State<AppState>,
+    scope: AccountScope,
+) -> AppResult<ApiJson<Replayed>> {
+    replay(&state, &scope, None).await
+}
+
+/// Queues one delivery again, whatever its state (admins); processing is idempotent.
+#[utoipa::path(post, path = "/api/v1/accounts/{accountId}/webhook-deliveries/{deliveryId}/replay", tag = "webhooks",
+    params(("accountId" = Uuid, Path), ("deliveryId" = Uuid, Path)),
+    responses((status = 200, body = Replayed), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn replay_one(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
+) -> AppResult<ApiJson<Replayed>> {
+    replay(&state, &scope, Some(path.1)).await
 }

@@ -117,3 +117,30 @@ pub async fn purge_done(db: &Db, before: OffsetDateTime) -> AppResult<u64> {
     let sql = "DELETE FROM webhook_deliveries WHERE status = 'done' AND received_at < $1";
     Ok(on_db!(db, pool => sqlx::query(sql).bind(before).execute(pool).await?.rows_affected()))
 }
+
+/// Puts deliveries back in the queue as if just received: one (`delivery`), or every dead
+/// one of the account, or (neither) every dead one anywhere. Returns how many.
+pub async fn replay(
+    db: &Db,
+    account_id: Option<Uuid>,
+    delivery: Option<Uuid>,
+    now: OffsetDateTime,
+) -> AppResult<u64> {
+    let sql = "UPDATE webhook_deliveries
+               SET status = 'pending', attempts = 0, next_attempt_at = $3, locked_until = NULL,
+                   last_error = NULL, processed_at = NULL
+               WHERE ($1 IS NULL OR account_id = $1)
+                 AND (($2 IS NULL AND status = 'dead') OR id = $2)
+                 AND status <> 'processing'";
+    Ok(
+        on_db!(db, pool => sqlx::query(sql).bind(account_id).bind(delivery).bind(now)
+        .execute(pool).await?.rows_affected()),
+    )
+}
+
+pub async fn exists(db: &Db, account_id: Uuid, delivery: Uuid) -> AppResult<bool> {
+    let sql = "SELECT COUNT(*) FROM webhook_deliveries WHERE account_id = $1 AND id = $2";
+    let n: i64 = on_db!(db, pool => sqlx::query_scalar(sql).bind(account_id).bind(delivery)
+        .fetch_one(pool).await?);
+    Ok(n > 0)
+}
