@@ -124,7 +124,7 @@ async fn a_new_board_has_a_pipeline_and_counts_against_the_plan() {
         .iter()
         .map(|e| e["field"].as_str().unwrap())
         .collect();
-    assert_eq!(fields, ["name", "stages", "currency"]);
+    assert_eq!(fields, ["name", "currency", "stages"]);
 }
 
 #[tokio::test]

@@ -143,6 +143,28 @@ pub fn check_currency(v: &mut Validator, field: &str, code: &str) {
     );
 }
 
+/// A board's own fields, checked the same way on create and update.
+pub struct Settings<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+    pub currency: &'a str,
+    pub inbox_ids: &'a [i64],
+    pub custom_fields: &'a [CustomField],
+}
+
+impl Settings<'_> {
+    pub fn check(&self, v: &mut Validator) {
+        v.text("name", self.name, 120).check(
+            self.description.chars().count() <= 2000,
+            "description",
+            "must be at most 2000 characters",
+        );
+        check_currency(v, "currency", self.currency);
+        check_inbox_ids(v, self.inbox_ids);
+        check_custom_fields(v, self.custom_fields);
+    }
+}
+
 fn check_inbox_ids(v: &mut Validator, ids: &[i64]) {
     v.check(
         ids.len() <= 100,

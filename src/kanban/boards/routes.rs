@@ -6,10 +6,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::{
-    Board, BoardDetail, CustomField, Draft, Rules, check_currency, check_custom_fields,
-    check_inbox_ids, store,
-};
+use super::{Board, BoardDetail, CustomField, Draft, Rules, Settings, store};
 use crate::{
     audit::{self, AuditEntry},
     entitlements::{self, Resource},
@@ -95,20 +92,19 @@ async fn create_board(
     let currency = body.currency.unwrap_or_else(|| "BRL".into());
     let new_stages = body.stages.unwrap_or_else(super::default_stages);
     let mut v = Validator::default();
-    v.text("name", &body.name, 120)
-        .check(
-            body.description.chars().count() <= 2000,
-            "description",
-            "must be at most 2000 characters",
-        )
-        .check(
-            (1..=20).contains(&new_stages.len()),
-            "stages",
-            "a board has 1 to 20 stages",
-        );
-    check_currency(&mut v, "currency", &currency);
-    check_inbox_ids(&mut v, &body.inbox_ids);
-    check_custom_fields(&mut v, &body.custom_fields);
+    let settings = Settings {
+        name: &body.name,
+        description: &body.description,
+        currency: &currency,
+        inbox_ids: &body.inbox_ids,
+        custom_fields: &body.custom_fields,
+    };
+    settings.check(&mut v);
+    v.check(
+        (1..=20).contains(&new_stages.len()),
+        "stages",
+        "a board has 1 to 20 stages",
+    );
     for stage in &new_stages {
         stage.check(&mut v);
     }
@@ -202,14 +198,14 @@ async fn update_board(
         ..before.clone()
     };
     let mut v = Validator::default();
-    v.text("name", &after.name, 120).check(
-        after.description.chars().count() <= 2000,
-        "description",
-        "must be at most 2000 characters",
-    );
-    check_currency(&mut v, "currency", &after.currency);
-    check_inbox_ids(&mut v, &after.inbox_ids);
-    check_custom_fields(&mut v, &after.custom_fields);
+    let settings = Settings {
+        name: &after.name,
+        description: &after.description,
+        currency: &after.currency,
+        inbox_ids: &after.inbox_ids,
+        custom_fields: &after.custom_fields,
+    };
+    settings.check(&mut v);
     let stages = stages::store::list(&mut tx, scope.account_id, board_id).await?;
     after.rules.check(&mut v, &stages);
     v.finish()?;
