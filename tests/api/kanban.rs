@@ -377,6 +377,14 @@ async fn stages_and_cards_of_another_board_are_not_found() {
     .assert_problem(StatusCode::CONFLICT, "conversation_has_card");
     // The same conversation may be a card on another board.
     card(&app, &t, &other, conversation).await;
+    let found = app
+        .get(
+            &t.path(&format!("/boards/{}/cards?conversation_id=42", one.id)),
+            &t.agent.token,
+        )
+        .await;
+    assert_eq!(found.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(found.body["items"][0]["title"], "Chat");
 }
 
 #[tokio::test]

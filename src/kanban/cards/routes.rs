@@ -91,6 +91,8 @@ pub struct CardQuery {
     pub status: Option<Kind>,
     /// A Chatwoot inbox id.
     pub inbox_id: Option<i64>,
+    /// A Chatwoot conversation's display id: its card on this board, if any.
+    pub conversation_id: Option<i64>,
     /// Text in the title or the contact's name.
     pub q: Option<String>,
     pub due: Option<Due>,
@@ -123,6 +125,7 @@ impl CardQuery {
             priority: self.priority,
             status,
             inbox_id: self.inbox_id,
+            conversation_id: self.conversation_id,
             text: self
                 .q
                 .map(|q| format!("%{}%", q.trim().to_lowercase().replace(['%', '_'], "")))

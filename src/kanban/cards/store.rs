@@ -170,6 +170,7 @@ pub struct Filter {
     pub priority: Option<Priority>,
     pub status: Option<Kind>,
     pub inbox_id: Option<i64>,
+    pub conversation_id: Option<i64>,
     /// Lower-cased `%text%` matched against title and contact name.
     pub text: Option<String>,
     /// Due in `[due_from, due_to)`.
@@ -194,6 +195,7 @@ macro_rules! list_sql {
                AND ($12 IS NULL OR (s.position, c.position, c.id) >
                     (SELECT s2.position, c2.position, c2.id FROM cards c2
                      JOIN stages s2 ON s2.id = c2.stage_id WHERE c2.id = $12))
+               AND ($14 IS NULL OR c.chatwoot_conversation_id = $14)
              ORDER BY s.position, c.position, c.id LIMIT $13"
         )
     };
@@ -217,7 +219,7 @@ pub async fn list(
         .bind(account_id).bind(board_id).bind(filter.stage_id).bind(filter.assignee_id)
         .bind(&filter.label).bind(filter.priority).bind(filter.status).bind(filter.inbox_id)
         .bind(&filter.text).bind(filter.due_from).bind(filter.due_to).bind(page.after)
-        .bind(page.fetch_limit())
+        .bind(page.fetch_limit()).bind(filter.conversation_id)
         .fetch_all(pool).await?))
 }
 
