@@ -220,7 +220,11 @@ describe('as a Dashboard App', { timeout: 120_000 }, () => {
       await frame.getByTestId('conversation-summary').waitFor()
       assert.equal((await frame.getByTestId('contact-name').textContent()).trim(), 'Joana Reis')
       assert.equal((await frame.getByTestId('conversation-id').textContent()).trim(), '#1')
-      await frame.getByTestId('kanban-card-note').waitFor()
+      // Connecting the demo made its Pipeline board, with this open conversation's card.
+      const card = frame.getByTestId('conversation-card')
+      await card.waitFor()
+      assert.equal((await card.getByTestId('conversation-card-title').textContent()).trim(), 'Joana Reis')
+      assert.equal((await card.getByTestId('conversation-card-board').textContent()).trim(), 'Pipeline')
       await done()
     } finally {
       if (created) await fetch(`${appsUrl}/${created.id}`, { method: 'DELETE', headers: auth })

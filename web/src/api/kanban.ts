@@ -76,6 +76,8 @@ export interface Card {
 export interface CardFields {
   title?: string
   chatwoot_conversation_id?: number
+  chatwoot_contact_id?: number
+  chatwoot_inbox_id?: number
   contact_name?: string
   value_minor?: number | null
   currency?: string
@@ -133,6 +135,8 @@ export interface CardQuery {
   label?: string
   priority?: Priority | ''
   due?: DueFilter | ''
+  /** A Chatwoot conversation's display id: its card on the board, if any. */
+  conversation_id?: number | null
 }
 
 /** Cards per page: the API's maximum. */
@@ -158,7 +162,7 @@ export function kanbanApi(accountId: string) {
     cards: (boardId: string, filters: CardQuery = {}, cursor: string | null = null, limit = CARD_PAGE) => {
       const query = new URLSearchParams({ limit: String(limit) })
       for (const [key, value] of Object.entries(filters)) {
-        const text = typeof value === 'string' ? value.trim() : ''
+        const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : ''
         if (text) query.set(key, text)
       }
       if (cursor) query.set('cursor', cursor)

@@ -312,6 +312,7 @@ describe('dashboard app context', () => {
         assignee: { name: 'Bruno Agent' },
       },
       contact: {
+        id: 9,
         name: 'Joana Reis',
         email: 'joana@example.com',
         phone_number: '+351912345678',

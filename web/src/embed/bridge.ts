@@ -115,6 +115,8 @@ export interface ContextConversation {
 }
 
 export interface ContextContact extends ContextPerson {
+  /** Chatwoot's contact id. */
+  id: number | null
   thumbnail: string | null
 }
 
@@ -175,7 +177,7 @@ export function parseAppContext(data: unknown): AppContext | null {
     conversation: conversation(parsed.data.conversation),
     contact:
       contactPerson && isObject(contact)
-        ? { ...contactPerson, thumbnail: str(contact.thumbnail) }
+        ? { ...contactPerson, id: int(contact.id), thumbnail: str(contact.thumbnail) }
         : null,
     currentAgent:
       agent && isObject(currentAgent)

@@ -32,7 +32,7 @@ export function kanbanMessage(error: unknown): string {
   return problemMessage(error)
 }
 
-export function emptyFilters(): Required<CardQuery> {
+export function emptyFilters(): Required<Omit<CardQuery, 'conversation_id'>> {
   return { q: '', label: '', priority: '', due: '' }
 }
 

@@ -1,8 +1,9 @@
 /**
  * The fake hub (fakeHub.ts) plus the Kanban API of account-1, in memory, for unit tests
  * of the board: boards (list, create with the default pipeline, get), stage moves, cards
- * (list with filters and cursor pages, create, update with versions, archive, move with
- * dense positions, won/lost status) and card history. `failNext` makes the next write
+ * (list with filters, `conversation_id` among them, and cursor pages; create, at most one
+ * per conversation and board; update with versions, archive, move with dense positions,
+ * won/lost status) and card history. `failNext` makes the next write
  * answer with a problem instead. Requests need the fake hub's bearer token.
  */
 import { vi } from 'vitest'
@@ -157,6 +158,8 @@ export function fakeKanban({ role = 'admin', maxBoards = 2, kanbanEnabled = true
     if (label) list = list.filter((c) => c.labels.includes(label.toLowerCase()))
     const priority = query.get('priority')
     if (priority) list = list.filter((c) => c.priority === priority)
+    const conversation = query.get('conversation_id')
+    if (conversation) list = list.filter((c) => c.chatwoot_conversation_id === Number(conversation))
     if (query.get('due') === 'overdue') {
       list = list.filter((c) => c.status === 'open' && c.due_at && Date.parse(c.due_at) < Date.now())
     }
@@ -209,7 +212,13 @@ export function fakeKanban({ role = 'admin', maxBoards = 2, kanbanEnabled = true
     if (kind !== 'cards') return problem(404, 'not_found', 'The resource does not exist.')
     if (!itemId) {
       if (method === 'GET') return json(200, listCards(board.id, url.searchParams))
-      if (method === 'POST') return json(201, addCard(board.id, body))
+      if (method === 'POST') {
+        const conversation = body?.chatwoot_conversation_id
+        if (conversation != null && kanban.cards.some((c) => c.board_id === board.id && c.chatwoot_conversation_id === conversation)) {
+          return problem(409, 'conversation_has_card', 'This conversation already has a card on this board.')
+        }
+        return json(201, addCard(board.id, body))
+      }
     }
     const card = kanban.cards.find((c) => c.id === itemId && c.board_id === board.id)
     if (!card) return problem(404, 'not_found', 'The resource does not exist.')
