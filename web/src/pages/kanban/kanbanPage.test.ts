@@ -125,7 +125,7 @@ describe('Kanban page', () => {
     const acme = fresh.querySelector('[data-testid="kanban-card"]')!
     expect(text(acme.querySelector('[data-testid="card-title"]'))).toBe('Acme renewal')
     expect(text(acme.querySelector('[data-testid="card-contact"]'))).toContain('Joana Reis')
-    expect([...acme.querySelectorAll('.chip')].map(text)).toEqual(['lead', 'vip'])
+    expect([...acme.querySelectorAll('.kb-chip')].map(text)).toEqual(['lead', 'vip'])
     expect(text(acme.querySelector('[data-testid="card-priority"]'))).toBe('high')
     expect(acme.querySelector('[data-testid="card-overdue"]')).not.toBeNull()
     expect(text(acme.querySelector('[data-testid="card-last-message"]'))).toBe('Can you send the proposal?')
