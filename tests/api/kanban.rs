@@ -62,18 +62,18 @@ async fn move_card(app: &TestApp, t: &Tenant, b: &Board, card: &str, body: Value
     app.post(&path, &t.agent.token, body).await
 }
 
+/// The board's cards matching `query`, in board order.
+async fn listed(app: &TestApp, t: &Tenant, b: &Board, query: &str) -> Vec<Value> {
+    let path = t.path(&format!("/boards/{}/cards?limit=200&{query}", b.id));
+    let resp = app.get(&path, &t.agent.token).await;
+    assert_eq!(resp.status, StatusCode::OK, "{query}: {:?}", resp.body);
+    resp.body["items"].as_array().unwrap().clone()
+}
+
 /// (title, stage index, position) of every card of the board, in board order.
 async fn layout(app: &TestApp, t: &Tenant, b: &Board) -> Vec<(String, usize, i64)> {
-    let resp = app
-        .get(
-            &t.path(&format!("/boards/{}/cards?limit=200", b.id)),
-            &t.agent.token,
-        )
-        .await;
-    assert_eq!(resp.status, StatusCode::OK, "{:?}", resp.body);
-    resp.body["items"]
-        .as_array()
-        .unwrap()
+    listed(app, t, b, "")
+        .await
         .iter()
         .map(|c| {
             let stage = b
@@ -469,19 +469,8 @@ async fn cards_filter_by_label_priority_text_status_and_due_and_page() {
     let titles = |query: &'static str| {
         let (app, t, b) = (&app, &t, &b);
         async move {
-            let resp = app
-                .get(
-                    &t.path(&format!("/boards/{}/cards?{query}", b.id)),
-                    &t.agent.token,
-                )
-                .await;
-            assert_eq!(resp.status, StatusCode::OK, "{query}: {:?}", resp.body);
-            resp.body["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| id(&c["title"]))
-                .collect::<Vec<_>>()
+            let cards = listed(app, t, b, query).await;
+            cards.iter().map(|c| id(&c["title"])).collect::<Vec<_>>()
         }
     };
     assert_eq!(titles("label=VIP").await, ["Joana — site"]);
