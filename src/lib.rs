@@ -8,4 +8,5 @@ pub mod cli;
 pub mod entitlements;
 pub mod kanban;
 pub mod platform;
+pub mod realtime;
 pub mod tenancy;

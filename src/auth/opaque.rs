@@ -15,6 +15,7 @@ const API_KEY_BODY: usize = 32;
 const CHECKSUM_LEN: usize = 6;
 const REFRESH_PREFIX: &str = "wphr_";
 pub const INSTANCE_TOKEN_PREFIX: &str = "wphi_";
+const REALTIME_TICKET_PREFIX: &str = "wpht_";
 
 fn base62(len: usize) -> String {
     let mut rng = rand::rng();
@@ -61,6 +62,11 @@ pub fn new_refresh_token() -> String {
 /// A new instance token (`wphi_` + 43 base62 characters ≈ 256 bits).
 pub fn new_instance_token() -> String {
     format!("{INSTANCE_TOKEN_PREFIX}{}", base62(43))
+}
+
+/// A new realtime ticket (`wpht_` + 43 base62 characters ≈ 256 bits).
+pub fn new_realtime_ticket() -> String {
+    format!("{REALTIME_TICKET_PREFIX}{}", base62(43))
 }
 
 /// A shared secret for signing (≈ 256 bits of base62).

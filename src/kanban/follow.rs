@@ -23,7 +23,9 @@ use super::{
 };
 use crate::{
     chatwoot::{client as cw, connection, inboxes},
+    kanban,
     platform::{clock, db::Tx, error::AppResult, state::AppState},
+    realtime::Changed,
     tenancy::users,
 };
 
@@ -146,7 +148,7 @@ pub async fn apply(state: &AppState, account_id: Uuid, event: &str, body: &Value
             if let (Some(id), Some(name)) = (body["id"].as_i64(), text(&body["name"])) {
                 let mut tx = state.db.begin().await?;
                 let avatar = text(&body["thumbnail"]);
-                store::update_contact(
+                let touched = store::update_contact(
                     &mut tx,
                     account_id,
                     id,
@@ -155,7 +157,13 @@ pub async fn apply(state: &AppState, account_id: Uuid, event: &str, body: &Value
                     clock::now(),
                 )
                 .await?;
+                let mut changes = Vec::new();
+                for (board_id, cards) in touched {
+                    let what = Changed::Cards(cards);
+                    changes.push(boards::store::touch(&mut tx, account_id, board_id, what).await?);
+                }
                 tx.commit().await?;
+                state.realtime.announce_all(changes).await;
             }
         }
         _ => {}
@@ -212,7 +220,12 @@ async fn follow(
         let stages = stages::store::list(&mut tx, account_id, board.id).await?;
         let outcome =
             apply_to_board(&mut tx, account_id, &board, &stages, conversation, apply).await?;
-        tx.commit().await?;
+        match outcome.changed_card() {
+            Some(card_id) => {
+                kanban::commit(state, tx, account_id, board.id, Changed::card(card_id)).await?;
+            }
+            None => tx.commit().await?,
+        }
         repairs.count(outcome);
     }
     Ok(repairs)
@@ -221,10 +234,19 @@ async fn follow(
 /// What applying a conversation did to one board's card.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Outcome {
-    Created,
-    Moved,
-    Updated,
+    Created(Uuid),
+    Moved(Uuid),
+    Updated(Uuid),
     Unchanged,
+}
+
+impl Outcome {
+    fn changed_card(self) -> Option<Uuid> {
+        match self {
+            Outcome::Created(id) | Outcome::Moved(id) | Outcome::Updated(id) => Some(id),
+            Outcome::Unchanged => None,
+        }
+    }
 }
 
 /// What a reconciliation found out of step, and fixed.
@@ -243,9 +265,9 @@ pub struct Repairs {
 impl Repairs {
     fn count(&mut self, outcome: Outcome) {
         match outcome {
-            Outcome::Created => self.created += 1,
-            Outcome::Moved => self.moved += 1,
-            Outcome::Updated => self.updated += 1,
+            Outcome::Created(_) => self.created += 1,
+            Outcome::Moved(_) => self.moved += 1,
+            Outcome::Updated(_) => self.updated += 1,
             Outcome::Unchanged => {}
         }
     }
@@ -313,13 +335,19 @@ async fn apply_to_board(
 ) -> AppResult<Outcome> {
     let message_only = apply == Apply::LastMessage;
     let found = store::by_conversation(tx, account_id, board.id, conversation.display_id).await?;
-    let (before, applied, created) = match found {
-        Some((_, _, true)) => return Ok(Outcome::Unchanged), // archived by a person: stays so
-        Some((card, mark, false)) => (card, mark.unwrap_or(0), false),
+    let (before, applied, known_status, quiet_until, created) = match found {
+        Some(f) if f.archived => return Ok(Outcome::Unchanged), // archived by a person: stays so
+        Some(f) => (
+            f.card,
+            f.chatwoot_updated_micros.unwrap_or(0),
+            f.chatwoot_status,
+            f.chatwoot_quiet_until_micros.unwrap_or(0),
+            false,
+        ),
         None if !board.rules.create_cards || apply != Apply::All => return Ok(Outcome::Unchanged),
         None => {
             let card = create(tx, account_id, board, stages, conversation).await?;
-            (card, 0, true)
+            (card, 0, None, 0, true)
         }
     };
     let mut after = before.clone();
@@ -333,8 +361,16 @@ async fn apply_to_board(
     if newer && !message_only {
         sync_fields(tx, account_id, &mut after, conversation).await?;
     }
-    let target = if newer && !message_only {
-        target_stage(board, stages, &before, conversation)
+    // The echoes of a write-back (even its halfway states) follow what a person did.
+    let echo = conversation.updated_micros <= quiet_until;
+    let target = if newer && !message_only && !echo {
+        target_stage(
+            board,
+            stages,
+            &before,
+            known_status.as_deref(),
+            conversation,
+        )
     } else {
         None
     };
@@ -343,6 +379,7 @@ async fn apply_to_board(
         moves::take_out(tx, account_id, &before).await?;
         after.position = moves::make_room(tx, account_id, to.id, None).await?;
         after.stage_id = to.id;
+        after.stage_entered_at = clock::now();
         after.status = to.kind;
         if to.kind != Kind::Lost {
             after.lost_reason = None;
@@ -360,12 +397,25 @@ async fn apply_to_board(
         store::update(tx, account_id, &after, before.version).await?;
     }
     if newer && !message_only {
-        store::mark_chatwoot_state(tx, account_id, after.id, conversation.updated_micros).await?;
+        // An echo's status is not news: the status known stays the one expected, so a
+        // change made in Chatwoot meanwhile still counts as one when it is next seen.
+        let status = match (&known_status, echo) {
+            (Some(known), true) => known,
+            _ => &conversation.status,
+        };
+        store::mark_chatwoot_state(
+            tx,
+            account_id,
+            after.id,
+            conversation.updated_micros,
+            status,
+        )
+        .await?;
     }
     Ok(match (created, target.is_some(), after != before) {
-        (true, _, _) => Outcome::Created,
-        (false, true, _) => Outcome::Moved,
-        (false, false, true) => Outcome::Updated,
+        (true, _, _) => Outcome::Created(after.id),
+        (false, true, _) => Outcome::Moved(after.id),
+        (false, false, true) => Outcome::Updated(after.id),
         (false, false, false) => Outcome::Unchanged,
     })
 }
@@ -427,12 +477,15 @@ async fn sync_fields(
     Ok(())
 }
 
-/// Where the rules send the card: a label that just appeared, else the status's stage
-/// (`open` only brings back closed cards).
+/// Where the rules send the card: a label that just appeared, else the stage of a status
+/// the conversation just took (`open` only brings back closed cards). Rules fire on a
+/// change, not a state: a card moved by hand stays put while the conversation keeps its
+/// status, and the echo of a write-back (already expected on the card) moves nothing.
 fn target_stage<'a>(
     board: &Board,
     stages: &'a [Stage],
     card: &Card,
+    known_status: Option<&str>,
     conversation: &Conversation,
 ) -> Option<&'a Stage> {
     let by_label = conversation
@@ -444,6 +497,7 @@ fn target_stage<'a>(
         .rules
         .status_stages
         .get(&conversation.status)
+        .filter(|_| known_status != Some(conversation.status.as_str()))
         .filter(|_| conversation.status != "open" || card.status != Kind::Open);
     let target = by_label.or(by_status)?;
     stages

@@ -7,17 +7,21 @@ pub mod boards;
 pub mod cards;
 pub mod follow;
 mod lock;
+pub mod metrics;
 pub mod stages;
+pub mod writeback;
 
 use utoipa_axum::router::OpenApiRouter;
+use uuid::Uuid;
 
 use crate::{
     entitlements,
     platform::{
-        db::Conn,
+        db::{Conn, Tx},
         error::{AppError, AppResult},
         state::AppState,
     },
+    realtime::Changed,
     tenancy::AccountScope,
 };
 
@@ -26,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(boards::router())
         .merge(stages::router())
         .merge(cards::router())
+        .merge(metrics::router())
 }
 
 /// Refuses the Kanban to accounts whose plan does not include it.
@@ -51,4 +56,20 @@ pub fn version_conflict(current: i64) -> AppError {
             "This was changed by someone else (now at version {current}); reload and try again."
         ),
     }
+}
+
+/// Commits a change to a board, moving its revision on in the same transaction, and
+/// announces it to every open copy of the board. Answers the board's new revision.
+pub async fn commit(
+    state: &AppState,
+    mut tx: Tx,
+    account_id: Uuid,
+    board_id: Uuid,
+    what: Changed,
+) -> AppResult<i64> {
+    let change = boards::store::touch(&mut tx, account_id, board_id, what).await?;
+    let revision = change.revision;
+    tx.commit().await?;
+    state.realtime.announce(change).await;
+    Ok(revision)
 }

@@ -54,6 +54,9 @@ pub struct Config {
     pub instance_token_ttl: Duration,
     /// How often cards are compared with Chatwoot's conversations (`RECONCILE_MINUTES`).
     pub reconcile_every: Duration,
+    /// How long a webhook worker holds a delivery it took (`WEBHOOK_LEASE_SECONDS`); a
+    /// delivery still unfinished then is taken again, by any replica.
+    pub webhook_lease: Duration,
     pub signing_keys: Vec<SigningKey>,
     pub access_token_ttl: Duration,
     pub session_idle_timeout: Duration,
@@ -177,6 +180,11 @@ impl Config {
             })
             .collect::<anyhow::Result<_>>()?;
 
+        let webhook_lease = vars.parse("WEBHOOK_LEASE_SECONDS", 120u64)?;
+        if !(1..=3600).contains(&webhook_lease) {
+            bail!("WEBHOOK_LEASE_SECONDS must be between 1 and 3600, not {webhook_lease}");
+        }
+
         let log_format = match vars.get("LOG_FORMAT") {
             Some("json") => LogFormat::Json,
             Some("pretty") => LogFormat::Pretty,
@@ -202,6 +210,7 @@ impl Config {
             reconcile_every: Duration::from_secs(
                 60 * vars.parse("RECONCILE_MINUTES", 15u64)?.max(1),
             ),
+            webhook_lease: Duration::from_secs(webhook_lease),
             instance_token_ttl: Duration::from_secs(
                 vars.parse("INSTANCE_TOKEN_TTL_SECONDS", 300u64)?
                     .clamp(30, 900),
@@ -445,6 +454,21 @@ mod tests {
         }
         assert!(Config::from_vars(vars(&[("CHATWOOT_URL", "ftp://x")])).is_err());
         assert!(Config::from_vars(vars(&[("ENCRYPTION_KEYS_PREVIOUS", "c2hvcnQ=")])).is_err());
+    }
+
+    #[test]
+    fn webhook_lease_defaults_to_two_minutes_and_is_bounded() {
+        let config = Config::from_vars(vars(&[])).unwrap();
+        assert_eq!(config.webhook_lease, Duration::from_secs(120));
+        let short = Config::from_vars(vars(&[("WEBHOOK_LEASE_SECONDS", "2")])).unwrap();
+        assert_eq!(short.webhook_lease, Duration::from_secs(2));
+        for bad in ["0", "3601", "-1", "2m"] {
+            let err = Config::from_vars(vars(&[("WEBHOOK_LEASE_SECONDS", bad)])).unwrap_err();
+            assert!(
+                err.to_string().contains("WEBHOOK_LEASE_SECONDS"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

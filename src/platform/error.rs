@@ -118,7 +118,7 @@ impl AppError {
         problem
     }
 
-    fn code(&self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             AppError::NotFound => "not_found",
             AppError::Validation(_) => "validation_failed",

@@ -66,12 +66,34 @@ impl ListCache {
         T: Serialize,
         F: Future<Output = AppResult<T>>,
     {
-        let key = (scope.account_id, path_and_query.to_owned());
+        let tag = Tag {
+            account_id: scope.account_id,
+            revision: scope.revision,
+        };
+        self.respond_at(tag, path_and_query, request_headers, build)
+            .await
+    }
+
+    /// Like [`ListCache::respond`] for a list that follows a revision of its own (a
+    /// board's cards follow the board's revision, which moves on far more often than
+    /// the account's).
+    pub async fn respond_at<T, F>(
+        &self,
+        tag: Tag,
+        path_and_query: &str,
+        request_headers: &HeaderMap,
+        build: F,
+    ) -> AppResult<Response>
+    where
+        T: Serialize,
+        F: Future<Output = AppResult<T>>,
+    {
+        let key = (tag.account_id, path_and_query.to_owned());
         let cached = self
             .lock()
             .by_key
             .get(&key)
-            .filter(|e| e.revision == scope.revision)
+            .filter(|e| e.revision == tag.revision)
             .cloned();
         let entry = match cached {
             Some(entry) => entry,
@@ -79,8 +101,8 @@ impl ListCache {
                 let body =
                     Bytes::from(serde_json::to_vec(&build.await?).map_err(anyhow::Error::from)?);
                 let entry = Entry {
-                    revision: scope.revision,
-                    etag: etag(scope, path_and_query),
+                    revision: tag.revision,
+                    etag: etag(tag, path_and_query),
                     body,
                 };
                 self.lock().insert(key, entry.clone());
@@ -118,11 +140,18 @@ impl ListCache {
     }
 }
 
-/// A weak tag naming the account revision and the URL, not the account's data.
-fn etag(scope: &AccountScope, path_and_query: &str) -> HeaderValue {
+/// The account a list belongs to and the revision its answer is good for.
+#[derive(Debug, Clone, Copy)]
+pub struct Tag {
+    pub account_id: Uuid,
+    pub revision: i64,
+}
+
+/// A weak tag naming the revision and the URL, not the data.
+fn etag(tag: Tag, path_and_query: &str) -> HeaderValue {
     let digest = Sha256::digest(format!(
         "{}:{}:{path_and_query}",
-        scope.account_id, scope.revision
+        tag.account_id, tag.revision
     ));
     let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
     HeaderValue::from_str(&format!("W/\"{hex}\"")).expect("hex is a valid header value")

@@ -25,7 +25,7 @@ use super::{
     ApiDoc, client, config::Config, db::Db, headers, health, metrics, openapi, request_id,
     state::AppState, telemetry, web,
 };
-use crate::{audit, auth, chatwoot, entitlements, kanban, tenancy};
+use crate::{audit, auth, chatwoot, entitlements, kanban, realtime, tenancy};
 
 /// Every documented route. The OpenAPI document is built from exactly this.
 pub fn api_routes() -> OpenApiRouter<AppState> {
@@ -40,6 +40,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(chatwoot::inboxes::router())
         .merge(chatwoot::webhooks::router())
         .merge(kanban::router())
+        .merge(realtime::router())
         .merge(tenancy::router())
         .merge(auth::sessions::admin_router())
         .merge(auth::api_keys::router())
@@ -140,6 +141,7 @@ pub async fn serve(
         state.clone(),
         shutdown.clone(),
     ));
+    tasks.spawn(realtime::run(state.clone(), shutdown.clone()));
     tasks.spawn(chatwoot::connection::keep_reconciled(
         state.clone(),
         state.config.reconcile_every,
@@ -179,6 +181,9 @@ async fn housekeeping(state: AppState, shutdown: CancellationToken) {
         let day_ago = super::clock::now() - time::Duration::days(1);
         if let Err(err) = auth::instance_tokens::store::purge_expired(&state.db, day_ago).await {
             tracing::warn!(error = %err, "purging expired instance tokens failed");
+        }
+        if let Err(err) = realtime::purge_expired_tickets(&state.db, day_ago).await {
+            tracing::warn!(error = %err, "purging expired realtime tickets failed");
         }
         let month_ago = super::clock::now() - time::Duration::days(30);
         if let Err(err) = chatwoot::webhooks::store::purge_done(&state.db, month_ago).await {

@@ -27,6 +27,10 @@ pub struct Shared {
     pub lists: ListCache,
     /// Wakes the webhook worker when a delivery is stored.
     pub deliveries: tokio::sync::Notify,
+    /// Relays board changes to open realtime streams.
+    pub realtime: crate::realtime::Bus,
+    /// Paces the hub's own calls to each account's Chatwoot.
+    pub chatwoot_pace: crate::kanban::writeback::Pace,
 }
 
 impl AppState {
@@ -47,6 +51,7 @@ impl AppState {
             config.anonymous_rate_limit_per_minute,
         );
         Ok(AppState(Arc::new(Shared {
+            realtime: crate::realtime::Bus::new(db.clone()),
             db,
             config,
             tokens,
@@ -55,6 +60,7 @@ impl AppState {
             vault,
             installations,
             lists: ListCache::default(),
+            chatwoot_pace: Default::default(),
             deliveries: tokio::sync::Notify::new(),
         })))
     }

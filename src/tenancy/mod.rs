@@ -10,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::platform::state::AppState;
 
+pub(crate) use scope::member_role;
 pub use scope::{AccountScope, Principal, Role};
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -136,7 +136,7 @@ impl FromRequestParts<AppState> for AccountScope {
 
 /// The role of a signed-in user in the account and the account's revision, checking their
 /// session in the same query.
-async fn member_role(
+pub(crate) async fn member_role(
     state: &AppState,
     account_id: Uuid,
     user_id: Uuid,

@@ -54,6 +54,11 @@ const UNSCOPED: &[(&str, &str, &str)] = &[
         "public: authenticates with a refresh token (body or cookie), never with a bearer token, so a tenant id cannot be substituted",
     ),
     (
+        "GET",
+        "/api/v1/realtime/events",
+        "authenticates with a one-use ticket bound to one account's member (tests/api/realtime.rs), never with a bearer token",
+    ),
+    (
         "POST",
         "/api/v1/auth/exchange",
         "public: authenticates with a single-use instance token in the body, bound to its account; covered by tests/api/embedding.rs",

@@ -587,3 +587,94 @@ async fn a_board_exports_its_cards_as_csv() {
         .unwrap();
     assert_eq!(filtered.split("\r\n").filter(|l| !l.is_empty()).count(), 2);
 }
+
+#[tokio::test]
+async fn a_boards_card_list_is_served_again_until_the_board_changes() {
+    let (app, t) = tenant(&[]).await;
+    let b = new_board(&app, &t).await;
+    let a = card(&app, &t, &b, json!({ "title": "a" })).await;
+    let url = format!("{}{}", app.base, t.path(&format!("/boards/{}/cards", b.id)));
+    let read = |etag: Option<String>| {
+        let mut request = app.client.get(&url).bearer_auth(&t.agent.token);
+        if let Some(etag) = etag {
+            request = request.header("if-none-match", etag);
+        }
+        async move { Resp::read(request.send().await.unwrap()).await }
+    };
+    let first = read(None).await;
+    let etag = first.header("etag").unwrap().to_string();
+    assert_eq!(
+        read(Some(etag.clone())).await.status,
+        StatusCode::NOT_MODIFIED
+    );
+
+    // Each kind of change retires the cached answer: a move, an edit, a stage's rename.
+    let moved = move_card(
+        &app,
+        &t,
+        &b,
+        &id(&a["id"]),
+        json!({ "stage_id": b.stages[1] }),
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::OK);
+    let after_move = read(Some(etag)).await;
+    assert_eq!(after_move.status, StatusCode::OK);
+    assert_eq!(after_move.body["items"][0]["stage_id"], json!(b.stages[1]));
+    let etag = after_move.header("etag").unwrap().to_string();
+
+    let edit = app
+        .request(
+            Method::PATCH,
+            &t.path(&format!("/boards/{}/cards/{}", b.id, id(&a["id"]))),
+            Some(&t.agent.token),
+            Some(json!({ "title": "renamed" })),
+        )
+        .await;
+    assert_eq!(edit.status, StatusCode::OK, "{:?}", edit.body);
+    let after_edit = read(Some(etag)).await;
+    assert_eq!(after_edit.body["items"][0]["title"], "renamed");
+    let etag = after_edit.header("etag").unwrap().to_string();
+
+    let stage_move = app
+        .post(
+            &t.path(&format!("/boards/{}/stages/{}/move", b.id, b.stages[1])),
+            &t.admin.token,
+            json!({ "position": 0 }),
+        )
+        .await;
+    assert_eq!(stage_move.status, StatusCode::OK, "{:?}", stage_move.body);
+    assert_eq!(read(Some(etag)).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_card_knows_when_it_entered_its_stage() {
+    let (app, t) = tenant(&[]).await;
+    let b = new_board(&app, &t).await;
+    let a = card(&app, &t, &b, json!({ "title": "a" })).await;
+    assert_eq!(a["stage_entered_at"], a["created_at"]);
+    let within = move_card(
+        &app,
+        &t,
+        &b,
+        &id(&a["id"]),
+        json!({ "stage_id": b.stages[0], "position": 0 }),
+    )
+    .await;
+    assert_eq!(
+        within.body["stage_entered_at"], a["stage_entered_at"],
+        "same stage: the clock keeps running"
+    );
+    let moved = move_card(
+        &app,
+        &t,
+        &b,
+        &id(&a["id"]),
+        json!({ "stage_id": b.stages[1] }),
+    )
+    .await;
+    assert_eq!(
+        moved.body["stage_entered_at"], moved.body["updated_at"],
+        "a new stage starts it again"
+    );
+}

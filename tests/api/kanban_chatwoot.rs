@@ -348,3 +348,137 @@ async fn reconciliation_repairs_cards_that_missed_their_events() {
     assert!(status.body["last_reconciled_at"].is_string());
     assert_eq!(status.body["last_reconcile"]["created"], 0);
 }
+
+/// Waits until the account's queue (deliveries and write-backs) holds nothing to do.
+async fn queue_drained(app: &TestApp, admin: &SignedIn) {
+    let path = format!(
+        "{}/webhook-deliveries?limit=200",
+        account_path(admin.account_id)
+    );
+    eventually("the queue drained", || async {
+        let items = app.get(&path, &admin.access).await.body["items"].clone();
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["status"] == "done")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_card_moved_by_hand_updates_its_conversation_and_the_echo_moves_nothing() {
+    let (sim, demo, app, admin) = connected(&[]).await;
+    let board = the_board(&app, &admin).await;
+    let board_path = format!(
+        "{}/boards/{}",
+        account_path(admin.account_id),
+        board["id"].as_str().unwrap()
+    );
+    let in_progress = stage_named(&board, "In progress").to_string();
+    let mut rules = board["rules"].clone();
+    rules["label_stages"] = json!({ "hot": in_progress });
+    assert_eq!(rules["write_back"], true, "on by default");
+    let patched = app
+        .request(
+            Method::PATCH,
+            &board_path,
+            Some(&admin.access),
+            Some(json!({ "rules": rules })),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{:?}", patched.body);
+
+    let conversation = demo.conversations[0];
+    let card = cards(&app, &admin, &board)
+        .await
+        .into_iter()
+        .find(|c| c["chatwoot_conversation_id"] == conversation)
+        .unwrap();
+    let card_path = format!("{board_path}/cards/{}", card["id"].as_str().unwrap());
+    let move_to = |stage: String, extra: Value| {
+        let (app, admin, card_path) = (&app, &admin, &card_path);
+        async move {
+            let mut body = json!({ "stage_id": stage });
+            body.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            let moved = app
+                .post(&format!("{card_path}/move"), &admin.access, body)
+                .await;
+            assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.body);
+            moved.body
+        }
+    };
+    let in_chatwoot = || sim.conversation(demo.account_id, conversation).unwrap();
+
+    // Into a stage with a label: the label goes on, the attribute names the stage.
+    let moved = move_to(in_progress.clone(), json!({})).await;
+    assert_eq!(moved["labels"], json!(["hot", "lead"]));
+    eventually("the stage written back", || async {
+        let c = in_chatwoot();
+        c.custom_attributes.get("whatpro_stage") == Some(&json!("In progress"))
+            && c.labels.contains(&"hot".to_string())
+    })
+    .await;
+    assert!(
+        in_chatwoot().labels.contains(&"lead".to_string()),
+        "other labels kept"
+    );
+
+    // Lost: Chatwoot resolves the conversation; its echo (resolved → Won by the default
+    // rules) must not move the card out of Lost.
+    let lost = stage_named(&board, "Lost").to_string();
+    move_to(lost.clone(), json!({ "lost_reason": "price" })).await;
+    eventually("the conversation resolved", || async {
+        let c = in_chatwoot();
+        c.status == ConversationStatus::Resolved
+            && c.custom_attributes.get("whatpro_stage") == Some(&json!("Lost"))
+            && !c.labels.contains(&"hot".to_string())
+    })
+    .await;
+    queue_drained(&app, &admin).await;
+    let now = app.get(&card_path, &admin.access).await.body;
+    let history = app
+        .get(&format!("{card_path}/history"), &admin.access)
+        .await
+        .body;
+    assert_eq!(
+        now["stage_id"],
+        lost.as_str(),
+        "the echo moved nothing: {history:#}"
+    );
+    assert_eq!(now["lost_reason"], "price");
+
+    // Reopened by hand: the conversation opens again, and the card stays where it was put.
+    let waiting = stage_named(&board, "Waiting").to_string();
+    move_to(waiting.clone(), json!({})).await;
+    eventually("the conversation reopened", || async {
+        in_chatwoot().status == ConversationStatus::Open
+    })
+    .await;
+    queue_drained(&app, &admin).await;
+    let now = app.get(&card_path, &admin.access).await.body;
+    assert_eq!(now["stage_id"], waiting.as_str());
+
+    // A status change made in Chatwoot still moves the card, once the write-back's echoes
+    // are over (they count as such until two seconds after it, for clock skew).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let chatwoot = ChatwootClient::new(&sim.base_url()).unwrap();
+    chatwoot
+        .toggle_status(
+            &Credential::api_token(DEMO_ADMIN_TOKEN),
+            demo.account_id,
+            conversation,
+            ConversationStatus::Resolved,
+        )
+        .await
+        .unwrap();
+    let won = stage_named(&board, "Won").to_string();
+    wait_for_card(&app, &admin, &board, "the card in Won", |c| {
+        c.iter().any(|card| {
+            card["chatwoot_conversation_id"] == conversation && card["stage_id"] == won.as_str()
+        })
+    })
+    .await;
+}

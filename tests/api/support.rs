@@ -29,7 +29,12 @@ pub struct TestApp {
 /// temporary directory).
 enum TestDatabase {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, schema: String },
+    Postgres {
+        admin_url: String,
+        schema: String,
+    },
+    /// Another replica's: the first one cleans up.
+    Shared,
 }
 
 impl Drop for TestDatabase {
@@ -299,6 +304,12 @@ impl TestApp {
             supervisor,
             agent,
         }
+    }
+
+    /// A second replica: another server, with its own state, over the same database.
+    pub async fn replica(&self) -> TestApp {
+        let config = self.state.config.clone();
+        Self::start(self.state.db.clone(), TestDatabase::Shared, config).await
     }
 
     /// Stops the server as a signal would and waits for it.

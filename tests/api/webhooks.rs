@@ -334,3 +334,176 @@ async fn a_delivery_that_fails_is_retried_and_a_disconnected_account_gets_none()
     .await
     .assert_problem(StatusCode::NOT_FOUND, "not_found");
 }
+
+/// Another hub over `app`'s database, as a restarted process or a second replica would be:
+/// its own state, listener and worker. Returns its base URL and what stops it.
+async fn replica(
+    app: &TestApp,
+) -> (
+    String,
+    tokio_util::sync::CancellationToken,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    use whatpro_hub::platform::{server, state::AppState};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState::new(app.state.db.clone(), app.state.config.clone())
+        .await
+        .unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn(server::serve(state, listener, shutdown.clone()));
+    (base, shutdown, server)
+}
+
+/// A `conversation_created` body in Chatwoot's webhook shape (FACTS §1a).
+fn new_conversation(id: i64, inbox_id: i64, contact: &str) -> String {
+    let now = clock::now().unix_timestamp();
+    json!({
+        "event": "conversation_created",
+        "id": id,
+        "inbox_id": inbox_id,
+        "channel": "Channel::Whatsapp",
+        "status": "open",
+        "labels": [],
+        "messages": [],
+        "priority": null,
+        "contact_inbox": { "contact_id": id + 5000, "inbox_id": inbox_id },
+        "meta": {
+            "sender": { "id": id + 5000, "name": contact, "thumbnail": "", "type": "contact" },
+            "assignee": null,
+            "team": null,
+        },
+        "created_at": now,
+        "timestamp": now,
+        "updated_at": now as f64 + 0.25,
+    })
+    .to_string()
+}
+
+/// The "a worker crash mid-delivery": the worker took the delivery (it is
+/// `processing`, attempt 1, leased) and died before finishing. Nobody takes it while the
+/// lease is live; after the lease, the restarted hub's worker processes it exactly once.
+#[tokio::test]
+async fn a_delivery_left_by_a_crashed_worker_is_processed_once_after_its_lease() {
+    use whatpro_hub::{chatwoot::webhooks::store, platform::pagination::PageRequest};
+    let (_sim, demo, mut app, admin) = connected(&[("WEBHOOK_LEASE_SECONDS", "2")]).await;
+    // The hub goes down; its database stays. No worker runs while the crash is staged.
+    app.stop().await;
+    let db = app.state.db.clone();
+    let conversation = 90_001;
+    let body = new_conversation(conversation, demo.whatsapp_inbox_id, "Rita Sousa");
+    let stored = store::NewDelivery {
+        account_id: admin.account_id,
+        event: "conversation_created",
+        dedupe_key: "crash-1",
+        body: &body,
+        received_at: clock::now(),
+    };
+    assert!(store::insert(&db, &stored).await.unwrap());
+
+    // The worker that crashed: it claimed the delivery exactly as `worker::run` does, with
+    // the configured lease, and never settled it.
+    let lease = time::Duration::try_from(app.state.config.webhook_lease).unwrap();
+    assert_eq!(lease, time::Duration::seconds(2));
+    let taken_at = clock::now();
+    let crashed = store::claim(&db, taken_at, lease)
+        .await
+        .unwrap()
+        .expect("the stored delivery is due");
+    assert_eq!(
+        (crashed.event.as_str(), crashed.attempts),
+        ("conversation_created", 1)
+    );
+    let delivery = |db: &whatpro_hub::platform::db::Db| {
+        let db = db.clone();
+        async move {
+            let page = PageRequest {
+                limit: 10,
+                after: None,
+            };
+            let all = store::list(&db, admin.account_id, None, page)
+                .await
+                .unwrap();
+            let mine: Vec<_> = all.into_iter().filter(|d| d.id == crashed.id).collect();
+            assert_eq!(mine.len(), 1);
+            mine.into_iter().next().unwrap()
+        }
+    };
+    let left = delivery(&db).await;
+    assert_eq!((left.status.as_str(), left.attempts), ("processing", 1));
+
+    // While the lease is live — up to and including its last instant — no worker takes it.
+    for at in [
+        taken_at,
+        taken_at + time::Duration::seconds(1),
+        taken_at + lease,
+    ] {
+        let again = store::claim(&db, at, lease).await.unwrap();
+        assert!(
+            again.is_none(),
+            "taken again at {at} under a lease to {}",
+            taken_at + lease
+        );
+    }
+
+    // The hub restarts; its worker takes the delivery once the lease has run out.
+    let (base, shutdown, server) = replica(&app).await;
+    eventually("the abandoned delivery processed", || {
+        let db = &db;
+        async move { delivery(db).await.status == "done" }
+    })
+    .await;
+    let done = delivery(&db).await;
+    assert_eq!(
+        done.attempts, 2,
+        "the crashed attempt and one more: {done:?}"
+    );
+    assert!(
+        done.last_error.is_none() && done.processed_at.is_some(),
+        "{done:?}"
+    );
+    assert!(
+        done.processed_at.unwrap() > taken_at + lease,
+        "processed only after the lease: {done:?}"
+    );
+
+    // One card for the conversation, created once.
+    let account = crate::accounts::account_path(admin.account_id);
+    let get = |path: String| {
+        let (client, base, access) = (&app.client, &base, &admin.access);
+        async move {
+            let resp = client
+                .get(format!("{base}{path}"))
+                .bearer_auth(access)
+                .send()
+                .await
+                .unwrap();
+            Resp::read(resp).await
+        }
+    };
+    let boards = get(format!("{account}/boards")).await;
+    let board = boards.body["items"][0]["id"].as_str().unwrap().to_string();
+    let cards = get(format!(
+        "{account}/boards/{board}/cards?conversation_id={conversation}"
+    ))
+    .await;
+    let cards = cards.body["items"].as_array().unwrap();
+    assert_eq!(cards.len(), 1, "{cards:?}");
+    assert_eq!(cards[0]["title"], "Rita Sousa");
+    let card = cards[0]["id"].as_str().unwrap();
+    let history = get(format!("{account}/boards/{board}/cards/{card}/history")).await;
+    let created: Vec<_> = history
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "created")
+        .collect();
+    assert_eq!(created.len(), 1, "{:?}", history.body);
+
+    // Done is final: no worker takes it again, however late.
+    let later = clock::now() + time::Duration::days(1);
+    assert!(store::claim(&db, later, lease).await.unwrap().is_none());
+    shutdown.cancel();
+    server.await.unwrap().unwrap();
+}

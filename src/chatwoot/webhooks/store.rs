@@ -2,8 +2,13 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
-    on_db,
-    platform::{db::Db, error::AppResult, pagination::PageRequest},
+    on_db, on_tx,
+    platform::{
+        clock,
+        db::{Db, Tx},
+        error::AppResult,
+        pagination::PageRequest,
+    },
 };
 
 use super::Delivery;
@@ -30,7 +35,9 @@ pub async fn insert(db: &Db, new: &NewDelivery<'_>) -> AppResult<bool> {
     Ok(inserted == 1)
 }
 
-/// A delivery taken by a worker, with its raw body.
+/// A delivery taken by a worker, with its raw body. `attempts` counts this attempt and
+/// identifies the claim: [`finish`], [`fail`] and [`release`] change the row only while it
+/// is still this claim's (a worker that outlived its lease cannot overwrite another's).
 #[derive(sqlx::FromRow)]
 pub struct Claimed {
     pub id: Uuid,
@@ -38,27 +45,48 @@ pub struct Claimed {
     pub event: String,
     pub body: String,
     pub attempts: i32,
+    pub next_attempt_at: OffsetDateTime,
 }
 
 /// Takes the oldest due delivery (pending, or processing by a worker that died) and leases
-/// it for `lease`. On PostgreSQL `SKIP LOCKED` lets replicas take different rows; SQLite
-/// has one writer at a time, so the statement alone is enough.
+/// it for `lease`.
 pub async fn claim(
     db: &Db,
     now: OffsetDateTime,
     lease: time::Duration,
 ) -> AppResult<Option<Claimed>> {
+    Ok(claim_batch(db, now, lease, 1).await?.into_iter().next())
+}
+
+/// Takes up to `limit` due deliveries, oldest first: those a dead worker left `processing`
+/// past their lease, then pending ones, and leases them all for `lease`. On PostgreSQL
+/// `SKIP LOCKED` lets replicas take different rows; SQLite has one writer at a time, so the
+/// statement alone is enough.
+///
+/// Each half reads `webhook_deliveries_due` (status, next_attempt_at) in order and stops
+/// after `limit` rows, so a claim costs the same with a backlog of ten or of ten thousand
+/// (an `OR` of the two conditions would read and sort every due row, bodies included).
+pub async fn claim_batch(
+    db: &Db,
+    now: OffsetDateTime,
+    lease: time::Duration,
+    limit: i64,
+) -> AppResult<Vec<Claimed>> {
     macro_rules! claim_sql {
         ($lock:literal) => {
             concat!(
-                "UPDATE webhook_deliveries SET status = 'processing', locked_until = $2,
+                "WITH abandoned AS (
+                     SELECT id FROM webhook_deliveries
+                     WHERE status = 'processing' AND locked_until < $1
+                     LIMIT $3", $lock, "),
+                 due AS (
+                     SELECT id FROM webhook_deliveries
+                     WHERE status = 'pending' AND next_attempt_at <= $1
+                     ORDER BY next_attempt_at LIMIT $3", $lock, ")
+                 UPDATE webhook_deliveries SET status = 'processing', locked_until = $2,
                      attempts = attempts + 1
-                 WHERE id = (SELECT id FROM webhook_deliveries
-                             WHERE (status = 'pending' AND next_attempt_at <= $1)
-                                OR (status = 'processing' AND locked_until < $1)
-                             ORDER BY next_attempt_at, id LIMIT 1",
-                $lock,
-                ") RETURNING id, account_id, event, body, attempts"
+                 WHERE id IN (SELECT id FROM abandoned UNION ALL SELECT id FROM due LIMIT $3)
+                 RETURNING id, account_id, event, body, attempts, next_attempt_at"
             )
         };
     }
@@ -66,33 +94,49 @@ pub async fn claim(
         Db::Sqlite(_) => claim_sql!(""),
         Db::Postgres(_) => claim_sql!(" FOR UPDATE SKIP LOCKED"),
     };
-    let claimed = on_db!(db, pool => sqlx::query_as(sql)
-        .bind(now).bind(now + lease).fetch_optional(pool).await?);
+    let mut claimed: Vec<Claimed> = on_db!(db, pool => sqlx::query_as(sql)
+        .bind(now).bind(now + lease).bind(limit).fetch_all(pool).await?);
+    claimed.sort_by_key(|d| (d.next_attempt_at, d.id));
     Ok(claimed)
 }
 
-pub async fn finish(db: &Db, id: Uuid, now: OffsetDateTime) -> AppResult<()> {
+pub async fn finish(db: &Db, claimed: &Claimed, now: OffsetDateTime) -> AppResult<bool> {
     let sql =
-        "UPDATE webhook_deliveries SET status = 'done', processed_at = $2, locked_until = NULL,
-                   last_error = NULL WHERE id = $1";
-    on_db!(db, pool => sqlx::query(sql).bind(id).bind(now).execute(pool).await?.rows_affected());
-    Ok(())
+        "UPDATE webhook_deliveries SET status = 'done', processed_at = $3, locked_until = NULL,
+                   last_error = NULL
+         WHERE id = $1 AND status = 'processing' AND attempts = $2";
+    let changed = on_db!(db, pool => sqlx::query(sql).bind(claimed.id).bind(claimed.attempts)
+        .bind(now).execute(pool).await?.rows_affected());
+    Ok(changed == 1)
 }
 
 /// Records a failure: back to pending at `retry_at`, or dead when there is none.
 pub async fn fail(
     db: &Db,
-    id: Uuid,
+    claimed: &Claimed,
     error: &str,
     retry_at: Option<OffsetDateTime>,
-) -> AppResult<()> {
+) -> AppResult<bool> {
     let sql = "UPDATE webhook_deliveries
-               SET status = CASE WHEN $3 IS NULL THEN 'dead' ELSE 'pending' END,
-                   next_attempt_at = COALESCE($3, next_attempt_at), locked_until = NULL,
-                   last_error = $2
-               WHERE id = $1";
-    on_db!(db, pool => sqlx::query(sql).bind(id).bind(error).bind(retry_at)
-        .execute(pool).await?.rows_affected());
+               SET status = CASE WHEN $4 IS NULL THEN 'dead' ELSE 'pending' END,
+                   next_attempt_at = COALESCE($4, next_attempt_at), locked_until = NULL,
+                   last_error = $3
+               WHERE id = $1 AND status = 'processing' AND attempts = $2";
+    let changed = on_db!(db, pool => sqlx::query(sql).bind(claimed.id).bind(claimed.attempts)
+        .bind(error).bind(retry_at).execute(pool).await?.rows_affected());
+    Ok(changed == 1)
+}
+
+/// Gives back claimed deliveries not started (shutdown, or too little lease left): pending
+/// again, due at once, and this attempt not counted.
+pub async fn release(db: &Db, claimed: &[Claimed]) -> AppResult<()> {
+    let sql = "UPDATE webhook_deliveries
+               SET status = 'pending', attempts = attempts - 1, locked_until = NULL
+               WHERE id = $1 AND status = 'processing' AND attempts = $2";
+    for delivery in claimed {
+        on_db!(db, pool => sqlx::query(sql).bind(delivery.id).bind(delivery.attempts)
+            .execute(pool).await?.rows_affected());
+    }
     Ok(())
 }
 
@@ -143,4 +187,31 @@ pub async fn exists(db: &Db, account_id: Uuid, delivery: Uuid) -> AppResult<bool
     let n: i64 = on_db!(db, pool => sqlx::query_scalar(sql).bind(account_id).bind(delivery)
         .fetch_one(pool).await?);
     Ok(n > 0)
+}
+
+/// Queues work of the hub's own (`source = 'hub'`) in the caller's transaction, with the
+/// same lease, retries and dead letter as deliveries. A job still waiting in the same
+/// `group` is superseded: only the newest one of a group matters.
+pub async fn enqueue_job(
+    tx: &mut Tx,
+    account_id: Uuid,
+    event: &str,
+    group: &str,
+    body: &str,
+) -> AppResult<()> {
+    let now = clock::now();
+    let superseded = "UPDATE webhook_deliveries
+               SET status = 'done', processed_at = $4, last_error = 'superseded'
+               WHERE account_id = $1 AND source = 'hub' AND event = $2 AND dedupe_key LIKE $3
+                 AND status = 'pending'";
+    let pattern = format!("{group}:%");
+    on_tx!(tx, c => sqlx::query(superseded).bind(account_id).bind(event).bind(&pattern)
+        .bind(now).execute(c).await?.rows_affected());
+    let insert = "INSERT INTO webhook_deliveries (id, account_id, source, event, dedupe_key, body,
+                   status, attempts, next_attempt_at, received_at)
+               VALUES ($1, $2, 'hub', $3, $4, $5, 'pending', 0, $6, $6)";
+    let id = Uuid::now_v7();
+    on_tx!(tx, c => sqlx::query(insert).bind(id).bind(account_id).bind(event)
+        .bind(format!("{group}:{id}")).bind(body).bind(now).execute(c).await?.rows_affected());
+    Ok(())
 }

@@ -1,6 +1,7 @@
-//! Processes stored deliveries: one at a time per worker, leased so a crashed worker's
-//! delivery is taken again after the lease, retried with exponential backoff, and dead
-//! after [`MAX_ATTEMPTS`].
+//! Processes stored deliveries: taken in batches, leased so a crashed worker's deliveries
+//! are taken again after the lease, retried with exponential backoff, and dead after
+//! [`MAX_ATTEMPTS`]. Each delivery of a batch is processed and recorded on its own, in
+//! the order received; the batch shares only the claim (one query) and the lease.
 
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::store::{self, Claimed};
 use crate::{
     chatwoot::connection,
+    kanban::writeback,
     platform::{
         clock,
         error::{AppError, AppResult},
@@ -18,19 +20,22 @@ use crate::{
 };
 
 pub const MAX_ATTEMPTS: i32 = 8;
-const LEASE: time::Duration = time::Duration::minutes(2);
+/// Deliveries one claim takes.
+const BATCH: i64 = 32;
 /// How often the worker looks for due retries when nothing wakes it.
 const POLL: Duration = Duration::from_secs(1);
 
 /// Runs until `shutdown`; woken early by [`AppState::deliveries`] when a delivery arrives.
 pub async fn run(state: AppState, shutdown: CancellationToken) {
+    let lease = lease(&state);
     loop {
         loop {
-            match store::claim(&state.db, clock::now(), LEASE).await {
-                Ok(Some(delivery)) => settle(&state, delivery).await,
-                Ok(None) => break,
+            let taken_at = clock::now();
+            match store::claim_batch(&state.db, taken_at, lease, BATCH).await {
+                Ok(batch) if batch.is_empty() => break,
+                Ok(batch) => work_through(&state, batch, taken_at + lease / 2, &shutdown).await,
                 Err(err) => {
-                    tracing::warn!(error = %err, "claiming a webhook delivery failed");
+                    tracing::warn!(error = %err, "claiming webhook deliveries failed");
                     break;
                 }
             }
@@ -46,9 +51,36 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
     }
 }
 
+/// `WEBHOOK_LEASE_SECONDS`, as the store takes it.
+pub fn lease(state: &AppState) -> time::Duration {
+    time::Duration::try_from(state.config.webhook_lease).unwrap_or(time::Duration::minutes(2))
+}
+
+/// Settles a batch in order. A delivery is started only before `start_by` (half the lease),
+/// so each one has at least half a lease to finish before another worker may take it; the
+/// deliveries not started by then, or when the hub shuts down, go back to the queue.
+async fn work_through(
+    state: &AppState,
+    batch: Vec<Claimed>,
+    start_by: time::OffsetDateTime,
+    shutdown: &CancellationToken,
+) {
+    let mut batch = batch.into_iter();
+    while let Some(delivery) = batch.next() {
+        if shutdown.is_cancelled() || clock::now() >= start_by {
+            let rest: Vec<Claimed> = std::iter::once(delivery).chain(batch).collect();
+            if let Err(err) = store::release(&state.db, &rest).await {
+                tracing::warn!(error = %err, "giving back webhook deliveries failed");
+            }
+            return;
+        }
+        settle(state, delivery).await;
+    }
+}
+
 async fn settle(state: &AppState, delivery: Claimed) {
     let outcome = match process(state, &delivery).await {
-        Ok(()) => store::finish(&state.db, delivery.id, clock::now()).await,
+        Ok(()) => store::finish(&state.db, &delivery, clock::now()).await,
         Err(err) => {
             let retry_at = (delivery.attempts < MAX_ATTEMPTS).then(|| {
                 let backoff = 2i64
@@ -58,18 +90,25 @@ async fn settle(state: &AppState, delivery: Claimed) {
             });
             tracing::warn!(delivery = %delivery.id, event = delivery.event, attempts = delivery.attempts,
                 error = %err, dead = retry_at.is_none(), "webhook delivery failed");
-            store::fail(&state.db, delivery.id, &err.to_string(), retry_at).await
+            store::fail(&state.db, &delivery, &err.to_string(), retry_at).await
         }
     };
-    if let Err(err) = outcome {
-        tracing::warn!(delivery = %delivery.id, error = %err, "recording a delivery's outcome failed");
+    match outcome {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(delivery = %delivery.id, attempts = delivery.attempts,
+            "a webhook delivery outlived its lease and was taken again; its outcome is not recorded"),
+        Err(err) => {
+            tracing::warn!(delivery = %delivery.id, error = %err, "recording a delivery's outcome failed")
+        }
     }
 }
 
 /// What an event does. Inbox events carry no inbox id (Chatwoot sends the settings and
-/// the channel), so they are a signal to pull the account's inboxes again.
+/// the channel), so they are a signal to pull the account's inboxes again. The hub's own
+/// jobs (write-backs) share the queue.
 async fn process(state: &AppState, delivery: &Claimed) -> AppResult<()> {
     match delivery.event.as_str() {
+        writeback::EVENT => writeback::perform(state, delivery.account_id, &delivery.body).await,
         "inbox_created" | "inbox_updated" => {
             let account = accounts::store::get(&state.db, delivery.account_id)
                 .await?

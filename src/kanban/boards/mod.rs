@@ -45,6 +45,14 @@ pub struct Rules {
     pub status_stages: BTreeMap<String, Uuid>,
     /// A label that appears on the conversation → the stage its card moves to.
     pub label_stages: BTreeMap<String, Uuid>,
+    /// A card moved by hand updates its conversation in Chatwoot: the `whatpro_stage`
+    /// attribute, the stage's label, and the status when the deal closes or reopens.
+    #[serde(default = "write_back_by_default")]
+    pub write_back: bool,
+}
+
+fn write_back_by_default() -> bool {
+    true
 }
 
 pub const STATUSES: [&str; 4] = ["open", "pending", "snoozed", "resolved"];
@@ -70,6 +78,7 @@ impl Rules {
             create_cards: true,
             status_stages,
             label_stages: BTreeMap::new(),
+            write_back: true,
         }
     }
 
@@ -121,6 +130,9 @@ pub struct Board {
     pub rules: Rules,
     /// Bumped by every change; send it back to update (a stale one answers 409).
     pub version: i64,
+    /// Moves on with every change to the board, its stages or its cards; realtime
+    /// streams announce it.
+    pub revision: i64,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -254,6 +266,7 @@ pub async fn create(tx: &mut Tx, account_id: Uuid, draft: Draft) -> AppResult<Bo
         custom_fields: draft.custom_fields,
         rules: Rules::defaults(&built),
         version: 1,
+        revision: 0,
         created_at: now,
         updated_at: now,
     };

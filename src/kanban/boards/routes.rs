@@ -11,7 +11,7 @@ use crate::{
     audit::{self, AuditEntry},
     entitlements::{self, Resource},
     kanban::{
-        ensure_enabled, lock,
+        self, ensure_enabled, lock,
         stages::{self, NewStage},
         version_conflict,
     },
@@ -24,6 +24,7 @@ use crate::{
         state::AppState,
         validate::Validator,
     },
+    realtime::Changed,
     tenancy::{AccountScope, Role},
 };
 
@@ -180,7 +181,7 @@ async fn update_board(
     if body.version.is_some_and(|v| v != before.version) {
         return Err(version_conflict(before.version));
     }
-    let after = Board {
+    let mut after = Board {
         name: body
             .name
             .map_or_else(|| before.name.clone(), |n| n.trim().to_string()),
@@ -216,7 +217,8 @@ async fn update_board(
             .changes(Some(&before), Some(&after)),
     )
     .await?;
-    tx.commit().await?;
+    after.revision =
+        kanban::commit(&state, tx, scope.account_id, board_id, Changed::Structure).await?;
     Ok(ApiJson(after))
 }
 
@@ -242,6 +244,6 @@ async fn archive_board(
         AuditEntry::new(&scope, "board.archived", "board", board_id),
     )
     .await?;
-    tx.commit().await?;
+    kanban::commit(&state, tx, scope.account_id, board_id, Changed::Structure).await?;
     Ok(StatusCode::NO_CONTENT)
 }

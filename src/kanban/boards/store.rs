@@ -9,12 +9,13 @@ use crate::{
         error::AppResult,
         pagination::PageRequest,
     },
+    realtime::{BoardChange, Changed},
 };
 
 macro_rules! select {
     () => {
         "SELECT id, name, description, currency, inbox_ids, custom_fields, rules, version,
-                created_at, updated_at FROM boards "
+                revision, created_at, updated_at FROM boards "
     };
 }
 
@@ -88,4 +89,19 @@ pub async fn all_live(conn: impl Into<Conn<'_>>, account_id: Uuid) -> AppResult<
         "WHERE account_id = $1 AND archived_at IS NULL ORDER BY id"
     );
     Ok(on_conn!(conn.into(), c => sqlx::query_as(sql).bind(account_id).fetch_all(c).await?))
+}
+
+/// Moves the board's revision on (in the transaction making the change) and says what to
+/// announce once it commits.
+pub async fn touch(
+    tx: &mut Tx,
+    account_id: Uuid,
+    board_id: Uuid,
+    what: Changed,
+) -> AppResult<BoardChange> {
+    let sql = "UPDATE boards SET revision = revision + 1 WHERE account_id = $1 AND id = $2
+               RETURNING revision";
+    let revision: i64 = on_tx!(tx, c => sqlx::query_scalar(sql)
+        .bind(account_id).bind(board_id).fetch_one(c).await?);
+    Ok(BoardChange::new(account_id, board_id, revision, what))
 }

@@ -39,6 +39,9 @@ pub struct Card {
     pub stage_id: Uuid,
     /// 0 for the top of its stage.
     pub position: i32,
+    /// When the card entered its current stage (what its stage's SLA counts from).
+    #[serde(with = "time::serde::rfc3339")]
+    pub stage_entered_at: OffsetDateTime,
     pub title: String,
     /// The Chatwoot conversation's display id (as in Chatwoot's URLs).
     pub chatwoot_conversation_id: Option<i64>,
@@ -85,6 +88,7 @@ impl Card {
             board_id,
             stage_id: stage.id,
             position: 0,
+            stage_entered_at: now,
             title,
             chatwoot_conversation_id: None,
             chatwoot_contact_id: None,

@@ -1,6 +1,10 @@
 //! `/api/v1/accounts/{accountId}/boards/{boardId}/cards` (every member works cards).
 
-use axum::{extract::State, http::StatusCode};
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode, Uri},
+    response::{IntoResponse, Response},
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime, Time};
@@ -15,20 +19,23 @@ use super::{
 };
 use crate::{
     kanban::{
+        self,
         boards::{self, Board},
         ensure_enabled, lock,
         stages::{self, Kind, Stage},
-        version_conflict,
+        version_conflict, writeback,
     },
     platform::{
         clock,
         db::Tx,
         error::{AppError, AppResult, Problem, conflict_on_unique},
         json::ApiJson,
+        list_cache::Tag,
         pagination::{Page, PageParams},
         params::{ApiPath, ApiQuery},
         state::AppState,
     },
+    realtime::Changed,
     tenancy::{AccountScope, users},
 };
 
@@ -224,27 +231,45 @@ fn changed(before: &Card, after: &Card) -> Option<Value> {
     (!diff.is_empty()).then_some(Value::Object(diff))
 }
 
-/// The board's cards in board order (stage, then position), filtered and paged.
+/// The board's cards in board order (stage, then position), filtered and paged. Answers
+/// are cached per board revision (with `ETag`), except those filtered by due date, which
+/// depend on the clock.
 #[utoipa::path(get, path = "/api/v1/accounts/{accountId}/boards/{boardId}/cards", tag = "kanban",
     params(("accountId" = Uuid, Path), ("boardId" = Uuid, Path), CardQuery, PageParams),
-    responses((status = 200, body = Page<Card>), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 422, body = Problem)))]
+    responses((status = 200, body = Page<Card>), (status = 304, description = "Unchanged since the ETag sent in If-None-Match"),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn list_cards(
     State(state): State<AppState>,
     scope: AccountScope,
     ApiPath(path): ApiPath<(Uuid, Uuid)>,
     ApiQuery(query): ApiQuery<CardQuery>,
     ApiQuery(page): ApiQuery<PageParams>,
-) -> AppResult<ApiJson<Page<Card>>> {
+    uri: Uri,
+    headers: HeaderMap,
+) -> AppResult<Response> {
     ensure_enabled(&state.db, &state, &scope).await?;
     let board_id = path.1;
-    boards::store::get(&state.db, scope.account_id, board_id)
+    let board = boards::store::get(&state.db, scope.account_id, board_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let page = page.parse()?;
+    let by_clock = query.due.is_some();
     let filter = query.filter(clock::now())?;
-    let rows = store::list(&state.db, scope.account_id, board_id, &filter, page).await?;
-    Ok(ApiJson(Page::from_rows(rows, page, |c| c.id)))
+    let build = async {
+        let rows = store::list(&state.db, scope.account_id, board_id, &filter, page).await?;
+        Ok(Page::from_rows(rows, page, |c| c.id))
+    };
+    if by_clock {
+        return Ok(ApiJson(build.await?).into_response());
+    }
+    let tag = Tag {
+        account_id: scope.account_id,
+        revision: board.revision,
+    };
+    state
+        .lists
+        .respond_at(tag, &uri.to_string(), &headers, build)
+        .await
 }
 
 /// Creates a card.
@@ -287,7 +312,14 @@ async fn create_card(
     let mut created = event(&scope, &card, "created");
     created.to_stage_id = Some(stage.id);
     history::record(&mut tx, created).await?;
-    tx.commit().await?;
+    kanban::commit(
+        &state,
+        tx,
+        scope.account_id,
+        board_id,
+        Changed::card(card.id),
+    )
+    .await?;
     Ok((StatusCode::CREATED, ApiJson(card)))
 }
 
@@ -361,7 +393,14 @@ async fn update_card(
         updated.changes = Some(changes);
         history::record(&mut tx, updated).await?;
     }
-    tx.commit().await?;
+    kanban::commit(
+        &state,
+        tx,
+        scope.account_id,
+        board_id,
+        Changed::card(card_id),
+    )
+    .await?;
     Ok(ApiJson(after))
 }
 
@@ -383,7 +422,14 @@ async fn archive_card(
     let mut archived = event(&scope, &card, "archived");
     archived.from_stage_id = Some(card.stage_id);
     history::record(&mut tx, archived).await?;
-    tx.commit().await?;
+    kanban::commit(
+        &state,
+        tx,
+        scope.account_id,
+        board_id,
+        Changed::card(card_id),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -411,7 +457,7 @@ async fn move_card(
         ));
     }
     let mut tx = state.db.begin().await?;
-    locked_board(&mut tx, &state, &scope, board_id).await?;
+    let board = locked_board(&mut tx, &state, &scope, board_id).await?;
     let before = card_in(&mut tx, &scope, board_id, card_id).await?;
     if body.version.is_some_and(|v| v != before.version) {
         return Err(version_conflict(before.version));
@@ -425,17 +471,40 @@ async fn move_card(
         .then(|| body.lost_reason.map(|r| r.trim().to_string()))
         .flatten()
         .filter(|r| !r.is_empty());
-    let after = Card {
+    let now = clock::now();
+    let mut after = Card {
         stage_id: to.id,
         position,
+        stage_entered_at: if from.id == to.id {
+            before.stage_entered_at
+        } else {
+            now
+        },
         status: to.kind,
         lost_reason: lost_reason.clone(),
         version: before.version + 1,
-        updated_at: clock::now(),
+        updated_at: now,
         ..before.clone()
     };
+    let write_back = writeback::plan(&board, &from, &to, &mut after);
     if !store::update(&mut tx, scope.account_id, &after, before.version).await? {
         return Err(version_conflict(before.version + 1));
+    }
+    if before.chatwoot_conversation_id.is_some() && from.id != to.id {
+        let moved = store::MovedByHand {
+            at_micros: clock::micros(now),
+            status: write_back
+                .as_ref()
+                .and_then(|w| w.status)
+                .map(|s| s.as_str()),
+            quiet_until_micros: write_back
+                .as_ref()
+                .map(|_| clock::micros(now + writeback::ECHO_WAIT)),
+        };
+        store::moved_by_hand(&mut tx, scope.account_id, card_id, moved).await?;
+    }
+    if let Some(write_back) = &write_back {
+        writeback::enqueue(&mut tx, scope.account_id, write_back).await?;
     }
     if from.id != to.id {
         let mut moved = event(&scope, &after, moves::move_kind(from.kind, to.kind));
@@ -444,7 +513,14 @@ async fn move_card(
         moved.reason = lost_reason.as_deref();
         history::record(&mut tx, moved).await?;
     }
-    tx.commit().await?;
+    kanban::commit(
+        &state,
+        tx,
+        scope.account_id,
+        board_id,
+        Changed::card(card_id),
+    )
+    .await?;
     Ok(ApiJson(after))
 }
 

@@ -1,3 +1,5 @@
+use std::collections::BTreeMap;
+
 use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -15,7 +17,7 @@ use crate::{
 
 macro_rules! columns {
     () => {
-        "c.id, c.board_id, c.stage_id, c.position, c.title, c.chatwoot_conversation_id,
+        "c.id, c.board_id, c.stage_id, c.position, c.stage_entered_at, c.title, c.chatwoot_conversation_id,
          c.chatwoot_contact_id, c.chatwoot_inbox_id, c.contact_name, c.contact_avatar_url,
          c.last_message, c.last_message_at, c.value_minor, c.currency, c.priority, c.due_at,
          c.assignee_id, c.labels, c.custom_fields, c.status, c.lost_reason, c.version,
@@ -45,9 +47,9 @@ pub async fn insert(tx: &mut Tx, account_id: Uuid, card: &Card) -> Result<(), sq
                    chatwoot_conversation_id, chatwoot_contact_id, chatwoot_inbox_id, contact_name,
                    contact_avatar_url, last_message, last_message_at, value_minor, currency, priority,
                    due_at, assignee_id, labels, custom_fields, status, lost_reason, version,
-                   created_at, updated_at)
+                   created_at, updated_at, stage_entered_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                       $18, $19, $20, $21, $22, $23, $24, $25)";
+                       $18, $19, $20, $21, $22, $23, $24, $25, $26)";
     on_tx!(tx, c => sqlx::query(sql)
         .bind(card.id).bind(account_id).bind(card.board_id).bind(card.stage_id).bind(card.position)
         .bind(&card.title).bind(card.chatwoot_conversation_id).bind(card.chatwoot_contact_id)
@@ -56,7 +58,7 @@ pub async fn insert(tx: &mut Tx, account_id: Uuid, card: &Card) -> Result<(), sq
         .bind(&card.currency).bind(card.priority).bind(card.due_at).bind(card.assignee_id)
         .bind(Json(&card.labels)).bind(Json(&card.custom_fields)).bind(card.status)
         .bind(&card.lost_reason).bind(card.version).bind(card.created_at).bind(card.updated_at)
-        .execute(c).await?.rows_affected());
+        .bind(card.stage_entered_at).execute(c).await?.rows_affected());
     Ok(())
 }
 
@@ -73,7 +75,7 @@ pub async fn update(
                    contact_name = $10, contact_avatar_url = $11, last_message = $12,
                    last_message_at = $13, value_minor = $14, currency = $15, priority = $16,
                    due_at = $17, assignee_id = $18, labels = $19, custom_fields = $20, status = $21,
-                   lost_reason = $22, version = $23, updated_at = $24
+                   lost_reason = $22, version = $23, updated_at = $24, stage_entered_at = $25
                WHERE account_id = $1 AND id = $2 AND version = $3";
     let updated = on_tx!(tx, c => sqlx::query(sql)
         .bind(account_id).bind(card.id).bind(expected).bind(card.stage_id).bind(card.position)
@@ -83,7 +85,7 @@ pub async fn update(
         .bind(&card.currency).bind(card.priority).bind(card.due_at).bind(card.assignee_id)
         .bind(Json(&card.labels)).bind(Json(&card.custom_fields)).bind(card.status)
         .bind(&card.lost_reason).bind(card.version).bind(card.updated_at)
-        .execute(c).await?.rows_affected());
+        .bind(card.stage_entered_at).execute(c).await?.rows_affected());
     Ok(updated == 1)
 }
 
@@ -141,7 +143,7 @@ pub async fn append_stage(
     at: OffsetDateTime,
 ) -> AppResult<()> {
     let sql = "UPDATE cards SET stage_id = $3, position = position + $4, status = $5,
-                   version = version + 1, updated_at = $6
+                   version = version + 1, updated_at = $6, stage_entered_at = $6
                WHERE account_id = $1 AND stage_id = $2 AND archived_at IS NULL";
     on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(from).bind(to).bind(offset as i32)
         .bind(status).bind(at).execute(c).await?.rows_affected());
@@ -223,47 +225,93 @@ pub async fn list(
         .fetch_all(pool).await?))
 }
 
-/// The board's card for a Chatwoot conversation (display id), live or not, and the
-/// `updated_at` (µs) of the newest conversation state applied to it.
+/// A card as Chatwoot's events see it.
+#[derive(sqlx::FromRow)]
+pub struct Followed {
+    #[sqlx(flatten)]
+    pub card: Card,
+    /// `updated_at` (µs) of the newest conversation state applied to the card.
+    pub chatwoot_updated_micros: Option<i64>,
+    /// The conversation status the card last saw, or last wrote back.
+    pub chatwoot_status: Option<String>,
+    /// Conversation states up to this time (µs) are echoes of a write-back.
+    pub chatwoot_quiet_until_micros: Option<i64>,
+    pub archived: bool,
+}
+
+/// The board's card for a Chatwoot conversation (display id), live or not.
 pub async fn by_conversation(
     tx: &mut Tx,
     account_id: Uuid,
     board_id: Uuid,
     conversation_id: i64,
-) -> AppResult<Option<(Card, Option<i64>, bool)>> {
+) -> AppResult<Option<Followed>> {
     let sql = concat!(
         "SELECT ",
         columns!(),
-        ", c.chatwoot_updated_micros, c.archived_at IS NOT NULL AS archived FROM cards c
+        ", c.chatwoot_updated_micros, c.chatwoot_status, c.chatwoot_quiet_until_micros,
+         c.archived_at IS NOT NULL AS archived
+         FROM cards c
          WHERE c.account_id = $1 AND c.board_id = $2 AND c.chatwoot_conversation_id = $3"
     );
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        #[sqlx(flatten)]
-        card: Card,
-        chatwoot_updated_micros: Option<i64>,
-        archived: bool,
-    }
-    let row: Option<Row> = on_tx!(tx, c => sqlx::query_as(sql)
-        .bind(account_id).bind(board_id).bind(conversation_id).fetch_optional(c).await?);
-    Ok(row.map(|r| (r.card, r.chatwoot_updated_micros, r.archived)))
+    Ok(on_tx!(tx, c => sqlx::query_as(sql)
+        .bind(account_id).bind(board_id).bind(conversation_id).fetch_optional(c).await?))
 }
 
-/// Records the newest Chatwoot state applied to a card, so an older one arriving late is
-/// not applied over it.
+/// Records the newest Chatwoot state applied to a card (so an older one arriving late is
+/// not applied over it) and the conversation's status then.
 pub async fn mark_chatwoot_state(
     tx: &mut Tx,
     account_id: Uuid,
     card_id: Uuid,
     micros: i64,
+    status: &str,
 ) -> AppResult<()> {
-    let sql = "UPDATE cards SET chatwoot_updated_micros = $3 WHERE account_id = $1 AND id = $2";
-    on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(card_id).bind(micros)
+    let sql = "UPDATE cards SET chatwoot_updated_micros = $3, chatwoot_status = $4
+               WHERE account_id = $1 AND id = $2";
+    on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(card_id).bind(micros).bind(status)
         .execute(c).await?.rows_affected());
     Ok(())
 }
 
-/// Brings a Chatwoot contact's name and picture onto every card of theirs.
+/// What a move by hand tells the card about its conversation.
+pub struct MovedByHand<'a> {
+    /// When (µs): conversation states from before (events still in flight) no longer apply.
+    pub at_micros: i64,
+    /// The status a write-back is about to give the conversation: already known, so its
+    /// echo is no change.
+    pub status: Option<&'a str>,
+    /// Until when states are echoes of the write-back, if one is queued.
+    pub quiet_until_micros: Option<i64>,
+}
+
+pub async fn moved_by_hand(
+    tx: &mut Tx,
+    account_id: Uuid,
+    card_id: Uuid,
+    moved: MovedByHand<'_>,
+) -> AppResult<()> {
+    let sql = "UPDATE cards SET chatwoot_status = COALESCE($4, chatwoot_status),
+                   chatwoot_updated_micros = CASE
+                       WHEN chatwoot_updated_micros IS NULL OR chatwoot_updated_micros < $3 THEN $3
+                       ELSE chatwoot_updated_micros END,
+                   chatwoot_quiet_until_micros = COALESCE($5, chatwoot_quiet_until_micros)
+               WHERE account_id = $1 AND id = $2";
+    on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(card_id).bind(moved.at_micros)
+        .bind(moved.status).bind(moved.quiet_until_micros).execute(c).await?.rows_affected());
+    Ok(())
+}
+
+/// A write-back finished: its echoes are the states up to `micros`.
+pub async fn quiet_until(db: &Db, account_id: Uuid, card_id: Uuid, micros: i64) -> AppResult<()> {
+    let sql = "UPDATE cards SET chatwoot_quiet_until_micros = $3 WHERE account_id = $1 AND id = $2";
+    on_db!(db, c => sqlx::query(sql).bind(account_id).bind(card_id).bind(micros)
+        .execute(c).await?.rows_affected());
+    Ok(())
+}
+
+/// Brings a Chatwoot contact's name and picture onto every card of theirs; answers the
+/// cards that changed, by board.
 pub async fn update_contact(
     tx: &mut Tx,
     account_id: Uuid,
@@ -271,13 +319,17 @@ pub async fn update_contact(
     name: &str,
     avatar_url: Option<&str>,
     at: OffsetDateTime,
-) -> AppResult<u64> {
+) -> AppResult<BTreeMap<Uuid, Vec<Uuid>>> {
     let sql = "UPDATE cards SET contact_name = $3, contact_avatar_url = $4, version = version + 1,
                    updated_at = $5
                WHERE account_id = $1 AND chatwoot_contact_id = $2 AND archived_at IS NULL
-                 AND (contact_name IS DISTINCT FROM $3 OR contact_avatar_url IS DISTINCT FROM $4)";
-    Ok(
-        on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(contact_id).bind(name)
-        .bind(avatar_url).bind(at).execute(c).await?.rows_affected()),
-    )
+                 AND (contact_name IS DISTINCT FROM $3 OR contact_avatar_url IS DISTINCT FROM $4)
+               RETURNING board_id, id";
+    let rows: Vec<(Uuid, Uuid)> = on_tx!(tx, c => sqlx::query_as(sql).bind(account_id)
+        .bind(contact_id).bind(name).bind(avatar_url).bind(at).fetch_all(c).await?);
+    let mut by_board: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
+    for (board_id, card_id) in rows {
+        by_board.entry(board_id).or_default().push(card_id);
+    }
+    Ok(by_board)
 }

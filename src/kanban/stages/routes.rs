@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{Kind, NewStage, Stage, check_color, check_sla, store};
 use crate::{
     audit::{self, AuditEntry},
-    kanban::{cards, ensure_enabled, lock},
+    kanban::{self, cards, ensure_enabled, lock},
     platform::{
         clock,
         db::Tx,
@@ -19,6 +19,7 @@ use crate::{
         state::AppState,
         validate::Validator,
     },
+    realtime::Changed,
     tenancy::{AccountScope, Role},
 };
 
@@ -160,7 +161,7 @@ async fn create_stage(
             .changes(None::<&Stage>, Some(&stage)),
     )
     .await?;
-    tx.commit().await?;
+    kanban::commit(&state, tx, scope.account_id, path.1, Changed::Structure).await?;
     Ok((StatusCode::CREATED, ApiJson(stage)))
 }
 
@@ -212,7 +213,7 @@ async fn update_stage(
             .changes(Some(&before), Some(&after)),
     )
     .await?;
-    tx.commit().await?;
+    kanban::commit(&state, tx, scope.account_id, board_id, Changed::Structure).await?;
     Ok(ApiJson(after))
 }
 
@@ -265,7 +266,7 @@ async fn delete_stage(
             .changes(Some(&removed), None::<&Stage>),
     )
     .await?;
-    tx.commit().await?;
+    kanban::commit(&state, tx, scope.account_id, board_id, Changed::Structure).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -305,6 +306,6 @@ async fn move_stage(
             .changes(Some(&before), Some(&after)),
     )
     .await?;
-    tx.commit().await?;
+    kanban::commit(&state, tx, scope.account_id, board_id, Changed::Structure).await?;
     Ok(ApiJson(stages))
 }

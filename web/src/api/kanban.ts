@@ -1,10 +1,11 @@
 /**
  * The Kanban API of one account (see the OpenAPI document at /api/openapi.json):
- * boards, their stages, cards, card moves and card history under
- * `/accounts/{accountId}/boards`.
+ * boards, their stages (add, edit, move, delete), cards, card moves, card history and a
+ * board's metrics under `/accounts/{accountId}/boards`, plus the account's members
+ * (`/accounts/{accountId}/users`) for the assignee filter.
  */
 import { api } from './client'
-import type { Page } from './types'
+import type { Page, Role } from './types'
 
 /** `open`, `won` or `lost`: cards moved into a won or lost stage are closed that way. */
 export type StageKind = 'open' | 'won' | 'lost'
@@ -21,6 +22,8 @@ export interface Board {
   inbox_ids: number[]
   custom_fields: { key: string; label: string; type: string }[]
   version: number
+  /** Moves on with every change to the board, its stages or its cards. */
+  revision: number
   created_at: string
   updated_at: string
 }
@@ -48,6 +51,8 @@ export interface Card {
   stage_id: string
   /** 0 for the top of its stage; dense per stage. */
   position: number
+  /** When the card entered its current stage (RFC 3339): what the stage's SLA counts from. */
+  stage_entered_at: string
   title: string
   /** The Chatwoot conversation's display id. */
   chatwoot_conversation_id: number | null
@@ -135,8 +140,98 @@ export interface CardQuery {
   label?: string
   priority?: Priority | ''
   due?: DueFilter | ''
+  /** A member's id (see `members`). */
+  assignee_id?: string
+  /** A Chatwoot inbox id (an inbox's `chatwoot_inbox_id`). */
+  inbox_id?: number | ''
   /** A Chatwoot conversation's display id: its card on the board, if any. */
   conversation_id?: number | null
+}
+
+/** A new column (supervisors and admins). */
+export interface NewStage {
+  name: string
+  /** `#rrggbb`; the hub's default is Chatwoot's brand blue. */
+  color?: string
+  /** 1 to 8760. */
+  sla_hours?: number | null
+  kind?: StageKind
+  /** Where to insert it, 0 for the first column (default: last). */
+  position?: number
+}
+
+/** A column's changes; `sla_hours: null` removes the SLA. */
+export interface StageUpdate {
+  name?: string
+  color?: string
+  sla_hours?: number | null
+  /** Changing it re-labels the stage's cards (open, won or lost). */
+  kind?: StageKind
+}
+
+/** The SLA's limits the hub accepts, in hours. */
+export const SLA_HOURS = { min: 1, max: 8760 } as const
+
+/** A member of the account (`GET /accounts/{accountId}/users`). */
+export interface Member {
+  id: string
+  email: string
+  name: string
+  avatar_url: string | null
+  chatwoot_user_id: number | null
+  role: Role
+  active: boolean
+  created_at: string
+  updated_at: string
+}
+
+/** Durations over the cards counted; the `*_seconds` are null when `count` is 0. */
+export interface DurationStats {
+  count: number
+  mean_seconds: number | null
+  median_seconds: number | null
+  p90_seconds: number | null
+}
+
+export interface OutcomeStats {
+  count: number
+  /** Minor units of the board's currency. */
+  value_minor: number
+}
+
+export interface WeekThroughput {
+  /** `YYYY-MM-DD`. */
+  week_start: string
+  won: number
+  lost: number
+}
+
+export interface StageMetrics {
+  stage_id: string
+  name: string
+  kind: StageKind
+  color: string
+  sla_hours: number | null
+  /** Cards in the stage now, and their value in minor units. */
+  wip: number
+  wip_value_minor: number
+  time_in_stage: DurationStats
+  /** Null when the stage has no SLA. */
+  sla: { over_now: number; breaches: number } | null
+}
+
+/** `GET /accounts/{accountId}/boards/{boardId}/metrics?from=&to=`. */
+export interface BoardMetrics {
+  board_id: string
+  from: string
+  to: string
+  currency: string
+  lead_time: DurationStats
+  cycle_time: DurationStats
+  won: OutcomeStats
+  lost: OutcomeStats
+  throughput: WeekThroughput[]
+  stages: StageMetrics[]
 }
 
 /** Cards per page: the API's maximum. */
@@ -157,8 +252,18 @@ export function kanbanApi(accountId: string) {
     },
     createBoard: (body: NewBoard) => api.post<BoardDetail>(boards, body),
     board: (boardId: string) => api.get<BoardDetail>(board(boardId)),
+    createStage: (boardId: string, body: NewStage) => api.post<Stage>(`${board(boardId)}/stages`, body),
+    updateStage: (boardId: string, stageId: string, body: StageUpdate) =>
+      api.patch<Stage>(`${board(boardId)}/stages/${id(stageId)}`, body),
+    /** Removes a stage; its cards (if any) go to the bottom of `moveCardsTo`. */
+    deleteStage: (boardId: string, stageId: string, moveCardsTo: string | null) => {
+      const query = moveCardsTo ? `?${new URLSearchParams({ move_cards_to: moveCardsTo })}` : ''
+      return api.delete(`${board(boardId)}/stages/${id(stageId)}${query}`)
+    },
     moveStage: (boardId: string, stageId: string, position: number) =>
       api.post<Stage[]>(`${board(boardId)}/stages/${id(stageId)}/move`, { position }),
+    metrics: (boardId: string, from: string, to: string) =>
+      api.get<BoardMetrics>(`${board(boardId)}/metrics?${new URLSearchParams({ from, to })}`),
     cards: (boardId: string, filters: CardQuery = {}, cursor: string | null = null, limit = CARD_PAGE) => {
       const query = new URLSearchParams({ limit: String(limit) })
       for (const [key, value] of Object.entries(filters)) {
@@ -171,11 +276,21 @@ export function kanbanApi(accountId: string) {
     createCard: (boardId: string, body: NewCard) => api.post<Card>(`${board(boardId)}/cards`, body),
     updateCard: (boardId: string, cardId: string, body: CardFields & { version: number }) =>
       api.patch<Card>(card(boardId, cardId), body),
+    card: (boardId: string, cardId: string) => api.get<Card>(card(boardId, cardId)),
     archiveCard: (boardId: string, cardId: string) => api.delete(card(boardId, cardId)),
     moveCard: (boardId: string, cardId: string, body: CardMove) =>
       api.post<Card>(`${card(boardId, cardId)}/move`, body),
     history: (boardId: string, cardId: string) =>
       api.get<CardEvent[]>(`${card(boardId, cardId)}/history`),
+    /** A one-use ticket to open the account's realtime stream (see kanban/live.ts). */
+    realtimeTicket: () =>
+      api.post<{ ticket: string; expires_in: number }>(`/accounts/${id(accountId)}/realtime/tickets`, {}),
+    /** The account's active members, a page at a time. */
+    members: (cursor: string | null = null, limit = 200) => {
+      const query = new URLSearchParams({ active: 'true', limit: String(limit) })
+      if (cursor) query.set('cursor', cursor)
+      return api.get<Page<Member>>(`/accounts/${id(accountId)}/users?${query}`)
+    },
   }
 }
 

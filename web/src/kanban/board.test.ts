@@ -3,10 +3,13 @@ import type { Card, CardEvent, Stage } from '../api/kanban'
 import {
   applyMove,
   dateInput,
+  placeCard,
+  removeCard,
   describeEvent,
   dropPosition,
   dueFromDateInput,
   formatDue,
+  formatDuration,
   formatMoney,
   formatTotals,
   groupByStage,
@@ -15,6 +18,9 @@ import {
   normalizeLabel,
   parseMoney,
   reorder,
+  slaDescription,
+  slaLabel,
+  slaState,
   sumValues,
 } from './board'
 
@@ -28,6 +34,7 @@ function card(id: string, stage_id: string, position: number, extra: Partial<Car
     board_id: 'b',
     stage_id,
     position,
+    stage_entered_at: '2026-11-28T12:00:00Z',
     title: id,
     chatwoot_conversation_id: null,
     chatwoot_contact_id: null,
@@ -178,6 +185,14 @@ describe('moves', () => {
     expect(lost.find((c) => c.id === 'c')).toMatchObject({ stage_id: 'lost', position: 0, status: 'lost', lost_reason: 'Too expensive' })
   })
 
+  it('starts the stage clock of a card that changes stage, not of one moved within it', () => {
+    const at = '2026-12-01T09:00:00.000Z'
+    const across = applyMove(board(), 'b', { id: 'doing', kind: 'open' }, 0, null, at)
+    expect(across.find((c) => c.id === 'b')!.stage_entered_at).toBe(at)
+    const within = applyMove(board(), 'a', { id: 'new', kind: 'open' }, 2, null, at)
+    expect(within.find((c) => c.id === 'a')!.stage_entered_at).toBe('2026-11-28T12:00:00Z')
+  })
+
   it('leaves the cards it does not touch as they were (same objects)', () => {
     const cards = board()
     const moved = applyMove(cards, 'c', { id: 'doing', kind: 'open' }, 2)
@@ -221,5 +236,96 @@ describe('labels and history', () => {
     expect(
       describeEvent(event('updated', { changes: { value_minor: { from: null, to: 1 }, due_at: { from: null, to: 'x' } } }), name),
     ).toBe('Changed value, due date')
+  })
+})
+
+describe('durations', () => {
+  it('shows the largest unit and the next one, rounded down', () => {
+    expect(formatDuration(0)).toBe('0s')
+    expect(formatDuration(45.9)).toBe('45s')
+    expect(formatDuration(12 * 60 + 5)).toBe('12m 5s')
+    expect(formatDuration(3 * 3600)).toBe('3h')
+    expect(formatDuration(3 * 3600 + 20 * 60 + 59)).toBe('3h 20m')
+    expect(formatDuration(2 * 86_400 + 4 * 3600 + 59 * 60)).toBe('2d 4h')
+    expect(formatDuration(2 * 86_400 + 30 * 60)).toBe('2d')
+    expect(formatDuration(400 * 86_400)).toBe('400d')
+  })
+
+  it('shows one unit when asked, and a dash for nothing', () => {
+    expect(formatDuration(3 * 3600 + 20 * 60, 1)).toBe('3h')
+    expect(formatDuration(2 * 86_400 + 23 * 3600, 1)).toBe('2d')
+    expect(formatDuration(null)).toBe('—')
+    expect(formatDuration(undefined)).toBe('—')
+    expect(formatDuration(Number.NaN)).toBe('—')
+    expect(formatDuration(-5)).toBe('0s')
+  })
+})
+
+describe('SLA', () => {
+  const entered = Date.parse('2026-11-28T12:00:00Z')
+  const HOUR = 3_600_000
+  const open = { kind: 'open' as const, sla_hours: 10 }
+  const at = (hours: number) => entered + hours * HOUR
+  const inStage = card('a', 'new', 0)
+
+  it('is quiet within the first 80% of the SLA', () => {
+    expect(slaState(inStage, open, at(0))).toBeNull()
+    expect(slaState(inStage, open, at(7.99))).toBeNull()
+  })
+
+  it('warns (amber) in the last 20%, with the time left', () => {
+    expect(slaState(inStage, open, at(8))).toEqual({ level: 'warning', seconds: 2 * 3600, slaHours: 10 })
+    const sla = slaState(inStage, open, at(9.5))!
+    expect(sla.level).toBe('warning')
+    expect(slaLabel(sla)).toBe('SLA 30m left')
+    expect(slaDescription(sla)).toBe('30m left of the 10h SLA')
+    // Exactly at the limit is still within it.
+    expect(slaState(inStage, open, at(10))?.level).toBe('warning')
+  })
+
+  it('is breached (red) past the SLA, with how long it has been over', () => {
+    const sla = slaState(inStage, open, at(13.25))!
+    expect(sla).toEqual({ level: 'breached', seconds: 3.25 * 3600, slaHours: 10 })
+    expect(slaLabel(sla)).toBe('SLA +3h')
+    expect(slaDescription(sla)).toBe('Over the 10h SLA by 3h 15m')
+    expect(slaLabel(slaState(inStage, { kind: 'open', sla_hours: 24 }, at(24 + 50))!)).toBe('SLA +2d')
+  })
+
+  it('counts only open cards in open stages with an SLA and a known entry time', () => {
+    const late = at(100)
+    expect(slaState(inStage, { kind: 'open', sla_hours: null }, late)).toBeNull()
+    expect(slaState(inStage, { kind: 'won', sla_hours: 10 }, late)).toBeNull()
+    expect(slaState(inStage, { kind: 'lost', sla_hours: 10 }, late)).toBeNull()
+    expect(slaState(card('w', 'new', 0, { status: 'won' }), open, late)).toBeNull()
+    expect(slaState(inStage, null, late)).toBeNull()
+    expect(slaState(card('x', 'new', 0, { stage_entered_at: '' }), open, late)).toBeNull()
+    expect(slaState(card('y', 'new', 0, { stage_entered_at: 'yesterday' }), open, late)).toBeNull()
+    // A card from an older hub, without the field at all.
+    const { stage_entered_at: _gone, ...old } = inStage
+    expect(slaState(old as Card, open, late)).toBeNull()
+  })
+})
+
+describe('placeCard and removeCard', () => {
+  const at = card
+
+  it('puts a card at its position and renumbers both stages', () => {
+    const cards = [at('a', 's1', 0), at('b', 's1', 1), at('c', 's1', 2), at('x', 's2', 0)]
+    const placed = placeCard(cards, at('b', 's2', 0))
+    const order = (stage: string) =>
+      placed.filter((c) => c.stage_id === stage).sort((p, q) => p.position - q.position).map((c) => [c.id, c.position])
+    expect(order('s1')).toEqual([['a', 0], ['c', 1]])
+    expect(order('s2')).toEqual([['b', 0], ['x', 1]])
+  })
+
+  it('adds a new card, clamping a position past the end', () => {
+    const placed = placeCard([at('a', 's1', 0)], at('n', 's1', 9))
+    expect(placed.map((c) => [c.id, c.position])).toEqual([['a', 0], ['n', 1]])
+  })
+
+  it('closes the gap a removed card leaves', () => {
+    const left = removeCard([at('a', 's1', 0), at('b', 's1', 1), at('x', 's2', 0)], 'a')
+    expect(left.map((c) => [c.id, c.position])).toEqual([['b', 0], ['x', 0]])
+    expect(removeCard(left, 'missing')).toEqual(left)
   })
 })

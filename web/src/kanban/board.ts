@@ -1,7 +1,7 @@
 /**
- * The Kanban board's pure logic: columns from cards, their totals, money and due-date
- * formatting, where a drop lands in the API's dense positions, and applying a move
- * locally (optimistically) the way the hub will.
+ * The Kanban board's pure logic: columns from cards, their totals, money, due-date and
+ * duration formatting, a card's SLA state, where a drop lands in the API's dense
+ * positions, and applying a move locally (optimistically) the way the hub will.
  */
 import type { Card, CardEvent, Stage, StageKind } from '../api/kanban'
 
@@ -135,6 +135,82 @@ export function dueFromDateInput(value: string): string | null {
   return date.toISOString()
 }
 
+// ---- Durations ----
+
+const UNITS: [string, number][] = [
+  ['d', 86_400],
+  ['h', 3_600],
+  ['m', 60],
+  ['s', 1],
+]
+
+/**
+ * A duration in seconds as its largest unit and, with `parts` 2, the next one when not
+ * zero: "2d 4h", "3h", "12m 5s", "45s" (rounded down); '—' for null.
+ */
+export function formatDuration(seconds: number | null | undefined, parts: 1 | 2 = 2): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—'
+  let rest = Math.max(0, Math.floor(seconds))
+  const out: string[] = []
+  for (const [unit, size] of UNITS) {
+    const n = Math.floor(rest / size)
+    rest -= n * size
+    if (out.length === 0 && n === 0 && size > 1) continue
+    if (out.length > 0 && n === 0) break
+    out.push(`${n}${unit}`)
+    if (out.length === parts) break
+  }
+  return out.join(' ')
+}
+
+// ---- SLA ----
+
+/** The last share of a stage's SLA in which a card is warned about (amber). */
+export const SLA_WARNING_SHARE = 0.2
+
+export interface SlaState {
+  /** `breached`: longer in the stage than its SLA; `warning`: in the SLA's last 20%. */
+  level: 'breached' | 'warning'
+  /** Seconds over the SLA (breached) or left of it (warning). */
+  seconds: number
+  slaHours: number
+}
+
+/**
+ * How a card stands against its stage's SLA (`sla_hours`, counted from
+ * `stage_entered_at`): only open cards in open stages with an SLA; null when within it
+ * (or when the hub did not say when the card entered).
+ */
+export function slaState(
+  card: Pick<Card, 'stage_entered_at' | 'status'>,
+  stage: Pick<Stage, 'kind' | 'sla_hours'> | null | undefined,
+  now: number = Date.now(),
+): SlaState | null {
+  if (!stage || stage.kind !== 'open' || card.status !== 'open') return null
+  const hours = stage.sla_hours
+  if (!hours || hours <= 0) return null
+  const entered = Date.parse(card.stage_entered_at ?? '')
+  if (!Number.isFinite(entered)) return null
+  const limit = hours * 3600
+  const elapsed = (now - entered) / 1000
+  if (elapsed > limit) return { level: 'breached', seconds: elapsed - limit, slaHours: hours }
+  if (elapsed >= limit * (1 - SLA_WARNING_SHARE)) return { level: 'warning', seconds: limit - elapsed, slaHours: hours }
+  return null
+}
+
+/** The badge: "SLA +3h" when over, "SLA 2h left" when close. */
+export function slaLabel(sla: SlaState): string {
+  const time = formatDuration(sla.seconds, 1)
+  return sla.level === 'breached' ? `SLA +${time}` : `SLA ${time} left`
+}
+
+/** The badge's longer text: "Over the 24h SLA by 3h 20m". */
+export function slaDescription(sla: SlaState): string {
+  const limit = formatDuration(sla.slaHours * 3600)
+  const time = formatDuration(sla.seconds)
+  return sla.level === 'breached' ? `Over the ${limit} SLA by ${time}` : `${time} left of the ${limit} SLA`
+}
+
 // ---- Labels ----
 
 /** A label as the hub stores it (like Chatwoot's): lower case, no spaces. */
@@ -172,8 +248,9 @@ export function dropPosition(
 /**
  * The cards after moving `cardId` to `position` of `stage` (the bottom when undefined),
  * as the hub does it: its place in the old stage closes up, the cards at and below the
- * new place move down one, and the card takes the stage's kind as its status. The other
- * cards keep their objects; the list is new.
+ * new place move down one, and the card takes the stage's kind as its status (and, in
+ * another stage, `enteredAt` as when it entered it). The other cards keep their objects;
+ * the list is new.
  */
 export function applyMove(
   cards: readonly Card[],
@@ -181,6 +258,7 @@ export function applyMove(
   stage: Pick<Stage, 'id' | 'kind'>,
   position: number | undefined,
   lostReason: string | null = null,
+  enteredAt: string = new Date().toISOString(),
 ): Card[] {
   const moving = cards.find((c) => c.id === cardId)
   if (!moving) return [...cards]
@@ -194,6 +272,7 @@ export function applyMove(
         ...c,
         stage_id: stage.id,
         position: to,
+        stage_entered_at: c.stage_id === stage.id ? c.stage_entered_at : enteredAt,
         status: stage.kind,
         lost_reason: stage.kind === 'lost' ? lostReason : null,
       }
@@ -264,3 +343,26 @@ export function describeActor(event: CardEvent, currentUserId: string | null): s
 }
 
 export const KIND_LABELS: Record<StageKind, string> = { open: 'Open', won: 'Won', lost: 'Lost' }
+
+/**
+ * `cards` with `card` (new, changed or moved elsewhere) at its place: the others keep
+ * their order, and every stage's positions are 0..n-1 again, as they are on the hub.
+ */
+export function placeCard(cards: readonly Card[], card: Card): Card[] {
+  const byStage = new Map<string, Card[]>()
+  const others = cards.filter((c) => c.id !== card.id).sort((a, b) => a.position - b.position)
+  for (const c of others) byStage.set(c.stage_id, [...(byStage.get(c.stage_id) ?? []), c])
+  const column = byStage.get(card.stage_id) ?? []
+  column.splice(Math.max(0, Math.min(card.position, column.length)), 0, card)
+  byStage.set(card.stage_id, column)
+  return [...byStage.values()].flatMap((list) => list.map((c, i) => (c.position === i ? c : { ...c, position: i })))
+}
+
+/** `cards` without `cardId`, its stage closed up. */
+export function removeCard(cards: readonly Card[], cardId: string): Card[] {
+  const gone = cards.find((c) => c.id === cardId)
+  if (!gone) return [...cards]
+  return cards
+    .filter((c) => c.id !== cardId)
+    .map((c) => (c.stage_id === gone.stage_id && c.position > gone.position ? { ...c, position: c.position - 1 } : c))
+}

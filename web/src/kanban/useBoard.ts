@@ -1,13 +1,23 @@
 /**
  * One board's state: its stages and cards (all pages, with the filters), and the changes a
  * person makes to it. Moves are shown at once and rolled back with the hub's reason when
- * the hub refuses them.
+ * the hub refuses them; stage edits (supervisors and admins) show once the hub took them.
  */
 import { computed, reactive, ref, shallowRef } from 'vue'
 import { ApiError } from '../api/client'
-import type { BoardDetail, Card, CardFields, CardQuery, KanbanApi, Stage } from '../api/kanban'
+import type {
+  BoardDetail,
+  Card,
+  CardFields,
+  CardQuery,
+  KanbanApi,
+  NewStage,
+  Stage,
+  StageUpdate,
+} from '../api/kanban'
 import { problemMessage } from '../auth/messages'
-import { applyMove, groupByStage, reorder } from './board'
+import { applyMove, groupByStage, placeCard, removeCard, reorder } from './board'
+import type { BoardChange } from './live'
 
 /** Pages of cards read without asking (200 each); beyond, "Load more". */
 export const AUTO_PAGES = 5
@@ -33,7 +43,7 @@ export function kanbanMessage(error: unknown): string {
 }
 
 export function emptyFilters(): Required<Omit<CardQuery, 'conversation_id'>> {
-  return { q: '', label: '', priority: '', due: '' }
+  return { q: '', label: '', priority: '', due: '', assignee_id: '', inbox_id: '' }
 }
 
 export function useBoard(api: KanbanApi) {
@@ -128,7 +138,62 @@ export function useBoard(api: KanbanApi) {
       return await run()
     } finally {
       pending.value -= 1
+      if (pending.value === 0 && reloadWhenIdle) {
+        reloadWhenIdle = false
+        refreshSoon()
+      }
     }
+  }
+
+  /** A reload asked for while writes were on their way: it runs when they are done. */
+  let reloadWhenIdle = false
+  let reloadTimer: ReturnType<typeof setTimeout> | null = null
+
+  /** Reads the board again shortly, once for a burst of changes, after any write in flight. */
+  function refreshSoon() {
+    if (pending.value > 0) {
+      reloadWhenIdle = true
+      return
+    }
+    if (reloadTimer) return
+    reloadTimer = setTimeout(() => {
+      reloadTimer = null
+      if (pending.value > 0) reloadWhenIdle = true
+      else void refresh()
+    }, 150)
+  }
+
+  /**
+   * Brings in a change made elsewhere (realtime). The named cards are read again; the
+   * whole board is when its structure changed, when too many cards did, or when the view
+   * is filtered or partly loaded (a changed card may enter or leave it).
+   */
+  async function applyChange(change: BoardChange) {
+    const current = board.value
+    if (!current || change.board_id !== current.id) return
+    if (change.structure || !change.cards || filtered.value || nextCursor.value) {
+      refreshSoon()
+      return
+    }
+    const epoch = writes
+    const read = await Promise.all(
+      change.cards.map(async (cardId) => {
+        try {
+          return { cardId, card: await api.card(current.id, cardId) }
+        } catch (error) {
+          if (error instanceof ApiError && error.status === 404) return { cardId, card: null }
+          throw error
+        }
+      }),
+    ).catch(() => null)
+    if (board.value?.id !== current.id) return
+    if (!read || epoch !== writes || pending.value > 0) {
+      refreshSoon()
+      return
+    }
+    let next: Card[] = cards.value
+    for (const { cardId, card } of read) next = card ? placeCard(next, card) : removeCard(next, cardId)
+    cards.value = next
   }
 
   function replaceCard(card: Card) {
@@ -208,11 +273,7 @@ export function useBoard(api: KanbanApi) {
     const card = cards.value.find((c) => c.id === cardId)
     if (!current || !card) return
     await write(() => api.archiveCard(current.id, cardId))
-    cards.value = cards.value
-      .filter((c) => c.id !== cardId)
-      .map((c) =>
-        c.stage_id === card.stage_id && c.position > card.position ? { ...c, position: c.position - 1 } : c,
-      )
+    cards.value = removeCard(cards.value, cardId)
   }
 
   /** Moves a column (shown at once, rolled back on failure). */
@@ -235,6 +296,60 @@ export function useBoard(api: KanbanApi) {
         return false
       }
     })
+  }
+
+  // ---- Stages (supervisors and admins; the hub's refusal is thrown to the caller) ----
+
+  /** `stages` in this order, with positions 0..n-1. */
+  function setStages(boardId: string, stages: Stage[]) {
+    if (board.value?.id !== boardId) return
+    board.value = { ...board.value, stages: stages.map((s, i) => (s.position === i ? s : { ...s, position: i })) }
+  }
+
+  /** Adds a column (at `body.position`, or last). */
+  async function createStage(body: NewStage) {
+    const current = board.value
+    if (!current) throw new Error('no board')
+    return write(async () => {
+      const stage = await api.createStage(current.id, body)
+      const list = (board.value?.stages ?? []).filter((s) => s.id !== stage.id)
+      list.splice(Math.min(stage.position, list.length), 0, stage)
+      setStages(current.id, list)
+      return stage
+    })
+  }
+
+  /** Renames, recolours, sets the SLA or the kind of a column. */
+  async function updateStage(stageId: string, body: StageUpdate) {
+    const current = board.value
+    const before = current?.stages.find((s) => s.id === stageId)
+    if (!current || !before) throw new Error('unknown stage')
+    const stage = await write(async () => {
+      const updated = await api.updateStage(current.id, stageId, body)
+      setStages(current.id, (board.value?.stages ?? []).map((s) => (s.id === stageId ? updated : s)))
+      return updated
+    })
+    // A new kind re-labels the stage's cards (and bumps their versions): read them again.
+    if (stage.kind !== before.kind) void load(current.id, { silent: true })
+    return stage
+  }
+
+  /** Removes a column; its cards go to the bottom of `moveCardsTo`. */
+  async function deleteStage(stageId: string, moveCardsTo: string | null) {
+    const current = board.value
+    if (!current) throw new Error('no board')
+    await write(() => api.deleteStage(current.id, stageId, moveCardsTo))
+    if (board.value?.id !== current.id) return
+    const target = board.value.stages.find((s) => s.id === moveCardsTo)
+    const moving = (columns.value.get(stageId) ?? []).map((c) => c.id)
+    setStages(current.id, board.value.stages.filter((s) => s.id !== stageId))
+    // Shown at the bottom of the target at once, as the hub did it.
+    if (target && moving.length) {
+      const at = new Date().toISOString()
+      for (const cardId of moving) cards.value = applyMove(cards.value, cardId, target, undefined, null, at)
+    }
+    // Their versions changed, and a filtered view may hide some: read them again.
+    if (moving.length || filtered.value) void load(current.id, { silent: true })
   }
 
   function clear() {
@@ -262,12 +377,16 @@ export function useBoard(api: KanbanApi) {
     pending,
     load,
     refresh,
+    applyChange,
     loadMore,
     moveCard,
     addCard,
     updateCard,
     archiveCard,
     moveStage,
+    createStage,
+    updateStage,
+    deleteStage,
     replaceCard,
     clear,
   }

@@ -62,6 +62,7 @@ export function fakeKanban({ role = 'admin', maxBoards = 2, kanbanEnabled = true
       inbox_ids: [],
       custom_fields: [],
       version: 1,
+      revision: 0,
       created_at: AT,
       updated_at: AT,
     }
@@ -110,6 +111,7 @@ export function fakeKanban({ role = 'admin', maxBoards = 2, kanbanEnabled = true
     for (const c of inStage(stageId)) if (c.position >= position) c.position += 1
     const card: Card = {
       board_id: boardId,
+      stage_entered_at: AT,
       chatwoot_conversation_id: null,
       chatwoot_contact_id: null,
       chatwoot_inbox_id: null,

@@ -1,0 +1,180 @@
+//! Realtime: a change to a board reaches every open copy of it within a second, on every
+//! replica. Writers move the board's revision on in their transaction and announce the
+//! change after commit; on PostgreSQL the announcement is a `NOTIFY` that every replica's
+//! listener relays to its own streams, on SQLite (one process) it goes straight to them.
+//! Browsers follow over server-sent events opened with a one-use ticket (see ADR 10).
+
+mod stream;
+mod tickets;
+
+pub use tickets::purge_expired as purge_expired_tickets;
+
+use std::{sync::Arc, time::Duration};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use uuid::Uuid;
+
+use crate::platform::{db::Db, state::AppState};
+
+/// The PostgreSQL channel replicas announce changes on.
+const CHANNEL: &str = "whatpro_realtime";
+/// Changes a slow stream may fall behind by before it is told to reload.
+const BACKLOG: usize = 1024;
+/// Past this many cards a change names none: reload the board.
+const MAX_LISTED_CARDS: usize = 50;
+
+/// What changed on a board, as streams send it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BoardChange {
+    pub account_id: Uuid,
+    pub board_id: Uuid,
+    /// The board's revision after the change.
+    pub revision: i64,
+    /// Cards that changed (fetch each again: a 404 means it left the board); `null` when
+    /// too many changed to list: reload the board's cards.
+    pub cards: Option<Vec<Uuid>>,
+    /// The board itself or its stages changed: reload it.
+    pub structure: bool,
+}
+
+impl BoardChange {
+    pub fn new(account_id: Uuid, board_id: Uuid, revision: i64, what: Changed) -> BoardChange {
+        let (cards, structure) = match what {
+            Changed::Cards(ids) if ids.len() <= MAX_LISTED_CARDS => (Some(ids), false),
+            Changed::Cards(_) => (None, false),
+            Changed::Structure => (None, true),
+        };
+        BoardChange {
+            account_id,
+            board_id,
+            revision,
+            cards,
+            structure,
+        }
+    }
+}
+
+/// What a write to a board touched.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Changed {
+    Cards(Vec<Uuid>),
+    /// The board's settings or stages (and perhaps every card).
+    Structure,
+}
+
+impl Changed {
+    pub fn card(id: Uuid) -> Changed {
+        Changed::Cards(vec![id])
+    }
+}
+
+/// What this replica's streams are told.
+#[derive(Debug)]
+enum Note {
+    Change(BoardChange),
+    /// Announcements may have been missed (the listener reconnected): reload.
+    Resync,
+}
+
+/// Relays board changes to this replica's open streams.
+pub struct Bus {
+    db: Db,
+    local: broadcast::Sender<Arc<Note>>,
+    closing: CancellationToken,
+}
+
+impl Bus {
+    pub fn new(db: Db) -> Bus {
+        Bus {
+            db,
+            local: broadcast::channel(BACKLOG).0,
+            closing: CancellationToken::new(),
+        }
+    }
+
+    /// Tells every replica about a committed change. Best effort: a stream that misses
+    /// one catches up when it reconnects, so a failure here is logged, not returned.
+    pub async fn announce(&self, change: BoardChange) {
+        match &self.db {
+            Db::Sqlite(_) => self.relay(Note::Change(change)),
+            Db::Postgres(pool) => {
+                let payload = match serde_json::to_string(&change) {
+                    Ok(payload) => payload,
+                    Err(err) => return tracing::warn!(error = %err, "encoding a board change"),
+                };
+                let sent = sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(CHANNEL)
+                    .bind(payload)
+                    .execute(pool)
+                    .await;
+                if let Err(err) = sent {
+                    tracing::warn!(error = %err, "announcing a board change failed");
+                }
+            }
+        }
+    }
+
+    pub async fn announce_all(&self, changes: Vec<BoardChange>) {
+        for change in changes {
+            self.announce(change).await;
+        }
+    }
+
+    fn relay(&self, note: Note) {
+        // No receiver is fine: nobody has a board open on this replica.
+        let _ = self.local.send(Arc::new(note));
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Arc<Note>> {
+        self.local.subscribe()
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(tickets::router())
+        .merge(stream::router())
+}
+
+/// Until `shutdown`: on PostgreSQL, relays every replica's announcements to this one's
+/// streams (reconnecting after a lost connection). Then ends every open stream, so a
+/// graceful shutdown is not held up by them.
+pub async fn run(state: AppState, shutdown: CancellationToken) {
+    if let Db::Postgres(pool) = &state.db {
+        tokio::select! {
+            () = listen(&state, pool) => {},
+            () = shutdown.cancelled() => {},
+        }
+    } else {
+        shutdown.cancelled().await;
+    }
+    state.realtime.closing.cancel();
+}
+
+async fn listen(state: &AppState, pool: &sqlx::PgPool) {
+    loop {
+        match relay_notifications(state, pool).await {
+            Ok(()) => return,
+            Err(err) => tracing::warn!(error = %err, "realtime listener lost; reconnecting"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn relay_notifications(state: &AppState, pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen(CHANNEL).await?;
+    // Whatever was announced while no listener was connected is lost to this replica.
+    state.realtime.relay(Note::Resync);
+    loop {
+        let notification = listener.recv().await?;
+        match serde_json::from_str::<BoardChange>(notification.payload()) {
+            Ok(change) => state.realtime.relay(Note::Change(change)),
+            Err(err) => tracing::warn!(error = %err, "unreadable board change"),
+        }
+    }
+}

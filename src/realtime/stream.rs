@@ -1,0 +1,157 @@
+//! `GET /api/v1/realtime/events`: the account's board changes as server-sent events.
+//!
+//! Events: `ready` once subscribed (load or reload now: nothing after this point is
+//! missed), `board` with a [`BoardChange`], `resync` when changes may have been missed
+//! (reload), and `end` with a problem `code` when the session stops being valid (the stream
+//! then closes). A client that reconnects asks for a new ticket and reloads on `ready`.
+
+use std::{convert::Infallible, sync::Arc, time::Duration};
+
+use axum::{
+    extract::State,
+    http::{HeaderMap, HeaderValue, header},
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
+};
+use serde::Deserialize;
+use tokio::{
+    sync::broadcast::{self, error::RecvError},
+    time::{Instant, Interval},
+};
+use tokio_util::sync::CancellationToken;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{
+    BoardChange, Note,
+    tickets::{self, Grant},
+};
+use crate::{
+    auth::instance_tokens::request_origin,
+    platform::{
+        error::{AppError, AppResult, Problem},
+        params::ApiQuery,
+        state::AppState,
+    },
+    tenancy,
+};
+
+/// How often a stream checks that its session and membership still stand.
+const RECHECK: Duration = Duration::from_secs(30);
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(events))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StreamQuery {
+    /// From `POST /api/v1/accounts/{accountId}/realtime/tickets`.
+    pub ticket: String,
+}
+
+/// The account's board changes, as server-sent events (`text/event-stream`).
+#[utoipa::path(get, path = "/api/v1/realtime/events", tag = "realtime", security(()),
+    params(StreamQuery),
+    responses((status = 200, content_type = "text/event-stream", body = BoardChange),
+        (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<StreamQuery>,
+) -> AppResult<Response> {
+    // Browsers name the page's origin on cross-origin requests: only the hub's own pages
+    // (and the configured CORS origins) may follow an account.
+    if let Some(origin) = request_origin(&headers)
+        && origin != state.config.public_origin()
+        && !state.config.cors_origins.iter().any(|o| o == origin)
+    {
+        return Err(AppError::Forbidden {
+            code: "origin_not_allowed",
+            message: "This origin may not open realtime streams.",
+        });
+    }
+    let grant = tickets::redeem(&state.db, &query.ticket).await?;
+    still_allowed(&state, &grant).await?;
+    let follow = Follow {
+        changes: state.realtime.subscribe(),
+        closing: state.realtime.closing.clone(),
+        recheck: tokio::time::interval_at(Instant::now() + RECHECK, RECHECK),
+        state,
+        grant,
+        greeted: false,
+        ended: false,
+    };
+    let stream = futures_util::stream::unfold(follow, |mut follow| async move {
+        let event = follow.next().await?;
+        Some((Ok::<_, Infallible>(event), follow))
+    });
+    let mut response = Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+        .into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Proxies such as nginx would otherwise hold events back to fill a buffer.
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
+}
+
+/// The ticket's person may still act in the account: live session, active membership.
+async fn still_allowed(state: &AppState, grant: &Grant) -> AppResult<()> {
+    tenancy::member_role(state, grant.account_id, grant.user_id, grant.session_id).await?;
+    Ok(())
+}
+
+/// One open stream.
+struct Follow {
+    state: AppState,
+    grant: Grant,
+    changes: broadcast::Receiver<Arc<Note>>,
+    closing: CancellationToken,
+    recheck: Interval,
+    greeted: bool,
+    ended: bool,
+}
+
+impl Follow {
+    /// The next event to send, or `None` to close the stream.
+    async fn next(&mut self) -> Option<Event> {
+        if !self.greeted {
+            self.greeted = true;
+            return Some(Event::default().event("ready").data("{}"));
+        }
+        if self.ended {
+            return None;
+        }
+        loop {
+            tokio::select! {
+                note = self.changes.recv() => match note {
+                    Ok(note) => match &*note {
+                        Note::Change(change) if change.account_id == self.grant.account_id => {
+                            return Event::default().event("board").json_data(change).ok();
+                        }
+                        Note::Change(_) => {}
+                        Note::Resync => return Some(resync()),
+                    },
+                    Err(RecvError::Lagged(_)) => return Some(resync()),
+                    Err(RecvError::Closed) => return None,
+                },
+                _ = self.recheck.tick() => {
+                    if let Err(err) = still_allowed(&self.state, &self.grant).await {
+                        self.ended = true;
+                        let end = serde_json::json!({ "code": err.code() });
+                        return Some(Event::default().event("end").data(end.to_string()));
+                    }
+                }
+                () = self.closing.cancelled() => return None,
+            }
+        }
+    }
+}
+
+fn resync() -> Event {
+    Event::default().event("resync").data("{}")
+}

@@ -1,0 +1,282 @@
+//! Realtime boards: tickets open one stream once, only from the hub's origins; a change to
+//! a board reaches the account's streams (and no other account's), also across replicas
+//! on PostgreSQL; a stream is told when to reload.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::{
+    accounts::super_admin,
+    support::{Caller, Tenant, TestApp, postgres_url},
+};
+
+/// A stream that never answers fails the test instead of hanging it.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+async fn tenant(app: &TestApp, name: &str) -> Tenant {
+    let root = super_admin(app).await;
+    app.tenant(&root, name).await
+}
+
+async fn ticket(app: &TestApp, t: &Tenant, caller: &Caller) -> String {
+    let resp = app
+        .post(&t.path("/realtime/tickets"), &caller.token, json!({}))
+        .await;
+    assert_eq!(resp.status, StatusCode::CREATED, "{:?}", resp.body);
+    assert_eq!(resp.body["expires_in"], 30);
+    resp.body["ticket"].as_str().unwrap().to_string()
+}
+
+async fn open(app: &TestApp, ticket: &str, origin: Option<&str>) -> reqwest::Response {
+    let mut request = app.client.get(format!(
+        "{}/api/v1/realtime/events?ticket={ticket}",
+        app.base
+    ));
+    if let Some(origin) = origin {
+        request = request.header("origin", origin);
+    }
+    request.send().await.unwrap()
+}
+
+/// Server-sent events read off a response, skipping keep-alive comments.
+struct Events {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl Events {
+    async fn open(app: &TestApp, t: &Tenant) -> Events {
+        let ticket = ticket(app, t, &t.agent).await;
+        let response = open(app, &ticket, None).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/event-stream",
+            "an event stream"
+        );
+        let mut events = Events {
+            response,
+            buffer: String::new(),
+        };
+        assert_eq!(events.next().await.0, "ready");
+        events
+    }
+
+    /// The next event's name and data.
+    async fn next(&mut self) -> (String, Value) {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let (mut name, mut data) = (String::new(), String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        name = v.trim().to_string();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim());
+                    }
+                }
+                if name.is_empty() {
+                    continue; // a keep-alive comment
+                }
+                return (name, serde_json::from_str(&data).unwrap());
+            }
+            let chunk = tokio::time::timeout(PATIENCE, self.response.chunk())
+                .await
+                .expect("an event within the patience window")
+                .unwrap()
+                .expect("the stream stays open");
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+
+    /// The next `board` event.
+    async fn next_change(&mut self) -> Value {
+        let (name, data) = self.next().await;
+        assert_eq!(name, "board", "{data}");
+        data
+    }
+}
+
+async fn new_board(app: &TestApp, t: &Tenant) -> Value {
+    let resp = app
+        .post(
+            &t.path("/boards"),
+            &t.admin.token,
+            json!({ "name": "Sales" }),
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::CREATED, "{:?}", resp.body);
+    resp.body
+}
+
+async fn new_card(app: &TestApp, t: &Tenant, board: &Value, title: &str) -> Value {
+    let path = t.path(&format!("/boards/{}/cards", board["id"].as_str().unwrap()));
+    let resp = app
+        .post(&path, &t.agent.token, json!({ "title": title }))
+        .await;
+    assert_eq!(resp.status, StatusCode::CREATED, "{:?}", resp.body);
+    resp.body
+}
+
+#[tokio::test]
+async fn card_and_stage_changes_reach_the_accounts_open_streams() {
+    let app = TestApp::spawn().await;
+    let t = tenant(&app, "Acme").await;
+    let board = new_board(&app, &t).await;
+    let board_id = board["id"].as_str().unwrap();
+    let mut events = Events::open(&app, &t).await;
+
+    let card = new_card(&app, &t, &board, "Deal").await;
+    let created = events.next_change().await;
+    assert_eq!(created["board_id"], board["id"]);
+    assert_eq!(created["cards"], json!([card["id"]]));
+    assert_eq!(created["structure"], false);
+    let first_revision = created["revision"].as_i64().unwrap();
+
+    let won = board["stages"][3]["id"].clone();
+    let path = t.path(&format!(
+        "/boards/{board_id}/cards/{}/move",
+        card["id"].as_str().unwrap()
+    ));
+    let moved = app
+        .post(&path, &t.agent.token, json!({ "stage_id": won }))
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.body);
+    let change = events.next_change().await;
+    assert_eq!(change["cards"], json!([card["id"]]));
+    assert!(change["revision"].as_i64().unwrap() > first_revision);
+
+    let renamed = app
+        .request(
+            reqwest::Method::PATCH,
+            &t.path(&format!(
+                "/boards/{board_id}/stages/{}",
+                won.as_str().unwrap()
+            )),
+            Some(&t.admin.token),
+            Some(json!({ "name": "Closed won" })),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{:?}", renamed.body);
+    let change = events.next_change().await;
+    assert_eq!(change["structure"], true);
+    assert_eq!(change["cards"], Value::Null);
+
+    // The board's revision is what the stream announced.
+    let detail = app
+        .get(&t.path(&format!("/boards/{board_id}")), &t.agent.token)
+        .await;
+    assert_eq!(detail.body["revision"], change["revision"]);
+}
+
+#[tokio::test]
+async fn a_stream_hears_nothing_of_another_account() {
+    let app = TestApp::spawn().await;
+    let acme = tenant(&app, "Acme").await;
+    let root = super_admin(&app).await;
+    let globex = app.tenant(&root, "Globex").await;
+    let acme_board = new_board(&app, &acme).await;
+    let globex_board = new_board(&app, &globex).await;
+    let mut events = Events::open(&app, &globex).await;
+
+    new_card(&app, &acme, &acme_board, "Not yours").await;
+    let mine = new_card(&app, &globex, &globex_board, "Yours").await;
+    let change = events.next_change().await;
+    assert_eq!(
+        change["cards"],
+        json!([mine["id"]]),
+        "Acme's change skipped"
+    );
+    assert_eq!(change["account_id"], json!(globex.id));
+}
+
+#[tokio::test]
+async fn a_ticket_opens_one_stream_once_and_only_for_people() {
+    let app = TestApp::spawn().await;
+    let t = tenant(&app, "Acme").await;
+    let ticket = ticket(&app, &t, &t.agent).await;
+    assert!(ticket.starts_with("wpht_"));
+
+    let first = open(&app, &ticket, None).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let again = open(&app, &ticket, None).await;
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+    let problem: Value = again.json().await.unwrap();
+    assert_eq!(problem["code"], "ticket_invalid");
+
+    let forged = open(&app, "wpht_forged", None).await;
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+
+    // API keys follow changes through webhooks, not streams.
+    let key = app
+        .post(
+            &t.path("/api-keys"),
+            &t.admin.token,
+            json!({ "name": "bot", "scopes": ["kanban:read"] }),
+        )
+        .await;
+    assert_eq!(key.status, StatusCode::CREATED, "{:?}", key.body);
+    app.post(
+        &t.path("/realtime/tickets"),
+        key.body["key"].as_str().unwrap(),
+        json!({}),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, "insufficient_scope");
+
+    // A member of another account gets no ticket here, and learns nothing.
+    let root = super_admin(&app).await;
+    let other = app.tenant(&root, "Globex").await;
+    app.post(&t.path("/realtime/tickets"), &other.agent.token, json!({}))
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn a_stream_opens_only_from_the_hubs_own_origins() {
+    let app = TestApp::spawn().await;
+    let t = tenant(&app, "Acme").await;
+    let ticket_a = ticket(&app, &t, &t.agent).await;
+    let refused = open(&app, &ticket_a, Some("https://evil.example")).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(problem["code"], "origin_not_allowed");
+
+    // The refused attempt did not use the ticket up; the hub's own origin may open it.
+    let own = open(&app, &ticket_a, Some(&app.base)).await;
+    assert_eq!(own.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_logged_out_session_gets_no_stream() {
+    let app = TestApp::spawn().await;
+    let t = tenant(&app, "Acme").await;
+    let ticket = ticket(&app, &t, &t.agent).await;
+    let logout = app
+        .post("/api/v1/auth/logout", &t.agent.token, json!({}))
+        .await;
+    assert!(logout.status.is_success(), "{:?}", logout.body);
+    let refused = open(&app, &ticket, None).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn changes_made_on_one_replica_reach_streams_on_another() {
+    if postgres_url().is_none() {
+        return; // SQLite is one process: there is no other replica.
+    }
+    let app = TestApp::spawn().await;
+    let replica = app.replica().await;
+    let t = tenant(&app, "Acme").await;
+    let board = new_board(&app, &t).await;
+    let mut on_replica = Events::open(&replica, &t).await;
+    let mut on_origin = Events::open(&app, &t).await;
+
+    let card = new_card(&app, &t, &board, "Seen everywhere").await;
+    for events in [&mut on_replica, &mut on_origin] {
+        let change = events.next_change().await;
+        assert_eq!(change["cards"], json!([card["id"]]));
+    }
+}
