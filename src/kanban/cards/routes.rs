@@ -181,6 +181,25 @@ async fn stage_in(
         .ok_or(AppError::NotFound)
 }
 
+/// Commits a change to one card of the board and announces it.
+async fn commit_card(
+    state: &AppState,
+    tx: Tx,
+    scope: &AccountScope,
+    board_id: Uuid,
+    card_id: Uuid,
+) -> AppResult<()> {
+    kanban::commit(
+        state,
+        tx,
+        scope.account_id,
+        board_id,
+        Changed::card(card_id),
+    )
+    .await?;
+    Ok(())
+}
+
 /// An assignee must be an active member of the account.
 async fn check_assignee(tx: &mut Tx, scope: &AccountScope, card: &Card) -> AppResult<()> {
     if let Some(user_id) = card.assignee_id {
@@ -312,14 +331,7 @@ async fn create_card(
     let mut created = event(&scope, &card, "created");
     created.to_stage_id = Some(stage.id);
     history::record(&mut tx, created).await?;
-    kanban::commit(
-        &state,
-        tx,
-        scope.account_id,
-        board_id,
-        Changed::card(card.id),
-    )
-    .await?;
+    commit_card(&state, tx, &scope, board_id, card.id).await?;
     Ok((StatusCode::CREATED, ApiJson(card)))
 }
 
@@ -393,14 +405,7 @@ async fn update_card(
         updated.changes = Some(changes);
         history::record(&mut tx, updated).await?;
     }
-    kanban::commit(
-        &state,
-        tx,
-        scope.account_id,
-        board_id,
-        Changed::card(card_id),
-    )
-    .await?;
+    commit_card(&state, tx, &scope, board_id, card_id).await?;
     Ok(ApiJson(after))
 }
 
@@ -422,14 +427,7 @@ async fn archive_card(
     let mut archived = event(&scope, &card, "archived");
     archived.from_stage_id = Some(card.stage_id);
     history::record(&mut tx, archived).await?;
-    kanban::commit(
-        &state,
-        tx,
-        scope.account_id,
-        board_id,
-        Changed::card(card_id),
-    )
-    .await?;
+    commit_card(&state, tx, &scope, board_id, card_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -513,14 +511,7 @@ async fn move_card(
         moved.reason = lost_reason.as_deref();
         history::record(&mut tx, moved).await?;
     }
-    kanban::commit(
-        &state,
-        tx,
-        scope.account_id,
-        board_id,
-        Changed::card(card_id),
-    )
-    .await?;
+    commit_card(&state, tx, &scope, board_id, card_id).await?;
     Ok(ApiJson(after))
 }
 
