@@ -123,3 +123,16 @@ export function followBoards(options: LiveOptions): { close(): void } {
     },
   }
 }
+
+/** Follows the account of `api` (a `kanbanApi`), at the hub's API base. */
+export function followAccount(
+  api: { realtimeTicket(): Promise<{ ticket: string }> },
+  handlers: LiveHandlers,
+  base: string,
+): { close(): void } {
+  return followBoards({
+    ticket: async () => (await api.realtimeTicket()).ticket,
+    url: (ticket) => `${base}/realtime/events?${new URLSearchParams({ ticket })}`,
+    handlers,
+  })
+}
