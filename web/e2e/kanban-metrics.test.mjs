@@ -2,14 +2,16 @@
 // `whatpro-hub serve --demo`, signed in as the demo admin: rename a stage and give it an SLA
 // from the column menu (kept after a reload), add and delete a stage, win a deal and read it
 // in the metrics view (tiles, charts, stage table, another range); then, in a browser whose
-// clock runs ahead, see a card's SLA badge turn amber and then red.
+// clock runs ahead, see a card's SLA badge turn amber and then red. Each test has a hub of
+// its own (a fresh data directory: the demo's "Pipeline" board and nothing else; the plan
+// allows two boards) and makes its own board, so neither depends on what the other did.
 // The hub accepts `sla_hours` from 1 to 8760, so the badge cannot be reached in real time
 // here: the page's clock (Playwright's page.clock) is moved on instead; the hub's is not.
 // With E2E_SCREENSHOTS=1, saves docs/screenshots/kanban-metrics-{light,dark}.png.
 import assert from 'node:assert/strict'
 import { mkdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { after, before, describe, it } from 'node:test'
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test'
 import { DEMO_ADMIN_TOKEN, startHub } from './hub.mjs'
 import { eventually, expectText, launchBrowser, openPage } from './support.mjs'
 
@@ -19,17 +21,22 @@ const MINUTE = 60_000
 
 let hub
 let browser
-/** The board the first test creates; the second opens it. */
-let boardId
 
 before(async () => {
-  hub = await startHub({ demo: true })
   browser = await launchBrowser()
 })
 
 after(async () => {
   await browser?.close()
+})
+
+beforeEach(async () => {
+  hub = await startHub({ demo: true })
+})
+
+afterEach(async () => {
   await hub?.stop()
+  hub = undefined
 })
 
 const column = (page, name) => page.locator(`[data-testid="kanban-column"][data-stage-name="${name}"]`)
@@ -47,6 +54,21 @@ async function addCard(page, stage, title) {
 
 function stageResponse(page, method) {
   return page.waitForResponse((r) => r.request().method() === method && /\/boards\/[^/]+\/stages(\/[^/?]+)?(\?.*)?$/.test(r.url()))
+}
+
+/** Creates a board named `name` (default stages) from the toolbar and waits until it is shown; its id. */
+async function createBoard(page, name) {
+  await page.locator('[data-testid="kanban-board"], [data-testid="kanban-empty"]').first().waitFor()
+  await page.getByTestId('new-board').click()
+  await page.getByTestId('board-name-input').fill(name)
+  await page.getByTestId('board-create-submit').click()
+  await page.getByTestId('new-board-form').waitFor({ state: 'detached' })
+  await eventually(() => page.getByTestId('board-picker').evaluate((s) => s.selectedOptions[0]?.textContent), name)
+  await page.getByTestId('kanban-board').waitFor()
+  await eventually(async () => (await columnNames(page)).join(), 'New,In progress,Waiting,Won,Lost')
+  const boardId = new URL(page.url()).searchParams.get('board')
+  assert.ok(boardId, 'the board is in the URL')
+  return boardId
 }
 
 /** Opens a column's menu and picks `item` (edit, add or delete). */
@@ -76,15 +98,7 @@ describe('kanban stages and metrics', { timeout: 180_000 }, () => {
   it('edits stages (kept after a reload) and shows a won deal in the metrics', async () => {
     const { page, done } = await openPage(browser, hub.url, '/kanban', { signInWith: DEMO_ADMIN_TOKEN })
     await page.setViewportSize({ width: 1680, height: 1000 })
-    await page.locator('[data-testid="kanban-board"], [data-testid="kanban-empty"]').first().waitFor()
-    await page.getByTestId('new-board').click()
-    await page.getByTestId('board-name-input').fill('Metrics pipeline')
-    await page.getByTestId('board-create-submit').click()
-    await page.getByTestId('new-board-form').waitFor({ state: 'detached' })
-    await eventually(() => page.getByTestId('board-picker').evaluate((s) => s.selectedOptions[0]?.textContent), 'Metrics pipeline')
-    await page.getByTestId('kanban-board').waitFor()
-    boardId = new URL(page.url()).searchParams.get('board')
-    assert.ok(boardId, 'the board is in the URL')
+    const boardId = await createBoard(page, 'Metrics pipeline')
 
     // Rename "In progress" and give it a 24-hour SLA from its menu.
     await stageMenu(page, 'In progress', 'edit')
@@ -114,11 +128,17 @@ describe('kanban stages and metrics', { timeout: 180_000 }, () => {
     await page.getByTestId('stage-save').click()
     assert.equal((await created).status(), 201)
     await eventually(async () => (await columnNames(page)).join(), 'New,Negotiation,Waiting,Proposal sent,Won,Lost')
+    // The stage has no cards, so the dialog asks nothing: its form is empty (and hidden);
+    // the dialog shows its title, description and buttons.
     await stageMenu(page, 'Proposal sent', 'delete')
-    await page.getByTestId('delete-stage-form').waitFor()
+    const deleteDialog = page.getByRole('dialog', { name: 'Delete Proposal sent' })
+    await deleteDialog.waitFor()
+    await deleteDialog.getByText('“Proposal sent” has no cards.', { exact: false }).waitFor()
+    assert.equal(await page.getByTestId('delete-stage-target').count(), 0)
     const deleted = stageResponse(page, 'DELETE')
-    await page.getByTestId('delete-stage-submit').click()
+    await deleteDialog.getByTestId('delete-stage-submit').click()
     assert.equal((await deleted).status(), 204)
+    await deleteDialog.waitFor({ state: 'hidden' })
     await eventually(async () => (await columnNames(page)).join(), 'New,Negotiation,Waiting,Won,Lost')
 
     // A deal won, through its drawer.
@@ -174,10 +194,13 @@ describe('kanban stages and metrics', { timeout: 180_000 }, () => {
   })
 
   it('turns a card’s SLA badge amber near the SLA and red past it', async () => {
-    assert.ok(boardId, 'the first test made the board')
-    const { page, done } = await openPage(browser, hub.url, `/kanban?board=${boardId}`, { signInWith: DEMO_ADMIN_TOKEN })
+    const { page, done } = await openPage(browser, hub.url, '/kanban', { signInWith: DEMO_ADMIN_TOKEN })
     await page.setViewportSize({ width: 1680, height: 900 })
+    const boardId = await createBoard(page, 'SLA pipeline')
+    // Opened by its URL too.
+    await page.goto(`${hub.url}/kanban?board=${boardId}`)
     await page.getByTestId('kanban-board').waitFor()
+    await eventually(() => page.getByTestId('board-picker').evaluate((s) => s.selectedOptions[0]?.textContent), 'SLA pipeline')
     assert.equal(new URL(page.url()).searchParams.get('board'), boardId)
 
     // "New" gets the shortest SLA the hub accepts: one hour.
@@ -189,11 +212,15 @@ describe('kanban stages and metrics', { timeout: 180_000 }, () => {
     assert.equal((await patched).status(), 200)
     await expectText(column(page, 'New').getByTestId('column-sla'), 'SLA 1h')
 
-    // A fresh card: no badge yet.
+    // Two fresh cards, the board's only ones: no badge yet.
     await addCard(page, 'New', 'Raviga follow-up')
+    await addCard(page, 'New', 'Bream-Hall intro')
     await page.keyboard.press('Escape')
+    assert.equal(await column(page, 'New').getByTestId('kanban-card').count(), 2)
     const card = cardIn(page, 'New', 'Raviga follow-up')
     assert.equal(await card.getByTestId('card-sla').count(), 0)
+    assert.equal(await column(page, 'New').getByTestId('card-sla').count(), 0)
+    await expectText(column(page, 'New').getByTestId('column-sla'), 'SLA 1h')
 
     // 50 minutes on: in the SLA's last fifth, amber.
     await clockAhead(page, 50 * MINUTE)
@@ -202,7 +229,7 @@ describe('kanban stages and metrics', { timeout: 180_000 }, () => {
     assert.match((await badge.textContent()).trim(), /^SLA \d+m left$/)
     assert.equal(await badge.getAttribute('data-sla'), 'warning')
 
-    // Two hours on: an hour over, red, and the column counts it.
+    // Two hours on: an hour over, red, and the column counts both cards.
     await clockAhead(page, 2 * 60 * MINUTE + MINUTE)
     await eventually(async () => badge.getAttribute('data-sla'), 'breached')
     await expectText(badge, 'SLA +1h')
