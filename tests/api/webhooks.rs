@@ -507,3 +507,53 @@ async fn a_delivery_left_by_a_crashed_worker_is_processed_once_after_its_lease()
     shutdown.cancel();
     server.await.unwrap().unwrap();
 }
+
+/// The claim is the fence: a worker that outlived its lease finds its delivery taken again
+/// and records nothing over the new claim; deliveries given back are due at once, their
+/// attempt not counted.
+#[tokio::test]
+async fn a_worker_past_its_lease_records_nothing_and_given_back_deliveries_are_due_again() {
+    use whatpro_hub::chatwoot::webhooks::store;
+    let mut app = TestApp::spawn().await;
+    let root = app.user("root@hub.test", true).await;
+    let tenant = app.tenant(&root, "Fence Co").await;
+    // No worker runs: the claims below are the only ones.
+    app.stop().await;
+    let db = app.state.db.clone();
+    let first = app.add_delivery(tenant.id).await;
+    let lease = time::Duration::seconds(30);
+    let t0 = clock::now();
+
+    let slow = store::claim(&db, t0, lease).await.unwrap().unwrap();
+    assert_eq!((slow.id, slow.attempts), (first, 1));
+    // The lease ran out while the slow worker was still busy; another worker took it.
+    let after = t0 + lease + time::Duration::seconds(1);
+    let next = store::claim(&db, after, lease).await.unwrap().unwrap();
+    assert_eq!((next.id, next.attempts), (first, 2));
+    assert!(!store::finish(&db, &slow, after).await.unwrap());
+    assert!(!store::fail(&db, &slow, "late", None).await.unwrap());
+    assert!(store::finish(&db, &next, after).await.unwrap());
+    let page = whatpro_hub::platform::pagination::PageRequest {
+        limit: 10,
+        after: None,
+    };
+    let done = store::list(&db, tenant.id, None, page).await.unwrap();
+    assert_eq!((done[0].status.as_str(), done[0].attempts), ("done", 2));
+    assert!(done[0].last_error.is_none());
+
+    // A batch is taken oldest first; what is given back is pending again, due at once.
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(app.add_delivery(tenant.id).await);
+    }
+    let batch = store::claim_batch(&db, clock::now(), lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(batch.iter().map(|d| d.id).collect::<Vec<_>>(), ids);
+    store::release(&db, &batch[1..]).await.unwrap();
+    let again = store::claim_batch(&db, clock::now(), lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(again.iter().map(|d| d.id).collect::<Vec<_>>(), ids[1..]);
+    assert!(again.iter().all(|d| d.attempts == 1));
+}

@@ -13,6 +13,7 @@ use crate::{
     kanban::writeback,
     platform::{
         clock,
+        db::Engine,
         error::{AppError, AppResult},
         state::AppState,
     },
@@ -22,18 +23,41 @@ use crate::{
 pub const MAX_ATTEMPTS: i32 = 8;
 /// Deliveries one claim takes.
 const BATCH: i64 = 32;
+/// Workers per hub on PostgreSQL.
+const PG_WORKERS: usize = 2;
 /// How often the worker looks for due retries when nothing wakes it.
 const POLL: Duration = Duration::from_secs(1);
 
 /// Runs until `shutdown`; woken early by [`AppState::deliveries`] when a delivery arrives.
+/// On PostgreSQL several workers claim side by side (`SKIP LOCKED` gives each its own
+/// rows, as it does across replicas), so one's round trips and commits overlap another's;
+/// SQLite has a single writer, so one worker.
 pub async fn run(state: AppState, shutdown: CancellationToken) {
+    let workers = match state.db.engine() {
+        Engine::Postgres => PG_WORKERS,
+        Engine::Sqlite => 1,
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..workers {
+        tasks.spawn(work(state.clone(), shutdown.clone()));
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+async fn work(state: AppState, shutdown: CancellationToken) {
     let lease = lease(&state);
     loop {
         loop {
             let taken_at = clock::now();
             match store::claim_batch(&state.db, taken_at, lease, BATCH).await {
                 Ok(batch) if batch.is_empty() => break,
-                Ok(batch) => work_through(&state, batch, taken_at + lease / 2, &shutdown).await,
+                Ok(batch) => {
+                    // A full batch means a backlog: wake another worker to share it.
+                    if batch.len() as i64 == BATCH {
+                        state.deliveries.notify_one();
+                    }
+                    work_through(&state, batch, taken_at + lease / 2, &shutdown).await;
+                }
                 Err(err) => {
                     tracing::warn!(error = %err, "claiming webhook deliveries failed");
                     break;
