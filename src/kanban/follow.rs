@@ -376,8 +376,7 @@ async fn apply_to_board(
     };
     if let Some(to) = target {
         let from = stages.iter().find(|s| s.id == before.stage_id);
-        moves::take_out(tx, account_id, &before).await?;
-        after.position = moves::make_room(tx, account_id, to.id, None).await?;
+        after.position = moves::relocate(tx, account_id, &before, to.id, None).await?;
         after.stage_id = to.id;
         after.stage_entered_at = clock::now();
         after.status = to.kind;
@@ -477,10 +476,12 @@ async fn sync_fields(
     Ok(())
 }
 
-/// Where the rules send the card: a label that just appeared, else the stage of a status
-/// the conversation just took (`open` only brings back closed cards). Rules fire on a
-/// change, not a state: a card moved by hand stays put while the conversation keeps its
-/// status, and the echo of a write-back (already expected on the card) moves nothing.
+/// Where the rules send the card: the stage of a status the conversation just took
+/// (`open` only brings back closed cards), else a label that just appeared. Rules fire on
+/// a change, not a state: a card moved by hand stays put while the conversation keeps its
+/// status, and the echo of a write-back (already expected on the card) moves nothing. The
+/// status goes first because events may be applied out of order or merged: a conversation
+/// seen resolved with a new label was labelled, then resolved.
 fn target_stage<'a>(
     board: &Board,
     stages: &'a [Stage],
@@ -499,7 +500,7 @@ fn target_stage<'a>(
         .get(&conversation.status)
         .filter(|_| known_status != Some(conversation.status.as_str()))
         .filter(|_| conversation.status != "open" || card.status != Kind::Open);
-    let target = by_label.or(by_status)?;
+    let target = by_status.or(by_label)?;
     stages
         .iter()
         .find(|s| s.id == *target && s.id != card.stage_id)

@@ -678,3 +678,75 @@ async fn a_card_knows_when_it_entered_its_stage() {
         "a new stage starts it again"
     );
 }
+
+#[tokio::test]
+async fn moves_within_a_stage_shift_only_the_cards_in_between() {
+    let (app, t) = tenant(&[]).await;
+    let b = new_board(&app, &t).await;
+    let mut ids = Vec::new();
+    for title in ["a", "b", "c", "d"] {
+        ids.push(id(
+            &card(&app, &t, &b, json!({ "title": title })).await["id"],
+        ));
+    }
+    let expect = |order: [&str; 4]| order.map(|t| t.to_string()).to_vec();
+    let titles = |layout: Vec<(String, usize, i64)>| {
+        layout
+            .iter()
+            .enumerate()
+            .for_each(|(i, (_, stage, position))| assert_eq!((*stage, *position), (0, i as i64)));
+        layout.into_iter().map(|(t, _, _)| t).collect::<Vec<_>>()
+    };
+    // To the bottom of its own stage (no position): last, not one past the end.
+    let moved = move_card(&app, &t, &b, &ids[0], json!({ "stage_id": b.stages[0] })).await;
+    assert_eq!(moved.body["position"], 3);
+    assert_eq!(
+        titles(layout(&app, &t, &b).await),
+        expect(["b", "c", "d", "a"])
+    );
+    // Up, down, and to where it already is.
+    move_card(
+        &app,
+        &t,
+        &b,
+        &ids[3],
+        json!({ "stage_id": b.stages[0], "position": 0 }),
+    )
+    .await;
+    assert_eq!(
+        titles(layout(&app, &t, &b).await),
+        expect(["d", "b", "c", "a"])
+    );
+    move_card(
+        &app,
+        &t,
+        &b,
+        &ids[1],
+        json!({ "stage_id": b.stages[0], "position": 2 }),
+    )
+    .await;
+    assert_eq!(
+        titles(layout(&app, &t, &b).await),
+        expect(["d", "c", "b", "a"])
+    );
+    move_card(
+        &app,
+        &t,
+        &b,
+        &ids[1],
+        json!({ "stage_id": b.stages[0], "position": 2 }),
+    )
+    .await;
+    move_card(
+        &app,
+        &t,
+        &b,
+        &ids[2],
+        json!({ "stage_id": b.stages[0], "position": -5 }),
+    )
+    .await;
+    assert_eq!(
+        titles(layout(&app, &t, &b).await),
+        expect(["c", "d", "b", "a"])
+    );
+}

@@ -462,9 +462,8 @@ async fn move_card(
     }
     let from = stage_in(&mut tx, &scope, board_id, before.stage_id).await?;
     let to = stage_in(&mut tx, &scope, board_id, body.stage_id).await?;
-    moves::take_out(&mut tx, scope.account_id, &before).await?;
-    let wanted = Some(body.position.unwrap_or(i32::MAX));
-    let position = moves::make_room(&mut tx, scope.account_id, to.id, wanted).await?;
+    let position =
+        moves::relocate(&mut tx, scope.account_id, &before, to.id, body.position).await?;
     let lost_reason = (to.kind == Kind::Lost)
         .then(|| body.lost_reason.map(|r| r.trim().to_string()))
         .flatten()

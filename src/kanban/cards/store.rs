@@ -103,12 +103,6 @@ pub async fn archive(
     Ok(())
 }
 
-pub async fn count_in_stage(tx: &mut Tx, account_id: Uuid, stage_id: Uuid) -> AppResult<i64> {
-    let sql = "SELECT COUNT(*) FROM cards
-               WHERE account_id = $1 AND stage_id = $2 AND archived_at IS NULL AND position >= 0";
-    Ok(on_tx!(tx, c => sqlx::query_scalar(sql).bind(account_id).bind(stage_id).fetch_one(c).await?))
-}
-
 /// Ids of the stage's live cards, top first.
 pub async fn ids_in_stage(tx: &mut Tx, account_id: Uuid, stage_id: Uuid) -> AppResult<Vec<Uuid>> {
     let sql = "SELECT id FROM cards WHERE account_id = $1 AND stage_id = $2 AND archived_at IS NULL
@@ -116,19 +110,31 @@ pub async fn ids_in_stage(tx: &mut Tx, account_id: Uuid, stage_id: Uuid) -> AppR
     Ok(on_tx!(tx, c => sqlx::query_scalar(sql).bind(account_id).bind(stage_id).fetch_all(c).await?))
 }
 
-/// Shifts by `delta` the positions in a stage from `from` down (the gap-closing and
-/// room-making halves of a move).
+/// The position after the stage's last live card (its count, positions being dense),
+/// read from the end of the `(stage_id, position)` index rather than by counting.
+pub async fn next_position(tx: &mut Tx, account_id: Uuid, stage_id: Uuid) -> AppResult<i32> {
+    let sql = "SELECT COALESCE(MAX(position), -1) + 1 FROM cards
+               WHERE stage_id = $2 AND position >= 0 AND account_id = $1 AND archived_at IS NULL";
+    Ok(
+        on_tx!(tx, c => sqlx::query_scalar(sql).bind(account_id).bind(stage_id)
+        .fetch_one(c).await?),
+    )
+}
+
+/// Shifts by `delta` the live positions of a stage in `from..=to` (`to`: to the bottom);
+/// the gap-closing and room-making halves of a move.
 pub async fn shift(
     tx: &mut Tx,
     account_id: Uuid,
     stage_id: Uuid,
-    from: i32,
+    (from, to): (i32, Option<i32>),
     delta: i32,
 ) -> AppResult<()> {
-    let sql = "UPDATE cards SET position = position + $4
-               WHERE account_id = $1 AND stage_id = $2 AND archived_at IS NULL AND position >= $3";
-    on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(stage_id).bind(from).bind(delta)
-        .execute(c).await?.rows_affected());
+    let sql = "UPDATE cards SET position = position + $5
+               WHERE account_id = $1 AND stage_id = $2 AND archived_at IS NULL AND position >= $3
+                 AND ($4 IS NULL OR position <= $4)";
+    on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(stage_id).bind(from).bind(to)
+        .bind(delta).execute(c).await?.rows_affected());
     Ok(())
 }
 
@@ -138,14 +144,14 @@ pub async fn append_stage(
     account_id: Uuid,
     from: Uuid,
     to: Uuid,
-    offset: i64,
+    offset: i32,
     status: Kind,
     at: OffsetDateTime,
 ) -> AppResult<()> {
     let sql = "UPDATE cards SET stage_id = $3, position = position + $4, status = $5,
                    version = version + 1, updated_at = $6, stage_entered_at = $6
                WHERE account_id = $1 AND stage_id = $2 AND archived_at IS NULL";
-    on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(from).bind(to).bind(offset as i32)
+    on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(from).bind(to).bind(offset)
         .bind(status).bind(at).execute(c).await?.rows_affected());
     Ok(())
 }

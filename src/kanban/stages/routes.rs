@@ -243,7 +243,7 @@ async fn delete_stage(
             message: "A board keeps at least one stage.".into(),
         });
     }
-    let live = cards::store::count_in_stage(&mut tx, scope.account_id, stage_id).await?;
+    let live = cards::store::next_position(&mut tx, scope.account_id, stage_id).await?;
     if live > 0 {
         let target = query
             .move_cards_to
