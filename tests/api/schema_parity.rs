@@ -17,9 +17,10 @@ async fn sqlite_schema() -> Schema {
     );
     let db = Db::connect(&url, 1).await.unwrap();
     db.migrate().await.unwrap();
-    let Db::Sqlite(pool) = &db else {
+    let Db::Sqlite(sqlite) = &db else {
         unreachable!()
     };
+    let pool = &sqlite.pool;
     let columns: Vec<(String, String)> = sqlx::query_as(
         "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
          WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'",

@@ -28,6 +28,7 @@ pub async fn insert(db: &Db, new: &NewDelivery<'_>) -> AppResult<bool> {
                    attempts, next_attempt_at, received_at)
                VALUES ($1, $2, 'chatwoot', $3, $4, $5, 'pending', 0, $6, $6)
                ON CONFLICT (account_id, source, dedupe_key) DO NOTHING";
+    let _turn = db.writer_turn().await?;
     let inserted = on_db!(db, pool => sqlx::query(sql)
         .bind(Uuid::now_v7()).bind(new.account_id).bind(new.event).bind(new.dedupe_key)
         .bind(new.body).bind(new.received_at)
@@ -94,6 +95,7 @@ pub async fn claim_batch(
         Db::Sqlite(_) => claim_sql!(""),
         Db::Postgres(_) => claim_sql!(" FOR UPDATE SKIP LOCKED"),
     };
+    let _turn = db.writer_turn().await?;
     let mut claimed: Vec<Claimed> = on_db!(db, pool => sqlx::query_as(sql)
         .bind(now).bind(now + lease).bind(limit).fetch_all(pool).await?);
     claimed.sort_by_key(|d| (d.next_attempt_at, d.id));
@@ -105,6 +107,7 @@ pub async fn finish(db: &Db, claimed: &Claimed, now: OffsetDateTime) -> AppResul
         "UPDATE webhook_deliveries SET status = 'done', processed_at = $3, locked_until = NULL,
                    last_error = NULL
          WHERE id = $1 AND status = 'processing' AND attempts = $2";
+    let _turn = db.writer_turn().await?;
     let changed = on_db!(db, pool => sqlx::query(sql).bind(claimed.id).bind(claimed.attempts)
         .bind(now).execute(pool).await?.rows_affected());
     Ok(changed == 1)
@@ -122,6 +125,7 @@ pub async fn fail(
                    next_attempt_at = COALESCE($4, next_attempt_at), locked_until = NULL,
                    last_error = $3
                WHERE id = $1 AND status = 'processing' AND attempts = $2";
+    let _turn = db.writer_turn().await?;
     let changed = on_db!(db, pool => sqlx::query(sql).bind(claimed.id).bind(claimed.attempts)
         .bind(error).bind(retry_at).execute(pool).await?.rows_affected());
     Ok(changed == 1)
