@@ -82,6 +82,26 @@ pub async fn archive(
     Ok(())
 }
 
+/// Like [`get`], locking the board's row for the rest of the transaction (PostgreSQL; on
+/// SQLite the transaction already excludes other writers): one statement where a lock
+/// then a read would be two, inside the board's critical section.
+pub async fn get_locked(tx: &mut Tx, account_id: Uuid, board_id: Uuid) -> AppResult<Option<Board>> {
+    let sql = match tx {
+        Tx::Sqlite(_) => concat!(
+            select!(),
+            "WHERE account_id = $1 AND id = $2 AND archived_at IS NULL"
+        ),
+        Tx::Postgres(_) => concat!(
+            select!(),
+            "WHERE account_id = $1 AND id = $2 AND archived_at IS NULL FOR UPDATE"
+        ),
+    };
+    Ok(
+        on_tx!(tx, c => sqlx::query_as(sql).bind(account_id).bind(board_id)
+        .fetch_optional(c).await?),
+    )
+}
+
 /// The account's live boards (for Chatwoot events, which may concern any of them).
 pub async fn all_live(conn: impl Into<Conn<'_>>, account_id: Uuid) -> AppResult<Vec<Board>> {
     let sql = concat!(

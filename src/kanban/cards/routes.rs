@@ -21,7 +21,7 @@ use crate::{
     kanban::{
         self,
         boards::{self, Board},
-        ensure_enabled, lock,
+        ensure_enabled,
         stages::{self, Kind, Stage},
         version_conflict, writeback,
     },
@@ -151,10 +151,7 @@ async fn locked_board(
     board_id: Uuid,
 ) -> AppResult<Board> {
     ensure_enabled(&mut *tx, state, scope).await?;
-    if !lock::board(tx, scope.account_id, board_id).await? {
-        return Err(AppError::NotFound);
-    }
-    boards::store::get(&mut *tx, scope.account_id, board_id)
+    boards::store::get_locked(tx, scope.account_id, board_id)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -460,8 +457,12 @@ async fn move_card(
     if body.version.is_some_and(|v| v != before.version) {
         return Err(version_conflict(before.version));
     }
-    let from = stage_in(&mut tx, &scope, board_id, before.stage_id).await?;
-    let to = stage_in(&mut tx, &scope, board_id, body.stage_id).await?;
+    let stages = stages::store::list(&mut tx, scope.account_id, board_id).await?;
+    let find = |id: Uuid| stages.iter().find(|s| s.id == id).cloned();
+    let (from, to) = match (find(before.stage_id), find(body.stage_id)) {
+        (Some(from), Some(to)) => (from, to),
+        _ => return Err(AppError::NotFound),
+    };
     let position =
         moves::relocate(&mut tx, scope.account_id, &before, to.id, body.position).await?;
     let lost_reason = (to.kind == Kind::Lost)
