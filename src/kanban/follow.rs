@@ -6,8 +6,15 @@
 //! Conversation events carry the conversation's whole state, so applying the newest one
 //! gives the same card whatever came before; a state older than the one already applied
 //! (events out of order) changes nothing.
+//!
+//! The worker hands over a run of such events at once ([`apply_many`]): each board takes
+//! them all, in order, under one lock and one transaction, so a burst costs a board one
+//! lock, one revision and one announcement per run instead of per event.
+
+use std::collections::HashMap;
 
 use serde_json::Value;
+use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -22,9 +29,17 @@ use super::{
     stages::{self, Kind, Stage},
 };
 use crate::{
-    chatwoot::{client as cw, connection, inboxes},
-    kanban,
-    platform::{clock, db::Tx, error::AppResult, state::AppState},
+    chatwoot::{
+        client as cw, connection,
+        inboxes::{self, Inbox},
+    },
+    kanban, on_tx,
+    platform::{
+        clock,
+        db::Tx,
+        error::{AppError, AppResult},
+        state::AppState,
+    },
     realtime::Changed,
     tenancy::users,
 };
@@ -124,51 +139,134 @@ impl Conversation {
     }
 }
 
-/// Applies one stored Chatwoot event to the account's boards.
-pub async fn apply(state: &AppState, account_id: Uuid, event: &str, body: &Value) -> AppResult<()> {
+/// Whether [`apply_many`] takes `event` in a run: the conversation and message events,
+/// which concern one conversation's card on each board.
+pub fn batched(event: &str) -> bool {
+    matches!(
+        event,
+        "conversation_created"
+            | "conversation_updated"
+            | "conversation_status_changed"
+            | "message_created"
+    )
+}
+
+/// What a conversation or message event asks of the boards, if anything.
+fn parse_event(event: &str, body: &Value) -> Option<(Conversation, Apply)> {
     match event {
         "conversation_created" | "conversation_updated" | "conversation_status_changed" => {
-            if let Some(conversation) = Conversation::parse(body) {
-                follow(state, account_id, &conversation, Apply::All).await?;
-            }
+            Some((Conversation::parse(body)?, Apply::All))
         }
         // The message's conversation comes along in full; private notes are not news.
         "message_created" if body["private"] != true => {
-            if let Some(mut conversation) = Conversation::parse(&body["conversation"]) {
-                let at = body["created_at"].as_str().and_then(|t| {
-                    OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-                });
-                if let (Some(content), Some(at)) = (text(&body["content"]), at) {
-                    conversation.last_message = Some((content, at));
-                }
-                follow(state, account_id, &conversation, Apply::LastMessage).await?;
+            let mut conversation = Conversation::parse(&body["conversation"])?;
+            let at = body["created_at"].as_str().and_then(|t| {
+                OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+            });
+            if let (Some(content), Some(at)) = (text(&body["content"]), at) {
+                conversation.last_message = Some((content, at));
             }
+            Some((conversation, Apply::LastMessage))
         }
-        "contact_updated" => {
-            if let (Some(id), Some(name)) = (body["id"].as_i64(), text(&body["name"])) {
-                let mut tx = state.db.begin().await?;
-                let avatar = text(&body["thumbnail"]);
-                let touched = store::update_contact(
-                    &mut tx,
-                    account_id,
-                    id,
-                    &name,
-                    avatar.as_deref(),
-                    clock::now(),
-                )
-                .await?;
-                let mut changes = Vec::new();
-                for (board_id, cards) in touched {
-                    let what = Changed::Cards(cards);
-                    changes.push(boards::store::touch(&mut tx, account_id, board_id, what).await?);
-                }
-                tx.commit().await?;
-                state.realtime.announce_all(changes).await;
-            }
+        _ => None,
+    }
+}
+
+/// Applies one stored Chatwoot event to the account's boards.
+pub async fn apply(state: &AppState, account_id: Uuid, event: &str, body: &Value) -> AppResult<()> {
+    apply_many(state, account_id, &[(event, body)]).await
+}
+
+/// Applies stored Chatwoot events of one account, in the order given, as [`apply`] would
+/// one by one. Conversation and message events ([`batched`]) next to each other are
+/// applied together: each board takes them under one lock, in one transaction, and
+/// announces once the cards they changed. All of a run's work on a board is kept or none
+/// of it; an error may leave earlier boards (or earlier runs) applied, which is harmless,
+/// since applying an event again changes nothing.
+pub async fn apply_many(
+    state: &AppState,
+    account_id: Uuid,
+    events: &[(&str, &Value)],
+) -> AppResult<()> {
+    let mut run = Vec::new();
+    for &(event, body) in events {
+        if batched(event) {
+            run.extend(parse_event(event, body));
+            continue;
         }
-        _ => {}
+        if !run.is_empty() {
+            follow(state, account_id, &std::mem::take(&mut run)).await?;
+        }
+        apply_other(state, account_id, event, body).await?;
+    }
+    if !run.is_empty() {
+        follow(state, account_id, &run).await?;
     }
     Ok(())
+}
+
+/// An event other than a conversation's: a contact's new name and picture go onto every
+/// card of theirs.
+async fn apply_other(
+    state: &AppState,
+    account_id: Uuid,
+    event: &str,
+    body: &Value,
+) -> AppResult<()> {
+    if event == "contact_updated"
+        && let (Some(id), Some(name)) = (body["id"].as_i64(), text(&body["name"]))
+    {
+        let mut tx = state.db.begin().await?;
+        let avatar = text(&body["thumbnail"]);
+        let touched = store::update_contact(
+            &mut tx,
+            account_id,
+            id,
+            &name,
+            avatar.as_deref(),
+            clock::now(),
+        )
+        .await?;
+        let mut changes = Vec::new();
+        for (board_id, cards) in touched {
+            let what = Changed::Cards(cards);
+            changes.push(boards::store::touch(&mut tx, account_id, board_id, what).await?);
+        }
+        tx.commit().await?;
+        state.realtime.announce_all(changes).await;
+    }
+    Ok(())
+}
+
+/// What one run of events reads once rather than per event, for all boards: the
+/// account's inboxes and the hub member behind each Chatwoot assignee.
+#[derive(Default)]
+struct Lookups {
+    inboxes: Option<Vec<Inbox>>,
+    members: HashMap<i64, Option<Uuid>>,
+}
+
+impl Lookups {
+    async fn inboxes(&mut self, tx: &mut Tx, account_id: Uuid) -> AppResult<&[Inbox]> {
+        if self.inboxes.is_none() {
+            self.inboxes = Some(inboxes::store::all_in(tx, account_id).await?);
+        }
+        Ok(self.inboxes.as_deref().unwrap_or_default())
+    }
+
+    async fn member(
+        &mut self,
+        tx: &mut Tx,
+        account_id: Uuid,
+        chatwoot_user_id: i64,
+    ) -> AppResult<Option<Uuid>> {
+        if let Some(member) = self.members.get(&chatwoot_user_id) {
+            return Ok(*member);
+        }
+        let member = users::store::member_by_chatwoot_id(tx, account_id, chatwoot_user_id).await?;
+        self.members.insert(chatwoot_user_id, member);
+        Ok(member)
+    }
 }
 
 /// Whether `board` takes conversations of `inbox`: the inboxes it names, or every inbox
@@ -178,6 +276,7 @@ async fn feeds(
     account_id: Uuid,
     board: &Board,
     inbox: Option<i64>,
+    lookups: &mut Lookups,
 ) -> AppResult<bool> {
     let Some(inbox) = inbox else {
         return Ok(board.inbox_ids.is_empty());
@@ -185,7 +284,7 @@ async fn feeds(
     if !board.inbox_ids.is_empty() {
         return Ok(board.inbox_ids.contains(&inbox));
     }
-    let known = inboxes::store::all_in(tx, account_id).await?;
+    let known = lookups.inboxes(tx, account_id).await?;
     Ok(known
         .iter()
         .find(|i| i.chatwoot_inbox_id == inbox)
@@ -203,32 +302,123 @@ enum Apply {
     ExistingOnly,
 }
 
+/// Applies conversation states, in order, to every live board they feed: per board one
+/// transaction under the board's lock, one revision and one announcement naming the cards
+/// that changed.
 async fn follow(
     state: &AppState,
     account_id: Uuid,
-    conversation: &Conversation,
-    apply: Apply,
+    conversations: &[(Conversation, Apply)],
 ) -> AppResult<Repairs> {
     let mut repairs = Repairs::default();
+    let mut lookups = Lookups::default();
     for board in boards::store::all_live(&state.db, account_id).await? {
         let mut tx = state.db.begin().await?;
-        if !lock::board(&mut tx, account_id, board.id).await?
-            || !feeds(&mut tx, account_id, &board, conversation.inbox_id).await?
-        {
+        if !lock::board(&mut tx, account_id, board.id).await? {
             continue;
         }
-        let stages = stages::store::list(&mut tx, account_id, board.id).await?;
-        let outcome =
-            apply_to_board(&mut tx, account_id, &board, &stages, conversation, apply).await?;
-        match outcome.changed_card() {
-            Some(card_id) => {
-                kanban::commit(state, tx, account_id, board.id, Changed::card(card_id)).await?;
+        let mut on: Option<OnBoard> = None;
+        let mut changed = Vec::new();
+        for (conversation, apply) in conversations {
+            if !feeds(
+                &mut tx,
+                account_id,
+                &board,
+                conversation.inbox_id,
+                &mut lookups,
+            )
+            .await?
+            {
+                continue;
             }
-            None => tx.commit().await?,
+            let on = match &mut on {
+                Some(on) => on,
+                None => on.insert(OnBoard::new(&mut tx, account_id, &board).await?),
+            };
+            let outcome = apply_to_board(&mut tx, on, conversation, *apply, &mut lookups).await?;
+            if let Some(card_id) = outcome.changed_card()
+                && !changed.contains(&card_id)
+            {
+                changed.push(card_id);
+            }
+            repairs.count(outcome);
         }
-        repairs.count(outcome);
+        if let Some(on) = &mut on {
+            on.forget(&mut tx).await?;
+        }
+        if changed.is_empty() {
+            tx.commit().await?;
+        } else {
+            kanban::commit(state, tx, account_id, board.id, Changed::Cards(changed)).await?;
+        }
     }
     Ok(repairs)
+}
+
+/// A board taking a run of events under its lock, and what the run knows of it. Every
+/// write to positions takes the board's lock and every other write to a card checks its
+/// version ([`write_card`] fails on a stale one), so the cards the run has read or
+/// written stay as it knows them until the run itself moves one, which shifts others.
+/// (A write-back only ever shortens a card's echo window, without the lock: held a few
+/// milliseconds longer, the window errs on the side of an echo.)
+struct OnBoard<'a> {
+    account_id: Uuid,
+    board: &'a Board,
+    stages: Vec<Stage>,
+    /// The next free position of a stage, as this run left it.
+    ends: HashMap<Uuid, i32>,
+    /// The cards this run has read or written, by conversation, as they now are.
+    cards: HashMap<i64, Tracked>,
+}
+
+/// A conversation's card as a run knows it.
+struct Tracked {
+    /// As stored.
+    card: Card,
+    archived: bool,
+    /// `updated_at` (µs) of the newest conversation state applied.
+    applied: i64,
+    /// The conversation status last seen (or expected after a write-back).
+    status: Option<String>,
+    /// Conversation states up to this time (µs) are echoes of a write-back.
+    quiet_until: i64,
+    /// `applied` and `status` are not stored yet: they go with the card's next write, or
+    /// when the run forgets the card.
+    unsaved: bool,
+}
+
+impl<'a> OnBoard<'a> {
+    async fn new(tx: &mut Tx, account_id: Uuid, board: &'a Board) -> AppResult<OnBoard<'a>> {
+        Ok(OnBoard {
+            account_id,
+            board,
+            stages: stages::store::list(tx, account_id, board.id).await?,
+            ends: HashMap::new(),
+            cards: HashMap::new(),
+        })
+    }
+
+    /// The conversation's card, from the run or else from the database (and then no
+    /// longer held by the run until it is put back).
+    async fn take(&mut self, tx: &mut Tx, conversation: i64) -> AppResult<Option<Tracked>> {
+        if let Some(tracked) = self.cards.remove(&conversation) {
+            return Ok(Some(tracked));
+        }
+        card_by_conversation(tx, self.board.id, conversation).await
+    }
+
+    /// Stores what the run has not yet stored and forgets what it knows of positions (a
+    /// move is about to change them).
+    async fn forget(&mut self, tx: &mut Tx) -> AppResult<()> {
+        for tracked in self.cards.values() {
+            if let (true, Some(status)) = (tracked.unsaved, &tracked.status) {
+                save_state(tx, self.board.id, tracked.card.id, tracked.applied, status).await?;
+            }
+        }
+        self.cards.clear();
+        self.ends.clear();
+        Ok(())
+    }
 }
 
 /// What applying a conversation did to one board's card.
@@ -309,14 +499,18 @@ pub async fn reconcile(
                 .conversations(&credential, link.chatwoot_account_id, &filter)
                 .await
                 .map_err(connection::chatwoot_failure)?;
-            for conversation in &found.payload {
-                repairs.conversations += 1;
-                let current = Conversation::from_api(conversation, clock::now());
-                let done = follow(state, account.id, &current, apply).await?;
-                repairs.created += done.created;
-                repairs.moved += done.moved;
-                repairs.updated += done.updated;
-            }
+            // A page is read at one time, and applied as one run.
+            let read_at = clock::now();
+            let current: Vec<_> = found
+                .payload
+                .iter()
+                .map(|conversation| (Conversation::from_api(conversation, read_at), apply))
+                .collect();
+            repairs.conversations += current.len() as u32;
+            let done = follow(state, account.id, &current).await?;
+            repairs.created += done.created;
+            repairs.moved += done.moved;
+            repairs.updated += done.updated;
             if found.payload.len() < 25 {
                 break;
             }
@@ -327,29 +521,38 @@ pub async fn reconcile(
 
 async fn apply_to_board(
     tx: &mut Tx,
-    account_id: Uuid,
-    board: &Board,
-    stages: &[Stage],
+    on: &mut OnBoard<'_>,
     conversation: &Conversation,
     apply: Apply,
+    lookups: &mut Lookups,
 ) -> AppResult<Outcome> {
+    let account_id = on.account_id;
     let message_only = apply == Apply::LastMessage;
-    let found = store::by_conversation(tx, account_id, board.id, conversation.display_id).await?;
-    let (before, applied, known_status, quiet_until, created) = match found {
-        Some(f) if f.archived => return Ok(Outcome::Unchanged), // archived by a person: stays so
-        Some(f) => (
-            f.card,
-            f.chatwoot_updated_micros.unwrap_or(0),
-            f.chatwoot_status,
-            f.chatwoot_quiet_until_micros.unwrap_or(0),
-            false,
-        ),
-        None if !board.rules.create_cards || apply != Apply::All => return Ok(Outcome::Unchanged),
+    let (known, created) = match on.take(tx, conversation.display_id).await? {
+        // Archived by a person: stays so.
+        Some(known) if known.archived => {
+            on.cards.insert(conversation.display_id, known);
+            return Ok(Outcome::Unchanged);
+        }
+        Some(known) => (known, false),
+        None if !on.board.rules.create_cards || apply != Apply::All => {
+            return Ok(Outcome::Unchanged);
+        }
         None => {
-            let card = create(tx, account_id, board, stages, conversation).await?;
-            (card, 0, None, 0, true)
+            let known = Tracked {
+                card: place_new(tx, on, conversation).await?,
+                archived: false,
+                applied: 0,
+                status: None,
+                quiet_until: 0,
+                unsaved: false,
+            };
+            (known, true)
         }
     };
+    // `before` is what the rules compare with (a new card: blank in the entry stage);
+    // `stored` is the card as written so far.
+    let before = &known.card;
     let mut after = before.clone();
     if let Some((message, at)) = &conversation.last_message
         && after.last_message_at.is_none_or(|known| *at >= known)
@@ -357,95 +560,201 @@ async fn apply_to_board(
         after.last_message = Some(message.chars().take(500).collect());
         after.last_message_at = Some(*at);
     }
-    let newer = conversation.updated_micros >= applied;
+    let newer = conversation.updated_micros >= known.applied;
     if newer && !message_only {
-        sync_fields(tx, account_id, &mut after, conversation).await?;
+        sync_fields(tx, account_id, &mut after, conversation, lookups).await?;
     }
+    // A new card is written once with its fields, in the entry stage; a move follows.
+    let stored = if created {
+        store::insert(tx, account_id, &after).await?;
+        history::record(
+            tx,
+            event(account_id, &after, "created", None, Some(after.stage_id)),
+        )
+        .await?;
+        after.clone()
+    } else {
+        before.clone()
+    };
     // The echoes of a write-back (even its halfway states) follow what a person did.
-    let echo = conversation.updated_micros <= quiet_until;
+    let echo = conversation.updated_micros <= known.quiet_until;
     let target = if newer && !message_only && !echo {
         target_stage(
-            board,
-            stages,
-            &before,
-            known_status.as_deref(),
+            on.board,
+            &on.stages,
+            before,
+            known.status.as_deref(),
             conversation,
         )
+        .map(|to| (to.id, to.kind))
     } else {
         None
     };
-    if let Some(to) = target {
-        let from = stages.iter().find(|s| s.id == before.stage_id);
-        after.position = moves::relocate(tx, account_id, &before, to.id, None).await?;
-        after.stage_id = to.id;
+    if let Some((to, to_kind)) = target {
+        on.forget(tx).await?;
+        let from = on.stages.iter().find(|s| s.id == before.stage_id);
+        let kind = moves::move_kind(from.map_or(Kind::Open, |s| s.kind), to_kind);
+        after.position = moves::relocate(tx, account_id, &stored, to, None).await?;
+        after.stage_id = to;
         after.stage_entered_at = clock::now();
-        after.status = to.kind;
-        if to.kind != Kind::Lost {
+        after.status = to_kind;
+        if to_kind != Kind::Lost {
             after.lost_reason = None;
         }
-        let kind = moves::move_kind(from.map_or(Kind::Open, |s| s.kind), to.kind);
         history::record(
             tx,
-            event(account_id, &after, kind, Some(before.stage_id), Some(to.id)),
+            event(account_id, &after, kind, Some(before.stage_id), Some(to)),
         )
         .await?;
     }
-    if after != before {
-        after.version = before.version + 1;
-        after.updated_at = clock::now();
-        store::update(tx, account_id, &after, before.version).await?;
-    }
+    let (mut applied, mut status, mut unsaved) = (known.applied, known.status, known.unsaved);
     if newer && !message_only {
         // An echo's status is not news: the status known stays the one expected, so a
         // change made in Chatwoot meanwhile still counts as one when it is next seen.
-        let status = match (&known_status, echo) {
-            (Some(known), true) => known,
-            _ => &conversation.status,
+        let seen = match (&status, echo) {
+            (Some(known), true) => known.clone(),
+            _ => conversation.status.clone(),
         };
-        store::mark_chatwoot_state(
-            tx,
-            account_id,
-            after.id,
-            conversation.updated_micros,
-            status,
-        )
-        .await?;
+        unsaved |= conversation.updated_micros != applied || status.as_ref() != Some(&seen);
+        applied = conversation.updated_micros;
+        status = Some(seen);
     }
-    Ok(match (created, target.is_some(), after != before) {
+    let changed = after != stored;
+    if changed {
+        after.version = stored.version + 1;
+        after.updated_at = clock::now();
+        let state = status.as_deref().filter(|_| unsaved).map(|s| (applied, s));
+        write_card(tx, on.board.id, &after, stored.version, state).await?;
+        unsaved = false;
+    }
+    let outcome = match (created, target.is_some(), changed) {
         (true, _, _) => Outcome::Created(after.id),
         (false, true, _) => Outcome::Moved(after.id),
         (false, false, true) => Outcome::Updated(after.id),
         (false, false, false) => Outcome::Unchanged,
-    })
+    };
+    on.cards.insert(
+        conversation.display_id,
+        Tracked {
+            card: after,
+            archived: false,
+            applied,
+            status,
+            quiet_until: known.quiet_until,
+            unsaved,
+        },
+    );
+    Ok(outcome)
 }
 
-/// A new card for the conversation in the entry stage.
-async fn create(
+/// A new card for the conversation, blank, at the bottom of the entry stage (not yet
+/// written).
+async fn place_new(
     tx: &mut Tx,
-    account_id: Uuid,
-    board: &Board,
-    stages: &[Stage],
+    on: &mut OnBoard<'_>,
     conversation: &Conversation,
 ) -> AppResult<Card> {
-    let entry = stages
+    let entry = on
+        .stages
         .iter()
         .find(|s| s.kind == Kind::Open)
-        .or(stages.first())
+        .or(on.stages.first())
         .expect("a board keeps at least one stage");
     let title = conversation
         .contact_name
         .clone()
         .unwrap_or_else(|| format!("Conversation #{}", conversation.display_id));
-    let mut card = Card::blank(board.id, entry, title, clock::now());
+    let mut card = Card::blank(on.board.id, entry, title, clock::now());
     card.chatwoot_conversation_id = Some(conversation.display_id);
-    card.position = moves::make_room(tx, account_id, entry.id, None).await?;
-    store::insert(tx, account_id, &card).await?;
-    history::record(
-        tx,
-        event(account_id, &card, "created", None, Some(entry.id)),
-    )
-    .await?;
+    card.position = match on.ends.get(&entry.id) {
+        Some(end) => *end,
+        None => moves::make_room(tx, on.account_id, entry.id, None).await?,
+    };
+    on.ends.insert(entry.id, card.position + 1);
     Ok(card)
+}
+
+// The card statements of the per-event path are keyed by the board (locked, and the
+// account's) rather than by the account: while `cards` has never been analysed (a board
+// filling up in its first minute), PostgreSQL's cached plan for `account_id = $1 AND …`
+// walks the account's every card through `cards_contact`.
+
+/// The board's card for a conversation (display id), live or archived.
+async fn card_by_conversation(
+    tx: &mut Tx,
+    board_id: Uuid,
+    conversation_id: i64,
+) -> AppResult<Option<Tracked>> {
+    let sql = "SELECT id, board_id, stage_id, position, stage_entered_at, title,
+                      chatwoot_conversation_id, chatwoot_contact_id, chatwoot_inbox_id,
+                      contact_name, contact_avatar_url, last_message, last_message_at,
+                      value_minor, currency, priority, due_at, assignee_id, labels,
+                      custom_fields, status, lost_reason, version, created_at, updated_at,
+                      chatwoot_updated_micros, chatwoot_status, chatwoot_quiet_until_micros,
+                      archived_at IS NOT NULL AS archived
+               FROM cards WHERE board_id = $1 AND chatwoot_conversation_id = $2";
+    let found: Option<store::Followed> = on_tx!(tx, c => sqlx::query_as(sql)
+        .bind(board_id).bind(conversation_id).fetch_optional(c).await?);
+    Ok(found.map(|f| Tracked {
+        card: f.card,
+        archived: f.archived,
+        applied: f.chatwoot_updated_micros.unwrap_or(0),
+        status: f.chatwoot_status,
+        quiet_until: f.chatwoot_quiet_until_micros.unwrap_or(0),
+        unsaved: false,
+    }))
+}
+
+/// Writes what a conversation drives on its card, with the conversation's state (µs,
+/// status) when given, if the card is still at version `expected`. A person's edit in
+/// between (edits check the version without locking the board) is an error, so nothing
+/// of the event is kept: the worker applies it again, to the card as it now is.
+async fn write_card(
+    tx: &mut Tx,
+    board_id: Uuid,
+    card: &Card,
+    expected: i64,
+    state: Option<(i64, &str)>,
+) -> AppResult<()> {
+    let sql = "UPDATE cards SET stage_id = $4, position = $5, stage_entered_at = $6, status = $7,
+                   lost_reason = $8, labels = $9, priority = $10, assignee_id = $11,
+                   chatwoot_inbox_id = $12, chatwoot_contact_id = $13, contact_name = $14,
+                   contact_avatar_url = $15, last_message = $16, last_message_at = $17,
+                   version = $18, updated_at = $19,
+                   chatwoot_updated_micros = COALESCE($20, chatwoot_updated_micros),
+                   chatwoot_status = COALESCE($21, chatwoot_status)
+               WHERE board_id = $1 AND id = $2 AND version = $3";
+    let written = on_tx!(tx, c => sqlx::query(sql)
+        .bind(board_id).bind(card.id).bind(expected).bind(card.stage_id).bind(card.position)
+        .bind(card.stage_entered_at).bind(card.status).bind(&card.lost_reason)
+        .bind(Json(&card.labels)).bind(card.priority).bind(card.assignee_id)
+        .bind(card.chatwoot_inbox_id).bind(card.chatwoot_contact_id).bind(&card.contact_name)
+        .bind(&card.contact_avatar_url).bind(&card.last_message).bind(card.last_message_at)
+        .bind(card.version).bind(card.updated_at).bind(state.map(|s| s.0))
+        .bind(state.map(|s| s.1)).execute(c).await?.rows_affected());
+    if written == 1 {
+        Ok(())
+    } else {
+        Err(AppError::Conflict {
+            code: "version_conflict",
+            message: "The card changed while a Chatwoot event was applied to it.".into(),
+        })
+    }
+}
+
+/// Records the newest conversation state applied to a card and the status then.
+async fn save_state(
+    tx: &mut Tx,
+    board_id: Uuid,
+    card_id: Uuid,
+    micros: i64,
+    status: &str,
+) -> AppResult<()> {
+    let sql = "UPDATE cards SET chatwoot_updated_micros = $3, chatwoot_status = $4
+               WHERE board_id = $1 AND id = $2";
+    on_tx!(tx, c => sqlx::query(sql).bind(board_id).bind(card_id).bind(micros).bind(status)
+        .execute(c).await?.rows_affected());
+    Ok(())
 }
 
 /// Labels, priority, assignee, contact and inbox as Chatwoot has them now.
@@ -454,6 +763,7 @@ async fn sync_fields(
     account_id: Uuid,
     card: &mut Card,
     conversation: &Conversation,
+    lookups: &mut Lookups,
 ) -> AppResult<()> {
     let mut labels = conversation.labels.clone();
     labels.sort();
@@ -470,7 +780,7 @@ async fn sync_fields(
             .clone_from(&conversation.contact_avatar);
     }
     card.assignee_id = match conversation.assignee {
-        Some(id) => users::store::member_by_chatwoot_id(tx, account_id, id).await?,
+        Some(id) => lookups.member(tx, account_id, id).await?,
         None => None,
     };
     Ok(())

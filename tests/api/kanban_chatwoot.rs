@@ -482,3 +482,176 @@ async fn a_card_moved_by_hand_updates_its_conversation_and_the_echo_moves_nothin
     })
     .await;
 }
+
+/// Events claimed together are applied to a board in one run (one transaction, the cards
+/// held in memory between events): out of order within the run they converge as they do
+/// one by one, newest state winning, and cards made and moved in the same run keep every
+/// stage's positions dense. (On PostgreSQL two workers claim side by side and may split
+/// the batch; what is checked holds whichever takes what.)
+#[tokio::test]
+async fn events_out_of_order_in_one_batch_converge_and_positions_stay_dense() {
+    use whatpro_hub::{chatwoot::webhooks::store, platform::clock};
+    let (_sim, demo, mut app, admin) = connected(&[]).await;
+    let board = the_board(&app, &admin).await;
+    let waiting = stage_named(&board, "Waiting").to_string();
+    let rules = json!({
+        "create_cards": true,
+        "status_stages": { "resolved": stage_named(&board, "Won"), "open": stage_named(&board, "New") },
+        "label_stages": { "proposal": waiting },
+    });
+    let board_path = format!(
+        "{}/boards/{}",
+        account_path(admin.account_id),
+        board["id"].as_str().unwrap()
+    );
+    let set = app
+        .request(
+            Method::PATCH,
+            &board_path,
+            Some(&admin.access),
+            Some(json!({ "rules": rules })),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{:?}", set.body);
+
+    // Stored before any worker runs: one claim takes them all, in this order.
+    app.stop().await;
+    let message_at = clock::now()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    // A message on a card made before the batch, carrying its conversation as it was
+    // long ago (a message's copy of it is never applied).
+    let mut old_state = conversation(demo.conversations[0], "resolved", &[], 150.0);
+    old_state["inbox_id"] = json!(demo.whatsapp_inbox_id);
+    let message = json!({
+        "content": "Fechado!", "private": false, "created_at": message_at,
+        "conversation": old_state,
+    });
+    let events = [
+        // 601 out of order: labelled, resolved, then its creation and a stale update.
+        (
+            "conversation_updated",
+            conversation(601, "open", &["proposal"], 200.0),
+        ),
+        (
+            "conversation_status_changed",
+            conversation(601, "resolved", &["proposal"], 300.0),
+        ),
+        (
+            "conversation_created",
+            conversation(601, "open", &[], 100.0),
+        ),
+        (
+            "conversation_updated",
+            conversation(601, "open", &["proposal"], 250.0),
+        ),
+        ("message_created", message),
+        // Cards made between moves, in the stages the moves leave and enter.
+        (
+            "conversation_created",
+            conversation(602, "open", &[], 100.0),
+        ),
+        (
+            "conversation_created",
+            conversation(603, "open", &[], 100.0),
+        ),
+        (
+            "conversation_updated",
+            conversation(602, "open", &["proposal"], 200.0),
+        ),
+        (
+            "conversation_created",
+            conversation(604, "open", &[], 100.0),
+        ),
+        (
+            "conversation_status_changed",
+            conversation(603, "resolved", &[], 300.0),
+        ),
+        (
+            "conversation_created",
+            conversation(605, "open", &[], 100.0),
+        ),
+        (
+            "conversation_created",
+            conversation(606, "resolved", &[], 100.0),
+        ),
+    ];
+    for (i, (event, body)) in events.into_iter().enumerate() {
+        let mut body = body;
+        body["event"] = json!(event);
+        let body = body.to_string();
+        let key = format!("batch-{i}");
+        let new = store::NewDelivery {
+            account_id: admin.account_id,
+            event,
+            dedupe_key: &key,
+            body: &body,
+            received_at: clock::now(),
+        };
+        assert!(store::insert(&app.state.db, &new).await.unwrap());
+    }
+    let mut hub = app.replica().await;
+    queue_drained(&hub, &admin).await;
+
+    let now = cards(&hub, &admin, &board).await;
+    let card = |conversation: i64| {
+        let ours: Vec<&Value> = now
+            .iter()
+            .filter(|c| c["chatwoot_conversation_id"] == conversation)
+            .collect();
+        assert_eq!(ours.len(), 1, "conversation {conversation}: {now:#?}");
+        ours[0].clone()
+    };
+    let (won, new) = (stage_named(&board, "Won"), stage_named(&board, "New"));
+    let first = card(601);
+    assert_eq!(first["stage_id"], won, "{first:#}");
+    assert_eq!(first["labels"], json!(["proposal"]));
+    let messaged = card(demo.conversations[0]);
+    assert_eq!(messaged["last_message"], "Fechado!");
+    assert_eq!(messaged["stage_id"], new, "{messaged:#}");
+    assert_eq!(messaged["labels"], json!(["lead"]));
+    assert_eq!(card(602)["stage_id"], waiting.as_str());
+    assert_eq!(card(603)["stage_id"], won);
+    assert_eq!(card(604)["stage_id"], new);
+    assert_eq!(card(605)["stage_id"], new);
+    // Made resolved: created in the entry stage, then moved by the status rule.
+    assert_eq!(card(606)["stage_id"], won);
+
+    let history = hub
+        .get(
+            &format!(
+                "{board_path}/cards/{}/history",
+                first["id"].as_str().unwrap()
+            ),
+            &admin.access,
+        )
+        .await;
+    let kinds: Vec<&str> = history
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    // Made once, whichever state came first; the newest one put it in Won last.
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "created").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert_eq!(kinds.last(), Some(&"won"), "{kinds:?}");
+
+    let mut by_stage: std::collections::HashMap<&str, Vec<i64>> = Default::default();
+    for c in &now {
+        by_stage
+            .entry(c["stage_id"].as_str().unwrap())
+            .or_default()
+            .push(c["position"].as_i64().unwrap());
+    }
+    for (stage, mut positions) in by_stage {
+        positions.sort_unstable();
+        let dense: Vec<i64> = (0..positions.len() as i64).collect();
+        assert_eq!(positions, dense, "stage {stage}: {now:#?}");
+    }
+    hub.stop().await;
+}

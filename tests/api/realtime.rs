@@ -91,11 +91,18 @@ impl Events {
         }
     }
 
-    /// The next `board` event.
+    /// The next `board` event. A `resync` may come first (a replica's listener connecting
+    /// announces one, as announcements from before it may be missed): clients reload then,
+    /// and the change that follows is still announced.
     async fn next_change(&mut self) -> Value {
-        let (name, data) = self.next().await;
-        assert_eq!(name, "board", "{data}");
-        data
+        loop {
+            let (name, data) = self.next().await;
+            if name == "resync" {
+                continue;
+            }
+            assert_eq!(name, "board", "{data}");
+            return data;
+        }
     }
 }
 

@@ -557,3 +557,240 @@ async fn a_worker_past_its_lease_records_nothing_and_given_back_deliveries_are_d
     assert_eq!(again.iter().map(|d| d.id).collect::<Vec<_>>(), ids[1..]);
     assert!(again.iter().all(|d| d.attempts == 1));
 }
+
+/// A `message_created` body (FACTS §1a): the message, with its conversation in full.
+fn new_message(conversation_id: i64, inbox_id: i64, contact: &str, text: &str) -> String {
+    let conversation: Value =
+        serde_json::from_str(&new_conversation(conversation_id, inbox_id, contact)).unwrap();
+    let at = clock::now()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    json!({
+        "event": "message_created",
+        "id": conversation_id * 10,
+        "content": text,
+        "message_type": "incoming",
+        "private": false,
+        "created_at": at,
+        "conversation": conversation,
+    })
+    .to_string()
+}
+
+/// Conversation and message deliveries next to each other are applied as a group; one that
+/// cannot be processed must not take its neighbours down with it. Two groups are claimed
+/// at once: one with a body that is not JSON (the group fails before its transaction) and,
+/// after an event that is not grouped, one with a contact name PostgreSQL refuses (a NUL
+/// character: the group fails inside its transaction, after its neighbours were applied
+/// in it). Each group is then settled one by one: the neighbours are done after one
+/// attempt, with one card each, made once; only the poison is failed, to be retried.
+/// (On PostgreSQL two workers claim side by side and may split the batch; nothing here
+/// depends on which worker takes what.)
+#[tokio::test]
+async fn a_delivery_that_cannot_be_processed_fails_alone_and_its_group_is_processed() {
+    use whatpro_hub::{
+        chatwoot::webhooks::store,
+        platform::{db::Engine, pagination::PageRequest},
+    };
+    let (_sim, demo, mut app, admin) = connected(&[]).await;
+    // Everything is stored before a worker runs, so one claim takes it all, in order.
+    app.stop().await;
+    let db = app.state.db.clone();
+    let inbox = demo.whatsapp_inbox_id;
+    let refuses_nul = db.engine() == Engine::Postgres;
+    let stored = [
+        (
+            "a",
+            "conversation_created",
+            new_conversation(92_001, inbox, "Ana Lima"),
+        ),
+        ("not-json", "conversation_updated", "not json".to_string()),
+        (
+            "b",
+            "conversation_created",
+            new_conversation(92_002, inbox, "Bruno Reis"),
+        ),
+        ("not-grouped", "webwidget_triggered", "{}".to_string()),
+        (
+            "c",
+            "conversation_created",
+            new_conversation(92_003, inbox, "Caio Prado"),
+        ),
+        (
+            "message",
+            "message_created",
+            new_message(demo.conversations[0], inbox, "Joana Reis", "Bom dia!"),
+        ),
+        (
+            "nul",
+            "conversation_created",
+            new_conversation(92_004, inbox, "Nu\u{0}la"),
+        ),
+        (
+            "d",
+            "conversation_created",
+            new_conversation(92_005, inbox, "Duda Alves"),
+        ),
+    ];
+    for (key, event, body) in &stored {
+        let new = store::NewDelivery {
+            account_id: admin.account_id,
+            event,
+            dedupe_key: key,
+            body,
+            received_at: clock::now(),
+        };
+        assert!(store::insert(&db, &new).await.unwrap());
+    }
+
+    let (base, shutdown, server) = replica(&app).await;
+    let all = || {
+        let db = db.clone();
+        async move {
+            let page = PageRequest {
+                limit: 50,
+                after: None,
+            };
+            store::list(&db, admin.account_id, None, page)
+                .await
+                .unwrap()
+        }
+    };
+    eventually("every delivery attempted", || async {
+        all()
+            .await
+            .iter()
+            .all(|d| d.attempts >= 1 && d.status != "processing")
+    })
+    .await;
+    for delivery in all().await {
+        let poison =
+            delivery.dedupe_key == "not-json" || (delivery.dedupe_key == "nul" && refuses_nul);
+        if poison {
+            assert!(
+                delivery.status != "done" && delivery.last_error.is_some(),
+                "{delivery:?}"
+            );
+        } else {
+            assert_eq!(
+                (delivery.status.as_str(), delivery.attempts),
+                ("done", 1),
+                "{delivery:?}"
+            );
+            assert!(delivery.last_error.is_none(), "{delivery:?}");
+        }
+    }
+
+    // One card per processed conversation, made once (the failed group's transaction
+    // left nothing behind), and the message on the card that was there already.
+    let account = crate::accounts::account_path(admin.account_id);
+    let get = |path: String| {
+        let (client, base, access) = (&app.client, &base, &admin.access);
+        async move {
+            let resp = client
+                .get(format!("{base}{path}"))
+                .bearer_auth(access)
+                .send()
+                .await
+                .unwrap();
+            Resp::read(resp).await
+        }
+    };
+    let boards = get(format!("{account}/boards")).await;
+    let board = boards.body["items"][0]["id"].as_str().unwrap().to_string();
+    let cards = get(format!("{account}/boards/{board}/cards?limit=200")).await;
+    let cards = cards.body["items"].as_array().unwrap().clone();
+    let expected: &[i64] = if refuses_nul {
+        &[92_001, 92_002, 92_003, 92_005]
+    } else {
+        &[92_001, 92_002, 92_003, 92_004, 92_005]
+    };
+    for conversation in [92_001, 92_002, 92_003, 92_004, 92_005] {
+        let ours: Vec<&Value> = cards
+            .iter()
+            .filter(|c| c["chatwoot_conversation_id"] == conversation)
+            .collect();
+        let wanted = usize::from(expected.contains(&conversation));
+        assert_eq!(ours.len(), wanted, "conversation {conversation}: {cards:?}");
+        if let Some(card) = ours.first() {
+            let card = card["id"].as_str().unwrap();
+            let history = get(format!("{account}/boards/{board}/cards/{card}/history")).await;
+            let created = history
+                .body
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["kind"] == "created")
+                .count();
+            assert_eq!(created, 1, "{:?}", history.body);
+        }
+    }
+    let joana = cards
+        .iter()
+        .find(|c| c["chatwoot_conversation_id"] == demo.conversations[0])
+        .unwrap();
+    assert_eq!(joana["last_message"], "Bom dia!");
+    shutdown.cancel();
+    server.await.unwrap().unwrap();
+}
+
+/// A group's deliveries are recorded done together, each with its own claim check: one
+/// taken again meanwhile is not recorded over the new claim, and deliveries of different
+/// attempts are recorded in the same call.
+#[tokio::test]
+async fn a_group_is_recorded_done_only_where_it_is_still_the_claim() {
+    use whatpro_hub::chatwoot::webhooks::store;
+    let mut app = TestApp::spawn().await;
+    let root = app.user("root@hub.test", true).await;
+    let tenant = app.tenant(&root, "Group Co").await;
+    // No worker runs: the claims below are the only ones.
+    app.stop().await;
+    let db = app.state.db.clone();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(app.add_delivery(tenant.id).await);
+    }
+    let lease = time::Duration::seconds(30);
+    let t0 = clock::now();
+    let group = store::claim_batch(&db, t0, lease, 10).await.unwrap();
+    assert_eq!(group.iter().map(|d| d.id).collect::<Vec<_>>(), ids);
+    // The last one failed and was taken again (its second attempt) before the group ended.
+    assert!(
+        store::fail(&db, &group[2], "retry", Some(t0))
+            .await
+            .unwrap()
+    );
+    let retried = store::claim_batch(&db, t0, lease, 10).await.unwrap();
+    assert_eq!(
+        retried
+            .iter()
+            .map(|d| (d.id, d.attempts))
+            .collect::<Vec<_>>(),
+        [(ids[2], 2)]
+    );
+
+    let mut recorded = store::finish_all(&db, &group, t0).await.unwrap();
+    recorded.sort();
+    assert_eq!(recorded, ids[..2]);
+    let newest = app.add_delivery(tenant.id).await;
+    let mut both = retried;
+    both.extend(
+        store::claim_batch(&db, clock::now(), lease, 10)
+            .await
+            .unwrap(),
+    );
+    let mut recorded = store::finish_all(&db, &both, clock::now()).await.unwrap();
+    recorded.sort();
+    assert_eq!(recorded, [ids[2], newest]);
+
+    let page = whatpro_hub::platform::pagination::PageRequest {
+        limit: 10,
+        after: None,
+    };
+    let all = store::list(&db, tenant.id, None, page).await.unwrap();
+    assert!(
+        all.iter()
+            .all(|d| d.status == "done" && d.processed_at.is_some()),
+        "{all:?}"
+    );
+}

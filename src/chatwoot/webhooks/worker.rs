@@ -1,16 +1,19 @@
 //! Processes stored deliveries: taken in batches, leased so a crashed worker's deliveries
 //! are taken again after the lease, retried with exponential backoff, and dead after
-//! [`MAX_ATTEMPTS`]. Each delivery of a batch is processed and recorded on its own, in
-//! the order received; the batch shares only the claim (one query) and the lease.
+//! [`MAX_ATTEMPTS`]. A batch is worked through in the order received. Conversation and
+//! message events of one account next to each other are applied as a group (one
+//! transaction per board, `kanban::follow::apply_many`) and recorded done together; any
+//! other delivery, and each delivery of a group that failed, is processed and recorded on
+//! its own, so one that cannot be processed fails alone and is retried alone.
 
-use std::time::Duration;
+use std::{collections::VecDeque, time::Duration};
 
 use tokio_util::sync::CancellationToken;
 
 use super::store::{self, Claimed};
 use crate::{
     chatwoot::connection,
-    kanban::writeback,
+    kanban::{follow, writeback},
     platform::{
         clock,
         db::Engine,
@@ -25,6 +28,11 @@ pub const MAX_ATTEMPTS: i32 = 8;
 const BATCH: i64 = 32;
 /// Workers per hub on PostgreSQL.
 const PG_WORKERS: usize = 2;
+/// Deliveries applied together at most, on SQLite. A group's transaction holds SQLite's
+/// one writer turn, which acknowledgements wait for: groups of 8 keep their p99 as it was
+/// without groups, and process 2.2 times as fast (32: 2.4 times, with 2–3 ms more p99).
+/// On PostgreSQL a group is up to a whole batch.
+const SQLITE_GROUP: usize = 8;
 /// How often the worker looks for due retries when nothing wakes it.
 const POLL: Duration = Duration::from_secs(1);
 
@@ -80,26 +88,86 @@ pub fn lease(state: &AppState) -> time::Duration {
     time::Duration::try_from(state.config.webhook_lease).unwrap_or(time::Duration::minutes(2))
 }
 
-/// Settles a batch in order. A delivery is started only before `start_by` (half the lease),
-/// so each one has at least half a lease to finish before another worker may take it; the
-/// deliveries not started by then, or when the hub shuts down, go back to the queue.
+/// Settles a batch in order. A delivery (or a group) is started only before `start_by`
+/// (half the lease), so each one has at least half a lease to finish before another worker
+/// may take it; the deliveries not started by then, or when the hub shuts down, go back
+/// to the queue.
 async fn work_through(
     state: &AppState,
     batch: Vec<Claimed>,
     start_by: time::OffsetDateTime,
     shutdown: &CancellationToken,
 ) {
-    let mut batch = batch.into_iter();
-    while let Some(delivery) = batch.next() {
+    let group_limit = match state.db.engine() {
+        Engine::Postgres => BATCH as usize,
+        Engine::Sqlite => SQLITE_GROUP,
+    };
+    let mut queue = VecDeque::from(batch);
+    // The first `alone` of the queue are settled one by one: a group that failed.
+    let mut alone: usize = 0;
+    while let Some(delivery) = queue.pop_front() {
         if shutdown.is_cancelled() || clock::now() >= start_by {
-            let rest: Vec<Claimed> = std::iter::once(delivery).chain(batch).collect();
-            if let Err(err) = store::release(&state.db, &rest).await {
+            queue.push_front(delivery);
+            if let Err(err) = store::release(&state.db, queue.make_contiguous()).await {
                 tracing::warn!(error = %err, "giving back webhook deliveries failed");
             }
             return;
         }
-        settle(state, delivery).await;
+        if alone > 0 || !follow::batched(&delivery.event) {
+            alone = alone.saturating_sub(1);
+            settle(state, delivery).await;
+            continue;
+        }
+        let mut group = vec![delivery];
+        while group.len() < group_limit
+            && queue.front().is_some_and(|next| {
+                next.account_id == group[0].account_id && follow::batched(&next.event)
+            })
+        {
+            group.extend(queue.pop_front());
+        }
+        if group.len() == 1 {
+            settle(state, group.remove(0)).await;
+        } else if let Err(group) = settle_group(state, group).await {
+            alone = group.len();
+            for delivery in group.into_iter().rev() {
+                queue.push_front(delivery);
+            }
+        }
     }
+}
+
+/// Applies a group of conversation and message deliveries of one account together and
+/// records them done. When the group fails nothing is recorded and it is handed back, to
+/// be settled one by one: whatever it applied before failing is applied again, which
+/// changes nothing (the newest state wins, cards are made once).
+async fn settle_group(state: &AppState, group: Vec<Claimed>) -> Result<(), Vec<Claimed>> {
+    let applied = async {
+        let bodies = group.iter().map(json_body).collect::<AppResult<Vec<_>>>()?;
+        let events: Vec<(&str, &serde_json::Value)> = group
+            .iter()
+            .zip(&bodies)
+            .map(|(delivery, body)| (delivery.event.as_str(), body))
+            .collect();
+        follow::apply_many(state, group[0].account_id, &events).await
+    };
+    if let Err(err) = applied.await {
+        tracing::info!(deliveries = group.len(), error = %err,
+            "a group of webhook deliveries failed; settling them one by one");
+        return Err(group);
+    }
+    match store::finish_all(&state.db, &group, clock::now()).await {
+        Ok(finished) => {
+            for delivery in group.iter().filter(|d| !finished.contains(&d.id)) {
+                tracing::warn!(delivery = %delivery.id, attempts = delivery.attempts,
+                    "a webhook delivery outlived its lease and was taken again; its outcome is not recorded");
+            }
+        }
+        Err(err) => {
+            tracing::warn!(deliveries = group.len(), error = %err, "recording a group's outcome failed");
+        }
+    }
+    Ok(())
 }
 
 async fn settle(state: &AppState, delivery: Claimed) {
@@ -141,10 +209,11 @@ async fn process(state: &AppState, delivery: &Claimed) -> AppResult<()> {
             connection::pull(state, account.id, &link, &credential).await?;
             Ok(())
         }
-        other => {
-            let body: serde_json::Value = serde_json::from_str(&delivery.body)
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("stored body is not JSON: {e}")))?;
-            crate::kanban::follow::apply(state, delivery.account_id, other, &body).await
-        }
+        other => follow::apply(state, delivery.account_id, other, &json_body(delivery)?).await,
     }
+}
+
+fn json_body(delivery: &Claimed) -> AppResult<serde_json::Value> {
+    serde_json::from_str(&delivery.body)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored body is not JSON: {e}")))
 }

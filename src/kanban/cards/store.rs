@@ -245,41 +245,6 @@ pub struct Followed {
     pub archived: bool,
 }
 
-/// The board's card for a Chatwoot conversation (display id), live or not.
-pub async fn by_conversation(
-    tx: &mut Tx,
-    account_id: Uuid,
-    board_id: Uuid,
-    conversation_id: i64,
-) -> AppResult<Option<Followed>> {
-    let sql = concat!(
-        "SELECT ",
-        columns!(),
-        ", c.chatwoot_updated_micros, c.chatwoot_status, c.chatwoot_quiet_until_micros,
-         c.archived_at IS NOT NULL AS archived
-         FROM cards c
-         WHERE c.account_id = $1 AND c.board_id = $2 AND c.chatwoot_conversation_id = $3"
-    );
-    Ok(on_tx!(tx, c => sqlx::query_as(sql)
-        .bind(account_id).bind(board_id).bind(conversation_id).fetch_optional(c).await?))
-}
-
-/// Records the newest Chatwoot state applied to a card (so an older one arriving late is
-/// not applied over it) and the conversation's status then.
-pub async fn mark_chatwoot_state(
-    tx: &mut Tx,
-    account_id: Uuid,
-    card_id: Uuid,
-    micros: i64,
-    status: &str,
-) -> AppResult<()> {
-    let sql = "UPDATE cards SET chatwoot_updated_micros = $3, chatwoot_status = $4
-               WHERE account_id = $1 AND id = $2";
-    on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(card_id).bind(micros).bind(status)
-        .execute(c).await?.rows_affected());
-    Ok(())
-}
-
 /// What a move by hand tells the card about its conversation.
 pub struct MovedByHand<'a> {
     /// When (µs): conversation states from before (events still in flight) no longer apply.
