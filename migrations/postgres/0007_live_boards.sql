@@ -28,3 +28,7 @@ ALTER TABLE cards ADD COLUMN chatwoot_status TEXT;
 -- Until when (µs) Chatwoot's events about the card are echoes of a write-back in flight:
 -- they update its fields but move it nowhere.
 ALTER TABLE cards ADD COLUMN chatwoot_quiet_until_micros BIGINT;
+
+-- A stage's cards by account, in order: what placing and shifting cards reads. Without it a
+-- table not yet analysed gets statements keyed by account planned through `cards_contact`.
+CREATE INDEX cards_account_stage ON cards (account_id, stage_id, position);
