@@ -689,64 +689,27 @@ async fn moves_within_a_stage_shift_only_the_cards_in_between() {
             &card(&app, &t, &b, json!({ "title": title })).await["id"],
         ));
     }
-    let expect = |order: [&str; 4]| order.map(|t| t.to_string()).to_vec();
-    let titles = |layout: Vec<(String, usize, i64)>| {
-        layout
-            .iter()
-            .enumerate()
-            .for_each(|(i, (_, stage, position))| assert_eq!((*stage, *position), (0, i as i64)));
+    let place = |card: usize, position: Value| {
+        let body = json!({ "stage_id": b.stages[0], "position": position });
+        move_card(&app, &t, &b, &ids[card], body)
+    };
+    // The stage's titles, top first, after checking its positions are 0..n-1.
+    let order = || async {
+        let layout = layout(&app, &t, &b).await;
+        for (i, (_, stage, position)) in layout.iter().enumerate() {
+            assert_eq!((*stage, *position), (0, i as i64));
+        }
         layout.into_iter().map(|(t, _, _)| t).collect::<Vec<_>>()
     };
     // To the bottom of its own stage (no position): last, not one past the end.
-    let moved = move_card(&app, &t, &b, &ids[0], json!({ "stage_id": b.stages[0] })).await;
-    assert_eq!(moved.body["position"], 3);
-    assert_eq!(
-        titles(layout(&app, &t, &b).await),
-        expect(["b", "c", "d", "a"])
-    );
-    // Up, down, and to where it already is.
-    move_card(
-        &app,
-        &t,
-        &b,
-        &ids[3],
-        json!({ "stage_id": b.stages[0], "position": 0 }),
-    )
-    .await;
-    assert_eq!(
-        titles(layout(&app, &t, &b).await),
-        expect(["d", "b", "c", "a"])
-    );
-    move_card(
-        &app,
-        &t,
-        &b,
-        &ids[1],
-        json!({ "stage_id": b.stages[0], "position": 2 }),
-    )
-    .await;
-    assert_eq!(
-        titles(layout(&app, &t, &b).await),
-        expect(["d", "c", "b", "a"])
-    );
-    move_card(
-        &app,
-        &t,
-        &b,
-        &ids[1],
-        json!({ "stage_id": b.stages[0], "position": 2 }),
-    )
-    .await;
-    move_card(
-        &app,
-        &t,
-        &b,
-        &ids[2],
-        json!({ "stage_id": b.stages[0], "position": -5 }),
-    )
-    .await;
-    assert_eq!(
-        titles(layout(&app, &t, &b).await),
-        expect(["c", "d", "b", "a"])
-    );
+    assert_eq!(place(0, Value::Null).await.body["position"], 3);
+    assert_eq!(order().await, ["b", "c", "d", "a"]);
+    // Up, down, to where it already is, and past the top.
+    place(3, json!(0)).await;
+    assert_eq!(order().await, ["d", "b", "c", "a"]);
+    place(1, json!(2)).await;
+    assert_eq!(order().await, ["d", "c", "b", "a"]);
+    place(1, json!(2)).await;
+    place(2, json!(-5)).await;
+    assert_eq!(order().await, ["c", "d", "b", "a"]);
 }
