@@ -49,6 +49,16 @@ impl Drop for TestDatabase {
                     .unwrap();
                 runtime.block_on(async {
                     if let Ok(pool) = sqlx::PgPool::connect(&url).await {
+                        // The test's hub may still hold a transaction (a worker mid-batch)
+                        // on the runtime this drop now blocks: end its connections first,
+                        // or the DROP would wait for them forever.
+                        let _ = sqlx::query(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                             WHERE application_name = $1",
+                        )
+                        .bind(&schema)
+                        .execute(&pool)
+                        .await;
                         let sql = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
                         let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await;
                         pool.close().await;
@@ -81,7 +91,8 @@ async fn test_database() -> (Db, TestDatabase) {
             admin.close().await;
             let options = PgConnectOptions::from_str(&url)
                 .unwrap()
-                .options([("search_path", schema.as_str())]);
+                .options([("search_path", schema.as_str())])
+                .application_name(&schema);
             let pool = Db::pg_pool(options, 8).await.unwrap();
             (
                 Db::Postgres(pool),
