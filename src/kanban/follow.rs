@@ -14,7 +14,6 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
-use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -33,7 +32,7 @@ use crate::{
         client as cw, connection,
         inboxes::{self, Inbox},
     },
-    kanban, on_tx,
+    kanban,
     platform::{
         clock,
         db::Tx,
@@ -404,7 +403,16 @@ impl<'a> OnBoard<'a> {
         if let Some(tracked) = self.cards.remove(&conversation) {
             return Ok(Some(tracked));
         }
-        card_by_conversation(tx, self.board.id, conversation).await
+        let found =
+            store::by_conversation(tx, self.account_id, self.board.id, conversation).await?;
+        Ok(found.map(|f| Tracked {
+            card: f.card,
+            archived: f.archived,
+            applied: f.chatwoot_updated_micros.unwrap_or(0),
+            status: f.chatwoot_status,
+            quiet_until: f.chatwoot_quiet_until_micros.unwrap_or(0),
+            unsaved: false,
+        }))
     }
 
     /// Stores what the run has not yet stored and forgets what it knows of positions (a
@@ -412,7 +420,8 @@ impl<'a> OnBoard<'a> {
     async fn forget(&mut self, tx: &mut Tx) -> AppResult<()> {
         for tracked in self.cards.values() {
             if let (true, Some(status)) = (tracked.unsaved, &tracked.status) {
-                save_state(tx, self.board.id, tracked.card.id, tracked.applied, status).await?;
+                let (card, at) = (tracked.card.id, tracked.applied);
+                store::mark_chatwoot_state(tx, self.account_id, card, at, status).await?;
             }
         }
         self.cards.clear();
@@ -624,7 +633,14 @@ async fn apply_to_board(
         after.version = stored.version + 1;
         after.updated_at = clock::now();
         let state = status.as_deref().filter(|_| unsaved).map(|s| (applied, s));
-        write_card(tx, on.board.id, &after, stored.version, state).await?;
+        if !store::follow_conversation(tx, account_id, &after, stored.version, state).await? {
+            // A person edited the card meanwhile (edits check the version without locking
+            // the board): nothing of the event is kept, and the worker applies it again.
+            return Err(AppError::Conflict {
+                code: "version_conflict",
+                message: "The card changed while a Chatwoot event was applied to it.".into(),
+            });
+        }
         unsaved = false;
     }
     let outcome = match (created, target.is_some(), changed) {
@@ -672,89 +688,6 @@ async fn place_new(
     };
     on.ends.insert(entry.id, card.position + 1);
     Ok(card)
-}
-
-// The card statements of the per-event path are keyed by the board (locked, and the
-// account's) rather than by the account: while `cards` has never been analysed (a board
-// filling up in its first minute), PostgreSQL's cached plan for `account_id = $1 AND …`
-// walks the account's every card through `cards_contact`.
-
-/// The board's card for a conversation (display id), live or archived.
-async fn card_by_conversation(
-    tx: &mut Tx,
-    board_id: Uuid,
-    conversation_id: i64,
-) -> AppResult<Option<Tracked>> {
-    let sql = "SELECT id, board_id, stage_id, position, stage_entered_at, title,
-                      chatwoot_conversation_id, chatwoot_contact_id, chatwoot_inbox_id,
-                      contact_name, contact_avatar_url, last_message, last_message_at,
-                      value_minor, currency, priority, due_at, assignee_id, labels,
-                      custom_fields, status, lost_reason, version, created_at, updated_at,
-                      chatwoot_updated_micros, chatwoot_status, chatwoot_quiet_until_micros,
-                      archived_at IS NOT NULL AS archived
-               FROM cards WHERE board_id = $1 AND chatwoot_conversation_id = $2";
-    let found: Option<store::Followed> = on_tx!(tx, c => sqlx::query_as(sql)
-        .bind(board_id).bind(conversation_id).fetch_optional(c).await?);
-    Ok(found.map(|f| Tracked {
-        card: f.card,
-        archived: f.archived,
-        applied: f.chatwoot_updated_micros.unwrap_or(0),
-        status: f.chatwoot_status,
-        quiet_until: f.chatwoot_quiet_until_micros.unwrap_or(0),
-        unsaved: false,
-    }))
-}
-
-/// Writes what a conversation drives on its card, with the conversation's state (µs,
-/// status) when given, if the card is still at version `expected`. A person's edit in
-/// between (edits check the version without locking the board) is an error, so nothing
-/// of the event is kept: the worker applies it again, to the card as it now is.
-async fn write_card(
-    tx: &mut Tx,
-    board_id: Uuid,
-    card: &Card,
-    expected: i64,
-    state: Option<(i64, &str)>,
-) -> AppResult<()> {
-    let sql = "UPDATE cards SET stage_id = $4, position = $5, stage_entered_at = $6, status = $7,
-                   lost_reason = $8, labels = $9, priority = $10, assignee_id = $11,
-                   chatwoot_inbox_id = $12, chatwoot_contact_id = $13, contact_name = $14,
-                   contact_avatar_url = $15, last_message = $16, last_message_at = $17,
-                   version = $18, updated_at = $19,
-                   chatwoot_updated_micros = COALESCE($20, chatwoot_updated_micros),
-                   chatwoot_status = COALESCE($21, chatwoot_status)
-               WHERE board_id = $1 AND id = $2 AND version = $3";
-    let written = on_tx!(tx, c => sqlx::query(sql)
-        .bind(board_id).bind(card.id).bind(expected).bind(card.stage_id).bind(card.position)
-        .bind(card.stage_entered_at).bind(card.status).bind(&card.lost_reason)
-        .bind(Json(&card.labels)).bind(card.priority).bind(card.assignee_id)
-        .bind(card.chatwoot_inbox_id).bind(card.chatwoot_contact_id).bind(&card.contact_name)
-        .bind(&card.contact_avatar_url).bind(&card.last_message).bind(card.last_message_at)
-        .bind(card.version).bind(card.updated_at).bind(state.map(|s| s.0))
-        .bind(state.map(|s| s.1)).execute(c).await?.rows_affected());
-    if written == 1 {
-        Ok(())
-    } else {
-        Err(AppError::Conflict {
-            code: "version_conflict",
-            message: "The card changed while a Chatwoot event was applied to it.".into(),
-        })
-    }
-}
-
-/// Records the newest conversation state applied to a card and the status then.
-async fn save_state(
-    tx: &mut Tx,
-    board_id: Uuid,
-    card_id: Uuid,
-    micros: i64,
-    status: &str,
-) -> AppResult<()> {
-    let sql = "UPDATE cards SET chatwoot_updated_micros = $3, chatwoot_status = $4
-               WHERE board_id = $1 AND id = $2";
-    on_tx!(tx, c => sqlx::query(sql).bind(board_id).bind(card_id).bind(micros).bind(status)
-        .execute(c).await?.rows_affected());
-    Ok(())
 }
 
 /// Labels, priority, assignee, contact and inbox as Chatwoot has them now.

@@ -136,7 +136,10 @@ pub async fn perform(state: &AppState, account_id: Uuid, body: &str) -> AppResul
     let (link, credential) = match connection::credential(state, &account).await {
         Ok(found) => found,
         // Disconnected since the move: nothing to write to.
-        Err(AppError::Conflict { .. }) => return Ok(()),
+        Err(AppError::Conflict {
+            code: "chatwoot_not_connected",
+            ..
+        }) => return Ok(()),
         Err(err) => return Err(err),
     };
     let client = &link.known.client;

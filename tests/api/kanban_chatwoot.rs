@@ -48,6 +48,25 @@ async fn cards(app: &TestApp, admin: &SignedIn, board: &Value) -> Vec<Value> {
         .clone()
 }
 
+/// Gives the board `rules`; answers the board's path.
+async fn set_rules(app: &TestApp, admin: &SignedIn, board: &Value, rules: Value) -> String {
+    let board_path = format!(
+        "{}/boards/{}",
+        account_path(admin.account_id),
+        board["id"].as_str().unwrap()
+    );
+    let set = app
+        .request(
+            Method::PATCH,
+            &board_path,
+            Some(&admin.access),
+            Some(json!({ "rules": rules })),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{:?}", set.body);
+    board_path
+}
+
 fn stage_named<'a>(board: &'a Value, name: &str) -> &'a str {
     board["stages"]
         .as_array()
@@ -188,20 +207,7 @@ async fn duplicates_and_events_out_of_order_converge_and_labels_move_cards() {
         "status_stages": { "resolved": stage_named(&board, "Won"), "open": stage_named(&board, "New") },
         "label_stages": { "proposal": waiting },
     });
-    let board_path = format!(
-        "{}/boards/{}",
-        account_path(admin.account_id),
-        board["id"].as_str().unwrap()
-    );
-    let set = app
-        .request(
-            Method::PATCH,
-            &board_path,
-            Some(&admin.access),
-            Some(json!({ "rules": rules })),
-        )
-        .await;
-    assert_eq!(set.status, StatusCode::OK, "{:?}", set.body);
+    set_rules(&app, &admin, &board, rules).await;
 
     let now = whatpro_hub::platform::clock::now().unix_timestamp();
     let send = |event: &str, body: Value, delivery: &str| {
@@ -370,24 +376,11 @@ async fn queue_drained(app: &TestApp, admin: &SignedIn) {
 async fn a_card_moved_by_hand_updates_its_conversation_and_the_echo_moves_nothing() {
     let (sim, demo, app, admin) = connected(&[]).await;
     let board = the_board(&app, &admin).await;
-    let board_path = format!(
-        "{}/boards/{}",
-        account_path(admin.account_id),
-        board["id"].as_str().unwrap()
-    );
     let in_progress = stage_named(&board, "In progress").to_string();
     let mut rules = board["rules"].clone();
     rules["label_stages"] = json!({ "hot": in_progress });
     assert_eq!(rules["write_back"], true, "on by default");
-    let patched = app
-        .request(
-            Method::PATCH,
-            &board_path,
-            Some(&admin.access),
-            Some(json!({ "rules": rules })),
-        )
-        .await;
-    assert_eq!(patched.status, StatusCode::OK, "{:?}", patched.body);
+    let board_path = set_rules(&app, &admin, &board, rules).await;
 
     let conversation = demo.conversations[0];
     let card = cards(&app, &admin, &board)
@@ -499,20 +492,7 @@ async fn events_out_of_order_in_one_batch_converge_and_positions_stay_dense() {
         "status_stages": { "resolved": stage_named(&board, "Won"), "open": stage_named(&board, "New") },
         "label_stages": { "proposal": waiting },
     });
-    let board_path = format!(
-        "{}/boards/{}",
-        account_path(admin.account_id),
-        board["id"].as_str().unwrap()
-    );
-    let set = app
-        .request(
-            Method::PATCH,
-            &board_path,
-            Some(&admin.access),
-            Some(json!({ "rules": rules })),
-        )
-        .await;
-    assert_eq!(set.status, StatusCode::OK, "{:?}", set.body);
+    let board_path = set_rules(&app, &admin, &board, rules).await;
 
     // Stored before any worker runs: one claim takes them all, in this order.
     app.stop().await;

@@ -215,6 +215,15 @@ async fn a_ticket_opens_one_stream_once_and_only_for_people() {
 
     let forged = open(&app, "wpht_forged", None).await;
     assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    // No ticket at all: a problem naming the missing parameter, not a stream.
+    let bare = app
+        .client
+        .get(format!("{}/api/v1/realtime/events", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(bare.status().is_client_error(), "{}", bare.status());
+    assert_eq!(bare.headers()["content-type"], "application/problem+json");
 
     // API keys follow changes through webhooks, not streams.
     let key = app

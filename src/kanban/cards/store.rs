@@ -245,6 +245,72 @@ pub struct Followed {
     pub archived: bool,
 }
 
+/// A board's card for a Chatwoot conversation (display id), live or archived. Keyed by
+/// board as well as account: with no statistics yet on `cards` (a board filling up in its
+/// first minute), PostgreSQL plans account-only keys through `cards_contact` and reads every
+/// card of the account.
+pub async fn by_conversation(
+    tx: &mut Tx,
+    account_id: Uuid,
+    board_id: Uuid,
+    conversation_id: i64,
+) -> AppResult<Option<Followed>> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        ", c.chatwoot_updated_micros, c.chatwoot_status, c.chatwoot_quiet_until_micros,
+         c.archived_at IS NOT NULL AS archived
+         FROM cards c
+         WHERE c.account_id = $1 AND c.board_id = $2 AND c.chatwoot_conversation_id = $3"
+    );
+    Ok(on_tx!(tx, c => sqlx::query_as(sql)
+        .bind(account_id).bind(board_id).bind(conversation_id).fetch_optional(c).await?))
+}
+
+/// Writes what a conversation drives on its card (place, labels, priority, assignee,
+/// contact, inbox, last message), with the conversation's state (µs, status) when given,
+/// if the card is still at version `expected`; `false` when someone wrote it meanwhile.
+pub async fn follow_conversation(
+    tx: &mut Tx,
+    account_id: Uuid,
+    card: &Card,
+    expected: i64,
+    state: Option<(i64, &str)>,
+) -> AppResult<bool> {
+    let sql = "UPDATE cards SET stage_id = $5, position = $6, stage_entered_at = $7, status = $8,
+                   lost_reason = $9, labels = $10, priority = $11, assignee_id = $12,
+                   chatwoot_inbox_id = $13, chatwoot_contact_id = $14, contact_name = $15,
+                   contact_avatar_url = $16, last_message = $17, last_message_at = $18,
+                   version = $19, updated_at = $20,
+                   chatwoot_updated_micros = COALESCE($21, chatwoot_updated_micros),
+                   chatwoot_status = COALESCE($22, chatwoot_status)
+               WHERE account_id = $1 AND board_id = $2 AND id = $3 AND version = $4";
+    let written = on_tx!(tx, c => sqlx::query(sql)
+        .bind(account_id).bind(card.board_id).bind(card.id).bind(expected).bind(card.stage_id)
+        .bind(card.position).bind(card.stage_entered_at).bind(card.status)
+        .bind(&card.lost_reason).bind(Json(&card.labels)).bind(card.priority)
+        .bind(card.assignee_id).bind(card.chatwoot_inbox_id).bind(card.chatwoot_contact_id)
+        .bind(&card.contact_name).bind(&card.contact_avatar_url).bind(&card.last_message)
+        .bind(card.last_message_at).bind(card.version).bind(card.updated_at)
+        .bind(state.map(|s| s.0)).bind(state.map(|s| s.1)).execute(c).await?.rows_affected());
+    Ok(written == 1)
+}
+
+/// Records the newest conversation state applied to a card and the status then.
+pub async fn mark_chatwoot_state(
+    tx: &mut Tx,
+    account_id: Uuid,
+    card_id: Uuid,
+    micros: i64,
+    status: &str,
+) -> AppResult<()> {
+    let sql = "UPDATE cards SET chatwoot_updated_micros = $3, chatwoot_status = $4
+               WHERE account_id = $1 AND id = $2";
+    on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(card_id).bind(micros).bind(status)
+        .execute(c).await?.rows_affected());
+    Ok(())
+}
+
 /// What a move by hand tells the card about its conversation.
 pub struct MovedByHand<'a> {
     /// When (µs): conversation states from before (events still in flight) no longer apply.
