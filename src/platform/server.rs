@@ -141,7 +141,12 @@ pub async fn serve(
         state.clone(),
         shutdown.clone(),
     ));
-    tasks.spawn(realtime::run(state.clone(), shutdown.clone()));
+    let announcements = realtime::listener(&state.db).await?;
+    tasks.spawn(realtime::run(
+        state.clone(),
+        announcements,
+        shutdown.clone(),
+    ));
     tasks.spawn(chatwoot::connection::keep_reconciled(
         state.clone(),
         state.config.reconcile_every,

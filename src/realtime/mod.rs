@@ -12,6 +12,7 @@ pub use tickets::purge_expired as purge_expired_tickets;
 use std::{sync::Arc, time::Duration};
 
 use serde::{Deserialize, Serialize};
+use sqlx::postgres::PgListener;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
@@ -140,41 +141,54 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(stream::router())
 }
 
-/// Until `shutdown`: on PostgreSQL, relays every replica's announcements to this one's
-/// streams (reconnecting after a lost connection). Then ends every open stream, so a
-/// graceful shutdown is not held up by them.
-pub async fn run(state: AppState, shutdown: CancellationToken) {
-    if let Db::Postgres(pool) = &state.db {
-        tokio::select! {
-            () = listen(&state, pool) => {},
+/// This replica's ear for the others' announcements: on PostgreSQL a connection already
+/// listening, made before the server takes requests, so no stream opened at start misses
+/// a change; on SQLite (one process) none is needed.
+pub async fn listener(db: &Db) -> Result<Option<PgListener>, sqlx::Error> {
+    match db {
+        Db::Postgres(pool) => Ok(Some(connect(pool).await?)),
+        Db::Sqlite(_) => Ok(None),
+    }
+}
+
+async fn connect(pool: &sqlx::PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
+/// Until `shutdown`: relays the other replicas' announcements (from `listener`) to this
+/// one's streams. Then ends every open stream, so a graceful shutdown is not held up.
+pub async fn run(state: AppState, listener: Option<PgListener>, shutdown: CancellationToken) {
+    match (listener, &state.db) {
+        (Some(listener), Db::Postgres(pool)) => tokio::select! {
+            () = relay(&state, pool, listener) => {},
             () = shutdown.cancelled() => {},
-        }
-    } else {
-        shutdown.cancelled().await;
+        },
+        _ => shutdown.cancelled().await,
     }
     state.realtime.closing.cancel();
 }
 
-async fn listen(state: &AppState, pool: &sqlx::PgPool) {
+async fn relay(state: &AppState, pool: &sqlx::PgPool, mut listener: PgListener) {
     loop {
-        match relay_notifications(state, pool).await {
-            Ok(()) => return,
-            Err(err) => tracing::warn!(error = %err, "realtime listener lost; reconnecting"),
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-}
-
-async fn relay_notifications(state: &AppState, pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
-    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
-    listener.listen(CHANNEL).await?;
-    // Whatever was announced while no listener was connected is lost to this replica.
-    state.realtime.relay(Note::Resync);
-    loop {
-        let notification = listener.recv().await?;
-        match serde_json::from_str::<BoardChange>(notification.payload()) {
-            Ok(change) => state.realtime.relay(Note::Change(change)),
-            Err(err) => tracing::warn!(error = %err, "unreadable board change"),
+        match listener.recv().await {
+            Ok(notification) => match serde_json::from_str::<BoardChange>(notification.payload()) {
+                Ok(change) => state.realtime.relay(Note::Change(change)),
+                Err(err) => tracing::warn!(error = %err, "unreadable board change"),
+            },
+            Err(err) => {
+                tracing::warn!(error = %err, "realtime listener lost; reconnecting");
+                listener = loop {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    match connect(pool).await {
+                        Ok(listener) => break listener,
+                        Err(err) => tracing::warn!(error = %err, "realtime listener still down"),
+                    }
+                };
+                // Whatever was announced while no listener was connected is lost here.
+                state.realtime.relay(Note::Resync);
+            }
         }
     }
 }

@@ -91,9 +91,9 @@ impl Events {
         }
     }
 
-    /// The next `board` event. A `resync` may come first (a replica's listener connecting
-    /// announces one, as announcements from before it may be missed): clients reload then,
-    /// and the change that follows is still announced.
+    /// The next `board` event. A `resync` may come first (a stream that fell behind, or a
+    /// replica's listener that reconnected): clients reload then, and later changes are
+    /// still announced.
     async fn next_change(&mut self) -> Value {
         loop {
             let (name, data) = self.next().await;
