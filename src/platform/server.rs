@@ -141,7 +141,7 @@ pub async fn serve(
         state.clone(),
         shutdown.clone(),
     ));
-    let announcements = realtime::listener(&state.db).await?;
+    let announcements = realtime::listener(&state.db).await;
     tasks.spawn(realtime::run(
         state.clone(),
         announcements,

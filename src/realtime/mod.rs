@@ -143,12 +143,16 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// This replica's ear for the others' announcements: on PostgreSQL a connection already
 /// listening, made before the server takes requests, so no stream opened at start misses
-/// a change; on SQLite (one process) none is needed.
-pub async fn listener(db: &Db) -> Result<Option<PgListener>, sqlx::Error> {
-    match db {
-        Db::Postgres(pool) => Ok(Some(connect(pool).await?)),
-        Db::Sqlite(_) => Ok(None),
-    }
+/// a change (when the database cannot be reached yet, [`run`] keeps trying); on SQLite
+/// (one process) none is needed.
+pub async fn listener(db: &Db) -> Option<PgListener> {
+    let Db::Postgres(pool) = db else {
+        return None;
+    };
+    connect(pool)
+        .await
+        .inspect_err(|err| tracing::warn!(error = %err, "realtime listener not connected yet"))
+        .ok()
 }
 
 async fn connect(pool: &sqlx::PgPool) -> Result<PgListener, sqlx::Error> {
@@ -157,37 +161,43 @@ async fn connect(pool: &sqlx::PgPool) -> Result<PgListener, sqlx::Error> {
     Ok(listener)
 }
 
-/// Until `shutdown`: relays the other replicas' announcements (from `listener`) to this
-/// one's streams. Then ends every open stream, so a graceful shutdown is not held up.
+/// Until `shutdown`: on PostgreSQL, relays the other replicas' announcements (from
+/// `listener`, reconnecting when it is lost) to this one's streams. Then ends every open
+/// stream, so a graceful shutdown is not held up by them.
 pub async fn run(state: AppState, listener: Option<PgListener>, shutdown: CancellationToken) {
-    match (listener, &state.db) {
-        (Some(listener), Db::Postgres(pool)) => tokio::select! {
+    if let Db::Postgres(pool) = &state.db {
+        tokio::select! {
             () = relay(&state, pool, listener) => {},
             () = shutdown.cancelled() => {},
-        },
-        _ => shutdown.cancelled().await,
+        }
+    } else {
+        shutdown.cancelled().await;
     }
     state.realtime.closing.cancel();
 }
 
-async fn relay(state: &AppState, pool: &sqlx::PgPool, mut listener: PgListener) {
+async fn relay(state: &AppState, pool: &sqlx::PgPool, mut listener: Option<PgListener>) {
     loop {
-        match listener.recv().await {
+        let Some(connected) = listener.as_mut() else {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            match connect(pool).await {
+                Ok(connected) => {
+                    listener = Some(connected);
+                    // Whatever was announced while no listener was connected is lost here.
+                    state.realtime.relay(Note::Resync);
+                }
+                Err(err) => tracing::warn!(error = %err, "realtime listener still down"),
+            }
+            continue;
+        };
+        match connected.recv().await {
             Ok(notification) => match serde_json::from_str::<BoardChange>(notification.payload()) {
                 Ok(change) => state.realtime.relay(Note::Change(change)),
                 Err(err) => tracing::warn!(error = %err, "unreadable board change"),
             },
             Err(err) => {
                 tracing::warn!(error = %err, "realtime listener lost; reconnecting");
-                listener = loop {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    match connect(pool).await {
-                        Ok(listener) => break listener,
-                        Err(err) => tracing::warn!(error = %err, "realtime listener still down"),
-                    }
-                };
-                // Whatever was announced while no listener was connected is lost here.
-                state.realtime.relay(Note::Resync);
+                listener = None;
             }
         }
     }
