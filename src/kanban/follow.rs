@@ -22,9 +22,10 @@ use super::{
     cards::{
         Card, Priority,
         history::{self, Actor, Event},
-        moves, store,
+        moves::{self, Slot},
+        store,
     },
-    lock,
+    lock::{self, Hold},
     stages::{self, Kind, Stage},
 };
 use crate::{
@@ -313,7 +314,7 @@ async fn follow(
     let mut lookups = Lookups::default();
     for board in boards::store::all_live(&state.db, account_id).await? {
         let mut tx = state.db.begin().await?;
-        if !lock::board(&mut tx, account_id, board.id).await? {
+        if !lock::board(&mut tx, account_id, board.id, Hold::Cards).await? {
             continue;
         }
         let mut on: Option<OnBoard> = None;
@@ -354,18 +355,18 @@ async fn follow(
     Ok(repairs)
 }
 
-/// A board taking a run of events under its lock, and what the run knows of it. Every
-/// write to positions takes the board's lock and every other write to a card checks its
-/// version ([`write_card`] fails on a stale one), so the cards the run has read or
-/// written stay as it knows them until the run itself moves one, which shifts others.
+/// A board taking a run of events, and what the run knows of it. Every write to a card
+/// checks its version ([`write_card`] fails on a stale one, and the run is applied again),
+/// so the cards the run has read or written stay as it knows them; the ends of stages stay
+/// as it knows them until the run itself moves a card to one.
 /// (A write-back only ever shortens a card's echo window, without the lock: held a few
 /// milliseconds longer, the window errs on the side of an echo.)
 struct OnBoard<'a> {
     account_id: Uuid,
     board: &'a Board,
     stages: Vec<Stage>,
-    /// The next free position of a stage, as this run left it.
-    ends: HashMap<Uuid, i32>,
+    /// The slot below a stage's last card, as this run left it.
+    ends: HashMap<Uuid, Slot>,
     /// The cards this run has read or written, by conversation, as they now are.
     cards: HashMap<i64, Tracked>,
 }
@@ -415,8 +416,8 @@ impl<'a> OnBoard<'a> {
         }))
     }
 
-    /// Stores what the run has not yet stored and forgets what it knows of positions (a
-    /// move is about to change them).
+    /// Stores what the run has not yet stored and forgets what it knows of stage ends (a
+    /// move is about to take one).
     async fn forget(&mut self, tx: &mut Tx) -> AppResult<()> {
         for tracked in self.cards.values() {
             if let (true, Some(status)) = (tracked.unsaved, &tracked.status) {
@@ -603,7 +604,8 @@ async fn apply_to_board(
         on.forget(tx).await?;
         let from = on.stages.iter().find(|s| s.id == before.stage_id);
         let kind = moves::move_kind(from.map_or(Kind::Open, |s| s.kind), to_kind);
-        after.position = moves::relocate(tx, account_id, &stored, to, None).await?;
+        let slot = moves::bottom(tx, account_id, to, Some(stored.id)).await?;
+        (after.rank, after.position) = (slot.rank, slot.position);
         after.stage_id = to;
         after.stage_entered_at = clock::now();
         after.status = to_kind;
@@ -682,11 +684,12 @@ async fn place_new(
         .unwrap_or_else(|| format!("Conversation #{}", conversation.display_id));
     let mut card = Card::blank(on.board.id, entry, title, clock::now());
     card.chatwoot_conversation_id = Some(conversation.display_id);
-    card.position = match on.ends.get(&entry.id) {
+    let slot = match on.ends.get(&entry.id) {
         Some(end) => *end,
-        None => moves::make_room(tx, on.account_id, entry.id, None).await?,
+        None => moves::bottom(tx, on.account_id, entry.id, None).await?,
     };
-    on.ends.insert(entry.id, card.position + 1);
+    (card.rank, card.position) = (slot.rank, slot.position);
+    on.ends.insert(entry.id, slot.below());
     Ok(card)
 }
 

@@ -11,7 +11,8 @@ use crate::{
     audit::{self, AuditEntry},
     entitlements::{self, Resource},
     kanban::{
-        self, ensure_enabled, lock,
+        self, ensure_enabled,
+        lock::{self, Hold},
         stages::{self, NewStage},
         version_conflict,
     },
@@ -172,7 +173,7 @@ async fn update_board(
     scope.require(Role::Supervisor)?;
     let mut tx = state.db.begin().await?;
     ensure_enabled(&mut tx, &state, &scope).await?;
-    if !lock::board(&mut tx, scope.account_id, board_id).await? {
+    if !lock::board(&mut tx, scope.account_id, board_id, Hold::Structure).await? {
         return Err(AppError::NotFound);
     }
     let before = store::get(&mut tx, scope.account_id, board_id)
@@ -235,7 +236,7 @@ async fn archive_board(
     scope.require(Role::Admin)?;
     let mut tx = state.db.begin().await?;
     ensure_enabled(&mut tx, &state, &scope).await?;
-    if !lock::board(&mut tx, scope.account_id, board_id).await? {
+    if !lock::board(&mut tx, scope.account_id, board_id, Hold::Structure).await? {
         return Err(AppError::NotFound);
     }
     store::archive(&mut tx, scope.account_id, board_id, clock::now()).await?;

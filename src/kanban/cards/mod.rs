@@ -1,6 +1,7 @@
 //! Cards: one per deal or conversation, in a stage at a position. Positions are dense per
-//! stage under the board's lock; updates carry the version they read (a stale one answers
-//! 409); every change leaves an event in the card's history, which the metrics read.
+//! stage, counted from each card's rank; updates carry the version they read (a stale one
+//! answers 409); every change leaves an event in the card's history, which the metrics
+//! read.
 
 mod export;
 pub mod history;
@@ -37,8 +38,11 @@ pub struct Card {
     pub id: Uuid,
     pub board_id: Uuid,
     pub stage_id: Uuid,
-    /// 0 for the top of its stage.
+    /// 0 for the top of its stage; positions of a stage are always 0..n-1.
     pub position: i32,
+    /// What orders the stage (positions are counted from it, see [`moves`]).
+    #[serde(skip)]
+    pub rank: i64,
     /// When the card entered its current stage (what its stage's SLA counts from).
     #[serde(with = "time::serde::rfc3339")]
     pub stage_entered_at: OffsetDateTime,
@@ -88,6 +92,7 @@ impl Card {
             board_id,
             stage_id: stage.id,
             position: 0,
+            rank: 0,
             stage_entered_at: now,
             title,
             chatwoot_conversation_id: None,
@@ -115,7 +120,7 @@ impl Card {
 
 /// The fields a person edits, shared by create and update. In an update, a field left
 /// out stays as it is, and `null` clears the ones that may be empty.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CardFields {
     pub title: Option<String>,

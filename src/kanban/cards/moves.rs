@@ -1,68 +1,148 @@
-//! Placing cards: every write to a position runs under the board's lock (taken by the
-//! caller), so a stage's positions stay 0..n-1 whatever runs concurrently.
-
-use std::cmp::Ordering;
+//! Placing cards. A stage's cards are ordered by rank (then id), and the position the API
+//! shows is counted from that order, so positions are 0..n-1 by construction and placing
+//! a card writes that card alone: writers share the board (ADR 13). A place between two
+//! cards takes the rank halfway between theirs; when there is none left (32 halvings at
+//! one spot, or two writers that took the same rank at once), the caller gives up its
+//! transaction, the stage is spread `GAP` apart again with the board to itself, and the
+//! caller tries once more.
 
 use uuid::Uuid;
 
 use super::{
-    Card,
     history::{self, Actor, Event},
     store,
 };
 use crate::{
-    kanban::stages::{Kind, Stage},
-    platform::{clock, db::Tx, error::AppResult},
+    kanban::{
+        lock::{self, Hold},
+        stages::{Kind, Stage},
+    },
+    platform::{
+        clock,
+        db::{Db, Tx},
+        error::{AppError, AppResult},
+    },
     tenancy::AccountScope,
 };
 
-/// Where a new card of `stage` goes: `wanted`, clamped to the stage, or the end; the cards
-/// below it move down one.
-pub async fn make_room(
+/// The distance between neighbouring ranks when a stage is (re)numbered or a card goes to
+/// either end.
+pub const GAP: i64 = 1 << 32;
+
+/// How many times a write tries to place a card before it gives up (each failed try
+/// spreads the stage first).
+const ATTEMPTS: usize = 3;
+
+/// Where a card goes in a stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    pub rank: i64,
+    pub position: i32,
+}
+
+impl Slot {
+    /// The slot right below this one, when this one was the bottom.
+    pub fn below(self) -> Slot {
+        Slot {
+            rank: self.rank.saturating_add(GAP),
+            position: self.position + 1,
+        }
+    }
+}
+
+/// A stage with no rank left between the two cards around the wanted place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Crowded(pub Uuid);
+
+/// The slot at `wanted` in a stage (clamped to it; the bottom when `None`), among the
+/// stage's live cards other than `moving`.
+pub async fn slot(
     tx: &mut Tx,
     account_id: Uuid,
     stage_id: Uuid,
     wanted: Option<i32>,
-) -> AppResult<i32> {
-    let count = store::next_position(tx, account_id, stage_id).await?;
-    let position = wanted.map_or(count, |p| p.clamp(0, count));
-    if position < count {
-        store::shift(tx, account_id, stage_id, (position, None), 1).await?;
-    }
-    Ok(position)
+    moving: Option<Uuid>,
+) -> AppResult<Result<Slot, Crowded>> {
+    let Some(wanted) = wanted.map(|p| p.max(0)) else {
+        return Ok(Ok(bottom(tx, account_id, stage_id, moving).await?));
+    };
+    let (offset, limit) = if wanted == 0 { (0, 1) } else { (wanted - 1, 2) };
+    let around = store::ranks_from(tx, account_id, stage_id, moving, (offset, limit)).await?;
+    let rank = match (wanted, around.as_slice()) {
+        (0, [first]) => first.checked_sub(GAP),
+        (_, [before, after]) => between(*before, *after),
+        (_, [last]) if wanted > 0 => last.checked_add(GAP),
+        // An empty stage, or a place past its end.
+        _ => return Ok(Ok(bottom(tx, account_id, stage_id, moving).await?)),
+    };
+    Ok(rank
+        .map(|rank| Slot {
+            rank,
+            position: wanted,
+        })
+        .ok_or(Crowded(stage_id)))
 }
 
-/// Takes a card out of its stage's order: the cards below it move up one. The caller then
-/// places it elsewhere or archives it.
-pub async fn take_out(tx: &mut Tx, account_id: Uuid, card: &Card) -> AppResult<()> {
-    store::shift(tx, account_id, card.stage_id, (card.position + 1, None), -1).await
-}
-
-/// Where `card` goes in `to` at `wanted` (clamped to the stage; the bottom when `None`):
-/// its new position, with the cards between its old and new place shifted by one. Within
-/// a stage only the cards in between move, in one statement.
-pub async fn relocate(
+/// The slot after the stage's last live card other than `moving`.
+pub async fn bottom(
     tx: &mut Tx,
     account_id: Uuid,
-    card: &Card,
-    to: Uuid,
-    wanted: Option<i32>,
-) -> AppResult<i32> {
-    if card.stage_id != to {
-        take_out(tx, account_id, card).await?;
-        return make_room(tx, account_id, to, wanted).await;
-    }
-    let last = store::next_position(tx, account_id, to).await? - 1;
-    let position = wanted.map_or(last, |p| p.clamp(0, last));
-    let old = card.position;
-    match position.cmp(&old) {
-        Ordering::Less => store::shift(tx, account_id, to, (position, Some(old - 1)), 1).await?,
-        Ordering::Greater => {
-            store::shift(tx, account_id, to, (old + 1, Some(position)), -1).await?;
+    stage_id: Uuid,
+    moving: Option<Uuid>,
+) -> AppResult<Slot> {
+    let (last, count) = store::bottom(tx, account_id, stage_id, moving).await?;
+    Ok(Slot {
+        // Saturating: a stage appended to 2^31 times keeps its order by id at the end.
+        rank: last.map_or(GAP, |r| r.saturating_add(GAP)),
+        position: i32::try_from(count).unwrap_or(i32::MAX),
+    })
+}
+
+/// The rank halfway between two neighbours, if there is one strictly between them.
+fn between(before: i64, after: i64) -> Option<i64> {
+    let distance = after.checked_sub(before)?;
+    (distance >= 2).then(|| before + distance / 2)
+}
+
+/// Spreads a crowded stage `GAP` apart, with the board to itself, in a transaction of its
+/// own: the caller's, which held the board shared, has ended. Positions do not change,
+/// so the board's revision does not either.
+async fn spread(
+    db: &Db,
+    account_id: Uuid,
+    board_id: Uuid,
+    Crowded(stage_id): Crowded,
+) -> AppResult<()> {
+    let mut tx = db.begin().await?;
+    lock::hold(&mut tx, board_id, Hold::Structure).await?;
+    store::renumber(&mut tx, account_id, stage_id, GAP).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Runs `attempt` (a whole transaction placing a card) until it finds room, spreading the
+/// stage it found crowded before each new try.
+pub async fn with_room<T, F, Fut>(
+    db: &Db,
+    account_id: Uuid,
+    board_id: Uuid,
+    mut attempt: F,
+) -> AppResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = AppResult<Result<T, Crowded>>>,
+{
+    for _ in 0..ATTEMPTS {
+        match attempt().await? {
+            Ok(done) => return Ok(done),
+            Err(crowded) => spread(db, account_id, board_id, crowded).await?,
         }
-        Ordering::Equal => {}
     }
-    Ok(position)
+    // Other writers kept filling the same spot.
+    Err(AppError::Conflict {
+        code: "stage_busy",
+        message: "Too many cards are being placed at this spot right now; try again.".into(),
+    })
 }
 
 /// What a move means for the card's history.
@@ -75,8 +155,8 @@ pub fn move_kind(from: Kind, to: Kind) -> &'static str {
     }
 }
 
-/// Moves every card of `from` to the end of `to` (a stage being deleted), with a history
-/// event for each.
+/// Moves every card of `from` to the end of `to` (a stage being deleted), keeping their
+/// order, with a history event for each. The caller holds the board's structure.
 pub async fn append_stage(
     tx: &mut Tx,
     scope: &AccountScope,
@@ -84,13 +164,16 @@ pub async fn append_stage(
     to: &Stage,
 ) -> AppResult<()> {
     let moving = store::ids_in_stage(tx, scope.account_id, from.id).await?;
-    let offset = store::next_position(tx, scope.account_id, to.id).await?;
+    let Some(first) = store::top_rank(tx, scope.account_id, from.id).await? else {
+        return Ok(());
+    };
+    let end = bottom(tx, scope.account_id, to.id, None).await?.rank;
     store::append_stage(
         tx,
         scope.account_id,
         from.id,
         to.id,
-        offset,
+        end.saturating_sub(first),
         to.kind,
         clock::now(),
     )
@@ -110,4 +193,28 @@ pub async fn append_stage(
         history::record(tx, event).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn between_takes_the_middle_or_nothing() {
+        assert_eq!(between(0, GAP), Some(GAP / 2));
+        assert_eq!(between(-GAP, GAP), Some(0));
+        assert_eq!(between(4, 6), Some(5));
+        assert_eq!(between(4, 5), None);
+        assert_eq!(between(7, 7), None);
+        assert_eq!(between(i64::MIN, i64::MAX), None);
+    }
+
+    #[test]
+    fn a_gap_survives_thirty_two_halvings() {
+        let (mut before, after) = (GAP, 2 * GAP);
+        for _ in 0..32 {
+            before = between(before, after).expect("room left");
+        }
+        assert_eq!(between(before, after), None);
+    }
 }

@@ -15,13 +15,15 @@ use uuid::Uuid;
 use super::{
     Card, CardFields, Priority, check,
     history::{self, Actor, CardEvent, Event},
-    moves, store,
+    moves::{self, Crowded},
+    store,
 };
 use crate::{
     kanban::{
         self,
         boards::{self, Board},
         ensure_enabled,
+        lock::{self, Hold},
         stages::{self, Kind, Stage},
         version_conflict, writeback,
     },
@@ -143,15 +145,17 @@ impl CardQuery {
     }
 }
 
-/// The board (live, in the scope's account) with the board locked for the transaction.
-async fn locked_board(
+/// The board (live, in the scope's account), held for writing cards until the
+/// transaction ends.
+async fn held_board(
     tx: &mut Tx,
     state: &AppState,
     scope: &AccountScope,
     board_id: Uuid,
 ) -> AppResult<Board> {
     ensure_enabled(&mut *tx, state, scope).await?;
-    boards::store::get_locked(tx, scope.account_id, board_id)
+    lock::hold(tx, board_id, Hold::Cards).await?;
+    boards::store::get(&mut *tx, scope.account_id, board_id)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -162,7 +166,7 @@ async fn card_in(
     board_id: Uuid,
     card_id: Uuid,
 ) -> AppResult<Card> {
-    store::get(&mut *tx, scope.account_id, board_id, card_id)
+    store::get_to_write(tx, scope.account_id, board_id, card_id)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -300,11 +304,26 @@ async fn create_card(
     ApiJson(body): ApiJson<NewCard>,
 ) -> AppResult<(StatusCode, ApiJson<Card>)> {
     let board_id = path.1;
+    let card = moves::with_room(&state.db, scope.account_id, board_id, || {
+        insert_card(&state, &scope, board_id, &body)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, ApiJson(card)))
+}
+
+/// One try at creating a card: its transaction, unless the stage is crowded at the
+/// position asked for.
+async fn insert_card(
+    state: &AppState,
+    scope: &AccountScope,
+    board_id: Uuid,
+    body: &NewCard,
+) -> AppResult<Result<Card, Crowded>> {
     let mut tx = state.db.begin().await?;
-    let board = locked_board(&mut tx, &state, &scope, board_id).await?;
+    let board = held_board(&mut tx, state, scope, board_id).await?;
     let stage = match body.stage_id {
-        Some(stage_id) => stage_in(&mut tx, &scope, board_id, stage_id).await?,
-        None => entry_stage(&mut tx, &scope, board_id).await?,
+        Some(stage_id) => stage_in(&mut tx, scope, board_id, stage_id).await?,
+        None => entry_stage(&mut tx, scope, board_id).await?,
     };
     let mut card = Card::blank(
         board_id,
@@ -312,24 +331,28 @@ async fn create_card(
         body.title.trim().to_string(),
         clock::now(),
     );
-    body.fields.apply(&mut card);
+    body.fields.clone().apply(&mut card);
     if card.value_minor.is_some() && card.currency.is_none() {
         card.currency = Some(board.currency.clone());
     }
     check(&card, &board)?;
-    check_assignee(&mut tx, &scope, &card).await?;
-    card.position = moves::make_room(&mut tx, scope.account_id, stage.id, body.position).await?;
+    check_assignee(&mut tx, scope, &card).await?;
+    let slot = match moves::slot(&mut tx, scope.account_id, stage.id, body.position, None).await? {
+        Ok(slot) => slot,
+        Err(crowded) => return Ok(Err(crowded)),
+    };
+    (card.rank, card.position) = (slot.rank, slot.position);
     store::insert(&mut tx, scope.account_id, &card)
         .await
         .map_err(conflict_on_unique(
             "conversation_has_card",
             "This conversation already has a card on this board.",
         ))?;
-    let mut created = event(&scope, &card, "created");
+    let mut created = event(scope, &card, "created");
     created.to_stage_id = Some(stage.id);
     history::record(&mut tx, created).await?;
-    commit_card(&state, tx, &scope, board_id, card.id).await?;
-    Ok((StatusCode::CREATED, ApiJson(card)))
+    commit_card(state, tx, scope, board_id, card.id).await?;
+    Ok(Ok(card))
 }
 
 /// Where new cards enter: the first open stage, or the first stage.
@@ -373,10 +396,7 @@ async fn update_card(
 ) -> AppResult<ApiJson<Card>> {
     let (board_id, card_id) = (path.1, path.2);
     let mut tx = state.db.begin().await?;
-    ensure_enabled(&mut tx, &state, &scope).await?;
-    let board = boards::store::get(&mut tx, scope.account_id, board_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let board = held_board(&mut tx, &state, &scope, board_id).await?;
     let before = card_in(&mut tx, &scope, board_id, card_id).await?;
     let expected = body.version.unwrap_or(before.version);
     if expected != before.version {
@@ -417,9 +437,8 @@ async fn archive_card(
 ) -> AppResult<StatusCode> {
     let (board_id, card_id) = (path.1, path.2);
     let mut tx = state.db.begin().await?;
-    locked_board(&mut tx, &state, &scope, board_id).await?;
+    held_board(&mut tx, &state, &scope, board_id).await?;
     let card = card_in(&mut tx, &scope, board_id, card_id).await?;
-    moves::take_out(&mut tx, scope.account_id, &card).await?;
     store::archive(&mut tx, scope.account_id, card_id, clock::now()).await?;
     let mut archived = event(&scope, &card, "archived");
     archived.from_stage_id = Some(card.stage_id);
@@ -451,9 +470,24 @@ async fn move_card(
             "must be at most 500 characters",
         ));
     }
+    let card = moves::with_room(&state.db, scope.account_id, board_id, || {
+        relocate_card(&state, &scope, (board_id, card_id), &body)
+    })
+    .await?;
+    Ok(ApiJson(card))
+}
+
+/// One try at a move: its transaction, unless the target stage is crowded at the position
+/// asked for.
+async fn relocate_card(
+    state: &AppState,
+    scope: &AccountScope,
+    (board_id, card_id): (Uuid, Uuid),
+    body: &CardMove,
+) -> AppResult<Result<Card, Crowded>> {
     let mut tx = state.db.begin().await?;
-    let board = locked_board(&mut tx, &state, &scope, board_id).await?;
-    let before = card_in(&mut tx, &scope, board_id, card_id).await?;
+    let board = held_board(&mut tx, state, scope, board_id).await?;
+    let before = card_in(&mut tx, scope, board_id, card_id).await?;
     if body.version.is_some_and(|v| v != before.version) {
         return Err(version_conflict(before.version));
     }
@@ -463,16 +497,27 @@ async fn move_card(
         (Some(from), Some(to)) => (from, to),
         _ => return Err(AppError::NotFound),
     };
-    let position =
-        moves::relocate(&mut tx, scope.account_id, &before, to.id, body.position).await?;
+    let wanted = moves::slot(
+        &mut tx,
+        scope.account_id,
+        to.id,
+        body.position,
+        Some(card_id),
+    );
+    let slot = match wanted.await? {
+        Ok(slot) => slot,
+        Err(crowded) => return Ok(Err(crowded)),
+    };
     let lost_reason = (to.kind == Kind::Lost)
-        .then(|| body.lost_reason.map(|r| r.trim().to_string()))
+        .then(|| body.lost_reason.as_deref().map(str::trim))
         .flatten()
-        .filter(|r| !r.is_empty());
+        .filter(|r| !r.is_empty())
+        .map(str::to_string);
     let now = clock::now();
     let mut after = Card {
         stage_id: to.id,
-        position,
+        position: slot.position,
+        rank: slot.rank,
         stage_entered_at: if from.id == to.id {
             before.stage_entered_at
         } else {
@@ -505,14 +550,14 @@ async fn move_card(
         writeback::enqueue(&mut tx, scope.account_id, write_back).await?;
     }
     if from.id != to.id {
-        let mut moved = event(&scope, &after, moves::move_kind(from.kind, to.kind));
+        let mut moved = event(scope, &after, moves::move_kind(from.kind, to.kind));
         moved.from_stage_id = Some(from.id);
         moved.to_stage_id = Some(to.id);
         moved.reason = lost_reason.as_deref();
         history::record(&mut tx, moved).await?;
     }
-    commit_card(&state, tx, &scope, board_id, card_id).await?;
-    Ok(ApiJson(after))
+    commit_card(state, tx, scope, board_id, card_id).await?;
+    Ok(Ok(after))
 }
 
 /// The card's history, oldest first.

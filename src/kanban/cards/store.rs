@@ -15,13 +15,27 @@ use crate::{
     },
 };
 
+/// A card's columns, its position being `$position` (the default counts the live cards of
+/// its stage ranked before it: fine for a few cards, where a list numbers them in one pass).
 macro_rules! columns {
     () => {
-        "c.id, c.board_id, c.stage_id, c.position, c.stage_entered_at, c.title, c.chatwoot_conversation_id,
+        columns!(
+            "CAST((SELECT COUNT(*) FROM cards p WHERE p.account_id = c.account_id
+               AND p.stage_id = c.stage_id AND p.archived_at IS NULL
+               AND (p.rank, p.id) < (c.rank, c.id)) AS INTEGER)"
+        )
+    };
+    ($position:literal) => {
+        concat!(
+            "c.id, c.board_id, c.stage_id, ",
+            $position,
+            " AS position, c.rank,
+         c.stage_entered_at, c.title, c.chatwoot_conversation_id,
          c.chatwoot_contact_id, c.chatwoot_inbox_id, c.contact_name, c.contact_avatar_url,
          c.last_message, c.last_message_at, c.value_minor, c.currency, c.priority, c.due_at,
          c.assignee_id, c.labels, c.custom_fields, c.status, c.lost_reason, c.version,
          c.created_at, c.updated_at"
+        )
     };
 }
 
@@ -42,8 +56,36 @@ pub async fn get(
         .bind(account_id).bind(board_id).bind(card_id).fetch_optional(c).await?))
 }
 
+/// A live card of the board, locked until the transaction ends on PostgreSQL (SQLite's
+/// writer is alone anyway): two moves of one card take turns rather than one failing on
+/// the other's version.
+pub async fn get_to_write(
+    tx: &mut Tx,
+    account_id: Uuid,
+    board_id: Uuid,
+    card_id: Uuid,
+) -> AppResult<Option<Card>> {
+    macro_rules! select {
+        ($lock:literal) => {
+            concat!(
+                "SELECT ",
+                columns!(),
+                " FROM cards c WHERE c.account_id = $1 AND c.board_id = $2 AND c.id = $3
+                   AND c.archived_at IS NULL",
+                $lock
+            )
+        };
+    }
+    let sql = match tx {
+        Tx::Sqlite(_) => select!(""),
+        Tx::Postgres(_) => select!(" FOR UPDATE OF c"),
+    };
+    Ok(on_tx!(tx, c => sqlx::query_as(sql)
+        .bind(account_id).bind(board_id).bind(card_id).fetch_optional(c).await?))
+}
+
 pub async fn insert(tx: &mut Tx, account_id: Uuid, card: &Card) -> Result<(), sqlx::Error> {
-    let sql = "INSERT INTO cards (id, account_id, board_id, stage_id, position, title,
+    let sql = "INSERT INTO cards (id, account_id, board_id, stage_id, rank, title,
                    chatwoot_conversation_id, chatwoot_contact_id, chatwoot_inbox_id, contact_name,
                    contact_avatar_url, last_message, last_message_at, value_minor, currency, priority,
                    due_at, assignee_id, labels, custom_fields, status, lost_reason, version,
@@ -51,7 +93,7 @@ pub async fn insert(tx: &mut Tx, account_id: Uuid, card: &Card) -> Result<(), sq
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
                        $18, $19, $20, $21, $22, $23, $24, $25, $26)";
     on_tx!(tx, c => sqlx::query(sql)
-        .bind(card.id).bind(account_id).bind(card.board_id).bind(card.stage_id).bind(card.position)
+        .bind(card.id).bind(account_id).bind(card.board_id).bind(card.stage_id).bind(card.rank)
         .bind(&card.title).bind(card.chatwoot_conversation_id).bind(card.chatwoot_contact_id)
         .bind(card.chatwoot_inbox_id).bind(&card.contact_name).bind(&card.contact_avatar_url)
         .bind(&card.last_message).bind(card.last_message_at).bind(card.value_minor)
@@ -70,7 +112,7 @@ pub async fn update(
     card: &Card,
     expected: i64,
 ) -> Result<bool, sqlx::Error> {
-    let sql = "UPDATE cards SET stage_id = $4, position = $5, title = $6,
+    let sql = "UPDATE cards SET stage_id = $4, rank = $5, title = $6,
                    chatwoot_conversation_id = $7, chatwoot_contact_id = $8, chatwoot_inbox_id = $9,
                    contact_name = $10, contact_avatar_url = $11, last_message = $12,
                    last_message_at = $13, value_minor = $14, currency = $15, priority = $16,
@@ -78,7 +120,7 @@ pub async fn update(
                    lost_reason = $22, version = $23, updated_at = $24, stage_entered_at = $25
                WHERE account_id = $1 AND id = $2 AND version = $3";
     let updated = on_tx!(tx, c => sqlx::query(sql)
-        .bind(account_id).bind(card.id).bind(expected).bind(card.stage_id).bind(card.position)
+        .bind(account_id).bind(card.id).bind(expected).bind(card.stage_id).bind(card.rank)
         .bind(&card.title).bind(card.chatwoot_conversation_id).bind(card.chatwoot_contact_id)
         .bind(card.chatwoot_inbox_id).bind(&card.contact_name).bind(&card.contact_avatar_url)
         .bind(&card.last_message).bind(card.last_message_at).bind(card.value_minor)
@@ -95,8 +137,7 @@ pub async fn archive(
     card_id: Uuid,
     at: OffsetDateTime,
 ) -> AppResult<()> {
-    let sql =
-        "UPDATE cards SET archived_at = $3, updated_at = $3, position = -1, version = version + 1
+    let sql = "UPDATE cards SET archived_at = $3, updated_at = $3, version = version + 1
                WHERE account_id = $1 AND id = $2";
     on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(card_id).bind(at)
         .execute(c).await?.rows_affected());
@@ -106,35 +147,63 @@ pub async fn archive(
 /// Ids of the stage's live cards, top first.
 pub async fn ids_in_stage(tx: &mut Tx, account_id: Uuid, stage_id: Uuid) -> AppResult<Vec<Uuid>> {
     let sql = "SELECT id FROM cards WHERE account_id = $1 AND stage_id = $2 AND archived_at IS NULL
-               ORDER BY position";
+               ORDER BY rank, id";
     Ok(on_tx!(tx, c => sqlx::query_scalar(sql).bind(account_id).bind(stage_id).fetch_all(c).await?))
 }
 
-/// The position after the stage's last live card (its count, positions being dense),
-/// read from the end of the `(stage_id, position)` index rather than by counting.
-pub async fn next_position(tx: &mut Tx, account_id: Uuid, stage_id: Uuid) -> AppResult<i32> {
-    let sql = "SELECT COALESCE(MAX(position), -1) + 1 FROM cards
-               WHERE stage_id = $2 AND position >= 0 AND account_id = $1 AND archived_at IS NULL";
+/// The ranks at `offset` and after it (`limit` of them) among the stage's live cards
+/// other than `moving`, in order.
+pub async fn ranks_from(
+    tx: &mut Tx,
+    account_id: Uuid,
+    stage_id: Uuid,
+    moving: Option<Uuid>,
+    (offset, limit): (i32, i32),
+) -> AppResult<Vec<i64>> {
+    let sql = "SELECT rank FROM cards
+               WHERE account_id = $1 AND stage_id = $2 AND archived_at IS NULL
+                 AND ($3 IS NULL OR id <> $3)
+               ORDER BY rank, id LIMIT $5 OFFSET $4";
+    Ok(
+        on_tx!(tx, c => sqlx::query_scalar(sql).bind(account_id).bind(stage_id).bind(moving)
+        .bind(offset).bind(limit).fetch_all(c).await?),
+    )
+}
+
+/// The stage's highest rank and how many live cards it has, `moving` left out.
+pub async fn bottom(
+    tx: &mut Tx,
+    account_id: Uuid,
+    stage_id: Uuid,
+    moving: Option<Uuid>,
+) -> AppResult<(Option<i64>, i64)> {
+    let sql = "SELECT MAX(rank), COUNT(*) FROM cards
+               WHERE account_id = $1 AND stage_id = $2 AND archived_at IS NULL
+                 AND ($3 IS NULL OR id <> $3)";
+    Ok(
+        on_tx!(tx, c => sqlx::query_as(sql).bind(account_id).bind(stage_id).bind(moving)
+        .fetch_one(c).await?),
+    )
+}
+
+/// The stage's lowest rank (`None`: no live card).
+pub async fn top_rank(tx: &mut Tx, account_id: Uuid, stage_id: Uuid) -> AppResult<Option<i64>> {
+    let sql = "SELECT MIN(rank) FROM cards
+               WHERE account_id = $1 AND stage_id = $2 AND archived_at IS NULL";
     Ok(
         on_tx!(tx, c => sqlx::query_scalar(sql).bind(account_id).bind(stage_id)
         .fetch_one(c).await?),
     )
 }
 
-/// Shifts by `delta` the live positions of a stage in `from..=to` (`to`: to the bottom);
-/// the gap-closing and room-making halves of a move.
-pub async fn shift(
-    tx: &mut Tx,
-    account_id: Uuid,
-    stage_id: Uuid,
-    (from, to): (i32, Option<i32>),
-    delta: i32,
-) -> AppResult<()> {
-    let sql = "UPDATE cards SET position = position + $5
-               WHERE account_id = $1 AND stage_id = $2 AND archived_at IS NULL AND position >= $3
-                 AND ($4 IS NULL OR position <= $4)";
-    on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(stage_id).bind(from).bind(to)
-        .bind(delta).execute(c).await?.rows_affected());
+/// Spreads the stage's live cards `gap` apart again, in the same order.
+pub async fn renumber(tx: &mut Tx, account_id: Uuid, stage_id: Uuid, gap: i64) -> AppResult<()> {
+    let sql = "UPDATE cards SET rank = ranked.n * $3
+               FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY rank, id) AS n FROM cards
+                     WHERE account_id = $1 AND stage_id = $2 AND archived_at IS NULL) AS ranked
+               WHERE cards.id = ranked.id";
+    on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(stage_id).bind(gap)
+        .execute(c).await?.rows_affected());
     Ok(())
 }
 
@@ -144,11 +213,11 @@ pub async fn append_stage(
     account_id: Uuid,
     from: Uuid,
     to: Uuid,
-    offset: i32,
+    offset: i64,
     status: Kind,
     at: OffsetDateTime,
 ) -> AppResult<()> {
-    let sql = "UPDATE cards SET stage_id = $3, position = position + $4, status = $5,
+    let sql = "UPDATE cards SET stage_id = $3, rank = rank + $4, status = $5,
                    version = version + 1, updated_at = $6, stage_entered_at = $6
                WHERE account_id = $1 AND stage_id = $2 AND archived_at IS NULL";
     on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(from).bind(to).bind(offset)
@@ -189,9 +258,13 @@ pub struct Filter {
 macro_rules! list_sql {
     ($has_label:literal) => {
         concat!(
-            "SELECT ", columns!(), " FROM cards c JOIN stages s ON s.id = c.stage_id
-             WHERE c.account_id = $1 AND c.board_id = $2 AND c.archived_at IS NULL
-               AND ($3 IS NULL OR c.stage_id = $3)
+            "SELECT ", columns!("c.position"), "
+             FROM (SELECT c.*, CAST(ROW_NUMBER() OVER (PARTITION BY c.stage_id
+                                     ORDER BY c.rank, c.id) - 1 AS INTEGER) AS position
+                   FROM cards c
+                   WHERE c.account_id = $1 AND c.board_id = $2 AND c.archived_at IS NULL) c
+             JOIN stages s ON s.id = c.stage_id
+             WHERE ($3 IS NULL OR c.stage_id = $3)
                AND ($4 IS NULL OR c.assignee_id = $4)
                AND ($5 IS NULL OR ", $has_label, ")
                AND ($6 IS NULL OR c.priority = $6)
@@ -200,11 +273,11 @@ macro_rules! list_sql {
                AND ($9 IS NULL OR LOWER(c.title) LIKE $9 OR LOWER(COALESCE(c.contact_name, '')) LIKE $9)
                AND ($10 IS NULL OR c.due_at >= $10)
                AND ($11 IS NULL OR c.due_at < $11)
-               AND ($12 IS NULL OR (s.position, c.position, c.id) >
-                    (SELECT s2.position, c2.position, c2.id FROM cards c2
+               AND ($12 IS NULL OR (s.position, c.rank, c.id) >
+                    (SELECT s2.position, c2.rank, c2.id FROM cards c2
                      JOIN stages s2 ON s2.id = c2.stage_id WHERE c2.id = $12))
                AND ($14 IS NULL OR c.chatwoot_conversation_id = $14)
-             ORDER BY s.position, c.position, c.id LIMIT $13"
+             ORDER BY s.position, c.rank, c.id LIMIT $13"
         )
     };
 }
@@ -277,7 +350,7 @@ pub async fn follow_conversation(
     expected: i64,
     state: Option<(i64, &str)>,
 ) -> AppResult<bool> {
-    let sql = "UPDATE cards SET stage_id = $5, position = $6, stage_entered_at = $7, status = $8,
+    let sql = "UPDATE cards SET stage_id = $5, rank = $6, stage_entered_at = $7, status = $8,
                    lost_reason = $9, labels = $10, priority = $11, assignee_id = $12,
                    chatwoot_inbox_id = $13, chatwoot_contact_id = $14, contact_name = $15,
                    contact_avatar_url = $16, last_message = $17, last_message_at = $18,
@@ -287,7 +360,7 @@ pub async fn follow_conversation(
                WHERE account_id = $1 AND board_id = $2 AND id = $3 AND version = $4";
     let written = on_tx!(tx, c => sqlx::query(sql)
         .bind(account_id).bind(card.board_id).bind(card.id).bind(expected).bind(card.stage_id)
-        .bind(card.position).bind(card.stage_entered_at).bind(card.status)
+        .bind(card.rank).bind(card.stage_entered_at).bind(card.status)
         .bind(&card.lost_reason).bind(Json(&card.labels)).bind(card.priority)
         .bind(card.assignee_id).bind(card.chatwoot_inbox_id).bind(card.chatwoot_contact_id)
         .bind(&card.contact_name).bind(&card.contact_avatar_url).bind(&card.last_message)

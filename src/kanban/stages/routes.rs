@@ -9,7 +9,10 @@ use uuid::Uuid;
 use super::{Kind, NewStage, Stage, check_color, check_sla, store};
 use crate::{
     audit::{self, AuditEntry},
-    kanban::{self, cards, ensure_enabled, lock},
+    kanban::{
+        self, cards, ensure_enabled,
+        lock::{self, Hold},
+    },
     platform::{
         clock,
         db::Tx,
@@ -64,7 +67,7 @@ pub struct DeleteStage {
 
 /// Locks the board and reads its stages, or 404.
 async fn locked_stages(tx: &mut Tx, scope: &AccountScope, board_id: Uuid) -> AppResult<Vec<Stage>> {
-    if !lock::board(tx, scope.account_id, board_id).await? {
+    if !lock::board(tx, scope.account_id, board_id, Hold::Structure).await? {
         return Err(AppError::NotFound);
     }
     store::list(&mut *tx, scope.account_id, board_id).await
@@ -243,8 +246,8 @@ async fn delete_stage(
             message: "A board keeps at least one stage.".into(),
         });
     }
-    let live = cards::store::next_position(&mut tx, scope.account_id, stage_id).await?;
-    if live > 0 {
+    let has_cards = cards::store::top_rank(&mut tx, scope.account_id, stage_id).await?;
+    if has_cards.is_some() {
         let target = query
             .move_cards_to
             .filter(|t| *t != stage_id)
