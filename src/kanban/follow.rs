@@ -233,7 +233,7 @@ async fn apply_other(
             changes.push(boards::store::touch(&mut tx, account_id, board_id, what).await?);
         }
         tx.commit().await?;
-        state.realtime.announce_all(changes).await;
+        state.realtime.announce_all(changes);
     }
     Ok(())
 }
@@ -303,7 +303,7 @@ enum Apply {
 }
 
 /// Applies conversation states, in order, to every live board they feed: per board one
-/// transaction under the board's lock, one revision and one announcement naming the cards
+/// transaction holding the board (shared, as every card writer does), one revision and one announcement naming the cards
 /// that changed.
 async fn follow(
     state: &AppState,
@@ -359,8 +359,8 @@ async fn follow(
 /// checks its version ([`write_card`] fails on a stale one, and the run is applied again),
 /// so the cards the run has read or written stay as it knows them; the ends of stages stay
 /// as it knows them until the run itself moves a card to one.
-/// (A write-back only ever shortens a card's echo window, without the lock: held a few
-/// milliseconds longer, the window errs on the side of an echo.)
+/// (A write-back only ever shortens a card's echo window, without holding the board: held
+/// a few milliseconds longer, the window errs on the side of an echo.)
 struct OnBoard<'a> {
     account_id: Uuid,
     board: &'a Board,

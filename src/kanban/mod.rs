@@ -70,6 +70,6 @@ pub async fn commit(
     let change = boards::store::touch(&mut tx, account_id, board_id, what).await?;
     let revision = change.revision;
     tx.commit().await?;
-    state.realtime.announce(change).await;
+    state.realtime.announce(change);
     Ok(revision)
 }

@@ -9,7 +9,10 @@ mod tickets;
 
 pub use tickets::purge_expired as purge_expired_tickets;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgListener;
@@ -86,6 +89,38 @@ pub struct Bus {
     db: Db,
     local: broadcast::Sender<Arc<Note>>,
     closing: CancellationToken,
+    outbox: Arc<Mutex<Outbox>>,
+}
+
+/// Announcements on their way to PostgreSQL.
+#[derive(Default)]
+struct Outbox {
+    waiting: Vec<String>,
+    /// A task is emptying the outbox (it stops once it finds it empty).
+    sending: bool,
+}
+
+/// Sends what waits in the outbox until it finds it empty. A task of its own, so a
+/// request that goes away mid-send cannot leave the outbox marked as being emptied.
+async fn send_waiting(pool: sqlx::PgPool, outbox: Arc<Mutex<Outbox>>) {
+    loop {
+        let batch = {
+            let mut outbox = outbox.lock().unwrap_or_else(PoisonError::into_inner);
+            if outbox.waiting.is_empty() {
+                outbox.sending = false;
+                return;
+            }
+            std::mem::take(&mut outbox.waiting)
+        };
+        let sent = sqlx::query("SELECT pg_notify($1, payload) FROM UNNEST($2::text[]) AS payload")
+            .bind(CHANNEL)
+            .bind(&batch)
+            .execute(&pool)
+            .await;
+        if let Err(err) = sent {
+            tracing::warn!(error = %err, changes = batch.len(), "announcing board changes failed");
+        }
+    }
 }
 
 impl Bus {
@@ -94,34 +129,34 @@ impl Bus {
             db,
             local: broadcast::channel(BACKLOG).0,
             closing: CancellationToken::new(),
+            outbox: Arc::default(),
         }
     }
 
     /// Tells every replica about a committed change. Best effort: a stream that misses
-    /// one catches up when it reconnects, so a failure here is logged, not returned.
-    pub async fn announce(&self, change: BoardChange) {
-        match &self.db {
-            Db::Sqlite(_) => self.relay(Note::Change(change)),
-            Db::Postgres(pool) => {
-                let payload = match serde_json::to_string(&change) {
-                    Ok(payload) => payload,
-                    Err(err) => return tracing::warn!(error = %err, "encoding a board change"),
-                };
-                let sent = sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(CHANNEL)
-                    .bind(payload)
-                    .execute(pool)
-                    .await;
-                if let Err(err) = sent {
-                    tracing::warn!(error = %err, "announcing a board change failed");
-                }
-            }
+    /// one catches up when it reconnects, so a failure is logged, not returned. On
+    /// PostgreSQL the change joins the outbox, which one task at a time empties: under
+    /// load one statement carries every change waiting instead of one statement each.
+    pub fn announce(&self, change: BoardChange) {
+        let pool = match &self.db {
+            Db::Sqlite(_) => return self.relay(Note::Change(change)),
+            Db::Postgres(pool) => pool,
+        };
+        let payload = match serde_json::to_string(&change) {
+            Ok(payload) => payload,
+            Err(err) => return tracing::warn!(error = %err, "encoding a board change"),
+        };
+        let mut outbox = self.outbox.lock().unwrap_or_else(PoisonError::into_inner);
+        outbox.waiting.push(payload);
+        if !outbox.sending {
+            outbox.sending = true;
+            tokio::spawn(send_waiting(pool.clone(), Arc::clone(&self.outbox)));
         }
     }
 
-    pub async fn announce_all(&self, changes: Vec<BoardChange>) {
+    pub fn announce_all(&self, changes: Vec<BoardChange>) {
         for change in changes {
-            self.announce(change).await;
+            self.announce(change);
         }
     }
 

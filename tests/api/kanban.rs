@@ -713,3 +713,82 @@ async fn moves_within_a_stage_shift_only_the_cards_in_between() {
     place(2, json!(-5)).await;
     assert_eq!(order().await, ["c", "d", "b", "a"]);
 }
+
+#[tokio::test]
+async fn cards_dropped_again_and_again_at_one_spot_keep_their_order() {
+    // Each card placed just below "first" halves the room left there; past 32 the stage is
+    // renumbered and the write tried again, on both the create and the move paths.
+    let (app, t) = tenant(&[]).await;
+    let b = new_board(&app, &t).await;
+    let in_stage =
+        |title: &str, stage: usize| json!({ "title": title, "stage_id": b.stages[stage] });
+    card(&app, &t, &b, in_stage("first", 0)).await;
+    card(&app, &t, &b, in_stage("last", 0)).await;
+    let mut expected = vec!["first".to_string(), "last".to_string()];
+    for n in 0..36 {
+        let title = format!("made {n:02}");
+        let mut body = in_stage(&title, 0);
+        body["position"] = json!(1);
+        assert_eq!(card(&app, &t, &b, body).await["position"], 1);
+        expected.insert(1, title);
+    }
+    let mut waiting = Vec::new();
+    for n in 0..36 {
+        let title = format!("moved {n:02}");
+        waiting.push((
+            id(&card(&app, &t, &b, in_stage(&title, 1)).await["id"]),
+            title,
+        ));
+    }
+    for (card_id, title) in waiting {
+        let body = json!({ "stage_id": b.stages[0], "position": 1 });
+        let moved = move_card(&app, &t, &b, &card_id, body).await;
+        assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.body);
+        assert_eq!(moved.body["position"], 1);
+        expected.insert(1, title);
+    }
+    let cards = layout(&app, &t, &b).await;
+    let positions: Vec<i64> = cards.iter().map(|c| c.2).collect();
+    assert_eq!(positions, (0..expected.len() as i64).collect::<Vec<_>>());
+    let titles: Vec<String> = cards.into_iter().map(|c| c.0).collect();
+    assert_eq!(titles, expected);
+}
+
+#[tokio::test]
+async fn concurrent_drops_at_one_spot_all_land_between_its_neighbours() {
+    // Writers racing for one spot take equal ranks (ordered by id) and then find no room
+    // between them: the stage is renumbered under everyone's feet and nothing is lost.
+    let (app, t) = tenant(&[]).await;
+    let b = new_board(&app, &t).await;
+    for title in ["first", "last"] {
+        card(
+            &app,
+            &t,
+            &b,
+            json!({ "title": title, "stage_id": b.stages[0] }),
+        )
+        .await;
+    }
+    let drops = (0..30).map(|n| {
+        let (app, t, b) = (&app, &t, &b);
+        async move {
+            let body =
+                json!({ "title": format!("drop {n:02}"), "stage_id": b.stages[0], "position": 1 });
+            let path = t.path(&format!("/boards/{}/cards", b.id));
+            app.post(&path, &t.agent.token, body).await.status
+        }
+    });
+    let statuses = futures_util::future::join_all(drops).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::CREATED),
+        "{statuses:?}"
+    );
+    let cards = layout(&app, &t, &b).await;
+    assert_eq!(cards.len(), 32);
+    let positions: Vec<i64> = cards.iter().map(|c| c.2).collect();
+    assert_eq!(positions, (0..32).collect::<Vec<i64>>());
+    assert_eq!(
+        (cards[0].0.as_str(), cards[31].0.as_str()),
+        ("first", "last")
+    );
+}

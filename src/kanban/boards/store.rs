@@ -123,17 +123,48 @@ pub async fn touch(
     board_id: Uuid,
     what: Changed,
 ) -> AppResult<BoardChange> {
-    let read = concat!(
-        "SELECT ",
-        revision!("b"),
-        " FROM boards b WHERE b.account_id = $1 AND b.id = $2"
-    );
-    let seen: i64 = on_tx!(tx, c => sqlx::query_scalar(read)
-        .bind(account_id).bind(board_id).fetch_one(c).await?);
-    let bump = "INSERT INTO board_revisions (board_id, shard, revision) VALUES ($1, $2, 1)
-                ON CONFLICT (board_id, shard)
-                DO UPDATE SET revision = board_revisions.revision + 1";
+    macro_rules! bump {
+        () => {
+            "INSERT INTO board_revisions (board_id, shard, revision) VALUES ($2, $3, 1)
+             ON CONFLICT (board_id, shard) DO UPDATE SET revision = board_revisions.revision + 1"
+        };
+    }
+    macro_rules! seen {
+        () => {
+            concat!(
+                "SELECT ",
+                revision!("b"),
+                " FROM boards b WHERE b.account_id = $1 AND b.id = $2"
+            )
+        };
+    }
     let shard = rand::random_range(0..REVISION_SHARDS);
-    on_tx!(tx, c => sqlx::query(bump).bind(board_id).bind(shard).execute(c).await?.rows_affected());
+    let seen: i64 = match tx {
+        // One statement: the read does not see the bump beside it (one snapshot).
+        Tx::Postgres(t) => {
+            let sql = concat!("WITH bump AS (", bump!(), " RETURNING 1) ", seen!());
+            sqlx::query_scalar(sql)
+                .bind(account_id)
+                .bind(board_id)
+                .bind(shard)
+                .fetch_one(&mut **t)
+                .await?
+        }
+        // SQLite has no writes in `WITH`; its statements cost no round trip.
+        Tx::Sqlite(t) => {
+            let seen = sqlx::query_scalar(seen!())
+                .bind(account_id)
+                .bind(board_id)
+                .fetch_one(&mut *t.tx)
+                .await?;
+            sqlx::query(bump!())
+                .bind(account_id)
+                .bind(board_id)
+                .bind(shard)
+                .execute(&mut *t.tx)
+                .await?;
+            seen
+        }
+    };
     Ok(BoardChange::new(account_id, board_id, seen + 1, what))
 }

@@ -16,7 +16,7 @@ use super::{
     Card, CardFields, Priority, check,
     history::{self, Actor, CardEvent, Event},
     moves::{self, Crowded},
-    store,
+    store::{self, Position},
 };
 use crate::{
     kanban::{
@@ -160,13 +160,14 @@ async fn held_board(
         .ok_or(AppError::NotFound)
 }
 
+/// A live card of the board, to write (see [`store::get_to_write`]).
 async fn card_in(
     tx: &mut Tx,
     scope: &AccountScope,
-    board_id: Uuid,
-    card_id: Uuid,
+    (board_id, card_id): (Uuid, Uuid),
+    position: Position,
 ) -> AppResult<Card> {
-    store::get_to_write(tx, scope.account_id, board_id, card_id)
+    store::get_to_write(tx, scope.account_id, board_id, card_id, position)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -397,7 +398,7 @@ async fn update_card(
     let (board_id, card_id) = (path.1, path.2);
     let mut tx = state.db.begin().await?;
     let board = held_board(&mut tx, &state, &scope, board_id).await?;
-    let before = card_in(&mut tx, &scope, board_id, card_id).await?;
+    let before = card_in(&mut tx, &scope, (board_id, card_id), Position::Counted).await?;
     let expected = body.version.unwrap_or(before.version);
     if expected != before.version {
         return Err(version_conflict(before.version));
@@ -438,7 +439,7 @@ async fn archive_card(
     let (board_id, card_id) = (path.1, path.2);
     let mut tx = state.db.begin().await?;
     held_board(&mut tx, &state, &scope, board_id).await?;
-    let card = card_in(&mut tx, &scope, board_id, card_id).await?;
+    let card = card_in(&mut tx, &scope, (board_id, card_id), Position::Counted).await?;
     store::archive(&mut tx, scope.account_id, card_id, clock::now()).await?;
     let mut archived = event(&scope, &card, "archived");
     archived.from_stage_id = Some(card.stage_id);
@@ -487,7 +488,8 @@ async fn relocate_card(
 ) -> AppResult<Result<Card, Crowded>> {
     let mut tx = state.db.begin().await?;
     let board = held_board(&mut tx, state, scope, board_id).await?;
-    let before = card_in(&mut tx, scope, board_id, card_id).await?;
+    // The move gives it a new position.
+    let before = card_in(&mut tx, scope, (board_id, card_id), Position::Unread).await?;
     if body.version.is_some_and(|v| v != before.version) {
         return Err(version_conflict(before.version));
     }

@@ -56,6 +56,14 @@ pub async fn get(
         .bind(account_id).bind(board_id).bind(card_id).fetch_optional(c).await?))
 }
 
+/// Whether a read counts a card's position or leaves it at -1, for a caller about to
+/// give the card a new one (counting reads the stage's cards above it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    Counted,
+    Unread,
+}
+
 /// A live card of the board, locked until the transaction ends on PostgreSQL (SQLite's
 /// writer is alone anyway): two moves of one card take turns rather than one failing on
 /// the other's version.
@@ -64,21 +72,24 @@ pub async fn get_to_write(
     account_id: Uuid,
     board_id: Uuid,
     card_id: Uuid,
+    position: Position,
 ) -> AppResult<Option<Card>> {
     macro_rules! select {
-        ($lock:literal) => {
+        ($columns:expr, $lock:literal) => {
             concat!(
                 "SELECT ",
-                columns!(),
+                $columns,
                 " FROM cards c WHERE c.account_id = $1 AND c.board_id = $2 AND c.id = $3
                    AND c.archived_at IS NULL",
                 $lock
             )
         };
     }
-    let sql = match tx {
-        Tx::Sqlite(_) => select!(""),
-        Tx::Postgres(_) => select!(" FOR UPDATE OF c"),
+    let sql = match (&tx, position) {
+        (Tx::Sqlite(_), Position::Counted) => select!(columns!(), ""),
+        (Tx::Sqlite(_), Position::Unread) => select!(columns!("-1"), ""),
+        (Tx::Postgres(_), Position::Counted) => select!(columns!(), " FOR UPDATE OF c"),
+        (Tx::Postgres(_), Position::Unread) => select!(columns!("-1"), " FOR UPDATE OF c"),
     };
     Ok(on_tx!(tx, c => sqlx::query_as(sql)
         .bind(account_id).bind(board_id).bind(card_id).fetch_optional(c).await?))

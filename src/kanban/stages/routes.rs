@@ -65,7 +65,7 @@ pub struct DeleteStage {
     pub move_cards_to: Option<Uuid>,
 }
 
-/// Locks the board and reads its stages, or 404.
+/// Holds the board to itself (stages change) and reads its stages, or 404.
 async fn locked_stages(tx: &mut Tx, scope: &AccountScope, board_id: Uuid) -> AppResult<Vec<Stage>> {
     if !lock::board(tx, scope.account_id, board_id, Hold::Structure).await? {
         return Err(AppError::NotFound);
