@@ -8,10 +8,7 @@ use uuid::Uuid;
 use super::{Delivery, store};
 use crate::{
     audit::{self, AuditEntry},
-    chatwoot::{
-        connection::{self, WEBHOOK_SECRET},
-        installations, signature,
-    },
+    chatwoot::{connection::WEBHOOK_SECRET, installations, signature},
     platform::{
         clock,
         error::{AppError, AppResult, Problem},
@@ -20,7 +17,7 @@ use crate::{
         params::{ApiPath, ApiQuery},
         state::AppState,
     },
-    tenancy::{AccountScope, Role, accounts},
+    tenancy::{AccountScope, Role},
 };
 
 /// Chatwoot itself enforces no window; five minutes is what its signing PR advises.
@@ -79,18 +76,14 @@ async fn receive(
     body: Bytes,
 ) -> AppResult<ApiJson<Receipt>> {
     // An account that is unknown, not connected or disconnected looks the same: 404.
-    let connection = connection::store::get(&state.db, account_id)
-        .await?
-        .filter(|c| c.status == "connected")
-        .ok_or(AppError::NotFound)?;
-    let account = accounts::store::get(&state.db, account_id)
+    let receiver = store::receiver(&state.db, account_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let signs = account
-        .chatwoot_installation_id
+    let signs = receiver
+        .installation_id
         .and_then(|id| state.installations.by_id(id))
         .is_none_or(|known| known.installation.signs_webhooks);
-    match (&connection.webhook_secret, signs) {
+    match (&receiver.webhook_secret, signs) {
         (Some(sealed), _) => {
             let secret = installations::open(&state.vault, WEBHOOK_SECRET, sealed)?;
             signature::verify(

@@ -21,6 +21,23 @@ pub struct NewDelivery<'a> {
     pub received_at: OffsetDateTime,
 }
 
+/// What taking a delivery for an account needs to know: its connection's sealed webhook
+/// secret and the account's Chatwoot installation.
+#[derive(sqlx::FromRow)]
+pub struct Receiver {
+    pub webhook_secret: Option<String>,
+    pub installation_id: Option<Uuid>,
+}
+
+/// The account's receiver, read in one statement; `None` unless the account exists and is
+/// connected to Chatwoot.
+pub async fn receiver(db: &Db, account_id: Uuid) -> AppResult<Option<Receiver>> {
+    let sql = "SELECT c.webhook_secret, a.chatwoot_installation_id AS installation_id
+               FROM chatwoot_connections c JOIN accounts a ON a.id = c.account_id
+               WHERE c.account_id = $1 AND c.status = 'connected'";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(account_id).fetch_optional(pool).await?))
+}
+
 /// Stores a delivery unless one with the same key is already stored; `false` for a duplicate.
 pub async fn insert(db: &Db, new: &NewDelivery<'_>) -> AppResult<bool> {
     let sql =
