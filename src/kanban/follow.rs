@@ -22,8 +22,7 @@ use super::{
     cards::{
         Card, Priority,
         history::{self, Actor, Event},
-        moves::{self, Slot},
-        store,
+        moves, store,
     },
     lock::{self, Hold},
     stages::{self, Kind, Stage},
@@ -365,8 +364,8 @@ struct OnBoard<'a> {
     account_id: Uuid,
     board: &'a Board,
     stages: Vec<Stage>,
-    /// The slot below a stage's last card, as this run left it.
-    ends: HashMap<Uuid, Slot>,
+    /// The rank below a stage's last card, as this run left it.
+    ends: HashMap<Uuid, i64>,
     /// The cards this run has read or written, by conversation, as they now are.
     cards: HashMap<i64, Tracked>,
 }
@@ -604,8 +603,9 @@ async fn apply_to_board(
         on.forget(tx).await?;
         let from = on.stages.iter().find(|s| s.id == before.stage_id);
         let kind = moves::move_kind(from.map_or(Kind::Open, |s| s.kind), to_kind);
-        let slot = moves::bottom(tx, account_id, to, Some(stored.id)).await?;
-        (after.rank, after.position) = (slot.rank, slot.position);
+        // Positions are not counted here: the card goes to the bottom, where the API finds it.
+        after.rank = moves::bottom_rank(tx, account_id, to, Some(stored.id)).await?;
+        after.position = -1;
         after.stage_id = to;
         after.stage_entered_at = clock::now();
         after.status = to_kind;
@@ -684,12 +684,13 @@ async fn place_new(
         .unwrap_or_else(|| format!("Conversation #{}", conversation.display_id));
     let mut card = Card::blank(on.board.id, entry, title, clock::now());
     card.chatwoot_conversation_id = Some(conversation.display_id);
-    let slot = match on.ends.get(&entry.id) {
+    card.rank = match on.ends.get(&entry.id) {
         Some(end) => *end,
-        None => moves::bottom(tx, on.account_id, entry.id, None).await?,
+        None => moves::bottom_rank(tx, on.account_id, entry.id, None).await?,
     };
-    (card.rank, card.position) = (slot.rank, slot.position);
-    on.ends.insert(entry.id, slot.below());
+    card.position = -1;
+    on.ends
+        .insert(entry.id, card.rank.saturating_add(moves::GAP));
     Ok(card)
 }
 

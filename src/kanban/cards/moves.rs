@@ -40,16 +40,6 @@ pub struct Slot {
     pub position: i32,
 }
 
-impl Slot {
-    /// The slot right below this one, when this one was the bottom.
-    pub fn below(self) -> Slot {
-        Slot {
-            rank: self.rank.saturating_add(GAP),
-            position: self.position + 1,
-        }
-    }
-}
-
 /// A stage with no rank left between the two cards around the wanted place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Crowded(pub Uuid);
@@ -92,10 +82,27 @@ pub async fn bottom(
 ) -> AppResult<Slot> {
     let (last, count) = store::bottom(tx, account_id, stage_id, moving).await?;
     Ok(Slot {
-        // Saturating: a stage appended to 2^31 times keeps its order by id at the end.
-        rank: last.map_or(GAP, |r| r.saturating_add(GAP)),
+        rank: below(last),
         position: i32::try_from(count).unwrap_or(i32::MAX),
     })
+}
+
+/// The rank below the stage's last live card other than `moving`, without counting the
+/// cards (what Chatwoot's events use: they never show a position).
+pub async fn bottom_rank(
+    tx: &mut Tx,
+    account_id: Uuid,
+    stage_id: Uuid,
+    moving: Option<Uuid>,
+) -> AppResult<i64> {
+    let last = store::last_rank(tx, account_id, stage_id, moving).await?;
+    Ok(below(last))
+}
+
+/// The rank below `last` (an empty stage starts at `GAP`). Saturating: a stage appended to
+/// 2^31 times keeps its order by id at the end.
+fn below(last: Option<i64>) -> i64 {
+    last.map_or(GAP, |r| r.saturating_add(GAP))
 }
 
 /// The rank halfway between two neighbours, if there is one strictly between them.
@@ -167,7 +174,7 @@ pub async fn append_stage(
     let Some(first) = store::top_rank(tx, scope.account_id, from.id).await? else {
         return Ok(());
     };
-    let end = bottom(tx, scope.account_id, to.id, None).await?.rank;
+    let end = bottom_rank(tx, scope.account_id, to.id, None).await?;
     store::append_stage(
         tx,
         scope.account_id,

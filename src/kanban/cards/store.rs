@@ -197,6 +197,22 @@ pub async fn bottom(
     )
 }
 
+/// The stage's highest rank, `moving` left out (`None`: no other live card).
+pub async fn last_rank(
+    tx: &mut Tx,
+    account_id: Uuid,
+    stage_id: Uuid,
+    moving: Option<Uuid>,
+) -> AppResult<Option<i64>> {
+    let sql = "SELECT MAX(rank) FROM cards
+               WHERE account_id = $1 AND stage_id = $2 AND archived_at IS NULL
+                 AND ($3 IS NULL OR id <> $3)";
+    Ok(
+        on_tx!(tx, c => sqlx::query_scalar(sql).bind(account_id).bind(stage_id).bind(moving)
+        .fetch_one(c).await?),
+    )
+}
+
 /// The stage's lowest rank (`None`: no live card).
 pub async fn top_rank(tx: &mut Tx, account_id: Uuid, stage_id: Uuid) -> AppResult<Option<i64>> {
     let sql = "SELECT MIN(rank) FROM cards
@@ -329,7 +345,9 @@ pub struct Followed {
     pub archived: bool,
 }
 
-/// A board's card for a Chatwoot conversation (display id), live or archived. Keyed by
+/// A board's card for a Chatwoot conversation (display id), live or archived, its position
+/// left unread (-1: counting it reads the stage's cards above it, thousands in a busy
+/// entry stage, and Chatwoot's events never show it). Keyed by
 /// board as well as account: with no statistics yet on `cards` (a board filling up in its
 /// first minute), PostgreSQL plans account-only keys through `cards_contact` and reads every
 /// card of the account.
@@ -341,7 +359,7 @@ pub async fn by_conversation(
 ) -> AppResult<Option<Followed>> {
     let sql = concat!(
         "SELECT ",
-        columns!(),
+        columns!("-1"),
         ", c.chatwoot_updated_micros, c.chatwoot_status, c.chatwoot_quiet_until_micros,
          c.archived_at IS NOT NULL AS archived
          FROM cards c
