@@ -4,7 +4,7 @@
 -- counted from the ranks when read (ADR 13).
 
 ALTER TABLE cards ADD COLUMN rank BIGINT NOT NULL DEFAULT 0;
--- 2^32 apart: room for 32 halvings at one spot before a stage is renumbered.
+-- 2^32 apart, as a renumbered stage is (ADR 13).
 UPDATE cards SET rank = (position + 1) * 4294967296 WHERE archived_at IS NULL;
 
 DROP INDEX cards_stage;

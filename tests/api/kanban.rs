@@ -716,8 +716,9 @@ async fn moves_within_a_stage_shift_only_the_cards_in_between() {
 
 #[tokio::test]
 async fn cards_dropped_again_and_again_at_one_spot_keep_their_order() {
-    // Each card placed just below "first" halves the room left there; past 32 the stage is
-    // renumbered and the write tried again, on both the create and the move paths.
+    // Each card placed just below "first" takes a quarter to three quarters of the room left
+    // there; after about 30 there is none, and the stage is renumbered and the write tried
+    // again (72 placements: on the create path, the move path, or both).
     let (app, t) = tenant(&[]).await;
     let b = new_board(&app, &t).await;
     let in_stage =
