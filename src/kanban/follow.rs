@@ -302,7 +302,7 @@ enum Apply {
 }
 
 /// Applies conversation states, in order, to every live board they feed: per board one
-/// transaction holding the board (shared, as every card writer does), one revision and one announcement naming the cards
+/// transaction holding the board for events (one run at a time), one revision and one announcement naming the cards
 /// that changed.
 async fn follow(
     state: &AppState,
@@ -313,7 +313,7 @@ async fn follow(
     let mut lookups = Lookups::default();
     for board in boards::store::all_live(&state.db, account_id).await? {
         let mut tx = state.db.begin().await?;
-        if !lock::board(&mut tx, account_id, board.id, Hold::Cards).await? {
+        if !lock::board(&mut tx, account_id, board.id, Hold::Events).await? {
             continue;
         }
         let mut on: Option<OnBoard> = None;
