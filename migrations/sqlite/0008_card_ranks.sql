@@ -15,10 +15,10 @@ CREATE INDEX cards_stage ON cards (stage_id);
 -- A stage's live cards in order: placing a card and counting positions read only this.
 CREATE INDEX cards_stage_rank ON cards (account_id, stage_id, rank, id) WHERE archived_at IS NULL;
 
--- A board's revision is its own column plus the sum of these counters. Each change bumps
--- one of a few shards, picked at random, in its own transaction, so writers of one board
--- seldom wait on one row; a reader sums them in one statement. Committed changes only
--- ever add, so one sum always names one state of the board.
+-- A board's revision is its own column plus the sum of these counters. On PostgreSQL each
+-- change bumps one of a few shards, picked at random, so writers of one board seldom wait
+-- on one row (SQLite, with one writer, bumps the column); a reader sums them in one
+-- statement. Committed changes only ever add, so one sum always names one state.
 CREATE TABLE board_revisions (
     board_id UUID NOT NULL REFERENCES boards (id) ON DELETE CASCADE,
     shard    INTEGER NOT NULL,

@@ -108,63 +108,54 @@ pub async fn all_live(conn: impl Into<Conn<'_>>, account_id: Uuid) -> AppResult<
     Ok(on_conn!(conn.into(), c => sqlx::query_as(sql).bind(account_id).fetch_all(c).await?))
 }
 
-/// How many counters a board's revision is spread over: writers of one board bump one
-/// each, at random, so they seldom wait for one another's commit.
+/// How many counters a board's revision is spread over on PostgreSQL: writers of one board
+/// bump one each, at random, so they seldom wait for one another's commit.
 const REVISION_SHARDS: i32 = 16;
 
 /// Moves the board's revision on (in the transaction making the change, as late as
-/// possible: the shard stays locked until the commit) and says what to announce once it
-/// commits. The revision announced is the one this transaction sees plus its own step;
-/// writers committing side by side may announce the same number, and the board then reads
-/// one past it.
+/// possible: what it bumps stays locked until the commit) and says what to announce once
+/// it commits.
 pub async fn touch(
     tx: &mut Tx,
     account_id: Uuid,
     board_id: Uuid,
     what: Changed,
 ) -> AppResult<BoardChange> {
-    macro_rules! bump {
-        () => {
-            "INSERT INTO board_revisions (board_id, shard, revision) VALUES ($2, $3, 1)
-             ON CONFLICT (board_id, shard) DO UPDATE SET revision = board_revisions.revision + 1"
-        };
-    }
-    macro_rules! seen {
-        () => {
-            concat!(
-                "SELECT ",
-                revision!("b"),
-                " FROM boards b WHERE b.account_id = $1 AND b.id = $2"
-            )
-        };
-    }
-    let shard = rand::random_range(0..REVISION_SHARDS);
-    let seen: i64 = match tx {
-        // One statement: the read does not see the bump beside it (one snapshot).
+    let revision: i64 = match tx {
+        // A shard at random. The read beside the bump does not see it (one snapshot), so the
+        // revision announced is the one this transaction saw plus its step: writers
+        // committing side by side may announce the same number, and the board then reads
+        // one past it.
         Tx::Postgres(t) => {
-            let sql = concat!("WITH bump AS (", bump!(), " RETURNING 1) ", seen!());
+            let sql = concat!(
+                "WITH bump AS (
+                     INSERT INTO board_revisions (board_id, shard, revision) VALUES ($2, $3, 1)
+                     ON CONFLICT (board_id, shard)
+                     DO UPDATE SET revision = board_revisions.revision + 1 RETURNING 1)
+                 SELECT ",
+                revision!("b"),
+                " + 1 FROM boards b WHERE b.account_id = $1 AND b.id = $2"
+            );
             sqlx::query_scalar(sql)
                 .bind(account_id)
                 .bind(board_id)
-                .bind(shard)
+                .bind(rand::random_range(0..REVISION_SHARDS))
                 .fetch_one(&mut **t)
                 .await?
         }
-        // SQLite has no writes in `WITH`; its statements cost no round trip.
+        // One writer at a time: the board's own column, and the revision is exact.
         Tx::Sqlite(t) => {
-            let seen = sqlx::query_scalar(seen!())
+            let sql = concat!(
+                "UPDATE boards SET revision = revision + 1 WHERE account_id = $1 AND id = $2
+                 RETURNING ",
+                revision!("boards")
+            );
+            sqlx::query_scalar(sql)
                 .bind(account_id)
                 .bind(board_id)
                 .fetch_one(&mut *t.tx)
-                .await?;
-            sqlx::query(bump!())
-                .bind(account_id)
-                .bind(board_id)
-                .bind(shard)
-                .execute(&mut *t.tx)
-                .await?;
-            seen
+                .await?
         }
     };
-    Ok(BoardChange::new(account_id, board_id, seen + 1, what))
+    Ok(BoardChange::new(account_id, board_id, revision, what))
 }

@@ -145,19 +145,21 @@ impl CardQuery {
     }
 }
 
-/// The board (live, in the scope's account), held for writing cards until the
-/// transaction ends.
-async fn held_board(
-    tx: &mut Tx,
+/// A transaction writing cards of the board (live, in the scope's account), holding it
+/// until the end, and the board. The plan is checked before the transaction: a plan
+/// changing meanwhile is no reason to keep a writer waiting longer.
+async fn begin_on_board(
     state: &AppState,
     scope: &AccountScope,
     board_id: Uuid,
-) -> AppResult<Board> {
-    ensure_enabled(&mut *tx, state, scope).await?;
-    lock::hold(tx, board_id, Hold::Cards).await?;
-    boards::store::get(&mut *tx, scope.account_id, board_id)
+) -> AppResult<(Tx, Board)> {
+    ensure_enabled(&state.db, state, scope).await?;
+    let mut tx = state.db.begin().await?;
+    lock::hold(&mut tx, board_id, Hold::Cards).await?;
+    let board = boards::store::get(&mut tx, scope.account_id, board_id)
         .await?
-        .ok_or(AppError::NotFound)
+        .ok_or(AppError::NotFound)?;
+    Ok((tx, board))
 }
 
 /// A live card of the board, to write (see [`store::get_to_write`]).
@@ -320,8 +322,7 @@ async fn insert_card(
     board_id: Uuid,
     body: &NewCard,
 ) -> AppResult<Result<Card, Crowded>> {
-    let mut tx = state.db.begin().await?;
-    let board = held_board(&mut tx, state, scope, board_id).await?;
+    let (mut tx, board) = begin_on_board(state, scope, board_id).await?;
     let stage = match body.stage_id {
         Some(stage_id) => stage_in(&mut tx, scope, board_id, stage_id).await?,
         None => entry_stage(&mut tx, scope, board_id).await?,
@@ -396,8 +397,7 @@ async fn update_card(
     ApiJson(body): ApiJson<CardUpdate>,
 ) -> AppResult<ApiJson<Card>> {
     let (board_id, card_id) = (path.1, path.2);
-    let mut tx = state.db.begin().await?;
-    let board = held_board(&mut tx, &state, &scope, board_id).await?;
+    let (mut tx, board) = begin_on_board(&state, &scope, board_id).await?;
     let before = card_in(&mut tx, &scope, (board_id, card_id), Position::Counted).await?;
     let expected = body.version.unwrap_or(before.version);
     if expected != before.version {
@@ -437,8 +437,7 @@ async fn archive_card(
     ApiPath(path): ApiPath<(Uuid, Uuid, Uuid)>,
 ) -> AppResult<StatusCode> {
     let (board_id, card_id) = (path.1, path.2);
-    let mut tx = state.db.begin().await?;
-    held_board(&mut tx, &state, &scope, board_id).await?;
+    let (mut tx, _) = begin_on_board(&state, &scope, board_id).await?;
     let card = card_in(&mut tx, &scope, (board_id, card_id), Position::Counted).await?;
     store::archive(&mut tx, scope.account_id, card_id, clock::now()).await?;
     let mut archived = event(&scope, &card, "archived");
@@ -486,8 +485,7 @@ async fn relocate_card(
     (board_id, card_id): (Uuid, Uuid),
     body: &CardMove,
 ) -> AppResult<Result<Card, Crowded>> {
-    let mut tx = state.db.begin().await?;
-    let board = held_board(&mut tx, state, scope, board_id).await?;
+    let (mut tx, board) = begin_on_board(state, scope, board_id).await?;
     // The move gives it a new position.
     let before = card_in(&mut tx, scope, (board_id, card_id), Position::Unread).await?;
     if body.version.is_some_and(|v| v != before.version) {
