@@ -11,7 +11,7 @@
 //! them all, in order, under one lock and one transaction, so a burst costs a board one
 //! lock, one revision and one announcement per run instead of per event.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -311,6 +311,7 @@ async fn follow(
 ) -> AppResult<Repairs> {
     let mut repairs = Repairs::default();
     let mut lookups = Lookups::default();
+    let ids: Vec<i64> = conversations.iter().map(|(c, _)| c.display_id).collect();
     for board in boards::store::all_live(&state.db, account_id).await? {
         let mut tx = state.db.begin().await?;
         if !lock::board(&mut tx, account_id, board.id, Hold::Events).await? {
@@ -332,7 +333,7 @@ async fn follow(
             }
             let on = match &mut on {
                 Some(on) => on,
-                None => on.insert(OnBoard::new(&mut tx, account_id, &board).await?),
+                None => on.insert(OnBoard::new(&mut tx, account_id, &board, &ids).await?),
             };
             let outcome = apply_to_board(&mut tx, on, conversation, *apply, &mut lookups).await?;
             if let Some(card_id) = outcome.changed_card()
@@ -343,7 +344,7 @@ async fn follow(
             repairs.count(outcome);
         }
         if let Some(on) = &mut on {
-            on.forget(&mut tx).await?;
+            on.settle(&mut tx).await?;
         }
         if changed.is_empty() {
             tx.commit().await?;
@@ -368,6 +369,8 @@ struct OnBoard<'a> {
     ends: HashMap<Uuid, i64>,
     /// The cards this run has read or written, by conversation, as they now are.
     cards: HashMap<i64, Tracked>,
+    /// Conversations of the run that had no card on the board when it started.
+    absent: HashSet<i64>,
 }
 
 /// A conversation's card as a run knows it.
@@ -382,18 +385,36 @@ struct Tracked {
     /// Conversation states up to this time (µs) are echoes of a write-back.
     quiet_until: i64,
     /// `applied` and `status` are not stored yet: they go with the card's next write, or
-    /// when the run forgets the card.
+    /// when the run settles.
     unsaved: bool,
 }
 
 impl<'a> OnBoard<'a> {
-    async fn new(tx: &mut Tx, account_id: Uuid, board: &'a Board) -> AppResult<OnBoard<'a>> {
+    /// The board as a run starts on it, with the cards of the run's conversations read in
+    /// one statement.
+    async fn new(
+        tx: &mut Tx,
+        account_id: Uuid,
+        board: &'a Board,
+        conversations: &[i64],
+    ) -> AppResult<OnBoard<'a>> {
+        let found = store::by_conversations(tx, account_id, board.id, conversations).await?;
+        let cards: HashMap<i64, Tracked> = found
+            .into_iter()
+            .filter_map(|f| Some((f.card.chatwoot_conversation_id?, Tracked::from(f))))
+            .collect();
+        let absent = conversations
+            .iter()
+            .copied()
+            .filter(|c| !cards.contains_key(c))
+            .collect();
         Ok(OnBoard {
             account_id,
             board,
             stages: stages::store::list(tx, account_id, board.id).await?,
             ends: HashMap::new(),
-            cards: HashMap::new(),
+            cards,
+            absent,
         })
     }
 
@@ -403,30 +424,37 @@ impl<'a> OnBoard<'a> {
         if let Some(tracked) = self.cards.remove(&conversation) {
             return Ok(Some(tracked));
         }
+        if self.absent.contains(&conversation) {
+            return Ok(None);
+        }
         let found =
-            store::by_conversation(tx, self.account_id, self.board.id, conversation).await?;
-        Ok(found.map(|f| Tracked {
-            card: f.card,
-            archived: f.archived,
-            applied: f.chatwoot_updated_micros.unwrap_or(0),
-            status: f.chatwoot_status,
-            quiet_until: f.chatwoot_quiet_until_micros.unwrap_or(0),
-            unsaved: false,
-        }))
+            store::by_conversations(tx, self.account_id, self.board.id, &[conversation]).await?;
+        Ok(found.into_iter().next().map(Tracked::from))
     }
 
-    /// Stores what the run has not yet stored and forgets what it knows of stage ends (a
-    /// move is about to take one).
-    async fn forget(&mut self, tx: &mut Tx) -> AppResult<()> {
-        for tracked in self.cards.values() {
+    /// Stores what the run has not yet stored of the cards it knows.
+    async fn settle(&mut self, tx: &mut Tx) -> AppResult<()> {
+        for tracked in self.cards.values_mut() {
             if let (true, Some(status)) = (tracked.unsaved, &tracked.status) {
                 let (card, at) = (tracked.card.id, tracked.applied);
                 store::mark_chatwoot_state(tx, self.account_id, card, at, status).await?;
+                tracked.unsaved = false;
             }
         }
-        self.cards.clear();
-        self.ends.clear();
         Ok(())
+    }
+}
+
+impl From<store::Followed> for Tracked {
+    fn from(found: store::Followed) -> Tracked {
+        Tracked {
+            card: found.card,
+            archived: found.archived,
+            applied: found.chatwoot_updated_micros.unwrap_or(0),
+            status: found.chatwoot_status,
+            quiet_until: found.chatwoot_quiet_until_micros.unwrap_or(0),
+            unsaved: false,
+        }
     }
 }
 
@@ -600,7 +628,8 @@ async fn apply_to_board(
         None
     };
     if let Some((to, to_kind)) = target {
-        on.forget(tx).await?;
+        // The card takes the bottom of its new stage: the run's idea of that end is stale.
+        on.ends.remove(&to);
         let from = on.stages.iter().find(|s| s.id == before.stage_id);
         let kind = moves::move_kind(from.map_or(Kind::Open, |s| s.kind), to_kind);
         // Positions are not counted here: the card goes to the bottom, where the API finds it.

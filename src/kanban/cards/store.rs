@@ -345,28 +345,49 @@ pub struct Followed {
     pub archived: bool,
 }
 
-/// A board's card for a Chatwoot conversation (display id), live or archived, its position
-/// left unread (-1: counting it reads the stage's cards above it, thousands in a busy
-/// entry stage, and Chatwoot's events never show it). Keyed by
+/// A board's cards for Chatwoot conversations (display ids), live or archived, in one
+/// statement, their positions left unread (-1: counting one reads the stage's cards above
+/// it, thousands in a busy entry stage, and Chatwoot's events never show it). Keyed by
 /// board as well as account: with no statistics yet on `cards` (a board filling up in its
 /// first minute), PostgreSQL plans account-only keys through `cards_contact` and reads every
 /// card of the account.
-pub async fn by_conversation(
+pub async fn by_conversations(
     tx: &mut Tx,
     account_id: Uuid,
     board_id: Uuid,
-    conversation_id: i64,
-) -> AppResult<Option<Followed>> {
-    let sql = concat!(
-        "SELECT ",
-        columns!("-1"),
-        ", c.chatwoot_updated_micros, c.chatwoot_status, c.chatwoot_quiet_until_micros,
-         c.archived_at IS NOT NULL AS archived
-         FROM cards c
-         WHERE c.account_id = $1 AND c.board_id = $2 AND c.chatwoot_conversation_id = $3"
-    );
-    Ok(on_tx!(tx, c => sqlx::query_as(sql)
-        .bind(account_id).bind(board_id).bind(conversation_id).fetch_optional(c).await?))
+    conversation_ids: &[i64],
+) -> AppResult<Vec<Followed>> {
+    macro_rules! select {
+        ($among:literal) => {
+            concat!(
+                "SELECT ",
+                columns!("-1"),
+                ", c.chatwoot_updated_micros, c.chatwoot_status, c.chatwoot_quiet_until_micros,
+                 c.archived_at IS NOT NULL AS archived
+                 FROM cards c
+                 WHERE c.account_id = $1 AND c.board_id = $2 AND c.chatwoot_conversation_id ",
+                $among
+            )
+        };
+    }
+    Ok(match tx {
+        Tx::Sqlite(t) => {
+            sqlx::query_as(select!("IN (SELECT value FROM json_each($3))"))
+                .bind(account_id)
+                .bind(board_id)
+                .bind(Json(conversation_ids))
+                .fetch_all(&mut *t.tx)
+                .await?
+        }
+        Tx::Postgres(t) => {
+            sqlx::query_as(select!("= ANY($3)"))
+                .bind(account_id)
+                .bind(board_id)
+                .bind(conversation_ids)
+                .fetch_all(&mut **t)
+                .await?
+        }
+    })
 }
 
 /// Writes what a conversation drives on its card (place, labels, priority, assignee,
