@@ -436,7 +436,8 @@ impl<'a> OnBoard<'a> {
     async fn settle(&mut self, tx: &mut Tx) -> AppResult<()> {
         for tracked in self.cards.values_mut() {
             if let (true, Some(status)) = (tracked.unsaved, &tracked.status) {
-                let (card, at) = (tracked.card.id, tracked.applied);
+                let card = (tracked.card.id, tracked.card.version);
+                let at = tracked.applied;
                 store::mark_chatwoot_state(tx, self.account_id, card, at, status).await?;
                 tracked.unsaved = false;
             }

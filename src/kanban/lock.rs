@@ -31,9 +31,10 @@ pub async fn hold(tx: &mut Tx, board_id: Uuid, hold: Hold) -> AppResult<()> {
     if let Tx::Postgres(conn) = tx {
         let sql = match hold {
             Hold::Cards => "SELECT pg_advisory_xact_lock_shared($1)",
-            // The board first, as everyone takes it; then the runs' own turn.
+            // The runs' own turn first, so a run waiting for it holds nothing a structure
+            // writer waits for (only runs take this key: no order to keep with others).
             Hold::Events => {
-                "SELECT pg_advisory_xact_lock_shared($1), pg_advisory_xact_lock($1 # 1)"
+                "SELECT pg_advisory_xact_lock($1 # 1), pg_advisory_xact_lock_shared($1)"
             }
             Hold::Structure => "SELECT pg_advisory_xact_lock($1)",
         };

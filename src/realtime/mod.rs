@@ -101,8 +101,14 @@ struct Outbox {
 }
 
 /// Sends what waits in the outbox until it finds it empty. A task of its own, so a
-/// request that goes away mid-send cannot leave the outbox marked as being emptied.
-async fn send_waiting(pool: sqlx::PgPool, outbox: Arc<Mutex<Outbox>>) {
+/// request that goes away mid-send cannot leave the outbox marked as being emptied. A
+/// batch that cannot be sent (twice) tells this replica's streams to reload: they would
+/// otherwise miss several boards' changes at once.
+async fn send_waiting(
+    pool: sqlx::PgPool,
+    outbox: Arc<Mutex<Outbox>>,
+    local: broadcast::Sender<Arc<Note>>,
+) {
     loop {
         let batch = {
             let mut outbox = outbox.lock().unwrap_or_else(PoisonError::into_inner);
@@ -112,13 +118,20 @@ async fn send_waiting(pool: sqlx::PgPool, outbox: Arc<Mutex<Outbox>>) {
             }
             std::mem::take(&mut outbox.waiting)
         };
-        let sent = sqlx::query("SELECT pg_notify($1, payload) FROM UNNEST($2::text[]) AS payload")
-            .bind(CHANNEL)
-            .bind(&batch)
-            .execute(&pool)
-            .await;
+        let send = || {
+            sqlx::query("SELECT pg_notify($1, payload) FROM UNNEST($2::text[]) AS payload")
+                .bind(CHANNEL)
+                .bind(&batch)
+                .execute(&pool)
+        };
+        let sent = match send().await {
+            Err(_) => send().await,
+            sent => sent,
+        };
         if let Err(err) = sent {
             tracing::warn!(error = %err, changes = batch.len(), "announcing board changes failed");
+            // No receiver is fine: nobody has a board open on this replica.
+            let _ = local.send(Arc::new(Note::Resync));
         }
     }
 }
@@ -150,7 +163,8 @@ impl Bus {
         outbox.waiting.push(payload);
         if !outbox.sending {
             outbox.sending = true;
-            tokio::spawn(send_waiting(pool.clone(), Arc::clone(&self.outbox)));
+            let local = self.local.clone();
+            tokio::spawn(send_waiting(pool.clone(), Arc::clone(&self.outbox), local));
         }
     }
 

@@ -793,3 +793,29 @@ async fn concurrent_drops_at_one_spot_all_land_between_its_neighbours() {
         ("first", "last")
     );
 }
+
+#[tokio::test]
+async fn a_cursor_from_another_board_pages_nothing() {
+    // The cursor names a card; one of another board says nothing about this board's order.
+    let (app, t) = tenant(&[]).await;
+    let sales = new_board(&app, &t).await;
+    for title in ["a", "b", "c"] {
+        card(&app, &t, &sales, json!({ "title": title })).await;
+    }
+    let other = board(&app, &t, "Other").await;
+    let other = Board {
+        id: id(&other.body["id"]),
+        stages: Vec::new(),
+    };
+    for title in ["x", "y"] {
+        card(&app, &t, &other, json!({ "title": title })).await;
+    }
+    let path = |b: &Board, query: &str| t.path(&format!("/boards/{}/cards?{query}", b.id));
+    let first = app.get(&path(&other, "limit=1"), &t.agent.token).await;
+    let cursor = first.body["next_cursor"].as_str().unwrap().to_string();
+    let foreign = app
+        .get(&path(&sales, &format!("cursor={cursor}")), &t.agent.token)
+        .await;
+    assert_eq!(foreign.status, StatusCode::OK, "{:?}", foreign.body);
+    assert_eq!(foreign.body["items"], json!([]));
+}

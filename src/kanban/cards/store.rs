@@ -22,7 +22,7 @@ macro_rules! columns {
         columns!(
             "CAST((SELECT COUNT(*) FROM cards p WHERE p.account_id = c.account_id
                AND p.stage_id = c.stage_id AND p.archived_at IS NULL
-               AND (p.rank, p.id) < (c.rank, c.id)) AS INTEGER)"
+               AND p.id <> c.id AND (p.rank, p.id) < (c.rank, c.id)) AS INTEGER)"
         )
     };
     ($position:literal) => {
@@ -302,7 +302,8 @@ macro_rules! list_sql {
                AND ($11 IS NULL OR c.due_at < $11)
                AND ($12 IS NULL OR (s.position, c.rank, c.id) >
                     (SELECT s2.position, c2.rank, c2.id FROM cards c2
-                     JOIN stages s2 ON s2.id = c2.stage_id WHERE c2.id = $12))
+                     JOIN stages s2 ON s2.id = c2.stage_id
+                     WHERE c2.id = $12 AND c2.account_id = $1 AND c2.board_id = $2))
                AND ($14 IS NULL OR c.chatwoot_conversation_id = $14)
              ORDER BY s.position, c.rank, c.id LIMIT $13"
         )
@@ -419,18 +420,20 @@ pub async fn follow_conversation(
     Ok(written == 1)
 }
 
-/// Records the newest conversation state applied to a card and the status then.
+/// Records the newest conversation state applied to a card and the status then, if the
+/// card is still at version `expected`: a person who moved it meanwhile also recorded the
+/// state as of the move, which an older event must not overwrite.
 pub async fn mark_chatwoot_state(
     tx: &mut Tx,
     account_id: Uuid,
-    card_id: Uuid,
+    (card_id, expected): (Uuid, i64),
     micros: i64,
     status: &str,
 ) -> AppResult<()> {
     let sql = "UPDATE cards SET chatwoot_updated_micros = $3, chatwoot_status = $4
-               WHERE account_id = $1 AND id = $2";
+               WHERE account_id = $1 AND id = $2 AND version = $5";
     on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(card_id).bind(micros).bind(status)
-        .execute(c).await?.rows_affected());
+        .bind(expected).execute(c).await?.rows_affected());
     Ok(())
 }
 
