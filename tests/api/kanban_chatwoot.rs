@@ -165,26 +165,27 @@ async fn conversations_become_cards_that_follow_their_status() {
     })
     .await;
 
-    let history = app
-        .get(
-            &format!(
-                "{}/boards/{}/cards/{}/history",
-                account_path(admin.account_id),
-                board["id"].as_str().unwrap(),
-                card["id"].as_str().unwrap()
-            ),
-            &admin.access,
-        )
-        .await;
-    let kinds: Vec<&str> = history
-        .body
+    let card_path = format!(
+        "{}/boards/{}/cards/{}",
+        account_path(admin.account_id),
+        board["id"].as_str().unwrap(),
+        card["id"].as_str().unwrap()
+    );
+    let (kinds, history) = history_kinds(&app, &admin.access, &card_path).await;
+    assert_eq!(kinds, ["created", "won", "reopened"]);
+    assert_eq!(history[1]["actor_type"], "chatwoot");
+}
+
+/// The kinds of a card's history events, oldest first, and the history itself.
+async fn history_kinds(app: &TestApp, token: &str, card_path: &str) -> (Vec<String>, Value) {
+    let history = app.get(&format!("{card_path}/history"), token).await.body;
+    let kinds = history
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["kind"].as_str().unwrap())
+        .map(|e| e["kind"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(kinds, ["created", "won", "reopened"]);
-    assert_eq!(history.body[1]["actor_type"], "chatwoot");
+    (kinds, history)
 }
 
 fn conversation(id: i64, status: &str, labels: &[&str], updated_at: f64) -> Value {
@@ -597,29 +598,15 @@ async fn events_out_of_order_in_one_batch_converge_and_positions_stay_dense() {
     // Made resolved: created in the entry stage, then moved by the status rule.
     assert_eq!(card(606)["stage_id"], won);
 
-    let history = hub
-        .get(
-            &format!(
-                "{board_path}/cards/{}/history",
-                first["id"].as_str().unwrap()
-            ),
-            &admin.access,
-        )
-        .await;
-    let kinds: Vec<&str> = history
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let first_path = format!("{board_path}/cards/{}", first["id"].as_str().unwrap());
+    let (kinds, _) = history_kinds(&hub, &admin.access, &first_path).await;
     // Made once, whichever state came first; the newest one put it in Won last.
     assert_eq!(
         kinds.iter().filter(|k| **k == "created").count(),
         1,
         "{kinds:?}"
     );
-    assert_eq!(kinds.last(), Some(&"won"), "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&"won".to_string()), "{kinds:?}");
 
     let mut by_stage: std::collections::HashMap<&str, Vec<i64>> = Default::default();
     for c in &now {

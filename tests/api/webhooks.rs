@@ -508,19 +508,25 @@ async fn a_delivery_left_by_a_crashed_worker_is_processed_once_after_its_lease()
     server.await.unwrap().unwrap();
 }
 
+/// A hub stopped right after making an account: no worker runs, so the claims a test makes
+/// are the only ones.
+async fn without_worker(account_name: &str) -> (TestApp, Uuid) {
+    let mut app = TestApp::spawn().await;
+    let root = app.user("root@hub.test", true).await;
+    let tenant = app.tenant(&root, account_name).await;
+    app.stop().await;
+    (app, tenant.id)
+}
+
 /// The claim is the fence: a worker that outlived its lease finds its delivery taken again
 /// and records nothing over the new claim; deliveries given back are due at once, their
 /// attempt not counted.
 #[tokio::test]
 async fn a_worker_past_its_lease_records_nothing_and_given_back_deliveries_are_due_again() {
     use whatpro_hub::chatwoot::webhooks::store;
-    let mut app = TestApp::spawn().await;
-    let root = app.user("root@hub.test", true).await;
-    let tenant = app.tenant(&root, "Fence Co").await;
-    // No worker runs: the claims below are the only ones.
-    app.stop().await;
+    let (app, account_id) = without_worker("Fence Co").await;
     let db = app.state.db.clone();
-    let first = app.add_delivery(tenant.id).await;
+    let first = app.add_delivery(account_id).await;
     let lease = time::Duration::seconds(30);
     let t0 = clock::now();
 
@@ -537,14 +543,14 @@ async fn a_worker_past_its_lease_records_nothing_and_given_back_deliveries_are_d
         limit: 10,
         after: None,
     };
-    let done = store::list(&db, tenant.id, None, page).await.unwrap();
+    let done = store::list(&db, account_id, None, page).await.unwrap();
     assert_eq!((done[0].status.as_str(), done[0].attempts), ("done", 2));
     assert!(done[0].last_error.is_none());
 
     // A batch is taken oldest first; what is given back is pending again, due at once.
     let mut ids = Vec::new();
     for _ in 0..3 {
-        ids.push(app.add_delivery(tenant.id).await);
+        ids.push(app.add_delivery(account_id).await);
     }
     let batch = store::claim_batch(&db, clock::now(), lease, 10)
         .await
@@ -740,15 +746,11 @@ async fn a_delivery_that_cannot_be_processed_fails_alone_and_its_group_is_proces
 #[tokio::test]
 async fn a_group_is_recorded_done_only_where_it_is_still_the_claim() {
     use whatpro_hub::chatwoot::webhooks::store;
-    let mut app = TestApp::spawn().await;
-    let root = app.user("root@hub.test", true).await;
-    let tenant = app.tenant(&root, "Group Co").await;
-    // No worker runs: the claims below are the only ones.
-    app.stop().await;
+    let (app, account_id) = without_worker("Group Co").await;
     let db = app.state.db.clone();
     let mut ids = Vec::new();
     for _ in 0..3 {
-        ids.push(app.add_delivery(tenant.id).await);
+        ids.push(app.add_delivery(account_id).await);
     }
     let lease = time::Duration::seconds(30);
     let t0 = clock::now();
@@ -772,7 +774,7 @@ async fn a_group_is_recorded_done_only_where_it_is_still_the_claim() {
     let mut recorded = store::finish_all(&db, &group, t0).await.unwrap();
     recorded.sort();
     assert_eq!(recorded, ids[..2]);
-    let newest = app.add_delivery(tenant.id).await;
+    let newest = app.add_delivery(account_id).await;
     let mut both = retried;
     both.extend(
         store::claim_batch(&db, clock::now(), lease, 10)
@@ -787,7 +789,7 @@ async fn a_group_is_recorded_done_only_where_it_is_still_the_claim() {
         limit: 10,
         after: None,
     };
-    let all = store::list(&db, tenant.id, None, page).await.unwrap();
+    let all = store::list(&db, account_id, None, page).await.unwrap();
     assert!(
         all.iter()
             .all(|d| d.status == "done" && d.processed_at.is_some()),
