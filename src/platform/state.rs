@@ -25,6 +25,8 @@ pub struct Shared {
     /// The Chatwoot installations, as last read from the database.
     pub installations: Registry,
     pub lists: ListCache,
+    /// Stores received webhook deliveries, many to a commit under load.
+    pub delivery_writer: crate::chatwoot::webhooks::DeliveryWriter,
     /// Wakes the webhook worker when a delivery is stored.
     pub deliveries: tokio::sync::Notify,
     /// Relays board changes to open realtime streams.
@@ -52,6 +54,7 @@ impl AppState {
         );
         Ok(AppState(Arc::new(Shared {
             realtime: crate::realtime::Bus::new(db.clone()),
+            delivery_writer: crate::chatwoot::webhooks::DeliveryWriter::start(db.clone()),
             db,
             config,
             tokens,

@@ -564,9 +564,9 @@ async fn events_out_of_order_in_one_batch_converge_and_positions_stay_dense() {
         let key = format!("batch-{i}");
         let new = store::NewDelivery {
             account_id: admin.account_id,
-            event,
-            dedupe_key: &key,
-            body: &body,
+            event: event.to_string(),
+            dedupe_key: key,
+            body,
             received_at: clock::now(),
         };
         assert!(store::insert(&app.state.db, &new).await.unwrap());

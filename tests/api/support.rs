@@ -138,9 +138,9 @@ impl TestApp {
         let key = format!("fixture-{}", rand_id());
         let new = store::NewDelivery {
             account_id,
-            event: "webwidget_triggered",
-            dedupe_key: &key,
-            body: "{\"event\":\"webwidget_triggered\"}",
+            event: "webwidget_triggered".into(),
+            dedupe_key: key,
+            body: "{\"event\":\"webwidget_triggered\"}".into(),
             received_at: whatpro_hub::platform::clock::now(),
         };
         assert!(store::insert(&self.state.db, &new).await.unwrap());

@@ -208,6 +208,51 @@ async fn deliveries_need_a_fresh_valid_signature_and_are_stored_once() {
         .assert_problem(StatusCode::NOT_FOUND, "not_found");
 }
 
+/// Deliveries arriving at once share commits (group commit): each is still stored once,
+/// and a duplicate is told so even when it is written in the same group as its original.
+#[tokio::test]
+async fn deliveries_arriving_together_are_each_stored_once() {
+    use whatpro_hub::chatwoot::webhooks::store;
+    let (sim, demo, app, admin) = connected(&[]).await;
+    let secret = sim.webhooks(demo.account_id)[0].secret.clone();
+    let now = clock::now().unix_timestamp();
+    // Twenty deliveries, each sent twice, all at once.
+    let sends = (0..40).map(|i| {
+        let (app, secret) = (&app, &secret);
+        async move {
+            let body = conversation_created(100 + i % 20);
+            let headers = signed_headers(secret, &body, now, &format!("burst-{}", i % 20));
+            let resp = deliver(app, admin.account_id, &headers, &body).await;
+            assert_eq!(resp.status, StatusCode::OK, "{:?}", resp.body);
+            (i % 20, resp.body["status"].as_str().unwrap().to_string())
+        }
+    });
+    let answers = futures_util::future::join_all(sends).await;
+    for key in 0..20 {
+        let mut statuses: Vec<_> = answers
+            .iter()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, status)| status.as_str())
+            .collect();
+        statuses.sort_unstable();
+        assert_eq!(statuses, ["accepted", "duplicate"], "delivery burst-{key}");
+    }
+    assert_eq!(deliveries(&app, &admin, "?limit=100").await.len(), 20);
+
+    // One group holding a key twice, and a key already stored.
+    let new = |key: &str| store::NewDelivery {
+        account_id: admin.account_id,
+        event: "conversation_created".into(),
+        dedupe_key: key.into(),
+        body: "{}".into(),
+        received_at: clock::now(),
+    };
+    let group = [new("g-1"), new("g-2"), new("g-1"), new("burst-3")];
+    let stored = store::insert_all(&app.state.db, &group).await.unwrap();
+    assert_eq!(stored, [true, true, false, false]);
+    assert_eq!(deliveries(&app, &admin, "?limit=100").await.len(), 22);
+}
+
 #[tokio::test]
 async fn unsigned_deliveries_are_accepted_only_from_an_installation_marked_unsigned() {
     let (sim, demo) = chatwoot().await;
@@ -394,9 +439,9 @@ async fn a_delivery_left_by_a_crashed_worker_is_processed_once_after_its_lease()
     let body = new_conversation(conversation, demo.whatsapp_inbox_id, "Rita Sousa");
     let stored = store::NewDelivery {
         account_id: admin.account_id,
-        event: "conversation_created",
-        dedupe_key: "crash-1",
-        body: &body,
+        event: "conversation_created".into(),
+        dedupe_key: "crash-1".into(),
+        body,
         received_at: clock::now(),
     };
     assert!(store::insert(&db, &stored).await.unwrap());
@@ -641,9 +686,9 @@ async fn a_delivery_that_cannot_be_processed_fails_alone_and_its_group_is_proces
     for (key, event, body) in &stored {
         let new = store::NewDelivery {
             account_id: admin.account_id,
-            event,
-            dedupe_key: key,
-            body,
+            event: event.to_string(),
+            dedupe_key: key.to_string(),
+            body: body.clone(),
             received_at: clock::now(),
         };
         assert!(store::insert(&db, &new).await.unwrap());

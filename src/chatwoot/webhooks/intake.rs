@@ -119,12 +119,12 @@ async fn receive(
     };
     let new = store::NewDelivery {
         account_id,
-        event: &envelope.event,
-        dedupe_key: &dedupe_key,
-        body: text,
+        event: envelope.event,
+        dedupe_key,
+        body: text.to_string(),
         received_at: clock::now(),
     };
-    let fresh = store::insert(&state.db, &new).await?;
+    let fresh = state.delivery_writer.store(new).await?;
     if fresh {
         state.deliveries.notify_one();
     }

@@ -9,6 +9,7 @@
 mod intake;
 pub mod store;
 pub mod worker;
+mod writer;
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -16,6 +17,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 pub use intake::router;
+pub use writer::DeliveryWriter;
 
 /// A stored delivery as admins see it (without its body).
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]

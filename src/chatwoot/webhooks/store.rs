@@ -13,11 +13,12 @@ use crate::{
 
 use super::Delivery;
 
-pub struct NewDelivery<'a> {
+/// A delivery as received, to be stored.
+pub struct NewDelivery {
     pub account_id: Uuid,
-    pub event: &'a str,
-    pub dedupe_key: &'a str,
-    pub body: &'a str,
+    pub event: String,
+    pub dedupe_key: String,
+    pub body: String,
     pub received_at: OffsetDateTime,
 }
 
@@ -39,18 +40,56 @@ pub async fn receiver(db: &Db, account_id: Uuid) -> AppResult<Option<Receiver>> 
 }
 
 /// Stores a delivery unless one with the same key is already stored; `false` for a duplicate.
-pub async fn insert(db: &Db, new: &NewDelivery<'_>) -> AppResult<bool> {
-    let sql =
-        "INSERT INTO webhook_deliveries (id, account_id, source, event, dedupe_key, body, status,
-                   attempts, next_attempt_at, received_at)
-               VALUES ($1, $2, 'chatwoot', $3, $4, $5, 'pending', 0, $6, $6)
-               ON CONFLICT (account_id, source, dedupe_key) DO NOTHING";
-    let _turn = db.writer_turn().await?;
-    let inserted = on_db!(db, pool => sqlx::query(sql)
-        .bind(Uuid::now_v7()).bind(new.account_id).bind(new.event).bind(new.dedupe_key)
-        .bind(new.body).bind(new.received_at)
-        .execute(pool).await?.rows_affected());
-    Ok(inserted == 1)
+pub async fn insert(db: &Db, new: &NewDelivery) -> AppResult<bool> {
+    Ok(insert_all(db, std::slice::from_ref(new)).await?[0])
+}
+
+/// Stores deliveries in one transaction, each unless one with its key is already stored
+/// (or comes earlier in `new`). Answers, in order, whether each was stored. PostgreSQL
+/// takes them all in one statement; SQLite, in process, one statement each.
+pub async fn insert_all(db: &Db, new: &[NewDelivery]) -> AppResult<Vec<bool>> {
+    let ids: Vec<Uuid> = new.iter().map(|_| Uuid::now_v7()).collect();
+    match db {
+        Db::Postgres(pool) => {
+            let sql = "INSERT INTO webhook_deliveries (id, account_id, source, event, dedupe_key,
+                           body, status, attempts, next_attempt_at, received_at)
+                       SELECT id, account_id, 'chatwoot', event, dedupe_key, body, 'pending', 0,
+                              received_at, received_at
+                       FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
+                                   $6::timestamptz[])
+                            AS d (id, account_id, event, dedupe_key, body, received_at)
+                       ON CONFLICT (account_id, source, dedupe_key) DO NOTHING
+                       RETURNING id";
+            let column = |f: fn(&NewDelivery) -> &str| new.iter().map(f).collect::<Vec<_>>();
+            let stored: Vec<Uuid> = sqlx::query_scalar(sql)
+                .bind(&ids)
+                .bind(new.iter().map(|d| d.account_id).collect::<Vec<_>>())
+                .bind(column(|d| &d.event))
+                .bind(column(|d| &d.dedupe_key))
+                .bind(column(|d| &d.body))
+                .bind(new.iter().map(|d| d.received_at).collect::<Vec<_>>())
+                .fetch_all(pool)
+                .await?;
+            Ok(ids.iter().map(|id| stored.contains(id)).collect())
+        }
+        Db::Sqlite(_) => {
+            let sql = "INSERT INTO webhook_deliveries (id, account_id, source, event, dedupe_key,
+                           body, status, attempts, next_attempt_at, received_at)
+                       VALUES ($1, $2, 'chatwoot', $3, $4, $5, 'pending', 0, $6, $6)
+                       ON CONFLICT (account_id, source, dedupe_key) DO NOTHING";
+            let mut tx = db.begin().await?;
+            let mut stored = Vec::with_capacity(new.len());
+            for (id, d) in ids.iter().zip(new) {
+                let inserted = on_tx!(&mut tx, c => sqlx::query(sql)
+                    .bind(id).bind(d.account_id).bind(&d.event).bind(&d.dedupe_key)
+                    .bind(&d.body).bind(d.received_at)
+                    .execute(c).await?.rows_affected());
+                stored.push(inserted == 1);
+            }
+            tx.commit().await?;
+            Ok(stored)
+        }
+    }
 }
 
 /// A delivery taken by a worker, with its raw body. `attempts` counts this attempt and
