@@ -355,37 +355,43 @@ async fn follow(
     Ok(repairs)
 }
 
-/// A board taking a run of events, and what the run knows of it. Every write to a card
-/// checks its version ([`write_card`] fails on a stale one, and the run is applied again),
-/// so the cards the run has read or written stay as it knows them; the ends of stages stay
-/// as it knows them until the run itself moves a card to one.
+/// A board taking a run of events, and what the run knows of it. The run changes its cards
+/// in memory and writes them when it settles: each card once, however many events touched
+/// it (new cards and the history all in one statement each). Every write of a stored card
+/// checks the version the run read, so a person's edit meanwhile fails the run, which is
+/// then applied again.
 /// (A write-back only ever shortens a card's echo window, without holding the board: held
 /// a few milliseconds longer, the window errs on the side of an echo.)
 struct OnBoard<'a> {
     account_id: Uuid,
     board: &'a Board,
     stages: Vec<Stage>,
-    /// The rank below a stage's last card, as this run left it.
+    /// The rank below a stage's last card, the run's unwritten cards included.
     ends: HashMap<Uuid, i64>,
     /// The cards this run has read or written, by conversation, as they now are.
     cards: HashMap<i64, Tracked>,
     /// Conversations of the run that had no card on the board when it started.
     absent: HashSet<i64>,
+    /// The cards' history, written when the run settles.
+    history: Vec<Event<'static>>,
 }
 
 /// A conversation's card as a run knows it.
 struct Tracked {
-    /// As stored.
+    /// As the run has it.
     card: Card,
     archived: bool,
+    /// The version stored; `None` for a card the run made.
+    stored: Option<i64>,
+    /// `card` differs from what is stored.
+    dirty: bool,
     /// `updated_at` (µs) of the newest conversation state applied.
     applied: i64,
     /// The conversation status last seen (or expected after a write-back).
     status: Option<String>,
     /// Conversation states up to this time (µs) are echoes of a write-back.
     quiet_until: i64,
-    /// `applied` and `status` are not stored yet: they go with the card's next write, or
-    /// when the run settles.
+    /// `applied` and `status` are not stored yet.
     unsaved: bool,
 }
 
@@ -415,6 +421,7 @@ impl<'a> OnBoard<'a> {
             ends: HashMap::new(),
             cards,
             absent,
+            history: Vec::new(),
         })
     }
 
@@ -432,16 +439,50 @@ impl<'a> OnBoard<'a> {
         Ok(found.into_iter().next().map(Tracked::from))
     }
 
-    /// Stores what the run has not yet stored of the cards it knows.
+    /// The rank for a card going to the bottom of `stage`, below the run's own cards.
+    async fn bottom_of(&mut self, tx: &mut Tx, stage: Uuid) -> AppResult<i64> {
+        let rank = match self.ends.get(&stage) {
+            Some(end) => *end,
+            None => moves::bottom_rank(tx, self.account_id, stage).await?,
+        };
+        self.ends.insert(stage, rank.saturating_add(moves::GAP));
+        Ok(rank)
+    }
+
+    /// Writes what the run changed: new cards and history in one statement each, and each
+    /// changed card once, at the version the run read.
     async fn settle(&mut self, tx: &mut Tx) -> AppResult<()> {
-        for tracked in self.cards.values_mut() {
-            if let (true, Some(status)) = (tracked.unsaved, &tracked.status) {
-                let card = (tracked.card.id, tracked.card.version);
-                let at = tracked.applied;
-                store::mark_chatwoot_state(tx, self.account_id, card, at, status).await?;
-                tracked.unsaved = false;
+        let mut new_cards = Vec::new();
+        for tracked in self.cards.values() {
+            let state = tracked.status.as_deref().map(|s| (tracked.applied, s));
+            let unsaved = state.filter(|_| tracked.unsaved);
+            match (tracked.stored, tracked.dirty) {
+                (None, _) => new_cards.push((&tracked.card, state)),
+                (Some(expected), true) => {
+                    let card = &tracked.card;
+                    if !store::follow_conversation(tx, self.account_id, card, expected, unsaved)
+                        .await?
+                    {
+                        // A person edited the card meanwhile (edits check the version
+                        // without holding the run off): nothing of the run is kept, and
+                        // the worker applies it again.
+                        return Err(AppError::Conflict {
+                            code: "version_conflict",
+                            message: "The card changed while Chatwoot events were applied to it."
+                                .into(),
+                        });
+                    }
+                }
+                (Some(expected), false) => {
+                    if let Some((at, status)) = unsaved {
+                        let card = (tracked.card.id, expected);
+                        store::mark_chatwoot_state(tx, self.account_id, card, at, status).await?;
+                    }
+                }
             }
         }
+        store::insert_all(tx, self.account_id, &new_cards).await?;
+        history::record_all(tx, &self.history).await?;
         Ok(())
     }
 }
@@ -449,11 +490,13 @@ impl<'a> OnBoard<'a> {
 impl From<store::Followed> for Tracked {
     fn from(found: store::Followed) -> Tracked {
         Tracked {
+            stored: Some(found.card.version),
             card: found.card,
             archived: found.archived,
             applied: found.chatwoot_updated_micros.unwrap_or(0),
             status: found.chatwoot_status,
             quiet_until: found.chatwoot_quiet_until_micros.unwrap_or(0),
+            dirty: false,
             unsaved: false,
         }
     }
@@ -580,6 +623,8 @@ async fn apply_to_board(
             let known = Tracked {
                 card: place_new(tx, on, conversation).await?,
                 archived: false,
+                stored: None,
+                dirty: true,
                 applied: 0,
                 status: None,
                 quiet_until: 0,
@@ -588,8 +633,7 @@ async fn apply_to_board(
             (known, true)
         }
     };
-    // `before` is what the rules compare with (a new card: blank in the entry stage);
-    // `stored` is the card as written so far.
+    // `before` is what the rules compare with (a new card: blank in the entry stage).
     let before = &known.card;
     let mut after = before.clone();
     if let Some((message, at)) = &conversation.last_message
@@ -602,18 +646,11 @@ async fn apply_to_board(
     if newer && !message_only {
         sync_fields(tx, account_id, &mut after, conversation, lookups).await?;
     }
-    // A new card is written once with its fields, in the entry stage; a move follows.
-    let stored = if created {
-        store::insert(tx, account_id, &after).await?;
-        history::record(
-            tx,
-            event(account_id, &after, "created", None, Some(after.stage_id)),
-        )
-        .await?;
-        after.clone()
-    } else {
-        before.clone()
-    };
+    if created {
+        let entry = Some(after.stage_id);
+        on.history
+            .push(event(account_id, &after, "created", None, entry));
+    }
     // The echoes of a write-back (even its halfway states) follow what a person did.
     let echo = conversation.updated_micros <= known.quiet_until;
     let target = if newer && !message_only && !echo {
@@ -629,12 +666,10 @@ async fn apply_to_board(
         None
     };
     if let Some((to, to_kind)) = target {
-        // The card takes the bottom of its new stage: the run's idea of that end is stale.
-        on.ends.remove(&to);
         let from = on.stages.iter().find(|s| s.id == before.stage_id);
         let kind = moves::move_kind(from.map_or(Kind::Open, |s| s.kind), to_kind);
         // Positions are not counted here: the card goes to the bottom, where the API finds it.
-        after.rank = moves::bottom_rank(tx, account_id, to, Some(stored.id)).await?;
+        after.rank = on.bottom_of(tx, to).await?;
         after.position = -1;
         after.stage_id = to;
         after.stage_entered_at = clock::now();
@@ -642,11 +677,13 @@ async fn apply_to_board(
         if to_kind != Kind::Lost {
             after.lost_reason = None;
         }
-        history::record(
-            tx,
-            event(account_id, &after, kind, Some(before.stage_id), Some(to)),
-        )
-        .await?;
+        on.history.push(event(
+            account_id,
+            &after,
+            kind,
+            Some(before.stage_id),
+            Some(to),
+        ));
     }
     let (mut applied, mut status, mut unsaved) = (known.applied, known.status, known.unsaved);
     if newer && !message_only {
@@ -660,20 +697,11 @@ async fn apply_to_board(
         applied = conversation.updated_micros;
         status = Some(seen);
     }
-    let changed = after != stored;
+    let changed = after != *before;
     if changed {
-        after.version = stored.version + 1;
+        // One version more than stored, however many events of the run change the card.
+        after.version = known.stored.map_or(before.version, |stored| stored + 1);
         after.updated_at = clock::now();
-        let state = status.as_deref().filter(|_| unsaved).map(|s| (applied, s));
-        if !store::follow_conversation(tx, account_id, &after, stored.version, state).await? {
-            // A person edited the card meanwhile (edits check the version without locking
-            // the board): nothing of the event is kept, and the worker applies it again.
-            return Err(AppError::Conflict {
-                code: "version_conflict",
-                message: "The card changed while a Chatwoot event was applied to it.".into(),
-            });
-        }
-        unsaved = false;
     }
     let outcome = match (created, target.is_some(), changed) {
         (true, _, _) => Outcome::Created(after.id),
@@ -686,6 +714,8 @@ async fn apply_to_board(
         Tracked {
             card: after,
             archived: false,
+            stored: known.stored,
+            dirty: known.dirty || changed,
             applied,
             status,
             quiet_until: known.quiet_until,
@@ -714,13 +744,8 @@ async fn place_new(
         .unwrap_or_else(|| format!("Conversation #{}", conversation.display_id));
     let mut card = Card::blank(on.board.id, entry, title, clock::now());
     card.chatwoot_conversation_id = Some(conversation.display_id);
-    card.rank = match on.ends.get(&entry.id) {
-        Some(end) => *end,
-        None => moves::bottom_rank(tx, on.account_id, entry.id, None).await?,
-    };
+    card.rank = on.bottom_of(tx, entry.id).await?;
     card.position = -1;
-    on.ends
-        .insert(entry.id, card.rank.saturating_add(moves::GAP));
     Ok(card)
 }
 

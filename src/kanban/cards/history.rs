@@ -83,15 +83,33 @@ pub struct Event<'a> {
 }
 
 pub async fn record(tx: &mut Tx, event: Event<'_>) -> AppResult<()> {
-    let sql = "INSERT INTO card_events (id, account_id, board_id, card_id, kind, from_stage_id,
-                   to_stage_id, actor_type, actor_user_id, reason, changes, created_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
-    on_tx!(tx, c => sqlx::query(sql)
-        .bind(Uuid::now_v7()).bind(event.account_id).bind(event.board_id).bind(event.card_id)
-        .bind(event.kind).bind(event.from_stage_id).bind(event.to_stage_id).bind(event.actor.kind)
-        .bind(event.actor.user_id).bind(event.reason).bind(event.changes.map(sqlx::types::Json))
-        .bind(clock::now())
-        .execute(c).await?.rows_affected());
+    record_all(tx, &[event]).await
+}
+
+/// Events written per statement at most.
+const RECORD_ROWS: usize = 200;
+
+/// Writes events in the order given, in one statement per [`RECORD_ROWS`].
+pub async fn record_all(tx: &mut Tx, events: &[Event<'_>]) -> AppResult<()> {
+    let at = clock::now();
+    for chunk in events.chunks(RECORD_ROWS) {
+        on_tx!(&mut *tx, c => {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO card_events (id, account_id, board_id, card_id, kind, from_stage_id,
+                   to_stage_id, actor_type, actor_user_id, reason, changes, created_at) ",
+            );
+            insert.push_values(chunk, |mut row, event| {
+                row.push_bind(Uuid::now_v7()).push_bind(event.account_id)
+                    .push_bind(event.board_id).push_bind(event.card_id).push_bind(event.kind)
+                    .push_bind(event.from_stage_id).push_bind(event.to_stage_id)
+                    .push_bind(event.actor.kind).push_bind(event.actor.user_id)
+                    .push_bind(event.reason.map(str::to_string))
+                    .push_bind(event.changes.clone().map(sqlx::types::Json)).push_bind(at);
+            });
+            // Statements of every length would crowd the connection's statement cache.
+            insert.build().persistent(false).execute(c).await?.rows_affected()
+        });
+    }
     Ok(())
 }
 

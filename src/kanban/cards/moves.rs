@@ -87,15 +87,10 @@ pub async fn bottom(
     })
 }
 
-/// The rank below the stage's last live card other than `moving`, without counting the
-/// cards (what Chatwoot's events use: they never show a position).
-pub async fn bottom_rank(
-    tx: &mut Tx,
-    account_id: Uuid,
-    stage_id: Uuid,
-    moving: Option<Uuid>,
-) -> AppResult<i64> {
-    let last = store::last_rank(tx, account_id, stage_id, moving).await?;
+/// The rank below the stage's last live card, without counting the cards (what Chatwoot's
+/// events use: they never show a position).
+pub async fn bottom_rank(tx: &mut Tx, account_id: Uuid, stage_id: Uuid) -> AppResult<i64> {
+    let last = store::last_rank(tx, account_id, stage_id).await?;
     Ok(below(last))
 }
 
@@ -185,7 +180,7 @@ pub async fn append_stage(
     let Some(first) = store::top_rank(tx, scope.account_id, from.id).await? else {
         return Ok(());
     };
-    let end = bottom_rank(tx, scope.account_id, to.id, None).await?;
+    let end = bottom_rank(tx, scope.account_id, to.id).await?;
     store::append_stage(
         tx,
         scope.account_id,

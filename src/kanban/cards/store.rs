@@ -96,22 +96,48 @@ pub async fn get_to_write(
 }
 
 pub async fn insert(tx: &mut Tx, account_id: Uuid, card: &Card) -> Result<(), sqlx::Error> {
-    let sql = "INSERT INTO cards (id, account_id, board_id, stage_id, rank, title,
+    insert_all(tx, account_id, &[(card, None)]).await
+}
+
+/// Cards inserted per statement at most (SQLite takes 32,766 parameters, PostgreSQL 65,535).
+const INSERT_ROWS: usize = 100;
+
+/// Inserts new cards, each with the state of its conversation (µs, status) when it
+/// follows one, in one statement per [`INSERT_ROWS`].
+pub async fn insert_all(
+    tx: &mut Tx,
+    account_id: Uuid,
+    cards: &[(&Card, Option<(i64, &str)>)],
+) -> Result<(), sqlx::Error> {
+    for chunk in cards.chunks(INSERT_ROWS) {
+        on_tx!(&mut *tx, c => {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO cards (id, account_id, board_id, stage_id, rank, title,
                    chatwoot_conversation_id, chatwoot_contact_id, chatwoot_inbox_id, contact_name,
-                   contact_avatar_url, last_message, last_message_at, value_minor, currency, priority,
-                   due_at, assignee_id, labels, custom_fields, status, lost_reason, version,
-                   created_at, updated_at, stage_entered_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                       $18, $19, $20, $21, $22, $23, $24, $25, $26)";
-    on_tx!(tx, c => sqlx::query(sql)
-        .bind(card.id).bind(account_id).bind(card.board_id).bind(card.stage_id).bind(card.rank)
-        .bind(&card.title).bind(card.chatwoot_conversation_id).bind(card.chatwoot_contact_id)
-        .bind(card.chatwoot_inbox_id).bind(&card.contact_name).bind(&card.contact_avatar_url)
-        .bind(&card.last_message).bind(card.last_message_at).bind(card.value_minor)
-        .bind(&card.currency).bind(card.priority).bind(card.due_at).bind(card.assignee_id)
-        .bind(Json(&card.labels)).bind(Json(&card.custom_fields)).bind(card.status)
-        .bind(&card.lost_reason).bind(card.version).bind(card.created_at).bind(card.updated_at)
-        .bind(card.stage_entered_at).execute(c).await?.rows_affected());
+                   contact_avatar_url, last_message, last_message_at, value_minor, currency,
+                   priority, due_at, assignee_id, labels, custom_fields, status, lost_reason,
+                   version, created_at, updated_at, stage_entered_at, chatwoot_updated_micros,
+                   chatwoot_status) ",
+            );
+            insert.push_values(chunk, |mut row, (card, state)| {
+                row.push_bind(card.id).push_bind(account_id).push_bind(card.board_id)
+                    .push_bind(card.stage_id).push_bind(card.rank).push_bind(card.title.clone())
+                    .push_bind(card.chatwoot_conversation_id).push_bind(card.chatwoot_contact_id)
+                    .push_bind(card.chatwoot_inbox_id).push_bind(card.contact_name.clone())
+                    .push_bind(card.contact_avatar_url.clone()).push_bind(card.last_message.clone())
+                    .push_bind(card.last_message_at).push_bind(card.value_minor)
+                    .push_bind(card.currency.clone()).push_bind(card.priority).push_bind(card.due_at)
+                    .push_bind(card.assignee_id).push_bind(Json(card.labels.clone()))
+                    .push_bind(Json(card.custom_fields.clone())).push_bind(card.status)
+                    .push_bind(card.lost_reason.clone()).push_bind(card.version)
+                    .push_bind(card.created_at).push_bind(card.updated_at)
+                    .push_bind(card.stage_entered_at).push_bind(state.map(|s| s.0))
+                    .push_bind(state.map(|s| s.1.to_string()));
+            });
+            // Statements of every length would crowd the connection's statement cache.
+            insert.build().persistent(false).execute(c).await?.rows_affected()
+        });
+    }
     Ok(())
 }
 
@@ -197,18 +223,12 @@ pub async fn bottom(
     )
 }
 
-/// The stage's highest rank, `moving` left out (`None`: no other live card).
-pub async fn last_rank(
-    tx: &mut Tx,
-    account_id: Uuid,
-    stage_id: Uuid,
-    moving: Option<Uuid>,
-) -> AppResult<Option<i64>> {
+/// The stage's highest rank (`None`: no live card).
+pub async fn last_rank(tx: &mut Tx, account_id: Uuid, stage_id: Uuid) -> AppResult<Option<i64>> {
     let sql = "SELECT MAX(rank) FROM cards
-               WHERE account_id = $1 AND stage_id = $2 AND archived_at IS NULL
-                 AND ($3 IS NULL OR id <> $3)";
+               WHERE account_id = $1 AND stage_id = $2 AND archived_at IS NULL";
     Ok(
-        on_tx!(tx, c => sqlx::query_scalar(sql).bind(account_id).bind(stage_id).bind(moving)
+        on_tx!(tx, c => sqlx::query_scalar(sql).bind(account_id).bind(stage_id)
         .fetch_one(c).await?),
     )
 }
