@@ -27,6 +27,8 @@ pub struct Shared {
     pub lists: ListCache,
     /// Stores received webhook deliveries, many to a commit under load.
     pub delivery_writer: crate::chatwoot::webhooks::DeliveryWriter,
+    /// The connected accounts' webhook receivers, kept for a few seconds.
+    pub receivers: crate::chatwoot::webhooks::Receivers,
     /// Wakes the webhook worker when a delivery is stored.
     pub deliveries: tokio::sync::Notify,
     /// Relays board changes to open realtime streams.
@@ -64,6 +66,7 @@ impl AppState {
             installations,
             lists: ListCache::default(),
             chatwoot_pace: Default::default(),
+            receivers: Default::default(),
             deliveries: tokio::sync::Notify::new(),
         })))
     }

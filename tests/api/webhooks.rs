@@ -380,6 +380,54 @@ async fn a_delivery_that_fails_is_retried_and_a_disconnected_account_gets_none()
     .assert_problem(StatusCode::NOT_FOUND, "not_found");
 }
 
+/// A replica keeps a connected account's receiver for a few seconds. When the account
+/// reconnects on another replica (a new webhook, a new secret), deliveries signed with the
+/// new secret are still taken at once, and the old secret is refused.
+#[tokio::test]
+async fn a_replica_takes_the_new_secret_at_once_after_a_reconnection_elsewhere() {
+    let (sim, demo, app, admin) = connected(&[]).await;
+    let old_secret = sim.webhooks(demo.account_id)[0].secret.clone();
+    let (other, shutdown, server) = replica(&app).await;
+    let now = clock::now().unix_timestamp();
+    let to_other = |secret: String, delivery: &'static str| {
+        let (client, url) = (
+            app.client.clone(),
+            format!("{other}/api/v1/webhooks/chatwoot/{}", admin.account_id),
+        );
+        async move {
+            let body = conversation_created(300);
+            let mut request = client.post(url).header("content-type", "application/json");
+            for (name, value) in signed_headers(&secret, &body, now, delivery) {
+                request = request.header(name, value);
+            }
+            request.body(body).send().await.unwrap().status()
+        }
+    };
+    // The other replica reads the receiver, and keeps it.
+    assert_eq!(to_other(old_secret.clone(), "k-1").await, StatusCode::OK);
+
+    let path = |action: &str| format!("{}/chatwoot/{action}", account_path(admin.account_id));
+    let disconnected = app
+        .post(&path("disconnect"), &admin.access, json!({}))
+        .await;
+    assert_eq!(
+        disconnected.status,
+        StatusCode::OK,
+        "{:?}",
+        disconnected.body
+    );
+    let token = json!({ "chatwoot_api_token": DEMO_ADMIN_TOKEN });
+    let reconnected = app.post(&path("connect"), &admin.access, token).await;
+    assert_eq!(reconnected.status, StatusCode::OK, "{:?}", reconnected.body);
+    let new_secret = sim.webhooks(demo.account_id)[0].secret.clone();
+    assert_ne!(new_secret, old_secret);
+
+    assert_eq!(to_other(new_secret, "k-2").await, StatusCode::OK);
+    assert_eq!(to_other(old_secret, "k-3").await, StatusCode::UNAUTHORIZED);
+    shutdown.cancel();
+    server.await.unwrap().unwrap();
+}
+
 /// Another hub over `app`'s database, as a restarted process or a second replica would be:
 /// its own state, listener and worker. Returns its base URL and what stops it.
 async fn replica(

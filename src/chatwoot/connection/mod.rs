@@ -316,6 +316,7 @@ pub async fn connect(
     let mut tx = state.db.begin().await?;
     store::save(&mut tx, account.id, &row).await?;
     tx.commit().await?;
+    state.receivers.forget(account.id);
     let sync = pull(state, account.id, &link, &credential).await?;
     let default_board_id = default_board(state, account.id).await?;
     if default_board_id.is_some() {
@@ -436,6 +437,7 @@ pub async fn disconnect(state: &AppState, account: &Account) -> AppResult<Discon
     let mut tx = state.db.begin().await?;
     store::save(&mut tx, account.id, &cleared).await?;
     tx.commit().await?;
+    state.receivers.forget(account.id);
     Ok(DisconnectReport {
         webhook: Registration {
             id: row.webhook_id,

@@ -5,7 +5,11 @@ use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{Delivery, store};
+use super::{
+    Delivery,
+    receivers::Source,
+    store::{self, Receiver},
+};
 use crate::{
     audit::{self, AuditEntry},
     chatwoot::{connection::WEBHOOK_SECRET, installations, signature},
@@ -62,6 +66,35 @@ fn refused() -> AppError {
     }
 }
 
+/// Whether the delivery is signed as `receiver` requires: with its webhook's secret, within
+/// the window, or unsigned only from an installation marked as unable to sign.
+fn check(state: &AppState, receiver: &Receiver, headers: &HeaderMap, body: &[u8]) -> AppResult<()> {
+    let signs = receiver
+        .installation_id
+        .and_then(|id| state.installations.by_id(id))
+        .is_none_or(|known| known.installation.signs_webhooks);
+    match (&receiver.webhook_secret, signs) {
+        (Some(sealed), _) => {
+            let secret = installations::open(&state.vault, WEBHOOK_SECRET, sealed)?;
+            signature::verify(
+                secret.expose_secret().as_bytes(),
+                header(headers, "x-chatwoot-timestamp").unwrap_or_default(),
+                header(headers, "x-chatwoot-signature").unwrap_or_default(),
+                body,
+                clock::now().unix_timestamp(),
+                WINDOW_SECS,
+            )
+            .map_err(|err| {
+                tracing::info!(reason = %err, "webhook delivery refused");
+                refused()
+            })
+        }
+        // Chatwoot before 4.11.2 cannot sign; only an installation marked so is trusted.
+        (None, false) => Ok(()),
+        (None, true) => Err(refused()),
+    }
+}
+
 /// Receives a Chatwoot webhook delivery for one account.
 #[utoipa::path(post, path = "/api/v1/webhooks/chatwoot/{accountId}", tag = "webhooks", security(()),
     params(("accountId" = Uuid, Path)),
@@ -76,32 +109,22 @@ async fn receive(
     body: Bytes,
 ) -> AppResult<ApiJson<Receipt>> {
     // An account that is unknown, not connected or disconnected looks the same: 404.
-    let receiver = store::receiver(&state.db, account_id)
+    let (receiver, source) = state
+        .receivers
+        .get(&state.db, account_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let signs = receiver
-        .installation_id
-        .and_then(|id| state.installations.by_id(id))
-        .is_none_or(|known| known.installation.signs_webhooks);
-    match (&receiver.webhook_secret, signs) {
-        (Some(sealed), _) => {
-            let secret = installations::open(&state.vault, WEBHOOK_SECRET, sealed)?;
-            signature::verify(
-                secret.expose_secret().as_bytes(),
-                header(&headers, "x-chatwoot-timestamp").unwrap_or_default(),
-                header(&headers, "x-chatwoot-signature").unwrap_or_default(),
-                &body,
-                clock::now().unix_timestamp(),
-                WINDOW_SECS,
-            )
-            .map_err(|err| {
-                tracing::info!(account = %account_id, reason = %err, "webhook delivery refused");
-                refused()
-            })?;
+    if let Err(refusal) = check(&state, &receiver, &headers, &body) {
+        // A kept receiver may predate a reconnection: the stored one has the last word.
+        if source == Source::Database {
+            return Err(refusal);
         }
-        // Chatwoot before 4.11.2 cannot sign; only an installation marked so is trusted.
-        (None, false) => {}
-        (None, true) => return Err(refused()),
+        let stored = state
+            .receivers
+            .read(&state.db, account_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        check(&state, &stored, &headers, &body)?;
     }
     let text = std::str::from_utf8(&body)
         .map_err(|_| AppError::validation("body", "must be UTF-8 JSON"))?;

@@ -7,6 +7,7 @@
 //! move the Kanban's cards (`kanban::follow`).
 
 mod intake;
+mod receivers;
 pub mod store;
 pub mod worker;
 mod writer;
@@ -17,6 +18,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 pub use intake::router;
+pub use receivers::Receivers;
 pub use writer::DeliveryWriter;
 
 /// A stored delivery as admins see it (without its body).
