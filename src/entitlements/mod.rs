@@ -2,6 +2,7 @@
 //! paid plans, every account gets the built-in free plan (overridable in configuration)
 //! plus per-account overrides a super admin sets.
 
+mod cache;
 mod routes;
 pub mod store;
 
@@ -15,6 +16,7 @@ use crate::platform::{
     error::{AppError, AppResult},
 };
 
+pub use cache::PlanCache;
 pub use routes::router;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -15,7 +15,6 @@ use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
 use crate::{
-    entitlements,
     platform::{
         db::{Conn, Tx},
         error::{AppError, AppResult},
@@ -39,8 +38,10 @@ pub async fn ensure_enabled(
     state: &AppState,
     scope: &AccountScope,
 ) -> AppResult<()> {
-    let plan =
-        entitlements::store::effective(conn, &state.config.plan_defaults, scope.account_id).await?;
+    let plan = state
+        .plans
+        .effective(conn, &state.config.plan_defaults, scope)
+        .await?;
     if plan.features.kanban_enabled {
         Ok(())
     } else {

@@ -25,6 +25,8 @@ pub struct Shared {
     /// The Chatwoot installations, as last read from the database.
     pub installations: Registry,
     pub lists: ListCache,
+    /// Each account's entitlements as of its revision.
+    pub plans: crate::entitlements::PlanCache,
     /// Stores received webhook deliveries, many to a commit under load.
     pub delivery_writer: crate::chatwoot::webhooks::DeliveryWriter,
     /// The connected accounts' webhook receivers, kept for a few seconds.
@@ -65,6 +67,7 @@ impl AppState {
             vault,
             installations,
             lists: ListCache::default(),
+            plans: Default::default(),
             chatwoot_pace: Default::default(),
             receivers: Default::default(),
             deliveries: tokio::sync::Notify::new(),

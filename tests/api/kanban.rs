@@ -138,6 +138,32 @@ async fn the_plan_can_turn_the_kanban_off() {
         .assert_problem(StatusCode::FORBIDDEN, "feature_disabled");
 }
 
+/// The plan is kept per account revision: turning the Kanban off or on applies to the very
+/// next request.
+#[tokio::test]
+async fn a_plan_change_applies_to_the_next_request() {
+    let app = TestApp::spawn_with(&[]).await;
+    let root = super_admin(&app).await;
+    let t = app.tenant(&root, "Acme").await;
+    let kanban = |on: bool| {
+        let (app, root, path) = (&app, &root, t.path("/entitlements"));
+        async move {
+            let body = json!({ "features": { "kanban_enabled": on } });
+            let changed = app.put(&path, &root.token, body).await;
+            assert_eq!(changed.status, StatusCode::OK, "{:?}", changed.body);
+        }
+    };
+    let path = t.path("/boards");
+    let boards = || app.get(&path, &t.agent.token);
+    assert_eq!(boards().await.status, StatusCode::OK);
+    kanban(false).await;
+    boards()
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "feature_disabled");
+    kanban(true).await;
+    assert_eq!(boards().await.status, StatusCode::OK);
+}
+
 #[tokio::test]
 async fn cards_enter_the_first_open_stage_and_moves_keep_positions_dense() {
     let (app, t) = tenant(&[]).await;
