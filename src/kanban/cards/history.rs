@@ -106,8 +106,9 @@ pub async fn record_all(tx: &mut Tx, events: &[Event<'_>]) -> AppResult<()> {
                     .push_bind(event.reason.map(str::to_string))
                     .push_bind(event.changes.clone().map(sqlx::types::Json)).push_bind(at);
             });
-            // Statements of every length would crowd the connection's statement cache.
-            insert.build().persistent(false).execute(c).await?.rows_affected()
+            // One row is always the same statement; every other length would crowd the
+            // connection's statement cache.
+            insert.build().persistent(chunk.len() == 1).execute(c).await?.rows_affected()
         });
     }
     Ok(())

@@ -134,8 +134,9 @@ pub async fn insert_all(
                     .push_bind(card.stage_entered_at).push_bind(state.map(|s| s.0))
                     .push_bind(state.map(|s| s.1.to_string()));
             });
-            // Statements of every length would crowd the connection's statement cache.
-            insert.build().persistent(false).execute(c).await?.rows_affected()
+            // One row is always the same statement; every other length would crowd the
+            // connection's statement cache.
+            insert.build().persistent(chunk.len() == 1).execute(c).await?.rows_affected()
         });
     }
     Ok(())
