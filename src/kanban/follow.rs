@@ -11,7 +11,7 @@
 //! them all, in order, under one lock and one transaction, so a burst costs a board one
 //! lock, one revision and one announcement per run instead of per event.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -302,8 +302,8 @@ enum Apply {
 }
 
 /// Applies conversation states, in order, to every live board they feed: per board one
-/// transaction holding the board for events (one run at a time), one revision and one announcement naming the cards
-/// that changed.
+/// transaction holding the board for events (one run at a time), one revision and one
+/// announcement naming the cards that changed.
 async fn follow(
     state: &AppState,
     account_id: Uuid,
@@ -368,10 +368,10 @@ struct OnBoard<'a> {
     stages: Vec<Stage>,
     /// The rank below a stage's last card, the run's unwritten cards included.
     ends: HashMap<Uuid, i64>,
-    /// The cards this run has read or written, by conversation, as they now are.
+    /// The cards of the run's conversations, as they now are: read when the run starts
+    /// (every conversation of the run at once), or made by it. A card being applied is
+    /// taken out and put back.
     cards: HashMap<i64, Tracked>,
-    /// Conversations of the run that had no card on the board when it started.
-    absent: HashSet<i64>,
     /// The cards' history, written when the run settles.
     history: Vec<Event<'static>>,
 }
@@ -405,14 +405,9 @@ impl<'a> OnBoard<'a> {
         conversations: &[i64],
     ) -> AppResult<OnBoard<'a>> {
         let found = store::by_conversations(tx, account_id, board.id, conversations).await?;
-        let cards: HashMap<i64, Tracked> = found
+        let cards = found
             .into_iter()
             .filter_map(|f| Some((f.card.chatwoot_conversation_id?, Tracked::from(f))))
-            .collect();
-        let absent = conversations
-            .iter()
-            .copied()
-            .filter(|c| !cards.contains_key(c))
             .collect();
         Ok(OnBoard {
             account_id,
@@ -420,23 +415,8 @@ impl<'a> OnBoard<'a> {
             stages: stages::store::list(tx, account_id, board.id).await?,
             ends: HashMap::new(),
             cards,
-            absent,
             history: Vec::new(),
         })
-    }
-
-    /// The conversation's card, from the run or else from the database (and then no
-    /// longer held by the run until it is put back).
-    async fn take(&mut self, tx: &mut Tx, conversation: i64) -> AppResult<Option<Tracked>> {
-        if let Some(tracked) = self.cards.remove(&conversation) {
-            return Ok(Some(tracked));
-        }
-        if self.absent.contains(&conversation) {
-            return Ok(None);
-        }
-        let found =
-            store::by_conversations(tx, self.account_id, self.board.id, &[conversation]).await?;
-        Ok(found.into_iter().next().map(Tracked::from))
     }
 
     /// The rank for a card going to the bottom of `stage`, below the run's own cards.
@@ -609,7 +589,7 @@ async fn apply_to_board(
 ) -> AppResult<Outcome> {
     let account_id = on.account_id;
     let message_only = apply == Apply::LastMessage;
-    let (known, created) = match on.take(tx, conversation.display_id).await? {
+    let (known, created) = match on.cards.remove(&conversation.display_id) {
         // Archived by a person: stays so.
         Some(known) if known.archived => {
             on.cards.insert(conversation.display_id, known);

@@ -7,12 +7,15 @@ use uuid::Uuid;
 
 use super::{
     Delivery,
-    receivers::Source,
     store::{self, Receiver},
 };
 use crate::{
     audit::{self, AuditEntry},
-    chatwoot::{connection::WEBHOOK_SECRET, installations, signature},
+    chatwoot::{
+        connection::WEBHOOK_SECRET,
+        installations,
+        signature::{self, SignatureError},
+    },
     platform::{
         clock,
         error::{AppError, AppResult, Problem},
@@ -68,12 +71,17 @@ fn refused() -> AppError {
 
 /// Whether the delivery is signed as `receiver` requires: with its webhook's secret, within
 /// the window, or unsigned only from an installation marked as unable to sign.
-fn check(state: &AppState, receiver: &Receiver, headers: &HeaderMap, body: &[u8]) -> AppResult<()> {
+fn check(
+    state: &AppState,
+    receiver: &Receiver,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> AppResult<Result<(), SignatureError>> {
     let signs = receiver
         .installation_id
         .and_then(|id| state.installations.by_id(id))
         .is_none_or(|known| known.installation.signs_webhooks);
-    match (&receiver.webhook_secret, signs) {
+    Ok(match (&receiver.webhook_secret, signs) {
         (Some(sealed), _) => {
             let secret = installations::open(&state.vault, WEBHOOK_SECRET, sealed)?;
             signature::verify(
@@ -84,15 +92,11 @@ fn check(state: &AppState, receiver: &Receiver, headers: &HeaderMap, body: &[u8]
                 clock::now().unix_timestamp(),
                 WINDOW_SECS,
             )
-            .map_err(|err| {
-                tracing::info!(reason = %err, "webhook delivery refused");
-                refused()
-            })
         }
         // Chatwoot before 4.11.2 cannot sign; only an installation marked so is trusted.
         (None, false) => Ok(()),
-        (None, true) => Err(refused()),
-    }
+        (None, true) => Err(SignatureError::Missing),
+    })
 }
 
 /// Receives a Chatwoot webhook delivery for one account.
@@ -109,22 +113,15 @@ async fn receive(
     body: Bytes,
 ) -> AppResult<ApiJson<Receipt>> {
     // An account that is unknown, not connected or disconnected looks the same: 404.
-    let (receiver, source) = state
+    let verdict = state
         .receivers
-        .get(&state.db, account_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if let Err(refusal) = check(&state, &receiver, &headers, &body) {
-        // A kept receiver may predate a reconnection: the stored one has the last word.
-        if source == Source::Database {
-            return Err(refusal);
-        }
-        let stored = state
-            .receivers
-            .read(&state.db, account_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        check(&state, &stored, &headers, &body)?;
+        .admit(&state.db, account_id, |receiver| {
+            check(&state, receiver, &headers, &body)
+        })
+        .await?;
+    if let Err(reason) = verdict {
+        tracing::info!(account = %account_id, %reason, "webhook delivery refused");
+        return Err(refused());
     }
     let text = std::str::from_utf8(&body)
         .map_err(|_| AppError::validation("body", "must be UTF-8 JSON"))?;

@@ -21,17 +21,16 @@ use std::{
 use uuid::Uuid;
 
 use super::store::{self, Receiver};
-use crate::platform::{db::Db, error::AppResult};
+use crate::{
+    chatwoot::signature::SignatureError,
+    platform::{
+        db::Db,
+        error::{AppError, AppResult},
+    },
+};
 
 /// How long a receiver read from the database is used without reading it again.
 const FRESH_FOR: Duration = Duration::from_secs(5);
-
-/// Where a receiver came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    Kept,
-    Database,
-}
 
 #[derive(Default)]
 pub struct Receivers {
@@ -39,28 +38,34 @@ pub struct Receivers {
 }
 
 impl Receivers {
-    /// The account's receiver, kept or else read; `None` unless the account is connected.
-    pub async fn get(
+    /// Runs `check` on the account's receiver: a kept one, and when that refuses the
+    /// delivery, the one stored now (a kept receiver may predate a reconnection). 404 unless
+    /// the account is connected.
+    pub async fn admit(
         &self,
         db: &Db,
         account_id: Uuid,
-    ) -> AppResult<Option<(Arc<Receiver>, Source)>> {
-        let kept = self
-            .lock()
+        check: impl Fn(&Receiver) -> AppResult<Result<(), SignatureError>>,
+    ) -> AppResult<Result<(), SignatureError>> {
+        if let Some(kept) = self.kept(account_id) {
+            let verdict = check(&kept)?;
+            if verdict.is_ok() {
+                return Ok(verdict);
+            }
+        }
+        let stored = self.read(db, account_id).await?.ok_or(AppError::NotFound)?;
+        check(&stored)
+    }
+
+    fn kept(&self, account_id: Uuid) -> Option<Arc<Receiver>> {
+        self.lock()
             .get(&account_id)
             .filter(|(read_at, _)| read_at.elapsed() < FRESH_FOR)
-            .map(|(_, receiver)| receiver.clone());
-        match kept {
-            Some(receiver) => Ok(Some((receiver, Source::Kept))),
-            None => Ok(self
-                .read(db, account_id)
-                .await?
-                .map(|r| (r, Source::Database))),
-        }
+            .map(|(_, receiver)| receiver.clone())
     }
 
     /// The account's receiver as stored now, kept from here on.
-    pub async fn read(&self, db: &Db, account_id: Uuid) -> AppResult<Option<Arc<Receiver>>> {
+    async fn read(&self, db: &Db, account_id: Uuid) -> AppResult<Option<Arc<Receiver>>> {
         let stored = store::receiver(db, account_id).await?.map(Arc::new);
         let mut kept = self.lock();
         match &stored {

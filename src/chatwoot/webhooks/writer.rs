@@ -114,9 +114,6 @@ async fn write(db: &Db, group: Vec<Waiting>) {
                 let _ = answer.send(Ok(fresh));
             }
         }
-        Err(err) if deliveries.len() == 1 => {
-            let _ = answers.into_iter().next().map(|a| a.send(Err(err)));
-        }
         Err(err) => {
             tracing::warn!(deliveries = deliveries.len(), error = %err,
                 "storing a group of webhook deliveries failed; storing them one by one");

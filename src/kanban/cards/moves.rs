@@ -3,8 +3,9 @@
 //! a card writes that card alone: writers share the board (ADR 13). A place between two
 //! cards takes a rank in the middle half of the room between theirs, at random, so writers
 //! racing for one spot seldom take the same rank; when there is no room left (after 15 to
-//! 77 placements at one spot, about 30 on average), the caller gives up its transaction, the stage is spread
-//! `GAP` apart again with the board to itself, and the caller tries once more.
+//! 77 placements at one spot, about 30 on average), the caller gives up its transaction,
+//! the stage is spread `GAP` apart again with the board to itself, and the caller tries
+//! once more.
 
 use uuid::Uuid;
 
