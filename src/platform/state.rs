@@ -27,6 +27,8 @@ pub struct Shared {
     pub lists: ListCache,
     /// Each account's entitlements as of its revision.
     pub plans: crate::entitlements::PlanCache,
+    /// Boards' settings and stages as of each board's structure version.
+    pub layouts: crate::kanban::boards::Layouts,
     /// Stores received webhook deliveries, many to a commit under load.
     pub delivery_writer: crate::chatwoot::webhooks::DeliveryWriter,
     /// The connected accounts' webhook receivers, kept for a few seconds.
@@ -68,6 +70,7 @@ impl AppState {
             installations,
             lists: ListCache::default(),
             plans: Default::default(),
+            layouts: Default::default(),
             chatwoot_pace: Default::default(),
             receivers: Default::default(),
             deliveries: tokio::sync::Notify::new(),

@@ -364,6 +364,51 @@ async fn a_stale_update_is_refused_and_changes_are_recorded() {
 }
 
 #[tokio::test]
+async fn card_writes_see_the_stages_and_settings_another_replica_changed() {
+    let (app, t) = tenant(&[]).await;
+    let b = new_board(&app, &t).await;
+    // A card written here first, so this replica has read the board's stages and settings.
+    let c = id(&card(&app, &t, &b, json!({ "title": "Deal" })).await["id"]);
+    let other = app.replica().await;
+
+    let stages = t.path(&format!("/boards/{}/stages", b.id));
+    let added = other
+        .post(&stages, &t.supervisor.token, json!({ "name": "Proposal" }))
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{:?}", added.body);
+    let proposal = id(&added.body["id"]);
+    let moved = move_card(&app, &t, &b, &c, json!({ "stage_id": proposal })).await;
+    assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.body);
+
+    let fields =
+        json!({ "custom_fields": [{ "key": "budget", "label": "Budget", "type": "number" }] });
+    let board = t.path(&format!("/boards/{}", b.id));
+    let patched = other
+        .request(
+            Method::PATCH,
+            &board,
+            Some(&t.supervisor.token),
+            Some(fields),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{:?}", patched.body);
+    card(
+        &app,
+        &t,
+        &b,
+        json!({ "title": "Big deal", "custom_fields": { "budget": 10 } }),
+    )
+    .await;
+
+    let gone = format!("{stages}/{proposal}?move_cards_to={}", b.stages[0]);
+    let deleted = other.delete(&gone, &t.supervisor.token).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{:?}", deleted.body);
+    move_card(&app, &t, &b, &c, json!({ "stage_id": proposal }))
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
 async fn stages_and_cards_of_another_board_are_not_found() {
     let (app, t) = tenant(&[]).await;
     let one = new_board(&app, &t).await;

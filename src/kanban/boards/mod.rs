@@ -1,5 +1,6 @@
 //! Boards: a pipeline of stages, the inboxes that feed it, the custom fields its cards carry.
 
+mod layouts;
 mod routes;
 pub mod store;
 
@@ -10,6 +11,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+pub use layouts::Layouts;
 pub use routes::router;
 
 use super::stages::{self, Kind, NewStage, Stage};

@@ -99,6 +99,18 @@ pub async fn archive(
     Ok(())
 }
 
+/// The structure version of a live board of the account (see `layouts`).
+pub async fn structure_version(
+    tx: &mut Tx,
+    account_id: Uuid,
+    board_id: Uuid,
+) -> AppResult<Option<i64>> {
+    let sql = "SELECT structure_version FROM boards
+               WHERE account_id = $1 AND id = $2 AND archived_at IS NULL";
+    Ok(on_tx!(tx, c => sqlx::query_scalar(sql)
+        .bind(account_id).bind(board_id).fetch_optional(c).await?))
+}
+
 /// The account's live boards (for Chatwoot events, which may concern any of them).
 pub async fn all_live(conn: impl Into<Conn<'_>>, account_id: Uuid) -> AppResult<Vec<Board>> {
     let sql = concat!(
@@ -113,25 +125,30 @@ pub async fn all_live(conn: impl Into<Conn<'_>>, account_id: Uuid) -> AppResult<
 const REVISION_SHARDS: i32 = 16;
 
 /// Moves the board's revision on (in the transaction making the change, as late as
-/// possible: what it bumps stays locked until the commit) and says what to announce once
-/// it commits.
+/// possible: what it bumps stays locked until the commit), and its structure version too
+/// when the board's settings or stages changed; says what to announce once it commits.
 pub async fn touch(
     tx: &mut Tx,
     account_id: Uuid,
     board_id: Uuid,
     what: Changed,
 ) -> AppResult<BoardChange> {
+    let structure = what == Changed::Structure;
     let revision: i64 = match tx {
         // A shard at random. The read beside the bump does not see it (one snapshot), so the
         // revision announced is the one this transaction saw plus its step: writers
         // committing side by side may announce the same number, and the board then reads
-        // one past it.
+        // one past it. Only structure writers, who have the board to themselves, update its
+        // row.
         Tx::Postgres(t) => {
             let sql = concat!(
                 "WITH bump AS (
                      INSERT INTO board_revisions (board_id, shard, revision) VALUES ($2, $3, 1)
                      ON CONFLICT (board_id, shard)
-                     DO UPDATE SET revision = board_revisions.revision + 1 RETURNING 1)
+                     DO UPDATE SET revision = board_revisions.revision + 1 RETURNING 1),
+                 reshaped AS (
+                     UPDATE boards SET structure_version = structure_version + 1
+                     WHERE $4 AND account_id = $1 AND id = $2 RETURNING 1)
                  SELECT ",
                 revision!("b"),
                 " + 1 FROM boards b WHERE b.account_id = $1 AND b.id = $2"
@@ -140,19 +157,22 @@ pub async fn touch(
                 .bind(account_id)
                 .bind(board_id)
                 .bind(rand::random_range(0..REVISION_SHARDS))
+                .bind(structure)
                 .fetch_one(&mut **t)
                 .await?
         }
         // One writer at a time: the board's own column, and the revision is exact.
         Tx::Sqlite(t) => {
             let sql = concat!(
-                "UPDATE boards SET revision = revision + 1 WHERE account_id = $1 AND id = $2
-                 RETURNING ",
+                "UPDATE boards SET revision = revision + 1,
+                     structure_version = structure_version + CASE WHEN $3 THEN 1 ELSE 0 END
+                 WHERE account_id = $1 AND id = $2 RETURNING ",
                 revision!("boards")
             );
             sqlx::query_scalar(sql)
                 .bind(account_id)
                 .bind(board_id)
+                .bind(structure)
                 .fetch_one(&mut *t.tx)
                 .await?
         }

@@ -1,5 +1,7 @@
 //! `/api/v1/accounts/{accountId}/boards/{boardId}/cards` (every member works cards).
 
+use std::sync::Arc;
+
 use axum::{
     extract::State,
     http::{HeaderMap, StatusCode, Uri},
@@ -21,10 +23,10 @@ use super::{
 use crate::{
     kanban::{
         self,
-        boards::{self, Board},
+        boards::{self, BoardDetail},
         ensure_enabled,
         lock::{self, Hold},
-        stages::{self, Kind, Stage},
+        stages::{Kind, Stage},
         version_conflict, writeback,
     },
     platform::{
@@ -146,20 +148,21 @@ impl CardQuery {
 }
 
 /// A transaction writing cards of the board (live, in the scope's account), holding it
-/// until the end, and the board. The plan is checked before the transaction: a plan
-/// changing meanwhile is no reason to keep a writer waiting longer.
+/// until the end, and the board with its stages. The plan is checked before the
+/// transaction: a plan changing meanwhile is no reason to keep a writer waiting longer.
 async fn begin_on_board(
     state: &AppState,
     scope: &AccountScope,
     board_id: Uuid,
-) -> AppResult<(Tx, Board)> {
+) -> AppResult<(Tx, Arc<BoardDetail>)> {
     ensure_enabled(&state.db, state, scope).await?;
     let mut tx = state.db.begin().await?;
     lock::hold(&mut tx, board_id, Hold::Cards).await?;
-    let board = boards::store::get(&mut tx, scope.account_id, board_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok((tx, board))
+    let layout = state
+        .layouts
+        .read(&mut tx, scope.account_id, board_id)
+        .await?;
+    Ok((tx, layout.ok_or(AppError::NotFound)?))
 }
 
 /// A live card of the board, to write (see [`store::get_to_write`]).
@@ -174,15 +177,9 @@ async fn card_in(
         .ok_or(AppError::NotFound)
 }
 
-async fn stage_in(
-    tx: &mut Tx,
-    scope: &AccountScope,
-    board_id: Uuid,
-    stage_id: Uuid,
-) -> AppResult<Stage> {
-    stages::store::get(&mut *tx, scope.account_id, board_id, stage_id)
-        .await?
-        .ok_or(AppError::NotFound)
+fn stage_in(layout: &BoardDetail, stage_id: Uuid) -> AppResult<Stage> {
+    let stage = layout.stages.iter().find(|s| s.id == stage_id);
+    stage.cloned().ok_or(AppError::NotFound)
 }
 
 /// Commits a change to one card of the board and announces it.
@@ -322,10 +319,10 @@ async fn insert_card(
     board_id: Uuid,
     body: &NewCard,
 ) -> AppResult<Result<Card, Crowded>> {
-    let (mut tx, board) = begin_on_board(state, scope, board_id).await?;
+    let (mut tx, layout) = begin_on_board(state, scope, board_id).await?;
     let stage = match body.stage_id {
-        Some(stage_id) => stage_in(&mut tx, scope, board_id, stage_id).await?,
-        None => entry_stage(&mut tx, scope, board_id).await?,
+        Some(stage_id) => stage_in(&layout, stage_id)?,
+        None => entry_stage(&layout)?,
     };
     let mut card = Card::blank(
         board_id,
@@ -335,9 +332,9 @@ async fn insert_card(
     );
     body.fields.clone().apply(&mut card);
     if card.value_minor.is_some() && card.currency.is_none() {
-        card.currency = Some(board.currency.clone());
+        card.currency = Some(layout.board.currency.clone());
     }
-    check(&card, &board)?;
+    check(&card, &layout.board)?;
     check_assignee(&mut tx, scope, &card).await?;
     let slot = match moves::slot(&mut tx, scope.account_id, stage.id, body.position, None).await? {
         Ok(slot) => slot,
@@ -358,14 +355,13 @@ async fn insert_card(
 }
 
 /// Where new cards enter: the first open stage, or the first stage.
-async fn entry_stage(tx: &mut Tx, scope: &AccountScope, board_id: Uuid) -> AppResult<Stage> {
-    let stages = stages::store::list(&mut *tx, scope.account_id, board_id).await?;
+fn entry_stage(layout: &BoardDetail) -> AppResult<Stage> {
+    let stages = &layout.stages;
     let entry = stages
         .iter()
         .find(|s| s.kind == Kind::Open)
-        .or(stages.first())
-        .cloned();
-    entry.ok_or(AppError::NotFound)
+        .or(stages.first());
+    entry.cloned().ok_or(AppError::NotFound)
 }
 
 /// One card.
@@ -397,7 +393,7 @@ async fn update_card(
     ApiJson(body): ApiJson<CardUpdate>,
 ) -> AppResult<ApiJson<Card>> {
     let (board_id, card_id) = (path.1, path.2);
-    let (mut tx, board) = begin_on_board(&state, &scope, board_id).await?;
+    let (mut tx, layout) = begin_on_board(&state, &scope, board_id).await?;
     let before = card_in(&mut tx, &scope, (board_id, card_id), Position::Counted).await?;
     let expected = body.version.unwrap_or(before.version);
     if expected != before.version {
@@ -407,7 +403,7 @@ async fn update_card(
     body.fields.apply(&mut after);
     after.version = before.version + 1;
     after.updated_at = clock::now();
-    check(&after, &board)?;
+    check(&after, &layout.board)?;
     check_assignee(&mut tx, &scope, &after).await?;
     let written = store::update(&mut tx, scope.account_id, &after, expected)
         .await
@@ -485,18 +481,14 @@ async fn relocate_card(
     (board_id, card_id): (Uuid, Uuid),
     body: &CardMove,
 ) -> AppResult<Result<Card, Crowded>> {
-    let (mut tx, board) = begin_on_board(state, scope, board_id).await?;
+    let (mut tx, layout) = begin_on_board(state, scope, board_id).await?;
     // The move gives it a new position.
     let before = card_in(&mut tx, scope, (board_id, card_id), Position::Unread).await?;
     if body.version.is_some_and(|v| v != before.version) {
         return Err(version_conflict(before.version));
     }
-    let stages = stages::store::list(&mut tx, scope.account_id, board_id).await?;
-    let find = |id: Uuid| stages.iter().find(|s| s.id == id).cloned();
-    let (from, to) = match (find(before.stage_id), find(body.stage_id)) {
-        (Some(from), Some(to)) => (from, to),
-        _ => return Err(AppError::NotFound),
-    };
+    let from = stage_in(&layout, before.stage_id)?;
+    let to = stage_in(&layout, body.stage_id)?;
     let wanted = moves::slot(
         &mut tx,
         scope.account_id,
@@ -529,7 +521,7 @@ async fn relocate_card(
         updated_at: now,
         ..before.clone()
     };
-    let write_back = writeback::plan(&board, &from, &to, &mut after);
+    let write_back = writeback::plan(&layout.board, &from, &to, &mut after);
     if !store::update(&mut tx, scope.account_id, &after, before.version).await? {
         return Err(version_conflict(before.version + 1));
     }

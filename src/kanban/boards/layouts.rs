@@ -1,0 +1,61 @@
+//! Boards as card writers need them: settings and stages, kept per replica as of each
+//! board's structure version. Every change to a board's settings or stages moves that
+//! version on in its own transaction (`store::touch` with `Changed::Structure`), and a card
+//! writer reads the version inside its transaction, after holding the board (which keeps
+//! structure writers out until it commits). So what it is given is what the database holds
+//! for the rest of its transaction, on any replica, and a card write reads one number where
+//! it read the board and its stages.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use uuid::Uuid;
+
+use super::{BoardDetail, store};
+use crate::{
+    kanban::stages,
+    platform::{db::Tx, error::AppResult},
+};
+
+#[derive(Default)]
+pub struct Layouts(Mutex<HashMap<Uuid, (i64, Arc<BoardDetail>)>>);
+
+impl Layouts {
+    /// The live board of the account with its stages, as the transaction sees it (`None`:
+    /// no such board). Its `revision` is the one read with it, which card writers never
+    /// use: they announce the one `store::touch` answers.
+    pub async fn read(
+        &self,
+        tx: &mut Tx,
+        account_id: Uuid,
+        board_id: Uuid,
+    ) -> AppResult<Option<Arc<BoardDetail>>> {
+        let Some(version) = store::structure_version(tx, account_id, board_id).await? else {
+            return Ok(None);
+        };
+        let kept = self
+            .lock()
+            .get(&board_id)
+            .filter(|(kept, _)| *kept == version)
+            .map(|(_, layout)| layout.clone());
+        if let Some(layout) = kept {
+            return Ok(Some(layout));
+        }
+        let Some(board) = store::get(&mut *tx, account_id, board_id).await? else {
+            return Ok(None);
+        };
+        let stages = stages::store::list(&mut *tx, account_id, board_id).await?;
+        let layout = Arc::new(BoardDetail { board, stages });
+        self.lock().insert(board_id, (version, layout.clone()));
+        Ok(Some(layout))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (i64, Arc<BoardDetail>)>> {
+        // Entries are replaced whole: a panic elsewhere cannot leave one half written.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
