@@ -2,7 +2,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
-    on_db, on_tx,
+    on_db, on_tx, on_writer,
     platform::{
         clock,
         db::{Db, Tx},
@@ -151,9 +151,9 @@ pub async fn claim_batch(
         Db::Sqlite(_) => claim_sql!(""),
         Db::Postgres(_) => claim_sql!(" FOR UPDATE SKIP LOCKED"),
     };
-    let _turn = db.writer_turn().await?;
-    let mut claimed: Vec<Claimed> = on_db!(db, pool => sqlx::query_as(sql)
-        .bind(now).bind(now + lease).bind(limit).fetch_all(pool).await?);
+    let mut writer = db.writer().await?;
+    let mut claimed: Vec<Claimed> = on_writer!(&mut writer, c => sqlx::query_as(sql)
+        .bind(now).bind(now + lease).bind(limit).fetch_all(c).await?);
     claimed.sort_by_key(|d| (d.next_attempt_at, d.id));
     Ok(claimed)
 }
@@ -163,9 +163,9 @@ pub async fn finish(db: &Db, claimed: &Claimed, now: OffsetDateTime) -> AppResul
         "UPDATE webhook_deliveries SET status = 'done', processed_at = $3, locked_until = NULL,
                    last_error = NULL
          WHERE id = $1 AND status = 'processing' AND attempts = $2";
-    let _turn = db.writer_turn().await?;
-    let changed = on_db!(db, pool => sqlx::query(sql).bind(claimed.id).bind(claimed.attempts)
-        .bind(now).execute(pool).await?.rows_affected());
+    let mut writer = db.writer().await?;
+    let changed = on_writer!(&mut writer, c => sqlx::query(sql)
+        .bind(claimed.id).bind(claimed.attempts).bind(now).execute(c).await?.rows_affected());
     Ok(changed == 1)
 }
 
@@ -198,13 +198,13 @@ pub async fn finish_all(db: &Db, claimed: &[Claimed], now: OffsetDateTime) -> Ap
             .collect();
         for chunk in ids.chunks(FINISH_SLOTS) {
             let slots = (0..FINISH_SLOTS).map(|i| chunk.get(i).copied());
-            let _turn = db.writer_turn().await?;
-            let done: Vec<Uuid> = on_db!(db, pool => {
+            let mut writer = db.writer().await?;
+            let done: Vec<Uuid> = on_writer!(&mut writer, c => {
                 let mut query = sqlx::query_scalar(sql).bind(now).bind(attempt);
                 for slot in slots {
                     query = query.bind(slot);
                 }
-                query.fetch_all(pool).await?
+                query.fetch_all(c).await?
             });
             finished.extend(done);
         }
@@ -224,9 +224,10 @@ pub async fn fail(
                    next_attempt_at = COALESCE($4, next_attempt_at), locked_until = NULL,
                    last_error = $3
                WHERE id = $1 AND status = 'processing' AND attempts = $2";
-    let _turn = db.writer_turn().await?;
-    let changed = on_db!(db, pool => sqlx::query(sql).bind(claimed.id).bind(claimed.attempts)
-        .bind(error).bind(retry_at).execute(pool).await?.rows_affected());
+    let mut writer = db.writer().await?;
+    let changed = on_writer!(&mut writer, c => sqlx::query(sql)
+        .bind(claimed.id).bind(claimed.attempts).bind(error).bind(retry_at)
+        .execute(c).await?.rows_affected());
     Ok(changed == 1)
 }
 
@@ -236,9 +237,10 @@ pub async fn release(db: &Db, claimed: &[Claimed]) -> AppResult<()> {
     let sql = "UPDATE webhook_deliveries
                SET status = 'pending', attempts = attempts - 1, locked_until = NULL
                WHERE id = $1 AND status = 'processing' AND attempts = $2";
+    let mut writer = db.writer().await?;
     for delivery in claimed {
-        on_db!(db, pool => sqlx::query(sql).bind(delivery.id).bind(delivery.attempts)
-            .execute(pool).await?.rows_affected());
+        on_writer!(&mut writer, c => sqlx::query(sql).bind(delivery.id).bind(delivery.attempts)
+            .execute(c).await?.rows_affected());
     }
     Ok(())
 }
