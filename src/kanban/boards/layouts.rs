@@ -16,7 +16,10 @@ use uuid::Uuid;
 use super::{BoardDetail, store};
 use crate::{
     kanban::stages,
-    platform::{db::Tx, error::AppResult},
+    platform::{
+        db::Tx,
+        error::{AppError, AppResult},
+    },
 };
 
 #[derive(Default)]
@@ -35,21 +38,34 @@ impl Layouts {
         let Some(version) = store::structure_version(tx, account_id, board_id).await? else {
             return Ok(None);
         };
+        Ok(Some(self.at(tx, account_id, board_id, version).await?))
+    }
+
+    /// The live board of the account with its stages, given the structure version the
+    /// transaction read.
+    pub async fn at(
+        &self,
+        tx: &mut Tx,
+        account_id: Uuid,
+        board_id: Uuid,
+        version: i64,
+    ) -> AppResult<Arc<BoardDetail>> {
         let kept = self
             .lock()
             .get(&board_id)
             .filter(|(kept, _)| *kept == version)
             .map(|(_, layout)| layout.clone());
         if let Some(layout) = kept {
-            return Ok(Some(layout));
+            return Ok(layout);
         }
-        let Some(board) = store::get(&mut *tx, account_id, board_id).await? else {
-            return Ok(None);
-        };
+        let board = store::get(&mut *tx, account_id, board_id).await?;
         let stages = stages::store::list(&mut *tx, account_id, board_id).await?;
-        let layout = Arc::new(BoardDetail { board, stages });
+        let layout = Arc::new(BoardDetail {
+            board: board.ok_or(AppError::NotFound)?,
+            stages,
+        });
         self.lock().insert(board_id, (version, layout.clone()));
-        Ok(Some(layout))
+        Ok(layout)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (i64, Arc<BoardDetail>)>> {

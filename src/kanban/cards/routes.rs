@@ -147,34 +147,45 @@ impl CardQuery {
     }
 }
 
-/// A transaction writing cards of the board (live, in the scope's account), holding it
-/// until the end, and the board with its stages. The plan is checked before the
-/// transaction: a plan changing meanwhile is no reason to keep a writer waiting longer.
+/// A transaction writing cards of the board, holding it until the end. The plan is
+/// checked before the transaction: a plan changing meanwhile is no reason to keep a writer
+/// waiting longer.
+async fn begin_holding(state: &AppState, scope: &AccountScope, board_id: Uuid) -> AppResult<Tx> {
+    ensure_enabled(&state.db, state, scope).await?;
+    let mut tx = state.db.begin().await?;
+    lock::hold(&mut tx, board_id, Hold::Cards).await?;
+    Ok(tx)
+}
+
+/// A transaction adding a card to the board (live, in the scope's account), and the board
+/// with its stages.
 async fn begin_on_board(
     state: &AppState,
     scope: &AccountScope,
     board_id: Uuid,
 ) -> AppResult<(Tx, Arc<BoardDetail>)> {
-    ensure_enabled(&state.db, state, scope).await?;
-    let mut tx = state.db.begin().await?;
-    lock::hold(&mut tx, board_id, Hold::Cards).await?;
-    let layout = state
-        .layouts
-        .read(&mut tx, scope.account_id, board_id)
-        .await?;
-    Ok((tx, layout.ok_or(AppError::NotFound)?))
+    let mut tx = begin_holding(state, scope, board_id).await?;
+    let layout = state.layouts.read(&mut tx, scope.account_id, board_id);
+    let layout = layout.await?.ok_or(AppError::NotFound)?;
+    Ok((tx, layout))
 }
 
-/// A live card of the board, to write (see [`store::get_to_write`]).
-async fn card_in(
-    tx: &mut Tx,
+/// A transaction writing a live card of the board (see [`store::get_to_write`]), with the
+/// card and the board with its stages.
+async fn begin_on_card(
+    state: &AppState,
     scope: &AccountScope,
     (board_id, card_id): (Uuid, Uuid),
     position: Position,
-) -> AppResult<Card> {
-    store::get_to_write(tx, scope.account_id, board_id, card_id, position)
-        .await?
-        .ok_or(AppError::NotFound)
+) -> AppResult<(Tx, Arc<BoardDetail>, Card)> {
+    let mut tx = begin_holding(state, scope, board_id).await?;
+    let found = store::get_to_write(&mut tx, scope.account_id, board_id, card_id, position);
+    let (card, version) = found.await?.ok_or(AppError::NotFound)?;
+    let layout = state
+        .layouts
+        .at(&mut tx, scope.account_id, board_id, version);
+    let layout = layout.await?;
+    Ok((tx, layout, card))
 }
 
 fn stage_in(layout: &BoardDetail, stage_id: Uuid) -> AppResult<Stage> {
@@ -393,8 +404,8 @@ async fn update_card(
     ApiJson(body): ApiJson<CardUpdate>,
 ) -> AppResult<ApiJson<Card>> {
     let (board_id, card_id) = (path.1, path.2);
-    let (mut tx, layout) = begin_on_board(&state, &scope, board_id).await?;
-    let before = card_in(&mut tx, &scope, (board_id, card_id), Position::Counted).await?;
+    let card = (board_id, card_id);
+    let (mut tx, layout, before) = begin_on_card(&state, &scope, card, Position::Counted).await?;
     let expected = body.version.unwrap_or(before.version);
     if expected != before.version {
         return Err(version_conflict(before.version));
@@ -433,8 +444,8 @@ async fn archive_card(
     ApiPath(path): ApiPath<(Uuid, Uuid, Uuid)>,
 ) -> AppResult<StatusCode> {
     let (board_id, card_id) = (path.1, path.2);
-    let (mut tx, _) = begin_on_board(&state, &scope, board_id).await?;
-    let card = card_in(&mut tx, &scope, (board_id, card_id), Position::Counted).await?;
+    let (mut tx, _, card) =
+        begin_on_card(&state, &scope, (board_id, card_id), Position::Counted).await?;
     store::archive(&mut tx, scope.account_id, card_id, clock::now()).await?;
     let mut archived = event(&scope, &card, "archived");
     archived.from_stage_id = Some(card.stage_id);
@@ -481,9 +492,9 @@ async fn relocate_card(
     (board_id, card_id): (Uuid, Uuid),
     body: &CardMove,
 ) -> AppResult<Result<Card, Crowded>> {
-    let (mut tx, layout) = begin_on_board(state, scope, board_id).await?;
     // The move gives it a new position.
-    let before = card_in(&mut tx, scope, (board_id, card_id), Position::Unread).await?;
+    let (mut tx, layout, before) =
+        begin_on_card(state, scope, (board_id, card_id), Position::Unread).await?;
     if body.version.is_some_and(|v| v != before.version) {
         return Err(version_conflict(before.version));
     }

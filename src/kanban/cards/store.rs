@@ -64,23 +64,25 @@ pub enum Position {
     Unread,
 }
 
-/// A live card of the board, locked until the transaction ends on PostgreSQL (SQLite's
+/// A live card of a live board, locked until the transaction ends on PostgreSQL (SQLite's
 /// writer is alone anyway): two moves of one card take turns rather than one failing on
-/// the other's version.
+/// the other's version. With the board's structure version (see `boards::Layouts`).
 pub async fn get_to_write(
     tx: &mut Tx,
     account_id: Uuid,
     board_id: Uuid,
     card_id: Uuid,
     position: Position,
-) -> AppResult<Option<Card>> {
+) -> AppResult<Option<(Card, i64)>> {
     macro_rules! select {
         ($columns:expr, $lock:literal) => {
             concat!(
                 "SELECT ",
                 $columns,
-                " FROM cards c WHERE c.account_id = $1 AND c.board_id = $2 AND c.id = $3
-                   AND c.archived_at IS NULL",
+                ", b.structure_version
+                 FROM cards c JOIN boards b ON b.account_id = c.account_id AND b.id = c.board_id
+                 WHERE c.account_id = $1 AND c.board_id = $2 AND c.id = $3
+                   AND c.archived_at IS NULL AND b.archived_at IS NULL",
                 $lock
             )
         };
@@ -91,8 +93,16 @@ pub async fn get_to_write(
         (Tx::Postgres(_), Position::Counted) => select!(columns!(), " FOR UPDATE OF c"),
         (Tx::Postgres(_), Position::Unread) => select!(columns!("-1"), " FOR UPDATE OF c"),
     };
-    Ok(on_tx!(tx, c => sqlx::query_as(sql)
-        .bind(account_id).bind(board_id).bind(card_id).fetch_optional(c).await?))
+    let found: Option<ToWrite> = on_tx!(tx, c => sqlx::query_as(sql)
+        .bind(account_id).bind(board_id).bind(card_id).fetch_optional(c).await?);
+    Ok(found.map(|row| (row.card, row.structure_version)))
+}
+
+#[derive(sqlx::FromRow)]
+struct ToWrite {
+    #[sqlx(flatten)]
+    card: Card,
+    structure_version: i64,
 }
 
 pub async fn insert(tx: &mut Tx, account_id: Uuid, card: &Card) -> Result<(), sqlx::Error> {
