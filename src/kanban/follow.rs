@@ -25,7 +25,7 @@ use super::{
         moves, store,
     },
     lock::{self, Hold},
-    stages::{self, Kind, Stage},
+    stages::{Kind, Stage},
 };
 use crate::{
     chatwoot::{
@@ -312,18 +312,22 @@ async fn follow(
     let mut repairs = Repairs::default();
     let mut lookups = Lookups::default();
     let ids: Vec<i64> = conversations.iter().map(|(c, _)| c.display_id).collect();
-    for board in boards::store::all_live(&state.db, account_id).await? {
+    for listed in boards::store::all_live(&state.db, account_id).await? {
         let mut tx = state.db.begin().await?;
-        if !lock::board(&mut tx, account_id, board.id, Hold::Events).await? {
+        lock::hold(&mut tx, listed.id, Hold::Events).await?;
+        // The board's rules and stages as of holding it (it may have changed since it was
+        // listed, or be gone).
+        let Some(layout) = state.layouts.read(&mut tx, account_id, listed.id).await? else {
             continue;
-        }
+        };
+        let (board, stages) = (&layout.board, layout.stages.as_slice());
         let mut on: Option<OnBoard> = None;
         let mut changed = Vec::new();
         for (conversation, apply) in conversations {
             if !feeds(
                 &mut tx,
                 account_id,
-                &board,
+                board,
                 conversation.inbox_id,
                 &mut lookups,
             )
@@ -333,7 +337,7 @@ async fn follow(
             }
             let on = match &mut on {
                 Some(on) => on,
-                None => on.insert(OnBoard::new(&mut tx, account_id, &board, &ids).await?),
+                None => on.insert(OnBoard::new(&mut tx, account_id, (board, stages), &ids).await?),
             };
             let outcome = apply_to_board(&mut tx, on, conversation, *apply, &mut lookups).await?;
             if let Some(card_id) = outcome.changed_card()
@@ -365,7 +369,7 @@ async fn follow(
 struct OnBoard<'a> {
     account_id: Uuid,
     board: &'a Board,
-    stages: Vec<Stage>,
+    stages: &'a [Stage],
     /// The rank below a stage's last card, the run's unwritten cards included.
     ends: HashMap<Uuid, i64>,
     /// The cards of the run's conversations, as they now are: read when the run starts
@@ -401,7 +405,7 @@ impl<'a> OnBoard<'a> {
     async fn new(
         tx: &mut Tx,
         account_id: Uuid,
-        board: &'a Board,
+        (board, stages): (&'a Board, &'a [Stage]),
         conversations: &[i64],
     ) -> AppResult<OnBoard<'a>> {
         let found = store::by_conversations(tx, account_id, board.id, conversations).await?;
@@ -412,7 +416,7 @@ impl<'a> OnBoard<'a> {
         Ok(OnBoard {
             account_id,
             board,
-            stages: stages::store::list(tx, account_id, board.id).await?,
+            stages,
             ends: HashMap::new(),
             cards,
             history: Vec::new(),
@@ -636,7 +640,7 @@ async fn apply_to_board(
     let target = if newer && !message_only && !echo {
         target_stage(
             on.board,
-            &on.stages,
+            on.stages,
             before,
             known.status.as_deref(),
             conversation,

@@ -309,6 +309,57 @@ async fn duplicates_and_events_out_of_order_converge_and_labels_move_cards() {
 }
 
 #[tokio::test]
+async fn rules_changed_on_another_replica_apply_to_the_next_event_here() {
+    let (sim, demo, app, admin) = connected(&[]).await;
+    let secret = sim.webhooks(demo.account_id)[0].secret.clone();
+    let board = the_board(&app, &admin).await;
+    let now = whatpro_hub::platform::clock::now().unix_timestamp();
+    let send = |event: &str, body: Value, delivery: &str| {
+        let mut body = body;
+        body["event"] = json!(event);
+        let raw = serde_json::to_vec(&body).unwrap();
+        let headers = signed_headers(&secret, &raw, now, delivery);
+        let (app, account) = (&app, admin.account_id);
+        async move {
+            let resp = deliver(app, account, &headers, &raw).await;
+            assert_eq!(resp.status, StatusCode::OK, "{:?}", resp.body);
+        }
+    };
+    // An event applied here first, so this replica has read the board's rules.
+    send(
+        "conversation_created",
+        conversation(701, "open", &[], 100.0),
+        "r-1",
+    )
+    .await;
+    wait_for_card(&app, &admin, &board, "the new card", |c| {
+        c.iter().any(|card| card["chatwoot_conversation_id"] == 701)
+    })
+    .await;
+
+    // Another replica maps the label `proposal` to Waiting, and stops (its worker with it).
+    let waiting = stage_named(&board, "Waiting").to_string();
+    let mut rules = board["rules"].clone();
+    rules["label_stages"] = json!({ "proposal": waiting });
+    let mut other = app.replica().await;
+    set_rules(&other, &admin, &board, rules).await;
+    other.stop().await;
+
+    send(
+        "conversation_updated",
+        conversation(701, "open", &["proposal"], 200.0),
+        "r-2",
+    )
+    .await;
+    wait_for_card(&app, &admin, &board, "the labelled card in Waiting", |c| {
+        c.iter().any(|card| {
+            card["chatwoot_conversation_id"] == 701 && card["stage_id"] == waiting.as_str()
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn reconciliation_repairs_cards_that_missed_their_events() {
     let (sim, demo, app, admin) = connected(&[]).await;
     let board = the_board(&app, &admin).await;

@@ -188,6 +188,7 @@ async fn begin_on_card(
     Ok((tx, layout, card))
 }
 
+/// A stage of the board, or 404.
 fn stage_in(layout: &BoardDetail, stage_id: Uuid) -> AppResult<Stage> {
     let stage = layout.stages.iter().find(|s| s.id == stage_id);
     stage.cloned().ok_or(AppError::NotFound)
