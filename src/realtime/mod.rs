@@ -76,12 +76,41 @@ impl Changed {
     }
 }
 
+/// Whose streams check at once that they may still follow their account, rather than at
+/// their next periodic check: after a session ended, a member lost access, or an account
+/// changed (it may be suspended).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recheck {
+    User(Uuid),
+    Account(Uuid),
+}
+
 /// What this replica's streams are told.
 #[derive(Debug)]
 enum Note {
     Change(BoardChange),
+    Recheck(Recheck),
     /// Announcements may have been missed (the listener reconnected): reload.
     Resync,
+}
+
+/// What replicas tell each other over `NOTIFY`: a board change as it always was, or
+/// `{"recheck": …}`.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum Announcement {
+    Board(BoardChange),
+    Recheck { recheck: Recheck },
+}
+
+impl From<Announcement> for Note {
+    fn from(announcement: Announcement) -> Note {
+        match announcement {
+            Announcement::Board(change) => Note::Change(change),
+            Announcement::Recheck { recheck } => Note::Recheck(recheck),
+        }
+    }
 }
 
 /// Relays board changes to this replica's open streams.
@@ -151,13 +180,24 @@ impl Bus {
     /// PostgreSQL the change joins the outbox, which one task at a time empties: under
     /// load one statement carries every change waiting instead of one statement each.
     pub fn announce(&self, change: BoardChange) {
+        self.publish(Announcement::Board(change));
+    }
+
+    /// Tells every replica's streams of `who` to check their access now (call it once the
+    /// change that may end it is committed). Best effort, as [`Bus::announce`]: a stream
+    /// that misses it still checks within `stream::RECHECK`.
+    pub fn recheck(&self, who: Recheck) {
+        self.publish(Announcement::Recheck { recheck: who });
+    }
+
+    fn publish(&self, announcement: Announcement) {
         let pool = match &self.db {
-            Db::Sqlite(_) => return self.relay(Note::Change(change)),
+            Db::Sqlite(_) => return self.relay(announcement.into()),
             Db::Postgres(pool) => pool,
         };
-        let payload = match serde_json::to_string(&change) {
+        let payload = match serde_json::to_string(&announcement) {
             Ok(payload) => payload,
-            Err(err) => return tracing::warn!(error = %err, "encoding a board change"),
+            Err(err) => return tracing::warn!(error = %err, "encoding an announcement"),
         };
         let mut outbox = self.outbox.lock().unwrap_or_else(PoisonError::into_inner);
         outbox.waiting.push(payload);
@@ -240,10 +280,12 @@ async fn relay(state: &AppState, pool: &sqlx::PgPool, mut listener: Option<PgLis
             continue;
         };
         match connected.recv().await {
-            Ok(notification) => match serde_json::from_str::<BoardChange>(notification.payload()) {
-                Ok(change) => state.realtime.relay(Note::Change(change)),
-                Err(err) => tracing::warn!(error = %err, "unreadable board change"),
-            },
+            Ok(notification) => {
+                match serde_json::from_str::<Announcement>(notification.payload()) {
+                    Ok(announcement) => state.realtime.relay(announcement.into()),
+                    Err(err) => tracing::warn!(error = %err, "unreadable announcement"),
+                }
+            }
             Err(err) => {
                 tracing::warn!(error = %err, "realtime listener lost; reconnecting");
                 listener = None;

@@ -25,7 +25,7 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    BoardChange, Note,
+    BoardChange, Note, Recheck,
     tickets::{self, Grant},
 };
 use crate::{
@@ -134,21 +134,40 @@ impl Follow {
                             return Event::default().event("board").json_data(change).ok();
                         }
                         Note::Change(_) => {}
+                        Note::Recheck(who) if self.concerns(*who) => {
+                            if let Some(end) = self.end_if_not_allowed().await {
+                                return Some(end);
+                            }
+                        }
+                        Note::Recheck(_) => {}
                         Note::Resync => return Some(resync()),
                     },
                     Err(RecvError::Lagged(_)) => return Some(resync()),
                     Err(RecvError::Closed) => return None,
                 },
                 _ = self.recheck.tick() => {
-                    if let Err(err) = still_allowed(&self.state, &self.grant).await {
-                        self.ended = true;
-                        let end = serde_json::json!({ "code": err.code() });
-                        return Some(Event::default().event("end").data(end.to_string()));
+                    if let Some(end) = self.end_if_not_allowed().await {
+                        return Some(end);
                     }
                 }
                 () = self.closing.cancelled() => return None,
             }
         }
+    }
+
+    fn concerns(&self, who: Recheck) -> bool {
+        match who {
+            Recheck::User(user_id) => user_id == self.grant.user_id,
+            Recheck::Account(account_id) => account_id == self.grant.account_id,
+        }
+    }
+
+    /// The `end` event, when the stream's person may no longer follow the account.
+    async fn end_if_not_allowed(&mut self) -> Option<Event> {
+        let err = still_allowed(&self.state, &self.grant).await.err()?;
+        self.ended = true;
+        let end = serde_json::json!({ "code": err.code() });
+        Some(Event::default().event("end").data(end.to_string()))
     }
 }
 

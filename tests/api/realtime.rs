@@ -48,7 +48,11 @@ struct Events {
 
 impl Events {
     async fn open(app: &TestApp, t: &Tenant) -> Events {
-        let ticket = ticket(app, t, &t.agent).await;
+        Events::open_as(app, t, &t.agent).await
+    }
+
+    async fn open_as(app: &TestApp, t: &Tenant, caller: &Caller) -> Events {
+        let ticket = ticket(app, t, caller).await;
         let response = open(app, &ticket, None).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(
@@ -276,6 +280,49 @@ async fn a_logged_out_session_gets_no_stream() {
     assert!(logout.status.is_success(), "{:?}", logout.body);
     let refused = open(&app, &ticket, None).await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_stream_ends_as_soon_as_its_session_membership_or_account_does() {
+    let app = TestApp::spawn().await;
+    let root = super_admin(&app).await;
+    let t = app.tenant(&root, "Acme").await;
+    // Each at once, not at the stream's next periodic check (30 s, past PATIENCE).
+    let mut stream = Events::open(&app, &t).await;
+    let logout = app
+        .post("/api/v1/auth/logout", &t.agent.token, json!({}))
+        .await;
+    assert!(logout.status.is_success(), "{:?}", logout.body);
+    assert_eq!(
+        stream.next().await,
+        ("end".into(), json!({ "code": "session_revoked" }))
+    );
+
+    let agent = Caller {
+        id: t.agent.id,
+        token: app.token_for(t.agent.id).await,
+    };
+    let mut stream = Events::open_as(&app, &t, &agent).await;
+    let deactivate = t.path(&format!("/users/{}/deactivate", agent.id));
+    let deactivated = app.post(&deactivate, &t.admin.token, json!({})).await;
+    assert_eq!(deactivated.status, StatusCode::OK, "{:?}", deactivated.body);
+    assert_eq!(stream.next().await.0, "end");
+
+    // On PostgreSQL the suspension is made on another replica.
+    let other = match postgres_url() {
+        Some(_) => Some(app.replica().await),
+        None => None,
+    };
+    let mut stream = Events::open_as(&app, &t, &t.supervisor).await;
+    let suspend = json!({ "status": "suspended" });
+    let suspended = other
+        .as_ref()
+        .unwrap_or(&app)
+        .put(&t.path(""), &root.token, suspend)
+        .await;
+    assert_eq!(suspended.status, StatusCode::OK, "{:?}", suspended.body);
+    let ended = json!({ "code": "account_suspended" });
+    assert_eq!(stream.next().await, ("end".into(), ended));
 }
 
 #[tokio::test]

@@ -23,6 +23,7 @@ use crate::{
         error::{AppError, AppResult},
         state::AppState,
     },
+    realtime::Recheck,
 };
 
 pub use routes::{TokenResponse, admin_router, router};
@@ -158,6 +159,7 @@ pub async fn refresh(state: &AppState, presented: &str, client: &ClientMeta) -> 
         )
         .await?;
         tx.commit().await?;
+        state.realtime.recheck(Recheck::User(found.user_id));
         return Err(AppError::Unauthorized {
             code: "refresh_token_reused",
             message: "This refresh token was already used; the session has been ended. Sign in again.",

@@ -22,6 +22,7 @@ use crate::{
         params::{ApiPath, ApiQuery},
         state::AppState,
     },
+    realtime::Recheck,
     tenancy::{AccountScope, Role, users},
 };
 
@@ -137,6 +138,7 @@ async fn logout(State(state): State<AppState>, user: CurrentUser) -> AppResult<R
     )
     .await?;
     tx.commit().await?;
+    state.realtime.recheck(Recheck::User(user.user_id));
     let mut response = StatusCode::NO_CONTENT.into_response();
     response
         .headers_mut()
@@ -226,6 +228,7 @@ async fn end_other_sessions(
     )
     .await?;
     tx.commit().await?;
+    state.realtime.recheck(Recheck::User(user.user_id));
     Ok(ApiJson(Ended { ended }))
 }
 
@@ -254,6 +257,7 @@ async fn end_session(
     )
     .await?;
     tx.commit().await?;
+    state.realtime.recheck(Recheck::User(user.user_id));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -287,5 +291,6 @@ async fn end_member_sessions(
     )
     .await?;
     tx.commit().await?;
+    state.realtime.recheck(Recheck::User(user_id));
     Ok(ApiJson(Ended { ended }))
 }

@@ -23,6 +23,7 @@ use crate::{
         state::AppState,
         validate::Validator,
     },
+    realtime::Recheck,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -265,6 +266,9 @@ async fn update_account(
     )
     .await?;
     tx.commit().await?;
+    if after.status != before.status {
+        state.realtime.recheck(Recheck::Account(after.id));
+    }
     Ok(ApiJson(after))
 }
 

@@ -28,6 +28,7 @@ use crate::{
         state::AppState,
         validate::Validator,
     },
+    realtime::Recheck,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -373,5 +374,8 @@ async fn set_active(
     )
     .await?;
     tx.commit().await?;
+    if !active {
+        state.realtime.recheck(Recheck::User(user_id));
+    }
     Ok(ApiJson(after))
 }
