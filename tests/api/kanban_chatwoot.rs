@@ -92,6 +92,23 @@ async fn wait_for_card(
     .await;
 }
 
+/// Waits until the conversation's card is in `stage`.
+async fn wait_in_stage(
+    app: &TestApp,
+    admin: &SignedIn,
+    board: &Value,
+    conversation: i64,
+    stage: &str,
+) {
+    let what = format!("conversation {conversation}'s card in {stage}");
+    wait_for_card(app, admin, board, &what, |c| {
+        c.iter().any(|card| {
+            card["chatwoot_conversation_id"] == conversation && card["stage_id"] == stage
+        })
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn conversations_become_cards_that_follow_their_status() {
     let (sim, demo, app, admin) = connected(&[]).await;
@@ -196,10 +213,33 @@ fn conversation(id: i64, status: &str, labels: &[&str], updated_at: f64) -> Valu
     })
 }
 
+/// Chatwoot's account sending signed events to the hub.
+struct Chatwoot<'a> {
+    app: &'a TestApp,
+    admin: &'a SignedIn,
+    secret: String,
+}
+
+impl Chatwoot<'_> {
+    /// Signs `body` as the event `event` and delivers it; the hub must take it.
+    async fn send(&self, event: &str, mut body: Value, delivery: &str) {
+        body["event"] = json!(event);
+        let raw = serde_json::to_vec(&body).unwrap();
+        let now = whatpro_hub::platform::clock::now().unix_timestamp();
+        let headers = signed_headers(&self.secret, &raw, now, delivery);
+        let resp = deliver(self.app, self.admin.account_id, &headers, &raw).await;
+        assert_eq!(resp.status, StatusCode::OK, "{:?}", resp.body);
+    }
+}
+
 #[tokio::test]
 async fn duplicates_and_events_out_of_order_converge_and_labels_move_cards() {
     let (sim, demo, app, admin) = connected(&[]).await;
-    let secret = sim.webhooks(demo.account_id)[0].secret.clone();
+    let chatwoot = Chatwoot {
+        app: &app,
+        admin: &admin,
+        secret: sim.webhooks(demo.account_id)[0].secret.clone(),
+    };
     let board = the_board(&app, &admin).await;
     let waiting = stage_named(&board, "Waiting").to_string();
     // The board's rules: the label `proposal` moves cards to Waiting.
@@ -210,43 +250,35 @@ async fn duplicates_and_events_out_of_order_converge_and_labels_move_cards() {
     });
     set_rules(&app, &admin, &board, rules).await;
 
-    let now = whatpro_hub::platform::clock::now().unix_timestamp();
-    let send = |event: &str, body: Value, delivery: &str| {
-        let mut body = body;
-        body["event"] = json!(event);
-        let raw = serde_json::to_vec(&body).unwrap();
-        let headers = signed_headers(&secret, &raw, now, delivery);
-        let (app, account) = (&app, admin.account_id);
-        async move {
-            let resp = deliver(app, account, &headers, &raw).await;
-            assert_eq!(resp.status, StatusCode::OK, "{:?}", resp.body);
-        }
-    };
     // The update (with a label) and the resolution arrive before the creation, twice.
-    send(
-        "conversation_updated",
-        conversation(501, "open", &["proposal"], 200.0),
-        "e-2",
-    )
-    .await;
-    send(
-        "conversation_updated",
-        conversation(501, "open", &["proposal"], 200.0),
-        "e-2",
-    )
-    .await;
-    send(
-        "conversation_status_changed",
-        conversation(501, "resolved", &["proposal"], 300.0),
-        "e-3",
-    )
-    .await;
-    send(
-        "conversation_created",
-        conversation(501, "open", &[], 100.0),
-        "e-1",
-    )
-    .await;
+    chatwoot
+        .send(
+            "conversation_updated",
+            conversation(501, "open", &["proposal"], 200.0),
+            "e-2",
+        )
+        .await;
+    chatwoot
+        .send(
+            "conversation_updated",
+            conversation(501, "open", &["proposal"], 200.0),
+            "e-2",
+        )
+        .await;
+    chatwoot
+        .send(
+            "conversation_status_changed",
+            conversation(501, "resolved", &["proposal"], 300.0),
+            "e-3",
+        )
+        .await;
+    chatwoot
+        .send(
+            "conversation_created",
+            conversation(501, "open", &[], 100.0),
+            "e-1",
+        )
+        .await;
     let won = stage_named(&board, "Won").to_string();
     tokio::time::sleep(Duration::from_millis(300)).await;
     wait_for_card(&app, &admin, &board, "one card, in Won, labelled", |c| {
@@ -275,31 +307,29 @@ async fn duplicates_and_events_out_of_order_converge_and_labels_move_cards() {
     );
 
     // In order, a label appearing moves an open card.
-    send(
-        "conversation_created",
-        conversation(502, "open", &[], 100.0),
-        "f-1",
-    )
-    .await;
-    send(
-        "conversation_updated",
-        conversation(502, "open", &["proposal"], 200.0),
-        "f-2",
-    )
-    .await;
-    wait_for_card(&app, &admin, &board, "the labelled card in Waiting", |c| {
-        c.iter().any(|card| {
-            card["chatwoot_conversation_id"] == 502 && card["stage_id"] == waiting.as_str()
-        })
-    })
-    .await;
+    chatwoot
+        .send(
+            "conversation_created",
+            conversation(502, "open", &[], 100.0),
+            "f-1",
+        )
+        .await;
+    chatwoot
+        .send(
+            "conversation_updated",
+            conversation(502, "open", &["proposal"], 200.0),
+            "f-2",
+        )
+        .await;
+    wait_in_stage(&app, &admin, &board, 502, &waiting).await;
 
-    send(
-        "contact_updated",
-        json!({ "id": 77, "name": "Marta Souza", "thumbnail": "" }),
-        "g-1",
-    )
-    .await;
+    chatwoot
+        .send(
+            "contact_updated",
+            json!({ "id": 77, "name": "Marta Souza", "thumbnail": "" }),
+            "g-1",
+        )
+        .await;
     wait_for_card(&app, &admin, &board, "the contact's new name", |c| {
         c.iter()
             .filter(|card| card["chatwoot_contact_id"] == 77)
@@ -311,27 +341,20 @@ async fn duplicates_and_events_out_of_order_converge_and_labels_move_cards() {
 #[tokio::test]
 async fn rules_changed_on_another_replica_apply_to_the_next_event_here() {
     let (sim, demo, app, admin) = connected(&[]).await;
-    let secret = sim.webhooks(demo.account_id)[0].secret.clone();
-    let board = the_board(&app, &admin).await;
-    let now = whatpro_hub::platform::clock::now().unix_timestamp();
-    let send = |event: &str, body: Value, delivery: &str| {
-        let mut body = body;
-        body["event"] = json!(event);
-        let raw = serde_json::to_vec(&body).unwrap();
-        let headers = signed_headers(&secret, &raw, now, delivery);
-        let (app, account) = (&app, admin.account_id);
-        async move {
-            let resp = deliver(app, account, &headers, &raw).await;
-            assert_eq!(resp.status, StatusCode::OK, "{:?}", resp.body);
-        }
+    let chatwoot = Chatwoot {
+        app: &app,
+        admin: &admin,
+        secret: sim.webhooks(demo.account_id)[0].secret.clone(),
     };
+    let board = the_board(&app, &admin).await;
     // An event applied here first, so this replica has read the board's rules.
-    send(
-        "conversation_created",
-        conversation(701, "open", &[], 100.0),
-        "r-1",
-    )
-    .await;
+    chatwoot
+        .send(
+            "conversation_created",
+            conversation(701, "open", &[], 100.0),
+            "r-1",
+        )
+        .await;
     wait_for_card(&app, &admin, &board, "the new card", |c| {
         c.iter().any(|card| card["chatwoot_conversation_id"] == 701)
     })
@@ -345,18 +368,14 @@ async fn rules_changed_on_another_replica_apply_to_the_next_event_here() {
     set_rules(&other, &admin, &board, rules).await;
     other.stop().await;
 
-    send(
-        "conversation_updated",
-        conversation(701, "open", &["proposal"], 200.0),
-        "r-2",
-    )
-    .await;
-    wait_for_card(&app, &admin, &board, "the labelled card in Waiting", |c| {
-        c.iter().any(|card| {
-            card["chatwoot_conversation_id"] == 701 && card["stage_id"] == waiting.as_str()
-        })
-    })
-    .await;
+    chatwoot
+        .send(
+            "conversation_updated",
+            conversation(701, "open", &["proposal"], 200.0),
+            "r-2",
+        )
+        .await;
+    wait_in_stage(&app, &admin, &board, 701, &waiting).await;
 }
 
 #[tokio::test]
