@@ -3,21 +3,16 @@
 //! (`audit::record`), so what is kept for the revision a request authenticated at is what
 //! the database holds. Saves a query on every Kanban request, which checks the plan first.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
-
-use uuid::Uuid;
+use std::sync::Arc;
 
 use super::{Entitlements, PlanDefaults, store};
 use crate::{
-    platform::{db::Conn, error::AppResult},
+    platform::{db::Conn, error::AppResult, kept::Kept},
     tenancy::AccountScope,
 };
 
 #[derive(Default)]
-pub struct PlanCache(Mutex<HashMap<Uuid, (i64, Arc<Entitlements>)>>);
+pub struct PlanCache(Kept<i64, Entitlements>);
 
 impl PlanCache {
     /// The account's entitlements as of `scope`'s revision (or later).
@@ -27,25 +22,12 @@ impl PlanCache {
         defaults: &PlanDefaults,
         scope: &AccountScope,
     ) -> AppResult<Arc<Entitlements>> {
-        let kept = self
-            .lock()
-            .get(&scope.account_id)
-            .filter(|(revision, _)| *revision == scope.revision)
-            .map(|(_, plan)| plan.clone());
-        if let Some(plan) = kept {
+        let account_id = scope.account_id;
+        if let Some(plan) = self.0.get(account_id, |kept| kept == scope.revision) {
             return Ok(plan);
         }
         // Read after the revision was: never older than it.
-        let plan = Arc::new(store::effective(conn, defaults, scope.account_id).await?);
-        self.lock()
-            .insert(scope.account_id, (scope.revision, plan.clone()));
-        Ok(plan)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (i64, Arc<Entitlements>)>> {
-        // Entries are replaced whole: a panic elsewhere cannot leave one half written.
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        let plan = store::effective(conn, defaults, account_id).await?;
+        Ok(self.0.put(account_id, scope.revision, plan))
     }
 }

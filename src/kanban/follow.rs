@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{
-    boards::{self, Board},
+    boards::{self, Board, BoardDetail},
     cards::{
         Card, Priority,
         history::{self, Actor, Event},
@@ -320,14 +320,13 @@ async fn follow(
         let Some(layout) = state.layouts.read(&mut tx, account_id, listed.id).await? else {
             continue;
         };
-        let (board, stages) = (&layout.board, layout.stages.as_slice());
         let mut on: Option<OnBoard> = None;
         let mut changed = Vec::new();
         for (conversation, apply) in conversations {
             if !feeds(
                 &mut tx,
                 account_id,
-                board,
+                &layout.board,
                 conversation.inbox_id,
                 &mut lookups,
             )
@@ -337,7 +336,7 @@ async fn follow(
             }
             let on = match &mut on {
                 Some(on) => on,
-                None => on.insert(OnBoard::new(&mut tx, account_id, (board, stages), &ids).await?),
+                None => on.insert(OnBoard::new(&mut tx, account_id, &layout, &ids).await?),
             };
             let outcome = apply_to_board(&mut tx, on, conversation, *apply, &mut lookups).await?;
             if let Some(card_id) = outcome.changed_card()
@@ -353,7 +352,7 @@ async fn follow(
         if changed.is_empty() {
             tx.commit().await?;
         } else {
-            kanban::commit(state, tx, account_id, board.id, Changed::Cards(changed)).await?;
+            kanban::commit(state, tx, account_id, listed.id, Changed::Cards(changed)).await?;
         }
     }
     Ok(repairs)
@@ -405,9 +404,10 @@ impl<'a> OnBoard<'a> {
     async fn new(
         tx: &mut Tx,
         account_id: Uuid,
-        (board, stages): (&'a Board, &'a [Stage]),
+        layout: &'a BoardDetail,
         conversations: &[i64],
     ) -> AppResult<OnBoard<'a>> {
+        let board = &layout.board;
         let found = store::by_conversations(tx, account_id, board.id, conversations).await?;
         let cards = found
             .into_iter()
@@ -416,7 +416,7 @@ impl<'a> OnBoard<'a> {
         Ok(OnBoard {
             account_id,
             board,
-            stages,
+            stages: &layout.stages,
             ends: HashMap::new(),
             cards,
             history: Vec::new(),

@@ -11,6 +11,7 @@ pub mod error;
 pub mod headers;
 mod health;
 pub mod json;
+pub mod kept;
 pub mod list_cache;
 pub mod metrics;
 mod openapi;

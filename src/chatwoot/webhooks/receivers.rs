@@ -13,8 +13,7 @@
 //! database, as before, and answers 404.
 
 use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -26,6 +25,7 @@ use crate::{
     platform::{
         db::Db,
         error::{AppError, AppResult},
+        kept::Kept,
     },
 };
 
@@ -33,9 +33,7 @@ use crate::{
 const FRESH_FOR: Duration = Duration::from_secs(5);
 
 #[derive(Default)]
-pub struct Receivers {
-    kept: Mutex<HashMap<Uuid, (Instant, Arc<Receiver>)>>,
-}
+pub struct Receivers(Kept<Instant, Receiver>);
 
 impl Receivers {
     /// Runs `check` on the account's receiver: a kept one, and when that refuses the
@@ -47,7 +45,8 @@ impl Receivers {
         account_id: Uuid,
         check: impl Fn(&Receiver) -> AppResult<Result<(), SignatureError>>,
     ) -> AppResult<Result<(), SignatureError>> {
-        if let Some(kept) = self.kept(account_id) {
+        let fresh = |read_at: Instant| read_at.elapsed() < FRESH_FOR;
+        if let Some(kept) = self.0.get(account_id, fresh) {
             let verdict = check(&kept)?;
             if verdict.is_ok() {
                 return Ok(verdict);
@@ -57,33 +56,20 @@ impl Receivers {
         check(&stored)
     }
 
-    fn kept(&self, account_id: Uuid) -> Option<Arc<Receiver>> {
-        self.lock()
-            .get(&account_id)
-            .filter(|(read_at, _)| read_at.elapsed() < FRESH_FOR)
-            .map(|(_, receiver)| receiver.clone())
-    }
-
     /// The account's receiver as stored now, kept from here on.
     async fn read(&self, db: &Db, account_id: Uuid) -> AppResult<Option<Arc<Receiver>>> {
-        let stored = store::receiver(db, account_id).await?.map(Arc::new);
-        let mut kept = self.lock();
-        match &stored {
-            Some(receiver) => kept.insert(account_id, (Instant::now(), receiver.clone())),
-            None => kept.remove(&account_id),
-        };
-        Ok(stored)
+        let stored = store::receiver(db, account_id).await?;
+        Ok(match stored {
+            Some(receiver) => Some(self.0.put(account_id, Instant::now(), receiver)),
+            None => {
+                self.0.forget(account_id);
+                None
+            }
+        })
     }
 
     /// Drops what is kept of the account (its connection changed).
     pub fn forget(&self, account_id: Uuid) {
-        self.lock().remove(&account_id);
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (Instant, Arc<Receiver>)>> {
-        // A panic while holding the lock leaves the map whole: entries are replaced whole.
-        self.kept
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0.forget(account_id);
     }
 }

@@ -6,10 +6,7 @@
 //! for the rest of its transaction, on any replica, and a card write reads one number where
 //! it read the board and its stages.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::sync::Arc;
 
 use uuid::Uuid;
 
@@ -19,11 +16,12 @@ use crate::{
     platform::{
         db::Tx,
         error::{AppError, AppResult},
+        kept::Kept,
     },
 };
 
 #[derive(Default)]
-pub struct Layouts(Mutex<HashMap<Uuid, (i64, Arc<BoardDetail>)>>);
+pub struct Layouts(Kept<i64, BoardDetail>);
 
 impl Layouts {
     /// The live board of the account with its stages, as the transaction sees it (`None`:
@@ -50,28 +48,15 @@ impl Layouts {
         board_id: Uuid,
         version: i64,
     ) -> AppResult<Arc<BoardDetail>> {
-        let kept = self
-            .lock()
-            .get(&board_id)
-            .filter(|(kept, _)| *kept == version)
-            .map(|(_, layout)| layout.clone());
-        if let Some(layout) = kept {
+        if let Some(layout) = self.0.get(board_id, |kept| kept == version) {
             return Ok(layout);
         }
         let board = store::get(&mut *tx, account_id, board_id).await?;
         let stages = stages::store::list(&mut *tx, account_id, board_id).await?;
-        let layout = Arc::new(BoardDetail {
+        let layout = BoardDetail {
             board: board.ok_or(AppError::NotFound)?,
             stages,
-        });
-        self.lock().insert(board_id, (version, layout.clone()));
-        Ok(layout)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (i64, Arc<BoardDetail>)>> {
-        // Entries are replaced whole: a panic elsewhere cannot leave one half written.
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        };
+        Ok(self.0.put(board_id, version, layout))
     }
 }
