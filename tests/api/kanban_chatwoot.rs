@@ -250,35 +250,26 @@ async fn duplicates_and_events_out_of_order_converge_and_labels_move_cards() {
     });
     set_rules(&app, &admin, &board, rules).await;
 
-    // The update (with a label) and the resolution arrive before the creation, twice.
-    chatwoot
-        .send(
-            "conversation_updated",
-            conversation(501, "open", &["proposal"], 200.0),
-            "e-2",
-        )
-        .await;
-    chatwoot
-        .send(
-            "conversation_updated",
-            conversation(501, "open", &["proposal"], 200.0),
-            "e-2",
-        )
-        .await;
-    chatwoot
-        .send(
+    // The update (with a label, delivered twice) and the resolution arrive before the
+    // creation.
+    let updated = conversation(501, "open", &["proposal"], 200.0);
+    let out_of_order = [
+        ("conversation_updated", updated.clone(), "e-2"),
+        ("conversation_updated", updated, "e-2"),
+        (
             "conversation_status_changed",
             conversation(501, "resolved", &["proposal"], 300.0),
             "e-3",
-        )
-        .await;
-    chatwoot
-        .send(
+        ),
+        (
             "conversation_created",
             conversation(501, "open", &[], 100.0),
             "e-1",
-        )
-        .await;
+        ),
+    ];
+    for (event, body, delivery) in out_of_order {
+        chatwoot.send(event, body, delivery).await;
+    }
     let won = stage_named(&board, "Won").to_string();
     tokio::time::sleep(Duration::from_millis(300)).await;
     wait_for_card(&app, &admin, &board, "one card, in Won, labelled", |c| {

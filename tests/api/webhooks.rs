@@ -387,20 +387,14 @@ async fn a_delivery_that_fails_is_retried_and_a_disconnected_account_gets_none()
 async fn a_replica_takes_the_new_secret_at_once_after_a_reconnection_elsewhere() {
     let (sim, demo, app, admin) = connected(&[]).await;
     let old_secret = sim.webhooks(demo.account_id)[0].secret.clone();
-    let (other, shutdown, server) = replica(&app).await;
+    let mut other = app.replica().await;
     let now = clock::now().unix_timestamp();
     let to_other = |secret: String, delivery: &'static str| {
-        let (client, url) = (
-            app.client.clone(),
-            format!("{other}/api/v1/webhooks/chatwoot/{}", admin.account_id),
-        );
+        let (other, account) = (&other, admin.account_id);
         async move {
             let body = conversation_created(300);
-            let mut request = client.post(url).header("content-type", "application/json");
-            for (name, value) in signed_headers(&secret, &body, now, delivery) {
-                request = request.header(name, value);
-            }
-            request.body(body).send().await.unwrap().status()
+            let headers = signed_headers(&secret, &body, now, delivery);
+            deliver(other, account, &headers, &body).await.status
         }
     };
     // The other replica reads the receiver, and keeps it.
@@ -424,28 +418,7 @@ async fn a_replica_takes_the_new_secret_at_once_after_a_reconnection_elsewhere()
 
     assert_eq!(to_other(new_secret, "k-2").await, StatusCode::OK);
     assert_eq!(to_other(old_secret, "k-3").await, StatusCode::UNAUTHORIZED);
-    shutdown.cancel();
-    server.await.unwrap().unwrap();
-}
-
-/// Another hub over `app`'s database, as a restarted process or a second replica would be:
-/// its own state, listener and worker. Returns its base URL and what stops it.
-async fn replica(
-    app: &TestApp,
-) -> (
-    String,
-    tokio_util::sync::CancellationToken,
-    tokio::task::JoinHandle<anyhow::Result<()>>,
-) {
-    use whatpro_hub::platform::{server, state::AppState};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(app.state.db.clone(), app.state.config.clone())
-        .await
-        .unwrap();
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let server = tokio::spawn(server::serve(state, listener, shutdown.clone()));
-    (base, shutdown, server)
+    other.stop().await;
 }
 
 /// A `conversation_created` body in Chatwoot's webhook shape (FACTS §1a).
@@ -540,7 +513,7 @@ async fn a_delivery_left_by_a_crashed_worker_is_processed_once_after_its_lease()
     }
 
     // The hub restarts; its worker takes the delivery once the lease has run out.
-    let (base, shutdown, server) = replica(&app).await;
+    let mut hub = app.replica().await;
     eventually("the abandoned delivery processed", || {
         let db = &db;
         async move { delivery(db).await.status == "done" }
@@ -563,16 +536,8 @@ async fn a_delivery_left_by_a_crashed_worker_is_processed_once_after_its_lease()
     // One card for the conversation, created once.
     let account = crate::accounts::account_path(admin.account_id);
     let get = |path: String| {
-        let (client, base, access) = (&app.client, &base, &admin.access);
-        async move {
-            let resp = client
-                .get(format!("{base}{path}"))
-                .bearer_auth(access)
-                .send()
-                .await
-                .unwrap();
-            Resp::read(resp).await
-        }
+        let (hub, access) = (&hub, &admin.access);
+        async move { hub.get(&path, access).await }
     };
     let boards = get(format!("{account}/boards")).await;
     let board = boards.body["items"][0]["id"].as_str().unwrap().to_string();
@@ -597,8 +562,7 @@ async fn a_delivery_left_by_a_crashed_worker_is_processed_once_after_its_lease()
     // Done is final: no worker takes it again, however late.
     let later = clock::now() + time::Duration::days(1);
     assert!(store::claim(&db, later, lease).await.unwrap().is_none());
-    shutdown.cancel();
-    server.await.unwrap().unwrap();
+    hub.stop().await;
 }
 
 /// A hub stopped right after making an account: no worker runs, so the claims a test makes
@@ -742,7 +706,7 @@ async fn a_delivery_that_cannot_be_processed_fails_alone_and_its_group_is_proces
         assert!(store::insert(&db, &new).await.unwrap());
     }
 
-    let (base, shutdown, server) = replica(&app).await;
+    let mut hub = app.replica().await;
     let all = || {
         let db = db.clone();
         async move {
@@ -784,16 +748,8 @@ async fn a_delivery_that_cannot_be_processed_fails_alone_and_its_group_is_proces
     // left nothing behind), and the message on the card that was there already.
     let account = crate::accounts::account_path(admin.account_id);
     let get = |path: String| {
-        let (client, base, access) = (&app.client, &base, &admin.access);
-        async move {
-            let resp = client
-                .get(format!("{base}{path}"))
-                .bearer_auth(access)
-                .send()
-                .await
-                .unwrap();
-            Resp::read(resp).await
-        }
+        let (hub, access) = (&hub, &admin.access);
+        async move { hub.get(&path, access).await }
     };
     let boards = get(format!("{account}/boards")).await;
     let board = boards.body["items"][0]["id"].as_str().unwrap().to_string();
@@ -829,8 +785,7 @@ async fn a_delivery_that_cannot_be_processed_fails_alone_and_its_group_is_proces
         .find(|c| c["chatwoot_conversation_id"] == demo.conversations[0])
         .unwrap();
     assert_eq!(joana["last_message"], "Bom dia!");
-    shutdown.cancel();
-    server.await.unwrap().unwrap();
+    hub.stop().await;
 }
 
 /// A group's deliveries are recorded done together, each with its own claim check: one
