@@ -9,7 +9,7 @@ use crate::{
     auth::sessions,
     chatwoot::simulator,
     platform::{config::Config, db::Db, server, state::AppState, validate::Validator},
-    tenancy::users::store as users,
+    tenancy::users::store::{self as users, Identity},
 };
 
 #[derive(Parser)]
@@ -100,9 +100,11 @@ pub async fn run() -> anyhow::Result<()> {
                 "--ttl-minutes must be between 1 and 60"
             );
             let db = open_db(&config).await?;
-            let user_id = users::id_by_email(&db, &email.trim().to_lowercase())
+            let user_id = users::find(&db, Identity::Operator, &email.trim().to_lowercase())
                 .await?
-                .ok_or_else(|| anyhow::anyhow!("no user with email {email}"))?;
+                .ok_or_else(|| {
+                    anyhow::anyhow!("no operator with email {email} (create one with create-admin)")
+                })?;
             let state = AppState::new(db.clone(), config).await?;
             let mut tx = db.begin().await?;
             let new = sessions::NewSession {
@@ -144,17 +146,19 @@ async fn create_admin(config: &Config, email: &str, name: &str) -> anyhow::Resul
         .map_err(|e| anyhow::anyhow!("invalid input: {e:?}"))?;
     let db = open_db(config).await?;
     let mut tx = db.begin().await?;
-    let (user_id, action) = match users::id_by_email(&mut tx, &email).await? {
+    // An operator is found by email among operators only: a Chatwoot person with the same
+    // email stays apart (their identity is their installation's).
+    let (user_id, action) = match users::find(&mut tx, Identity::Operator, &email).await? {
         Some(id) => {
             users::set_super_admin(&mut tx, id).await?;
             (id, "user.promoted_super_admin")
         }
         None => {
             let new_user = users::NewUser {
+                identity: Identity::Operator,
                 email: &email,
                 name: name.trim(),
                 avatar_url: None,
-                chatwoot_user_id: None,
                 is_super_admin: true,
             };
             (

@@ -26,7 +26,10 @@ use crate::{
         state::AppState,
         validate::Validator,
     },
-    tenancy::{Role, accounts, users},
+    tenancy::{
+        Role, accounts,
+        users::{self, store::Identity},
+    },
 };
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -238,7 +241,7 @@ pub async fn admit(
         name: &membership.name,
     };
     let account = upsert_account(&mut tx, &linked, client).await?;
-    let user_id = upsert_user(&mut tx, &profile).await?;
+    let user_id = upsert_user(&mut tx, installation.installation.id, &profile).await?;
     upsert_membership(&mut tx, state, account.id, user_id, membership.role).await?;
     Ok((tx, Member { account, user_id }))
 }
@@ -304,27 +307,34 @@ pub async fn upsert_account(
     Ok(account)
 }
 
-async fn upsert_user(tx: &mut Tx, profile: &Profile) -> AppResult<Uuid> {
+/// The hub person for this Chatwoot user of this installation, created on first sight and
+/// kept in step with Chatwoot's profile. Matched on (installation, Chatwoot id) alone: never
+/// by email, never into a person of another installation or kind.
+async fn upsert_user(tx: &mut Tx, installation_id: Uuid, profile: &Profile) -> AppResult<Uuid> {
     let email = profile.email.trim().to_lowercase();
     let name = profile.name.trim();
     let avatar = profile
         .avatar_url
         .as_deref()
         .filter(|url| url.starts_with("https://") || url.starts_with("http://"));
-    match users::store::id_for_chatwoot_in(tx, profile.id, &email).await? {
+    let identity = Identity::Chatwoot {
+        installation_id,
+        user_id: profile.id,
+    };
+    match users::store::find(&mut *tx, identity, &email).await? {
         Some(id) => {
-            users::store::update_identity(tx, id, profile.id, &email, name, avatar).await?;
+            users::store::update_from_chatwoot(tx, id, &email, name, avatar).await?;
             Ok(id)
         }
         None => {
             let new = users::store::NewUser {
+                identity,
                 email: &email,
                 name,
                 avatar_url: avatar,
-                chatwoot_user_id: Some(profile.id),
                 is_super_admin: false,
             };
-            Ok(users::store::insert_user(tx, &new).await?)
+            users::store::insert_user(tx, &new).await
         }
     }
 }

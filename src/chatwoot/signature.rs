@@ -25,13 +25,25 @@ pub enum SignatureError {
 /// The header value Chatwoot would send for `body` at `timestamp`.
 pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     let tag = mac(secret, timestamp, body).finalize().into_bytes();
-    let mut out = String::with_capacity(PREFIX.len() + tag.len() * 2);
-    out.push_str(PREFIX);
-    for byte in tag.iter() {
-        out.push(char::from(HEX[usize::from(byte >> 4)]));
-        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    format!("{PREFIX}{}", Signed(tag.into()).hex())
+}
+
+/// What a verified signature signed: the tag itself, decoded, so two spellings of one
+/// signature (hex case, a timestamp's leading zeros) are one `Signed`. Replay checks key on
+/// it, never on the header's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signed([u8; 32]);
+
+impl Signed {
+    /// Lower-case hex, for storage.
+    pub fn hex(&self) -> String {
+        let mut out = String::with_capacity(64);
+        for byte in self.0 {
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+        }
+        out
     }
-    out
 }
 
 /// Checks a delivery. `now` and `window_secs` bound replay: a timestamp further than
@@ -44,7 +56,7 @@ pub fn verify(
     body: &[u8],
     now: i64,
     window_secs: i64,
-) -> Result<(), SignatureError> {
+) -> Result<Signed, SignatureError> {
     let (timestamp_header, signature_header) = (timestamp_header.trim(), signature_header.trim());
     if timestamp_header.is_empty() || signature_header.is_empty() {
         return Err(SignatureError::Missing);
@@ -52,17 +64,18 @@ pub fn verify(
     let timestamp: i64 = timestamp_header
         .parse()
         .map_err(|_| SignatureError::Malformed)?;
-    let tag = signature_header
+    let tag: [u8; 32] = signature_header
         .strip_prefix(PREFIX)
         .and_then(decode_hex)
-        .filter(|tag| tag.len() == 32)
+        .and_then(|tag| tag.try_into().ok())
         .ok_or(SignatureError::Malformed)?;
     if now.abs_diff(timestamp) > window_secs.unsigned_abs() {
         return Err(SignatureError::Stale);
     }
     mac(secret, timestamp, body)
         .verify_slice(&tag)
-        .map_err(|_| SignatureError::Mismatch)
+        .map_err(|_| SignatureError::Mismatch)?;
+    Ok(Signed(tag))
 }
 
 fn mac(secret: &[u8], timestamp: i64, body: &[u8]) -> HmacSha256 {
@@ -113,13 +126,20 @@ mod tests {
     fn verifies_the_worked_example() {
         let body = sample_body();
         let ts = TIMESTAMP.to_string();
-        assert_eq!(
-            verify(SECRET, &ts, EXPECTED, &body, TIMESTAMP + 1, 300),
-            Ok(())
-        );
-        // Upper-case hex is the same tag.
+        let signed = verify(SECRET, &ts, EXPECTED, &body, TIMESTAMP + 1, 300).unwrap();
+        assert_eq!(signed.hex(), EXPECTED[7..]);
+        // Upper-case hex and a zero-padded timestamp are the same signature (issue 13,
+        // finding 7: replay checks key on this, so a respelt header is still a replay).
         let upper = format!("sha256={}", EXPECTED[7..].to_uppercase());
-        assert_eq!(verify(SECRET, &ts, &upper, &body, TIMESTAMP, 300), Ok(()));
+        assert_eq!(
+            verify(SECRET, &ts, &upper, &body, TIMESTAMP, 300),
+            Ok(signed)
+        );
+        let padded = format!("0{ts}");
+        assert_eq!(
+            verify(SECRET, &padded, EXPECTED, &body, TIMESTAMP, 300),
+            Ok(signed)
+        );
     }
 
     #[test]
@@ -147,10 +167,7 @@ mod tests {
                 Err(SignatureError::Stale)
             );
         }
-        assert_eq!(
-            verify(SECRET, &ts, EXPECTED, &body, TIMESTAMP + 300, 300),
-            Ok(())
-        );
+        assert!(verify(SECRET, &ts, EXPECTED, &body, TIMESTAMP + 300, 300).is_ok());
     }
 
     #[test]

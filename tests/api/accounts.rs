@@ -294,14 +294,7 @@ async fn super_admin_lists_every_account_and_members_only_their_own() {
     assert_eq!(list_all(&app, &globex.agent).await, vec![globex.id]);
 
     // Joining a second account shows both to that member only.
-    let joined = app
-        .post(
-            &format!("{}/users", account_path(globex.id)),
-            &globex.admin.token,
-            json!({ "email": "agent@acme.test", "name": "Shared" }),
-        )
-        .await;
-    assert_eq!(joined.status, StatusCode::CREATED, "{:?}", joined.body);
+    app.join(globex.id, acme.agent.id, "agent").await;
     assert_eq!(sorted(list_all(&app, &acme.agent).await), both);
     assert_eq!(list_all(&app, &acme.supervisor).await, vec![acme.id]);
 

@@ -1107,14 +1107,7 @@ async fn no_route_lets_another_tenant_or_a_bad_credential_reach_a_tenant() {
         )
         .await,
     );
-    let again = app
-        .post(
-            &a.tenant.path("/users"),
-            &a.tenant.admin.token,
-            json!({ "email": "both@tenants.test", "name": "In Both", "role": "agent" }),
-        )
-        .await;
-    assert_eq!(created(&again), dual);
+    app.join(a.tenant.id, dual, "agent").await;
 
     make_keys_without_scope(&app, &mut a, &routes).await;
     make_keys_without_scope(&app, &mut b, &routes).await;

@@ -536,7 +536,15 @@ async fn platform_app_events_are_signed_fresh_once_and_idempotent() {
     let installed = send_event(&app, raw.clone(), &ts, &sig).await;
     assert_eq!(installed.status, StatusCode::OK, "{:?}", installed.body);
     assert_eq!(installed.body["connected"]["webhook"]["action"], "created");
-    send_event(&app, raw, &ts, &sig)
+    send_event(&app, raw.clone(), &ts, &sig)
+        .await
+        .assert_problem(StatusCode::CONFLICT, "event_replayed");
+    // Regression (issue 13, finding 7): respelling the signature is still a replay.
+    let upper = format!("sha256={}", sig[7..].to_uppercase());
+    send_event(&app, raw.clone(), &ts, &upper)
+        .await
+        .assert_problem(StatusCode::CONFLICT, "event_replayed");
+    send_event(&app, raw, &format!("0{ts}"), &sig)
         .await
         .assert_problem(StatusCode::CONFLICT, "event_replayed");
     let (raw, ts, sig) = signed(&install, now + 1);

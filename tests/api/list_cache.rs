@@ -85,14 +85,7 @@ async fn a_shared_profile_change_reaches_every_account_list() {
     let root = super_admin(&app).await;
     let acme = app.tenant(&root, "Acme").await;
     let globex = app.tenant(&root, "Globex").await;
-    let joined = app
-        .post(
-            &globex.path("/users"),
-            &globex.admin.token,
-            json!({ "email": "agent@acme.test", "name": "x" }),
-        )
-        .await;
-    assert_eq!(joined.status, StatusCode::CREATED);
+    app.join(globex.id, acme.agent.id, "agent").await;
     let globex_list = globex.path("/users?limit=100");
     let before = app.get(&globex_list, &globex.agent.token).await;
     assert!(!before.body.to_string().contains("Renamed Everywhere"));

@@ -7,6 +7,7 @@ mod audit;
 mod cross_tenant;
 mod embedding;
 mod entitlements;
+mod identities;
 mod kanban;
 mod kanban_chatwoot;
 mod kanban_metrics;

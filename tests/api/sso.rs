@@ -555,12 +555,8 @@ async fn an_sso_session_acts_only_in_the_account_it_was_opened_for() {
     }
 }
 
-/// FAILS until src/auth/mod.rs `CurrentUser::from_request_parts` honours the session's
-/// account binding (ADR 0005: "a session opened for an account acts only in that account";
-/// only unbound operator sessions "follow membership and super-admin rules"). Today it
-/// passes `is_super_admin` through for bound sessions, so a super admin's SSO session —
-/// reached by any Chatwoot user with the super admin's email, whom SSO links by email —
-/// creates accounts and lists every account in the hub.
+/// A session opened from Chatwoot acts only in its account (ADR 0005), and a Chatwoot
+/// person who shares a super admin's email is someone else, with no super-admin power.
 #[tokio::test]
 async fn a_super_admins_sso_session_acts_only_in_its_account() {
     let (sim, demo) = chatwoot().await;
@@ -582,9 +578,9 @@ async fn a_super_admins_sso_session_acts_only_in_its_account() {
     let twin = sim.add_user("Root In Chatwoot", "root@hub.test");
     sim.add_member(demo.account_id, twin.id, ChatwootRole::Agent);
     let signed = sign_in(&app, &twin.api_token).await;
-    assert_eq!(
+    assert_ne!(
         signed.user_id, root.id,
-        "linked by email to the super admin"
+        "an operator is never linked by email (issue 13, finding 1)"
     );
     let home = app
         .get(&account_path(signed.account_id), &signed.access)

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use whatpro_hub::{
     auth::sessions::{self, Method as SessionMethod, NewSession},
     platform::{config::Config, db::Db, server, state::AppState},
-    tenancy::users::store::{self as users, NewUser},
+    tenancy::users::store::{self as users, Identity, NewUser},
 };
 
 pub struct TestApp {
@@ -137,6 +137,7 @@ impl TestApp {
         use whatpro_hub::chatwoot::webhooks::store;
         let key = format!("fixture-{}", rand_id());
         let new = store::NewDelivery {
+            signature: None,
             account_id,
             event: "webwidget_triggered".into(),
             dedupe_key: key,
@@ -253,10 +254,10 @@ impl TestApp {
     pub async fn user(&self, email: &str, super_admin: bool) -> Caller {
         let mut tx = self.state.db.begin().await.unwrap();
         let user = NewUser {
+            identity: Identity::Operator,
             email,
             name: "Test User",
             avatar_url: None,
-            chatwoot_user_id: None,
             is_super_admin: super_admin,
         };
         let id = users::insert_user(&mut tx, &user).await.unwrap();
@@ -265,6 +266,16 @@ impl TestApp {
             id,
             token: self.token_for(id).await,
         }
+    }
+
+    /// Makes `user_id` a member of another account too, as the Chatwoot agent sync does for a
+    /// person in two Chatwoot accounts (the API adds only people of the account's own).
+    pub async fn join(&self, account_id: Uuid, user_id: Uuid, role: &str) {
+        let mut tx = self.state.db.begin().await.unwrap();
+        users::insert_membership(&mut tx, account_id, user_id, role)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
     }
 
     /// An access token of a new operator session, as `whatpro-hub token` mints it.

@@ -180,7 +180,7 @@ async fn deliveries_need_a_fresh_valid_signature_and_are_stored_once() {
     .await;
     assert_eq!(again.body["status"], "duplicate");
     // Without a delivery id, the event, its id and update time identify it.
-    let no_id: Vec<_> = signed_headers(&secret, &body, now, "")
+    let no_id: Vec<_> = signed_headers(&secret, &body, now + 2, "")
         .into_iter()
         .filter(|(name, _)| *name != "x-chatwoot-delivery")
         .collect();
@@ -241,6 +241,7 @@ async fn deliveries_arriving_together_are_each_stored_once() {
 
     // One group holding a key twice, and a key already stored.
     let new = |key: &str| store::NewDelivery {
+        signature: None,
         account_id: admin.account_id,
         event: "conversation_created".into(),
         dedupe_key: key.into(),
@@ -459,6 +460,7 @@ async fn a_delivery_left_by_a_crashed_worker_is_processed_once_after_its_lease()
     let conversation = 90_001;
     let body = new_conversation(conversation, demo.whatsapp_inbox_id, "Rita Sousa");
     let stored = store::NewDelivery {
+        signature: None,
         account_id: admin.account_id,
         event: "conversation_created".into(),
         dedupe_key: "crash-1".into(),
@@ -697,6 +699,7 @@ async fn a_delivery_that_cannot_be_processed_fails_alone_and_its_group_is_proces
     ];
     for (key, event, body) in &stored {
         let new = store::NewDelivery {
+            signature: None,
             account_id: admin.account_id,
             event: event.to_string(),
             dedupe_key: key.to_string(),
@@ -843,4 +846,121 @@ async fn a_group_is_recorded_done_only_where_it_is_still_the_claim() {
             .all(|d| d.status == "done" && d.processed_at.is_some()),
         "{all:?}"
     );
+}
+
+/// Regression (issue 13, findings 4, 7 and 13): the intake takes only Chatwoot's own event
+/// names (the hub's write-back job is not one), only bodies the worker can read (nesting
+/// past 128 is refused before the acknowledgement), and each signature once, however the
+/// resend spells its signature or names its delivery.
+#[tokio::test]
+async fn the_intake_takes_chatwoots_events_once_and_only_what_it_can_process() {
+    let (sim, demo, app, admin) = connected(&[]).await;
+    let secret = sim.webhooks(demo.account_id)[0].secret.clone();
+    let account = admin.account_id;
+    let now = clock::now().unix_timestamp();
+    let conversation = demo.conversations[0];
+
+    let job = serde_json::to_vec(
+        &json!({ "event": "card_write_back", "card_id": Uuid::now_v7(),
+        "conversation_id": conversation, "stage": "Won", "status": "resolved",
+        "add_label": null, "remove_labels": [] }),
+    )
+    .unwrap();
+    deliver(
+        &app,
+        account,
+        &signed_headers(&secret, &job, now, "j-1"),
+        &job,
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let deep = format!(
+        "{{\"event\":\"conversation_created\",\"id\":1,\"x\":{}{}}}",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    )
+    .into_bytes();
+    deliver(
+        &app,
+        account,
+        &signed_headers(&secret, &deep, now, "n-1"),
+        &deep,
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert!(
+        deliveries(&app, &admin, "").await.is_empty(),
+        "nothing refused is stored"
+    );
+
+    let body = conversation_created(11);
+    let first = deliver(
+        &app,
+        account,
+        &signed_headers(&secret, &body, now, "r-1"),
+        &body,
+    )
+    .await;
+    assert_eq!(first.body["status"], "accepted", "{:?}", first.body);
+    let renamed = deliver(
+        &app,
+        account,
+        &signed_headers(&secret, &body, now, "r-2"),
+        &body,
+    )
+    .await;
+    assert_eq!(
+        renamed.body["status"], "duplicate",
+        "a new delivery id is not a new delivery"
+    );
+    let mut respelt = signed_headers(&secret, &body, now, "r-3");
+    respelt[1].1 = format!("sha256={}", respelt[1].1[7..].to_uppercase());
+    respelt[0].1 = format!("0{now}");
+    let again = deliver(&app, account, &respelt, &body).await;
+    assert_eq!(again.body["status"], "duplicate", "{:?}", again.body);
+    assert_eq!(deliveries(&app, &admin, "").await.len(), 1);
+}
+
+/// Regression (issue 13, finding 4): a stored Chatwoot delivery naming the hub's job (as one
+/// stored before the intake refused such names would) is never run as the job: it fails
+/// and Chatwoot's conversation is left as it was.
+#[tokio::test]
+async fn a_received_body_never_runs_a_hub_job() {
+    let (sim, demo, app, admin) = connected(&[]).await;
+    let conversation = demo.conversations[0];
+    let status = || {
+        sim.conversation(demo.account_id, conversation)
+            .unwrap()
+            .status
+    };
+    let before = status();
+    use whatpro_hub::chatwoot::webhooks::store;
+    let body = json!({ "event": "card_write_back", "card_id": Uuid::now_v7(),
+        "conversation_id": conversation, "stage": "Won", "status": "resolved",
+        "add_label": "stolen", "remove_labels": [] });
+    let new = store::NewDelivery {
+        signature: None,
+        account_id: admin.account_id,
+        event: "card_write_back".into(),
+        dedupe_key: "forged".into(),
+        body: body.to_string(),
+        received_at: clock::now(),
+    };
+    assert!(store::insert(&app.state.db, &new).await.unwrap());
+    app.state.deliveries.notify_one();
+    eventually("the forged job to fail", || {
+        let (app, admin) = (&app, &admin);
+        async move {
+            deliveries(app, admin, "").await[0]["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("nothing runs"))
+        }
+    })
+    .await;
+    assert_eq!(status(), before);
+    let labels = sim
+        .conversation(demo.account_id, conversation)
+        .unwrap()
+        .labels;
+    assert!(!labels.contains(&"stolen".to_string()), "{labels:?}");
 }

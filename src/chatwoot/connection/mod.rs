@@ -493,7 +493,14 @@ pub async fn pull(
     let mut tx = state.db.begin().await?;
     let report = SyncReport {
         inboxes: sync::apply_inboxes(&mut tx, config, account_id, &remote, true).await?,
-        agents: sync::apply_agents(&mut tx, config, account_id, &agents).await?,
+        agents: sync::apply_agents(
+            &mut tx,
+            config,
+            account_id,
+            link.known.installation.id,
+            &agents,
+        )
+        .await?,
         teams: sync::apply_teams(&mut tx, config, account_id, &teams).await?,
         synced_at: clock::now(),
     };

@@ -17,7 +17,10 @@ use crate::{
         db::Tx,
         error::{AppError, AppResult},
     },
-    tenancy::{Role, teams, users},
+    tenancy::{
+        Role, teams,
+        users::{self, store::Identity},
+    },
 };
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Serialize, ToSchema)]
@@ -161,11 +164,13 @@ pub async fn apply_inboxes(
 /// Applies Chatwoot's agents to the account's members: new agents become members (while
 /// the plan has room), roles follow Chatwoot like at sign-in (a hub supervisor stays one),
 /// and members Chatwoot no longer lists are deactivated. People added in the hub only,
-/// without a Chatwoot identity, are left alone.
+/// without a Chatwoot identity, are left alone. An agent is the person of
+/// `installation_id` with their Chatwoot id, never someone found by email.
 pub async fn apply_agents(
     tx: &mut Tx,
     config: &Config,
     account_id: Uuid,
+    installation_id: Uuid,
     agents: &[cw::Agent],
 ) -> AppResult<Counts> {
     let mut counts = Counts::default();
@@ -179,14 +184,18 @@ pub async fn apply_agents(
             ChatwootRole::Administrator => Role::Admin,
             ChatwootRole::Agent => Role::Agent,
         };
-        let user_id = match users::store::id_by_email(&mut *tx, &email).await? {
+        let identity = Identity::Chatwoot {
+            installation_id,
+            user_id: agent.id,
+        };
+        let user_id = match users::store::find(&mut *tx, identity, &email).await? {
             Some(id) => id,
             None => {
                 let new = users::store::NewUser {
+                    identity,
                     email: &email,
                     name: agent.name.trim(),
                     avatar_url: None,
-                    chatwoot_user_id: Some(agent.id),
                     is_super_admin: false,
                 };
                 users::store::insert_user(tx, &new).await?

@@ -19,7 +19,7 @@ use crate::{
     chatwoot::{
         connection::{self, ConnectReport, DisconnectReport, TokenSource},
         installations::{self, Known},
-        signature,
+        signature::{self, Signed},
     },
     on_tx,
     platform::{
@@ -109,11 +109,10 @@ async fn event(
     let secret = installations::app_secret(&state.db, &state.vault, installation.installation.id)
         .await?
         .ok_or_else(rejected)?;
-    let signature_header = header(&headers, "x-whatpro-signature");
-    signature::verify(
+    let signed = signature::verify(
         secret.expose_secret().as_bytes(),
         header(&headers, "x-whatpro-timestamp"),
-        signature_header,
+        header(&headers, "x-whatpro-signature"),
         &body,
         clock::now().unix_timestamp(),
         WINDOW_SECS,
@@ -134,7 +133,7 @@ async fn event(
         v.text("account_name", name, 120);
     }
     v.finish()?;
-    remember(&state, &installation, signature_header, event.event).await?;
+    remember(&state, &installation, signed, event.event).await?;
 
     let linked = Linked {
         installation_id: installation.installation.id,
@@ -185,11 +184,12 @@ async fn event(
     Ok(ApiJson(outcome))
 }
 
-/// Records the signature; a second delivery of the same signed event is a replay.
+/// Records what was signed; a second delivery of it is a replay, however its signature
+/// header is spelt.
 async fn remember(
     state: &AppState,
     installation: &Known,
-    signature_header: &str,
+    signed: Signed,
     event: EventKind,
 ) -> AppResult<()> {
     let mut tx: Tx = state.db.begin().await?;
@@ -202,7 +202,7 @@ async fn remember(
         EventKind::Uninstall => "uninstall",
     };
     let inserted: Result<u64, sqlx::Error> = on_tx!(&mut tx, conn => sqlx::query(sql)
-        .bind(installation.installation.id).bind(opaque::hash(signature_header)).bind(kind)
+        .bind(installation.installation.id).bind(opaque::hash(&signed.hex())).bind(kind)
         .bind(clock::now()).execute(conn).await.map(|r| r.rows_affected()));
     match inserted {
         Ok(_) => {}

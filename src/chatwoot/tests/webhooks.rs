@@ -34,10 +34,7 @@ fn assert_signed(headers: &axum::http::HeaderMap, body: &[u8], secret: &str) {
         header(headers, "x-chatwoot-timestamp"),
         header(headers, "x-chatwoot-signature"),
     );
-    assert_eq!(
-        signature::verify(secret.as_bytes(), ts, sig, body, now, 300),
-        Ok(())
-    );
+    assert!(signature::verify(secret.as_bytes(), ts, sig, body, now, 300).is_ok());
     assert_eq!(
         signature::verify(b"wrong", ts, sig, body, now, 300),
         Err(signature::SignatureError::Mismatch)

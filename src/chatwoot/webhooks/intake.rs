@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
-    Delivery,
+    CHATWOOT_EVENTS, Delivery,
     store::{self, Receiver},
 };
 use crate::{
@@ -14,7 +14,7 @@ use crate::{
     chatwoot::{
         connection::WEBHOOK_SECRET,
         installations,
-        signature::{self, SignatureError},
+        signature::{self, SignatureError, Signed},
     },
     platform::{
         clock,
@@ -45,13 +45,42 @@ pub struct Receipt {
 }
 
 /// The fields a delivery is recognised by when Chatwoot sends no delivery id.
-#[derive(Deserialize)]
 struct Envelope {
-    event: String,
-    #[serde(default)]
+    event: &'static str,
     id: serde_json::Value,
-    #[serde(default)]
     updated_at: serde_json::Value,
+}
+
+impl Envelope {
+    /// Reads the whole body, as the worker will (so what is acknowledged can be processed:
+    /// serde_json refuses nesting deeper than 128), and takes only Chatwoot's own events.
+    fn parse(text: &str) -> AppResult<Envelope> {
+        let mut body: serde_json::Value = serde_json::from_str(text).map_err(|_| {
+            AppError::validation(
+                "body",
+                "must be a Chatwoot webhook (JSON, nested at most 128 deep)",
+            )
+        })?;
+        let named = body.get("event").and_then(serde_json::Value::as_str);
+        let Some(event) = named.and_then(|e| CHATWOOT_EVENTS.iter().find(|known| **known == e))
+        else {
+            return Err(AppError::validation(
+                "event",
+                "must be one of the events Chatwoot sends to account webhooks",
+            ));
+        };
+        Ok(Envelope {
+            event,
+            id: body
+                .get_mut("id")
+                .map(serde_json::Value::take)
+                .unwrap_or_default(),
+            updated_at: body
+                .get_mut("updated_at")
+                .map(serde_json::Value::take)
+                .unwrap_or_default(),
+        })
+    }
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -70,13 +99,14 @@ fn refused() -> AppError {
 }
 
 /// Whether the delivery is signed as `receiver` requires: with its webhook's secret, within
-/// the window, or unsigned only from an installation marked as unable to sign.
+/// the window (answering what was signed), or unsigned only from an installation marked as
+/// unable to sign.
 fn check(
     state: &AppState,
     receiver: &Receiver,
     headers: &HeaderMap,
     body: &[u8],
-) -> AppResult<Result<(), SignatureError>> {
+) -> AppResult<Result<Option<Signed>, SignatureError>> {
     let signs = receiver
         .installation_id
         .and_then(|id| state.installations.by_id(id))
@@ -92,9 +122,10 @@ fn check(
                 clock::now().unix_timestamp(),
                 WINDOW_SECS,
             )
+            .map(Some)
         }
         // Chatwoot before 4.11.2 cannot sign; only an installation marked so is trusted.
-        (None, false) => Ok(()),
+        (None, false) => Ok(None),
         (None, true) => Err(SignatureError::Missing),
     })
 }
@@ -119,15 +150,13 @@ async fn receive(
             check(&state, receiver, &headers, &body)
         })
         .await?;
-    if let Err(reason) = verdict {
+    let signed = verdict.map_err(|reason| {
         tracing::info!(account = %account_id, %reason, "webhook delivery refused");
-        return Err(refused());
-    }
+        refused()
+    })?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| AppError::validation("body", "must be UTF-8 JSON"))?;
-    let envelope: Envelope = serde_json::from_str(text).map_err(|_| {
-        AppError::validation("body", "must be a Chatwoot webhook (JSON with `event`)")
-    })?;
+    let envelope = Envelope::parse(text)?;
     let dedupe_key = match header(&headers, "x-chatwoot-delivery") {
         Some(id) if id.len() <= 100 => id.to_string(),
         _ => {
@@ -139,8 +168,9 @@ async fn receive(
     };
     let new = store::NewDelivery {
         account_id,
-        event: envelope.event,
+        event: envelope.event.to_string(),
         dedupe_key,
+        signature: signed.map(|s| s.hex()),
         body: text.to_string(),
         received_at: clock::now(),
     };

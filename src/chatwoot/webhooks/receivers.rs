@@ -39,12 +39,12 @@ impl Receivers {
     /// Runs `check` on the account's receiver: a kept one, and when that refuses the
     /// delivery, the one stored now (a kept receiver may predate a reconnection). 404 unless
     /// the account is connected.
-    pub async fn admit(
+    pub async fn admit<T>(
         &self,
         db: &Db,
         account_id: Uuid,
-        check: impl Fn(&Receiver) -> AppResult<Result<(), SignatureError>>,
-    ) -> AppResult<Result<(), SignatureError>> {
+        check: impl Fn(&Receiver) -> AppResult<Result<T, SignatureError>>,
+    ) -> AppResult<Result<T, SignatureError>> {
         let fresh = |read_at: Instant| read_at.elapsed() < FRESH_FOR;
         if let Some(kept) = self.0.get(account_id, fresh) {
             let verdict = check(&kept)?;

@@ -10,7 +10,10 @@ use std::{collections::VecDeque, time::Duration};
 
 use tokio_util::sync::CancellationToken;
 
-use super::store::{self, Claimed};
+use super::{
+    CHATWOOT_EVENTS, FROM_CHATWOOT, FROM_HUB,
+    store::{self, Claimed},
+};
 use crate::{
     chatwoot::connection,
     kanban::{follow, writeback},
@@ -113,16 +116,16 @@ async fn work_through(
             }
             return;
         }
-        if alone > 0 || !follow::batched(&delivery.event) {
+        if alone > 0 || !batched(&delivery) {
             alone = alone.saturating_sub(1);
             settle(state, delivery).await;
             continue;
         }
         let mut group = vec![delivery];
         while group.len() < group_limit
-            && queue.front().is_some_and(|next| {
-                next.account_id == group[0].account_id && follow::batched(&next.event)
-            })
+            && queue
+                .front()
+                .is_some_and(|next| next.account_id == group[0].account_id && batched(next))
         {
             group.extend(queue.pop_front());
         }
@@ -195,13 +198,21 @@ async fn settle(state: &AppState, delivery: Claimed) {
     }
 }
 
-/// What an event does. Inbox events carry no inbox id (Chatwoot sends the settings and
-/// the channel), so they are a signal to pull the account's inboxes again. The hub's own
-/// jobs (write-backs) share the queue.
+/// Whether the delivery is one of Chatwoot's events the Kanban applies in groups.
+fn batched(delivery: &Claimed) -> bool {
+    delivery.source == FROM_CHATWOOT && follow::batched(&delivery.event)
+}
+
+/// What a delivery does, decided by who queued it and then its event: the hub's own jobs
+/// (write-backs) run only when the hub queued them, never because a received body names
+/// one. Inbox events carry no inbox id (Chatwoot sends the settings and the channel), so
+/// they are a signal to pull the account's inboxes again.
 async fn process(state: &AppState, delivery: &Claimed) -> AppResult<()> {
-    match delivery.event.as_str() {
-        writeback::EVENT => writeback::perform(state, delivery.account_id, &delivery.body).await,
-        "inbox_created" | "inbox_updated" => {
+    match (delivery.source.as_str(), delivery.event.as_str()) {
+        (FROM_HUB, writeback::EVENT) => {
+            writeback::perform(state, delivery.account_id, &delivery.body).await
+        }
+        (FROM_CHATWOOT, "inbox_created" | "inbox_updated") => {
             let account = accounts::store::get(&state.db, delivery.account_id)
                 .await?
                 .ok_or(AppError::NotFound)?;
@@ -209,7 +220,12 @@ async fn process(state: &AppState, delivery: &Claimed) -> AppResult<()> {
             connection::pull(state, account.id, &link, &credential).await?;
             Ok(())
         }
-        other => follow::apply(state, delivery.account_id, other, &json_body(delivery)?).await,
+        (FROM_CHATWOOT, event) if CHATWOOT_EVENTS.contains(&event) => {
+            follow::apply(state, delivery.account_id, event, &json_body(delivery)?).await
+        }
+        (source, event) => Err(AppError::Internal(anyhow::anyhow!(
+            "nothing runs a {source} delivery of {event}"
+        ))),
     }
 }
 

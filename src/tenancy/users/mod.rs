@@ -30,6 +30,7 @@ use crate::{
     },
     realtime::Recheck,
 };
+use store::Identity;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -83,7 +84,6 @@ pub struct CreateUser {
     /// `admin`, `supervisor` or `agent` (default).
     pub role: Option<Role>,
     pub avatar_url: Option<String>,
-    pub chatwoot_user_id: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -133,7 +133,9 @@ async fn list_users(
         .await
 }
 
-/// Adds a user to the account (admins); counts against `max_agents`.
+/// Adds a person to the account (admins); counts against `max_agents`. The person is the
+/// account's own, found again by email within it alone: people from Chatwoot join by
+/// signing in or through the agent sync, and nobody of another account is ever reached.
 #[utoipa::path(post, path = "/api/v1/accounts/{accountId}/users", tag = "users",
     params(("accountId" = Uuid, Path)), request_body = CreateUser,
     responses((status = 201, body = Member), (status = 403, body = Problem), (status = 409, body = Problem),
@@ -150,32 +152,17 @@ async fn create_user(
     if let Some(url) = &body.avatar_url {
         v.url("avatar_url", url);
     }
-    v.check(
-        body.chatwoot_user_id.is_none_or(|id| id > 0),
-        "chatwoot_user_id",
-        "must be positive",
-    );
     check_role(&mut v, body.role);
     v.finish()?;
 
+    let identity = Identity::AddedIn(scope.account_id);
     let mut tx = state.db.begin().await?;
-    let existing = store::id_by_email(&mut tx, &email).await?;
-    if let Some(id) = existing
-        && store::membership_exists_in(&mut tx, scope.account_id, id).await?
-    {
+    if store::find(&mut tx, identity, &email).await?.is_some() {
         return Err(AppError::Conflict {
             code: "already_member",
-            message: "This user is already a member of the account (activate them if deactivated)."
-                .into(),
-        });
-    }
-    // Chatwoot user ids are unique within one installation, so within one account.
-    if let Some(chatwoot_id) = body.chatwoot_user_id
-        && store::chatwoot_user_in_account(&mut tx, scope.account_id, chatwoot_id).await?
-    {
-        return Err(AppError::Conflict {
-            code: "chatwoot_user_taken",
-            message: "Another member is already linked to this Chatwoot user.".into(),
+            message:
+                "This person is already a member of the account (activate them if deactivated)."
+                    .into(),
         });
     }
     entitlements::ensure_capacity(
@@ -185,19 +172,14 @@ async fn create_user(
         Resource::Agents,
     )
     .await?;
-    let user_id = match existing {
-        Some(id) => id,
-        None => {
-            let new_user = store::NewUser {
-                email: &email,
-                name: body.name.trim(),
-                avatar_url: body.avatar_url.as_deref(),
-                chatwoot_user_id: body.chatwoot_user_id,
-                is_super_admin: false,
-            };
-            store::insert_user(&mut tx, &new_user).await?
-        }
+    let new_user = store::NewUser {
+        identity,
+        email: &email,
+        name: body.name.trim(),
+        avatar_url: body.avatar_url.as_deref(),
+        is_super_admin: false,
     };
+    let user_id = store::insert_user(&mut tx, &new_user).await?;
     let role = body.role.unwrap_or(Role::Agent);
     store::insert_membership(&mut tx, scope.account_id, user_id, role.as_str()).await?;
     let member = member_in(&mut tx, &scope, user_id).await?;
@@ -233,7 +215,8 @@ async fn get_user(
         .ok_or(AppError::NotFound)
 }
 
-/// Changes a member's name, avatar or role (admins). The last active admin keeps the role.
+/// Changes a member's role (admins), and the name and avatar of a person the account added
+/// itself. The last active admin keeps the role.
 #[utoipa::path(put, path = "/api/v1/accounts/{accountId}/users/{userId}", tag = "users",
     params(("accountId" = Uuid, Path), ("userId" = Uuid, Path)), request_body = UpdateUser,
     responses((status = 200, body = Member), (status = 403, body = Problem), (status = 404, body = Problem),
@@ -267,13 +250,13 @@ async fn update_user(
     let avatar_url = body.avatar_url.as_deref().or(before.avatar_url.as_deref());
     if (name != before.name || avatar_url != before.avatar_url.as_deref())
         && scope.role != Role::SuperAdmin
-        && store::memberships_elsewhere_in(&mut tx, user_id, scope.account_id).await? > 0
+        && store::added_in(&mut tx, user_id).await? != Some(scope.account_id)
     {
-        // The profile is shared by every account the person belongs to; one tenant's admin
-        // must not rewrite what another tenant sees.
-        return Err(AppError::Conflict {
-            code: "profile_shared",
-            message: "This person also belongs to other accounts; their name and avatar come from their own Chatwoot profile.".into(),
+        // A person's profile is theirs (or Chatwoot's, by sync); an account manages only
+        // their membership, unless it added the person itself.
+        return Err(AppError::Forbidden {
+            code: "profile_not_editable",
+            message: "This person's name and avatar are their own; an account admin changes their role and access.",
         });
     }
     store::update_profile(&mut tx, user_id, name, avatar_url).await?;

@@ -25,13 +25,6 @@ pub async fn super_admin_flag(db: &Db, user_id: Uuid) -> AppResult<Option<bool>>
     Ok(on_db!(db, pool => sqlx::query_scalar(sql).bind(user_id).fetch_optional(pool).await?))
 }
 
-pub async fn id_by_email(conn: impl Into<Conn<'_>>, email: &str) -> AppResult<Option<Uuid>> {
-    let sql = "SELECT id FROM users WHERE email = $1";
-    Ok(
-        on_conn!(conn.into(), pool => sqlx::query_scalar(sql).bind(email).fetch_optional(pool).await?),
-    )
-}
-
 pub async fn list(
     db: &Db,
     account_id: Uuid,
@@ -62,33 +55,90 @@ pub async fn get(
     )
 }
 
+/// Who a person is, which decides how they are found again. Identities are never merged:
+/// the same email under two kinds (or two installations) is two people (ADR 16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    /// A user of one Chatwoot installation; Chatwoot numbers users from 1 in each.
+    Chatwoot { installation_id: Uuid, user_id: i64 },
+    /// Someone an account's admin added in the hub: that account's alone, by email.
+    AddedIn(Uuid),
+    /// An operator made with `whatpro-hub create-admin`, by email.
+    Operator,
+}
+
+impl Identity {
+    fn columns(self) -> (Option<Uuid>, Option<i64>, Option<Uuid>) {
+        match self {
+            Identity::Chatwoot {
+                installation_id,
+                user_id,
+            } => (Some(installation_id), Some(user_id), None),
+            Identity::AddedIn(account_id) => (None, None, Some(account_id)),
+            Identity::Operator => (None, None, None),
+        }
+    }
+}
+
 pub struct NewUser<'a> {
+    pub identity: Identity,
     pub email: &'a str,
     pub name: &'a str,
     pub avatar_url: Option<&'a str>,
-    pub chatwoot_user_id: Option<i64>,
     pub is_super_admin: bool,
 }
 
-/// Creates the user, or answers the id of the user another transaction just created with
-/// the same email (two accounts adding one new person at once get one user).
-pub async fn insert_user(tx: &mut Tx, user: &NewUser<'_>) -> Result<Uuid, sqlx::Error> {
-    let sql = "INSERT INTO users (id, chatwoot_user_id, email, name, avatar_url, is_super_admin, created_at, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-               ON CONFLICT (email) DO NOTHING";
-    on_tx!(tx, conn => {
-        sqlx::query(sql)
-            .bind(Uuid::now_v7())
-            .bind(user.chatwoot_user_id)
-            .bind(user.email)
-            .bind(user.name)
-            .bind(user.avatar_url)
-            .bind(user.is_super_admin)
-            .bind(clock::now())
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(user.email).fetch_one(&mut *conn).await
-    })
+/// The person with this identity (`email` names them unless they come from Chatwoot).
+pub async fn find(
+    conn: impl Into<Conn<'_>>,
+    identity: Identity,
+    email: &str,
+) -> AppResult<Option<Uuid>> {
+    let sql = "SELECT id FROM users
+               WHERE CASE WHEN $1 IS NOT NULL
+                          THEN chatwoot_installation_id = $1 AND chatwoot_user_id = $2
+                          WHEN $3 IS NOT NULL THEN home_account_id = $3 AND email = $4
+                          ELSE chatwoot_installation_id IS NULL AND home_account_id IS NULL
+                               AND email = $4 END";
+    let (installation_id, chatwoot_user_id, home_account_id) = identity.columns();
+    Ok(on_conn!(conn.into(), pool => sqlx::query_scalar(sql)
+        .bind(installation_id).bind(chatwoot_user_id).bind(home_account_id).bind(email)
+        .fetch_optional(pool).await?))
+}
+
+/// Creates the person, or answers the id of the one another transaction just created with
+/// the same identity (two sign-ins or syncs at once get one person, never two).
+pub async fn insert_user(tx: &mut Tx, user: &NewUser<'_>) -> AppResult<Uuid> {
+    let sql = "INSERT INTO users (id, chatwoot_installation_id, chatwoot_user_id, home_account_id,
+                                  email, name, avatar_url, is_super_admin, created_at, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+               ON CONFLICT DO NOTHING";
+    let (installation_id, chatwoot_user_id, home_account_id) = user.identity.columns();
+    on_tx!(tx, conn => sqlx::query(sql)
+        .bind(Uuid::now_v7())
+        .bind(installation_id)
+        .bind(chatwoot_user_id)
+        .bind(home_account_id)
+        .bind(user.email)
+        .bind(user.name)
+        .bind(user.avatar_url)
+        .bind(user.is_super_admin)
+        .bind(clock::now())
+        .execute(conn)
+        .await?
+        .rows_affected());
+    find(&mut *tx, user.identity, user.email)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("a person neither inserted nor found").into())
+}
+
+/// The account that added this person in the hub, if one did: only it may change their
+/// name and avatar; everyone else's profile is their own (or Chatwoot's).
+pub async fn added_in(tx: &mut Tx, user_id: Uuid) -> AppResult<Option<Uuid>> {
+    let sql = "SELECT home_account_id FROM users WHERE id = $1";
+    let home: Option<Option<Uuid>> =
+        on_tx!(tx, conn => sqlx::query_scalar(sql).bind(user_id).fetch_optional(conn).await?);
+    Ok(home.flatten())
 }
 
 pub async fn set_super_admin(tx: &mut Tx, user_id: Uuid) -> AppResult<()> {
@@ -145,18 +195,6 @@ pub async fn update_membership(
     Ok(())
 }
 
-pub async fn chatwoot_user_in_account(
-    tx: &mut Tx,
-    account_id: Uuid,
-    chatwoot_user_id: i64,
-) -> AppResult<bool> {
-    let sql = "SELECT COUNT(*) FROM account_users m JOIN users u ON u.id = m.user_id
-               WHERE m.account_id = $1 AND u.chatwoot_user_id = $2";
-    let n: i64 = on_tx!(tx, conn => sqlx::query_scalar(sql)
-        .bind(account_id).bind(chatwoot_user_id).fetch_one(conn).await?);
-    Ok(n > 0)
-}
-
 /// The account's active member who is this Chatwoot user.
 pub async fn member_by_chatwoot_id(
     tx: &mut Tx,
@@ -164,7 +202,9 @@ pub async fn member_by_chatwoot_id(
     chatwoot_user_id: i64,
 ) -> AppResult<Option<Uuid>> {
     let sql = "SELECT u.id FROM users u JOIN account_users m ON m.user_id = u.id
-               WHERE m.account_id = $1 AND m.active AND u.chatwoot_user_id = $2 LIMIT 1";
+               JOIN accounts a ON a.id = m.account_id
+               WHERE m.account_id = $1 AND m.active AND u.chatwoot_user_id = $2
+                 AND u.chatwoot_installation_id = a.chatwoot_installation_id";
     Ok(on_tx!(tx, conn => sqlx::query_scalar(sql)
         .bind(account_id).bind(chatwoot_user_id).fetch_optional(conn).await?))
 }
@@ -201,45 +241,19 @@ pub async fn memberships(db: &Db, user_id: Uuid) -> AppResult<Vec<Membership>> {
     Ok(on_db!(db, pool => sqlx::query_as(sql).bind(user_id).fetch_all(pool).await?))
 }
 
-/// The hub user for a Chatwoot user: by Chatwoot id first, then by email.
-pub async fn id_for_chatwoot_in(
-    tx: &mut Tx,
-    chatwoot_user_id: i64,
-    email: &str,
-) -> AppResult<Option<Uuid>> {
-    let sql = "SELECT id FROM users WHERE chatwoot_user_id = $1 OR (chatwoot_user_id IS NULL AND email = $2)
-               ORDER BY chatwoot_user_id NULLS LAST LIMIT 1";
-    Ok(
-        on_tx!(tx, conn => sqlx::query_scalar(sql).bind(chatwoot_user_id).bind(email).fetch_optional(conn).await?),
-    )
-}
-
-/// Brings a user's identity in line with Chatwoot's profile.
-pub async fn update_identity(
+/// Brings a Chatwoot person's profile in line with what Chatwoot says of them.
+pub async fn update_from_chatwoot(
     tx: &mut Tx,
     user_id: Uuid,
-    chatwoot_user_id: i64,
     email: &str,
     name: &str,
     avatar_url: Option<&str>,
 ) -> AppResult<()> {
-    let sql = "UPDATE users SET chatwoot_user_id = $2, email = $3, name = $4, avatar_url = $5, updated_at = $6
-               WHERE id = $1";
+    let sql = "UPDATE users SET email = $2, name = $3, avatar_url = $4, updated_at = $5
+               WHERE id = $1 AND chatwoot_installation_id IS NOT NULL";
     on_tx!(tx, conn => sqlx::query(sql)
-        .bind(user_id).bind(chatwoot_user_id).bind(email).bind(name).bind(avatar_url).bind(clock::now())
+        .bind(user_id).bind(email).bind(name).bind(avatar_url).bind(clock::now())
         .execute(conn).await?.rows_affected());
     crate::tenancy::accounts::store::bump_revisions_of_member(tx, user_id).await?;
     Ok(())
-}
-
-/// Memberships (active or not) the user has in accounts other than `account_id`.
-pub async fn memberships_elsewhere_in(
-    tx: &mut Tx,
-    user_id: Uuid,
-    account_id: Uuid,
-) -> AppResult<i64> {
-    let sql = "SELECT COUNT(*) FROM account_users WHERE user_id = $1 AND account_id <> $2";
-    Ok(
-        on_tx!(tx, conn => sqlx::query_scalar(sql).bind(user_id).bind(account_id).fetch_one(conn).await?),
-    )
 }
