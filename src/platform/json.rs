@@ -59,6 +59,25 @@ fn field_of(text: &str) -> String {
         .to_string()
 }
 
+/// The last field of a body that flattens another struct, where `deny_unknown_fields`
+/// cannot work (serde hands a flattened struct only the fields it knows): it takes every
+/// field left over and refuses the body if there is one, so such bodies follow the same
+/// rule as every other (an unknown field is a 422, never silently dropped).
+#[derive(Debug, Clone, Default)]
+pub struct NoOtherFields;
+
+impl<'de> serde::Deserialize<'de> for NoOtherFields {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        let rest = std::collections::BTreeMap::<String, serde::de::IgnoredAny>::deserialize(de)?;
+        match rest.keys().next() {
+            None => Ok(NoOtherFields),
+            Some(field) => Err(serde::de::Error::custom(format_args!(
+                "unknown field `{field}`"
+            ))),
+        }
+    }
+}
+
 impl<T: Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()

@@ -426,3 +426,57 @@ async fn api_keys_need_exactly_the_documented_scope() {
     }
     report("API-key scopes", calls, failures);
 }
+
+/// Regression (issue 13, finding 14): every JSON body of the API refuses a field it does
+/// not know, with the same 422 — bodies that flatten another struct included.
+#[tokio::test]
+async fn every_body_refuses_an_unknown_field() {
+    let doc = document();
+    let routes = routes(&doc);
+    let app = spawn().await;
+    let root = app.user("root@hub.test", true).await;
+    let t = app.tenant(&root, "Strict Corp").await;
+    let (mut calls, mut failures) = (0, Vec::new());
+    for (n, route) in routes.iter().enumerate() {
+        // Chatwoot's deliveries and platform events are its formats, checked by signature.
+        let external = ["/api/v1/webhooks/", "/api/v1/platform-app/"];
+        if external.iter().any(|p| route.template.starts_with(p)) {
+            continue;
+        }
+        let Some(Value::Object(mut body)) = example_body(&doc, route, n) else {
+            continue;
+        };
+        body.insert("board_id".into(), json!("not a field of any body"));
+        let body = Value::Object(body);
+        // The body is read before anything it names is looked up: outside an account, any
+        // id in the path will do.
+        let (ids, token) = if route.in_account() {
+            (
+                fixtures(&app, &t, route, Some(&body), n).await,
+                &t.admin.token,
+            )
+        } else {
+            let any = route
+                .params()
+                .into_iter()
+                .map(|p| (p, uuid::Uuid::now_v7().to_string()));
+            (any.collect(), &root.token)
+        };
+        let path = fill(route, &ids);
+        let body = substitute(route, &body, &ids);
+        let resp = app
+            .request(route.method.clone(), &path, Some(token), Some(body))
+            .await;
+        calls += 1;
+        let refused = resp.status == StatusCode::UNPROCESSABLE_ENTITY
+            && resp.body["code"] == "validation_failed"
+            && resp.body.to_string().contains("board_id");
+        if !refused {
+            failures.push(format!(
+                "{} {path}: {} {}",
+                route.method, resp.status, resp.body
+            ));
+        }
+    }
+    report("unknown fields", calls, failures);
+}

@@ -100,10 +100,10 @@ async fn refresh(
     let presented = if body.iter().all(u8::is_ascii_whitespace) {
         refresh_from_cookie(&headers)
     } else {
-        let parsed: RefreshRequest = serde_json::from_slice(&body).map_err(|_| {
+        let parsed: RefreshRequest = serde_json::from_slice(&body).map_err(|e| {
             AppError::validation(
                 "refresh_token",
-                "send {\"refresh_token\": \"…\"} or the refresh cookie",
+                format!("send {{\"refresh_token\": \"…\"}} or the refresh cookie ({e})"),
             )
         })?;
         Some(parsed.refresh_token)

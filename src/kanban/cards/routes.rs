@@ -33,7 +33,7 @@ use crate::{
         clock,
         db::Tx,
         error::{AppError, AppResult, Problem, conflict_on_unique},
-        json::ApiJson,
+        json::{ApiJson, NoOtherFields},
         list_cache::Tag,
         pagination::{Page, PageParams},
         params::{ApiPath, ApiQuery},
@@ -61,6 +61,9 @@ pub struct NewCard {
     pub position: Option<i32>,
     #[serde(flatten)]
     pub fields: CardFields,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    _no_other: NoOtherFields,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -69,6 +72,9 @@ pub struct CardUpdate {
     pub version: Option<i64>,
     #[serde(flatten)]
     pub fields: CardFields,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    _no_other: NoOtherFields,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
