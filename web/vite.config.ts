@@ -16,5 +16,7 @@ export default defineConfig({
   test: {
     environment: 'happy-dom',
     include: ['src/**/*.test.ts'],
+    // Every test starts at one fixed instant, not today (src/test/clock.ts).
+    setupFiles: ['src/test/setup.ts'],
   },
 })

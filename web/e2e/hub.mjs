@@ -97,9 +97,9 @@ export async function startHub({ demo = false } = {}) {
   // from. It differs from `url` (localhost, not 127.0.0.1), so a page of the demo's Chatwoot
   // (127.0.0.1 on another port) and the hub are of different sites, as in production.
   const publicUrl = `http://localhost:${port}`
-  const deadline = Date.now() + READY_TIMEOUT_MS
+  const deadline = Date.now() + READY_TIMEOUT_MS // wall-clock: a real timeout
   while (!(await isReady(url))) {
-    if (exited || Date.now() > deadline) {
+    if (exited || Date.now() > deadline) { // wall-clock: a real timeout
       const reason = exited ? 'exited before it was ready' : `not ready after ${READY_TIMEOUT_MS} ms`
       await stop()
       throw new Error(`hub (${hubBin} ${args.join(' ')}) ${reason}. Its stderr and stdout:\n${output}`)

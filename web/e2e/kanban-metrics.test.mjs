@@ -79,7 +79,7 @@ async function stageMenu(page, stage, item) {
 
 /** Sets the page's clock `ms` ahead of the real time and lets the board notice (window focus). */
 async function clockAhead(page, ms) {
-  await page.clock.setFixedTime(new Date(Date.now() + ms))
+  await page.clock.setFixedTime(new Date(Date.now() + ms)) // wall-clock: the page's clock is moved relative to the real hub's
   await page.evaluate(() => window.dispatchEvent(new Event('focus')))
 }
 

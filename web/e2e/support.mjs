@@ -116,9 +116,9 @@ const sleep = (ms) => new Promise((done) => setTimeout(done, ms))
  * change), then asserts it, so a failure shows the last value seen.
  */
 export async function eventually(read, expected, timeout = 10_000) {
-  const deadline = Date.now() + timeout
+  const deadline = Date.now() + timeout // wall-clock: a real timeout
   let actual = await read()
-  while (actual !== expected && Date.now() < deadline) {
+  while (actual !== expected && Date.now() < deadline) { // wall-clock: a real timeout
     await sleep(50)
     actual = await read()
   }

@@ -16,6 +16,7 @@
 import { computed, getCurrentInstance, inject, reactive, readonly, type InjectionKey } from 'vue'
 import { api, ApiError, setAuthHandler, type AuthHandler, type Problem } from '../api/client'
 import type { Me, Membership, SignInResponse, TokenPair, User } from '../api/types'
+import { nowMs } from '../utils/clock'
 import { describeDevice } from './device'
 
 export type AuthStatus = 'unknown' | 'signed-in' | 'signed-out'
@@ -81,7 +82,7 @@ function isTransient(error: unknown): boolean {
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms))
 
 export function createAuth(options: AuthOptions = {}) {
-  const now = options.now ?? Date.now
+  const now = options.now ?? nowMs
   const random = options.random ?? Math.random
   const channel = options.channel === undefined ? defaultChannel() : options.channel
   const locks = options.locks === undefined ? defaultLocks() : options.locks

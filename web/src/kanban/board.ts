@@ -4,6 +4,7 @@
  * positions, and applying a move locally (optimistically) the way the hub will.
  */
 import type { Card, CardEvent, Stage, StageKind } from '../api/kanban'
+import { nowIso, nowMs } from '../utils/clock'
 
 // ---- Columns ----
 
@@ -89,7 +90,7 @@ export function moneyInput(minor: number | null, currency: string): string {
 // ---- Due dates ----
 
 /** Past due and still open. */
-export function isOverdue(card: Pick<Card, 'due_at' | 'status'>, now: number = Date.now()): boolean {
+export function isOverdue(card: Pick<Card, 'due_at' | 'status'>, now: number = nowMs()): boolean {
   if (!card.due_at || card.status !== 'open') return false
   const due = Date.parse(card.due_at)
   return Number.isFinite(due) && due < now
@@ -104,7 +105,7 @@ const shortDate = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'num
 const shortDateYear = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', year: 'numeric' })
 
 /** "Today", "Tomorrow", "Yesterday", "Dec 3" (or "Dec 3, 2027" in another year). */
-export function formatDue(iso: string | null, now: number = Date.now()): string {
+export function formatDue(iso: string | null, now: number = nowMs()): string {
   if (!iso) return ''
   const due = new Date(iso)
   if (Number.isNaN(due.getTime())) return ''
@@ -184,7 +185,7 @@ export interface SlaState {
 export function slaState(
   card: Pick<Card, 'stage_entered_at' | 'status'>,
   stage: Pick<Stage, 'kind' | 'sla_hours'> | null | undefined,
-  now: number = Date.now(),
+  now: number = nowMs(),
 ): SlaState | null {
   if (!stage || stage.kind !== 'open' || card.status !== 'open') return null
   const hours = stage.sla_hours
@@ -258,7 +259,7 @@ export function applyMove(
   stage: Pick<Stage, 'id' | 'kind'>,
   position: number | undefined,
   lostReason: string | null = null,
-  enteredAt: string = new Date().toISOString(),
+  enteredAt: string = nowIso(),
 ): Card[] {
   const moving = cards.find((c) => c.id === cardId)
   if (!moving) return [...cards]

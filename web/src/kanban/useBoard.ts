@@ -18,6 +18,7 @@ import type {
 import { problemMessage } from '../auth/messages'
 import { applyMove, groupByStage, placeCard, removeCard, reorder } from './board'
 import type { BoardChange } from './live'
+import { nowIso } from '../utils/clock'
 
 /** Pages of cards read without asking (200 each); beyond, "Load more". */
 export const AUTO_PAGES = 5
@@ -345,7 +346,7 @@ export function useBoard(api: KanbanApi) {
     setStages(current.id, board.value.stages.filter((s) => s.id !== stageId))
     // Shown at the bottom of the target at once, as the hub did it.
     if (target && moving.length) {
-      const at = new Date().toISOString()
+      const at = nowIso()
       for (const cardId of moving) cards.value = applyMove(cards.value, cardId, target, undefined, null, at)
     }
     // Their versions changed, and a filtered view may hide some: read them again.

@@ -7,11 +7,11 @@
  */
 import { vi } from 'vitest'
 import type { ConnectionStatus, Inbox, SyncReport } from '../api/chatwoot'
+import { FIXTURE_AT as AT } from './clock'
 import { fakeHub } from './fakeHub'
 
 const ACCOUNT = '/accounts/account-1'
 const WEBHOOK_URL = 'http://hub.test/api/v1/webhooks/chatwoot/account-1'
-const AT = '2026-11-28T12:00:00Z'
 
 function json(status: number, body: unknown) {
   return new Response(JSON.stringify(body), {

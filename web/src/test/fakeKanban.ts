@@ -8,10 +8,11 @@
  */
 import { vi } from 'vitest'
 import type { Board, Card, CardEvent, Stage, StageKind } from '../api/kanban'
+import { nowMs } from '../utils/clock'
+import { FIXTURE_AT as AT } from './clock'
 import { fakeHub } from './fakeHub'
 
 const ACCOUNT = '/accounts/account-1'
-const AT = '2026-11-28T12:00:00Z'
 
 function json(status: number, body: unknown) {
   return new Response(status === 204 ? null : JSON.stringify(body), {
@@ -163,7 +164,7 @@ export function fakeKanban({ role = 'admin', maxBoards = 2, kanbanEnabled = true
     const conversation = query.get('conversation_id')
     if (conversation) list = list.filter((c) => c.chatwoot_conversation_id === Number(conversation))
     if (query.get('due') === 'overdue') {
-      list = list.filter((c) => c.status === 'open' && c.due_at && Date.parse(c.due_at) < Date.now())
+      list = list.filter((c) => c.status === 'open' && c.due_at && Date.parse(c.due_at) < nowMs())
     }
     const start = Number(query.get('cursor') ?? 0)
     const limit = Math.min(Number(query.get('limit') ?? 50), pageSize)

@@ -1,5 +1,7 @@
 /** Formatting helpers for dates and names, in the browser's locale. */
 
+import { nowMs } from './clock'
+
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
 const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' })
 
@@ -33,7 +35,7 @@ const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
 /** "just now", "5 minutes ago", "in 3 days". */
 export function formatRelative(
   iso: string | null | undefined,
-  now: number = Date.now(),
+  now: number = nowMs(),
   fallback = '—',
 ): string {
   const date = parse(iso)

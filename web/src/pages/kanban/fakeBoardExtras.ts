@@ -6,10 +6,11 @@
  */
 import type { Inbox } from '../../api/chatwoot'
 import type { BoardMetrics, Member, Stage, StageKind } from '../../api/kanban'
+import { FIXTURE_AT as AT } from '../../test/clock'
 import type { FakeKanban } from '../../test/fakeKanban'
+import { nowIso } from '../../utils/clock'
 
 const ACCOUNT = '/accounts/account-1'
-const AT = '2026-11-28T12:00:00Z'
 
 function json(status: number, body: unknown) {
   return new Response(status === 204 ? null : JSON.stringify(body), {
@@ -165,7 +166,7 @@ export function withBoardExtras(hub: FakeKanban, options: ExtrasOptions = {}) {
             position: offset + card.position,
             status: target.kind,
             version: card.version + 1,
-            stage_entered_at: new Date().toISOString(),
+            stage_entered_at: nowIso(),
           })
         }
       }

@@ -6,6 +6,7 @@ import { createAppRouter } from '../../router'
 import { setAuthHandler } from '../../api/client'
 import { authKey, createAuth, type Auth } from '../../auth/store'
 import { bridgeKey, type Bridge } from '../../embed/bridge'
+import { minutesBefore } from '../../test/clock'
 import { fakeKanban, type FakeKanban } from '../../test/fakeKanban'
 import { inbox, member, withBoardExtras, type ExtrasOptions } from './fakeBoardExtras'
 
@@ -271,6 +272,7 @@ describe('Kanban stages', () => {
     await vi.waitFor(() => expect(byTestId('stage-form')).toBeNull())
     expect(hub.calls.find((c) => c.method === 'PATCH')!.body).toEqual({ name: 'Negotiation', color: '#12a594', sla_hours: 24 })
     expect($$('[data-testid="column-name"]').map(text)).toEqual(['New', 'Negotiation', 'Waiting', 'Won', 'Lost'])
+    // Its card entered the stage at FIXTURE_AT, two hours before the tests' clock: none is over.
     expect(text(column('Negotiation').querySelector('[data-testid="column-sla"]'))).toBe('SLA 24h')
 
     // Add a stage at the end.
@@ -343,14 +345,13 @@ describe('Kanban stages', () => {
   })
 
   it('shows red and amber SLA badges on cards in a stage with an SLA', async () => {
-    const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString()
     await mountAt('/kanban', (h) => {
       const board = h.addBoard('Sales')
       const fresh = h.kanban.stages.find((s) => s.board_id === board.id && s.name === 'New')!
       fresh.sla_hours = 1
-      h.addCard(board.id, { title: 'Late', stage_id: fresh.id, stage_entered_at: minutesAgo(190) })
-      h.addCard(board.id, { title: 'Close', stage_id: fresh.id, stage_entered_at: minutesAgo(55.5) })
-      h.addCard(board.id, { title: 'Fine', stage_id: fresh.id, stage_entered_at: minutesAgo(5) })
+      h.addCard(board.id, { title: 'Late', stage_id: fresh.id, stage_entered_at: minutesBefore(190) })
+      h.addCard(board.id, { title: 'Close', stage_id: fresh.id, stage_entered_at: minutesBefore(55.5) })
+      h.addCard(board.id, { title: 'Fine', stage_id: fresh.id, stage_entered_at: minutesBefore(5) })
       withBoardExtras(h)
     })
     await vi.waitFor(() => expect($$('[data-testid="kanban-card"]')).toHaveLength(3))

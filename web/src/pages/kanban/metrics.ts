@@ -3,6 +3,7 @@
  * (gaps filled), a value axis with round ticks, and small formatting helpers.
  */
 import type { WeekThroughput } from '../../api/kanban'
+import { nowMs } from '../../utils/clock'
 
 /** The ranges offered, in days. */
 export const RANGE_DAYS = [7, 30, 90] as const
@@ -15,7 +16,7 @@ const DAY_MS = 86_400_000
  * is the end of now's second, as the hub's default: events are stamped in whole seconds
  * and the window is `[from, to)`, so a card won this second counts.
  */
-export function metricsRange(days: number, now: number = Date.now()): { from: string; to: string } {
+export function metricsRange(days: number, now: number = nowMs()): { from: string; to: string } {
   const to = Math.floor(now / 1000) * 1000 + 1000
   return { from: new Date(to - days * DAY_MS).toISOString(), to: new Date(to).toISOString() }
 }
