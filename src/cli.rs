@@ -59,7 +59,7 @@ enum Command {
     Token {
         #[arg(long)]
         email: String,
-        /// Lifetime in minutes (at most 60).
+        /// Lifetime in minutes (at most `ACCESS_TOKEN_TTL_MINUTES`: no access token lives longer).
         #[arg(long, default_value_t = 15)]
         ttl_minutes: u64,
     },
@@ -95,9 +95,10 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { email, ttl_minutes } => {
+            let most = config.access_token_ttl.as_secs() / 60;
             anyhow::ensure!(
-                (1..=60).contains(&ttl_minutes),
-                "--ttl-minutes must be between 1 and 60"
+                (1..=most).contains(&ttl_minutes),
+                "--ttl-minutes must be between 1 and {most} (ACCESS_TOKEN_TTL_MINUTES)"
             );
             let db = open_db(&config).await?;
             let user_id = users::find(&db, Identity::Operator, &email.trim().to_lowercase())

@@ -7,13 +7,14 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::platform::config::SigningKey;
+use crate::platform::{clock, config::SigningKey};
 
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 const AUDIENCE: &str = "whatpro-hub";
+/// Clock skew allowed between replicas, on expiry and on the lifetime checks.
+const LEEWAY_SECS: i64 = 30;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AccessClaims {
@@ -73,7 +74,7 @@ impl TokenService {
         validation.set_issuer(&[issuer.as_str()]);
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "aud", "iss", "sub"]);
         validation.validate_nbf = true;
-        validation.leeway = 30;
+        validation.leeway = LEEWAY_SECS as u64;
         TokenService {
             keys,
             issuer,
@@ -93,7 +94,7 @@ impl TokenService {
     /// Mints with an explicit lifetime (never longer than the session's).
     pub fn mint_access_for(&self, user_id: Uuid, session_id: Uuid, ttl: Duration) -> MintedToken {
         let signing = &self.keys[0];
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let now = clock::now().unix_timestamp();
         let claims = AccessClaims {
             iss: self.issuer.clone(),
             aud: AUDIENCE.into(),
@@ -127,12 +128,21 @@ impl TokenService {
             .iter()
             .find(|k| k.id == kid)
             .ok_or(TokenError::Invalid)?;
-        jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &self.validation)
+        let claims = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
-            })
+            })?;
+        // The hub never mints a token living longer than the configured lifetime, nor one
+        // issued in the future: one that claims either was not minted here (a leaked
+        // signing key cannot buy a ten-year token).
+        let lifetime = claims.exp.saturating_sub(claims.iat);
+        let issued_ahead = claims.iat.saturating_sub(clock::now().unix_timestamp());
+        if lifetime > self.ttl.as_secs() as i64 + LEEWAY_SECS || issued_ahead > LEEWAY_SECS {
+            return Err(TokenError::Invalid);
+        }
+        Ok(claims)
     }
 }
 

@@ -42,6 +42,44 @@ enum Principal {
     ApiKey(Vec<u8>),
 }
 
+/// Hashes of API keys found live, each with when it was last found so; bounded, and
+/// forgotten an hour after (the next use verifies the key again and brings it back).
+#[derive(Default)]
+struct VerifiedKeys(std::sync::Mutex<std::collections::HashMap<Vec<u8>, std::time::Instant>>);
+
+const VERIFIED_KEYS_MAX: usize = 100_000;
+const VERIFIED_KEY_KEPT: Duration = Duration::from_secs(3600);
+
+impl VerifiedKeys {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<Vec<u8>, std::time::Instant>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn contains(&self, hash: &[u8]) -> bool {
+        self.lock().contains_key(hash)
+    }
+
+    fn insert(&self, hash: &[u8]) {
+        let mut keys = self.lock();
+        if keys.len() < VERIFIED_KEYS_MAX || keys.contains_key(hash) {
+            keys.insert(hash.to_vec(), std::time::Instant::now());
+        }
+    }
+
+    fn remove(&self, hash: &[u8]) {
+        self.lock().remove(hash);
+    }
+
+    fn forget_old(&self) {
+        self.lock()
+            .retain(|_, seen| seen.elapsed() < VERIFIED_KEY_KEPT);
+    }
+}
+
 /// Attempts counted against both the client IP and the presented credential, so neither
 /// spraying from one IP nor rotating IPs against one credential gets far.
 struct Attempts {
@@ -88,6 +126,8 @@ impl Attempts {
 }
 
 pub struct RateLimiters {
+    /// API keys this replica found live in the database: only they get a bucket of their own.
+    verified_keys: VerifiedKeys,
     /// Sign-in and refresh attempts.
     auth_attempts: Attempts,
     /// Instance tokens issued to the dashboard script, and their exchanges.
@@ -114,6 +154,7 @@ fn limiter<K: Clone + std::hash::Hash + Eq>(per_minute: u32) -> Limiter<K> {
 impl RateLimiters {
     pub fn new(user_limit: u32, ip_limit: u32) -> Self {
         RateLimiters {
+            verified_keys: VerifiedKeys::default(),
             auth_attempts: Attempts::new(AUTH_ATTEMPTS_PER_MINUTE, AUTH_ATTEMPTS_PER_MINUTE),
             embed_attempts: Attempts::new(EMBED_ATTEMPTS_PER_IP, EMBED_ATTEMPTS_PER_SESSION),
             per_user: limiter(user_limit),
@@ -134,8 +175,19 @@ impl RateLimiters {
         self.embed_attempts.count(ip, credential)
     }
 
+    /// The API key with this hash is live: from now on it is counted as its own principal.
+    pub fn key_verified(&self, hash: &[u8]) {
+        self.verified_keys.insert(hash);
+    }
+
+    /// The key with this hash is unknown, revoked or expired: it counts against its IP.
+    pub fn key_refused(&self, hash: &[u8]) {
+        self.verified_keys.remove(hash);
+    }
+
     /// Forgets buckets that have refilled, so memory follows active clients only.
     pub fn forget_idle(&self) {
+        self.verified_keys.forget_old();
         self.auth_attempts.forget_idle();
         self.embed_attempts.forget_idle();
         self.per_user.retain_recent();
@@ -177,11 +229,15 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
             limits.user_limit,
             &Principal::User(claims.sub),
         ),
-        Some(Authentication::ApiKey { hash }) => RateLimiters::check(
-            &limits.per_user,
-            limits.user_limit,
-            &Principal::ApiKey(hash.clone()),
-        ),
+        // A key not yet found live counts against the client's IP, like no key at all, so
+        // made-up keys (each a database lookup) cannot each open a bucket of their own.
+        Some(Authentication::ApiKey { hash }) if limits.verified_keys.contains(hash) => {
+            RateLimiters::check(
+                &limits.per_user,
+                limits.user_limit,
+                &Principal::ApiKey(hash.clone()),
+            )
+        }
         _ => {
             let ip = req
                 .extensions()

@@ -65,7 +65,7 @@ async fn events(
 ) -> AppResult<Response> {
     // Browsers name the page's origin on cross-origin requests: only the hub's own pages
     // (and the configured CORS origins) may follow an account.
-    if let Some(origin) = request_origin(&headers)
+    if let Some(origin) = request_origin(&headers)?
         && origin != state.config.public_origin()
         && !state.config.cors_origins.iter().any(|o| o == origin)
     {

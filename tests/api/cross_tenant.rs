@@ -640,6 +640,17 @@ async fn make_keys_without_scope(app: &TestApp, side: &mut Side, routes: &[Route
 fn forge(app: &TestApp, sub: Uuid, sid: Uuid, exp_in: i64, secret: &str) -> String {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let issued = now.min(now + exp_in - 900);
+    forge_at(app, (sub, sid), issued, now + exp_in, secret)
+}
+
+/// A token with the given issue and expiry times (Unix seconds).
+fn forge_at(
+    app: &TestApp,
+    (sub, sid): (Uuid, Uuid),
+    issued: i64,
+    exp: i64,
+    secret: &str,
+) -> String {
     let claims = json!({
         "iss": app.state.config.public_url,
         "aud": "whatpro-hub",
@@ -647,7 +658,7 @@ fn forge(app: &TestApp, sub: Uuid, sid: Uuid, exp_in: i64, secret: &str) -> Stri
         "sid": sid,
         "iat": issued,
         "nbf": issued,
-        "exp": now + exp_in,
+        "exp": exp,
         "jti": Uuid::new_v4(),
     });
     let mut header = Header::new(Algorithm::HS256);
@@ -1114,6 +1125,22 @@ async fn no_route_lets_another_tenant_or_a_bad_credential_reach_a_tenant() {
 
     // The forging recipe is right: the same token, unexpired, is accepted.
     let (sub, sid) = (a.tenant.admin.id, a.second_session.session_id);
+    // Regression (issue 13, finding 8): a token living longer than the configured lifetime
+    // was not minted here, whatever key signed it.
+    let now = time::OffsetDateTime::now_utc().unix_timestamp(); // wall-clock: the hub checks tokens against its own clock
+    let ten_years = forge_at(&app, (sub, sid), now, now + 10 * 365 * 86_400, DEV_SECRET);
+    let long_ago = forge_at(
+        &app,
+        (sub, sid),
+        now - 10 * 365 * 86_400,
+        now + 600,
+        DEV_SECRET,
+    );
+    for token in [ten_years, long_ago] {
+        app.get("/api/v1/auth/me", &token)
+            .await
+            .assert_problem(StatusCode::UNAUTHORIZED, "invalid_token");
+    }
     let me = app
         .get("/api/v1/auth/me", &forge(&app, sub, sid, 600, DEV_SECRET))
         .await;

@@ -222,6 +222,11 @@ async fn an_instance_token_is_exchanged_once_and_the_reuse_is_audited() {
     exchange(&app, &token, Some("https://evil.example"))
         .await
         .assert_problem(StatusCode::UNAUTHORIZED, "instance_token_invalid");
+    // Regression (issue 13, finding 9): an opaque origin (a sandboxed frame, a data: page)
+    // is refused, not taken for a caller that sent no Origin.
+    exchange(&app, &token, Some("null"))
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "origin_not_allowed");
     let session = exchange(&app, &token, Some(&hub_origin)).await;
     assert_eq!(session.status, StatusCode::OK, "{:?}", session.body);
     let access = session.body["access_token"].as_str().unwrap();

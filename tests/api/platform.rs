@@ -367,3 +367,49 @@ async fn graceful_shutdown_finishes_an_in_flight_request() {
         .await;
     assert!(refused.is_err(), "the listener is closed after shutdown");
 }
+
+/// Regression (issue 13, finding 6): made-up API keys (well formed, checksum and all) each
+/// used to get a bucket of their own, so a caller without a credential was never limited.
+/// Anything not yet found live counts against the client's IP; a real key, once found,
+/// has its own bucket.
+#[tokio::test]
+async fn made_up_api_keys_count_against_the_ip() {
+    use whatpro_hub::auth::opaque;
+    let app = TestApp::spawn_with(&[
+        ("RATE_LIMIT_ANONYMOUS_PER_MINUTE", "3"),
+        ("RATE_LIMIT_PER_MINUTE", "100"),
+    ])
+    .await;
+    let root = app.user("root@hub.test", true).await;
+    let tenant = app.tenant(&root, "Acme").await;
+    let path = tenant.path("/teams");
+    for _ in 0..3 {
+        let (made_up, _) = opaque::new_api_key();
+        assert!(opaque::is_well_formed_api_key(&made_up));
+        app.get(&path, &made_up)
+            .await
+            .assert_problem(StatusCode::UNAUTHORIZED, "invalid_token");
+    }
+    let (made_up, _) = opaque::new_api_key();
+    app.get(&path, &made_up)
+        .await
+        .assert_problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+
+    // A real key, once found live, is no longer held to the IP's budget.
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_ANONYMOUS_PER_MINUTE", "2")]).await;
+    let root = app.user("root@hub.test", true).await;
+    let tenant = app.tenant(&root, "Acme").await;
+    let key = app
+        .post(
+            &tenant.path("/api-keys"),
+            &tenant.admin.token,
+            json!({ "name": "ci", "scopes": ["teams:read"] }),
+        )
+        .await;
+    assert_eq!(key.status, StatusCode::CREATED, "{:?}", key.body);
+    let key = key.body["key"].as_str().unwrap().to_string();
+    for n in 0..5 {
+        let resp = app.get(&tenant.path("/teams"), &key).await;
+        assert_eq!(resp.status, StatusCode::OK, "call {n}: {:?}", resp.body);
+    }
+}

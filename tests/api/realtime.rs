@@ -263,8 +263,11 @@ async fn a_stream_opens_only_from_the_hubs_own_origins() {
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     let problem: Value = refused.json().await.unwrap();
     assert_eq!(problem["code"], "origin_not_allowed");
+    // An opaque origin is no one the hub knows (issue 13, finding 9).
+    let opaque = open(&app, &ticket_a, Some("null")).await;
+    assert_eq!(opaque.status(), StatusCode::FORBIDDEN);
 
-    // The refused attempt did not use the ticket up; the hub's own origin may open it.
+    // The refused attempts did not use the ticket up; the hub's own origin may open it.
     let own = open(&app, &ticket_a, Some(&app.base)).await;
     assert_eq!(own.status(), StatusCode::OK);
 }

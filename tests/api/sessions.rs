@@ -682,8 +682,9 @@ async fn an_expired_access_token_is_refused() {
         .await
         .assert_problem(StatusCode::UNAUTHORIZED, "token_expired");
 
-    // Clocks drift: ten seconds past expiry is within the 30-second leeway.
-    claims.exp = now - 10;
+    // Clocks drift: ten seconds past expiry is within the 30-second leeway (for a token
+    // that lived no longer than the configured 15 minutes).
+    (claims.iat, claims.nbf, claims.exp) = (now - 900, now - 900, now - 10);
     assert_eq!(
         status_of(&app, ME, &sign(&claims, DEV_KEY_ID, DEV_KEY)).await,
         StatusCode::OK

@@ -105,21 +105,30 @@ pub async fn authorize(
     account_id: Uuid,
     needed: Option<&str>,
 ) -> AppResult<(Uuid, i64)> {
-    let grant = store::grant(&state.db, key_hash)
-        .await?
-        .ok_or_else(super::invalid_token)?;
-    if grant.revoked_at.is_some() {
-        return Err(AppError::Unauthorized {
-            code: "api_key_revoked",
-            message: "This API key was revoked.",
-        });
-    }
-    if grant.expires_at.is_some_and(|at| at <= clock::now()) {
-        return Err(AppError::Unauthorized {
-            code: "api_key_expired",
-            message: "This API key has expired.",
-        });
-    }
+    let found = store::grant(&state.db, key_hash).await?;
+    let grant = match found {
+        Some(grant)
+            if grant.revoked_at.is_none()
+                && grant.expires_at.is_none_or(|at| at > clock::now()) =>
+        {
+            state.rate_limits.key_verified(key_hash);
+            grant
+        }
+        refused => {
+            state.rate_limits.key_refused(key_hash);
+            return Err(match refused {
+                None => super::invalid_token(),
+                Some(grant) if grant.revoked_at.is_some() => AppError::Unauthorized {
+                    code: "api_key_revoked",
+                    message: "This API key was revoked.",
+                },
+                Some(_) => AppError::Unauthorized {
+                    code: "api_key_expired",
+                    message: "This API key has expired.",
+                },
+            });
+        }
+    };
     if grant.account_id != account_id {
         return Err(AppError::NotFound);
     }

@@ -74,12 +74,15 @@ pub struct ExchangeRequest {
     pub instance_token: String,
 }
 
-/// The request's `Origin`, as browsers send it on cross-origin calls.
-pub fn request_origin(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .filter(|o| *o != "null")
+/// The request's `Origin`, as browsers send it on cross-origin calls: `None` when there is
+/// none (a server, or a same-origin GET). An opaque origin (`null`: a sandboxed frame, a
+/// `data:` or `file:` page) is nobody the hub knows, and is refused, never taken for none.
+pub fn request_origin(headers: &HeaderMap) -> AppResult<Option<&str>> {
+    match headers.get(header::ORIGIN).map(|v| v.to_str()) {
+        None => Ok(None),
+        Some(Ok(origin)) if origin != "null" => Ok(Some(origin)),
+        Some(_) => Err(origin_not_allowed()),
+    }
 }
 
 /// Issues an instance token for the Chatwoot user at the screen.
@@ -96,7 +99,7 @@ async fn issue(
     let session = &body.chatwoot_session;
     let fingerprint = opaque::hash(&format!("{}:{}", session.uid, session.client));
     state.rate_limits.embed_attempt(client.ip, &fingerprint)?;
-    let origin = request_origin(&headers).ok_or_else(origin_not_allowed)?;
+    let origin = request_origin(&headers)?.ok_or_else(origin_not_allowed)?;
     let installation = state
         .installations
         .by_origin(origin)
@@ -170,8 +173,9 @@ async fn validate(
             message: "Send the instance token as `Authorization: Bearer wphi_…`.",
         });
     };
+    let origin = request_origin(&headers)?;
     let valid = match store::find(&state.db, &hash).await? {
-        Some(row) if is_usable(&row, request_origin(&headers)) => Validity {
+        Some(row) if is_usable(&row, origin) => Validity {
             valid: true,
             account_id: Some(row.account_id),
             scopes: Some(row.scopes.0),
@@ -211,7 +215,7 @@ async fn exchange(
     state.rate_limits.embed_attempt(client.ip, &hash)?;
     // The framed UI exchanges from the hub's own origin; a script may do it from the
     // Chatwoot origin the token was issued to. Any other page may not.
-    let origin = request_origin(&headers);
+    let origin = request_origin(&headers)?;
     let hub_origin = state.config.public_origin();
     let mut tx = state.db.begin().await?;
     let consumed = store::consume(&mut tx, &hash, clock::now()).await?;

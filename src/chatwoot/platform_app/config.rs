@@ -76,9 +76,10 @@ async fn config(
             message: "Send the instance token as `Authorization: Bearer wphi_…`.",
         });
     };
+    let origin = request_origin(&headers)?;
     let row = instance_tokens::store::find(&state.db, &hash)
         .await?
-        .filter(|row| instance_tokens::is_usable(row, request_origin(&headers)))
+        .filter(|row| instance_tokens::is_usable(row, origin))
         .ok_or_else(invalid_token)?;
     let (account_id, user_id) = (row.account_id, row.user_id);
     let account = accounts::store::get(&state.db, account_id)
