@@ -14,6 +14,7 @@ use crate::{
         pagination::{Page, PageParams},
         params::ApiQuery,
         state::AppState,
+        time_input,
     },
     tenancy::{AccountScope, Role},
 };
@@ -56,10 +57,10 @@ pub struct AuditFilter {
     pub resource_type: Option<String>,
     pub resource_id: Option<String>,
     /// RFC 3339; entries at or after this time.
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[serde(default, deserialize_with = "time_input::option")]
     pub from: Option<OffsetDateTime>,
     /// RFC 3339; entries before this time.
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[serde(default, deserialize_with = "time_input::option")]
     pub to: Option<OffsetDateTime>,
 }
 

@@ -38,6 +38,7 @@ use crate::{
         db::Tx,
         error::{AppError, AppResult},
         state::AppState,
+        text as plain_text, time_input,
     },
     realtime::Changed,
     tenancy::users,
@@ -68,6 +69,20 @@ fn text(value: &Value) -> Option<String> {
         .map(String::from)
 }
 
+/// A contact's name as cards hold names: what the hub's own rules accept of a name typed
+/// by a person (one line, at most 200 characters), so the card stays editable.
+fn contact_name(name: &str) -> Option<String> {
+    Some(plain_text::one_line(name, 200)).filter(|n| !n.is_empty())
+}
+
+/// A label as cards hold labels: lower case, no white space, at most 60 characters.
+fn label(raw: &str) -> Option<String> {
+    let label: String = plain_text::one_line(raw, 60)
+        .replace(' ', "-")
+        .to_lowercase();
+    Some(label).filter(|l| !l.is_empty())
+}
+
 fn epoch(value: &Value) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(value.as_i64()?).ok()
 }
@@ -85,11 +100,11 @@ impl Conversation {
                 .priority
                 .and_then(|p| serde_json::to_value(p).ok())
                 .and_then(|p| serde_json::from_value(p).ok()),
-            labels: c.labels.iter().map(|l| l.to_lowercase()).collect(),
+            labels: c.labels.iter().filter_map(|l| label(l)).collect(),
             contact_id: sender.map(|s| s.id),
             contact_name: sender
-                .and_then(|s| s.name.clone())
-                .filter(|n| !n.trim().is_empty()),
+                .and_then(|s| s.name.as_deref())
+                .and_then(contact_name),
             contact_avatar: None,
             assignee: c
                 .meta
@@ -116,17 +131,12 @@ impl Conversation {
             priority: serde_json::from_value(body["priority"].clone()).ok(),
             labels: body["labels"]
                 .as_array()
-                .map(|l| {
-                    l.iter()
-                        .filter_map(text)
-                        .map(|l| l.to_lowercase())
-                        .collect()
-                })
+                .map(|l| l.iter().filter_map(|l| label(l.as_str()?)).collect())
                 .unwrap_or_default(),
             contact_id: sender["id"]
                 .as_i64()
                 .or_else(|| body["contact_inbox"]["contact_id"].as_i64()),
-            contact_name: text(&sender["name"]),
+            contact_name: sender["name"].as_str().and_then(contact_name),
             contact_avatar: text(&sender["thumbnail"]),
             // Agent bots have ids of their own; only people are assignees on cards.
             assignee: Some(&body["meta"]["assignee"])
@@ -159,9 +169,9 @@ fn parse_event(event: &str, body: &Value) -> Option<(Conversation, Apply)> {
         // The message's conversation comes along in full; private notes are not news.
         "message_created" if body["private"] != true => {
             let mut conversation = Conversation::parse(&body["conversation"])?;
-            let at = body["created_at"].as_str().and_then(|t| {
-                OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-            });
+            let at = body["created_at"]
+                .as_str()
+                .and_then(|t| time_input::parse(t).ok());
             if let (Some(content), Some(at)) = (text(&body["content"]), at) {
                 conversation.last_message = Some((content, at));
             }
@@ -623,7 +633,7 @@ async fn apply_to_board(
     if let Some((message, at)) = &conversation.last_message
         && after.last_message_at.is_none_or(|known| *at >= known)
     {
-        after.last_message = Some(message.chars().take(500).collect());
+        after.last_message = Some(plain_text::storable(message, 500));
         after.last_message_at = Some(*at);
     }
     let newer = conversation.updated_micros >= known.applied;

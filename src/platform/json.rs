@@ -19,6 +19,25 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let (parts, body) = req.into_parts();
+        let bytes =
+            axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+                .await
+                .map_err(|rejection| match rejection.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+                    _ => AppError::BadRequest {
+                        code: "invalid_body",
+                        message: rejection.body_text(),
+                    },
+                })?;
+        // Every text field of every body, in one place (issue 13, finding 11).
+        if super::text::json_has_nul(&bytes) {
+            return Err(AppError::validation(
+                "body",
+                "text must not contain NUL characters (\\u0000)",
+            ));
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(rejection_to_error(rejection)),

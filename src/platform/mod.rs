@@ -22,6 +22,8 @@ pub mod request_id;
 pub mod server;
 pub mod state;
 pub mod telemetry;
+pub mod text;
+pub mod time_input;
 pub mod validate;
 pub mod web;
 

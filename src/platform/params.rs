@@ -29,6 +29,13 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuer
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        // A NUL cannot be stored or compared on PostgreSQL; no filter needs one.
+        if parts.uri.query().is_some_and(|q| q.contains("%00")) {
+            return Err(AppError::validation(
+                "query",
+                "parameters must not contain NUL characters (%00)",
+            ));
+        }
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(value)| ApiQuery(value))

@@ -8,6 +8,7 @@ mod cross_tenant;
 mod embedding;
 mod entitlements;
 mod identities;
+mod input_edges;
 mod kanban;
 mod kanban_chatwoot;
 mod kanban_metrics;

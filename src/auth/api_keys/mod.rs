@@ -72,7 +72,8 @@ pub struct CreateApiKey {
     /// For example `["kanban:read", "users:read"]`.
     pub scopes: Vec<String>,
     /// RFC 3339; the key stops working then.
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[serde(default, deserialize_with = "crate::platform::time_input::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<OffsetDateTime>,
 }
 

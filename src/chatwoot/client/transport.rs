@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::{ChatwootClient, ChatwootError, Credential, retry::retryable_status};
+use crate::platform::text;
 
 /// Chatwoot wraps many answers as `{payload:…}`.
 #[derive(serde::Deserialize)]
@@ -89,8 +90,13 @@ pub(super) struct Reply {
 }
 
 impl Reply {
+    /// Chatwoot's answer decoded, with any NUL in its text made storable first.
     pub(super) fn json<T: DeserializeOwned>(&self) -> Result<T, ChatwootError> {
-        serde_json::from_slice(&self.body).map_err(|e| ChatwootError::decode(self.template, &e))
+        let decoded = match std::str::from_utf8(&self.body) {
+            Ok(text) => serde_json::from_str(&text::json_without_nul(text)),
+            Err(_) => serde_json::from_slice(&self.body),
+        };
+        decoded.map_err(|e| ChatwootError::decode(self.template, &e))
     }
 }
 

@@ -22,6 +22,7 @@ use crate::{
         db::Engine,
         error::{AppError, AppResult},
         state::AppState,
+        text,
     },
     tenancy::accounts,
 };
@@ -229,7 +230,9 @@ async fn process(state: &AppState, delivery: &Claimed) -> AppResult<()> {
     }
 }
 
+/// The delivery's body, with any NUL in its text made storable (a contact named with one
+/// would otherwise fail on every retry until dead).
 fn json_body(delivery: &Claimed) -> AppResult<serde_json::Value> {
-    serde_json::from_str(&delivery.body)
+    serde_json::from_str(&text::json_without_nul(&delivery.body))
         .map_err(|e| AppError::Internal(anyhow::anyhow!("stored body is not JSON: {e}")))
 }

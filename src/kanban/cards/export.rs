@@ -42,10 +42,24 @@ const HEADER: [&str; 16] = [
     "updated_at",
 ];
 
+/// Characters a spreadsheet may skip or fold before it decides a cell is a formula:
+/// control characters (NUL, tab, CR…), white space and the zero-width ones.
+fn skipped_before_a_formula(c: char) -> bool {
+    c.is_control()
+        || c.is_whitespace()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}' | '\u{FEFF}')
+}
+
 /// One CSV cell: quoted when needed, and defused when a spreadsheet would read it as a
-/// formula (OWASP CSV injection).
+/// formula (OWASP CSV injection): it starts with a formula sign, in ASCII or full width,
+/// once anything a spreadsheet skips is skipped, or with a control character itself.
 fn cell(value: &str) -> String {
-    let defused = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    let first = value.chars().find(|c| !skipped_before_a_formula(*c));
+    let formula = matches!(
+        first,
+        Some('=' | '+' | '-' | '@' | '\u{FF1D}' | '\u{FF0B}' | '\u{FF0D}' | '\u{FF20}')
+    );
+    let defused = if formula || value.starts_with(char::is_control) {
         format!("'{value}")
     } else {
         value.to_string()
@@ -168,6 +182,25 @@ mod tests {
         assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(cell("-1"), "'-1");
+        // Regression (issue 13, finding 15): hidden and full-width formula signs.
+        for sneaky in [
+            "\0=1+1",
+            "\u{200B}=1+1",
+            "\u{FEFF}@SUM(A1)",
+            " =1",
+            "\u{FF1D}1+1",
+            "\u{FF0B}1",
+            "\u{FF0D}1",
+            "\u{FF20}x",
+            "\t=1",
+        ] {
+            assert!(
+                cell(sneaky).trim_start_matches('"').starts_with('\''),
+                "{sneaky:?}"
+            );
+        }
+        assert_eq!(cell("Ana = 1"), "Ana = 1");
+        assert_eq!(cell("\u{200B}Ana"), "\u{200B}Ana");
         assert_eq!(money(150050), "1500.50");
     }
 }

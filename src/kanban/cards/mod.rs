@@ -21,7 +21,10 @@ use super::{
     boards::{Board, CustomField, FieldKind},
     stages::Kind,
 };
-use crate::platform::validate::Validator;
+use crate::platform::{
+    error::{AppError, FieldError},
+    validate::Validator,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
@@ -168,7 +171,7 @@ fn nullable_time<'de, D>(de: D) -> Result<Option<Option<OffsetDateTime>>, D::Err
 where
     D: serde::Deserializer<'de>,
 {
-    time::serde::rfc3339::option::deserialize(de).map(Some)
+    crate::platform::time_input::option(de).map(Some)
 }
 
 impl CardFields {
@@ -216,7 +219,7 @@ impl CardFields {
 }
 
 /// Checks a card as it would be stored, against its board's custom fields.
-pub fn check(card: &Card, board: &Board) -> Result<(), crate::platform::error::AppError> {
+pub fn check(card: &Card, board: &Board) -> Result<(), AppError> {
     let mut v = Validator::default();
     v.text("title", &card.title, 200);
     for (field, id) in [
@@ -272,6 +275,32 @@ pub fn check(card: &Card, board: &Board) -> Result<(), crate::platform::error::A
         }
     }
     v.finish()
+}
+
+/// Checks an update: only the fields it changes. What a card already holds (a name
+/// Chatwoot gave it, a custom field the board has since retyped) never blocks a change to
+/// another field.
+pub fn check_changes(before: &Card, after: &Card, board: &Board) -> Result<(), AppError> {
+    let Err(AppError::Validation(errors)) = check(after, board) else {
+        return Ok(());
+    };
+    let (was, is) = (field_values(before), field_values(after));
+    let changed: Vec<FieldError> = errors
+        .into_iter()
+        .filter(|e| was.get(&e.field) != is.get(&e.field))
+        .collect();
+    if changed.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(changed))
+    }
+}
+
+fn field_values(card: &Card) -> Map<String, Value> {
+    match serde_json::to_value(card) {
+        Ok(Value::Object(fields)) => fields,
+        _ => Map::new(),
+    }
 }
 
 fn fits(field: &CustomField, value: &Value) -> bool {

@@ -15,7 +15,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{
-    Card, CardFields, Priority, check,
+    Card, CardFields, Priority, check, check_changes,
     history::{self, Actor, CardEvent, Event},
     moves::{self, Crowded},
     store::{self, Position},
@@ -421,7 +421,7 @@ async fn update_card(
     body.fields.apply(&mut after);
     after.version = before.version + 1;
     after.updated_at = clock::now();
-    check(&after, &layout.board)?;
+    check_changes(&before, &after, &layout.board)?;
     check_assignee(&mut tx, &scope, &after).await?;
     let written = store::update(&mut tx, scope.account_id, &after, expected)
         .await

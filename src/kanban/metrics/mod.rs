@@ -13,14 +13,14 @@ mod store;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
-use time::{Date, Duration, OffsetDateTime, UtcOffset, format_description::well_known::Rfc3339};
+use time::{Date, Duration, OffsetDateTime, UtcOffset};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 pub use routes::router;
 
 use super::stages::{Kind, Stage};
-use crate::platform::{error::AppError, validate::Validator};
+use crate::platform::{error::AppError, time_input, validate::Validator};
 
 /// The window when the query names none: the 30 days before `to`.
 pub const DEFAULT_DAYS: i64 = 30;
@@ -48,15 +48,9 @@ impl Window {
     ) -> Result<Window, AppError> {
         let mut v = Validator::default();
         let mut time = |field: &str, value: Option<&str>| {
-            let parsed = value.map(|s| OffsetDateTime::parse(s, &Rfc3339));
-            v.check(
-                !matches!(parsed, Some(Err(_))),
-                field,
-                "must be an RFC 3339 time, like 2026-11-23T00:00:00Z",
-            );
-            parsed
-                .and_then(Result::ok)
-                .map(|t| t.to_offset(UtcOffset::UTC))
+            let parsed = value.map(time_input::parse);
+            v.check(!matches!(parsed, Some(Err(_))), field, time_input::EXPECTED);
+            parsed.and_then(Result::ok)
         };
         let given_from = time("from", from);
         let given_to = time("to", to);
