@@ -6,6 +6,7 @@
 pub mod boards;
 pub mod cards;
 pub mod follow;
+mod links;
 mod lock;
 pub mod metrics;
 pub mod stages;

@@ -53,6 +53,10 @@ const ECHO_SKEW: time::Duration = time::Duration::seconds(2);
 pub struct WriteBack {
     pub card_id: Uuid,
     pub conversation_id: i64,
+    /// The conversation's inbox as the card knows it (from Chatwoot); a conversation found in
+    /// another inbox is not the card's, and is left alone.
+    #[serde(default)]
+    pub inbox_id: Option<i64>,
     /// The value of `whatpro_stage`.
     pub stage: String,
     pub status: Option<ConversationStatus>,
@@ -64,6 +68,8 @@ pub struct WriteBack {
 /// the labels Chatwoot will report are applied to the card now.
 pub fn plan(board: &Board, from: &Stage, to: &Stage, card: &mut Card) -> Option<WriteBack> {
     let conversation_id = card.chatwoot_conversation_id?;
+    // Only a conversation tied the checked way (by Chatwoot's events, or `links`) has an inbox.
+    let inbox_id = card.chatwoot_inbox_id?;
     if !board.rules.write_back || from.id == to.id {
         return None;
     }
@@ -94,6 +100,7 @@ pub fn plan(board: &Board, from: &Stage, to: &Stage, card: &mut Card) -> Option<
     Some(WriteBack {
         card_id: card.id,
         conversation_id,
+        inbox_id: Some(inbox_id),
         stage: to.name.clone(),
         status,
         add_label,
@@ -151,6 +158,13 @@ pub async fn perform(state: &AppState, account_id: Uuid, body: &str) -> AppResul
         Err(ChatwootError::NotFound) => return Ok(()), // deleted in Chatwoot
         Err(err) => return Err(failed(err)),
     };
+    if write_back
+        .inbox_id
+        .is_some_and(|inbox| inbox != conversation.inbox_id)
+    {
+        tracing::warn!(card = %write_back.card_id, "write-back skipped: the conversation is not in the card's inbox");
+        return Ok(());
+    }
     let stage = Value::String(write_back.stage.clone());
     if conversation.custom_attributes.get("whatpro_stage") != Some(&stage) {
         let mut attributes = conversation.custom_attributes.clone();
@@ -241,6 +255,7 @@ mod tests {
             OffsetDateTime::UNIX_EPOCH,
         );
         card.chatwoot_conversation_id = conversation;
+        card.chatwoot_inbox_id = conversation.map(|_| 7);
         card.labels = labels.iter().map(|l| l.to_string()).collect();
         card
     }
@@ -299,5 +314,10 @@ mod tests {
             ..Rules::default()
         });
         assert!(plan(&loud, &new, &won, &mut card(&new, None, &[])).is_none());
+        // A conversation id without the inbox Chatwoot gave it was never checked (issue 13,
+        // finding 5): nothing is written to it.
+        let mut unchecked = card(&new, Some(7), &[]);
+        unchecked.chatwoot_inbox_id = None;
+        assert!(plan(&loud, &new, &won, &mut unchecked).is_none());
     }
 }

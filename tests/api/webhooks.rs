@@ -644,25 +644,20 @@ fn new_message(conversation_id: i64, inbox_id: i64, contact: &str, text: &str) -
 
 /// Conversation and message deliveries next to each other are applied as a group; one that
 /// cannot be processed must not take its neighbours down with it. Two groups are claimed
-/// at once: one with a body that is not JSON (the group fails before its transaction) and,
-/// after an event that is not grouped, one with a contact name PostgreSQL refuses (a NUL
-/// character: the group fails inside its transaction, after its neighbours were applied
-/// in it). Each group is then settled one by one: the neighbours are done after one
-/// attempt, with one card each, made once; only the poison is failed, to be retried.
-/// (On PostgreSQL two workers claim side by side and may split the batch; nothing here
-/// depends on which worker takes what.)
+/// at once, one with a body that is not JSON (the group fails before its transaction); it
+/// is then settled one by one: the neighbours are done after one attempt, with one card
+/// each, made once; only the poison is failed, to be retried. A contact name holding a NUL
+/// (which PostgreSQL cannot store) is no poison: Chatwoot's text is cleaned on the way in
+/// (issue 13, finding 11). (On PostgreSQL two workers claim side by side and may split the
+/// batch; nothing here depends on which worker takes what.)
 #[tokio::test]
 async fn a_delivery_that_cannot_be_processed_fails_alone_and_its_group_is_processed() {
-    use whatpro_hub::{
-        chatwoot::webhooks::store,
-        platform::{db::Engine, pagination::PageRequest},
-    };
+    use whatpro_hub::{chatwoot::webhooks::store, platform::pagination::PageRequest};
     let (_sim, demo, mut app, admin) = connected(&[]).await;
     // Everything is stored before a worker runs, so one claim takes it all, in order.
     app.stop().await;
     let db = app.state.db.clone();
     let inbox = demo.whatsapp_inbox_id;
-    let refuses_nul = db.engine() == Engine::Postgres;
     let stored = [
         (
             "a",
@@ -730,9 +725,7 @@ async fn a_delivery_that_cannot_be_processed_fails_alone_and_its_group_is_proces
     })
     .await;
     for delivery in all().await {
-        let poison =
-            delivery.dedupe_key == "not-json" || (delivery.dedupe_key == "nul" && refuses_nul);
-        if poison {
+        if delivery.dedupe_key == "not-json" {
             assert!(
                 delivery.status != "done" && delivery.last_error.is_some(),
                 "{delivery:?}"
@@ -747,8 +740,8 @@ async fn a_delivery_that_cannot_be_processed_fails_alone_and_its_group_is_proces
         }
     }
 
-    // One card per processed conversation, made once (the failed group's transaction
-    // left nothing behind), and the message on the card that was there already.
+    // One card per conversation, made once, and the message on the card that was there
+    // already.
     let account = crate::accounts::account_path(admin.account_id);
     let get = |path: String| {
         let (hub, access) = (&hub, &admin.access);
@@ -758,18 +751,12 @@ async fn a_delivery_that_cannot_be_processed_fails_alone_and_its_group_is_proces
     let board = boards.body["items"][0]["id"].as_str().unwrap().to_string();
     let cards = get(format!("{account}/boards/{board}/cards?limit=200")).await;
     let cards = cards.body["items"].as_array().unwrap().clone();
-    let expected: &[i64] = if refuses_nul {
-        &[92_001, 92_002, 92_003, 92_005]
-    } else {
-        &[92_001, 92_002, 92_003, 92_004, 92_005]
-    };
     for conversation in [92_001, 92_002, 92_003, 92_004, 92_005] {
         let ours: Vec<&Value> = cards
             .iter()
             .filter(|c| c["chatwoot_conversation_id"] == conversation)
             .collect();
-        let wanted = usize::from(expected.contains(&conversation));
-        assert_eq!(ours.len(), wanted, "conversation {conversation}: {cards:?}");
+        assert_eq!(ours.len(), 1, "conversation {conversation}: {cards:?}");
         if let Some(card) = ours.first() {
             let card = card["id"].as_str().unwrap();
             let history = get(format!("{account}/boards/{board}/cards/{card}/history")).await;

@@ -79,6 +79,25 @@ impl ChatwootClient {
             .await
     }
 
+    /// The ids of the agents who are members of the inbox (an administrator sees every
+    /// inbox without being one).
+    pub async fn inbox_members(
+        &self,
+        cred: &Credential,
+        account_id: i64,
+        inbox_id: i64,
+    ) -> Result<Vec<i64>, ChatwootError> {
+        let path = format!("/api/v1/accounts/{account_id}/inbox_members/{inbox_id}");
+        let list: Payload<Vec<Agent>> = self
+            .get(
+                cred,
+                "/api/v1/accounts/{account_id}/inbox_members/{inbox_id}",
+                path,
+            )
+            .await?;
+        Ok(list.payload.into_iter().map(|a| a.id).collect())
+    }
+
     pub async fn teams(
         &self,
         cred: &Credential,

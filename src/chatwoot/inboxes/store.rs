@@ -37,6 +37,17 @@ pub async fn all_in(tx: &mut Tx, account_id: Uuid) -> AppResult<Vec<Inbox>> {
     Ok(on_tx!(tx, c => sqlx::query_as(sql).bind(account_id).fetch_all(c).await?))
 }
 
+/// Whether the inbox with this Chatwoot id is enabled in the hub (`None`: not mirrored).
+pub async fn enabled(
+    conn: impl Into<Conn<'_>>,
+    account_id: Uuid,
+    chatwoot_inbox_id: i64,
+) -> AppResult<Option<bool>> {
+    let sql = "SELECT enabled FROM inboxes WHERE account_id = $1 AND chatwoot_inbox_id = $2";
+    Ok(on_conn!(conn.into(), c => sqlx::query_scalar(sql)
+        .bind(account_id).bind(chatwoot_inbox_id).fetch_optional(c).await?))
+}
+
 pub async fn get_in(tx: &mut Tx, account_id: Uuid, inbox_id: Uuid) -> AppResult<Option<Inbox>> {
     let sql = concat!(select!(), "WHERE account_id = $1 AND id = $2");
     Ok(

@@ -10,7 +10,7 @@ use axum::{
 use serde_json::{Value, json};
 
 use super::{
-    auth::{ApiResult, current_user, member},
+    auth::{ApiError, ApiResult, current_user, member},
     model::{Session, now, token},
     render,
     routes::{Sim, json_body},
@@ -126,6 +126,27 @@ pub(super) async fn agents(
         .filter_map(|m| render::agent(&db, m))
         .collect();
     Ok(Json(Value::Array(agents)))
+}
+
+/// `{payload: [user…]}`: the agents who are members of the inbox.
+pub(super) async fn inbox_members(
+    State(sim): State<Sim>,
+    Path((account_id, inbox_id)): Path<(i64, i64)>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    let db = sim.db();
+    member(&db, &headers, account_id)?;
+    let inbox = db
+        .inboxes
+        .get(&inbox_id)
+        .filter(|i| i.account_id == account_id)
+        .ok_or_else(ApiError::not_found)?;
+    let agents: Vec<Value> = db
+        .members_of(account_id)
+        .filter(|m| inbox.members.contains(&m.user_id))
+        .filter_map(|m| render::agent(&db, m))
+        .collect();
+    Ok(Json(json!({ "payload": agents })))
 }
 
 /// A plain array with `is_member` for the caller.

@@ -51,6 +51,8 @@ impl Simulator {
             Some("+5511999990000"),
         );
         let website = self.add_inbox(account_id, "Website chat", "Channel::WebWidget", None);
+        // The agent works WhatsApp only; the administrator sees both without membership.
+        self.add_inbox_member(whatsapp, agent.id);
         let team_id = self.add_team(account_id, "support", &[admin.id, agent.id]);
         for title in ["lead", "vip", "billing"] {
             self.add_label(account_id, title);

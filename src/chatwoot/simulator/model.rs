@@ -56,6 +56,8 @@ pub struct SimInbox {
     pub name: String,
     pub channel_type: String,
     pub phone_number: Option<String>,
+    /// Agents who work this inbox (administrators see every inbox without being members).
+    pub members: BTreeSet<i64>,
     pub(super) channel_id: i64,
     pub(super) created_at: OffsetDateTime,
 }

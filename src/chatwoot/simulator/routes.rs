@@ -41,6 +41,10 @@ pub(super) fn router(shared: Sim) -> Router {
         )
         .route(CONVERSATION, get(api_conversations::show))
         .route(
+            &format!("{ACCOUNT}/inbox_members/{{inbox_id}}"),
+            get(api_account::inbox_members),
+        )
+        .route(
             &format!("{CONVERSATION}/toggle_status"),
             post(api_conversation_state::toggle_status),
         )

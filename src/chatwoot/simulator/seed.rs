@@ -86,11 +86,19 @@ impl Simulator {
                 name: name.into(),
                 channel_type: channel_type.into(),
                 phone_number: phone.map(str::to_owned),
+                members: Default::default(),
                 channel_id,
                 created_at: now(),
             },
         );
         id
+    }
+
+    /// Makes the agent a member of the inbox.
+    pub fn add_inbox_member(&self, inbox_id: i64, user_id: i64) {
+        if let Some(inbox) = self.shared.db().inboxes.get_mut(&inbox_id) {
+            inbox.members.insert(user_id);
+        }
     }
 
     pub fn add_team(&self, account_id: i64, name: &str, members: &[i64]) -> i64 {

@@ -6,12 +6,13 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
-    CHATWOOT_EVENTS, Delivery,
+    Delivery,
     store::{self, Receiver},
 };
 use crate::{
     audit::{self, AuditEntry},
     chatwoot::{
+        client::WebhookEvent,
         connection::WEBHOOK_SECRET,
         installations,
         signature::{self, SignatureError, Signed},
@@ -62,7 +63,9 @@ impl Envelope {
             )
         })?;
         let named = body.get("event").and_then(serde_json::Value::as_str);
-        let Some(event) = named.and_then(|e| CHATWOOT_EVENTS.iter().find(|known| **known == e))
+        let Some(event) = named
+            .and_then(WebhookEvent::parse)
+            .map(WebhookEvent::as_str)
         else {
             return Err(AppError::validation(
                 "event",

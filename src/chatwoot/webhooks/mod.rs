@@ -19,23 +19,6 @@ use uuid::Uuid;
 
 pub use intake::router;
 
-/// The events Chatwoot sends to account webhooks (the subscriptions its webhook model
-/// allows); the intake takes no other name.
-pub const CHATWOOT_EVENTS: &[&str] = &[
-    "conversation_created",
-    "conversation_status_changed",
-    "conversation_updated",
-    "contact_created",
-    "contact_updated",
-    "message_created",
-    "message_updated",
-    "webwidget_triggered",
-    "inbox_created",
-    "inbox_updated",
-    "conversation_typing_on",
-    "conversation_typing_off",
-];
-
 /// `source` of deliveries received from Chatwoot.
 pub const FROM_CHATWOOT: &str = "chatwoot";
 /// `source` of the hub's own jobs (write-backs), queued only by the hub's code.

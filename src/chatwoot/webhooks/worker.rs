@@ -11,11 +11,11 @@ use std::{collections::VecDeque, time::Duration};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    CHATWOOT_EVENTS, FROM_CHATWOOT, FROM_HUB,
+    FROM_CHATWOOT, FROM_HUB,
     store::{self, Claimed},
 };
 use crate::{
-    chatwoot::connection,
+    chatwoot::{client::WebhookEvent, connection},
     kanban::{follow, writeback},
     platform::{
         clock,
@@ -221,7 +221,7 @@ async fn process(state: &AppState, delivery: &Claimed) -> AppResult<()> {
             connection::pull(state, account.id, &link, &credential).await?;
             Ok(())
         }
-        (FROM_CHATWOOT, event) if CHATWOOT_EVENTS.contains(&event) => {
+        (FROM_CHATWOOT, event) if WebhookEvent::parse(event).is_some() => {
             follow::apply(state, delivery.account_id, event, &json_body(delivery)?).await
         }
         (source, event) => Err(AppError::Internal(anyhow::anyhow!(

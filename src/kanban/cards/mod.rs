@@ -127,9 +127,10 @@ impl Card {
 #[serde(deny_unknown_fields)]
 pub struct CardFields {
     pub title: Option<String>,
+    /// The Chatwoot conversation (display id) the card follows: one of the account's, whose
+    /// inbox feeds the board and (for anyone but an admin) whom the person works in
+    /// Chatwoot. The card's inbox and contact are then taken from Chatwoot.
     pub chatwoot_conversation_id: Option<i64>,
-    pub chatwoot_contact_id: Option<i64>,
-    pub chatwoot_inbox_id: Option<i64>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub contact_name: Option<Option<String>>,
@@ -181,15 +182,11 @@ impl CardFields {
         if let Some(title) = self.title {
             card.title = trimmed(title);
         }
-        // Chatwoot links are set, not cleared: a card keeps the conversation it came from.
-        macro_rules! link {
-            ($($field:ident),*) => { $( if self.$field.is_some() { card.$field = self.$field; } )* };
+        // A Chatwoot link is set (once checked, see `links`), never cleared: a card keeps the
+        // conversation it came from.
+        if self.chatwoot_conversation_id.is_some() {
+            card.chatwoot_conversation_id = self.chatwoot_conversation_id;
         }
-        link!(
-            chatwoot_conversation_id,
-            chatwoot_contact_id,
-            chatwoot_inbox_id
-        );
         macro_rules! replace {
             ($($field:ident),*) => { $( if let Some(value) = self.$field { card.$field = value; } )* };
         }

@@ -24,7 +24,7 @@ use crate::{
     kanban::{
         self,
         boards::{self, BoardDetail},
-        ensure_enabled,
+        ensure_enabled, links,
         lock::{self, Hold},
         stages::{Kind, Stage},
         version_conflict, writeback,
@@ -40,7 +40,7 @@ use crate::{
         state::AppState,
     },
     realtime::Changed,
-    tenancy::{AccountScope, users},
+    tenancy::{AccountScope, Role, users},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -322,11 +322,37 @@ async fn create_card(
     ApiJson(body): ApiJson<NewCard>,
 ) -> AppResult<(StatusCode, ApiJson<Card>)> {
     let board_id = path.1;
+    let linked = match body.fields.chatwoot_conversation_id {
+        Some(id) => Some(link(&state, &scope, board_id, id).await?),
+        None => None,
+    };
     let card = moves::with_room(&state.db, scope.account_id, board_id, || {
-        insert_card(&state, &scope, board_id, &body)
+        insert_card(&state, &scope, board_id, &body, linked.as_ref())
     })
     .await?;
     Ok((StatusCode::CREATED, ApiJson(card)))
+}
+
+/// The conversation a card of the board may follow (checked with Chatwoot before any
+/// transaction: the check calls Chatwoot).
+async fn link(
+    state: &AppState,
+    scope: &AccountScope,
+    board_id: Uuid,
+    conversation_id: i64,
+) -> AppResult<links::Linked> {
+    let board = boards::store::get(&state.db, scope.account_id, board_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    links::conversation(state, scope, &board, conversation_id).await
+}
+
+/// Gives the card its conversation's inbox and contact, as Chatwoot has them.
+fn tie(card: &mut Card, linked: Option<&links::Linked>) {
+    if let Some(linked) = linked {
+        card.chatwoot_inbox_id = Some(linked.inbox_id);
+        card.chatwoot_contact_id = linked.contact_id;
+    }
 }
 
 /// One try at creating a card: its transaction, unless the stage is crowded at the
@@ -336,6 +362,7 @@ async fn insert_card(
     scope: &AccountScope,
     board_id: Uuid,
     body: &NewCard,
+    linked: Option<&links::Linked>,
 ) -> AppResult<Result<Card, Crowded>> {
     let (mut tx, layout) = begin_on_board(state, scope, board_id).await?;
     let stage = match body.stage_id {
@@ -349,6 +376,7 @@ async fn insert_card(
         clock::now(),
     );
     body.fields.clone().apply(&mut card);
+    tie(&mut card, linked);
     if card.value_minor.is_some() && card.currency.is_none() {
         card.currency = Some(layout.board.currency.clone());
     }
@@ -411,6 +439,18 @@ async fn update_card(
     ApiJson(body): ApiJson<CardUpdate>,
 ) -> AppResult<ApiJson<Card>> {
     let (board_id, card_id) = (path.1, path.2);
+    let linked = match body.fields.chatwoot_conversation_id {
+        Some(id) => {
+            let current = store::get(&state.db, scope.account_id, board_id, card_id).await?;
+            let current = current.ok_or(AppError::NotFound)?;
+            let relinked = current.chatwoot_conversation_id != Some(id);
+            match relinked {
+                true => Some(link(&state, &scope, board_id, id).await?),
+                false => None,
+            }
+        }
+        None => None,
+    };
     let card = (board_id, card_id);
     let (mut tx, layout, before) = begin_on_card(&state, &scope, card, Position::Counted).await?;
     let expected = body.version.unwrap_or(before.version);
@@ -419,6 +459,11 @@ async fn update_card(
     }
     let mut after = before.clone();
     body.fields.apply(&mut after);
+    if after.chatwoot_conversation_id != before.chatwoot_conversation_id && linked.is_none() {
+        // Linked to another conversation since the check: check again.
+        return Err(version_conflict(before.version));
+    }
+    tie(&mut after, linked.as_ref());
     after.version = before.version + 1;
     after.updated_at = clock::now();
     check_changes(&before, &after, &layout.board)?;
@@ -484,11 +529,34 @@ async fn move_card(
             "must be at most 500 characters",
         ));
     }
+    may_move(&state, &scope, (board_id, card_id), &body).await?;
     let card = moves::with_room(&state.db, scope.account_id, board_id, || {
         relocate_card(&state, &scope, (board_id, card_id), &body)
     })
     .await?;
     Ok(ApiJson(card))
+}
+
+/// A move to another stage writes back to the card's conversation as the account's
+/// administrator: anyone but an admin must work its inbox in Chatwoot.
+async fn may_move(
+    state: &AppState,
+    scope: &AccountScope,
+    (board_id, card_id): (Uuid, Uuid),
+    body: &CardMove,
+) -> AppResult<()> {
+    if scope.role >= Role::Admin {
+        return Ok(());
+    }
+    let card = store::get(&state.db, scope.account_id, board_id, card_id).await?;
+    let Some(card) = card.filter(|c| c.chatwoot_conversation_id.is_some()) else {
+        return Ok(());
+    };
+    let board = boards::store::get(&state.db, scope.account_id, board_id).await?;
+    if board.is_some_and(|b| b.rules.write_back) && card.stage_id != body.stage_id {
+        links::may_write_back(state, scope, card.chatwoot_inbox_id).await?;
+    }
+    Ok(())
 }
 
 /// One try at a move: its transaction, unless the target stage is crowded at the position
