@@ -80,9 +80,8 @@ export interface Card {
 /** The fields a person edits (create and update). */
 export interface CardFields {
   title?: string
+  /** Checked with Chatwoot; the card's inbox and contact then come from Chatwoot. */
   chatwoot_conversation_id?: number
-  chatwoot_contact_id?: number
-  chatwoot_inbox_id?: number
   contact_name?: string
   value_minor?: number | null
   currency?: string

@@ -289,8 +289,6 @@ describe("the Dashboard App's Kanban cards", () => {
       title: 'Joana Reis',
       chatwoot_conversation_id: 42,
       contact_name: 'Joana Reis',
-      chatwoot_contact_id: 9,
-      chatwoot_inbox_id: 3,
     })
     expect(text(byTestId('conversation-card-board'))).toBe('Support')
     expect(text((byTestId('conversation-card-stage') as HTMLSelectElement).selectedOptions[0])).toBe('New')
@@ -312,7 +310,6 @@ describe("the Dashboard App's Kanban cards", () => {
       title: 'Joana Reis',
       chatwoot_conversation_id: 42,
       contact_name: 'Joana Reis',
-      chatwoot_inbox_id: 3,
     })
   })
 
