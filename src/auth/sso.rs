@@ -233,6 +233,14 @@ pub async fn admit(
             message: "This Chatwoot user is not a member of that Chatwoot account.",
         });
     };
+    // Chatwoot itself refuses a suspended account's members; so does the hub.
+    if membership.status.as_deref() == Some("suspended") {
+        refuse(state, client, None, "auth.sso_account_suspended").await?;
+        return Err(AppError::Forbidden {
+            code: "chatwoot_account_suspended",
+            message: "Chatwoot reports this account as suspended.",
+        });
+    }
 
     let mut tx = state.db.begin().await?;
     let linked = Linked {

@@ -662,3 +662,40 @@ async fn one_credential_from_many_addresses_is_rate_limited_too() {
         .unwrap();
     assert_eq!(other.status(), StatusCode::OK);
 }
+
+/// Regression (issue 13, finding 17): a session opened for one account shows that account
+/// alone, in the account list and in `/auth/me`, though its person belongs to two.
+#[tokio::test]
+async fn a_session_bound_to_one_account_lists_that_account_alone() {
+    let (sim, demo) = chatwoot().await;
+    let app = hub(&sim, &[]).await;
+    let other = sim.add_account("Other Co");
+    sim.add_member(other, demo.admin_id, ChatwootRole::Administrator);
+    let in_demo = sign_in_to(&app, DEMO_ADMIN_TOKEN, demo.account_id).await;
+    let in_other = sign_in_to(&app, DEMO_ADMIN_TOKEN, other).await;
+    assert_eq!(
+        in_demo.user_id, in_other.user_id,
+        "one person in two accounts"
+    );
+    for signed in [&in_demo, &in_other] {
+        let listed = app.get("/api/v1/accounts", &signed.access).await;
+        assert_eq!(ids(&listed), [signed.account_id]);
+        let me = app.get("/api/v1/auth/me", &signed.access).await;
+        let memberships = me.body["memberships"].as_array().unwrap();
+        assert_eq!(memberships.len(), 1, "{:?}", me.body);
+        assert_eq!(memberships[0]["account_id"], signed.account_id.to_string());
+    }
+}
+
+/// Regression (issue 13, finding 17): Chatwoot refuses a suspended account's members, and
+/// so does the hub, at sign-in and for the dashboard's instance tokens alike (both admit
+/// through `sso::admit`).
+#[tokio::test]
+async fn a_chatwoot_account_reported_suspended_is_refused() {
+    let (sim, demo) = chatwoot().await;
+    let app = hub(&sim, &[]).await;
+    sim.suspend_account(demo.account_id);
+    sso(&app, json!({ "chatwoot_api_token": DEMO_ADMIN_TOKEN }))
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "chatwoot_account_suspended");
+}

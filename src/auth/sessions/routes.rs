@@ -166,7 +166,8 @@ async fn me(State(state): State<AppState>, user: CurrentUser) -> AppResult<ApiJs
     let profile = users::store::profile(&state.db, user.user_id)
         .await?
         .ok_or_else(crate::auth::invalid_token)?;
-    let memberships = users::store::memberships(&state.db, user.user_id).await?;
+    let memberships =
+        users::store::memberships(&state.db, user.user_id, user.session_account).await?;
     Ok(ApiJson(Me {
         user: profile,
         session_id: user.session_id,

@@ -97,7 +97,8 @@ fn check_settings(v: &mut Validator, settings: Option<&Value>) {
     }
 }
 
-/// Accounts the caller can see: all of them for super admins, their own for others.
+/// Accounts the caller can see: all of them for super admins, their own for others, and
+/// only its account for a session opened for one.
 #[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", params(PageParams),
     responses((status = 200, body = Page<Account>), (status = 401, body = Problem)))]
 async fn list_accounts(
@@ -107,7 +108,8 @@ async fn list_accounts(
 ) -> AppResult<ApiJson<Page<Account>>> {
     let page = page.parse()?;
     let member = (!user.is_super_admin).then_some(user.user_id);
-    let rows = store::list(&state.db, member, page).await?;
+    // A session opened for one account sees that account alone (ADR 5).
+    let rows = store::list(&state.db, member, user.session_account, page).await?;
     Ok(ApiJson(Page::from_rows(rows, page, |a| a.id)))
 }
 

@@ -74,15 +74,23 @@ pub async fn get(conn: impl Into<Conn<'_>>, account_id: Uuid) -> AppResult<Optio
 }
 
 /// All accounts (super admins) or those where `member` has an active membership.
-pub async fn list(db: &Db, member: Option<Uuid>, page: PageRequest) -> AppResult<Vec<Account>> {
+/// Accounts, by id: those `member` belongs to (every one when `None`), and only `only`
+/// when a session is bound to one account.
+pub async fn list(
+    db: &Db,
+    member: Option<Uuid>,
+    only: Option<Uuid>,
+    page: PageRequest,
+) -> AppResult<Vec<Account>> {
     let sql = concat!(
         "SELECT ", columns!(), " FROM accounts
          WHERE ($1 IS NULL OR id IN (SELECT account_id FROM account_users WHERE user_id = $1 AND active))
+           AND ($4 IS NULL OR id = $4)
            AND ($2 IS NULL OR id > $2)
          ORDER BY id LIMIT $3"
     );
     Ok(on_db!(db, pool => sqlx::query_as(sql)
-        .bind(member).bind(page.after).bind(page.fetch_limit()).fetch_all(pool).await?))
+        .bind(member).bind(page.after).bind(page.fetch_limit()).bind(only).fetch_all(pool).await?))
 }
 
 pub async fn insert(tx: &mut Tx, account: &Account) -> Result<(), sqlx::Error> {

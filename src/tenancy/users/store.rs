@@ -234,11 +234,13 @@ pub async fn profile(db: &Db, user_id: Uuid) -> AppResult<Option<Profile>> {
     Ok(on_db!(db, pool => sqlx::query_as(sql).bind(user_id).fetch_optional(pool).await?))
 }
 
-pub async fn memberships(db: &Db, user_id: Uuid) -> AppResult<Vec<Membership>> {
+/// The person's active memberships; only the one in `only` for a session bound to it.
+pub async fn memberships(db: &Db, user_id: Uuid, only: Option<Uuid>) -> AppResult<Vec<Membership>> {
     let sql = "SELECT a.id AS account_id, a.name AS account_name, m.role
                FROM account_users m JOIN accounts a ON a.id = m.account_id
-               WHERE m.user_id = $1 AND m.active ORDER BY a.name, a.id";
-    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(user_id).fetch_all(pool).await?))
+               WHERE m.user_id = $1 AND m.active AND ($2 IS NULL OR a.id = $2)
+               ORDER BY a.name, a.id";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(user_id).bind(only).fetch_all(pool).await?))
 }
 
 /// Brings a Chatwoot person's profile in line with what Chatwoot says of them.
