@@ -25,8 +25,12 @@ async fn spans_are_exported_to_the_collector() {
     tokio::spawn(async move { axum::serve(listener, collector).await.unwrap() });
 
     let telemetry = telemetry::init(LogFormat::Json, Some(&endpoint)).unwrap();
-    tracing::info_span!("request", request_id = "otlp-test")
-        .in_scope(|| tracing::info!("inside a request"));
+    let span = telemetry::request_span("otlp-test");
+    // Regression (issue 13, finding 17): the request's log lines carry its trace id.
+    let trace_id = telemetry::trace_id(&span).expect("a trace id while traces are exported");
+    assert_eq!(trace_id.len(), 32);
+    span.in_scope(|| tracing::info!("inside a request"));
+    drop(span);
     tokio::task::spawn_blocking(move || telemetry.shutdown())
         .await
         .unwrap();

@@ -9,15 +9,33 @@ use std::{
 
 use uuid::Uuid;
 
-pub struct Kept<S, T>(Mutex<HashMap<Uuid, (S, Arc<T>)>>);
+/// At most this many values are kept; beyond, a quarter is dropped (read again when next
+/// needed), so memory follows what is in use and not everything ever read.
+const CAPACITY: usize = 10_000;
+
+pub struct Kept<S, T> {
+    values: Mutex<HashMap<Uuid, (S, Arc<T>)>>,
+    capacity: usize,
+}
 
 impl<S, T> Default for Kept<S, T> {
     fn default() -> Self {
-        Kept(Mutex::default())
+        Kept {
+            values: Mutex::default(),
+            capacity: CAPACITY,
+        }
     }
 }
 
 impl<S: Copy, T> Kept<S, T> {
+    #[cfg(test)]
+    fn with_capacity(capacity: usize) -> Self {
+        Kept {
+            values: Mutex::default(),
+            capacity,
+        }
+    }
+
     /// What is kept for `id`, when `good` accepts the stamp it was kept with.
     pub fn get(&self, id: Uuid, good: impl FnOnce(S) -> bool) -> Option<Arc<T>> {
         let kept = self.lock();
@@ -28,7 +46,14 @@ impl<S: Copy, T> Kept<S, T> {
     /// Keeps `value` for `id` as read at `stamp`, in place of what was kept.
     pub fn put(&self, id: Uuid, stamp: S, value: T) -> Arc<T> {
         let value = Arc::new(value);
-        self.lock().insert(id, (stamp, value.clone()));
+        let mut kept = self.lock();
+        if kept.len() >= self.capacity && !kept.contains_key(&id) {
+            let dropped: Vec<Uuid> = kept.keys().take(self.capacity / 4).copied().collect();
+            for old in dropped {
+                kept.remove(&old);
+            }
+        }
+        kept.insert(id, (stamp, value.clone()));
         value
     }
 
@@ -38,7 +63,7 @@ impl<S: Copy, T> Kept<S, T> {
 
     fn lock(&self) -> MutexGuard<'_, HashMap<Uuid, (S, Arc<T>)>> {
         // Entries are replaced whole: a panic elsewhere cannot leave one half written.
-        self.0
+        self.values
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -60,5 +85,18 @@ mod tests {
         assert_eq!(kept.get(id, |stamp| stamp == 4).as_deref(), Some(&"four"));
         kept.forget(id);
         assert!(kept.get(id, |_| true).is_none());
+    }
+
+    /// Regression (issue 13, finding 17): nothing grew without bound.
+    #[test]
+    fn what_is_kept_stays_within_its_capacity() {
+        let kept: Kept<i64, u32> = Kept::with_capacity(100);
+        let ids: Vec<Uuid> = (0..1000).map(|_| Uuid::now_v7()).collect();
+        for (n, id) in ids.iter().enumerate() {
+            kept.put(*id, 1, n as u32);
+            assert!(kept.lock().len() <= 100);
+        }
+        let last = *ids.last().unwrap();
+        assert_eq!(kept.get(last, |_| true).as_deref(), Some(&999));
     }
 }

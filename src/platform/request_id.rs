@@ -46,7 +46,7 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
         .map(str::to_owned)
         .unwrap_or_else(|| Uuid::now_v7().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
-    let span = tracing::info_span!("request", request_id = %id);
+    let span = super::telemetry::request_span(&id);
     let mut response = REQUEST_ID
         .scope(RequestId(id.clone()), super::metrics::track(req, next))
         .instrument(span)

@@ -1,6 +1,7 @@
 //! Logs on stdout (JSON lines in production, readable lines in development; every line in a
-//! request carries its `request_id` through the request span) and, when
-//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set, the same spans exported as traces over OTLP/HTTP.
+//! request carries its `request_id`, and its `trace_id` when traces are exported, through
+//! the request span) and, when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, the same spans exported
+//! as traces over OTLP/HTTP.
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
@@ -55,6 +56,24 @@ pub fn init(format: LogFormat, otlp_endpoint: Option<&str>) -> anyhow::Result<Te
         tracing::debug!("a subscriber was already installed");
     }
     Ok(Telemetry { tracer_provider })
+}
+
+/// The span a request runs in. When traces are exported its `trace_id` field holds the
+/// OpenTelemetry trace id, so every log line of the request names its trace.
+pub fn request_span(request_id: &str) -> tracing::Span {
+    let span = tracing::info_span!("request", request_id, trace_id = tracing::field::Empty);
+    if let Some(trace_id) = trace_id(&span) {
+        span.record("trace_id", trace_id);
+    }
+    span
+}
+
+/// The span's OpenTelemetry trace id, when traces are exported.
+pub fn trace_id(span: &tracing::Span) -> Option<String> {
+    use opentelemetry::trace::{TraceContextExt, TraceId};
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let trace_id = span.context().span().span_context().trace_id();
+    (trace_id != TraceId::INVALID).then(|| trace_id.to_string())
 }
 
 fn tracer_provider(endpoint: &str) -> anyhow::Result<SdkTracerProvider> {
