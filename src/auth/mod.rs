@@ -3,6 +3,7 @@
 //! the extractors turn it into a live user session or a live API key.
 
 pub mod api_keys;
+pub mod attempts;
 pub mod instance_tokens;
 pub mod opaque;
 pub mod scopes;

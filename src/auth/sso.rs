@@ -109,9 +109,7 @@ async fn sso(
     client: ClientMeta,
     ApiJson(body): ApiJson<SsoRequest>,
 ) -> AppResult<Response> {
-    state
-        .rate_limits
-        .auth_attempt(client.ip, &body.fingerprint())?;
+    super::attempts::count(&state.db, client.ip, &body.fingerprint()).await?;
     let credential = body.credential()?;
     if let Some(device) = &body.device {
         Validator::default().text("device", device, 120).finish()?;

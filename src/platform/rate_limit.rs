@@ -25,8 +25,6 @@ use super::{
 };
 use crate::auth::Authentication;
 
-/// Sign-in and refresh attempts allowed per minute for one IP or one credential.
-const AUTH_ATTEMPTS_PER_MINUTE: u32 = 10;
 /// Instance tokens asked for by the dashboard script, per minute: every Chatwoot page load
 /// and every opened frame asks for one, and an office shares one address.
 const EMBED_ATTEMPTS_PER_IP: u32 = 600;
@@ -128,8 +126,6 @@ impl Attempts {
 pub struct RateLimiters {
     /// API keys this replica found live in the database: only they get a bucket of their own.
     verified_keys: VerifiedKeys,
-    /// Sign-in and refresh attempts.
-    auth_attempts: Attempts,
     /// Instance tokens issued to the dashboard script, and their exchanges.
     embed_attempts: Attempts,
     per_user: Limiter<Principal>,
@@ -155,18 +151,12 @@ impl RateLimiters {
     pub fn new(user_limit: u32, ip_limit: u32) -> Self {
         RateLimiters {
             verified_keys: VerifiedKeys::default(),
-            auth_attempts: Attempts::new(AUTH_ATTEMPTS_PER_MINUTE, AUTH_ATTEMPTS_PER_MINUTE),
             embed_attempts: Attempts::new(EMBED_ATTEMPTS_PER_IP, EMBED_ATTEMPTS_PER_SESSION),
             per_user: limiter(user_limit),
             per_ip: limiter(ip_limit),
             user_limit: user_limit.max(1),
             ip_limit: ip_limit.max(1),
         }
-    }
-
-    /// Counts a sign-in or refresh attempt against the client IP and the credential.
-    pub fn auth_attempt(&self, ip: IpAddr, credential: &[u8]) -> Result<(), AppError> {
-        self.auth_attempts.count(ip, credential)
     }
 
     /// Counts an instance-token request or exchange: a budget sized for the dashboard
@@ -188,7 +178,6 @@ impl RateLimiters {
     /// Forgets buckets that have refilled, so memory follows active clients only.
     pub fn forget_idle(&self) {
         self.verified_keys.forget_old();
-        self.auth_attempts.forget_idle();
         self.embed_attempts.forget_idle();
         self.per_user.retain_recent();
         self.per_ip.retain_recent();

@@ -183,6 +183,9 @@ async fn housekeeping(state: AppState, shutdown: CancellationToken) {
         if let Err(err) = state.installations.reload(&state.db).await {
             tracing::warn!(error = %err, "reloading Chatwoot installations failed");
         }
+        if let Err(err) = auth::attempts::purge(&state.db).await {
+            tracing::warn!(error = %err, "purging old sign-in attempt counters failed");
+        }
         let day_ago = super::clock::now() - time::Duration::days(1);
         if let Err(err) = auth::instance_tokens::store::purge_expired(&state.db, day_ago).await {
             tracing::warn!(error = %err, "purging expired instance tokens failed");

@@ -699,3 +699,26 @@ async fn a_chatwoot_account_reported_suspended_is_refused() {
         .await
         .assert_problem(StatusCode::FORBIDDEN, "chatwoot_account_suspended");
 }
+
+/// Regression (issue 13, finding 18): replicas count the same attempts (they used to count
+/// alone, so N replicas allowed N times the attempts).
+#[tokio::test]
+async fn attempts_are_counted_across_replicas() {
+    let (sim, _demo) = chatwoot().await;
+    let app = hub(&sim, &[]).await;
+    let other = app.replica().await;
+    for attempt in 0..10 {
+        let replica = if attempt % 2 == 0 { &app } else { &other };
+        sso(
+            replica,
+            json!({ "chatwoot_api_token": format!("wrong-{attempt}") }),
+        )
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "chatwoot_credential_rejected");
+    }
+    for replica in [&app, &other] {
+        sso(replica, json!({ "chatwoot_api_token": DEMO_ADMIN_TOKEN }))
+            .await
+            .assert_problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    }
+}

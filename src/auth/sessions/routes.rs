@@ -112,9 +112,8 @@ async fn refresh(
         code: "invalid_refresh_token",
         message: "No refresh token was presented.",
     })?;
-    state
-        .rate_limits
-        .auth_attempt(client.ip, &crate::auth::opaque::hash(&presented))?;
+    let presented_hash = crate::auth::opaque::hash(&presented);
+    crate::auth::attempts::count(&state.db, client.ip, &presented_hash).await?;
     let issued = super::refresh(&state, &presented, &client).await?;
     let (body, max_age) = TokenResponse::new(issued);
     Ok(body.into_response_with_cookie(max_age))
