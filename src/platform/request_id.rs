@@ -6,7 +6,7 @@ use axum::{
     extract::Request,
     http::{HeaderName, HeaderValue},
     middleware::Next,
-    response::Response,
+    response::{IntoResponse, Response},
 };
 use tracing::Instrument;
 use uuid::Uuid;
@@ -23,6 +23,35 @@ pub struct RequestId(pub String);
 /// The id of the request being served on this task, if any.
 pub fn current() -> Option<String> {
     REQUEST_ID.try_with(|id| id.0.clone()).ok()
+}
+
+/// Runs the rest of the request (the handler and what is inside this layer) as a task of its
+/// own, with the request's id and span. A client that hangs up, or the request timeout,
+/// then no longer cancels a handler half way through a transaction: sqlx cannot take back a
+/// `BEGIN` or `COMMIT` already sent, and a connection dropped between the two went back to
+/// the pool with PostgreSQL and sqlx disagreeing whether a transaction was open ("there is
+/// already a transaction in progress", "there is no transaction in progress"; issue 13,
+/// finding 21). The client still gets its answer (a 408 on timeout); the work ends as a
+/// unit, committed or rolled back.
+pub async fn detached(req: Request, next: Next) -> Response {
+    let id = req
+        .extensions()
+        .get::<RequestId>()
+        .cloned()
+        .unwrap_or_else(|| RequestId(String::new()));
+    let work = REQUEST_ID
+        .scope(id, next.run(req))
+        .instrument(tracing::Span::current());
+    match tokio::spawn(work).await {
+        Ok(response) => response,
+        // Handed to the panic layer outside, as if it had happened here.
+        Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+        // The runtime is shutting down.
+        Err(_) => super::error::AppError::Unavailable {
+            reason: "The hub is shutting down.".into(),
+        }
+        .into_response(),
+    }
 }
 
 /// Ids of up to 128 visible ASCII characters from a conservative set are accepted; others

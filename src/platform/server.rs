@@ -111,7 +111,9 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             config.request_timeout,
         ))
-        .layer(CatchPanicLayer::custom(headers::panic_response));
+        .layer(CatchPanicLayer::custom(headers::panic_response))
+        // the handler, as its own task: never cancelled half way (see `detached`)
+        .layer(from_fn(request_id::detached));
     Router::new()
         .merge(api)
         .route("/metrics", get(metrics::render))

@@ -870,3 +870,98 @@ async fn a_cursor_from_another_board_pages_nothing() {
     assert_eq!(foreign.status, StatusCode::OK, "{:?}", foreign.body);
     assert_eq!(foreign.body["items"], json!([]));
 }
+
+/// Regression (issue 13, finding 21): a client that hangs up (as a load run's do when it
+/// stops, or on its own timeout) used to cancel its handler wherever it was, between
+/// `BEGIN` and `COMMIT` included; sqlx cannot take back a `COMMIT` already sent, and the
+/// connection went back to the pool with PostgreSQL and sqlx disagreeing whether a
+/// transaction was open. Handlers now run to the end whoever waits for them: every move is
+/// applied, once, and positions stay dense.
+#[tokio::test]
+async fn moves_whose_clients_hang_up_are_applied_whole() {
+    use futures_util::future::join_all;
+    let (app, t) = tenant(&[]).await;
+    let b = new_board(&app, &t).await;
+    let mut cards = Vec::new();
+    for n in 0..10 {
+        cards.push(id(
+            &card(&app, &t, &b, json!({ "title": format!("C{n}") })).await["id"]
+        ));
+    }
+    let board = t.path(&format!("/boards/{}", b.id));
+    let revision = || async {
+        app.get(&board, &t.agent.token).await.body["revision"]
+            .as_i64()
+            .unwrap()
+    };
+    let before = revision().await;
+    // Another writer holds the cards (PostgreSQL: their rows; SQLite: the one writer turn),
+    // so every move is under way, waiting inside its transaction, when its client gives up.
+    let mut blocker = app.state.db.begin().await.unwrap();
+    if let whatpro_hub::platform::db::Tx::Postgres(tx) = &mut blocker {
+        let board_id: uuid::Uuid = b.id.parse().unwrap();
+        sqlx::query("SELECT id FROM cards WHERE board_id = $1 FOR UPDATE")
+            .bind(board_id)
+            .execute(&mut **tx)
+            .await
+            .unwrap();
+    }
+    let hang_ups = (0..40).map(|n| {
+        let card = &cards[n % cards.len()];
+        let path = t.path(&format!("/boards/{}/cards/{card}/move", b.id));
+        app.client
+            .post(format!("{}{path}", app.base))
+            .timeout(std::time::Duration::from_millis(300))
+            .bearer_auth(&t.agent.token)
+            .json(&json!({ "stage_id": b.stages[n % 3], "position": 0 }))
+            .send()
+    });
+    let answers = join_all(hang_ups).await;
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.as_ref().is_err_and(|e| e.is_timeout()))
+    );
+    blocker.commit().await.unwrap();
+    crate::webhooks::eventually("every move applied", || async {
+        revision().await - before == 40
+    })
+    .await;
+    if let whatpro_hub::platform::db::Db::Postgres(pool) = &app.state.db {
+        let in_transaction = "SELECT COUNT(*) FROM pg_stat_activity
+            WHERE application_name = current_setting('application_name')
+              AND state LIKE 'idle in transaction%'";
+        let left: i64 = sqlx::query_scalar(in_transaction)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(left, 0, "a connection was left in a transaction");
+    }
+    for (n, card) in cards.iter().enumerate() {
+        let stage = &b.stages[3 - n % 2];
+        let moved = move_card(
+            &app,
+            &t,
+            &b,
+            card,
+            json!({ "stage_id": stage, "position": 0 }),
+        )
+        .await;
+        assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.body);
+    }
+    let placed = layout(&app, &t, &b).await;
+    assert_eq!(placed.len(), 10);
+    for stage in 0..b.stages.len() {
+        let mut positions: Vec<i64> = placed
+            .iter()
+            .filter(|c| c.1 == stage)
+            .map(|c| c.2)
+            .collect();
+        positions.sort();
+        assert_eq!(
+            positions,
+            (0..positions.len() as i64).collect::<Vec<_>>(),
+            "{placed:?}"
+        );
+    }
+}
