@@ -62,7 +62,7 @@ pub async fn list(
                  AND ($5 IS NULL OR resource_id = $5)
                  AND ($6 IS NULL OR created_at >= $6)
                  AND ($7 IS NULL OR created_at < $7)
-                 AND ($8 IS NULL OR id < $8)
+                 AND id < $8
                ORDER BY id DESC
                LIMIT $9";
     let from = filter.from.map(utc_seconds);
@@ -75,7 +75,7 @@ pub async fn list(
         .bind(filter.resource_id.as_deref())
         .bind(from)
         .bind(to)
-        .bind(page.after)
+        .bind(page.after.unwrap_or(Uuid::max()))
         .bind(page.fetch_limit())
         .fetch_all(pool)
         .await?))

@@ -951,3 +951,39 @@ async fn a_received_body_never_runs_a_hub_job() {
         .labels;
     assert!(!labels.contains(&"stolen".to_string()), "{labels:?}");
 }
+
+/// Regression (issue 13, finding 19): the cleanup of processed deliveries goes in batches
+/// (each a short turn at SQLite's one writer) until every old one is gone, and takes
+/// nothing else: not the recent ones, not those still pending or dead.
+#[tokio::test]
+async fn old_processed_deliveries_are_cleaned_up_in_batches_and_nothing_else() {
+    use whatpro_hub::{chatwoot::webhooks::store, on_db};
+    let (app, account) = without_worker("Cleanup").await;
+    let now = clock::now();
+    let month_ago = now - time::Duration::days(30);
+    let old = now - time::Duration::days(40);
+    let mut expected_left = 0;
+    for (n, (status, received_at)) in std::iter::repeat_n(("done", old), 1234)
+        .chain([("done", now), ("pending", old), ("dead", old)])
+        .enumerate()
+    {
+        let new = store::NewDelivery {
+            signature: None,
+            account_id: account,
+            event: "conversation_created".into(),
+            dedupe_key: format!("cleanup-{n}"),
+            body: "{}".into(),
+            received_at,
+        };
+        assert!(store::insert(&app.state.db, &new).await.unwrap());
+        expected_left += usize::from(status != "done" || received_at > month_ago);
+        let sql = "UPDATE webhook_deliveries SET status = $1 WHERE dedupe_key = $2";
+        on_db!(&app.state.db, pool => sqlx::query(sql).bind(status).bind(&new.dedupe_key)
+            .execute(pool).await.unwrap().rows_affected());
+    }
+    let purged = store::purge_done(&app.state.db, month_ago).await.unwrap();
+    assert_eq!(purged, 1234);
+    let left: i64 = on_db!(&app.state.db, pool => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM webhook_deliveries").fetch_one(pool).await.unwrap());
+    assert_eq!(left as usize, expected_left);
+}

@@ -255,26 +255,62 @@ pub async fn release(db: &Db, claimed: &[Claimed]) -> AppResult<()> {
     Ok(())
 }
 
+/// The account's deliveries (of one status, when given), newest first. Each shape has its
+/// own statement, so each reads its own index from the page's cursor on (a statement that
+/// takes `NULL` for "any status" is planned once for both, and reads neither).
 pub async fn list(
     db: &Db,
     account_id: Uuid,
     status: Option<&str>,
     page: PageRequest,
 ) -> AppResult<Vec<Delivery>> {
-    let sql = "SELECT id, event, dedupe_key, status, attempts, next_attempt_at, last_error,
-                      received_at, processed_at
-               FROM webhook_deliveries
-               WHERE account_id = $1 AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR id < $3)
-               ORDER BY id DESC LIMIT $4";
-    Ok(on_db!(db, pool => sqlx::query_as(sql)
-        .bind(account_id).bind(status).bind(page.after).bind(page.fetch_limit())
-        .fetch_all(pool).await?))
+    macro_rules! list_sql {
+        ($status:literal) => {
+            concat!(
+                "SELECT id, event, dedupe_key, status, attempts, next_attempt_at, last_error,
+                        received_at, processed_at
+                 FROM webhook_deliveries
+                 WHERE account_id = $1 AND id < $2 ",
+                $status,
+                "
+                 ORDER BY id DESC LIMIT $3"
+            )
+        };
+    }
+    let before = page.after.unwrap_or(Uuid::max());
+    Ok(on_db!(db, pool => match status {
+        Some(status) => sqlx::query_as(list_sql!("AND status = $4"))
+            .bind(account_id).bind(before).bind(page.fetch_limit()).bind(status)
+            .fetch_all(pool).await?,
+        None => sqlx::query_as(list_sql!(""))
+            .bind(account_id).bind(before).bind(page.fetch_limit())
+            .fetch_all(pool).await?,
+    }))
 }
 
-/// Forgets processed deliveries received before `before` (dead ones stay for an operator).
+/// Deliveries the cleanup deletes in one statement: small enough that the single SQLite
+/// writer is given back within milliseconds, so acknowledgements never wait long behind it.
+const PURGE_BATCH: i64 = 500;
+
+/// Forgets processed deliveries received before `before` (dead ones stay for an operator),
+/// a batch at a time, each its own turn at the writer.
 pub async fn purge_done(db: &Db, before: OffsetDateTime) -> AppResult<u64> {
-    let sql = "DELETE FROM webhook_deliveries WHERE status = 'done' AND received_at < $1";
-    Ok(on_db!(db, pool => sqlx::query(sql).bind(before).execute(pool).await?.rows_affected()))
+    let sql = "DELETE FROM webhook_deliveries WHERE id IN (
+                   SELECT id FROM webhook_deliveries
+                   WHERE status = 'done' AND received_at < $1 LIMIT $2)";
+    let mut purged = 0;
+    loop {
+        let deleted = {
+            let mut writer = db.writer().await?;
+            on_writer!(&mut writer, c => sqlx::query(sql).bind(before).bind(PURGE_BATCH)
+                .execute(c).await?.rows_affected())
+        };
+        purged += deleted;
+        if deleted < PURGE_BATCH as u64 {
+            return Ok(purged);
+        }
+        tokio::task::yield_now().await;
+    }
 }
 
 /// Puts deliveries back in the queue as if just received: one (`delivery`), or every dead
