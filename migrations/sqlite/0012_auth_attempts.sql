@@ -1,10 +1,9 @@
--- Sign-in and refresh attempts per client IP and per presented credential, one row per
--- key and minute, so every replica counts the same attempts (a sliding window over this
--- minute and the last). Rows older than two minutes are purged.
+-- Sign-in and refresh attempts per client IP and per presented credential, so every replica
+-- counts the same ones: one row per key holding its GCRA "theoretical arrival time" (Unix
+-- milliseconds), the moment its budget is whole again. Rows past it say nothing and are
+-- purged.
 CREATE TABLE auth_attempts (
-    attempt_key  BYTEA NOT NULL,
-    window_start TIMESTAMPTZ NOT NULL,
-    attempts     INTEGER NOT NULL,
-    PRIMARY KEY (attempt_key, window_start)
+    attempt_key BYTEA PRIMARY KEY,
+    refilled_at BIGINT NOT NULL
 );
-CREATE INDEX auth_attempts_window ON auth_attempts (window_start);
+CREATE INDEX auth_attempts_refilled ON auth_attempts (refilled_at);

@@ -74,8 +74,8 @@ async function seedDeals(boardId) {
   const stage = (name) => board.stages.find((s) => s.name === name).id
   const day = (offset) => new Date(Date.now() + offset * 86_400_000).toISOString() // wall-clock: the real hub's clock decides what is overdue
   const deals = [
-    { title: 'Umbrella Corp. pilot', stage_id: stage('New'), contact_name: 'Marina Costa', value_minor: 850_000, priority: 'urgent', labels: ['lead', 'enterprise'], due_at: day(-2), chatwoot_conversation_id: 41 },
-    { title: 'Stark Industries quote', stage_id: stage('In progress'), contact_name: 'Pedro Alves', value_minor: 320_000, priority: 'medium', labels: ['quote'], due_at: day(0.05), chatwoot_conversation_id: 42 },
+    { title: 'Umbrella Corp. pilot', stage_id: stage('New'), contact_name: 'Marina Costa', value_minor: 850_000, priority: 'urgent', labels: ['lead', 'enterprise'], due_at: day(-2) },
+    { title: 'Stark Industries quote', stage_id: stage('In progress'), contact_name: 'Pedro Alves', value_minor: 320_000, priority: 'medium', labels: ['quote'], due_at: day(0.05) },
     { title: 'Initech onboarding', stage_id: stage('Waiting'), contact_name: 'Joana Reis', value_minor: 129_900, priority: 'low', labels: ['onboarding'], due_at: day(5) },
     { title: 'Wayne Enterprises upgrade', stage_id: stage('Won'), contact_name: 'Lucas Lima', value_minor: 2_400_000, labels: ['upsell'] },
   ]
