@@ -13,6 +13,7 @@ use whatpro_hub::chatwoot::{
 
 use crate::{
     accounts::{ids, super_admin},
+    cross_tenant::{Ids, document, fill, problem, routes},
     sso::{chatwoot, hub, sign_in, sign_in_with},
 };
 
@@ -78,6 +79,32 @@ async fn people_of_two_installations_are_never_merged() {
     );
     let me = app.get("/api/v1/auth/me", &intruder.access).await;
     assert_eq!(me.body["user"]["name"], "Mallory");
+
+    // Every route of the first installation's account, walked with the second's identity
+    // (the same Chatwoot ids, the same email): each answers as if the account did not exist.
+    let doc = document();
+    let ids: Ids = [
+        ("accountId".to_string(), ana.account_id.to_string()),
+        ("userId".to_string(), ana.user_id.to_string()),
+    ]
+    .into();
+    let (mut walked, mut failures) = (0, Vec::new());
+    for route in routes(&doc).iter().filter(|r| r.in_account()) {
+        if route.params().iter().any(|p| !ids.contains_key(p)) {
+            continue;
+        }
+        walked += 1;
+        let path = fill(route, &ids);
+        let body = (route.method != reqwest::Method::GET).then(|| json!({}));
+        let resp = app
+            .request(route.method.clone(), &path, Some(&intruder.access), body)
+            .await;
+        if let Err(why) = problem(&resp, StatusCode::NOT_FOUND, &["not_found"]) {
+            failures.push(format!("{} {path}: {why}", route.method));
+        }
+    }
+    assert!(walked >= 25, "only {walked} routes walked");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 
     // Signing in again finds each person again, never the other.
     assert_eq!(sign_in(&app, DEMO_ADMIN_TOKEN).await.user_id, ana.user_id);
