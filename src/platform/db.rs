@@ -260,7 +260,19 @@ impl Db {
         Ok(match self {
             Db::Sqlite(sqlite) => {
                 let turn = sqlite.turn().await?;
-                let tx = sqlite.writer.begin_with("BEGIN IMMEDIATE").await?;
+                let tx = match sqlite.writer.begin_with("BEGIN IMMEDIATE").await {
+                    // A COMMIT that SQLite refused (a full disk) is rolled back by SQLite, but
+                    // sqlx still counts the transaction open on the writer connection and
+                    // refuses every later BEGIN: give the pool a fresh connection instead.
+                    Err(sqlx::Error::InvalidSavePointStatement) => {
+                        tracing::warn!(
+                            "replacing the SQLite writer connection after a failed commit"
+                        );
+                        sqlite.writer.acquire().await?.close().await?;
+                        sqlite.writer.begin_with("BEGIN IMMEDIATE").await?
+                    }
+                    begun => begun?,
+                };
                 Tx::Sqlite(SqliteTx { tx, _turn: turn })
             }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),

@@ -61,8 +61,46 @@ pub enum AppError {
 }
 
 impl From<sqlx::Error> for AppError {
+    /// The database out of reach (down, restarting, no connection free in time) or out of
+    /// room (a full disk) is a 503 the client may retry, logged once; anything else is a
+    /// fault of ours.
     fn from(err: sqlx::Error) -> Self {
+        if database_unavailable(&err) {
+            tracing::warn!(error = %err, "the database is unavailable");
+            return AppError::Unavailable {
+                reason: "The database is unavailable; try again shortly.".into(),
+            };
+        }
         AppError::Internal(err.into())
+    }
+}
+
+fn database_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code();
+            let code = code.as_deref().unwrap_or_default();
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // Busy or locked past the timeout (5, 6), I/O error (10), full (13), cannot
+                // open (14): primary codes, under the extended ones.
+                matches!(
+                    code.parse::<i32>().map(|c| c & 0xff),
+                    Ok(5 | 6 | 10 | 13 | 14)
+                )
+            } else {
+                // SQLSTATE classes: connection exception (08), insufficient resources (53),
+                // operator intervention such as a shutdown (57).
+                ["08", "53", "57"]
+                    .iter()
+                    .any(|class| code.starts_with(class))
+            }
+        }
+        _ => false,
     }
 }
 

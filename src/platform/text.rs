@@ -21,6 +21,36 @@ pub fn json_has_nul(json: &[u8]) -> bool {
     false
 }
 
+/// Whether JSON text nests arrays and objects at most `max` deep (brackets inside strings
+/// do not count). A byte scan: cheaper than decoding, which refuses too deep a nesting only
+/// after allocating all the way down.
+pub fn json_nesting_within(json: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &byte in json {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return false;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
+}
+
 /// JSON text with every `\u0000` escape spelt as U+FFFD instead, so what decodes from it
 /// can be stored; unchanged (borrowed) when it has none.
 pub fn json_without_nul(json: &str) -> Cow<'_, str> {
@@ -78,6 +108,15 @@ mod tests {
         );
         assert!(json_has_nul(br#"{"a":"x\\\u0000"}"#));
         assert!(!json_has_nul(br#"{"a":"\u0001"}"#));
+    }
+
+    #[test]
+    fn nesting_is_counted_outside_strings() {
+        assert!(json_nesting_within(br#"{"a":[[1]]}"#, 3));
+        assert!(!json_nesting_within(br#"{"a":[[1]]}"#, 2));
+        assert!(json_nesting_within(br#"{"a":"[[[[[[\"]]"}"#, 1));
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert!(!json_nesting_within(deep.as_bytes(), 128));
     }
 
     #[test]

@@ -624,7 +624,6 @@ async fn events_out_of_order_in_one_batch_converge_and_positions_stay_dense() {
         let body = body.to_string();
         let key = format!("batch-{i}");
         let new = store::NewDelivery {
-            signature: None,
             account_id: admin.account_id,
             event: event.to_string(),
             dedupe_key: key,

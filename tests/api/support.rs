@@ -137,7 +137,6 @@ impl TestApp {
         use whatpro_hub::chatwoot::webhooks::store;
         let key = format!("fixture-{}", rand_id());
         let new = store::NewDelivery {
-            signature: None,
             account_id,
             event: "webwidget_triggered".into(),
             dedupe_key: key,

@@ -124,7 +124,9 @@ async fn an_inbox_created_in_chatwoot_reaches_the_hub_through_its_webhook() {
     let stored = deliveries(&app, &admin, "").await;
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0]["event"], "inbox_created");
-    assert_eq!(stored[0]["dedupe_key"], sent[0].delivery_id.as_str());
+    let key = stored[0]["dedupe_key"].as_str().unwrap();
+    assert!(key.starts_with("sig:"), "keyed on what was signed: {key}");
+    assert!(sent[0].delivery_id.len() > 10);
     eventually("the delivery marked done", || {
         let (app, admin) = (&app, &admin);
         async move { deliveries(app, admin, "?status=done").await.len() == 1 }
@@ -171,15 +173,15 @@ async fn deliveries_need_a_fresh_valid_signature_and_are_stored_once() {
     let first = deliver(&app, account, &headers, &body).await;
     assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
     assert_eq!(first.body["status"], "accepted");
-    let again = deliver(
-        &app,
-        account,
-        &signed_headers(&secret, &body, now + 1, "d-1"),
-        &body,
-    )
-    .await;
+    let again = deliver(&app, account, &headers, &body).await;
     assert_eq!(again.body["status"], "duplicate");
-    // Without a delivery id, the event, its id and update time identify it.
+    // Signed anew (only the secret's holder can): what was signed identifies a delivery,
+    // not the delivery id, which is not signed.
+    let resigned = signed_headers(&secret, &body, now + 1, "d-1");
+    assert_eq!(
+        deliver(&app, account, &resigned, &body).await.body["status"],
+        "accepted"
+    );
     let no_id: Vec<_> = signed_headers(&secret, &body, now + 2, "")
         .into_iter()
         .filter(|(name, _)| *name != "x-chatwoot-delivery")
@@ -192,7 +194,7 @@ async fn deliveries_need_a_fresh_valid_signature_and_are_stored_once() {
         deliver(&app, account, &no_id, &body).await.body["status"],
         "duplicate"
     );
-    assert_eq!(deliveries(&app, &admin, "").await.len(), 2);
+    assert_eq!(deliveries(&app, &admin, "").await.len(), 3);
 
     let not_json = b"not json".to_vec();
     deliver(
@@ -241,14 +243,15 @@ async fn deliveries_arriving_together_are_each_stored_once() {
 
     // One group holding a key twice, and a key already stored.
     let new = |key: &str| store::NewDelivery {
-        signature: None,
         account_id: admin.account_id,
         event: "conversation_created".into(),
         dedupe_key: key.into(),
         body: "{}".into(),
         received_at: clock::now(),
     };
-    let group = [new("g-1"), new("g-2"), new("g-1"), new("burst-3")];
+    let listed = deliveries(&app, &admin, "?limit=1").await;
+    let stored_key = listed[0]["dedupe_key"].as_str().unwrap();
+    let group = [new("g-1"), new("g-2"), new("g-1"), new(stored_key)];
     let stored = store::insert_all(&app.state.db, &group).await.unwrap();
     assert_eq!(stored, [true, true, false, false]);
     assert_eq!(deliveries(&app, &admin, "?limit=100").await.len(), 22);
@@ -460,7 +463,6 @@ async fn a_delivery_left_by_a_crashed_worker_is_processed_once_after_its_lease()
     let conversation = 90_001;
     let body = new_conversation(conversation, demo.whatsapp_inbox_id, "Rita Sousa");
     let stored = store::NewDelivery {
-        signature: None,
         account_id: admin.account_id,
         event: "conversation_created".into(),
         dedupe_key: "crash-1".into(),
@@ -694,7 +696,6 @@ async fn a_delivery_that_cannot_be_processed_fails_alone_and_its_group_is_proces
     ];
     for (key, event, body) in &stored {
         let new = store::NewDelivery {
-            signature: None,
             account_id: admin.account_id,
             event: event.to_string(),
             dedupe_key: key.to_string(),
@@ -926,7 +927,6 @@ async fn a_received_body_never_runs_a_hub_job() {
         "conversation_id": conversation, "stage": "Won", "status": "resolved",
         "add_label": "stolen", "remove_labels": [] });
     let new = store::NewDelivery {
-        signature: None,
         account_id: admin.account_id,
         event: "card_write_back".into(),
         dedupe_key: "forged".into(),
@@ -968,7 +968,6 @@ async fn old_processed_deliveries_are_cleaned_up_in_batches_and_nothing_else() {
         .enumerate()
     {
         let new = store::NewDelivery {
-            signature: None,
             account_id: account,
             event: "conversation_created".into(),
             dedupe_key: format!("cleanup-{n}"),

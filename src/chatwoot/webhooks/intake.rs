@@ -24,6 +24,7 @@ use crate::{
         pagination::{Page, PageParams},
         params::{ApiPath, ApiQuery},
         state::AppState,
+        text,
     },
     tenancy::{AccountScope, Role},
 };
@@ -46,43 +47,60 @@ pub struct Receipt {
 }
 
 /// The fields a delivery is recognised by when Chatwoot sends no delivery id.
-struct Envelope {
-    event: &'static str,
-    id: serde_json::Value,
-    updated_at: serde_json::Value,
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    event: std::borrow::Cow<'a, str>,
+    #[serde(default, borrow)]
+    id: Option<&'a serde_json::value::RawValue>,
+    #[serde(default, borrow)]
+    updated_at: Option<&'a serde_json::value::RawValue>,
 }
 
-impl Envelope {
-    /// Reads the whole body, as the worker will (so what is acknowledged can be processed:
-    /// serde_json refuses nesting deeper than 128), and takes only Chatwoot's own events.
-    fn parse(text: &str) -> AppResult<Envelope> {
-        let mut body: serde_json::Value = serde_json::from_str(text).map_err(|_| {
+/// Deepest nesting taken: what serde_json reads when the worker decodes the body.
+const MAX_NESTING: usize = 128;
+
+impl<'a> Envelope<'a> {
+    /// Checks the body as the worker will read it (so nothing is acknowledged that cannot be
+    /// processed), and takes only Chatwoot's own events.
+    fn parse(text: &'a str) -> AppResult<(Envelope<'a>, &'static str)> {
+        let invalid = || {
             AppError::validation(
                 "body",
                 "must be a Chatwoot webhook (JSON, nested at most 128 deep)",
             )
-        })?;
-        let named = body.get("event").and_then(serde_json::Value::as_str);
-        let Some(event) = named
-            .and_then(WebhookEvent::parse)
-            .map(WebhookEvent::as_str)
-        else {
-            return Err(AppError::validation(
+        };
+        if !text::json_nesting_within(text.as_bytes(), MAX_NESTING) {
+            return Err(invalid());
+        }
+        let envelope: Envelope = serde_json::from_str(text).map_err(|_| invalid())?;
+        let event = WebhookEvent::parse(&envelope.event).map(WebhookEvent::as_str);
+        let event = event.ok_or_else(|| {
+            AppError::validation(
                 "event",
                 "must be one of the events Chatwoot sends to account webhooks",
-            ));
-        };
-        Ok(Envelope {
-            event,
-            id: body
-                .get_mut("id")
-                .map(serde_json::Value::take)
-                .unwrap_or_default(),
-            updated_at: body
-                .get_mut("updated_at")
-                .map(serde_json::Value::take)
-                .unwrap_or_default(),
-        })
+            )
+        })?;
+        Ok((envelope, event))
+    }
+
+    /// What identifies a second delivery of this one: what Chatwoot signed, when it signs
+    /// (its `X-Chatwoot-Delivery` is not signed: a replay may carry any); else that header;
+    /// else the event, its id and its update time.
+    fn dedupe_key(&self, event: &str, signed: Option<Signed>, headers: &HeaderMap) -> String {
+        if let Some(signed) = signed {
+            return format!("sig:{}", signed.hex());
+        }
+        match header(headers, "x-chatwoot-delivery") {
+            Some(id) if id.len() <= 100 => id.to_string(),
+            _ => {
+                let raw =
+                    |v: Option<&'a serde_json::value::RawValue>| v.map_or("null", |v| v.get());
+                let identity = format!("{event}|{}|{}", raw(self.id), raw(self.updated_at));
+                let digest = Sha256::digest(identity.as_bytes());
+                digest.iter().map(|b| format!("{b:02x}")).collect()
+            }
+        }
     }
 }
 
@@ -159,21 +177,11 @@ async fn receive(
     })?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| AppError::validation("body", "must be UTF-8 JSON"))?;
-    let envelope = Envelope::parse(text)?;
-    let dedupe_key = match header(&headers, "x-chatwoot-delivery") {
-        Some(id) if id.len() <= 100 => id.to_string(),
-        _ => {
-            let digest = Sha256::digest(
-                format!("{}|{}|{}", envelope.event, envelope.id, envelope.updated_at).as_bytes(),
-            );
-            digest.iter().map(|b| format!("{b:02x}")).collect()
-        }
-    };
+    let (envelope, event) = Envelope::parse(text)?;
     let new = store::NewDelivery {
         account_id,
-        event: envelope.event.to_string(),
-        dedupe_key,
-        signature: signed.map(|s| s.hex()),
+        event: event.to_string(),
+        dedupe_key: envelope.dedupe_key(event, signed, &headers),
         body: text.to_string(),
         received_at: clock::now(),
     };

@@ -31,7 +31,8 @@ pub use writer::DeliveryWriter;
 pub struct Delivery {
     pub id: Uuid,
     pub event: String,
-    /// `X-Chatwoot-Delivery`, or a hash of event, id and update time when Chatwoot sent none.
+    /// `sig:` and what Chatwoot signed; unsigned (Chatwoot before 4.11.2), its
+    /// `X-Chatwoot-Delivery`, or a hash of event, id and update time when it sent none.
     pub dedupe_key: String,
     /// `pending`, `processing`, `done` or `dead`.
     pub status: String,

@@ -17,10 +17,8 @@ use super::Delivery;
 pub struct NewDelivery {
     pub account_id: Uuid,
     pub event: String,
+    /// What identifies a second delivery of the same one (see the intake).
     pub dedupe_key: String,
-    /// What Chatwoot signed ([`crate::chatwoot::signature::Signed`]), when it signs: a
-    /// second delivery of it is a replay, whatever its `X-Chatwoot-Delivery` (not signed).
-    pub signature: Option<String>,
     pub body: String,
     pub received_at: OffsetDateTime,
 }
@@ -47,21 +45,21 @@ pub async fn insert(db: &Db, new: &NewDelivery) -> AppResult<bool> {
     Ok(insert_all(db, std::slice::from_ref(new)).await?[0])
 }
 
-/// Stores deliveries in one transaction, each unless one with its key or its signature is
-/// already stored (or comes earlier in `new`). Answers, in order, whether each was stored. PostgreSQL
+/// Stores deliveries in one transaction, each unless one with its key is already stored
+/// (or comes earlier in `new`). Answers, in order, whether each was stored. PostgreSQL
 /// takes them all in one statement; SQLite, in process, one statement each.
 pub async fn insert_all(db: &Db, new: &[NewDelivery]) -> AppResult<Vec<bool>> {
     let ids: Vec<Uuid> = new.iter().map(|_| Uuid::now_v7()).collect();
     match db {
         Db::Postgres(pool) => {
             let sql = "INSERT INTO webhook_deliveries (id, account_id, source, event, dedupe_key,
-                           signature, body, status, attempts, next_attempt_at, received_at)
-                       SELECT id, account_id, 'chatwoot', event, dedupe_key, signature, body,
-                              'pending', 0, received_at, received_at
+                           body, status, attempts, next_attempt_at, received_at)
+                       SELECT id, account_id, 'chatwoot', event, dedupe_key, body, 'pending', 0,
+                              received_at, received_at
                        FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
-                                   $6::timestamptz[], $7::text[])
-                            AS d (id, account_id, event, dedupe_key, body, received_at, signature)
-                       ON CONFLICT DO NOTHING
+                                   $6::timestamptz[])
+                            AS d (id, account_id, event, dedupe_key, body, received_at)
+                       ON CONFLICT (account_id, source, dedupe_key) DO NOTHING
                        RETURNING id";
             let column = |f: fn(&NewDelivery) -> &str| new.iter().map(f).collect::<Vec<_>>();
             let stored: Vec<Uuid> = sqlx::query_scalar(sql)
@@ -71,26 +69,21 @@ pub async fn insert_all(db: &Db, new: &[NewDelivery]) -> AppResult<Vec<bool>> {
                 .bind(column(|d| &d.dedupe_key))
                 .bind(column(|d| &d.body))
                 .bind(new.iter().map(|d| d.received_at).collect::<Vec<_>>())
-                .bind(
-                    new.iter()
-                        .map(|d| d.signature.as_deref())
-                        .collect::<Vec<_>>(),
-                )
                 .fetch_all(pool)
                 .await?;
             Ok(ids.iter().map(|id| stored.contains(id)).collect())
         }
         Db::Sqlite(_) => {
             let sql = "INSERT INTO webhook_deliveries (id, account_id, source, event, dedupe_key,
-                           signature, body, status, attempts, next_attempt_at, received_at)
-                       VALUES ($1, $2, 'chatwoot', $3, $4, $7, $5, 'pending', 0, $6, $6)
-                       ON CONFLICT DO NOTHING";
+                           body, status, attempts, next_attempt_at, received_at)
+                       VALUES ($1, $2, 'chatwoot', $3, $4, $5, 'pending', 0, $6, $6)
+                       ON CONFLICT (account_id, source, dedupe_key) DO NOTHING";
             let mut tx = db.begin().await?;
             let mut stored = Vec::with_capacity(new.len());
             for (id, d) in ids.iter().zip(new) {
                 let inserted = on_tx!(&mut tx, c => sqlx::query(sql)
                     .bind(id).bind(d.account_id).bind(&d.event).bind(&d.dedupe_key)
-                    .bind(&d.body).bind(d.received_at).bind(&d.signature)
+                    .bind(&d.body).bind(d.received_at)
                     .execute(c).await?.rows_affected());
                 stored.push(inserted == 1);
             }
