@@ -1,7 +1,10 @@
 //! Load generator for what `wrk` cannot drive: signed Chatwoot webhook deliveries (the
 //! HMAC covers `"<timestamp>.<raw body>"`, so every request needs its own signature) and
 //! concurrent card moves checked for dense positions afterwards. `scripts/bench` runs it;
-//! docs/BENCHMARKS.md records what it measured.
+//! docs/BENCHMARKS.md records what it measured. Two more modes serve `scripts/chaos`
+//! (docs/RELIABILITY.md): `deliver` sends signed deliveries until every one is
+//! acknowledged, whatever happens to the hub meanwhile, and lists the acknowledged ones;
+//! `probe` polls endpoints and tallies every answer (status, problem code, latency).
 //!
 //! ```sh
 //! cargo run --release --example loadgen -- webhooks --hub http://127.0.0.1:3000 \
@@ -12,7 +15,8 @@
 //!
 //! Progress and details go to stderr; the last line on stdout is the result for scripts:
 //! `webhooks`: `<acks/s> <p50 ms> <p99 ms> <processed/s> <cards created>`;
-//! `moves`: `<moves/s> <p50 ms> <p99 ms> <cards checked> <dense|BROKEN>`.
+//! `moves`: `<moves/s> <p50 ms> <p99 ms> <cards checked> <dense|BROKEN>`;
+//! `deliver` and `probe`: one JSON object (see [`deliver`] and [`probe`]).
 //! Any refused request, lost delivery or broken stage order exits non-zero (a broken order
 //! after the moves still prints its line first).
 
@@ -46,6 +50,13 @@ enum Mode {
     Webhooks(WebhookArgs),
     /// Random card moves on one board; then checks every stage's positions are 0..n-1.
     Moves(MoveArgs),
+    /// Signed deliveries, each sent again (same delivery id) until the hub acknowledges
+    /// it: refusals, errors, timeouts and a closed port only delay it. Writes the
+    /// acknowledged ones to `--acked`. For fault injection (`scripts/chaos`).
+    Deliver(DeliverArgs),
+    /// Polls endpoints until `--seconds` have passed and tallies each answer: status,
+    /// problem code, latency, and a request that got no answer within `--timeout-ms`.
+    Probe(ProbeArgs),
 }
 
 #[derive(Args)]
@@ -101,11 +112,86 @@ struct MoveArgs {
     board: String,
 }
 
+#[derive(Args)]
+struct DeliverArgs {
+    /// The hub's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:3000")]
+    hub: String,
+    /// The hub account (UUID) whose webhook URL receives the deliveries.
+    #[arg(long)]
+    account: String,
+    /// The webhook's secret, as Chatwoot shows it.
+    #[arg(long)]
+    secret: String,
+    /// The Chatwoot inbox the conversations are in (one the account's boards take).
+    #[arg(long)]
+    inbox: i64,
+    /// How many distinct deliveries to get acknowledged.
+    #[arg(long, default_value_t = 20_000)]
+    requests: usize,
+    /// `message_created` deliveries per conversation, after its `conversation_created`.
+    #[arg(long, default_value_t = 1)]
+    messages_per_conversation: usize,
+    /// The first conversation's display id (the run uses the next ones); by default one
+    /// no earlier run used.
+    #[arg(long)]
+    first_conversation: Option<i64>,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Sends per second at most, retries included (0: as fast as the hub answers), so a
+    /// load lasts long enough for faults to land in it.
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
+    /// A request not answered within this many milliseconds counts as a hang (and the
+    /// delivery is sent again).
+    #[arg(long, default_value_t = 10_000)]
+    timeout_ms: u64,
+    /// Stop after this many seconds even if some deliveries are still unacknowledged
+    /// (they are reported).
+    #[arg(long, default_value_t = 300)]
+    give_up: u64,
+    /// Where to write the acknowledged deliveries, one per line:
+    /// `<delivery id>,<event>,<conversation id>,<accepted|duplicate>,<attempts>`.
+    #[arg(long)]
+    acked: String,
+    /// Runtime threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+}
+
+#[derive(Args)]
+struct ProbeArgs {
+    /// The hub's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:3000")]
+    hub: String,
+    /// Bearer token sent with every request (when given).
+    #[arg(long)]
+    token: Option<String>,
+    /// `name|METHOD|path[|json body]`, polled one request at a time; repeat for more.
+    #[arg(long = "endpoint", required = true)]
+    endpoints: Vec<String>,
+    /// Pause between two requests of one endpoint.
+    #[arg(long, default_value_t = 200)]
+    interval_ms: u64,
+    /// How long to poll.
+    #[arg(long)]
+    seconds: u64,
+    /// A request not answered within this many milliseconds counts as a hang.
+    #[arg(long, default_value_t = 10_000)]
+    timeout_ms: u64,
+    /// Where to write every answer, one JSON object per line (`t` in seconds since start).
+    #[arg(long)]
+    log: Option<String>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let threads = match &cli.mode {
         Mode::Webhooks(args) => args.common.threads,
         Mode::Moves(args) => args.common.threads,
+        Mode::Deliver(args) => args.threads,
+        Mode::Probe(_) => 2,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads.max(1))
@@ -116,6 +202,8 @@ fn main() -> ExitCode {
         match cli.mode {
             Mode::Webhooks(args) => webhooks(args).await,
             Mode::Moves(args) => moves(args).await,
+            Mode::Deliver(args) => deliver(args).await,
+            Mode::Probe(args) => probe(args).await,
         }
     });
     match outcome {
@@ -662,4 +750,403 @@ async fn moves(args: MoveArgs) -> anyhow::Result<String> {
         println!("{line}");
         bail!("positions are not dense after the moves")
     }
+}
+
+/// How a send that got no acknowledgement failed, for the tallies.
+fn failure_kind(err: &reqwest::Error, timeout_ms: u64) -> String {
+    if err.is_timeout() {
+        format!("no answer within {timeout_ms} ms")
+    } else if err.is_connect() {
+        "connection refused".to_string()
+    } else {
+        "connection broken".to_string()
+    }
+}
+
+/// `<status> <problem code>` of an answer (the code only for problem+json bodies).
+fn answer_kind(status: reqwest::StatusCode, body: &str) -> String {
+    let code = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v["code"].as_str().map(String::from));
+    match code {
+        Some(code) if !status.is_success() => format!("{} {code}", status.as_u16()),
+        _ => status.as_u16().to_string(),
+    }
+}
+
+/// A client for fault runs: no connection kept idle across a fault is trusted more than
+/// once (a broken one fails the send, which is then sent again).
+fn fault_client(concurrency: usize) -> anyhow::Result<reqwest::Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Ok(reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .tcp_nodelay(true)
+        .connect_timeout(Duration::from_secs(2))
+        .build()?)
+}
+
+/// What the senders of [`deliver`] share.
+struct Deliveries {
+    /// Indexes still to be acknowledged and not in flight, the oldest first.
+    queue: std::sync::Mutex<std::collections::VecDeque<usize>>,
+    /// Deliveries not yet acknowledged (queued or in flight).
+    remaining: AtomicUsize,
+    /// Sends so far, per delivery.
+    sends: Vec<AtomicUsize>,
+    /// Sends so far in all, which paces them (`--rate`).
+    slots: AtomicUsize,
+}
+
+/// What one sender saw.
+#[derive(Default)]
+struct SenderTally {
+    answered_micros: Vec<u64>,
+    failures: HashMap<String, usize>,
+    /// `(index, accepted?)` of what it got acknowledged.
+    acked: Vec<(usize, bool)>,
+    /// Seconds since the start of the first and last failed send.
+    first_failure: Option<f64>,
+    last_failure: Option<f64>,
+}
+
+/// Sends `--requests` signed deliveries until each is acknowledged (`200` with
+/// `accepted` or `duplicate`: the latter is a delivery stored by an earlier send whose
+/// answer was lost) or `--give-up` passes. A conversation's messages are sent only once
+/// its `conversation_created` is acknowledged, as Chatwoot sends them one after the
+/// other. A send that fails in any way (refused, reset, timed out, any other status) puts
+/// the delivery back at the head of the queue and its sender waits 100 ms. Every send of one delivery carries the same
+/// `X-Chatwoot-Delivery`, and the same bytes and signature while the signature's
+/// timestamp is less than four minutes old (the hub accepts five).
+///
+/// Prints `{"requests", "conversations", "first_conversation", "acknowledged",
+/// "accepted", "duplicate", "unacknowledged", "sends", "failed_sends": {kind: count},
+/// "answer_p50_ms", "answer_p99_ms", "answer_max_ms", "first_failure_s",
+/// "last_failure_s", "seconds"}`.
+async fn deliver(args: DeliverArgs) -> anyhow::Result<String> {
+    let http = fault_client(args.concurrency)?;
+    let n = args.requests;
+    let per = args.messages_per_conversation;
+    let conversations = n.div_ceil(1 + per);
+    let first_id = args
+        .first_conversation
+        .unwrap_or_else(|| unix_now() % 1_000_000 * 10_000_000);
+    let now = unix_now();
+    let prepared: Arc<Vec<(Vec<u8>, String)>> = Arc::new(
+        (0..n)
+            .map(|i| {
+                let body = delivery_body(i, per, first_id, args.inbox, now);
+                (body, uuid::Uuid::new_v4().to_string())
+            })
+            .collect(),
+    );
+    let shared = Arc::new(Deliveries {
+        queue: std::sync::Mutex::new((0..n).step_by(1 + per).collect()),
+        remaining: AtomicUsize::new(n),
+        sends: (0..n).map(|_| AtomicUsize::new(0)).collect(),
+        slots: AtomicUsize::new(0),
+    });
+    let url = Arc::new(format!(
+        "{}/api/v1/webhooks/chatwoot/{}",
+        args.hub.trim_end_matches('/'),
+        args.account
+    ));
+    let secret = Arc::new(args.secret.clone().into_bytes());
+    let timeout = Duration::from_millis(args.timeout_ms);
+    let started = Instant::now();
+    let give_up = started + Duration::from_secs(args.give_up);
+    let interval = (args.rate > 0).then(|| Duration::from_secs_f64(1.0 / args.rate as f64));
+    eprintln!(
+        "deliver: {n} deliveries ({conversations} conversations from {first_id}) at \
+         concurrency {}, rate {}",
+        args.concurrency,
+        if args.rate > 0 {
+            format!("{}/s", args.rate)
+        } else {
+            "unpaced".into()
+        }
+    );
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..args.concurrency.max(1) {
+        let (http, prepared, shared, url, secret) = (
+            http.clone(),
+            prepared.clone(),
+            shared.clone(),
+            url.clone(),
+            secret.clone(),
+        );
+        let timeout_ms = args.timeout_ms;
+        tasks.spawn(async move {
+            let mut tally = SenderTally::default();
+            loop {
+                if shared.remaining.load(Ordering::SeqCst) == 0 || Instant::now() >= give_up {
+                    return tally;
+                }
+                let next = shared.queue.lock().expect("queue").pop_front();
+                let Some(i) = next else {
+                    // The rest are in flight; one may fail and come back.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                };
+                if let Some(interval) = interval {
+                    let slot = shared.slots.fetch_add(1, Ordering::SeqCst) as u32;
+                    tokio::time::sleep_until((started + interval * slot).into()).await;
+                }
+                let (body, delivery) = &prepared[i];
+                let timestamp = if unix_now() - now < 240 {
+                    now
+                } else {
+                    unix_now()
+                };
+                let signature = sign(&secret, timestamp, body);
+                shared.sends[i].fetch_add(1, Ordering::SeqCst);
+                let at = Instant::now();
+                let sent = http
+                    .post(url.as_str())
+                    .timeout(timeout)
+                    .header("content-type", "application/json")
+                    .header(
+                        "user-agent",
+                        "rest-client/2.1.0 (linux x86_64) ruby/3.4.4p34",
+                    )
+                    .header("x-chatwoot-timestamp", timestamp.to_string())
+                    .header("x-chatwoot-signature", signature)
+                    .header("x-chatwoot-delivery", delivery.as_str())
+                    .body(body.clone())
+                    .send()
+                    .await;
+                let answer = match sent {
+                    Ok(resp) => {
+                        let status = resp.status();
+                        match resp.text().await {
+                            Ok(text) => Ok((status, text)),
+                            Err(err) => Err(failure_kind(&err, timeout_ms)),
+                        }
+                    }
+                    Err(err) => Err(failure_kind(&err, timeout_ms)),
+                };
+                let failure = match answer {
+                    Ok((status, text)) => {
+                        tally.answered_micros.push(at.elapsed().as_micros() as u64);
+                        let acked = status == reqwest::StatusCode::OK
+                            && (text.contains("\"accepted\"") || text.contains("\"duplicate\""));
+                        if acked {
+                            tally.acked.push((i, text.contains("\"accepted\"")));
+                            if i % (1 + per) == 0 {
+                                // Its messages may go now, before anything else.
+                                let mut queue = shared.queue.lock().expect("queue");
+                                for message in (i + 1..(i + 1 + per).min(n)).rev() {
+                                    queue.push_front(message);
+                                }
+                            }
+                            shared.remaining.fetch_sub(1, Ordering::SeqCst);
+                            None
+                        } else {
+                            Some(answer_kind(status, &text))
+                        }
+                    }
+                    Err(kind) => Some(kind),
+                };
+                if let Some(kind) = failure {
+                    let t = started.elapsed().as_secs_f64();
+                    tally.first_failure.get_or_insert(t);
+                    tally.last_failure = Some(t);
+                    *tally.failures.entry(kind).or_default() += 1;
+                    shared.queue.lock().expect("queue").push_front(i);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        });
+    }
+    let mut answered = Vec::new();
+    let mut failures: HashMap<String, usize> = HashMap::new();
+    let mut acked = Vec::new();
+    let (mut first_failure, mut last_failure): (Option<f64>, Option<f64>) = (None, None);
+    while let Some(done) = tasks.join_next().await {
+        let tally = done.expect("a sender");
+        answered.extend(tally.answered_micros);
+        for (kind, count) in tally.failures {
+            *failures.entry(kind).or_default() += count;
+        }
+        acked.extend(tally.acked);
+        first_failure = match (first_failure, tally.first_failure) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        last_failure = match (last_failure, tally.last_failure) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    let elapsed = started.elapsed();
+    acked.sort_unstable();
+    let mut lines = String::new();
+    for (i, accepted) in &acked {
+        let conversation = first_id + (i / (1 + per)) as i64;
+        let event = if i % (1 + per) == 0 {
+            "conversation_created"
+        } else {
+            "message_created"
+        };
+        lines.push_str(&format!(
+            "{},{event},{conversation},{},{}\n",
+            prepared[*i].1,
+            if *accepted { "accepted" } else { "duplicate" },
+            shared.sends[*i].load(Ordering::SeqCst)
+        ));
+    }
+    std::fs::write(&args.acked, lines).with_context(|| format!("writing {}", args.acked))?;
+    let mut tally = Tally {
+        micros: answered,
+        failures: Vec::new(),
+    };
+    let (p50, p99) = tally.percentiles();
+    let max = tally.micros.last().copied().unwrap_or(0) as f64 / 1000.0;
+    let accepted = acked.iter().filter(|(_, a)| *a).count();
+    let summary = json!({
+        "requests": n,
+        "conversations": conversations,
+        "first_conversation": first_id,
+        "acknowledged": acked.len(),
+        "accepted": accepted,
+        "duplicate": acked.len() - accepted,
+        "unacknowledged": n - acked.len(),
+        "sends": shared.sends.iter().map(|s| s.load(Ordering::SeqCst)).sum::<usize>(),
+        "failed_sends": failures,
+        "answer_p50_ms": p50,
+        "answer_p99_ms": p99,
+        "answer_max_ms": max,
+        "first_failure_s": first_failure,
+        "last_failure_s": last_failure,
+        "seconds": elapsed.as_secs_f64(),
+    });
+    eprintln!(
+        "deliver: {} of {n} acknowledged ({} as duplicates of a send whose answer was lost) \
+         in {:.1} s; failed sends: {}",
+        acked.len(),
+        acked.len() - accepted,
+        elapsed.as_secs_f64(),
+        summary["failed_sends"]
+    );
+    Ok(summary.to_string())
+}
+
+/// One endpoint polled by [`probe`].
+struct Endpoint {
+    name: String,
+    method: reqwest::Method,
+    path: String,
+    body: Option<String>,
+}
+
+impl Endpoint {
+    fn parse(spec: &str) -> anyhow::Result<Endpoint> {
+        let mut parts = spec.splitn(4, '|');
+        let (Some(name), Some(method), Some(path)) = (parts.next(), parts.next(), parts.next())
+        else {
+            bail!("an endpoint is name|METHOD|path[|body], not {spec}");
+        };
+        Ok(Endpoint {
+            name: name.to_string(),
+            method: method.parse().context("an HTTP method")?,
+            path: path.to_string(),
+            body: parts.next().map(String::from),
+        })
+    }
+}
+
+/// Polls each endpoint, one request at a time, `--interval-ms` apart, for `--seconds`.
+/// Prints `{"<name>": {"answers": {"<status> <code>": count}, "requests", "max_ms",
+/// "p99_ms", "first_bad_s", "last_bad_s", "ok_again_s"}}`, where *bad* is anything but
+/// a 2xx (a missing answer included) and `ok_again_s` is the first 2xx after the last bad
+/// one.
+async fn probe(args: ProbeArgs) -> anyhow::Result<String> {
+    let endpoints = args
+        .endpoints
+        .iter()
+        .map(|e| Endpoint::parse(e))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let http = fault_client(endpoints.len())?;
+    let started = Instant::now();
+    let until = started + Duration::from_secs(args.seconds);
+    let base = args.hub.trim_end_matches('/').to_string();
+    let timeout = Duration::from_millis(args.timeout_ms);
+    let mut tasks = tokio::task::JoinSet::new();
+    for endpoint in endpoints {
+        let (http, base, token) = (http.clone(), base.clone(), args.token.clone());
+        let (interval, timeout_ms) = (Duration::from_millis(args.interval_ms), args.timeout_ms);
+        tasks.spawn(async move {
+            let mut seen: Vec<(f64, String, u64)> = Vec::new();
+            while Instant::now() < until {
+                let mut request = http
+                    .request(endpoint.method.clone(), format!("{base}{}", endpoint.path))
+                    .timeout(timeout);
+                if let Some(token) = &token {
+                    request = request.bearer_auth(token);
+                }
+                if let Some(body) = &endpoint.body {
+                    request = request
+                        .header("content-type", "application/json")
+                        .body(body.clone());
+                }
+                let t = started.elapsed().as_secs_f64();
+                let at = Instant::now();
+                let kind = match request.send().await {
+                    Ok(resp) => {
+                        let status = resp.status();
+                        match resp.text().await {
+                            Ok(text) => answer_kind(status, &text),
+                            Err(err) => failure_kind(&err, timeout_ms),
+                        }
+                    }
+                    Err(err) => failure_kind(&err, timeout_ms),
+                };
+                seen.push((t, kind, at.elapsed().as_micros() as u64));
+                tokio::time::sleep(interval).await;
+            }
+            (endpoint.name, seen)
+        });
+    }
+    let mut log = String::new();
+    let mut summary = serde_json::Map::new();
+    while let Some(done) = tasks.join_next().await {
+        let (name, seen) = done.expect("a probe");
+        let ok = |kind: &str| kind.starts_with('2');
+        let mut answers: HashMap<&str, usize> = HashMap::new();
+        for (t, kind, micros) in &seen {
+            *answers.entry(kind).or_default() += 1;
+            log.push_str(&format!(
+                "{}\n",
+                json!({ "t": t, "endpoint": name, "answer": kind, "ms": *micros as f64 / 1000.0 })
+            ));
+        }
+        let first_bad = seen.iter().find(|(_, k, _)| !ok(k)).map(|s| s.0);
+        let last_bad = seen.iter().rev().find(|(_, k, _)| !ok(k)).map(|s| s.0);
+        let ok_again = last_bad.and_then(|last| {
+            seen.iter()
+                .find(|(t, k, _)| *t > last && ok(k))
+                .map(|s| s.0)
+        });
+        let mut tally = Tally {
+            micros: seen.iter().map(|s| s.2).collect(),
+            failures: Vec::new(),
+        };
+        let (_, p99) = tally.percentiles();
+        let max = tally.micros.last().copied().unwrap_or(0) as f64 / 1000.0;
+        summary.insert(
+            name,
+            json!({
+                "requests": seen.len(),
+                "answers": answers,
+                "max_ms": max,
+                "p99_ms": p99,
+                "first_bad_s": first_bad,
+                "last_bad_s": last_bad,
+                "ok_again_s": ok_again,
+            }),
+        );
+    }
+    if let Some(path) = &args.log {
+        std::fs::write(path, log).with_context(|| format!("writing {path}"))?;
+    }
+    Ok(Value::Object(summary).to_string())
 }
