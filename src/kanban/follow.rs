@@ -602,7 +602,6 @@ async fn apply_to_board(
     lookups: &mut Lookups,
 ) -> AppResult<Outcome> {
     let account_id = on.account_id;
-    let message_only = apply == Apply::LastMessage;
     let (known, created) = match on.cards.remove(&conversation.display_id) {
         // Archived by a person: stays so.
         Some(known) if known.archived => {
@@ -610,7 +609,14 @@ async fn apply_to_board(
             return Ok(Outcome::Unchanged);
         }
         Some(known) => (known, false),
-        None if !on.board.rules.create_cards || apply != Apply::All => {
+        // A message may arrive before its conversation's `conversation_created` (retried,
+        // or taken by another worker): it carries the whole conversation, so it makes the
+        // card, and the late event then finds it (the message is not lost). A message on a
+        // closed conversation makes none, as closed conversations get none at connection.
+        None if !on.board.rules.create_cards
+            || apply == Apply::ExistingOnly
+            || (apply == Apply::LastMessage && conversation.status == "resolved") =>
+        {
             return Ok(Outcome::Unchanged);
         }
         None => {
@@ -627,6 +633,8 @@ async fn apply_to_board(
             (known, true)
         }
     };
+    // A new card takes the whole conversation, whatever event brought it.
+    let message_only = apply == Apply::LastMessage && !created;
     // `before` is what the rules compare with (a new card: blank in the entry stage).
     let before = &known.card;
     let mut after = before.clone();

@@ -986,3 +986,66 @@ async fn old_processed_deliveries_are_cleaned_up_in_batches_and_nothing_else() {
         "SELECT COUNT(*) FROM webhook_deliveries").fetch_one(pool).await.unwrap());
     assert_eq!(left as usize, expected_left);
 }
+
+/// Regression (issue 13, chaos run): a conversation's message processed before its
+/// `conversation_created` (a retry, another worker) used to change nothing, so the card
+/// made later never showed it. The message now makes the card, with the message; the late
+/// event finds it and makes no second one.
+#[tokio::test]
+async fn a_message_before_its_conversation_makes_the_card_with_the_message() {
+    use whatpro_hub::chatwoot::webhooks::store;
+    let (_sim, demo, mut app, admin) = connected(&[]).await;
+    app.stop().await;
+    let inbox = demo.whatsapp_inbox_id;
+    let conversation = 93_001;
+    let stored = [
+        (
+            "m",
+            "message_created",
+            new_message(conversation, inbox, "Rita Sol", "Oi!"),
+        ),
+        (
+            "c",
+            "conversation_created",
+            new_conversation(conversation, inbox, "Rita Sol"),
+        ),
+    ];
+    for (key, event, body) in stored {
+        let new = store::NewDelivery {
+            account_id: admin.account_id,
+            event: event.into(),
+            dedupe_key: key.into(),
+            body,
+            received_at: clock::now(),
+        };
+        assert!(store::insert(&app.state.db, &new).await.unwrap());
+    }
+    let hub = app.replica().await;
+    let account = crate::accounts::account_path(admin.account_id);
+    let boards = hub.get(&format!("{account}/boards"), &admin.access).await;
+    let board = boards.body["items"][0]["id"].as_str().unwrap().to_string();
+    let cards = format!("{account}/boards/{board}/cards?conversation_id={conversation}");
+    eventually("both deliveries done", || {
+        let (hub, admin) = (&hub, &admin);
+        async move { deliveries(hub, admin, "?status=done").await.len() == 2 }
+    })
+    .await;
+    let found = hub.get(&cards, &admin.access).await;
+    let items = found.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["last_message"], "Oi!");
+    let card = items[0]["id"].as_str().unwrap();
+    let history = hub
+        .get(
+            &format!("{account}/boards/{board}/cards/{card}/history"),
+            &admin.access,
+        )
+        .await;
+    let created = history
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "created");
+    assert_eq!(created.count(), 1);
+}
