@@ -7,7 +7,8 @@
 //! A delivery is still stored before it is acknowledged: the request answers only after
 //! its group's commit. A request that goes away meanwhile does not take the group down
 //! with it (groups are written by a task of their own), and a group that fails is written
-//! again one delivery at a time, so one delivery that cannot be stored fails alone.
+//! again one delivery at a time, so one delivery that cannot be stored fails alone; unless
+//! the database is unavailable, when the whole group is refused at once (503).
 
 use std::sync::Arc;
 
@@ -77,6 +78,7 @@ async fn write_groups(
     group_bytes: usize,
 ) {
     let turns = Arc::new(Semaphore::new(groups_at_once));
+    let outage = Arc::new(Outage::default());
     loop {
         // The turn first: while a group is written the next one gathers in the queue.
         let Ok(turn) = turns.clone().acquire_owned().await else {
@@ -96,15 +98,68 @@ async fn write_groups(
                 Err(_) => break,
             }
         }
-        let db = db.clone();
+        if let Some(reason) = outage.admit() {
+            refuse(group, &reason);
+            continue;
+        }
+        let (db, outage) = (db.clone(), outage.clone());
         tokio::spawn(async move {
-            write(&db, group).await;
+            outage.ended(write(&db, group).await);
             drop(turn);
         });
     }
 }
 
-async fn write(db: &Db, group: Vec<Waiting>) {
+/// How long after a group found the database unavailable the next groups are refused
+/// without trying it; then one group tries again. Without it, every group waited out the
+/// pool's timeout in turn, and deliveries queued behind them went unanswered for longer
+/// than Chatwoot waits.
+const OUTAGE_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The database found unavailable: since when, why, and whether a group is trying it again.
+#[derive(Default)]
+struct Outage(std::sync::Mutex<Option<Unavailable>>);
+
+struct Unavailable {
+    since: std::time::Instant,
+    reason: String,
+    probing: bool,
+}
+
+impl Outage {
+    /// `Some(reason)` to refuse a group now: during the pause, and while one group tries the
+    /// database again; otherwise the group may write (the first after a pause is the probe).
+    fn admit(&self) -> Option<String> {
+        let mut outage = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let down = outage.as_mut()?;
+        if down.probing || down.since.elapsed() < OUTAGE_PAUSE {
+            return Some(down.reason.clone());
+        }
+        down.probing = true;
+        None
+    }
+
+    /// What a write found: the database back, or still unavailable (the pause starts again).
+    fn ended(&self, outcome: Result<(), String>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) =
+            outcome.err().map(|reason| Unavailable {
+                since: std::time::Instant::now(),
+                reason,
+                probing: false,
+            });
+    }
+}
+
+fn refuse(group: Vec<Waiting>, reason: &str) {
+    for waiting in group {
+        let reason = reason.to_string();
+        let _ = waiting.stored.send(Err(AppError::Unavailable { reason }));
+    }
+}
+
+/// Writes a group and answers each of its requests; `Err` with the reason when the database
+/// was unavailable.
+async fn write(db: &Db, group: Vec<Waiting>) -> Result<(), String> {
     let (deliveries, answers): (Vec<_>, Vec<_>) =
         group.into_iter().map(|w| (w.delivery, w.stored)).unzip();
     match store::insert_all(db, &deliveries).await {
@@ -113,6 +168,16 @@ async fn write(db: &Db, group: Vec<Waiting>) {
                 // The request may have gone; its delivery is stored all the same.
                 let _ = answer.send(Ok(fresh));
             }
+        }
+        // The database is out of reach (or out of room): every delivery of the group would
+        // wait for it again, one after another; all are refused at once instead (503: not
+        // acknowledged, so not lost).
+        Err(AppError::Unavailable { reason }) => {
+            for answer in answers {
+                let reason = reason.clone();
+                let _ = answer.send(Err(AppError::Unavailable { reason }));
+            }
+            return Err(reason);
         }
         Err(err) => {
             tracing::warn!(deliveries = deliveries.len(), error = %err,
@@ -123,4 +188,5 @@ async fn write(db: &Db, group: Vec<Waiting>) {
             }
         }
     }
+    Ok(())
 }
