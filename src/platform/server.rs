@@ -196,7 +196,10 @@ async fn housekeeping(state: AppState, shutdown: CancellationToken) {
             tracing::warn!(error = %err, "purging expired realtime tickets failed");
         }
         let month_ago = super::clock::now() - time::Duration::days(30);
-        if let Err(err) = chatwoot::webhooks::store::purge_done(&state.db, month_ago).await {
+        // At most 20 s of each minute: a large backlog goes over several minutes.
+        let budget = Duration::from_secs(20);
+        if let Err(err) = chatwoot::webhooks::store::purge_done(&state.db, month_ago, budget).await
+        {
             tracing::warn!(error = %err, "purging processed webhook deliveries failed");
         }
     }

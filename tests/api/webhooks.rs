@@ -980,7 +980,9 @@ async fn old_processed_deliveries_are_cleaned_up_in_batches_and_nothing_else() {
         on_db!(&app.state.db, pool => sqlx::query(sql).bind(status).bind(&new.dedupe_key)
             .execute(pool).await.unwrap().rows_affected());
     }
-    let purged = store::purge_done(&app.state.db, month_ago).await.unwrap();
+    let purged = store::purge_done(&app.state.db, month_ago, Duration::from_secs(60))
+        .await
+        .unwrap();
     assert_eq!(purged, 1234);
     let left: i64 = on_db!(&app.state.db, pool => sqlx::query_scalar(
         "SELECT COUNT(*) FROM webhook_deliveries").fetch_one(pool).await.unwrap());

@@ -281,28 +281,38 @@ pub async fn list(
     }))
 }
 
-/// Deliveries the cleanup deletes in one statement: small enough that the single SQLite
-/// writer is given back within milliseconds, so acknowledgements never wait long behind it.
-const PURGE_BATCH: i64 = 500;
+/// Deliveries the cleanup deletes in one statement: few enough that the single SQLite
+/// writer is given back within milliseconds.
+const PURGE_BATCH: i64 = 100;
+/// After each batch the cleanup rests this many times as long as the batch took, so it
+/// holds the writer a fifth of the time at most and acknowledgements barely wait behind it.
+const PURGE_REST: u32 = 4;
 
 /// Forgets processed deliveries received before `before` (dead ones stay for an operator),
-/// a batch at a time, each its own turn at the writer.
-pub async fn purge_done(db: &Db, before: OffsetDateTime) -> AppResult<u64> {
+/// a batch at a time, each its own turn at the writer, for at most `budget`; what is left
+/// goes at the next call.
+pub async fn purge_done(
+    db: &Db,
+    before: OffsetDateTime,
+    budget: std::time::Duration,
+) -> AppResult<u64> {
     let sql = "DELETE FROM webhook_deliveries WHERE id IN (
                    SELECT id FROM webhook_deliveries
                    WHERE status = 'done' AND received_at < $1 LIMIT $2)";
+    let started = std::time::Instant::now();
     let mut purged = 0;
     loop {
+        let batch = std::time::Instant::now();
         let deleted = {
             let mut writer = db.writer().await?;
             on_writer!(&mut writer, c => sqlx::query(sql).bind(before).bind(PURGE_BATCH)
                 .execute(c).await?.rows_affected())
         };
         purged += deleted;
-        if deleted < PURGE_BATCH as u64 {
+        if deleted < PURGE_BATCH as u64 || started.elapsed() >= budget {
             return Ok(purged);
         }
-        tokio::task::yield_now().await;
+        tokio::time::sleep(batch.elapsed() * PURGE_REST).await;
     }
 }
 
