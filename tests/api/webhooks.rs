@@ -959,7 +959,7 @@ async fn a_received_body_never_runs_a_hub_job() {
 async fn old_processed_deliveries_are_cleaned_up_in_batches_and_nothing_else() {
     use whatpro_hub::{chatwoot::webhooks::store, on_db};
     let (app, account) = without_worker("Cleanup").await;
-    let now = clock::now();
+    let now = clock::now(); // wall-clock: the cleanup compares with the hub's own clock
     let month_ago = now - time::Duration::days(30);
     let old = now - time::Duration::days(40);
     let mut expected_left = 0;
