@@ -297,7 +297,16 @@ pub async fn upsert_account(
         created_at: now,
         updated_at: now,
     };
-    accounts::store::insert(tx, &account).await?;
+    if !accounts::store::insert(tx, &account).await? {
+        // A racing first sign-in created it since: use theirs.
+        return accounts::store::by_chatwoot_id(
+            &mut *tx,
+            linked.installation_id,
+            linked.chatwoot_account_id,
+        )
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("an account neither inserted nor found").into());
+    }
     audit::record(
         tx,
         AuditEntry::by(
@@ -384,7 +393,9 @@ async fn upsert_membership(
                 Resource::Agents,
             )
             .await?;
-            users::store::insert_membership(tx, account_id, user_id, mapped.as_str()).await
+            // A racing first sign-in may have added it since: theirs stands, with the same role.
+            users::store::insert_membership(tx, account_id, user_id, mapped.as_str()).await?;
+            Ok(())
         }
     }
 }

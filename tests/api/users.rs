@@ -597,6 +597,34 @@ async fn concurrent_user_creates_stop_at_max_agents() {
     }
 }
 
+/// The same new email added by racing requests makes one member; the others are told it
+/// exists (the second insert is a conflict, never a 500).
+#[tokio::test]
+async fn racing_adds_of_one_email_make_one_member() {
+    let app = TestApp::spawn().await;
+    let root = super_admin(&app).await;
+    let tenant = app.tenant(&root, "Acme").await;
+    let body = json!({ "email": "twice@acme.test", "name": "Twice" });
+    let answers =
+        join_all((0..6).map(|_| add_user(&app, &tenant.admin, &tenant, body.clone()))).await;
+    let mut statuses: Vec<_> = answers.iter().map(|r| r.status).collect();
+    statuses.sort();
+    let mut expected = vec![StatusCode::CONFLICT; 5];
+    expected.insert(0, StatusCode::CREATED);
+    assert_eq!(
+        statuses,
+        expected,
+        "{:?}",
+        answers.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    assert!(
+        answers
+            .iter()
+            .filter(|r| r.status == StatusCode::CONFLICT)
+            .all(|r| r.body["code"] == "already_member")
+    );
+}
+
 #[tokio::test]
 async fn user_list_walks_every_page_by_cursor() {
     let app = TestApp::spawn().await;

@@ -218,8 +218,10 @@ pub async fn apply_agents(
                 }
             }
             None if has_room(tx, config, account_id, Resource::Agents).await? => {
-                users::store::insert_membership(tx, account_id, user_id, mapped.as_str()).await?;
-                counts.added += 1;
+                if users::store::insert_membership(tx, account_id, user_id, mapped.as_str()).await?
+                {
+                    counts.added += 1;
+                }
             }
             None => counts.skipped += 1,
         }

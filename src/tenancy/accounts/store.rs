@@ -93,13 +93,15 @@ pub async fn list(
         .bind(member).bind(page.after).bind(page.fetch_limit()).bind(only).fetch_all(pool).await?))
 }
 
-pub async fn insert(tx: &mut Tx, account: &Account) -> Result<(), sqlx::Error> {
+/// Inserts the account unless one already mirrors its Chatwoot account (a racing insert
+/// included): whether this call made it.
+pub async fn insert(tx: &mut Tx, account: &Account) -> Result<bool, sqlx::Error> {
     let sql = concat!(
         "INSERT INTO accounts (",
         columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING"
     );
-    on_tx!(tx, conn => sqlx::query(sql)
+    let inserted = on_tx!(tx, conn => sqlx::query(sql)
         .bind(account.id)
         .bind(account.chatwoot_installation_id)
         .bind(account.chatwoot_account_id)
@@ -111,7 +113,7 @@ pub async fn insert(tx: &mut Tx, account: &Account) -> Result<(), sqlx::Error> {
         .bind(account.updated_at)
         .execute(conn)
         .await?.rows_affected());
-    Ok(())
+    Ok(inserted == 1)
 }
 
 pub async fn update(tx: &mut Tx, account: &Account) -> AppResult<()> {

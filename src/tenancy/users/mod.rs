@@ -158,12 +158,7 @@ async fn create_user(
     let identity = Identity::AddedIn(scope.account_id);
     let mut tx = state.db.begin().await?;
     if store::find(&mut tx, identity, &email).await?.is_some() {
-        return Err(AppError::Conflict {
-            code: "already_member",
-            message:
-                "This person is already a member of the account (activate them if deactivated)."
-                    .into(),
-        });
+        return Err(already_member());
     }
     entitlements::ensure_capacity(
         &mut tx,
@@ -181,7 +176,9 @@ async fn create_user(
     };
     let user_id = store::insert_user(&mut tx, &new_user).await?;
     let role = body.role.unwrap_or(Role::Agent);
-    store::insert_membership(&mut tx, scope.account_id, user_id, role.as_str()).await?;
+    if !store::insert_membership(&mut tx, scope.account_id, user_id, role.as_str()).await? {
+        return Err(already_member());
+    }
     let member = member_in(&mut tx, &scope, user_id).await?;
     audit::record(
         &mut tx,
@@ -191,6 +188,14 @@ async fn create_user(
     .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, ApiJson(member)))
+}
+
+fn already_member() -> AppError {
+    AppError::Conflict {
+        code: "already_member",
+        message: "This person is already a member of the account (activate them if deactivated)."
+            .into(),
+    }
 }
 
 async fn member_in(tx: &mut Tx, scope: &AccountScope, user_id: Uuid) -> AppResult<Member> {

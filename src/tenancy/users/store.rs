@@ -167,18 +167,21 @@ pub async fn membership_exists_in(tx: &mut Tx, account_id: Uuid, user_id: Uuid) 
     Ok(count > 0)
 }
 
+/// Adds the membership unless it exists (a racing insert of the same one included):
+/// whether this call made it.
 pub async fn insert_membership(
     tx: &mut Tx,
     account_id: Uuid,
     user_id: Uuid,
     role: &str,
-) -> AppResult<()> {
+) -> AppResult<bool> {
     let sql =
         "INSERT INTO account_users (account_id, user_id, role, active, created_at, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $5)";
-    on_tx!(tx, conn => sqlx::query(sql)
+               VALUES ($1, $2, $3, $4, $5, $5)
+               ON CONFLICT DO NOTHING";
+    let inserted = on_tx!(tx, conn => sqlx::query(sql)
         .bind(account_id).bind(user_id).bind(role).bind(true).bind(clock::now()).execute(conn).await?.rows_affected());
-    Ok(())
+    Ok(inserted == 1)
 }
 
 pub async fn update_membership(
