@@ -16,7 +16,7 @@ use crate::{
     auth::CurrentUser,
     platform::{
         clock,
-        error::{AppError, AppResult, Problem, conflict_on_unique},
+        error::{AppError, AppResult, Problem},
         json::ApiJson,
         pagination::{Page, PageParams},
         params::ApiQuery,
@@ -181,12 +181,12 @@ async fn create_account(
         updated_at: now,
     };
     let mut tx = state.db.begin().await?;
-    store::insert(&mut tx, &account)
-        .await
-        .map_err(conflict_on_unique(
-            "chatwoot_account_taken",
-            "Another account is already linked to this Chatwoot account.",
-        ))?;
+    if !store::insert(&mut tx, &account).await? {
+        return Err(AppError::Conflict {
+            code: "chatwoot_account_taken",
+            message: "Another account is already linked to this Chatwoot account.".into(),
+        });
+    }
     audit::record(
         &mut tx,
         AuditEntry::by(
