@@ -35,7 +35,7 @@ use crate::{
     kanban,
     platform::{
         clock,
-        db::Tx,
+        db::{Tx, is_unique_violation},
         error::{AppError, AppResult},
         state::AppState,
         text as plain_text, time_input,
@@ -460,11 +460,7 @@ impl<'a> OnBoard<'a> {
                         // A person edited the card meanwhile (edits check the version
                         // without holding the run off): nothing of the run is kept, and
                         // the worker applies it again.
-                        return Err(AppError::Conflict {
-                            code: "version_conflict",
-                            message: "The card changed while Chatwoot events were applied to it."
-                                .into(),
-                        });
+                        return Err(changed_meanwhile());
                     }
                 }
                 (Some(expected), false) => {
@@ -475,7 +471,13 @@ impl<'a> OnBoard<'a> {
                 }
             }
         }
-        store::insert_all(tx, self.account_id, &new_cards).await?;
+        // A person linked one of these conversations to a card meanwhile: the same.
+        store::insert_all(tx, self.account_id, &new_cards)
+            .await
+            .map_err(|err| match is_unique_violation(&err) {
+                true => changed_meanwhile(),
+                false => err.into(),
+            })?;
         history::record_all(tx, &self.history).await?;
         Ok(())
     }
@@ -827,5 +829,12 @@ fn event<'a>(
         actor: Actor::chatwoot(),
         reason: None,
         changes: None,
+    }
+}
+
+fn changed_meanwhile() -> AppError {
+    AppError::Conflict {
+        code: "version_conflict",
+        message: "The cards changed while Chatwoot events were applied to them.".into(),
     }
 }

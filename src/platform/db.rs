@@ -321,6 +321,18 @@ impl Tx {
         }
     }
 
+    /// Serialises every transaction that takes the lock named `name` (start-up work that
+    /// replicas would otherwise race through). SQLite's single writer already does.
+    pub async fn lock_named(&mut self, name: &str) -> Result<(), sqlx::Error> {
+        if let Tx::Postgres(conn) = self {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(name)
+                .execute(&mut **conn)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Serialises writers of one account for the rest of the transaction. SQLite's
     /// `BEGIN IMMEDIATE` already excludes every other writer; PostgreSQL locks the row.
     pub async fn lock_account(&mut self, account_id: Uuid) -> Result<bool, sqlx::Error> {

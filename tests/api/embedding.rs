@@ -409,6 +409,58 @@ async fn connecting_registers_one_webhook_and_one_dashboard_app_and_disconnect_r
         .assert_problem(StatusCode::CONFLICT, "chatwoot_not_connected");
 }
 
+/// Team names are unique among live teams, and Chatwoot's change between two syncs in ways
+/// that meet on a name: a team deleted and made again under its name replaces it; names
+/// swapped between two teams are skipped (logged), never a failed sync.
+#[tokio::test]
+async fn chatwoot_teams_that_reuse_a_name_never_fail_the_sync() {
+    let (sim, demo, app) = embedded(&[("DEFAULT_PLAN_MAX_TEAMS", "10")]).await;
+    let admin = sign_in(&app, DEMO_ADMIN_TOKEN).await;
+    let first_sales = sim.add_team(demo.account_id, "Sales", &[]);
+    let billing = sim.add_team(demo.account_id, "Billing", &[]);
+    let body = json!({ "chatwoot_api_token": DEMO_ADMIN_TOKEN });
+    let connected = connect(&app, &admin.access, admin.account_id, body).await;
+    assert_eq!(connected.status, StatusCode::OK, "{:?}", connected.body);
+    let sync_path = format!("{}/inboxes/sync", account_path(admin.account_id));
+    let teams_path = format!("{}/teams", account_path(admin.account_id));
+    let linked = || async {
+        let list = app.get(&teams_path, &admin.access).await;
+        let mut teams: Vec<_> = list.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["name"].as_str().unwrap().to_string(),
+                    t["chatwoot_team_id"].as_i64(),
+                )
+            })
+            .filter(|(name, _)| ["Sales", "Billing"].contains(&name.as_str()))
+            .collect();
+        teams.sort();
+        teams
+    };
+
+    sim.remove_team(first_sales);
+    let second_sales = sim.add_team(demo.account_id, "Sales", &[]);
+    let sync = app.post(&sync_path, &admin.access, json!({})).await;
+    assert_eq!(sync.status, StatusCode::OK, "{:?}", sync.body);
+    assert_eq!(sync.body["teams"]["removed"], 1, "{:?}", sync.body);
+    assert_eq!(sync.body["teams"]["added"], 1, "{:?}", sync.body);
+    let expected = vec![
+        ("Billing".to_string(), Some(billing)),
+        ("Sales".to_string(), Some(second_sales)),
+    ];
+    assert_eq!(linked().await, expected);
+
+    sim.rename_team(billing, "Sales");
+    sim.rename_team(second_sales, "Billing");
+    let sync = app.post(&sync_path, &admin.access, json!({})).await;
+    assert_eq!(sync.status, StatusCode::OK, "{:?}", sync.body);
+    assert_eq!(sync.body["teams"]["skipped"], 2, "{:?}", sync.body);
+    assert_eq!(linked().await, expected, "both keep their link");
+}
+
 #[tokio::test]
 async fn inboxes_past_the_plan_are_recorded_disabled_and_enabling_one_more_is_refused() {
     let (sim, demo, app) = embedded(&[]).await;
@@ -626,6 +678,22 @@ async fn only_embedded_pages_may_be_framed_and_only_by_chatwoot() {
         .await
         .unwrap();
     assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
+}
+
+/// Replicas starting together over a fresh database record the environment's installation
+/// once (each would otherwise find no row and insert its own).
+#[tokio::test]
+async fn replicas_starting_together_record_one_installation() {
+    let app = TestApp::spawn().await;
+    let config = crate::support::config(&[("CHATWOOT_URL", "https://chat.example")]);
+    let starts = (0..16)
+        .map(|_| whatpro_hub::platform::state::AppState::new(app.state.db.clone(), config.clone()));
+    for started in futures_util::future::join_all(starts).await {
+        started.expect("every replica starts");
+    }
+    let count: i64 = on_db!(&app.state.db, pool => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM chatwoot_installations").fetch_one(pool).await.unwrap());
+    assert_eq!(count, 1);
 }
 
 #[tokio::test]

@@ -236,7 +236,9 @@ pub async fn apply_agents(
 }
 
 /// Applies Chatwoot's teams: linked by Chatwoot id (or adopted by name), renamed when
-/// Chatwoot renames them, removed when Chatwoot no longer has them.
+/// Chatwoot renames them, removed when Chatwoot no longer has them. Runs under the account
+/// lock. A name another live team holds (a hub team, or a swap half done) is skipped and
+/// taken up by the next sync, never a failed pull.
 pub async fn apply_teams(
     tx: &mut Tx,
     config: &Config,
@@ -244,7 +246,17 @@ pub async fn apply_teams(
     remote: &[cw::Team],
 ) -> AppResult<Counts> {
     let mut counts = Counts::default();
-    let local = teams::store::all_live_in(tx, account_id).await?;
+    let mut local = teams::store::all_live_in(tx, account_id).await?;
+    // Gone teams first, so a team Chatwoot deleted and made again frees its name.
+    let (gone, kept): (Vec<_>, Vec<_>) = local.into_iter().partition(|team| {
+        team.chatwoot_team_id
+            .is_some_and(|id| !remote.iter().any(|r| r.id == id))
+    });
+    for team in gone {
+        teams::store::delete(tx, account_id, team.id).await?;
+        counts.removed += 1;
+    }
+    local = kept;
     let now = clock::now();
     for r in remote {
         let description = r.description.clone().unwrap_or_default();
@@ -257,6 +269,11 @@ pub async fn apply_teams(
                 })
             });
         match existing {
+            Some(team)
+                if team.name != r.name && name_held(tx, account_id, r, Some(team.id)).await? =>
+            {
+                counts.skipped += 1;
+            }
             Some(team) => {
                 if team.name != r.name
                     || team.description != description
@@ -273,6 +290,7 @@ pub async fn apply_teams(
                     counts.updated += 1;
                 }
             }
+            None if name_held(tx, account_id, r, None).await? => counts.skipped += 1,
             None if has_room(tx, config, account_id, Resource::Teams).await? => {
                 let team = teams::Team {
                     id: Uuid::now_v7(),
@@ -288,15 +306,24 @@ pub async fn apply_teams(
             None => counts.skipped += 1,
         }
     }
-    for team in &local {
-        if let Some(id) = team.chatwoot_team_id
-            && !remote.iter().any(|r| r.id == id)
-        {
-            teams::store::delete(tx, account_id, team.id).await?;
-            counts.removed += 1;
-        }
-    }
     Ok(counts)
+}
+
+/// Whether another live team already has the name Chatwoot gives team `r`.
+async fn name_held(
+    tx: &mut Tx,
+    account_id: Uuid,
+    r: &cw::Team,
+    except: Option<Uuid>,
+) -> AppResult<bool> {
+    let held = teams::store::name_taken(tx, account_id, &r.name, except).await?;
+    if held {
+        tracing::warn!(
+            chatwoot_team_id = r.id,
+            "team sync: name held by another team; skipped"
+        );
+    }
+    Ok(held)
 }
 
 /// Whether the plan has room for one more: a sync records what fits and skips the rest.

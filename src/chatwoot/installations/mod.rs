@@ -135,6 +135,8 @@ pub async fn bootstrap(
     registry: &Registry,
 ) -> AppResult<()> {
     let mut tx = db.begin().await?;
+    // Replicas starting together would each find no row and each insert one.
+    tx.lock_named("chatwoot_installations.bootstrap").await?;
     match env {
         Some(env) => {
             let now = clock::now();

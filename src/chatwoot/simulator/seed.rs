@@ -117,6 +117,16 @@ impl Simulator {
         id
     }
 
+    pub fn remove_team(&self, team_id: i64) {
+        self.shared.db().teams.remove(&team_id);
+    }
+
+    pub fn rename_team(&self, team_id: i64, name: &str) {
+        if let Some(team) = self.shared.db().teams.get_mut(&team_id) {
+            team.name = name.into();
+        }
+    }
+
     /// Titles are stored downcased, as Chatwoot does.
     pub fn add_label(&self, account_id: i64, title: &str) -> i64 {
         let mut db = self.shared.db();

@@ -188,6 +188,8 @@ async fn update_team(
     v.finish()?;
 
     let mut tx = state.db.begin().await?;
+    // Serialised with the Chatwoot team sync, which checks names before it writes them.
+    tx.lock_account(scope.account_id).await?;
     let before = store::get(&mut tx, scope.account_id, team_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -224,6 +226,8 @@ async fn delete_team(
     let team_id = path.1;
     scope.require(Role::Supervisor)?;
     let mut tx = state.db.begin().await?;
+    // Serialised with the Chatwoot team sync, which checks names before it writes them.
+    tx.lock_account(scope.account_id).await?;
     let before = store::get(&mut tx, scope.account_id, team_id)
         .await?
         .ok_or(AppError::NotFound)?;

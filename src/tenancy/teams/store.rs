@@ -72,6 +72,22 @@ pub async fn insert(tx: &mut Tx, account_id: Uuid, team: &Team) -> Result<(), sq
     Ok(())
 }
 
+/// Whether a live team of the account other than `except` already has this name (names are
+/// unique ignoring case among live teams).
+pub async fn name_taken(
+    tx: &mut Tx,
+    account_id: Uuid,
+    name: &str,
+    except: Option<Uuid>,
+) -> AppResult<bool> {
+    let sql = "SELECT COUNT(*) FROM teams
+               WHERE account_id = $1 AND name_key = $2 AND deleted_at IS NULL
+                 AND ($3 IS NULL OR id <> $3)";
+    let count: i64 = on_tx!(tx, conn => sqlx::query_scalar(sql)
+        .bind(account_id).bind(name_key(name)).bind(except).fetch_one(conn).await?);
+    Ok(count > 0)
+}
+
 pub async fn update(tx: &mut Tx, account_id: Uuid, team: &Team) -> Result<(), sqlx::Error> {
     let sql = "UPDATE teams SET name = $3, description = $4, updated_at = $5, name_key = $6,
                    chatwoot_team_id = $7
