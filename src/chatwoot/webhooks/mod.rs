@@ -7,6 +7,7 @@
 //! move the Kanban's cards (`kanban::follow`).
 
 mod intake;
+mod queries;
 mod receivers;
 pub mod store;
 pub mod worker;

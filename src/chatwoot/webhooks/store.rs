@@ -11,7 +11,7 @@ use crate::{
     },
 };
 
-use super::Delivery;
+use super::{Delivery, queries};
 
 /// A delivery as received, to be stored.
 pub struct NewDelivery {
@@ -122,38 +122,13 @@ pub async fn claim(
 /// past their lease, then pending ones, and leases them all for `lease`. On PostgreSQL
 /// `SKIP LOCKED` lets replicas take different rows; SQLite has one writer at a time, so the
 /// statement alone is enough.
-///
-/// Each half reads `webhook_deliveries_due` (status, next_attempt_at) in order and stops
-/// after `limit` rows, so a claim costs the same with a backlog of ten or of ten thousand
-/// (an `OR` of the two conditions would read and sort every due row, bodies included).
 pub async fn claim_batch(
     db: &Db,
     now: OffsetDateTime,
     lease: time::Duration,
     limit: i64,
 ) -> AppResult<Vec<Claimed>> {
-    macro_rules! claim_sql {
-        ($lock:literal) => {
-            concat!(
-                "WITH abandoned AS (
-                     SELECT id FROM webhook_deliveries
-                     WHERE status = 'processing' AND locked_until < $1
-                     LIMIT $3", $lock, "),
-                 due AS (
-                     SELECT id FROM webhook_deliveries
-                     WHERE status = 'pending' AND next_attempt_at <= $1
-                     ORDER BY next_attempt_at LIMIT $3", $lock, ")
-                 UPDATE webhook_deliveries SET status = 'processing', locked_until = $2,
-                     attempts = attempts + 1
-                 WHERE id IN (SELECT id FROM abandoned UNION ALL SELECT id FROM due LIMIT $3)
-                 RETURNING id, account_id, source, event, body, attempts, next_attempt_at"
-            )
-        };
-    }
-    let sql = match db {
-        Db::Sqlite(_) => claim_sql!(""),
-        Db::Postgres(_) => claim_sql!(" FOR UPDATE SKIP LOCKED"),
-    };
+    let sql = queries::claim(db.engine());
     let mut writer = db.writer().await?;
     let mut claimed: Vec<Claimed> = on_writer!(&mut writer, c => sqlx::query_as(sql)
         .bind(now).bind(now + lease).bind(limit).fetch_all(c).await?);
@@ -296,23 +271,7 @@ pub async fn purge_done(
     before: OffsetDateTime,
     budget: std::time::Duration,
 ) -> AppResult<u64> {
-    // Without statistics SQLite reads the queue's index (status, next_attempt_at) for this,
-    // every done delivery of it; it is told to read the one made for the cleanup.
-    macro_rules! purge_sql {
-        ($indexed_by:literal) => {
-            concat!(
-                "DELETE FROM webhook_deliveries WHERE id IN (
-                     SELECT id FROM webhook_deliveries ",
-                $indexed_by,
-                "
-                     WHERE status = 'done' AND received_at < $1 LIMIT $2)"
-            )
-        };
-    }
-    let sql = match db {
-        Db::Sqlite(_) => purge_sql!("INDEXED BY webhook_deliveries_done"),
-        Db::Postgres(_) => purge_sql!(""),
-    };
+    let sql = queries::purge(db.engine());
     let started = std::time::Instant::now();
     let mut purged = 0;
     loop {
@@ -338,12 +297,15 @@ pub async fn replay(
     delivery: Option<Uuid>,
     now: OffsetDateTime,
 ) -> AppResult<u64> {
-    let sql = "UPDATE webhook_deliveries
-               SET status = 'pending', attempts = 0, next_attempt_at = $3, locked_until = NULL,
-                   last_error = NULL, processed_at = NULL
-               WHERE ($1 IS NULL OR account_id = $1)
-                 AND (($2 IS NULL AND status = 'dead') OR id = $2)
-                 AND status <> 'processing'";
+    let sql = match delivery {
+        Some(_) => {
+            "UPDATE webhook_deliveries
+             SET status = 'pending', attempts = 0, next_attempt_at = $3, locked_until = NULL,
+                 last_error = NULL, processed_at = NULL
+             WHERE ($1 IS NULL OR account_id = $1) AND id = $2 AND status <> 'processing'"
+        }
+        None => queries::replay_dead(db.engine()),
+    };
     Ok(
         on_db!(db, pool => sqlx::query(sql).bind(account_id).bind(delivery).bind(now)
         .execute(pool).await?.rows_affected()),
@@ -369,10 +331,7 @@ pub async fn enqueue_job(
     body: &str,
 ) -> AppResult<()> {
     let now = clock::now();
-    let superseded = "UPDATE webhook_deliveries
-               SET status = 'done', processed_at = $4, last_error = 'superseded'
-               WHERE account_id = $1 AND source = 'hub' AND event = $2 AND dedupe_key LIKE $3
-                 AND status = 'pending'";
+    let superseded = queries::supersede_jobs(tx.engine());
     let pattern = format!("{group}:%");
     on_tx!(tx, c => sqlx::query(superseded).bind(account_id).bind(event).bind(&pattern)
         .bind(now).execute(c).await?.rows_affected());
