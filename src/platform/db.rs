@@ -4,7 +4,14 @@
 //! same query text is compiled against both drivers with native types (UUID, time, JSON).
 //! Where dialects differ (row locks), [`Tx`] exposes a method instead of a branch at the call site.
 
-use std::{str::FromStr, sync::Arc, time::Duration};
+use std::{
+    str::FromStr,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use anyhow::Context;
 use sqlx::{
@@ -49,6 +56,8 @@ pub struct SqliteDb {
     /// One connection, used in turn.
     writer: SqlitePool,
     writers: Arc<tokio::sync::Mutex<()>>,
+    /// Writers waiting for their turn now: work that can wait (the cleanup) lets them go first.
+    waiting: Arc<AtomicUsize>,
 }
 
 /// A transaction on either engine. Writes that check a quota start with [`Db::begin`]
@@ -73,9 +82,10 @@ pub enum Writer<'a> {
 
 impl SqliteDb {
     async fn turn(&self) -> Result<WriterTurn, sqlx::Error> {
-        tokio::time::timeout(SQLITE_TURN, self.writers.clone().lock_owned())
-            .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let turn = tokio::time::timeout(SQLITE_TURN, self.writers.clone().lock_owned()).await;
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        turn.map_err(|_| sqlx::Error::PoolTimedOut)
     }
 }
 
@@ -218,6 +228,7 @@ impl Db {
                 pool,
                 writer,
                 writers: Arc::default(),
+                waiting: Arc::default(),
             }))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)
@@ -308,6 +319,15 @@ impl Db {
     /// Answers whether the database takes a trivial query.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         on_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
+    }
+
+    /// Writers of this process queued for SQLite's one writer now; always 0 on PostgreSQL,
+    /// where writers do not queue behind each other.
+    pub fn writers_waiting(&self) -> usize {
+        match self {
+            Db::Sqlite(sqlite) => sqlite.waiting.load(Ordering::Relaxed),
+            Db::Postgres(_) => 0,
+        }
     }
 
     /// Connections (in use, idle) for the metrics endpoint.

@@ -262,10 +262,15 @@ const PURGE_BATCH: i64 = 100;
 /// After each batch the cleanup rests this many times as long as the batch took, so it
 /// holds the writer a fifth of the time at most and acknowledgements barely wait behind it.
 const PURGE_REST: u32 = 4;
+/// While other writers queue for SQLite's writer, the cleanup waits for them, a step at a
+/// time, for at most [`PURGE_PATIENCE`] before it takes one turn anyway: under a sustained
+/// load it deletes a batch a second, and catches up once the load is gone.
+const PURGE_STEP: std::time::Duration = std::time::Duration::from_millis(10);
+const PURGE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Forgets processed deliveries received before `before` (dead ones stay for an operator),
-/// a batch at a time, each its own turn at the writer, for at most `budget`; what is left
-/// goes at the next call.
+/// a batch at a time, each its own turn at the writer and after the writers waiting for it,
+/// for at most `budget`; what is left goes at the next call.
 pub async fn purge_done(
     db: &Db,
     before: OffsetDateTime,
@@ -275,6 +280,10 @@ pub async fn purge_done(
     let started = std::time::Instant::now();
     let mut purged = 0;
     loop {
+        let waited = std::time::Instant::now();
+        while db.writers_waiting() > 0 && waited.elapsed() < PURGE_PATIENCE {
+            tokio::time::sleep(PURGE_STEP).await;
+        }
         let batch = std::time::Instant::now();
         let deleted = {
             let mut writer = db.writer().await?;
