@@ -5,10 +5,11 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::{
+    app::{config::Config, server, state::AppState},
     audit::{self, Actor, AuditEntry},
     auth::sessions,
     chatwoot::simulator,
-    platform::{config::Config, db::Db, server, state::AppState, validate::Validator},
+    platform::{db::Db, validate::Validator},
     tenancy::users::store::{self as users, Identity},
 };
 

@@ -1,6 +1,8 @@
 //! Whatpro Hub: a modular monolith cut by domain. `platform` holds what every domain
-//! stands on; each domain module owns its routes, types and queries.
+//! stands on and imports none of them; each domain module owns its routes, types and
+//! queries; `app` assembles them into the server.
 
+pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod chatwoot;

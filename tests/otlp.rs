@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::{Router, body::Bytes, http::HeaderMap, routing::post};
 use tokio::sync::mpsc;
-use whatpro_hub::platform::{config::LogFormat, telemetry};
+use whatpro_hub::platform::telemetry::{self, LogFormat};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn spans_are_exported_to_the_collector() {

@@ -144,7 +144,7 @@ pub async fn record_alone(db: &crate::platform::db::Db, entry: AuditEntry) -> Ap
 
 /// Writes `entry` inside `tx`: if the change rolls back, so does its record. Every change
 /// to an account's data is audited, so this is also where the account's revision moves on,
-/// which retires cached answers for it (see `platform::list_cache`).
+/// which retires cached answers for it (see `tenancy::list_cache`).
 pub async fn record(tx: &mut Tx, mut entry: AuditEntry) -> AppResult<()> {
     entry.before = entry.before.map(redact);
     entry.after = entry.after.map(redact);

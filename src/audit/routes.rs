@@ -8,12 +8,12 @@ use uuid::Uuid;
 
 use super::store;
 use crate::{
+    app::state::AppState,
     platform::{
         error::AppResult,
         json::ApiJson,
         pagination::{Page, PageParams},
         params::ApiQuery,
-        state::AppState,
         time_input,
     },
     tenancy::{AccountScope, Role},

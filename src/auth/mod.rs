@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod attempts;
 pub mod instance_tokens;
 pub mod opaque;
+pub mod rate_limit;
 pub mod scopes;
 pub mod sessions;
 pub mod sso;
@@ -20,7 +21,10 @@ use axum::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::platform::{client::ClientMeta, clock, error::AppError, state::AppState};
+use crate::{
+    app::state::AppState,
+    platform::{client::ClientMeta, clock, error::AppError},
+};
 use tokens::{AccessClaims, TokenError};
 
 /// The bearer credential as read by the middleware, left in request extensions.
@@ -69,7 +73,7 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         };
         req.extensions_mut().insert(outcome);
     }
-    crate::platform::rate_limit::middleware(State(state), req, next).await
+    crate::auth::rate_limit::middleware(State(state), req, next).await
 }
 
 /// The credential of this request, or the 401 that explains why there is none.

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::sessions::{self, TokenResponse};
 use crate::{
+    app::state::AppState,
     audit::{self, Actor, AuditEntry},
     chatwoot::{
         client::{ChatwootError, Credential, Profile, Role as ChatwootRole},
@@ -23,7 +24,6 @@ use crate::{
         db::Tx,
         error::{AppError, AppResult, Problem},
         json::ApiJson,
-        state::AppState,
         validate::Validator,
     },
     tenancy::{

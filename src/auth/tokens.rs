@@ -9,7 +9,7 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::platform::{clock, config::SigningKey};
+use crate::{app::config::SigningKey, platform::clock};
 
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 const AUDIENCE: &str = "whatpro-hub";

@@ -7,7 +7,7 @@ use axum::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::platform::{headers::DEFAULT_CSP, state::AppState};
+use crate::app::{headers::DEFAULT_CSP, state::AppState};
 
 const SCRIPT: &str = include_str!("../../web/embed/dashboard-script.js");
 

@@ -8,11 +8,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{Entitlements, Features, Limits, Resource, apply, merge, store};
 use crate::{
+    app::state::AppState,
     audit::{self, AuditEntry},
     platform::{
         error::{AppError, AppResult},
         json::ApiJson,
-        state::AppState,
         validate::Validator,
     },
     tenancy::{AccountScope, Role},

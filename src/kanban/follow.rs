@@ -28,6 +28,7 @@ use super::{
     stages::{Kind, Stage},
 };
 use crate::{
+    app::state::AppState,
     chatwoot::{
         client as cw, connection,
         inboxes::{self, Inbox},
@@ -37,7 +38,6 @@ use crate::{
         clock,
         db::{Tx, is_unique_violation},
         error::{AppError, AppResult},
-        state::AppState,
         text as plain_text, time_input,
     },
     realtime::Changed,

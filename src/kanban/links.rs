@@ -8,14 +8,12 @@ use uuid::Uuid;
 
 use super::boards::Board;
 use crate::{
+    app::state::AppState,
     chatwoot::{
         client::{ChatwootClient, ChatwootError, Credential},
         connection, inboxes,
     },
-    platform::{
-        error::{AppError, AppResult},
-        state::AppState,
-    },
+    platform::error::{AppError, AppResult},
     tenancy::{AccountScope, Principal, Role, accounts, users},
 };
 

@@ -16,10 +16,10 @@ use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
 use crate::{
+    app::state::AppState,
     platform::{
         db::{Conn, Tx},
         error::{AppError, AppResult},
-        state::AppState,
     },
     realtime::Changed,
     tenancy::AccountScope,

@@ -24,6 +24,7 @@ use super::{
     stages::{Kind, Stage},
 };
 use crate::{
+    app::state::AppState,
     chatwoot::{
         client::{ChatwootError, ConversationStatus},
         connection,
@@ -33,7 +34,6 @@ use crate::{
         clock,
         db::Tx,
         error::{AppError, AppResult},
-        state::AppState,
     },
     tenancy::accounts,
 };

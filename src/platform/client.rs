@@ -4,14 +4,12 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::{
-    extract::{ConnectInfo, FromRequestParts, Request, State},
+    extract::{ConnectInfo, FromRequestParts, Request},
     http::{header, request::Parts},
-    middleware::Next,
-    response::Response,
 };
 use ipnet::IpNet;
 
-use super::{error::AppError, request_id::RequestId, state::AppState};
+use super::{error::AppError, request_id::RequestId};
 
 #[derive(Clone, Debug)]
 pub struct ClientMeta {
@@ -42,29 +40,28 @@ pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpNet]) -
     client
 }
 
-/// Who is calling, in one layer: the client's address and agent, then the bearer credential
-/// (`auth::middleware`), then the rate limit that depends on both.
-pub async fn middleware(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    let forwarded = req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
-    let meta = ClientMeta {
-        ip: client_ip(peer, forwarded, &state.config.trusted_proxies),
-        user_agent: req
+impl ClientMeta {
+    /// Who sent `req`: its address (through the `trusted` proxies), agent and request id.
+    pub fn of(req: &Request, trusted: &[IpNet]) -> ClientMeta {
+        let peer = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        let forwarded = req
             .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().take(512).collect()),
-        request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
-    };
-    req.extensions_mut().insert(meta);
-    crate::auth::middleware(State(state), req, next).await
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        ClientMeta {
+            ip: client_ip(peer, forwarded, trusted),
+            user_agent: req
+                .headers()
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|ua| ua.chars().take(512).collect()),
+            request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+        }
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {

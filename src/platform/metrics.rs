@@ -11,7 +11,7 @@ use axum::{
 };
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use super::state::AppState;
+use super::db::Db;
 
 const LATENCY: &str = "http_request_duration_seconds";
 
@@ -72,8 +72,8 @@ pub async fn track(req: Request, next: Next) -> Response {
     response
 }
 
-pub async fn render(State(state): State<AppState>) -> Response {
-    let (in_use, idle) = state.db.pool_usage();
+pub async fn render(State(db): State<Db>) -> Response {
+    let (in_use, idle) = db.pool_usage();
     metrics::gauge!("db_pool_connections", "state" => "in_use").set(in_use);
     metrics::gauge!("db_pool_connections", "state" => "idle").set(idle);
     metrics::gauge!("whatpro_hub_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1);

@@ -8,7 +8,11 @@ use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::{Resource, trace::SdkTracerProvider};
 use tracing_subscriber::{EnvFilter, Layer, fmt, prelude::*};
 
-use super::config::LogFormat;
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
 
 /// Keeps the trace exporter alive; [`Telemetry::shutdown`] flushes what is buffered.
 pub struct Telemetry {

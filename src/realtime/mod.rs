@@ -22,7 +22,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
-use crate::platform::{db::Db, state::AppState};
+use crate::{app::state::AppState, platform::db::Db};
 
 /// The PostgreSQL channel replicas announce changes on.
 const CHANNEL: &str = "whatpro_realtime";

@@ -29,11 +29,11 @@ use super::{
     tickets::{self, Grant},
 };
 use crate::{
+    app::state::AppState,
     auth::instance_tokens::request_origin,
     platform::{
         error::{AppError, AppResult, Problem},
         params::ApiQuery,
-        state::AppState,
     },
     tenancy,
 };

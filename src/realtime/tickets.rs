@@ -11,6 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::{
+    app::state::AppState,
     auth::opaque,
     on_db, on_tx,
     platform::{
@@ -18,7 +19,6 @@ use crate::{
         db::{Db, Tx},
         error::{AppError, AppResult, Problem},
         json::ApiJson,
-        state::AppState,
     },
     tenancy::{AccountScope, Principal},
 };

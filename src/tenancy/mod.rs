@@ -2,13 +2,14 @@
 //! account-level handler needs.
 
 pub mod accounts;
+pub mod list_cache;
 mod scope;
 pub mod teams;
 pub mod users;
 
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::platform::state::AppState;
+use crate::app::state::AppState;
 
 pub(crate) use scope::member_role;
 pub use scope::{AccountScope, Principal, Role};

@@ -13,8 +13,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
+    app::state::AppState,
     auth::{self, Authentication, api_keys, scopes},
-    platform::{client::ClientMeta, error::AppError, state::AppState},
+    platform::{client::ClientMeta, error::AppError},
 };
 
 /// A role inside one account, ordered by power. `SuperAdmin` is global and never stored

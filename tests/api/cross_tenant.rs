@@ -19,11 +19,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 use whatpro_hub::{
+    app::server::openapi_document,
     auth::{
         scopes,
         sessions::{self, Issued, Method as SessionMethod, NewSession},
     },
-    platform::server::openapi_document,
 };
 
 use crate::support::{Caller, Resp, Tenant, TestApp};

@@ -687,7 +687,7 @@ async fn replicas_starting_together_record_one_installation() {
     let app = TestApp::spawn().await;
     let config = crate::support::config(&[("CHATWOOT_URL", "https://chat.example")]);
     let starts = (0..16)
-        .map(|_| whatpro_hub::platform::state::AppState::new(app.state.db.clone(), config.clone()));
+        .map(|_| whatpro_hub::app::state::AppState::new(app.state.db.clone(), config.clone()));
     for started in futures_util::future::join_all(starts).await {
         started.expect("every replica starts");
     }
@@ -763,7 +763,7 @@ async fn super_admins_manage_installations_and_their_secrets_stay_sealed() {
 
 #[tokio::test]
 async fn pages_carry_the_mount_path_and_the_chatwoot_origins() {
-    if !whatpro_hub::platform::web::is_built() {
+    if !whatpro_hub::app::web::is_built() {
         eprintln!("skipped: the web UI is not built (npm --prefix web run build)");
         return;
     }

@@ -806,7 +806,7 @@ async fn tokens_signed_with_the_previous_key_verify_after_rotation() {
 }
 
 /// FAILS until src/auth/sessions/routes.rs `refresh` counts attempts: `RateLimiters::
-/// auth_attempt` (src/platform/rate_limit.rs) is documented as limiting "sign-in and refresh
+/// auth_attempt` (src/auth/rate_limit.rs) is documented as limiting "sign-in and refresh
 /// attempts" per IP and per credential, but only `sso` calls it, so refresh tokens can be
 /// guessed at the general anonymous rate.
 #[tokio::test]

@@ -11,8 +11,9 @@ use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 use whatpro_hub::{
+    app::{config::Config, server, state::AppState},
     auth::sessions::{self, Method as SessionMethod, NewSession},
-    platform::{config::Config, db::Db, server, state::AppState},
+    platform::db::Db,
     tenancy::users::store::{self as users, Identity, NewUser},
 };
 

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::{opaque, scopes};
 use crate::{
+    app::state::AppState,
     audit::{self, AuditEntry},
     platform::{
         clock,
@@ -25,7 +26,6 @@ use crate::{
         json::ApiJson,
         pagination::{Page, PageParams},
         params::{ApiPath, ApiQuery},
-        state::AppState,
         validate::Validator,
     },
     tenancy::{AccountScope, Role},

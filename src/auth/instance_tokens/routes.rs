@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::{SCOPES, store};
 use crate::{
+    app::state::AppState,
     audit::{self, Actor, AuditEntry},
     auth::{
         Authentication, opaque,
@@ -22,7 +23,6 @@ use crate::{
         clock,
         error::{AppError, AppResult, Problem},
         json::ApiJson,
-        state::AppState,
     },
     tenancy::{accounts, users},
 };

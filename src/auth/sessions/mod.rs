@@ -15,13 +15,13 @@ use uuid::Uuid;
 
 use super::{opaque, tokens::MintedToken};
 use crate::{
+    app::state::AppState,
     audit::{self, Actor, AuditEntry},
     platform::{
         client::ClientMeta,
         clock,
         db::Tx,
         error::{AppError, AppResult},
-        state::AppState,
     },
     realtime::Recheck,
 };

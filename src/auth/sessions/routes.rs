@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::{Issued, SessionView, refresh_cookie, refresh_from_cookie, store};
 use crate::{
+    app::state::AppState,
     audit::{self, Actor, AuditEntry},
     auth::CurrentUser,
     platform::{
@@ -20,7 +21,6 @@ use crate::{
         json::ApiJson,
         pagination::{Page, PageParams},
         params::{ApiPath, ApiQuery},
-        state::AppState,
     },
     realtime::Recheck,
     tenancy::{AccountScope, Role, users},

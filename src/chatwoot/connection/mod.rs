@@ -22,12 +22,12 @@ use super::{
     installations::{self, Known},
 };
 use crate::{
+    app::state::AppState,
     auth::opaque,
     entitlements, kanban,
     platform::{
         clock,
         error::{AppError, AppResult},
-        state::AppState,
     },
     tenancy::accounts::Account,
 };

@@ -7,11 +7,11 @@ use utoipa::ToSchema;
 
 use super::{ConnectReport, ConnectionStatus, DisconnectReport, TokenSource};
 use crate::{
+    app::state::AppState,
     audit::{self, AuditEntry},
     platform::{
         error::{AppError, AppResult, Problem},
         json::ApiJson,
-        state::AppState,
         validate::Validator,
     },
     tenancy::{AccountScope, Role, accounts},

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::{Inbox, store, sync::SyncReport};
 use crate::{
+    app::state::AppState,
     audit::{self, AuditEntry},
     chatwoot::connection,
     entitlements::{self, Resource},
@@ -16,7 +17,6 @@ use crate::{
         json::ApiJson,
         pagination::{Page, PageParams},
         params::{ApiPath, ApiQuery},
-        state::AppState,
     },
     tenancy::{AccountScope, Role, accounts},
 };

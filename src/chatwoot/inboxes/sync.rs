@@ -9,11 +9,11 @@ use uuid::Uuid;
 
 use super::{Inbox, OVER_QUOTA, store};
 use crate::{
+    app::config::Config,
     chatwoot::client::{self as cw, Role as ChatwootRole},
     entitlements::{self, Resource},
     platform::{
         clock,
-        config::Config,
         db::Tx,
         error::{AppError, AppResult},
     },

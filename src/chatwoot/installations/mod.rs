@@ -21,10 +21,10 @@ use uuid::Uuid;
 pub use routes::router;
 
 use crate::{
+    app::config::ChatwootEnv,
     chatwoot::client::ChatwootClient,
     platform::{
         clock,
-        config::ChatwootEnv,
         crypto::Vault,
         db::Db,
         error::{AppError, AppResult},

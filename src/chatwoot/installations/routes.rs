@@ -8,15 +8,14 @@ use uuid::Uuid;
 
 use super::{APP_SECRET, Installation, PLATFORM_TOKEN, store};
 use crate::{
+    app::{config::origin_of, state::AppState},
     audit::{self, Actor, AuditEntry},
     auth::{CurrentUser, opaque},
     platform::{
-        config::origin_of,
         db::Tx,
         error::{AppError, AppResult, Problem, conflict_on_unique},
         json::ApiJson,
         params::ApiPath,
-        state::AppState,
         validate::Validator,
     },
 };

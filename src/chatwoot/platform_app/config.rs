@@ -4,6 +4,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
+    app::state::AppState,
     auth::{
         Authentication,
         instance_tokens::{self, request_origin},
@@ -13,7 +14,6 @@ use crate::{
     platform::{
         error::{AppError, AppResult, Problem},
         json::ApiJson,
-        state::AppState,
     },
     tenancy::{accounts, users},
 };

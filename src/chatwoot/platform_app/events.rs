@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
+    app::state::AppState,
     audit::{self, Actor, AuditEntry},
     auth::{
         opaque,
@@ -28,7 +29,6 @@ use crate::{
         db::{Tx, is_unique_violation},
         error::{AppError, AppResult, Problem},
         json::ApiJson,
-        state::AppState,
         validate::Validator,
     },
     tenancy::accounts,

@@ -7,7 +7,7 @@ mod events;
 
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::platform::state::AppState;
+use crate::app::state::AppState;
 
 pub use config::SCRIPT_VERSION;
 

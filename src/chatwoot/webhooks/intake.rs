@@ -10,6 +10,7 @@ use super::{
     store::{self, Receiver},
 };
 use crate::{
+    app::state::AppState,
     audit::{self, AuditEntry},
     chatwoot::{
         client::WebhookEvent,
@@ -23,7 +24,6 @@ use crate::{
         json::ApiJson,
         pagination::{Page, PageParams},
         params::{ApiPath, ApiQuery},
-        state::AppState,
         text,
     },
     tenancy::{AccountScope, Role},

@@ -15,13 +15,13 @@ use super::{
     store::{self, Claimed},
 };
 use crate::{
+    app::state::AppState,
     chatwoot::{client::WebhookEvent, connection},
     kanban::{follow, writeback},
     platform::{
         clock,
         db::Engine,
         error::{AppError, AppResult},
-        state::AppState,
         text,
     },
     tenancy::accounts,

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::{Board, BoardDetail, CustomField, Draft, Rules, Settings, store};
 use crate::{
+    app::state::AppState,
     audit::{self, AuditEntry},
     entitlements::{self, Resource},
     kanban::{
@@ -22,7 +23,6 @@ use crate::{
         json::ApiJson,
         pagination::{Page, PageParams},
         params::{ApiPath, ApiQuery},
-        state::AppState,
         validate::Validator,
     },
     realtime::Changed,

@@ -9,13 +9,13 @@ use uuid::Uuid;
 
 use super::{Card, routes::CardQuery, store};
 use crate::{
+    app::state::AppState,
     kanban::{boards, ensure_enabled, stages},
     platform::{
         clock,
         error::{AppError, AppResult, Problem},
         pagination::PageRequest,
         params::{ApiPath, ApiQuery},
-        state::AppState,
     },
     tenancy::AccountScope,
 };

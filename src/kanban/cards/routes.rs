@@ -21,6 +21,7 @@ use super::{
     store::{self, Position},
 };
 use crate::{
+    app::state::AppState,
     kanban::{
         self,
         boards::{self, BoardDetail},
@@ -34,13 +35,11 @@ use crate::{
         db::Tx,
         error::{AppError, AppResult, Problem, conflict_on_unique},
         json::{ApiJson, NoOtherFields},
-        list_cache::Tag,
         pagination::{Page, PageParams},
         params::{ApiPath, ApiQuery},
-        state::AppState,
     },
     realtime::Changed,
-    tenancy::{AccountScope, Role, users},
+    tenancy::{AccountScope, Role, list_cache::Tag, users},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -8,13 +8,13 @@ use uuid::Uuid;
 
 use super::{BoardMetrics, History, Window, compute, store};
 use crate::{
+    app::state::AppState,
     kanban::{boards, ensure_enabled, stages},
     platform::{
         clock,
         error::{AppError, AppResult, Problem},
         json::ApiJson,
         params::{ApiPath, ApiQuery},
-        state::AppState,
     },
     tenancy::AccountScope,
 };

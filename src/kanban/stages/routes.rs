@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::{Kind, NewStage, Stage, check_color, check_sla, store};
 use crate::{
+    app::state::AppState,
     audit::{self, AuditEntry},
     kanban::{
         self, cards, ensure_enabled,
@@ -19,7 +20,6 @@ use crate::{
         error::{AppError, AppResult, Problem},
         json::ApiJson,
         params::{ApiPath, ApiQuery},
-        state::AppState,
         validate::Validator,
     },
     realtime::Changed,

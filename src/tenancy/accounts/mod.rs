@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::{AccountScope, Role};
 use crate::{
+    app::state::AppState,
     audit::{self, Actor, AuditEntry},
     auth::CurrentUser,
     platform::{
@@ -20,7 +21,6 @@ use crate::{
         json::ApiJson,
         pagination::{Page, PageParams},
         params::ApiQuery,
-        state::AppState,
         validate::Validator,
     },
     realtime::Recheck,

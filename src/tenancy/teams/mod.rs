@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::{AccountScope, Role, users};
 use crate::{
+    app::state::AppState,
     audit::{self, AuditEntry},
     entitlements::{self, Resource},
     platform::{
@@ -23,7 +24,6 @@ use crate::{
         json::ApiJson,
         pagination::{Page, PageParams},
         params::{ApiPath, ApiQuery},
-        state::AppState,
         validate::Validator,
     },
 };

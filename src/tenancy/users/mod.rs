@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use super::{AccountScope, Role};
 use crate::{
+    app::state::AppState,
     audit::{self, AuditEntry},
     entitlements::{self, Resource},
     platform::{
@@ -25,7 +26,6 @@ use crate::{
         json::ApiJson,
         pagination::{Page, PageParams},
         params::{ApiPath, ApiQuery},
-        state::AppState,
         validate::Validator,
     },
     realtime::Recheck,

@@ -18,12 +18,14 @@ use governor::{
 };
 use uuid::Uuid;
 
-use super::{
-    client::ClientMeta,
-    error::{AppError, Problem},
-    state::AppState,
+use crate::{
+    app::state::AppState,
+    auth::Authentication,
+    platform::{
+        client::ClientMeta,
+        error::{AppError, Problem},
+    },
 };
-use crate::auth::Authentication;
 
 /// Instance tokens asked for by the dashboard script, per minute: every Chatwoot page load
 /// and every opened frame asks for one, and an office shares one address.

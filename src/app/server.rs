@@ -5,9 +5,10 @@ use std::{net::SocketAddr, time::Duration};
 
 use axum::{
     Router,
-    extract::DefaultBodyLimit,
+    extract::{DefaultBodyLimit, Request, State},
     http::{HeaderName, Method, StatusCode, header},
-    middleware::{from_fn, from_fn_with_state},
+    middleware::{Next, from_fn, from_fn_with_state},
+    response::Response,
     routing::get,
 };
 use tokio::net::TcpListener;
@@ -21,11 +22,12 @@ use tower_http::{
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use super::{
-    ApiDoc, client, config::Config, db::Db, headers, health, metrics, openapi, request_id,
-    state::AppState, telemetry, web,
+use crate::{
+    app::{ApiDoc, config::Config, headers, health, openapi, state::AppState, web},
+    audit, auth, chatwoot, entitlements, kanban,
+    platform::{client::ClientMeta, clock, db::Db, metrics, request_id, telemetry},
+    realtime, tenancy,
 };
-use crate::{audit, auth, chatwoot, entitlements, kanban, realtime, tenancy};
 
 /// Every documented route. The OpenAPI document is built from exactly this.
 pub fn api_routes() -> OpenApiRouter<AppState> {
@@ -106,7 +108,7 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), headers::security_headers))
         .layer(cors(&state))
         // client address → bearer credential → rate limit
-        .layer(from_fn_with_state(state.clone(), client::middleware))
+        .layer(from_fn_with_state(state.clone(), who_is_calling))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             config.request_timeout,
@@ -127,6 +129,14 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(config.body_limit_bytes))
         .layer(middleware)
         .with_state(state)
+}
+
+/// Who is calling, in one layer: the client's address and agent, then the bearer credential
+/// (`auth::middleware`), then the rate limit that depends on both.
+async fn who_is_calling(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let client = ClientMeta::of(&req, &state.config.trusted_proxies);
+    req.extensions_mut().insert(client);
+    auth::middleware(State(state), req, next).await
 }
 
 /// Serves until `shutdown` fires, then stops accepting, lets in-flight requests finish
@@ -188,14 +198,14 @@ async fn housekeeping(state: AppState, shutdown: CancellationToken) {
         if let Err(err) = auth::attempts::purge(&state.db).await {
             tracing::warn!(error = %err, "purging old sign-in attempt counters failed");
         }
-        let day_ago = super::clock::now() - time::Duration::days(1);
+        let day_ago = clock::now() - time::Duration::days(1);
         if let Err(err) = auth::instance_tokens::store::purge_expired(&state.db, day_ago).await {
             tracing::warn!(error = %err, "purging expired instance tokens failed");
         }
         if let Err(err) = realtime::purge_expired_tickets(&state.db, day_ago).await {
             tracing::warn!(error = %err, "purging expired realtime tickets failed");
         }
-        let month_ago = super::clock::now() - time::Duration::days(30);
+        let month_ago = clock::now() - time::Duration::days(30);
         // At most 20 s of each minute: a large backlog goes over several minutes.
         let budget = Duration::from_secs(20);
         if let Err(err) = chatwoot::webhooks::store::purge_done(&state.db, month_ago, budget).await

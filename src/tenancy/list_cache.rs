@@ -19,8 +19,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::error::AppResult;
-use crate::tenancy::AccountScope;
+use crate::{platform::error::AppResult, tenancy::AccountScope};
 
 /// Bytes of answers kept at most; past it the cache starts over (lists are cheap to
 /// rebuild, memory is not free).

@@ -9,7 +9,7 @@ use utoipa::{
 };
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{error::Problem, state::AppState};
+use crate::{app::state::AppState, platform::error::Problem};
 
 #[derive(OpenApi)]
 #[openapi(

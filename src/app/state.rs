@@ -1,13 +1,14 @@
 use std::{ops::Deref, sync::Arc};
 
+use axum::extract::FromRef;
 use secrecy::ExposeSecret;
 
-use super::{
-    config::Config, crypto::Vault, db::Db, list_cache::ListCache, rate_limit::RateLimiters,
-};
 use crate::{
-    auth::{api_keys::UsageTracker, tokens::TokenService},
+    app::config::Config,
+    auth::{api_keys::UsageTracker, rate_limit::RateLimiters, tokens::TokenService},
     chatwoot::installations::{self, Registry},
+    platform::{crypto::Vault, db::Db},
+    tenancy::list_cache::ListCache,
 };
 
 /// What every handler can reach. Cloning is one reference-count increment.
@@ -39,6 +40,13 @@ pub struct Shared {
     pub realtime: crate::realtime::Bus,
     /// Paces the hub's own calls to each account's Chatwoot.
     pub chatwoot_pace: crate::kanban::writeback::Pace,
+}
+
+/// Handlers that need only the database (the metrics page) take it alone.
+impl FromRef<AppState> for Db {
+    fn from_ref(state: &AppState) -> Db {
+        state.db.clone()
+    }
 }
 
 impl AppState {

@@ -5,10 +5,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{
-    error::{AppError, AppResult, Problem},
-    json::ApiJson,
-    state::AppState,
+use crate::{
+    app::state::AppState,
+    platform::{
+        error::{AppError, AppResult, Problem},
+        json::ApiJson,
+    },
 };
 
 pub fn router() -> OpenApiRouter<AppState> {

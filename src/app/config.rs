@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::entitlements::PlanDefaults;
+use crate::{entitlements::PlanDefaults, platform::telemetry::LogFormat};
 
 const DEV_ENCRYPTION_KEY: &str = "ZGV2ZWxvcG1lbnQtb25seS1lbmNyeXB0aW9uLWtleSE=";
 const DEV_SIGNING_KEYS: &str = "dev:development-only-signing-key-do-not-use-in-production";
@@ -16,12 +16,6 @@ const DEV_SIGNING_KEYS: &str = "dev:development-only-signing-key-do-not-use-in-p
 pub enum Environment {
     Development,
     Production,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogFormat {
-    Json,
-    Pretty,
 }
 
 /// A JWT signing key with its id; the first configured key signs, all of them verify.

@@ -9,8 +9,7 @@ use axum::{
 };
 use rust_embed::RustEmbed;
 
-use super::{error::AppError, state::AppState};
-use crate::chatwoot::embed;
+use crate::{app::state::AppState, chatwoot::embed, platform::error::AppError};
 
 #[derive(RustEmbed)]
 #[folder = "web/dist"]

@@ -7,12 +7,11 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use tokio::net::TcpListener;
 
-use super::{
-    client::ClientMeta,
-    config::{ChatwootEnv, Config},
-    state::AppState,
-};
 use crate::{
+    app::{
+        config::{ChatwootEnv, Config},
+        state::AppState,
+    },
     auth::sso::{self, Linked},
     chatwoot::{
         connection::{self, TokenSource},
@@ -21,6 +20,7 @@ use crate::{
             demo::{DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_ADMIN_TOKEN, DEMO_AGENT_TOKEN},
         },
     },
+    platform::client::ClientMeta,
 };
 
 pub struct Demo {

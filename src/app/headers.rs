@@ -9,9 +9,9 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::{
-    error::{Problem, code_for_status},
-    state::AppState,
+use crate::{
+    app::state::AppState,
+    platform::error::{Problem, code_for_status},
 };
 
 /// Nothing may frame the hub by default; embeddable routes set their own policy. `base-uri
