@@ -8,8 +8,8 @@ use crate::{
     app::{config::Config, server, state::AppState},
     audit::{self, Actor, AuditEntry},
     auth::sessions,
-    chatwoot::simulator,
     platform::{db::Db, validate::Validator},
+    simulators,
     tenancy::users::store::{self as users, Identity},
 };
 
@@ -71,7 +71,7 @@ pub async fn run() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Serve { demo } => server::run(config, demo).await,
-        Command::ChatwootSimulator { listen } => simulator::run_standalone(listen).await,
+        Command::ChatwootSimulator { listen } => simulators::chatwoot::run_standalone(listen).await,
         Command::Migrate => {
             open_db(&config).await?.close().await;
             println!("migrations applied");

@@ -11,4 +11,5 @@ pub mod entitlements;
 pub mod kanban;
 pub mod platform;
 pub mod realtime;
+pub mod simulators;
 pub mod tenancy;

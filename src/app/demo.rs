@@ -13,14 +13,12 @@ use crate::{
         state::AppState,
     },
     auth::sso::{self, Linked},
-    chatwoot::{
-        connection::{self, TokenSource},
-        simulator::{
-            DemoInstallation, Simulator,
-            demo::{DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_ADMIN_TOKEN, DEMO_AGENT_TOKEN},
-        },
-    },
+    chatwoot::connection::{self, TokenSource},
     platform::client::ClientMeta,
+    simulators::chatwoot::{
+        DemoInstallation, Simulator,
+        demo::{DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_ADMIN_TOKEN, DEMO_AGENT_TOKEN},
+    },
 };
 
 pub struct Demo {

@@ -1,6 +1,7 @@
 //! Chatwoot integration: a typed client for its Application and Platform APIs, webhook
-//! signature checks, and an in-memory simulator that speaks the same wire formats for
-//! tests and demos. Wire facts come from shared/chatwoot/FACTS.md (Chatwoot v4.13).
+//! signature checks, installations, the connection of an account, its inbox mirror and
+//! the webhook intake. Wire facts come from shared/chatwoot/FACTS.md (Chatwoot v4.13); its
+//! stand-in for tests and demos is `simulators::chatwoot`.
 
 pub mod client;
 pub mod connection;
@@ -9,7 +10,6 @@ pub mod inboxes;
 pub mod installations;
 pub mod platform_app;
 pub mod signature;
-pub mod simulator;
 pub mod webhooks;
 
 #[cfg(test)]

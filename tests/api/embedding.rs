@@ -7,15 +7,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 use whatpro_hub::{
-    chatwoot::{
-        signature,
-        simulator::{
-            DemoInstallation, Simulator,
-            demo::{DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_ADMIN_TOKEN, DEMO_AGENT_TOKEN},
-        },
-    },
+    chatwoot::signature,
     on_db,
     platform::clock,
+    simulators::chatwoot::{
+        DemoInstallation, Simulator,
+        demo::{DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_ADMIN_TOKEN, DEMO_AGENT_TOKEN},
+    },
 };
 
 use crate::{

@@ -6,9 +6,9 @@
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;
-use whatpro_hub::chatwoot::{
-    client::Role as ChatwootRole,
-    simulator::demo::{DEMO_ADMIN_EMAIL, DEMO_ADMIN_TOKEN},
+use whatpro_hub::{
+    chatwoot::client::Role as ChatwootRole,
+    simulators::chatwoot::demo::{DEMO_ADMIN_EMAIL, DEMO_ADMIN_TOKEN},
 };
 
 use crate::{
@@ -27,7 +27,7 @@ async fn people_of_two_installations_are_never_merged() {
     let app = hub(&first, &[]).await;
     let root = super_admin(&app).await;
 
-    let second = whatpro_hub::chatwoot::simulator::Simulator::start().await;
+    let second = whatpro_hub::simulators::chatwoot::Simulator::start().await;
     let account = second.add_account("Mallory Co");
     let mallory = second.add_user_with("Mallory", DEMO_ADMIN_EMAIL, MALLORY_TOKEN, "Pw-mallory-1!");
     second.add_member(account, mallory.id, ChatwootRole::Administrator);

@@ -5,7 +5,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use whatpro_hub::chatwoot::simulator::demo::DEMO_ADMIN_TOKEN;
+use whatpro_hub::simulators::chatwoot::demo::DEMO_ADMIN_TOKEN;
 
 use crate::{
     accounts::super_admin,

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use whatpro_hub::chatwoot::{
-    client::{ChatwootClient, ConversationStatus, Credential},
-    simulator::demo::DEMO_ADMIN_TOKEN,
+use whatpro_hub::{
+    chatwoot::client::{ChatwootClient, ConversationStatus, Credential},
+    simulators::chatwoot::demo::DEMO_ADMIN_TOKEN,
 };
 
 use crate::{

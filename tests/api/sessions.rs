@@ -16,10 +16,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use whatpro_hub::{
     auth::tokens::{AccessClaims, TokenService},
-    chatwoot::{
-        client::Role as ChatwootRole,
-        simulator::demo::{DEMO_ADMIN_EMAIL, DEMO_ADMIN_TOKEN, DEMO_AGENT_TOKEN},
-    },
+    chatwoot::client::Role as ChatwootRole,
+    simulators::chatwoot::demo::{DEMO_ADMIN_EMAIL, DEMO_ADMIN_TOKEN, DEMO_AGENT_TOKEN},
 };
 
 use crate::{

@@ -9,17 +9,15 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 use whatpro_hub::{
-    chatwoot::{
-        client::Role as ChatwootRole,
-        simulator::{
-            DemoInstallation, Simulator,
-            demo::{
-                DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_ADMIN_TOKEN, DEMO_AGENT_EMAIL,
-                DEMO_AGENT_TOKEN,
-            },
+    chatwoot::client::Role as ChatwootRole,
+    on_db,
+    simulators::chatwoot::{
+        DemoInstallation, Simulator,
+        demo::{
+            DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_ADMIN_TOKEN, DEMO_AGENT_EMAIL,
+            DEMO_AGENT_TOKEN,
         },
     },
-    on_db,
 };
 
 use crate::{

@@ -8,11 +8,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 use whatpro_hub::{
-    chatwoot::{
-        signature,
-        simulator::{DemoInstallation, Simulator, demo::DEMO_ADMIN_TOKEN},
-    },
+    chatwoot::signature,
     platform::clock,
+    simulators::chatwoot::{DemoInstallation, Simulator, demo::DEMO_ADMIN_TOKEN},
 };
 
 use crate::{

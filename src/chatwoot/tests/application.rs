@@ -118,7 +118,7 @@ async fn account_resources_round_trip() {
 
 #[tokio::test]
 async fn the_demo_installation_is_usable() {
-    use crate::chatwoot::simulator::{Simulator, demo};
+    use crate::simulators::chatwoot::{Simulator, demo};
     let sim = Simulator::start().await;
     let seeded = sim.seed_demo();
     let client = ChatwootClient::new(&sim.base_url()).unwrap();

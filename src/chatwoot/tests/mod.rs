@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
-use super::{
-    client::{ChatwootClient, Credential, Role},
-    simulator::{SimUser, Simulator},
+use crate::{
+    chatwoot::client::{ChatwootClient, Credential, Role},
+    simulators::chatwoot::{SimUser, Simulator},
 };
 
 /// One account with an admin, an agent, a WhatsApp inbox, a team, two labels and one

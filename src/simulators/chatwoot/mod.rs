@@ -6,8 +6,8 @@
 //! access tokens, devise sessions, platform app tokens), answers Chatwoot's status codes
 //! and error bodies, and emits signed webhooks for changes made through its API.
 //!
-//! Not modelled: inbox membership (agents see every conversation of their account),
-//! agent bots, contacts API, attachments, message updates, pagination beyond 25 items.
+//! Not modelled: agent bots, contacts API, attachments, message updates, pagination beyond
+//! 25 items.
 
 mod api_account;
 mod api_conversation_state;

@@ -1,0 +1,5 @@
+//! Stand-ins for the external services the hub talks to, for tests, benchmarks and the
+//! demo. Each speaks only its service's wire format (paths, headers, bodies, status codes,
+//! signed webhooks), so a reader of a domain sees the integration and not its stand-in.
+
+pub mod chatwoot;
