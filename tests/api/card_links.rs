@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use whatpro_hub::{
-    chatwoot::client::ConversationStatus, simulators::chatwoot::demo::DEMO_AGENT_TOKEN,
-};
+use whatpro_hub::simulators::chatwoot::{demo::DEMO_AGENT_TOKEN, wire::ConversationStatus};
 
 use crate::{
     accounts::{account_path, super_admin},

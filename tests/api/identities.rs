@@ -7,8 +7,8 @@ use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;
 use whatpro_hub::{
-    chatwoot::client::Role as ChatwootRole,
     simulators::chatwoot::demo::{DEMO_ADMIN_EMAIL, DEMO_ADMIN_TOKEN},
+    simulators::chatwoot::wire::Role as ChatwootRole,
 };
 
 use crate::{

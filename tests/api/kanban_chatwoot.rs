@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use whatpro_hub::{
     chatwoot::client::{ChatwootClient, ConversationStatus, Credential},
-    simulators::chatwoot::demo::DEMO_ADMIN_TOKEN,
+    simulators::chatwoot::{demo::DEMO_ADMIN_TOKEN, wire},
 };
 
 use crate::{
@@ -487,7 +487,7 @@ async fn a_card_moved_by_hand_updates_its_conversation_and_the_echo_moves_nothin
     move_to(lost.clone(), json!({ "lost_reason": "price" })).await;
     eventually("the conversation resolved", || async {
         let c = in_chatwoot();
-        c.status == ConversationStatus::Resolved
+        c.status == wire::ConversationStatus::Resolved
             && c.custom_attributes.get("whatpro_stage") == Some(&json!("Lost"))
             && !c.labels.contains(&"hot".to_string())
     })
@@ -509,7 +509,7 @@ async fn a_card_moved_by_hand_updates_its_conversation_and_the_echo_moves_nothin
     let waiting = stage_named(&board, "Waiting").to_string();
     move_to(waiting.clone(), json!({})).await;
     eventually("the conversation reopened", || async {
-        in_chatwoot().status == ConversationStatus::Open
+        in_chatwoot().status == wire::ConversationStatus::Open
     })
     .await;
     queue_drained(&app, &admin).await;

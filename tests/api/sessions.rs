@@ -16,8 +16,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use whatpro_hub::{
     auth::tokens::{AccessClaims, TokenService},
-    chatwoot::client::Role as ChatwootRole,
     simulators::chatwoot::demo::{DEMO_ADMIN_EMAIL, DEMO_ADMIN_TOKEN, DEMO_AGENT_TOKEN},
+    simulators::chatwoot::wire::Role as ChatwootRole,
 };
 
 use crate::{

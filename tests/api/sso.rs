@@ -9,8 +9,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 use whatpro_hub::{
-    chatwoot::client::Role as ChatwootRole,
     on_db,
+    simulators::chatwoot::wire::Role as ChatwootRole,
     simulators::chatwoot::{
         DemoInstallation, Simulator,
         demo::{

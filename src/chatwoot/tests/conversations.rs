@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::Fixture;
-use crate::chatwoot::client::*;
+use crate::{chatwoot::client::*, simulators::chatwoot::wire};
 
 #[tokio::test]
 async fn conversations_list_get_and_filter() {
@@ -91,7 +91,7 @@ async fn conversation_changes_round_trip() {
         .unwrap();
     assert_eq!(
         f.sim.conversation(acc, id).unwrap().priority,
-        Some(Priority::Urgent)
+        Some(wire::Priority::Urgent)
     );
     f.client
         .toggle_priority(&cred, acc, id, None)

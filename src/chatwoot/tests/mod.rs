@@ -13,8 +13,8 @@ use std::sync::Arc;
 use secrecy::SecretString;
 
 use crate::{
-    chatwoot::client::{ChatwootClient, Credential, Role},
-    simulators::chatwoot::{SimUser, Simulator},
+    chatwoot::client::{ChatwootClient, Credential},
+    simulators::chatwoot::{SimUser, Simulator, wire::Role},
 };
 
 /// One account with an admin, an agent, a WhatsApp inbox, a team, two labels and one

@@ -9,6 +9,7 @@ use axum::{
 };
 use serde_json::{Value, json};
 
+use super::wire::{ConversationStatus, Priority, WebhookEvent};
 use super::{
     api_conversations::{find, parse},
     auth::{ApiResult, member},
@@ -17,7 +18,6 @@ use super::{
     render,
     routes::{Sim, json_body},
 };
-use crate::chatwoot::client::{ConversationStatus, Priority, WebhookEvent};
 
 /// An explicit `status` sets it; none toggles (open → resolved, anything else → open).
 pub(super) async fn toggle_status(

@@ -10,6 +10,7 @@ use axum::{
 };
 use serde_json::{Value, json};
 
+use super::wire::{MessageType, WebhookEvent};
 use super::{
     auth::{ApiError, ApiResult, member},
     delivery::emit,
@@ -17,7 +18,6 @@ use super::{
     payloads,
     routes::{Sim, json_body},
 };
-use crate::chatwoot::client::{MessageType, WebhookEvent};
 
 const PAGE_SIZE: usize = 25;
 

@@ -9,13 +9,13 @@ use axum::{
 };
 use serde_json::{Value, json};
 
+use super::wire::WebhookEvent;
 use super::{
     auth::{ApiError, ApiResult, admin, member},
     model::{Db, SimDashboardApp, SimWebhook, now, token},
     render,
     routes::{Sim, json_body},
 };
-use crate::chatwoot::client::WebhookEvent;
 
 pub(super) fn routes() -> Router<Sim> {
     Router::new()

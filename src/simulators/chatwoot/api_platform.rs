@@ -10,13 +10,13 @@ use axum::{
 };
 use serde_json::{Map, Value, json};
 
+use super::wire::Role;
 use super::{
     auth::{ApiError, ApiResult, non_permissible, platform_app},
     model::{Db, SimAccount, SimMember, SimUser, now, token},
     render,
     routes::{Sim, json_body},
 };
-use crate::chatwoot::client::Role;
 
 pub(super) fn routes() -> Router<Sim> {
     Router::new()

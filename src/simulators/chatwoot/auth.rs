@@ -10,7 +10,7 @@ use axum::{
 use serde_json::{Value, json};
 
 use super::model::Db;
-use crate::chatwoot::client::Role;
+use super::wire::Role;
 
 /// A Chatwoot-style error answer.
 #[derive(Debug)]

@@ -6,12 +6,12 @@ use std::sync::{Arc, atomic::Ordering};
 
 use serde_json::{Map, Value, json};
 
+use super::wire::{self, WebhookEvent};
 use super::{
     model::{Db, now},
     payloads,
     state::{Delivery, Shared, lock},
 };
-use crate::chatwoot::{client::WebhookEvent, signature};
 
 /// `{attr: {previous_value, current_value}}`, one item of `changed_attributes`.
 pub(super) fn change(attr: &str, previous: impl Into<Value>, current: impl Into<Value>) -> Value {
@@ -91,7 +91,7 @@ async fn deliver(
             .header("X-Chatwoot-Timestamp", timestamp.to_string())
             .header(
                 "X-Chatwoot-Signature",
-                signature::sign(secret.as_bytes(), timestamp, &body),
+                wire::signature(secret.as_bytes(), timestamp, &body),
             );
     }
     // Chatwoot logs and swallows failures of account webhooks; so do we, recording them.

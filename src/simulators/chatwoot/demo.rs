@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use super::Simulator;
-use crate::chatwoot::client::{ConversationStatus, Priority, Role};
+use super::wire::{ConversationStatus, Priority, Role};
 
 pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.test";
 pub const DEMO_ADMIN_TOKEN: &str = "demoAdminToken1234567890";

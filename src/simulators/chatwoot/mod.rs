@@ -24,6 +24,7 @@ mod render;
 mod routes;
 mod seed;
 mod state;
+pub mod wire;
 
 use std::{
     fmt,

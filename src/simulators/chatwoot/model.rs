@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::chatwoot::client::{ConversationStatus, MessageType, Priority, Role};
+use super::wire::{ConversationStatus, MessageType, Priority, Role};
 
 #[derive(Debug, Clone)]
 pub struct SimAccount {

@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use super::model::{Db, Sender, SimContact, SimConversation, SimInbox, SimMessage};
-use crate::chatwoot::client::MessageType;
+use super::wire::MessageType;
 
 /// ISO-8601 with milliseconds, as Rails renders timestamps.
 pub(super) fn iso(t: OffsetDateTime) -> String {

@@ -3,11 +3,11 @@
 
 use serde_json::{Map, json};
 
+use super::wire::{ConversationStatus, MessageType, Role, WebhookEvent};
 use super::{
     Simulator, api_conversations::add_message, api_platform::insert_account, delivery, model::*,
     payloads,
 };
-use crate::chatwoot::client::{ConversationStatus, MessageType, Role, WebhookEvent};
 
 impl Simulator {
     pub fn add_account(&self, name: &str) -> i64 {
