@@ -264,9 +264,9 @@ const PURGE_BATCH: i64 = 100;
 const PURGE_REST: u32 = 4;
 /// While other writers queue for SQLite's writer, the cleanup waits for them, a step at a
 /// time, for at most [`PURGE_PATIENCE`] before it takes one turn anyway: under a sustained
-/// load it deletes a batch a second, and catches up once the load is gone.
+/// load it deletes a batch every five seconds, and catches up once the load is gone.
 const PURGE_STEP: std::time::Duration = std::time::Duration::from_millis(10);
-const PURGE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(1);
+const PURGE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Forgets processed deliveries received before `before` (dead ones stay for an operator),
 /// a batch at a time, each its own turn at the writer and after the writers waiting for it,
