@@ -22,7 +22,10 @@ mod tests {
     /// so a domain can never become something the ground depends on.
     #[test]
     fn platform_imports_no_domain() {
-        assert_eq!(modules_named_in("platform", &["platform"]), Vec::<String>::new());
+        assert_eq!(
+            modules_named_in("platform", &["platform"]),
+            Vec::<String>::new()
+        );
     }
 
     /// A simulator speaks its service's wire format and nothing of the hub's: sharing the
@@ -30,7 +33,10 @@ mod tests {
     #[test]
     fn simulators_share_nothing_with_the_domains() {
         let allowed = ["platform", "simulators"];
-        assert_eq!(modules_named_in("simulators", &allowed), Vec::<String>::new());
+        assert_eq!(
+            modules_named_in("simulators", &allowed),
+            Vec::<String>::new()
+        );
     }
 
     /// Which top-level modules other than `allowed` the files under `src/<dir>` name.
