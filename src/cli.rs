@@ -81,8 +81,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::ReplayWebhooks { account, delivery } => {
             let db = open_db(&config).await?;
             let now = crate::platform::clock::now();
-            let count =
-                crate::chatwoot::webhooks::store::replay(&db, account, delivery, now).await?;
+            let count = crate::inbound::store::replay(&db, account, delivery, now).await?;
             let entry = AuditEntry::by(
                 Actor::cli(),
                 account,

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod chatwoot;
 pub mod cli;
 pub mod entitlements;
+pub mod inbound;
 pub mod kanban;
 pub mod platform;
 pub mod realtime;

@@ -24,7 +24,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::{
     app::{ApiDoc, config::Config, headers, health, openapi, state::AppState, web},
-    audit, auth, chatwoot, entitlements, kanban,
+    audit, auth, chatwoot, entitlements, inbound, kanban,
     platform::{client::ClientMeta, clock, db::Db, metrics, request_id, telemetry},
     realtime, tenancy,
 };
@@ -41,6 +41,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(chatwoot::connection::router())
         .merge(chatwoot::inboxes::router())
         .merge(chatwoot::webhooks::router())
+        .merge(inbound::router())
         .merge(kanban::router())
         .merge(realtime::router())
         .merge(tenancy::router())
@@ -131,6 +132,15 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// What processes each source's inbound deliveries, and who consumes Chatwoot's events.
+fn handlers() -> inbound::Handlers {
+    let chatwoot =
+        chatwoot::webhooks::FromChatwoot::new().consumer(kanban::follow::FollowsChatwoot);
+    inbound::Handlers::default()
+        .with(inbound::FROM_CHATWOOT, chatwoot)
+        .with(inbound::FROM_HUB, kanban::writeback::HubJobs)
+}
+
 /// Who is calling, in one layer: the client's address and agent, then the bearer credential
 /// (`auth::middleware`), then the rate limit that depends on both.
 async fn who_is_calling(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -149,8 +159,9 @@ pub async fn serve(
     let drain_limit = state.config.shutdown_timeout;
     let tasks = TaskTracker::new();
     tasks.spawn(housekeeping(state.clone(), shutdown.clone()));
-    tasks.spawn(chatwoot::webhooks::worker::run(
+    tasks.spawn(inbound::worker::run(
         state.clone(),
+        handlers(),
         shutdown.clone(),
     ));
     let announcements = realtime::listener(&state.db).await;
@@ -208,8 +219,7 @@ async fn housekeeping(state: AppState, shutdown: CancellationToken) {
         let month_ago = clock::now() - time::Duration::days(30);
         // At most 20 s of each minute: a large backlog goes over several minutes.
         let budget = Duration::from_secs(20);
-        if let Err(err) = chatwoot::webhooks::store::purge_done(&state.db, month_ago, budget).await
-        {
+        if let Err(err) = inbound::store::purge_done(&state.db, month_ago, budget).await {
             tracing::warn!(error = %err, "purging processed webhook deliveries failed");
         }
     }

@@ -31,7 +31,7 @@ pub struct Shared {
     /// Boards' settings and stages as of each board's structure version.
     pub layouts: crate::kanban::boards::Layouts,
     /// Stores received webhook deliveries, many to a commit under load.
-    pub delivery_writer: crate::chatwoot::webhooks::DeliveryWriter,
+    pub delivery_writer: crate::inbound::DeliveryWriter,
     /// The connected accounts' webhook receivers, kept for a few seconds.
     pub receivers: crate::chatwoot::webhooks::Receivers,
     /// Wakes the webhook worker when a delivery is stored.
@@ -68,7 +68,7 @@ impl AppState {
         );
         Ok(AppState(Arc::new(Shared {
             realtime: crate::realtime::Bus::new(db.clone()),
-            delivery_writer: crate::chatwoot::webhooks::DeliveryWriter::start(db.clone()),
+            delivery_writer: crate::inbound::DeliveryWriter::start(db.clone()),
             db,
             config,
             tokens,

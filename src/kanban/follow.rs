@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 
+use futures_util::future::BoxFuture;
 use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -32,6 +33,7 @@ use crate::{
     chatwoot::{
         client as cw, connection,
         inboxes::{self, Inbox},
+        webhooks::Consumer,
     },
     kanban,
     platform::{
@@ -181,13 +183,31 @@ fn parse_event(event: &str, body: &Value) -> Option<(Conversation, Apply)> {
     }
 }
 
-/// Applies one stored Chatwoot event to the account's boards.
-pub async fn apply(state: &AppState, account_id: Uuid, event: &str, body: &Value) -> AppResult<()> {
-    apply_many(state, account_id, &[(event, body)]).await
+/// The Kanban as a consumer of Chatwoot's events: conversations and messages move cards,
+/// a contact's new name reaches their cards.
+pub struct FollowsChatwoot;
+
+impl Consumer for FollowsChatwoot {
+    fn wants(&self, event: &str) -> bool {
+        batched(event) || event == "contact_updated"
+    }
+
+    fn groups(&self, event: &str) -> bool {
+        batched(event)
+    }
+
+    fn apply<'a>(
+        &'a self,
+        state: &'a AppState,
+        account_id: Uuid,
+        events: &'a [(&'a str, &'a Value)],
+    ) -> BoxFuture<'a, AppResult<()>> {
+        Box::pin(apply_many(state, account_id, events))
+    }
 }
 
-/// Applies stored Chatwoot events of one account, in the order given, as [`apply`] would
-/// one by one. Conversation and message events ([`batched`]) next to each other are
+/// Applies stored Chatwoot events of one account, in the order given, one by one as they
+/// would be alone. Conversation and message events ([`batched`]) next to each other are
 /// applied together: each board takes them under one lock, in one transaction, and
 /// announces once the cards they changed. All of a run's work on a board is kept or none
 /// of it; an error may leave earlier boards (or earlier runs) applied, which is harmless,

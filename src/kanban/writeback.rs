@@ -13,6 +13,7 @@
 
 use std::num::NonZeroU32;
 
+use futures_util::future::BoxFuture;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -28,8 +29,8 @@ use crate::{
     chatwoot::{
         client::{ChatwootError, ConversationStatus},
         connection,
-        webhooks::store as queue,
     },
+    inbound::{Claimed, Handler, store as queue},
     platform::{
         clock,
         db::Tx,
@@ -129,6 +130,23 @@ impl Default for Pace {
 impl Pace {
     async fn wait(&self, account_id: Uuid) {
         self.0.until_key_ready(&account_id).await;
+    }
+}
+
+/// The hub's own jobs ([`FROM_HUB`](crate::inbound::FROM_HUB)): write-backs, queued by
+/// card moves and nothing else.
+pub struct HubJobs;
+
+impl Handler for HubJobs {
+    fn handle<'a>(&'a self, state: &'a AppState, job: &'a Claimed) -> BoxFuture<'a, AppResult<()>> {
+        Box::pin(async move {
+            match job.event.as_str() {
+                EVENT => perform(state, job.account_id, &job.body).await,
+                other => Err(AppError::Internal(anyhow::anyhow!(
+                    "no hub job is named {other}"
+                ))),
+            }
+        })
     }
 }
 

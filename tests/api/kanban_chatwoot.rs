@@ -545,7 +545,7 @@ async fn a_card_moved_by_hand_updates_its_conversation_and_the_echo_moves_nothin
 /// the batch; what is checked holds whichever takes what.)
 #[tokio::test]
 async fn events_out_of_order_in_one_batch_converge_and_positions_stay_dense() {
-    use whatpro_hub::{chatwoot::webhooks::store, platform::clock};
+    use whatpro_hub::{inbound::store, platform::clock};
     let (_sim, demo, mut app, admin) = connected(&[]).await;
     let board = the_board(&app, &admin).await;
     let waiting = stage_named(&board, "Waiting").to_string();
@@ -624,6 +624,7 @@ async fn events_out_of_order_in_one_batch_converge_and_positions_stay_dense() {
         let body = body.to_string();
         let key = format!("batch-{i}");
         let new = store::NewDelivery {
+            source: whatpro_hub::inbound::FROM_CHATWOOT,
             account_id: admin.account_id,
             event: event.to_string(),
             dedupe_key: key,

@@ -135,9 +135,10 @@ pub fn config(vars: &[(&str, &str)]) -> Config {
 impl TestApp {
     /// A stored webhook delivery (an event no consumer acts on), as the intake stores one.
     pub async fn add_delivery(&self, account_id: Uuid) -> Uuid {
-        use whatpro_hub::chatwoot::webhooks::store;
+        use whatpro_hub::inbound::store;
         let key = format!("fixture-{}", rand_id());
         let new = store::NewDelivery {
+            source: whatpro_hub::inbound::FROM_CHATWOOT,
             account_id,
             event: "webwidget_triggered".into(),
             dedupe_key: key,

@@ -132,6 +132,27 @@ async fn an_inbox_created_in_chatwoot_reaches_the_hub_through_its_webhook() {
     .await;
 }
 
+/// An event of Chatwoot's that no consumer acts on (typing) is taken and done, not retried
+/// until dead: it has nothing to do.
+#[tokio::test]
+async fn an_event_no_consumer_wants_is_done() {
+    let (sim, demo, app, admin) = connected(&[]).await;
+    let secret = sim.webhooks(demo.account_id)[0].secret.clone();
+    let body = serde_json::to_vec(&json!({ "event": "conversation_typing_on", "id": 3 })).unwrap();
+    let now = clock::now().unix_timestamp();
+    let headers = signed_headers(&secret, &body, now, "typing-1");
+    let resp = deliver(&app, admin.account_id, &headers, &body).await;
+    assert_eq!(resp.status, StatusCode::OK, "{:?}", resp.body);
+    eventually("the typing event marked done", || {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let done = deliveries(app, admin, "?status=done").await;
+            done.len() == 1 && done[0]["attempts"] == 1 && done[0]["last_error"].is_null()
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn deliveries_need_a_fresh_valid_signature_and_are_stored_once() {
     let (sim, demo, app, admin) = connected(&[]).await;
@@ -212,7 +233,7 @@ async fn deliveries_need_a_fresh_valid_signature_and_are_stored_once() {
 /// and a duplicate is told so even when it is written in the same group as its original.
 #[tokio::test]
 async fn deliveries_arriving_together_are_each_stored_once() {
-    use whatpro_hub::chatwoot::webhooks::store;
+    use whatpro_hub::inbound::store;
     let (sim, demo, app, admin) = connected(&[]).await;
     let secret = sim.webhooks(demo.account_id)[0].secret.clone();
     let now = clock::now().unix_timestamp();
@@ -241,6 +262,7 @@ async fn deliveries_arriving_together_are_each_stored_once() {
 
     // One group holding a key twice, and a key already stored.
     let new = |key: &str| store::NewDelivery {
+        source: whatpro_hub::inbound::FROM_CHATWOOT,
         account_id: admin.account_id,
         event: "conversation_created".into(),
         dedupe_key: key.into(),
@@ -453,7 +475,7 @@ fn new_conversation(id: i64, inbox_id: i64, contact: &str) -> String {
 /// lease is live; after the lease, the restarted hub's worker processes it exactly once.
 #[tokio::test]
 async fn a_delivery_left_by_a_crashed_worker_is_processed_once_after_its_lease() {
-    use whatpro_hub::{chatwoot::webhooks::store, platform::pagination::PageRequest};
+    use whatpro_hub::{inbound::store, platform::pagination::PageRequest};
     let (_sim, demo, mut app, admin) = connected(&[("WEBHOOK_LEASE_SECONDS", "2")]).await;
     // The hub goes down; its database stays. No worker runs while the crash is staged.
     app.stop().await;
@@ -461,6 +483,7 @@ async fn a_delivery_left_by_a_crashed_worker_is_processed_once_after_its_lease()
     let conversation = 90_001;
     let body = new_conversation(conversation, demo.whatsapp_inbox_id, "Rita Sousa");
     let stored = store::NewDelivery {
+        source: whatpro_hub::inbound::FROM_CHATWOOT,
         account_id: admin.account_id,
         event: "conversation_created".into(),
         dedupe_key: "crash-1".into(),
@@ -582,7 +605,7 @@ async fn without_worker(account_name: &str) -> (TestApp, Uuid) {
 /// attempt not counted.
 #[tokio::test]
 async fn a_worker_past_its_lease_records_nothing_and_given_back_deliveries_are_due_again() {
-    use whatpro_hub::chatwoot::webhooks::store;
+    use whatpro_hub::inbound::store;
     let (app, account_id) = without_worker("Fence Co").await;
     let db = app.state.db.clone();
     let first = app.add_delivery(account_id).await;
@@ -652,7 +675,7 @@ fn new_message(conversation_id: i64, inbox_id: i64, contact: &str, text: &str) -
 /// batch; nothing here depends on which worker takes what.)
 #[tokio::test]
 async fn a_delivery_that_cannot_be_processed_fails_alone_and_its_group_is_processed() {
-    use whatpro_hub::{chatwoot::webhooks::store, platform::pagination::PageRequest};
+    use whatpro_hub::{inbound::store, platform::pagination::PageRequest};
     let (_sim, demo, mut app, admin) = connected(&[]).await;
     // Everything is stored before a worker runs, so one claim takes it all, in order.
     app.stop().await;
@@ -694,6 +717,7 @@ async fn a_delivery_that_cannot_be_processed_fails_alone_and_its_group_is_proces
     ];
     for (key, event, body) in &stored {
         let new = store::NewDelivery {
+            source: whatpro_hub::inbound::FROM_CHATWOOT,
             account_id: admin.account_id,
             event: event.to_string(),
             dedupe_key: key.to_string(),
@@ -782,7 +806,7 @@ async fn a_delivery_that_cannot_be_processed_fails_alone_and_its_group_is_proces
 /// attempts are recorded in the same call.
 #[tokio::test]
 async fn a_group_is_recorded_done_only_where_it_is_still_the_claim() {
-    use whatpro_hub::chatwoot::webhooks::store;
+    use whatpro_hub::inbound::store;
     let (app, account_id) = without_worker("Group Co").await;
     let db = app.state.db.clone();
     let mut ids = Vec::new();
@@ -920,11 +944,12 @@ async fn a_received_body_never_runs_a_hub_job() {
             .status
     };
     let before = status();
-    use whatpro_hub::chatwoot::webhooks::store;
+    use whatpro_hub::inbound::store;
     let body = json!({ "event": "card_write_back", "card_id": Uuid::now_v7(),
         "conversation_id": conversation, "stage": "Won", "status": "resolved",
         "add_label": "stolen", "remove_labels": [] });
     let new = store::NewDelivery {
+        source: whatpro_hub::inbound::FROM_CHATWOOT,
         account_id: admin.account_id,
         event: "card_write_back".into(),
         dedupe_key: "forged".into(),
@@ -955,7 +980,7 @@ async fn a_received_body_never_runs_a_hub_job() {
 /// nothing else: not the recent ones, not those still pending or dead.
 #[tokio::test]
 async fn old_processed_deliveries_are_cleaned_up_in_batches_and_nothing_else() {
-    use whatpro_hub::{chatwoot::webhooks::store, on_db};
+    use whatpro_hub::{inbound::store, on_db};
     let (app, account) = without_worker("Cleanup").await;
     let now = clock::now(); // wall-clock: the cleanup compares with the hub's own clock
     let month_ago = now - time::Duration::days(30);
@@ -966,6 +991,7 @@ async fn old_processed_deliveries_are_cleaned_up_in_batches_and_nothing_else() {
         .enumerate()
     {
         let new = store::NewDelivery {
+            source: whatpro_hub::inbound::FROM_CHATWOOT,
             account_id: account,
             event: "conversation_created".into(),
             dedupe_key: format!("cleanup-{n}"),
@@ -993,7 +1019,7 @@ async fn old_processed_deliveries_are_cleaned_up_in_batches_and_nothing_else() {
 /// event finds it and makes no second one.
 #[tokio::test]
 async fn a_message_before_its_conversation_makes_the_card_with_the_message() {
-    use whatpro_hub::chatwoot::webhooks::store;
+    use whatpro_hub::inbound::store;
     let (_sim, demo, mut app, admin) = connected(&[]).await;
     app.stop().await;
     let inbox = demo.whatsapp_inbox_id;
@@ -1012,6 +1038,7 @@ async fn a_message_before_its_conversation_makes_the_card_with_the_message() {
     ];
     for (key, event, body) in stored {
         let new = store::NewDelivery {
+            source: whatpro_hub::inbound::FROM_CHATWOOT,
             account_id: admin.account_id,
             event: event.into(),
             dedupe_key: key.into(),

@@ -19,9 +19,9 @@ use std::{
 
 use uuid::Uuid;
 
-use super::store::{self, Receiver};
 use crate::{
     chatwoot::signature::SignatureError,
+    on_db,
     platform::{
         db::Db,
         error::{AppError, AppResult},
@@ -58,7 +58,7 @@ impl Receivers {
 
     /// The account's receiver as stored now, kept from here on.
     async fn read(&self, db: &Db, account_id: Uuid) -> AppResult<Option<Arc<Receiver>>> {
-        let stored = store::receiver(db, account_id).await?;
+        let stored = receiver(db, account_id).await?;
         Ok(match stored {
             Some(receiver) => Some(self.0.put(account_id, Instant::now(), receiver)),
             None => {
@@ -72,4 +72,21 @@ impl Receivers {
     pub fn forget(&self, account_id: Uuid) {
         self.0.forget(account_id);
     }
+}
+
+/// What taking a delivery for an account needs to know: its connection's sealed webhook
+/// secret and the account's Chatwoot installation.
+#[derive(sqlx::FromRow)]
+pub struct Receiver {
+    pub webhook_secret: Option<String>,
+    pub installation_id: Option<Uuid>,
+}
+
+/// The account's receiver, read in one statement; `None` unless the account exists and is
+/// connected to Chatwoot.
+pub async fn receiver(db: &Db, account_id: Uuid) -> AppResult<Option<Receiver>> {
+    let sql = "SELECT c.webhook_secret, a.chatwoot_installation_id AS installation_id
+               FROM chatwoot_connections c JOIN accounts a ON a.id = c.account_id
+               WHERE c.account_id = $1 AND c.status = 'connected'";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(account_id).fetch_optional(pool).await?))
 }

@@ -1,30 +1,22 @@
 //! Processes stored deliveries: taken in batches, leased so a crashed worker's deliveries
 //! are taken again after the lease, retried with exponential backoff, and dead after
-//! [`MAX_ATTEMPTS`]. A batch is worked through in the order received. Conversation and
-//! message events of one account next to each other are applied as a group (one
-//! transaction per board, `kanban::follow::apply_many`) and recorded done together; any
-//! other delivery, and each delivery of a group that failed, is processed and recorded on
-//! its own, so one that cannot be processed fails alone and is retried alone.
+//! [`MAX_ATTEMPTS`]. A batch is worked through in the order received, each delivery by its
+//! source's [`Handler`](super::Handler). Deliveries of one account and source next to each other that the
+//! handler groups are applied together and recorded done together; any other delivery, and
+//! each delivery of a group that failed, is processed and recorded on its own, so one that
+//! cannot be processed fails alone and is retried alone.
 
 use std::{collections::VecDeque, time::Duration};
 
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    FROM_CHATWOOT, FROM_HUB,
+    Handlers,
     store::{self, Claimed},
 };
 use crate::{
     app::state::AppState,
-    chatwoot::{client::WebhookEvent, connection},
-    kanban::{follow, writeback},
-    platform::{
-        clock,
-        db::Engine,
-        error::{AppError, AppResult},
-        text,
-    },
-    tenancy::accounts,
+    platform::{clock, db::Engine, error::AppError},
 };
 
 pub const MAX_ATTEMPTS: i32 = 8;
@@ -44,19 +36,19 @@ const POLL: Duration = Duration::from_secs(1);
 /// On PostgreSQL several workers claim side by side (`SKIP LOCKED` gives each its own
 /// rows, as it does across replicas), so one's round trips and commits overlap another's;
 /// SQLite has a single writer, so one worker.
-pub async fn run(state: AppState, shutdown: CancellationToken) {
+pub async fn run(state: AppState, handlers: Handlers, shutdown: CancellationToken) {
     let workers = match state.db.engine() {
         Engine::Postgres => PG_WORKERS,
         Engine::Sqlite => 1,
     };
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..workers {
-        tasks.spawn(work(state.clone(), shutdown.clone()));
+        tasks.spawn(work(state.clone(), handlers.clone(), shutdown.clone()));
     }
     while tasks.join_next().await.is_some() {}
 }
 
-async fn work(state: AppState, shutdown: CancellationToken) {
+async fn work(state: AppState, handlers: Handlers, shutdown: CancellationToken) {
     let lease = lease(&state);
     loop {
         loop {
@@ -68,7 +60,8 @@ async fn work(state: AppState, shutdown: CancellationToken) {
                     if batch.len() as i64 == BATCH {
                         state.deliveries.notify_one();
                     }
-                    work_through(&state, batch, taken_at + lease / 2, &shutdown).await;
+                    let start_by = taken_at + lease / 2;
+                    work_through(&state, &handlers, batch, start_by, &shutdown).await;
                 }
                 Err(err) => {
                     tracing::warn!(error = %err, "claiming webhook deliveries failed");
@@ -98,6 +91,7 @@ pub fn lease(state: &AppState) -> time::Duration {
 /// to the queue.
 async fn work_through(
     state: &AppState,
+    handlers: &Handlers,
     batch: Vec<Claimed>,
     start_by: time::OffsetDateTime,
     shutdown: &CancellationToken,
@@ -117,22 +111,25 @@ async fn work_through(
             }
             return;
         }
-        if alone > 0 || !batched(&delivery) {
+        let groups = |d: &Claimed| handlers.of(&d.source).is_some_and(|h| h.groups(&d.event));
+        if alone > 0 || !groups(&delivery) {
             alone = alone.saturating_sub(1);
-            settle(state, delivery).await;
+            settle(state, handlers, delivery).await;
             continue;
         }
         let mut group = vec![delivery];
         while group.len() < group_limit
-            && queue
-                .front()
-                .is_some_and(|next| next.account_id == group[0].account_id && batched(next))
+            && queue.front().is_some_and(|next| {
+                next.account_id == group[0].account_id
+                    && next.source == group[0].source
+                    && groups(next)
+            })
         {
             group.extend(queue.pop_front());
         }
         if group.len() == 1 {
-            settle(state, group.remove(0)).await;
-        } else if let Err(group) = settle_group(state, group).await {
+            settle(state, handlers, group.remove(0)).await;
+        } else if let Err(group) = settle_group(state, handlers, group).await {
             alone = group.len();
             for delivery in group.into_iter().rev() {
                 queue.push_front(delivery);
@@ -141,21 +138,19 @@ async fn work_through(
     }
 }
 
-/// Applies a group of conversation and message deliveries of one account together and
-/// records them done. When the group fails nothing is recorded and it is handed back, to
-/// be settled one by one: whatever it applied before failing is applied again, which
-/// changes nothing (the newest state wins, cards are made once).
-async fn settle_group(state: &AppState, group: Vec<Claimed>) -> Result<(), Vec<Claimed>> {
-    let applied = async {
-        let bodies = group.iter().map(json_body).collect::<AppResult<Vec<_>>>()?;
-        let events: Vec<(&str, &serde_json::Value)> = group
-            .iter()
-            .zip(&bodies)
-            .map(|(delivery, body)| (delivery.event.as_str(), body))
-            .collect();
-        follow::apply_many(state, group[0].account_id, &events).await
+/// Applies a group of one account's deliveries together and records them done. When the
+/// group fails nothing is recorded and it is handed back, to be settled one by one:
+/// whatever it applied before failing is applied again, which its handler makes harmless.
+async fn settle_group(
+    state: &AppState,
+    handlers: &Handlers,
+    group: Vec<Claimed>,
+) -> Result<(), Vec<Claimed>> {
+    let applied = match handlers.of(&group[0].source) {
+        Some(handler) => handler.handle_group(state, &group).await,
+        None => Err(unhandled(&group[0])),
     };
-    if let Err(err) = applied.await {
+    if let Err(err) = applied {
         tracing::info!(deliveries = group.len(), error = %err,
             "a group of webhook deliveries failed; settling them one by one");
         return Err(group);
@@ -174,8 +169,12 @@ async fn settle_group(state: &AppState, group: Vec<Claimed>) -> Result<(), Vec<C
     Ok(())
 }
 
-async fn settle(state: &AppState, delivery: Claimed) {
-    let outcome = match process(state, &delivery).await {
+async fn settle(state: &AppState, handlers: &Handlers, delivery: Claimed) {
+    let processed = match handlers.of(&delivery.source) {
+        Some(handler) => handler.handle(state, &delivery).await,
+        None => Err(unhandled(&delivery)),
+    };
+    let outcome = match processed {
         Ok(()) => store::finish(&state.db, &delivery, clock::now()).await,
         Err(err) => {
             let retry_at = (delivery.attempts < MAX_ATTEMPTS).then(|| {
@@ -199,40 +198,12 @@ async fn settle(state: &AppState, delivery: Claimed) {
     }
 }
 
-/// Whether the delivery is one of Chatwoot's events the Kanban applies in groups.
-fn batched(delivery: &Claimed) -> bool {
-    delivery.source == FROM_CHATWOOT && follow::batched(&delivery.event)
-}
-
-/// What a delivery does, decided by who queued it and then its event: the hub's own jobs
-/// (write-backs) run only when the hub queued them, never because a received body names
-/// one. Inbox events carry no inbox id (Chatwoot sends the settings and the channel), so
-/// they are a signal to pull the account's inboxes again.
-async fn process(state: &AppState, delivery: &Claimed) -> AppResult<()> {
-    match (delivery.source.as_str(), delivery.event.as_str()) {
-        (FROM_HUB, writeback::EVENT) => {
-            writeback::perform(state, delivery.account_id, &delivery.body).await
-        }
-        (FROM_CHATWOOT, "inbox_created" | "inbox_updated") => {
-            let account = accounts::store::get(&state.db, delivery.account_id)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            let (link, credential) = connection::credential(state, &account).await?;
-            connection::pull(state, account.id, &link, &credential).await?;
-            Ok(())
-        }
-        (FROM_CHATWOOT, event) if WebhookEvent::parse(event).is_some() => {
-            follow::apply(state, delivery.account_id, event, &json_body(delivery)?).await
-        }
-        (source, event) => Err(AppError::Internal(anyhow::anyhow!(
-            "nothing runs a {source} delivery of {event}"
-        ))),
-    }
-}
-
-/// The delivery's body, with any NUL in its text made storable (a contact named with one
-/// would otherwise fail on every retry until dead).
-fn json_body(delivery: &Claimed) -> AppResult<serde_json::Value> {
-    serde_json::from_str(&text::json_without_nul(&delivery.body))
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored body is not JSON: {e}")))
+/// A delivery whose source has no handler in this hub: retried (a replica of a newer
+/// version may know it), then dead.
+fn unhandled(delivery: &Claimed) -> AppError {
+    AppError::Internal(anyhow::anyhow!(
+        "nothing runs a {} delivery of {}",
+        delivery.source,
+        delivery.event
+    ))
 }

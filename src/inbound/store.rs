@@ -16,28 +16,13 @@ use super::{Delivery, queries};
 /// A delivery as received, to be stored.
 pub struct NewDelivery {
     pub account_id: Uuid,
+    /// Which door it came through ([`super::FROM_CHATWOOT`], …): what will process it.
+    pub source: &'static str,
     pub event: String,
     /// What identifies a second delivery of the same one (see the intake).
     pub dedupe_key: String,
     pub body: String,
     pub received_at: OffsetDateTime,
-}
-
-/// What taking a delivery for an account needs to know: its connection's sealed webhook
-/// secret and the account's Chatwoot installation.
-#[derive(sqlx::FromRow)]
-pub struct Receiver {
-    pub webhook_secret: Option<String>,
-    pub installation_id: Option<Uuid>,
-}
-
-/// The account's receiver, read in one statement; `None` unless the account exists and is
-/// connected to Chatwoot.
-pub async fn receiver(db: &Db, account_id: Uuid) -> AppResult<Option<Receiver>> {
-    let sql = "SELECT c.webhook_secret, a.chatwoot_installation_id AS installation_id
-               FROM chatwoot_connections c JOIN accounts a ON a.id = c.account_id
-               WHERE c.account_id = $1 AND c.status = 'connected'";
-    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(account_id).fetch_optional(pool).await?))
 }
 
 /// Stores a delivery unless one with the same key is already stored; `false` for a duplicate.
@@ -54,11 +39,11 @@ pub async fn insert_all(db: &Db, new: &[NewDelivery]) -> AppResult<Vec<bool>> {
         Db::Postgres(pool) => {
             let sql = "INSERT INTO webhook_deliveries (id, account_id, source, event, dedupe_key,
                            body, status, attempts, next_attempt_at, received_at)
-                       SELECT id, account_id, 'chatwoot', event, dedupe_key, body, 'pending', 0,
+                       SELECT id, account_id, source, event, dedupe_key, body, 'pending', 0,
                               received_at, received_at
                        FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
-                                   $6::timestamptz[])
-                            AS d (id, account_id, event, dedupe_key, body, received_at)
+                                   $6::timestamptz[], $7::text[])
+                            AS d (id, account_id, event, dedupe_key, body, received_at, source)
                        ON CONFLICT (account_id, source, dedupe_key) DO NOTHING
                        RETURNING id";
             let column = |f: fn(&NewDelivery) -> &str| new.iter().map(f).collect::<Vec<_>>();
@@ -69,6 +54,7 @@ pub async fn insert_all(db: &Db, new: &[NewDelivery]) -> AppResult<Vec<bool>> {
                 .bind(column(|d| &d.dedupe_key))
                 .bind(column(|d| &d.body))
                 .bind(new.iter().map(|d| d.received_at).collect::<Vec<_>>())
+                .bind(column(|d| d.source))
                 .fetch_all(pool)
                 .await?;
             Ok(ids.iter().map(|id| stored.contains(id)).collect())
@@ -76,14 +62,14 @@ pub async fn insert_all(db: &Db, new: &[NewDelivery]) -> AppResult<Vec<bool>> {
         Db::Sqlite(_) => {
             let sql = "INSERT INTO webhook_deliveries (id, account_id, source, event, dedupe_key,
                            body, status, attempts, next_attempt_at, received_at)
-                       VALUES ($1, $2, 'chatwoot', $3, $4, $5, 'pending', 0, $6, $6)
+                       VALUES ($1, $2, $7, $3, $4, $5, 'pending', 0, $6, $6)
                        ON CONFLICT (account_id, source, dedupe_key) DO NOTHING";
             let mut tx = db.begin().await?;
             let mut stored = Vec::with_capacity(new.len());
             for (id, d) in ids.iter().zip(new) {
                 let inserted = on_tx!(&mut tx, c => sqlx::query(sql)
                     .bind(id).bind(d.account_id).bind(&d.event).bind(&d.dedupe_key)
-                    .bind(&d.body).bind(d.received_at)
+                    .bind(&d.body).bind(d.received_at).bind(d.source)
                     .execute(c).await?.rows_affected());
                 stored.push(inserted == 1);
             }
