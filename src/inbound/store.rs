@@ -314,6 +314,26 @@ pub async fn exists(db: &Db, account_id: Uuid, delivery: Uuid) -> AppResult<bool
     Ok(n > 0)
 }
 
+/// The consumers that already applied `delivery`: recorded when a later one failed, so
+/// its retry skips them.
+pub async fn consumers_done(db: &Db, delivery: Uuid) -> AppResult<Vec<String>> {
+    let sql = "SELECT consumer FROM inbound_progress WHERE delivery_id = $1";
+    Ok(on_db!(db, pool => sqlx::query_scalar(sql).bind(delivery).fetch_all(pool).await?))
+}
+
+/// Records that `consumer` applied each of `deliveries`.
+pub async fn record_consumed(db: &Db, deliveries: &[Uuid], consumer: &str) -> AppResult<()> {
+    let sql = "INSERT INTO inbound_progress (delivery_id, consumer, done_at) VALUES ($1, $2, $3)
+               ON CONFLICT DO NOTHING";
+    let now = clock::now();
+    let mut writer = db.writer().await?;
+    for delivery in deliveries {
+        on_writer!(&mut writer, c => sqlx::query(sql).bind(delivery).bind(consumer).bind(now)
+            .execute(c).await?.rows_affected());
+    }
+    Ok(())
+}
+
 /// Queues work of the hub's own (`source = 'hub'`, the only door to it: a delivery from
 /// outside is always `chatwoot`, whatever event it names) in the caller's transaction, with the
 /// same lease, retries and dead letter as deliveries. A job still waiting in the same

@@ -188,6 +188,10 @@ fn parse_event(event: &str, body: &Value) -> Option<(Conversation, Apply)> {
 pub struct FollowsChatwoot;
 
 impl Consumer for FollowsChatwoot {
+    fn name(&self) -> &'static str {
+        "kanban"
+    }
+
     fn wants(&self, event: &str) -> bool {
         batched(event) || event == "contact_updated"
     }

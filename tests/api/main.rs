@@ -9,6 +9,7 @@ mod cross_tenant;
 mod embedding;
 mod entitlements;
 mod identities;
+mod inbound;
 mod input_edges;
 mod kanban;
 mod kanban_chatwoot;

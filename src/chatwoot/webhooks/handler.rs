@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::{
     app::state::AppState,
     chatwoot::{client::WebhookEvent, connection},
-    inbound::{Claimed, Handler},
+    inbound::{Claimed, Handler, store},
     platform::{
         error::{AppError, AppResult},
         text,
@@ -21,6 +21,9 @@ use crate::{
 
 /// Something that acts on Chatwoot's events.
 pub trait Consumer: Send + Sync {
+    /// Its name in the record of which consumers applied a delivery: stable across versions.
+    fn name(&self) -> &'static str;
+
     /// Whether it acts on `event` at all.
     fn wants(&self, event: &str) -> bool;
 
@@ -80,15 +83,37 @@ impl FromChatwoot {
                 "nothing runs a chatwoot delivery of {event}: not one of Chatwoot's events"
             )));
         }
-        for consumer in &self.consumers {
-            let wanted: Vec<_> = events
-                .iter()
-                .copied()
-                .filter(|(event, _)| consumer.wants(event))
-                .collect();
-            if !wanted.is_empty() {
-                consumer.apply(state, account_id, &wanted).await?;
+        // Only a retry can have been applied in part; a first attempt reads nothing.
+        let mut done = Vec::new();
+        for delivery in group.iter().filter(|d| d.attempts > 1) {
+            for consumer in store::consumers_done(&state.db, delivery.id).await? {
+                done.push((delivery.id, consumer));
             }
+        }
+        let mut applied: Vec<(&'static str, Vec<Uuid>)> = Vec::new();
+        for consumer in &self.consumers {
+            let (ids, wanted): (Vec<Uuid>, Vec<(&str, &Value)>) = group
+                .iter()
+                .zip(&events)
+                .filter(|(delivery, (event, _))| {
+                    consumer.wants(event)
+                        && !done
+                            .iter()
+                            .any(|(id, name)| *id == delivery.id && name == consumer.name())
+                })
+                .map(|(delivery, event)| (delivery.id, *event))
+                .unzip();
+            if wanted.is_empty() {
+                continue;
+            }
+            if let Err(err) = consumer.apply(state, account_id, &wanted).await {
+                // What the consumers before it applied stays applied: their retry skips it.
+                for (name, ids) in &applied {
+                    store::record_consumed(&state.db, ids, name).await?;
+                }
+                return Err(err);
+            }
+            applied.push((consumer.name(), ids));
         }
         Ok(())
     }
@@ -128,6 +153,10 @@ impl Handler for FromChatwoot {
 struct InboxMirror;
 
 impl Consumer for InboxMirror {
+    fn name(&self) -> &'static str {
+        "inbox_mirror"
+    }
+
     fn wants(&self, event: &str) -> bool {
         matches!(event, "inbox_created" | "inbox_updated")
     }
