@@ -170,7 +170,7 @@ pub async fn serve(
         announcements,
         shutdown.clone(),
     ));
-    tasks.spawn(chatwoot::connection::keep_reconciled(
+    tasks.spawn(kanban::reconcile::keep_reconciled(
         state.clone(),
         state.config.reconcile_every,
         shutdown.clone(),

@@ -9,6 +9,7 @@ pub mod follow;
 mod links;
 mod lock;
 pub mod metrics;
+pub mod reconcile;
 pub mod stages;
 pub mod writeback;
 
@@ -31,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(stages::router())
         .merge(cards::router())
         .merge(metrics::router())
+        .merge(reconcile::router())
 }
 
 /// Refuses the Kanban to accounts whose plan does not include it.

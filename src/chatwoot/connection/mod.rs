@@ -321,7 +321,7 @@ pub async fn connect(
     let default_board_id = default_board(state, account.id).await?;
     if default_board_id.is_some() {
         // Conversations already open become the new board's cards.
-        if let Err(err) = reconcile(state, account).await {
+        if let Err(err) = kanban::reconcile::reconcile(state, account).await {
             tracing::warn!(account = %account.id, error = %err, "first reconciliation failed");
         }
     }
@@ -570,47 +570,4 @@ pub async fn status(state: &AppState, account: &Account) -> AppResult<Connection
         last_reconciled_at: row.as_ref().and_then(|r| r.last_reconciled_at),
         last_reconcile: row.and_then(|r| r.last_reconcile_report.map(|j| j.0)),
     })
-}
-
-/// Compares the account's cards with Chatwoot's conversations, fixes what is out of
-/// step, and records when and what.
-pub async fn reconcile(state: &AppState, account: &Account) -> AppResult<kanban::follow::Repairs> {
-    let repairs = kanban::follow::reconcile(state, account).await?;
-    let report = serde_json::to_value(repairs).map_err(anyhow::Error::from)?;
-    store::record_reconcile(&state.db, account.id, clock::now(), &report).await?;
-    Ok(repairs)
-}
-
-/// Reconciles every connected account every `every`, until `shutdown`.
-pub async fn keep_reconciled(
-    state: AppState,
-    every: std::time::Duration,
-    shutdown: tokio_util::sync::CancellationToken,
-) {
-    let mut tick = tokio::time::interval(every);
-    tick.tick().await;
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {},
-            () = shutdown.cancelled() => return,
-        }
-        let accounts = match store::connected_accounts(&state.db).await {
-            Ok(accounts) => accounts,
-            Err(err) => {
-                tracing::warn!(error = %err, "listing connected accounts failed");
-                continue;
-            }
-        };
-        for account_id in accounts {
-            let account = crate::tenancy::accounts::store::get(&state.db, account_id).await;
-            let outcome = match account {
-                Ok(Some(account)) => reconcile(&state, &account).await.map(|_| ()),
-                Ok(None) => Ok(()),
-                Err(err) => Err(err),
-            };
-            if let Err(err) = outcome {
-                tracing::warn!(account = %account_id, error = %err, "reconciliation failed");
-            }
-        }
-    }
 }

@@ -22,7 +22,6 @@ pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(utoipa_axum::routes!(connect))
         .routes(utoipa_axum::routes!(status))
         .routes(utoipa_axum::routes!(disconnect))
-        .routes(utoipa_axum::routes!(reconcile))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -121,26 +120,4 @@ async fn disconnect(
     )
     .await?;
     Ok(ApiJson(report))
-}
-
-/// Compares the Kanban's cards with Chatwoot's open conversations now and fixes what is
-/// out of step (admins); it also runs every `RECONCILE_MINUTES`.
-#[utoipa::path(post, path = "/api/v1/accounts/{accountId}/chatwoot/reconcile", tag = "chatwoot",
-    params(("accountId" = Uuid, Path)),
-    responses((status = 200, body = crate::kanban::follow::Repairs), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, body = Problem), (status = 503, body = Problem)))]
-async fn reconcile(
-    State(state): State<AppState>,
-    scope: AccountScope,
-) -> AppResult<ApiJson<crate::kanban::follow::Repairs>> {
-    scope.require(Role::Admin)?;
-    let account = account(&state, &scope).await?;
-    let repairs = super::reconcile(&state, &account).await?;
-    audit::record_alone(
-        &state.db,
-        AuditEntry::new(&scope, "chatwoot.reconciled", "account", scope.account_id)
-            .changes(None::<&()>, Some(&repairs)),
-    )
-    .await?;
-    Ok(ApiJson(repairs))
 }
