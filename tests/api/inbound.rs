@@ -64,17 +64,18 @@ impl Consumer for Counting {
 }
 
 async fn stored_message(app: &TestApp, account: Uuid, key: &str) -> store::Claimed {
+    let now = clock::now(); // wall-clock: stored and claimed as due on the hub's own clock
     let new = store::NewDelivery {
         account_id: account,
         source: FROM_CHATWOOT,
         event: "message_created".into(),
         dedupe_key: key.into(),
         body: r#"{"event":"message_created","id":1}"#.into(),
-        received_at: clock::now(),
+        received_at: now,
     };
     assert!(store::insert(&app.state.db, &new).await.unwrap());
     let lease = time::Duration::minutes(2);
-    let mut claimed = store::claim_batch(&app.state.db, clock::now(), lease, 1)
+    let mut claimed = store::claim_batch(&app.state.db, now, lease, 1)
         .await
         .unwrap();
     claimed.remove(0)
