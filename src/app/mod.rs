@@ -39,6 +39,25 @@ mod tests {
         );
     }
 
+    /// Chatwoot's integration feeds the domains through consumers and hooks `app`
+    /// registers (ADR 20); it calls none of them itself.
+    #[test]
+    fn chatwoot_calls_no_consumer_of_its_events() {
+        let allowed = [
+            "app",
+            "audit",
+            "auth",
+            "chatwoot",
+            "entitlements",
+            "inbound",
+            "platform",
+            "realtime",
+            "simulators",
+            "tenancy",
+        ];
+        assert_eq!(modules_named_in("chatwoot", &allowed), Vec::<String>::new());
+    }
+
     /// Which top-level modules other than `allowed` the files under `src/<dir>` name.
     fn modules_named_in(dir: &str, allowed: &[&str]) -> Vec<String> {
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");

@@ -38,6 +38,8 @@ pub struct Shared {
     pub deliveries: tokio::sync::Notify,
     /// Relays board changes to open realtime streams.
     pub realtime: crate::realtime::Bus,
+    /// What follows an account's connection to Chatwoot (the Kanban's first board).
+    pub on_connect: Arc<dyn crate::chatwoot::connection::OnConnect>,
     /// Paces the hub's own calls to each account's Chatwoot.
     pub chatwoot_pace: crate::kanban::writeback::Pace,
 }
@@ -80,6 +82,7 @@ impl AppState {
             plans: Default::default(),
             layouts: Default::default(),
             chatwoot_pace: Default::default(),
+            on_connect: Arc::new(crate::kanban::reconcile::FirstBoard),
             receivers: Default::default(),
             deliveries: tokio::sync::Notify::new(),
         })))

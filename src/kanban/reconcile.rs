@@ -1,14 +1,21 @@
-//! Keeping the Kanban in step with Chatwoot when events were missed: on an admin's request
-//! and every `RECONCILE_MINUTES` for each connected account, with the outcome recorded on
-//! the account's connection.
+//! Keeping the Kanban in step with Chatwoot: a first board when an account connects, then,
+//! when events were missed, reconciliation on an admin's request and every
+//! `RECONCILE_MINUTES` for each connected account, with the outcome recorded on the
+//! account's connection.
 
 use axum::extract::State;
+use futures_util::future::BoxFuture;
+use uuid::Uuid;
 
-use super::follow::{self, Repairs};
+use super::{
+    boards,
+    follow::{self, Repairs},
+};
 use crate::{
     app::state::AppState,
     audit::{self, AuditEntry},
-    chatwoot::connection,
+    chatwoot::connection::{self, OnConnect},
+    entitlements,
     platform::{
         clock,
         error::{AppError, AppResult, Problem},
@@ -86,4 +93,64 @@ pub async fn keep_reconciled(
             }
         }
     }
+}
+
+/// When an account connects: a board for an account without one, and the conversations
+/// already open become its cards.
+pub struct FirstBoard;
+
+impl OnConnect for FirstBoard {
+    fn connected<'a>(
+        &'a self,
+        state: &'a AppState,
+        account: &'a accounts::Account,
+    ) -> BoxFuture<'a, AppResult<Option<Uuid>>> {
+        Box::pin(async move {
+            let board = default_board(state, account.id).await?;
+            if board.is_some()
+                && let Err(err) = reconcile(state, account).await
+            {
+                tracing::warn!(account = %account.id, error = %err, "first reconciliation failed");
+            }
+            Ok(board)
+        })
+    }
+}
+
+/// Gives an account without boards (whose plan has the Kanban and room for one) a board
+/// with the default pipeline, so cards appear with no setup.
+async fn default_board(state: &AppState, account_id: Uuid) -> AppResult<Option<Uuid>> {
+    let mut tx = state.db.begin().await?;
+    // The account lock the capacity check takes keeps two connects from making two boards.
+    let room = entitlements::ensure_capacity(
+        &mut tx,
+        &state.config.plan_defaults,
+        account_id,
+        entitlements::Resource::Boards,
+    )
+    .await;
+    match room {
+        Ok(()) => {}
+        Err(AppError::QuotaExceeded { .. }) => return Ok(None),
+        Err(other) => return Err(other),
+    }
+    let plan =
+        entitlements::store::effective(&mut tx, &state.config.plan_defaults, account_id).await?;
+    let has_boards = !boards::store::all_live(&mut tx, account_id)
+        .await?
+        .is_empty();
+    if !plan.features.kanban_enabled || has_boards {
+        return Ok(None);
+    }
+    let draft = boards::Draft {
+        name: "Pipeline".into(),
+        description: "Conversations from every enabled inbox, created by Whatpro Hub.".into(),
+        currency: "BRL".into(),
+        inbox_ids: Vec::new(),
+        custom_fields: Vec::new(),
+        stages: boards::default_stages(),
+    };
+    let created = boards::create(&mut tx, account_id, draft).await?;
+    tx.commit().await?;
+    Ok(Some(created.board.id))
 }

@@ -8,6 +8,7 @@ pub mod store;
 
 use std::sync::Arc;
 
+use futures_util::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -24,7 +25,6 @@ use super::{
 use crate::{
     app::state::AppState,
     auth::opaque,
-    entitlements, kanban,
     platform::{
         clock,
         error::{AppError, AppResult},
@@ -111,6 +111,16 @@ pub struct ConnectReport {
     pub sync: SyncReport,
     /// The board made for an account that had none, fed by every enabled inbox.
     pub default_board_id: Option<Uuid>,
+}
+
+/// What another domain does once an account is connected (the Kanban makes its first
+/// board), registered by `app`; its answer is the report's `default_board_id`.
+pub trait OnConnect: Send + Sync {
+    fn connected<'a>(
+        &'a self,
+        state: &'a AppState,
+        account: &'a Account,
+    ) -> BoxFuture<'a, AppResult<Option<Uuid>>>;
 }
 
 pub fn webhook_url(state: &AppState, account_id: Uuid) -> String {
@@ -318,13 +328,7 @@ pub async fn connect(
     tx.commit().await?;
     state.receivers.forget(account.id);
     let sync = pull(state, account.id, &link, &credential).await?;
-    let default_board_id = default_board(state, account.id).await?;
-    if default_board_id.is_some() {
-        // Conversations already open become the new board's cards.
-        if let Err(err) = kanban::reconcile::reconcile(state, account).await {
-            tracing::warn!(account = %account.id, error = %err, "first reconciliation failed");
-        }
-    }
+    let default_board_id = state.on_connect.connected(state, account).await?;
     Ok(ConnectReport {
         webhook: WebhookRegistration {
             registration: Registration {
@@ -338,44 +342,6 @@ pub async fn connect(
         sync,
         default_board_id,
     })
-}
-
-/// Gives an account without boards (whose plan has the Kanban and room for one) a board
-/// with the default pipeline, so cards appear with no setup.
-async fn default_board(state: &AppState, account_id: Uuid) -> AppResult<Option<Uuid>> {
-    let mut tx = state.db.begin().await?;
-    // The account lock the capacity check takes keeps two connects from making two boards.
-    let room = entitlements::ensure_capacity(
-        &mut tx,
-        &state.config.plan_defaults,
-        account_id,
-        entitlements::Resource::Boards,
-    )
-    .await;
-    match room {
-        Ok(()) => {}
-        Err(AppError::QuotaExceeded { .. }) => return Ok(None),
-        Err(other) => return Err(other),
-    }
-    let plan =
-        entitlements::store::effective(&mut tx, &state.config.plan_defaults, account_id).await?;
-    let has_boards = !kanban::boards::store::all_live(&mut tx, account_id)
-        .await?
-        .is_empty();
-    if !plan.features.kanban_enabled || has_boards {
-        return Ok(None);
-    }
-    let draft = kanban::boards::Draft {
-        name: "Pipeline".into(),
-        description: "Conversations from every enabled inbox, created by Whatpro Hub.".into(),
-        currency: "BRL".into(),
-        inbox_ids: Vec::new(),
-        custom_fields: Vec::new(),
-        stages: kanban::boards::default_stages(),
-    };
-    let created = kanban::boards::create(&mut tx, account_id, draft).await?;
-    tx.commit().await?;
-    Ok(Some(created.board.id))
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
