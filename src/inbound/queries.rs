@@ -90,17 +90,29 @@ pub fn supersede_jobs(engine: Engine) -> &'static str {
     per_engine!(engine, supersede, "webhook_deliveries_account_status")
 }
 
-/// Queues again at `$3` the dead deliveries (of account `$1`, when given; `$2` is NULL).
+/// What puts a delivery back in the queue as if just received, at `$2`.
+macro_rules! requeue {
+    () => {
+        "UPDATE webhook_deliveries
+         SET status = 'pending', attempts = 0, next_attempt_at = $2, locked_until = NULL,
+             last_error = NULL, processed_at = NULL
+         WHERE ($1 IS NULL OR account_id = $1) AND "
+    };
+}
+
+/// Queues delivery `$3` again (of account `$1`, when given) unless a worker holds it now.
+pub const REPLAY_ONE: &str = concat!(requeue!(), "id = $3 AND status <> 'processing'");
+
+/// Queues the dead deliveries again (of account `$1`, when given).
 pub fn replay_dead(engine: Engine) -> &'static str {
     macro_rules! replay_dead {
         ($indexed:expr, $lock:expr) => {
             concat!(
-                "UPDATE webhook_deliveries
-                 SET status = 'pending', attempts = 0, next_attempt_at = $3, locked_until = NULL,
-                     last_error = NULL, processed_at = NULL
-                 WHERE ($1 IS NULL OR account_id = $1) AND $2 IS NULL AND id IN (
-                     SELECT id FROM webhook_deliveries ", $indexed, "
-                     WHERE status = 'dead')", $lock
+                requeue!(),
+                "id IN (SELECT id FROM webhook_deliveries ",
+                $indexed,
+                " WHERE status = 'dead')",
+                $lock
             )
         };
     }
@@ -146,6 +158,7 @@ mod tests {
             ("purge", purge(Engine::Sqlite)),
             ("supersede_jobs", supersede_jobs(Engine::Sqlite)),
             ("replay_dead", replay_dead(Engine::Sqlite)),
+            ("replay_one", REPLAY_ONE),
         ];
         for (name, sql) in statements {
             let explain = format!("EXPLAIN QUERY PLAN {sql}");

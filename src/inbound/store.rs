@@ -292,19 +292,13 @@ pub async fn replay(
     delivery: Option<Uuid>,
     now: OffsetDateTime,
 ) -> AppResult<u64> {
-    let sql = match delivery {
-        Some(_) => {
-            "UPDATE webhook_deliveries
-             SET status = 'pending', attempts = 0, next_attempt_at = $3, locked_until = NULL,
-                 last_error = NULL, processed_at = NULL
-             WHERE ($1 IS NULL OR account_id = $1) AND id = $2 AND status <> 'processing'"
-        }
-        None => queries::replay_dead(db.engine()),
+    let replayed = match delivery {
+        Some(id) => on_db!(db, pool => sqlx::query(queries::REPLAY_ONE)
+            .bind(account_id).bind(now).bind(id).execute(pool).await?.rows_affected()),
+        None => on_db!(db, pool => sqlx::query(queries::replay_dead(db.engine()))
+            .bind(account_id).bind(now).execute(pool).await?.rows_affected()),
     };
-    Ok(
-        on_db!(db, pool => sqlx::query(sql).bind(account_id).bind(delivery).bind(now)
-        .execute(pool).await?.rows_affected()),
-    )
+    Ok(replayed)
 }
 
 pub async fn exists(db: &Db, account_id: Uuid, delivery: Uuid) -> AppResult<bool> {

@@ -7,7 +7,9 @@ use std::sync::{
 };
 
 use futures_util::future::BoxFuture;
+use reqwest::StatusCode;
 use serde_json::Value;
+use serde_json::json;
 use uuid::Uuid;
 use whatpro_hub::{
     app::state::AppState,
@@ -64,21 +66,28 @@ impl Consumer for Counting {
 }
 
 async fn stored_message(app: &TestApp, account: Uuid, key: &str) -> store::Claimed {
-    let now = clock::now(); // wall-clock: stored and claimed as due on the hub's own clock
-    let new = store::NewDelivery {
-        account_id: account,
-        source: FROM_CHATWOOT,
-        event: "message_created".into(),
-        dedupe_key: key.into(),
-        body: r#"{"event":"message_created","id":1}"#.into(),
-        received_at: now,
-    };
-    assert!(store::insert(&app.state.db, &new).await.unwrap());
+    stored_messages(app, account, &[key]).await.remove(0)
+}
+
+/// Stores a message delivery per key and claims them, in order.
+async fn stored_messages(app: &TestApp, account: Uuid, keys: &[&str]) -> Vec<store::Claimed> {
+    // Due an hour from the hub's clock, so the hub's own worker leaves them to this test.
+    let later = clock::now() + time::Duration::hours(1); // wall-clock: relative to the hub's clock
+    for key in keys {
+        let new = store::NewDelivery {
+            account_id: account,
+            source: FROM_CHATWOOT,
+            event: "message_created".into(),
+            dedupe_key: key.to_string(),
+            body: r#"{"event":"message_created","id":1}"#.into(),
+            received_at: later,
+        };
+        assert!(store::insert(&app.state.db, &new).await.unwrap());
+    }
     let lease = time::Duration::minutes(2);
-    let mut claimed = store::claim_batch(&app.state.db, now, lease, 1)
+    store::claim_batch(&app.state.db, later, lease, keys.len() as i64)
         .await
-        .unwrap();
-    claimed.remove(0)
+        .unwrap()
 }
 
 async fn progress_rows(app: &TestApp) -> i64 {
@@ -129,4 +138,72 @@ async fn a_retry_skips_the_consumers_that_already_applied_it() {
         1,
         "a whole success records nothing"
     );
+}
+
+/// A group fails in its second consumer after the first applied all of it; the worker then
+/// handles each delivery alone, still in its first attempt: the first consumer is skipped.
+#[tokio::test]
+async fn a_failed_group_handled_one_by_one_skips_what_was_applied() {
+    let app = TestApp::spawn().await;
+    let metering = Counting::new("metering", 0);
+    let bridge = Counting::new("bridge", 1);
+    let (metered, bridged) = (metering.applied.clone(), bridge.applied.clone());
+    let handler = FromChatwoot::new().consumer(metering).consumer(bridge);
+    let root = super_admin(&app).await;
+    let account = app.tenant(&root, "Acme").await.id;
+
+    let group = stored_messages(&app, account, &["g-1", "g-2"]).await;
+    assert!(handler.handle_group(&app.state, &group).await.is_err());
+    assert_eq!(metered.load(Ordering::SeqCst), 2);
+    for delivery in &group {
+        assert_eq!(delivery.attempts, 1);
+        handler.handle(&app.state, delivery).await.unwrap();
+    }
+    assert_eq!(
+        (
+            metered.load(Ordering::SeqCst),
+            bridged.load(Ordering::SeqCst)
+        ),
+        (2, 2),
+        "each message applied once by each consumer"
+    );
+}
+
+/// Replays name the account in their statement: an admin replays their own dead deliveries
+/// and never another account's, whose delivery ids answer 404.
+#[tokio::test]
+async fn replays_stay_inside_the_account() {
+    let app = TestApp::spawn().await;
+    let root = super_admin(&app).await;
+    let (acme, other) = (
+        app.tenant(&root, "Acme").await,
+        app.tenant(&root, "Other").await,
+    );
+    let mine = stored_message(&app, acme.id, "mine").await;
+    let theirs = stored_message(&app, other.id, "theirs").await;
+    let dead = "UPDATE webhook_deliveries SET status = 'dead'";
+    on_db!(&app.state.db, pool => sqlx::query(dead).execute(pool).await.unwrap().rows_affected());
+
+    let all = app
+        .post(
+            &acme.path("/webhook-deliveries/replay"),
+            &acme.admin.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(all.body, json!({ "replayed": 1 }), "{:?}", all.body);
+    let one = |id: Uuid| acme.path(&format!("/webhook-deliveries/{id}/replay"));
+    app.post(&one(theirs.id), &acme.admin.token, json!({}))
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    let status = "SELECT id, status FROM webhook_deliveries ORDER BY id";
+    let rows: Vec<(Uuid, String)> =
+        on_db!(&app.state.db, pool => sqlx::query_as(status).fetch_all(pool).await.unwrap());
+    let of = |id: Uuid| rows.iter().find(|(row, _)| *row == id).unwrap().1.clone();
+    assert_ne!(
+        of(mine.id),
+        "dead",
+        "queued again (and maybe processed since)"
+    );
+    assert_eq!(of(theirs.id), "dead");
 }

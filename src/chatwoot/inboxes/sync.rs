@@ -246,17 +246,18 @@ pub async fn apply_teams(
     remote: &[cw::Team],
 ) -> AppResult<Counts> {
     let mut counts = Counts::default();
-    let mut local = teams::store::all_live_in(tx, account_id).await?;
     // Gone teams first, so a team Chatwoot deleted and made again frees its name.
-    let (gone, kept): (Vec<_>, Vec<_>) = local.into_iter().partition(|team| {
-        team.chatwoot_team_id
-            .is_some_and(|id| !remote.iter().any(|r| r.id == id))
-    });
+    let (gone, local): (Vec<_>, Vec<_>) = teams::store::all_live_in(tx, account_id)
+        .await?
+        .into_iter()
+        .partition(|team| {
+            team.chatwoot_team_id
+                .is_some_and(|id| !remote.iter().any(|r| r.id == id))
+        });
     for team in gone {
         teams::store::delete(tx, account_id, team.id).await?;
         counts.removed += 1;
     }
-    local = kept;
     let now = clock::now();
     for r in remote {
         let description = r.description.clone().unwrap_or_default();

@@ -83,9 +83,14 @@ impl FromChatwoot {
                 "nothing runs a chatwoot delivery of {event}: not one of Chatwoot's events"
             )));
         }
-        // Only a retry can have been applied in part; a first attempt reads nothing.
+        // Progress exists only for an event two consumers want, once one failed after the
+        // other applied it; the delivery is then handled again alone (right after its group
+        // failed) or as a later attempt. Anything else reads nothing.
+        let may_be_partial = |d: &&Claimed| {
+            (group.len() == 1 || d.attempts > 1) && self.wanting(&d.event).nth(1).is_some()
+        };
         let mut done = Vec::new();
-        for delivery in group.iter().filter(|d| d.attempts > 1) {
+        for delivery in group.iter().filter(may_be_partial) {
             for consumer in store::consumers_done(&state.db, delivery.id).await? {
                 done.push((delivery.id, consumer));
             }
