@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `create-admin`, `token`.
+//! The command line: `serve` (default), `migrate`, `create-admin`, `replay-webhooks`,
+//! `billing-sync`, `token`.
 
 use std::time::Duration;
 
@@ -56,6 +57,9 @@ enum Command {
         #[arg(long)]
         delivery: Option<uuid::Uuid>,
     },
+    /// Compare every live subscription with Asaas now (what the hub does every
+    /// BILLING_SYNC_MINUTES) and repair what lost webhooks left behind.
+    BillingSync,
     /// Operator tool: print a short-lived access token for a user (same code path as sign-in).
     Token {
         #[arg(long)]
@@ -92,6 +96,21 @@ pub async fn run() -> anyhow::Result<()> {
             audit::record_alone(&db, entry).await?;
             db.close().await;
             println!("{count} deliveries queued again");
+            Ok(())
+        }
+        Command::BillingSync => {
+            let db = open_db(&config).await?;
+            let state = AppState::new(db.clone(), config).await?;
+            let (read, failed) = crate::billing::subscriptions::reconcile_all(&state).await?;
+            let changed = crate::billing::subscriptions::settle_due(&state).await?;
+            db.close().await;
+            println!(
+                "{read} subscriptions compared with Asaas ({failed} failed), {changed} changed by the clock"
+            );
+            anyhow::ensure!(
+                failed == 0,
+                "{failed} subscriptions could not be compared; see the log"
+            );
             Ok(())
         }
         Command::Token { email, ttl_minutes } => {

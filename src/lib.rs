@@ -5,11 +5,13 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod chatwoot;
 pub mod cli;
 pub mod entitlements;
 pub mod inbound;
 pub mod kanban;
+pub mod metering;
 pub mod platform;
 pub mod realtime;
 pub mod simulators;

@@ -64,6 +64,28 @@ pub struct Config {
     pub log_format: LogFormat,
     pub otlp_endpoint: Option<String>,
     pub plan_defaults: PlanDefaults,
+    pub billing: BillingEnv,
+}
+
+/// Billing through Asaas: off (503 `billing_unavailable`) until `ASAAS_API_KEY` is set.
+#[derive(Clone, Debug)]
+pub struct BillingEnv {
+    pub asaas: Option<AsaasEnv>,
+    /// Full access kept after a payment is overdue (`BILLING_GRACE_DAYS`; 0 suspends at once).
+    pub grace_days: u32,
+    /// Trial on a first subscription to a plan without one of its own (`BILLING_TRIAL_DAYS`).
+    pub trial_days: u32,
+    /// How often live subscriptions are compared with Asaas (`BILLING_SYNC_MINUTES`).
+    pub sync_every: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct AsaasEnv {
+    /// Base URL, `/v3` included (`ASAAS_API_URL`).
+    pub url: String,
+    pub api_key: SecretString,
+    /// The `authToken` of the Asaas webhook, which Asaas sends back in `asaas-access-token`.
+    pub webhook_token: SecretString,
 }
 
 /// The one Chatwoot installation most deployments have, described by `CHATWOOT_URL`,
@@ -228,6 +250,7 @@ impl Config {
             log_format,
             otlp_endpoint: vars.get("OTEL_EXPORTER_OTLP_ENDPOINT").map(String::from),
             plan_defaults: PlanDefaults::from_lookup(|name| vars.get(name).map(String::from))?,
+            billing: billing_env(&vars)?,
         })
     }
 
@@ -314,6 +337,37 @@ fn sqlite_url(data_dir: &std::path::Path) -> anyhow::Result<String> {
 pub(crate) fn base64_decode(raw: &str) -> anyhow::Result<Vec<u8>> {
     use base64::Engine;
     Ok(base64::engine::general_purpose::STANDARD.decode(raw)?)
+}
+
+fn billing_env(vars: &Vars) -> anyhow::Result<BillingEnv> {
+    let asaas = match vars.get("ASAAS_API_KEY") {
+        None => None,
+        Some(key) => {
+            let Some(token) = vars.get("ASAAS_WEBHOOK_TOKEN") else {
+                bail!(
+                    "ASAAS_WEBHOOK_TOKEN must be set with ASAAS_API_KEY: it is what tells Asaas's webhooks apart from anyone's posts"
+                );
+            };
+            let url = vars
+                .get("ASAAS_API_URL")
+                .unwrap_or("https://api-sandbox.asaas.com/v3")
+                .trim_end_matches('/')
+                .to_string();
+            origin_of(&url)
+                .with_context(|| format!("ASAAS_API_URL {url:?} is not an http(s) URL"))?;
+            Some(AsaasEnv {
+                url,
+                api_key: SecretString::from(key),
+                webhook_token: SecretString::from(token),
+            })
+        }
+    };
+    Ok(BillingEnv {
+        asaas,
+        grace_days: vars.parse("BILLING_GRACE_DAYS", 5u32)?,
+        trial_days: vars.parse("BILLING_TRIAL_DAYS", 0u32)?,
+        sync_every: Duration::from_secs(60 * vars.parse("BILLING_SYNC_MINUTES", 60u64)?.max(1)),
+    })
 }
 
 fn chatwoot_env(vars: &Vars) -> anyhow::Result<Option<ChatwootEnv>> {
@@ -414,6 +468,28 @@ mod tests {
         let printed = format!("{config:?}");
         assert!(!printed.contains("0123456789abcdef"), "{printed}");
         assert!(!printed.contains("q83vEjRWeJ"), "{printed}");
+    }
+
+    #[test]
+    fn billing_is_off_without_a_key_and_needs_the_webhook_token_with_one() {
+        let config = Config::from_vars(vars(&[])).unwrap();
+        assert!(config.billing.asaas.is_none());
+        assert_eq!(config.billing.grace_days, 5);
+        assert_eq!(config.billing.trial_days, 0);
+        let err = Config::from_vars(vars(&[("ASAAS_API_KEY", "$aact_test")])).unwrap_err();
+        assert!(err.to_string().contains("ASAAS_WEBHOOK_TOKEN"), "{err}");
+        let config = Config::from_vars(vars(&[
+            ("ASAAS_API_KEY", "$aact_secret_key"),
+            ("ASAAS_WEBHOOK_TOKEN", "whsec-token-value"),
+            ("BILLING_GRACE_DAYS", "0"),
+        ]))
+        .unwrap();
+        let asaas = config.billing.asaas.as_ref().unwrap();
+        assert_eq!(asaas.url, "https://api-sandbox.asaas.com/v3");
+        assert_eq!(config.billing.grace_days, 0);
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("aact_secret"), "{printed}");
+        assert!(!printed.contains("whsec-token"), "{printed}");
     }
 
     #[test]

@@ -24,7 +24,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::{
     app::{ApiDoc, config::Config, headers, health, openapi, state::AppState, web},
-    audit, auth, chatwoot, entitlements, inbound, kanban,
+    audit, auth, billing, chatwoot, entitlements, inbound, kanban, metering,
     platform::{client::ClientMeta, clock, db::Db, metrics, request_id, telemetry},
     realtime, tenancy,
 };
@@ -48,6 +48,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(auth::sessions::admin_router())
         .merge(auth::api_keys::router())
         .merge(entitlements::router())
+        .merge(billing::router())
         .merge(audit::router())
 }
 
@@ -134,11 +135,13 @@ pub fn router(state: AppState) -> Router {
 
 /// What processes each source's inbound deliveries, and who consumes Chatwoot's events.
 fn handlers() -> inbound::Handlers {
-    let chatwoot =
-        chatwoot::webhooks::FromChatwoot::new().consumer(kanban::follow::FollowsChatwoot);
+    let chatwoot = chatwoot::webhooks::FromChatwoot::new()
+        .consumer(kanban::follow::FollowsChatwoot)
+        .consumer(metering::Metering);
     inbound::Handlers::default()
         .with(inbound::FROM_CHATWOOT, chatwoot)
         .with(inbound::FROM_HUB, kanban::writeback::HubJobs)
+        .with(inbound::FROM_ASAAS, billing::webhooks::FromAsaas)
 }
 
 /// Who is calling, in one layer: the client's address and agent, then the bearer credential
@@ -175,6 +178,7 @@ pub async fn serve(
         state.config.reconcile_every,
         shutdown.clone(),
     ));
+    tasks.spawn(billing::keep_in_step(state.clone(), shutdown.clone()));
     tasks.close();
 
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -221,6 +225,10 @@ async fn housekeeping(state: AppState, shutdown: CancellationToken) {
         let budget = Duration::from_secs(20);
         if let Err(err) = inbound::store::purge_done(&state.db, month_ago, budget).await {
             tracing::warn!(error = %err, "purging processed webhook deliveries failed");
+        }
+        let last_month = metering::month_of(clock::now() - time::Duration::days(31));
+        if let Err(err) = metering::store::purge_before(&state.db, &last_month).await {
+            tracing::warn!(error = %err, "purging counted message ids failed");
         }
     }
 }

@@ -40,6 +40,10 @@ pub struct Shared {
     pub realtime: crate::realtime::Bus,
     /// What follows an account's connection to Chatwoot (the Kanban's first board).
     pub on_connect: Arc<dyn crate::chatwoot::connection::OnConnect>,
+    /// Plans, subscriptions and the Asaas client.
+    pub billing: crate::billing::Billing,
+    /// What may refuse an account's writes (billing's suspension).
+    pub write_gate: Arc<dyn crate::tenancy::WriteGate>,
     /// Paces the hub's own calls to each account's Chatwoot.
     pub chatwoot_pace: crate::kanban::writeback::Pace,
 }
@@ -68,6 +72,7 @@ impl AppState {
             config.rate_limit_per_minute,
             config.anonymous_rate_limit_per_minute,
         );
+        let billing = crate::billing::Billing::new(&config.billing)?;
         Ok(AppState(Arc::new(Shared {
             realtime: crate::realtime::Bus::new(db.clone()),
             delivery_writer: crate::inbound::DeliveryWriter::start(db.clone()),
@@ -83,6 +88,8 @@ impl AppState {
             layouts: Default::default(),
             chatwoot_pace: Default::default(),
             on_connect: Arc::new(crate::kanban::reconcile::FirstBoard),
+            billing,
+            write_gate: crate::billing::gate(),
             receivers: Default::default(),
             deliveries: tokio::sync::Notify::new(),
         })))

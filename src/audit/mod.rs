@@ -36,6 +36,17 @@ impl Actor {
         }
     }
 
+    /// The hub itself, acting on what an outside service told it (a payment confirmed by
+    /// Asaas) or on its schedule (a grace period over).
+    pub fn system() -> Self {
+        Actor {
+            kind: "system",
+            user_id: None,
+            api_key_id: None,
+            client: None,
+        }
+    }
+
     pub fn anonymous(client: &ClientMeta) -> Self {
         Actor {
             kind: "anonymous",

@@ -131,6 +131,24 @@ pub struct CurrentUser {
     pub client: ClientMeta,
 }
 
+/// `Option<CurrentUser>`: `None` for a request without a bearer credential (public routes
+/// that show more to a super admin); a credential that does not hold is still refused.
+impl axum::extract::OptionalFromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, AppError> {
+        if parts.extensions.get::<Authentication>().is_none() {
+            return Ok(None);
+        }
+        <CurrentUser as FromRequestParts<AppState>>::from_request_parts(parts, state)
+            .await
+            .map(Some)
+    }
+}
+
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 

@@ -28,7 +28,7 @@ pub const ALL: &[&str] = &[
 
 fn resource_of(segment: &str) -> Option<&'static str> {
     Some(match segment {
-        "" | "usage" | "chatwoot" | "webhook-deliveries" => "account",
+        "" | "usage" | "features" | "chatwoot" | "webhook-deliveries" => "account",
         "users" => "users",
         "teams" => "teams",
         "audit-logs" => "audit",

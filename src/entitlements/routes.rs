@@ -21,6 +21,7 @@ use crate::{
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(usage))
+        .routes(routes!(features))
         .routes(routes!(update_entitlements))
 }
 
@@ -30,6 +31,11 @@ pub struct Usage {
     pub features: Features,
     /// Live resources counted against the limits, by resource name.
     pub usage: BTreeMap<&'static str, i64>,
+    /// Chatwoot messages (incoming and outgoing) this calendar month (UTC), against
+    /// `max_monthly_messages`.
+    pub messages_this_month: i64,
+    /// Agents who sent a message this calendar month.
+    pub active_agents_this_month: i64,
 }
 
 /// Limits, feature flags and current usage of the account.
@@ -46,11 +52,32 @@ async fn usage(State(state): State<AppState>, scope: AccountScope) -> AppResult<
             store::count(&state.db, scope.account_id, resource).await?,
         );
     }
+    let month = crate::metering::month_of(crate::platform::clock::now());
+    let (messages, agents) =
+        crate::metering::store::month(&state.db, scope.account_id, &month).await?;
     Ok(ApiJson(Usage {
         limits: entitlements.limits,
         features: entitlements.features,
         usage,
+        messages_this_month: messages,
+        active_agents_this_month: agents,
     }))
+}
+
+/// The feature flags in force for the account (its plan and any overrides), for any member:
+/// the UI and the dashboard script hide what is off, and the API refuses it.
+#[utoipa::path(get, path = "/api/v1/accounts/{accountId}/features", tag = "entitlements",
+    params(("accountId" = uuid::Uuid, Path)),
+    responses((status = 200, body = Features), (status = 404, body = crate::platform::error::Problem)))]
+async fn features(
+    State(state): State<AppState>,
+    scope: AccountScope,
+) -> AppResult<ApiJson<Features>> {
+    let plan = state
+        .plans
+        .effective(&state.db, &state.config.plan_defaults, &scope)
+        .await?;
+    Ok(ApiJson(plan.features.clone()))
 }
 
 /// Any subset of limits and features; what is sent replaces the stored override.
@@ -80,9 +107,10 @@ async fn update_entitlements(
     let before = store::overrides(&mut tx, scope.account_id).await?;
     let mut after = before.clone();
     merge(&mut after, &patch);
-    let effective = apply(&defaults.0, &after)
+    apply(&defaults.0, &after)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("checked overrides did not apply: {e}")))?;
     store::save_overrides(&mut tx, scope.account_id, &after).await?;
+    let effective = store::effective(&mut tx, defaults, scope.account_id).await?;
     audit::record(
         &mut tx,
         AuditEntry::new(&scope, "entitlements.updated", "account", scope.account_id)

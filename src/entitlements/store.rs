@@ -29,14 +29,27 @@ fn count_sql(resource: Resource) -> &'static str {
     }
 }
 
-/// What the account may have: the plan defaults with its stored overrides laid over them.
+/// What the plan in force grants and the super admin's overrides, in one read: the plan is
+/// the subscription's while it is trialing, active, past due or suspended (a pending one
+/// has not been paid; a canceled one is over), else none (the defaults).
+const IN_FORCE: &str = "SELECT
+        (SELECT p.entitlements FROM subscriptions s JOIN plans p ON p.id = s.plan_id
+         WHERE s.account_id = $1
+           AND s.status IN ('trialing', 'active', 'past_due', 'suspended')),
+        (SELECT overrides FROM account_entitlements WHERE account_id = $1)";
+
+/// What the account may have: its plan (the defaults without one), with its stored
+/// overrides laid over it.
 pub async fn effective(
     conn: impl Into<Conn<'_>>,
     defaults: &PlanDefaults,
     account_id: Uuid,
 ) -> AppResult<Entitlements> {
-    let stored = overrides(conn, account_id).await?;
-    apply(&defaults.0, &stored)
+    let (plan, overrides): (Option<Json<Entitlements>>, Option<Json<Value>>) = on_conn!(
+        conn.into(), pool => sqlx::query_as(IN_FORCE).bind(account_id).fetch_one(pool).await?);
+    let base = plan.map_or_else(|| defaults.0.clone(), |p| p.0);
+    let overrides = overrides.map_or_else(|| Value::Object(Default::default()), |o| o.0);
+    apply(&base, &overrides)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("stored entitlement overrides: {e}")))
 }
 

@@ -26,6 +26,8 @@ use crate::{app::state::AppState, platform::error::AppResult};
 
 /// `source` of deliveries received from Chatwoot.
 pub const FROM_CHATWOOT: &str = "chatwoot";
+/// `source` of Asaas's events (billing), which belong to no account when received.
+pub const FROM_ASAAS: &str = "asaas";
 /// `source` of the hub's own jobs (write-backs), queued only by the hub's code.
 pub const FROM_HUB: &str = "hub";
 
@@ -79,6 +81,8 @@ impl Handlers {
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Delivery {
     pub id: Uuid,
+    /// Which door it came through: `chatwoot`, `asaas` or `hub`.
+    pub source: String,
     pub event: String,
     /// `sig:` and what Chatwoot signed; unsigned (Chatwoot before 4.11.2), its
     /// `X-Chatwoot-Delivery`, or a hash of event, id and update time when it sent none.
@@ -89,6 +93,8 @@ pub struct Delivery {
     #[serde(with = "time::serde::rfc3339")]
     pub next_attempt_at: OffsetDateTime,
     pub last_error: Option<String>,
+    /// Why it was done without changing anything, when it was.
+    pub ignored: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub received_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]

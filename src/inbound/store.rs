@@ -15,7 +15,9 @@ use super::{Delivery, queries};
 
 /// A delivery as received, to be stored.
 pub struct NewDelivery {
-    pub account_id: Uuid,
+    /// `None` for a source that posts every account's events to one URL (Asaas): the
+    /// handler finds the account, and the key alone identifies a second delivery.
+    pub account_id: Option<Uuid>,
     /// Which door it came through ([`super::FROM_CHATWOOT`], …): what will process it.
     pub source: &'static str,
     pub event: String,
@@ -44,7 +46,7 @@ pub async fn insert_all(db: &Db, new: &[NewDelivery]) -> AppResult<Vec<bool>> {
                        FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
                                    $6::timestamptz[], $7::text[])
                             AS d (id, account_id, event, dedupe_key, body, received_at, source)
-                       ON CONFLICT (account_id, source, dedupe_key) DO NOTHING
+                       ON CONFLICT DO NOTHING
                        RETURNING id";
             let column = |f: fn(&NewDelivery) -> &str| new.iter().map(f).collect::<Vec<_>>();
             let stored: Vec<Uuid> = sqlx::query_scalar(sql)
@@ -63,7 +65,7 @@ pub async fn insert_all(db: &Db, new: &[NewDelivery]) -> AppResult<Vec<bool>> {
             let sql = "INSERT INTO webhook_deliveries (id, account_id, source, event, dedupe_key,
                            body, status, attempts, next_attempt_at, received_at)
                        VALUES ($1, $2, $7, $3, $4, $5, 'pending', 0, $6, $6)
-                       ON CONFLICT (account_id, source, dedupe_key) DO NOTHING";
+                       ON CONFLICT DO NOTHING";
             let mut tx = db.begin().await?;
             let mut stored = Vec::with_capacity(new.len());
             for (id, d) in ids.iter().zip(new) {
@@ -85,13 +87,27 @@ pub async fn insert_all(db: &Db, new: &[NewDelivery]) -> AppResult<Vec<bool>> {
 #[derive(sqlx::FromRow)]
 pub struct Claimed {
     pub id: Uuid,
-    pub account_id: Uuid,
+    /// `None` until its handler finds the account (see [`NewDelivery::account_id`]).
+    pub account_id: Option<Uuid>,
     /// Who queued it (`chatwoot` or `hub`): what may run it, whatever its body says.
     pub source: String,
     pub event: String,
     pub body: String,
     pub attempts: i32,
     pub next_attempt_at: OffsetDateTime,
+}
+
+impl Claimed {
+    /// The account of a delivery its source always gives one to.
+    pub fn account(&self) -> AppResult<Uuid> {
+        self.account_id.ok_or_else(|| {
+            crate::platform::error::AppError::Internal(anyhow::anyhow!(
+                "a {} delivery of {} belongs to no account",
+                self.source,
+                self.event
+            ))
+        })
+    }
 }
 
 /// Takes the oldest due delivery (pending, or processing by a worker that died) and leases
@@ -221,8 +237,8 @@ pub async fn list(
     macro_rules! list_sql {
         ($status:literal) => {
             concat!(
-                "SELECT id, event, dedupe_key, status, attempts, next_attempt_at, last_error,
-                        received_at, processed_at
+                "SELECT id, source, event, dedupe_key, status, attempts, next_attempt_at,
+                        last_error, ignored, received_at, processed_at
                  FROM webhook_deliveries
                  WHERE account_id = $1 AND id < $2 ",
                 $status,
@@ -299,6 +315,16 @@ pub async fn replay(
             .bind(account_id).bind(now).execute(pool).await?.rows_affected()),
     };
     Ok(replayed)
+}
+
+/// Records why a delivery changed nothing (it stays `done`: an unknown event or a payment
+/// of no subscription of ours is not an error to retry).
+pub async fn mark_ignored(db: &Db, delivery: Uuid, reason: &str) -> AppResult<()> {
+    let sql = "UPDATE webhook_deliveries SET ignored = $2 WHERE id = $1";
+    let mut writer = db.writer().await?;
+    on_writer!(&mut writer, c => sqlx::query(sql).bind(delivery).bind(reason)
+        .execute(c).await?.rows_affected());
+    Ok(())
 }
 
 pub async fn exists(db: &Db, account_id: Uuid, delivery: Uuid) -> AppResult<bool> {

@@ -141,7 +141,7 @@ impl Handler for HubJobs {
     fn handle<'a>(&'a self, state: &'a AppState, job: &'a Claimed) -> BoxFuture<'a, AppResult<()>> {
         Box::pin(async move {
             match job.event.as_str() {
-                EVENT => perform(state, job.account_id, &job.body).await,
+                EVENT => perform(state, job.account()?, &job.body).await,
                 other => Err(AppError::Internal(anyhow::anyhow!(
                     "no hub job is named {other}"
                 ))),

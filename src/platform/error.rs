@@ -18,6 +18,14 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// One resource in use past a limit: what to remove before the change is possible.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct Overage {
+    pub resource: &'static str,
+    pub limit: i64,
+    pub current: i64,
+}
+
 /// Everything a handler can fail with. Variants carry what the client may see; internal
 /// causes stay in logs.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +57,25 @@ pub enum AppError {
         resource: &'static str,
         limit: i64,
         current: i64,
+    },
+    /// A change the account's current usage does not fit (409 `usage_exceeds_plan`).
+    #[error("the account uses more than the plan allows")]
+    ExceedsPlan(Vec<Overage>),
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    /// 402: the account must pay before it may do this; `link` is where.
+    #[error("{message}")]
+    PaymentRequired {
+        code: &'static str,
+        message: &'static str,
+        link: String,
+    },
+    /// An external service (Asaas, a provider) failed or is not set up: 502 or 503.
+    #[error("{message}")]
+    Upstream {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
     },
     #[error("feature {feature} is not enabled for this account")]
     FeatureDisabled { feature: &'static str },
@@ -130,7 +157,10 @@ impl AppError {
             AppError::Forbidden { .. }
             | AppError::QuotaExceeded { .. }
             | AppError::FeatureDisabled { .. } => StatusCode::FORBIDDEN,
-            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Conflict { .. } | AppError::ExceedsPlan(_) => StatusCode::CONFLICT,
+            AppError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::PaymentRequired { .. } => StatusCode::PAYMENT_REQUIRED,
+            AppError::Upstream { status, .. } => *status,
             AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -151,6 +181,8 @@ impl AppError {
                 problem.limit = Some(*limit);
                 problem.current = Some(*current);
             }
+            AppError::ExceedsPlan(overages) => problem.exceeded = Some(overages.clone()),
+            AppError::PaymentRequired { link, .. } => problem.billing_url = Some(link.clone()),
             _ => {}
         }
         problem
@@ -165,7 +197,11 @@ impl AppError {
             AppError::BadRequest { code, .. }
             | AppError::Unauthorized { code, .. }
             | AppError::Forbidden { code, .. }
-            | AppError::Conflict { code, .. } => code,
+            | AppError::Conflict { code, .. }
+            | AppError::Unprocessable { code, .. }
+            | AppError::PaymentRequired { code, .. }
+            | AppError::Upstream { code, .. } => code,
+            AppError::ExceedsPlan(_) => "usage_exceeds_plan",
             AppError::QuotaExceeded { .. } => "quota_exceeded",
             AppError::FeatureDisabled { .. } => "feature_disabled",
             AppError::Unavailable { .. } => "unavailable",
@@ -178,8 +214,18 @@ impl AppError {
         match self {
             AppError::NotFound => "The resource does not exist.".into(),
             AppError::Validation(_) => "The request has invalid fields.".into(),
-            AppError::Unauthorized { message, .. } | AppError::Forbidden { message, .. } => {
-                (*message).into()
+            AppError::Unauthorized { message, .. }
+            | AppError::Forbidden { message, .. }
+            | AppError::PaymentRequired { message, .. } => (*message).into(),
+            AppError::ExceedsPlan(overages) => {
+                let parts: Vec<String> = overages
+                    .iter()
+                    .map(|o| format!("{} {} (the plan allows {})", o.current, o.resource, o.limit))
+                    .collect();
+                format!(
+                    "The account has {}; remove the excess first.",
+                    parts.join(", ")
+                )
             }
             AppError::QuotaExceeded {
                 resource,
@@ -237,6 +283,12 @@ pub struct Problem {
     pub limit: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current: Option<i64>,
+    /// With `usage_exceeds_plan`: what is over the new plan's limits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exceeded: Option<Vec<Overage>>,
+    /// With `subscription_suspended`: where the account pays.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billing_url: Option<String>,
 }
 
 impl Problem {
@@ -252,6 +304,8 @@ impl Problem {
             resource: None,
             limit: None,
             current: None,
+            exceeded: None,
+            billing_url: None,
         }
     }
 }

@@ -9,6 +9,9 @@ use time::{OffsetDateTime, UtcOffset, format_description::well_known::Rfc3339, m
 const EARLIEST: OffsetDateTime = datetime!(1900-01-01 0:00 UTC);
 const LATEST: OffsetDateTime = datetime!(3000-01-01 0:00 UTC);
 
+// Days as the API writes them, `YYYY-MM-DD` (serde's default for `Date` is a tuple).
+time::serde::format_description!(pub iso_date, Date, "[year]-[month]-[day]");
+
 pub const EXPECTED: &str =
     "must be an RFC 3339 time between the years 1900 and 3000, like 2026-11-23T00:00:00Z";
 

@@ -62,6 +62,17 @@ impl BoardChange {
     }
 }
 
+/// Something about the whole account its members' screens show (the billing status, the
+/// month's usage), sent as an `account` event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AccountNews {
+    pub account_id: Uuid,
+    /// What happened, e.g. `billing.status_changed`, `usage.threshold_reached`.
+    pub kind: String,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
 /// What a write to a board touched.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Changed {
@@ -90,6 +101,7 @@ pub enum Recheck {
 #[derive(Debug)]
 enum Note {
     Change(BoardChange),
+    News(AccountNews),
     Recheck(Recheck),
     /// Announcements may have been missed (the listener reconnected): reload.
     Resync,
@@ -102,6 +114,7 @@ enum Note {
 enum Announcement {
     Board(BoardChange),
     Recheck { recheck: Recheck },
+    News { news: AccountNews },
 }
 
 impl From<Announcement> for Note {
@@ -109,6 +122,7 @@ impl From<Announcement> for Note {
         match announcement {
             Announcement::Board(change) => Note::Change(change),
             Announcement::Recheck { recheck } => Note::Recheck(recheck),
+            Announcement::News { news } => Note::News(news),
         }
     }
 }
@@ -188,6 +202,12 @@ impl Bus {
     /// that misses it still checks within `stream::RECHECK`.
     pub fn recheck(&self, who: Recheck) {
         self.publish(Announcement::Recheck { recheck: who });
+    }
+
+    /// Tells the account's open streams (on every replica) what happened to it, after the
+    /// change is committed. Best effort, as [`Bus::announce`].
+    pub fn tell(&self, news: AccountNews) {
+        self.publish(Announcement::News { news });
     }
 
     fn publish(&self, announcement: Announcement) {

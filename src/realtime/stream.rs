@@ -1,7 +1,8 @@
 //! `GET /api/v1/realtime/events`: the account's board changes as server-sent events.
 //!
 //! Events: `ready` once subscribed (load or reload now: nothing after this point is
-//! missed), `board` with a [`BoardChange`], `resync` when changes may have been missed
+//! missed), `board` with a [`BoardChange`], `account` with [`AccountNews`](super::AccountNews) (billing status,
+//! usage thresholds), `resync` when changes may have been missed
 //! (reload), and `end` with a problem `code` when the session stops being valid (the stream
 //! then closes). A client that reconnects asks for a new ticket and reloads on `ready`.
 
@@ -134,6 +135,10 @@ impl Follow {
                             return Event::default().event("board").json_data(change).ok();
                         }
                         Note::Change(_) => {}
+                        Note::News(news) if news.account_id == self.grant.account_id => {
+                            return Event::default().event("account").json_data(news).ok();
+                        }
+                        Note::News(_) => {}
                         Note::Recheck(who) if self.concerns(*who) => {
                             if let Some(end) = self.end_if_not_allowed().await {
                                 return Some(end);

@@ -2,4 +2,5 @@
 //! demo. Each speaks only its service's wire format (paths, headers, bodies, status codes,
 //! signed webhooks), so a reader of a domain sees the integration and not its stand-in.
 
+pub mod asaas;
 pub mod chatwoot;

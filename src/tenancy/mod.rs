@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::app::state::AppState;
 
 pub(crate) use scope::member_role;
-pub use scope::{AccountScope, Principal, Role};
+pub use scope::{AccountScope, Principal, Role, WriteGate};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

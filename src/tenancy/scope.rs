@@ -50,6 +50,18 @@ impl Role {
     }
 }
 
+/// What may refuse a write in an account for a reason tenancy does not know (billing: an
+/// account that has not paid). Registered at start-up; asked on the authorisation of every
+/// write (any method but GET, HEAD and OPTIONS) by anyone but a super admin.
+pub trait WriteGate: Send + Sync {
+    fn check<'a>(
+        &'a self,
+        state: &'a AppState,
+        scope: &'a AccountScope,
+        path: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<(), AppError>>;
+}
+
 /// Who acts in the account.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Principal {
@@ -125,13 +137,24 @@ impl FromRequestParts<AppState> for AccountScope {
                 return Err(auth::invalid_token());
             }
         };
-        Ok(AccountScope {
+        let scope = AccountScope {
             account_id,
             revision,
             principal,
             role,
             client,
-        })
+        };
+        let reads = matches!(
+            parts.method,
+            axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+        );
+        if !reads && role != Role::SuperAdmin {
+            state
+                .write_gate
+                .check(state, &scope, parts.uri.path())
+                .await?;
+        }
+        Ok(scope)
     }
 }
 

@@ -90,6 +90,31 @@ const UNSCOPED: &[(&str, &str, &str)] = &[
     ),
     (
         "GET",
+        "/api/v1/plans",
+        "public: the plans on offer hold no tenant data; archived ones only for super admins (tests/api/billing.rs)",
+    ),
+    (
+        "POST",
+        "/api/v1/plans",
+        "global, super-admin only, holds no tenant data (every other caller gets 403); covered by tests/api/billing.rs",
+    ),
+    (
+        "PUT",
+        "/api/v1/plans/{planId}",
+        "global, super-admin only, holds no tenant data (every other caller gets 403); covered by tests/api/billing.rs",
+    ),
+    (
+        "DELETE",
+        "/api/v1/plans/{planId}",
+        "global, super-admin only, holds no tenant data (every other caller gets 403); covered by tests/api/billing.rs",
+    ),
+    (
+        "POST",
+        "/api/v1/webhooks/asaas",
+        "public: authenticated by the Asaas webhook token, never a bearer token; its events are read back from Asaas before they change anything (tests/api/billing.rs)",
+    ),
+    (
+        "GET",
         "/api/v1/chatwoot/installations",
         "global, super-admin only, holds no tenant data (every other caller gets 403); covered by tests/api/embedding.rs",
     ),
@@ -109,6 +134,10 @@ const UNSCOPED: &[(&str, &str, &str)] = &[
         "global, super-admin only, holds no tenant data (every other caller gets 403); covered by tests/api/embedding.rs",
     ),
 ];
+
+/// Ids of what belongs to no tenant (the operator's plans): every tenant may name them,
+/// so a body naming only these refers to nothing of another tenant's.
+const GLOBAL_IDS: &[&str] = &["planId"];
 
 /// The development signing key (`JWT_SIGNING_KEYS` default), to forge tokens.
 const DEV_KEY_ID: &str = "dev";
@@ -232,6 +261,10 @@ pub(crate) fn example_body(doc: &Value, route: &Route, n: usize) -> Option<Value
 }
 
 fn example(doc: &Value, schema: &Value, field: &str, n: usize) -> Value {
+    // A field whose value must be well formed (a CPF, an enumerated string) documents one.
+    if let Some(example) = schema.get("example") {
+        return example.clone();
+    }
     if let Some(reference) = schema["$ref"].as_str() {
         let name = reference
             .strip_prefix("#/components/schemas/")
@@ -412,6 +445,10 @@ struct Side {
     stage_id: Uuid,
     card_id: Uuid,
     delivery_id: Uuid,
+    /// A plan (global: any tenant may name it) and an open charge of this tenant's
+    /// subscription to it.
+    plan_id: Uuid,
+    payment_id: Uuid,
     /// An API key of this account holding every scope.
     key: String,
     key_prefix: String,
@@ -436,6 +473,8 @@ impl Side {
             ("stageId".to_string(), self.stage_id.to_string()),
             ("cardId".to_string(), self.card_id.to_string()),
             ("deliveryId".to_string(), self.delivery_id.to_string()),
+            ("planId".to_string(), self.plan_id.to_string()),
+            ("paymentId".to_string(), self.payment_id.to_string()),
             (
                 "sessionId".to_string(),
                 self.second_session.session_id.to_string(),
@@ -459,6 +498,7 @@ impl Side {
             self.stage_id,
             self.card_id,
             self.delivery_id,
+            self.payment_id,
             self.second_session.session_id,
         ]
         .iter()
@@ -508,7 +548,7 @@ async fn open_session(app: &TestApp, user_id: Uuid, account: Option<Uuid>) -> Is
 
 /// A tenant with a team that has a member, an extra user, an API key made through the
 /// API, a second session of its admin, and an ended one.
-async fn populate(app: &TestApp, root: &Caller, name: &'static str) -> Side {
+async fn populate(app: &TestApp, root: &Caller, name: &'static str, plan_id: Uuid) -> Side {
     let tenant = app.tenant(root, name).await;
     let admin = &tenant.admin.token;
     let slug = slug(name);
@@ -573,6 +613,11 @@ async fn populate(app: &TestApp, root: &Caller, name: &'static str) -> Side {
         .await,
     );
 
+    let payment_id = crate::rbac::open_payment(app, &tenant, &slug)
+        .await
+        .parse()
+        .unwrap();
+
     let second_session = open_session(app, tenant.admin.id, None).await;
     let ended = open_session(app, tenant.admin.id, None).await;
     let logout = app
@@ -595,6 +640,8 @@ async fn populate(app: &TestApp, root: &Caller, name: &'static str) -> Side {
         stage_id,
         card_id,
         delivery_id,
+        plan_id,
+        payment_id,
         key: key.body["key"].as_str().unwrap().to_string(),
         key_prefix: key.body["prefix"].as_str().unwrap().to_string(),
         second_session,
@@ -844,7 +891,11 @@ fn ids_for(
             Some((path, victim.ids()))
         }
         Kind::VictimIdsInBody => {
-            let refers = body.is_some_and(|b| !placeholders(b).is_empty());
+            let refers = body.is_some_and(|b| {
+                placeholders(b)
+                    .iter()
+                    .any(|name| !GLOBAL_IDS.contains(&name.as_str()))
+            });
             (route.in_account() && refers).then(|| (attacker.ids(), victim.ids()))
         }
         _ => Some((victim.ids(), victim.ids())),
@@ -1104,10 +1155,12 @@ async fn no_route_lets_another_tenant_or_a_bad_credential_reach_a_tenant() {
     let started = std::time::Instant::now();
     let doc = document();
     let routes = routes(&doc);
-    let app = TestApp::spawn_with(&[("DEFAULT_PLAN_MAX_AGENTS", "50")]).await;
+    let (_asaas, app) = crate::billing::billed_with(&[("DEFAULT_PLAN_MAX_AGENTS", "50")]).await;
     let root = app.user("root@hub.test", true).await;
-    let mut a = populate(&app, &root, "Alpha Corp").await;
-    let mut b = populate(&app, &root, "Bravo Corp").await;
+    // Plans are the operator's, not a tenant's: both name the same one.
+    let plan_id = crate::billing::plan(&app, &root, "shared-plan", "99.90", 100).await;
+    let mut a = populate(&app, &root, "Alpha Corp", plan_id).await;
+    let mut b = populate(&app, &root, "Bravo Corp", plan_id).await;
 
     // A person in both tenants (admin of B, agent of A), for sessions bound to one account.
     let dual = created(

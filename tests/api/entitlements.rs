@@ -67,7 +67,9 @@ async fn usage_shows_the_free_plan_to_every_member() {
     let expected = json!({
         "limits": free_plan_limits(),
         "features": free_plan_features(),
-        "usage": { "agents": 3, "teams": 0, "inboxes": 0, "boards": 0 }
+        "usage": { "agents": 3, "teams": 0, "inboxes": 0, "boards": 0 },
+        "messages_this_month": 0,
+        "active_agents_this_month": 0
     });
     for caller in [&root, &tenant.admin, &tenant.supervisor, &tenant.agent] {
         assert_eq!(usage(&app, caller, tenant.id).await, expected);

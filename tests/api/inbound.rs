@@ -75,7 +75,7 @@ async fn stored_messages(app: &TestApp, account: Uuid, keys: &[&str]) -> Vec<sto
     let later = clock::now() + time::Duration::hours(1); // wall-clock: relative to the hub's clock
     for key in keys {
         let new = store::NewDelivery {
-            account_id: account,
+            account_id: Some(account),
             source: FROM_CHATWOOT,
             event: "message_created".into(),
             dedupe_key: key.to_string(),

@@ -625,7 +625,7 @@ async fn events_out_of_order_in_one_batch_converge_and_positions_stay_dense() {
         let key = format!("batch-{i}");
         let new = store::NewDelivery {
             source: whatpro_hub::inbound::FROM_CHATWOOT,
-            account_id: admin.account_id,
+            account_id: Some(admin.account_id),
             event: event.to_string(),
             dedupe_key: key,
             body,

@@ -4,6 +4,7 @@
 mod accounts;
 mod api_keys;
 mod audit;
+mod billing;
 mod card_links;
 mod cross_tenant;
 mod embedding;

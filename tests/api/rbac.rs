@@ -9,7 +9,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use whatpro_hub::auth::scopes;
 
+use whatpro_hub::simulators::asaas::AsaasSimulator;
+
 use crate::{
+    billing::{billed_with, plan, subscription_body},
     cross_tenant::{
         Ids, Route, document, example_body, fill, placeholders, problem, routes, substitute,
     },
@@ -202,6 +205,11 @@ async fn fixtures(app: &TestApp, t: &Tenant, route: &Route, body: Option<&Value>
                 .add_inbox(t.id, &format!("Fixture inbox {n}"))
                 .await
                 .to_string(),
+            "planId" => {
+                let root = app.user(&format!("plans{n}@rbac.test"), true).await;
+                plan(app, &root, &format!("plan-{n}"), "99.90", 100_000).await.to_string()
+            }
+            "paymentId" => open_payment(app, t, &n.to_string()).await,
             other => panic!(
                 "{}: `{other}` has no fixture in tests/api/rbac.rs; a new parameter needs a fixture",
                 route.label()
@@ -218,6 +226,34 @@ async fn fixtures(app: &TestApp, t: &Tenant, route: &Route, body: Option<&Value>
         );
     }
     ids
+}
+
+/// An open charge of the tenant's subscription (subscribing it first when it has none).
+pub(crate) async fn open_payment(app: &TestApp, t: &Tenant, label: &str) -> String {
+    let root = app.user(&format!("payer-{label}@rbac.test"), true).await;
+    let plan = plan(
+        app,
+        &root,
+        &format!("payment-plan-{label}"),
+        "59.90",
+        100_000,
+    )
+    .await;
+    let path = t.path("/billing/subscription");
+    let subscribed = app
+        .post(&path, &t.admin.token, subscription_body(plan, "PIX"))
+        .await;
+    if subscribed.status == StatusCode::CREATED {
+        return subscribed.body["payment"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    }
+    let billing = app.get(&t.path("/billing"), &t.admin.token).await;
+    billing.body["payments"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("fixture: no payment in {}", billing.body))
+        .to_string()
 }
 
 #[track_caller]
@@ -276,8 +312,10 @@ async fn key_holding(app: &TestApp, t: &Tenant, held: &[String]) -> String {
     resp.body["key"].as_str().unwrap().to_string()
 }
 
-async fn spawn() -> TestApp {
-    TestApp::spawn_with(&[
+/// A hub billing through an Asaas simulator (kept alive by the caller), with limits no
+/// fixture reaches.
+async fn spawn() -> (AsaasSimulator, TestApp) {
+    billed_with(&[
         ("DEFAULT_PLAN_MAX_AGENTS", "100000"),
         ("DEFAULT_PLAN_MAX_TEAMS", "100000"),
         ("DEFAULT_PLAN_MAX_BOARDS", "100000"),
@@ -332,7 +370,7 @@ fn the_matrix_lists_exactly_the_account_routes_of_the_document() {
 async fn every_role_gets_what_the_matrix_says() {
     let doc = document();
     let routes = routes(&doc);
-    let app = spawn().await;
+    let (_asaas, app) = spawn().await;
     let root = app.user("root@hub.test", true).await;
     let t = app.tenant(&root, "Rbac Corp").await;
     let tokens = [
@@ -370,7 +408,7 @@ async fn every_role_gets_what_the_matrix_says() {
 async fn api_keys_need_exactly_the_documented_scope() {
     let doc = document();
     let routes = routes(&doc);
-    let app = spawn().await;
+    let (_asaas, app) = spawn().await;
     let root = app.user("root@hub.test", true).await;
     let t = app.tenant(&root, "Keyed Corp").await;
 
@@ -433,7 +471,7 @@ async fn api_keys_need_exactly_the_documented_scope() {
 async fn every_body_refuses_an_unknown_field() {
     let doc = document();
     let routes = routes(&doc);
-    let app = spawn().await;
+    let (_asaas, app) = spawn().await;
     let root = app.user("root@hub.test", true).await;
     let t = app.tenant(&root, "Strict Corp").await;
     let (mut calls, mut failures) = (0, Vec::new());

@@ -139,7 +139,7 @@ impl TestApp {
         let key = format!("fixture-{}", rand_id());
         let new = store::NewDelivery {
             source: whatpro_hub::inbound::FROM_CHATWOOT,
-            account_id,
+            account_id: Some(account_id),
             event: "webwidget_triggered".into(),
             dedupe_key: key,
             body: "{\"event\":\"webwidget_triggered\"}".into(),

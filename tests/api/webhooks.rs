@@ -263,7 +263,7 @@ async fn deliveries_arriving_together_are_each_stored_once() {
     // One group holding a key twice, and a key already stored.
     let new = |key: &str| store::NewDelivery {
         source: whatpro_hub::inbound::FROM_CHATWOOT,
-        account_id: admin.account_id,
+        account_id: Some(admin.account_id),
         event: "conversation_created".into(),
         dedupe_key: key.into(),
         body: "{}".into(),
@@ -484,7 +484,7 @@ async fn a_delivery_left_by_a_crashed_worker_is_processed_once_after_its_lease()
     let body = new_conversation(conversation, demo.whatsapp_inbox_id, "Rita Sousa");
     let stored = store::NewDelivery {
         source: whatpro_hub::inbound::FROM_CHATWOOT,
-        account_id: admin.account_id,
+        account_id: Some(admin.account_id),
         event: "conversation_created".into(),
         dedupe_key: "crash-1".into(),
         body,
@@ -718,7 +718,7 @@ async fn a_delivery_that_cannot_be_processed_fails_alone_and_its_group_is_proces
     for (key, event, body) in &stored {
         let new = store::NewDelivery {
             source: whatpro_hub::inbound::FROM_CHATWOOT,
-            account_id: admin.account_id,
+            account_id: Some(admin.account_id),
             event: event.to_string(),
             dedupe_key: key.to_string(),
             body: body.clone(),
@@ -950,7 +950,7 @@ async fn a_received_body_never_runs_a_hub_job() {
         "add_label": "stolen", "remove_labels": [] });
     let new = store::NewDelivery {
         source: whatpro_hub::inbound::FROM_CHATWOOT,
-        account_id: admin.account_id,
+        account_id: Some(admin.account_id),
         event: "card_write_back".into(),
         dedupe_key: "forged".into(),
         body: body.to_string(),
@@ -992,7 +992,7 @@ async fn old_processed_deliveries_are_cleaned_up_in_batches_and_nothing_else() {
     {
         let new = store::NewDelivery {
             source: whatpro_hub::inbound::FROM_CHATWOOT,
-            account_id: account,
+            account_id: Some(account),
             event: "conversation_created".into(),
             dedupe_key: format!("cleanup-{n}"),
             body: "{}".into(),
@@ -1039,7 +1039,7 @@ async fn a_message_before_its_conversation_makes_the_card_with_the_message() {
     for (key, event, body) in stored {
         let new = store::NewDelivery {
             source: whatpro_hub::inbound::FROM_CHATWOOT,
-            account_id: admin.account_id,
+            account_id: Some(admin.account_id),
             event: event.into(),
             dedupe_key: key.into(),
             body,

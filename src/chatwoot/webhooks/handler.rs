@@ -72,7 +72,7 @@ impl FromChatwoot {
             .zip(&bodies)
             .map(|(delivery, body)| (delivery.event.as_str(), body))
             .collect();
-        let account_id = group[0].account_id;
+        let account_id = group[0].account()?;
         // The intake takes only Chatwoot's own event names; one that no consumer wants
         // (typing, the web widget) has nothing to do.
         if let Some((event, _)) = events

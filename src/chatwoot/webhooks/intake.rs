@@ -170,7 +170,7 @@ async fn receive(
         .map_err(|_| AppError::validation("body", "must be UTF-8 JSON"))?;
     let (envelope, event) = Envelope::parse(text)?;
     let new = store::NewDelivery {
-        account_id,
+        account_id: Some(account_id),
         source: FROM_CHATWOOT,
         event: event.to_string(),
         dedupe_key: envelope.dedupe_key(event, signed, &headers),

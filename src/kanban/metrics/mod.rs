@@ -27,8 +27,6 @@ pub const DEFAULT_DAYS: i64 = 30;
 /// The longest window a query may ask for.
 pub const MAX_DAYS: i64 = 366;
 
-time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
-
 /// The half-open interval `[from, to)` the window metrics count events in, in UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
@@ -187,7 +185,7 @@ pub struct Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Week {
     /// The week's Monday, `YYYY-MM-DD`.
-    #[serde(with = "iso_date")]
+    #[serde(with = "crate::platform::time_input::iso_date")]
     #[schema(value_type = String, format = Date)]
     pub week_start: Date,
     pub won: i64,

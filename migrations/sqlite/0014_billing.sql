@@ -1,0 +1,145 @@
+-- no-transaction
+-- Billing (plans, Asaas customers, subscriptions, payments, metering), and deliveries that
+-- belong to no account when received: Asaas posts every account's events to one URL, so
+-- an Asaas delivery is keyed by its event id alone. SQLite cannot drop NOT NULL, so
+-- webhook_deliveries is rebuilt (foreign keys off, outside any transaction, around our
+-- own), keeping its indexes' names (the queue's statements name them).
+PRAGMA foreign_keys = OFF;
+BEGIN IMMEDIATE;
+
+-- Plans the operator sells; a subscription links an account to one through Asaas, and
+-- its payments mirror Asaas's charges. Money is kept in cents.
+CREATE TABLE plans (
+    id           UUID PRIMARY KEY,
+    code         TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    description  TEXT NOT NULL,
+    price_cents  BIGINT NOT NULL,
+    currency     TEXT NOT NULL,
+    cycle        TEXT NOT NULL,
+    trial_days   INTEGER NOT NULL,
+    entitlements JSONB NOT NULL,
+    active       BOOLEAN NOT NULL,
+    position     INTEGER NOT NULL,
+    created_at   TIMESTAMPTZ NOT NULL,
+    updated_at   TIMESTAMPTZ NOT NULL
+);
+CREATE UNIQUE INDEX plans_code ON plans (code);
+
+-- The account's customer at Asaas, made once and reused by every later subscription.
+CREATE TABLE billing_customers (
+    account_id   UUID PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+    asaas_id     TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    cpf_cnpj     TEXT NOT NULL,
+    email        TEXT NOT NULL,
+    mobile_phone TEXT,
+    created_at   TIMESTAMPTZ NOT NULL,
+    updated_at   TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE subscriptions (
+    id                   UUID PRIMARY KEY,
+    account_id           UUID NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    plan_id              UUID NOT NULL REFERENCES plans (id),
+    pending_plan_id      UUID REFERENCES plans (id),
+    status               TEXT NOT NULL CHECK (status IN
+                             ('pending', 'trialing', 'active', 'past_due', 'suspended', 'canceled')),
+    billing_type         TEXT NOT NULL,
+    asaas_id             TEXT,
+    trial_ends_at        TIMESTAMPTZ,
+    current_period_end   TIMESTAMPTZ,
+    next_due_date        DATE,
+    grace_until          TIMESTAMPTZ,
+    cancel_at_period_end BOOLEAN NOT NULL,
+    canceled_at          TIMESTAMPTZ,
+    -- While a subscribe is talking to Asaas: a second one waits rather than making a
+    -- second subscription there.
+    attempt_until        TIMESTAMPTZ,
+    created_at           TIMESTAMPTZ NOT NULL,
+    updated_at           TIMESTAMPTZ NOT NULL
+);
+-- One live subscription per account: two subscribes racing cannot both succeed.
+CREATE UNIQUE INDEX subscriptions_live ON subscriptions (account_id) WHERE status <> 'canceled';
+CREATE UNIQUE INDEX subscriptions_asaas ON subscriptions (asaas_id);
+CREATE INDEX subscriptions_account ON subscriptions (account_id, id);
+CREATE INDEX subscriptions_status ON subscriptions (status);
+
+CREATE TABLE payments (
+    id              UUID PRIMARY KEY,
+    account_id      UUID NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    subscription_id UUID NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+    asaas_id        TEXT NOT NULL,
+    value_cents     BIGINT NOT NULL,
+    status          TEXT NOT NULL,
+    billing_type    TEXT NOT NULL,
+    due_date        DATE NOT NULL,
+    paid_at         TIMESTAMPTZ,
+    invoice_url     TEXT,
+    deleted         BOOLEAN NOT NULL,
+    created_at      TIMESTAMPTZ NOT NULL,
+    updated_at      TIMESTAMPTZ NOT NULL
+);
+CREATE UNIQUE INDEX payments_asaas ON payments (asaas_id);
+CREATE INDEX payments_account ON payments (account_id, id);
+CREATE INDEX payments_subscription ON payments (subscription_id, due_date);
+
+-- Metering, per account and calendar month (UTC, 'YYYY-MM'). Each counted message and
+-- agent has a row, so a message delivered twice is counted once; the month's totals and
+-- the share of the limit last announced sit beside them.
+CREATE TABLE usage_months (
+    account_id        UUID NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    month             TEXT NOT NULL,
+    messages          BIGINT NOT NULL,
+    active_agents     BIGINT NOT NULL,
+    announced_percent INTEGER NOT NULL,
+    PRIMARY KEY (account_id, month)
+);
+CREATE TABLE metered_messages (
+    account_id          UUID NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    chatwoot_message_id BIGINT NOT NULL,
+    month               TEXT NOT NULL,
+    PRIMARY KEY (account_id, chatwoot_message_id)
+);
+CREATE TABLE metered_agents (
+    account_id       UUID NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    month            TEXT NOT NULL,
+    chatwoot_user_id BIGINT NOT NULL,
+    PRIMARY KEY (account_id, month, chatwoot_user_id)
+);
+
+CREATE TABLE webhook_deliveries_new (
+    id              UUID PRIMARY KEY,
+    account_id      UUID REFERENCES accounts (id) ON DELETE CASCADE,
+    source          TEXT NOT NULL,
+    event           TEXT NOT NULL,
+    dedupe_key      TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'processing', 'done', 'dead')),
+    attempts        INTEGER NOT NULL,
+    next_attempt_at TIMESTAMPTZ NOT NULL,
+    locked_until    TIMESTAMPTZ,
+    last_error      TEXT,
+    received_at     TIMESTAMPTZ NOT NULL,
+    processed_at    TIMESTAMPTZ,
+    -- Why a delivery was done without doing anything (an event no one handles, a payment of
+    -- no subscription of ours); NULL when it was applied.
+    ignored         TEXT
+);
+INSERT INTO webhook_deliveries_new (id, account_id, source, event, dedupe_key, body, status,
+        attempts, next_attempt_at, locked_until, last_error, received_at, processed_at)
+    SELECT id, account_id, source, event, dedupe_key, body, status, attempts,
+           next_attempt_at, locked_until, last_error, received_at, processed_at
+    FROM webhook_deliveries;
+DROP TABLE webhook_deliveries;
+ALTER TABLE webhook_deliveries_new RENAME TO webhook_deliveries;
+CREATE UNIQUE INDEX webhook_deliveries_dedupe ON webhook_deliveries (account_id, source, dedupe_key);
+CREATE UNIQUE INDEX webhook_deliveries_unowned ON webhook_deliveries (source, dedupe_key)
+    WHERE account_id IS NULL;
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+CREATE INDEX webhook_deliveries_account ON webhook_deliveries (account_id, id);
+CREATE INDEX webhook_deliveries_account_status ON webhook_deliveries (account_id, status, id);
+CREATE INDEX webhook_deliveries_done ON webhook_deliveries (received_at) WHERE status = 'done';
+
+COMMIT;
+PRAGMA foreign_keys = ON;
