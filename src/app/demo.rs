@@ -1,7 +1,8 @@
 //! `serve --demo`: a built-in Chatwoot simulator stands in for `CHATWOOT_URL`, seeded with
 //! a demo account, its dashboard carrying the hub's script (as `DASHBOARD_SCRIPTS` would),
 //! and the account connected, so a newcomer sees the hub inside "Chatwoot" with nothing
-//! else installed.
+//! else installed. A built-in Asaas simulator stands in for `ASAAS_API_URL`, with two plans
+//! on offer, so the newcomer can subscribe and pay a PIX charge on the simulator's page.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -9,15 +10,21 @@ use tokio::net::TcpListener;
 
 use crate::{
     app::{
-        config::{ChatwootEnv, Config},
+        config::{AsaasEnv, ChatwootEnv, Config},
         state::AppState,
     },
     auth::sso::{self, Linked},
+    billing::plans::{self, Cycle, Plan},
     chatwoot::connection::{self, TokenSource},
+    entitlements::{Entitlements, Features, Limits},
     platform::client::ClientMeta,
-    simulators::chatwoot::{
-        DemoInstallation, Simulator,
-        demo::{DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_ADMIN_TOKEN, DEMO_AGENT_TOKEN},
+    platform::clock,
+    simulators::{
+        asaas::AsaasSimulator,
+        chatwoot::{
+            DemoInstallation, Simulator,
+            demo::{DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_ADMIN_TOKEN, DEMO_AGENT_TOKEN},
+        },
     },
 };
 
@@ -25,25 +32,49 @@ pub struct Demo {
     /// Kept alive for as long as the hub runs.
     pub simulator: Simulator,
     pub seeded: DemoInstallation,
+    pub asaas: AsaasSimulator,
 }
 
-/// Starts the simulator (on `DEMO_CHATWOOT_PORT`, by default the hub's port + 1, or any
-/// free port) and makes it the environment's installation.
+fn random(len: usize) -> String {
+    use rand::distr::{Alphanumeric, SampleString};
+    Alphanumeric.sample_string(&mut rand::rng(), len)
+}
+
+/// A listener on localhost: `port_var`'s port, else `fallback`, else any free one.
+async fn listen(port_var: &str, fallback: u16) -> anyhow::Result<TcpListener> {
+    let port = std::env::var(port_var)
+        .ok()
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or(fallback);
+    let localhost = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    Ok(match TcpListener::bind((localhost, port)).await {
+        Ok(listener) => listener,
+        Err(_) => TcpListener::bind((localhost, 0)).await?,
+    })
+}
+
+/// Starts the simulators (Chatwoot on `DEMO_CHATWOOT_PORT`, by default the hub's port + 1;
+/// Asaas on `DEMO_ASAAS_PORT`, by default + 2; any free port when taken) and makes them the
+/// environment's installation and payment gateway.
 pub async fn start(config: &mut Config) -> anyhow::Result<Demo> {
     anyhow::ensure!(
         !config.is_production(),
         "--demo is for trying the hub, not for APP_ENV=production"
     );
-    let port = std::env::var("DEMO_CHATWOOT_PORT")
-        .ok()
-        .and_then(|p| p.parse::<u16>().ok())
-        .unwrap_or_else(|| config.port.saturating_add(1));
-    let localhost = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    let listener = match TcpListener::bind((localhost, port)).await {
-        Ok(listener) => listener,
-        Err(_) => TcpListener::bind((localhost, 0)).await?,
-    };
+    let listener = listen("DEMO_CHATWOOT_PORT", config.port.saturating_add(1)).await?;
     let simulator = Simulator::serve(listener).await;
+    // Fresh secrets each run: nothing outside this process knows them.
+    let api_key = format!("$aact_demo_{}", random(24));
+    let asaas = AsaasSimulator::serve(
+        listen("DEMO_ASAAS_PORT", config.port.saturating_add(2)).await?,
+        &api_key,
+    )
+    .await;
+    config.billing.asaas = Some(AsaasEnv {
+        url: asaas.base_url(),
+        api_key: api_key.into(),
+        webhook_token: random(32).into(),
+    });
     let seeded = simulator.seed_demo();
     simulator.set_dashboard_scripts(&format!(
         "<script src=\"{}/embed/dashboard-script.js\" defer></script>",
@@ -56,7 +87,11 @@ pub async fn start(config: &mut Config) -> anyhow::Result<Demo> {
         app_secret: None,
         signs_webhooks: true,
     });
-    Ok(Demo { simulator, seeded })
+    Ok(Demo {
+        simulator,
+        seeded,
+        asaas,
+    })
 }
 
 impl Demo {
@@ -81,6 +116,7 @@ impl Demo {
         tx.commit().await?;
         let token = TokenSource::AccessToken(DEMO_ADMIN_TOKEN.to_string().into());
         connection::connect(state, &account, token).await?;
+        self.offer_plans(state).await?;
         let chatwoot = self.simulator.base_url();
         tracing::info!(
             chatwoot_dashboard = format!("{chatwoot}/app/login"),
@@ -94,6 +130,65 @@ impl Demo {
             agent_api_token = DEMO_AGENT_TOKEN,
             "demo mode: or sign in to the hub directly with one of these Chatwoot API tokens"
         );
+        tracing::info!(
+            asaas = self.asaas.page_url(),
+            "demo mode: subscribe in Settings → Billing, then pay the PIX charge on the Asaas simulator's page"
+        );
+        Ok(())
+    }
+
+    /// Points the Asaas simulator's webhook at the hub and puts two plans on offer (once).
+    async fn offer_plans(&self, state: &AppState) -> anyhow::Result<()> {
+        if let Some(asaas) = &state.config.billing.asaas {
+            use secrecy::ExposeSecret;
+            let url = format!("{}/api/v1/webhooks/asaas", state.config.public_url);
+            self.asaas
+                .set_webhook(&url, asaas.webhook_token.expose_secret());
+        }
+        if !plans::store::list(&state.db, true).await?.is_empty() {
+            return Ok(());
+        }
+        let mut tx = state.db.begin().await?;
+        for (position, (code, name, cents, boards)) in
+            [("starter", "Starter", 4_990, 3), ("pro", "Pro", 14_990, 20)]
+                .into_iter()
+                .enumerate()
+        {
+            let now = clock::now();
+            let plan = Plan {
+                id: uuid::Uuid::now_v7(),
+                code: code.into(),
+                name: name.into(),
+                description: format!("{name} plan of the demo"),
+                price: crate::billing::money::format(cents),
+                price_cents: cents,
+                currency: "BRL".into(),
+                cycle: Cycle::Monthly,
+                trial_days: 0,
+                entitlements: Entitlements {
+                    limits: Limits {
+                        max_agents: boards * 5,
+                        max_teams: boards,
+                        max_inboxes: boards,
+                        max_boards: boards,
+                        max_providers: 3,
+                        max_instances: boards,
+                        max_monthly_messages: cents * 10,
+                    },
+                    features: Features {
+                        kanban_enabled: true,
+                        internal_chat_enabled: true,
+                        analytics_enabled: code == "pro",
+                    },
+                },
+                active: true,
+                position: position as i32,
+                created_at: now,
+                updated_at: now,
+            };
+            plans::store::insert(&mut tx, &plan).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 }
