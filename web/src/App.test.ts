@@ -122,10 +122,10 @@ describe('sign-in guard', () => {
 })
 
 describe('settings navigation', () => {
-  it('admins see Profile, Sessions, API keys and Chatwoot', async () => {
+  it('admins see Profile, Sessions, API keys, Chatwoot and Billing', async () => {
     await mountAt('/settings/profile')
     const items = [...root.querySelectorAll('nav[aria-label="Settings"] a')].map((a) => a.textContent?.trim())
-    expect(items).toEqual(['Profile', 'Sessions', 'API keys', 'Chatwoot'])
+    expect(items).toEqual(['Profile', 'Sessions', 'API keys', 'Chatwoot', 'Billing'])
     expect(byTestId('profile-role')?.textContent).toBe('Administrator')
   })
 

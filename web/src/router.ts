@@ -12,11 +12,16 @@ import ProfileSettingsPage from './pages/settings/ProfileSettingsPage.vue'
 import SessionsSettingsPage from './pages/settings/SessionsSettingsPage.vue'
 import ApiKeysSettingsPage from './pages/settings/ApiKeysSettingsPage.vue'
 import ChatwootSettingsPage from './pages/settings/ChatwootSettingsPage.vue'
+import BillingSettingsPage from './pages/settings/BillingSettingsPage.vue'
+import PlansSettingsPage from './pages/settings/PlansSettingsPage.vue'
+import NotAvailablePage from './pages/NotAvailablePage.vue'
 import SignInPage from './pages/SignInPage.vue'
 import NotFoundPage from './pages/NotFoundPage.vue'
 import EmbeddedLayout from './pages/embedded/EmbeddedLayout.vue'
 import ConversationAppPage from './pages/embedded/ConversationAppPage.vue'
 import { appAuth, type Auth } from './auth/store'
+import { accountStatusFor } from './billing/accountStatus'
+import type { FeatureName } from './api/billing'
 import { safeRedirect } from './utils/redirect'
 
 declare module 'vue-router' {
@@ -31,6 +36,15 @@ declare module 'vue-router' {
     bare?: boolean
     /** Only for account admins; others are sent to the profile settings. */
     adminOnly?: boolean
+    /** Only for supervisors and admins; agents are sent to the profile settings. */
+    supervisorOnly?: boolean
+    /** Only for super admins (operators); others are sent to the profile settings. */
+    superAdminOnly?: boolean
+    /**
+     * The plan must include this feature; without it the page is "not available on your
+     * plan" (the sidebar hides its entry).
+     */
+    feature?: FeatureName
     /**
      * Framed inside Chatwoot (docs/embedding.md): the session comes from the framing page,
      * so the page never goes to /sign-in and shows a connecting state instead.
@@ -49,8 +63,24 @@ export const routes: RouteRecordRaw[] = [
     meta: { title: 'Sign in', public: true, bare: true },
   },
   { path: '/', redirect: '/kanban' },
-  { path: '/kanban', name: 'kanban', component: KanbanPage, meta: { title: 'Kanban' } },
-  { path: '/chat', name: 'chat', component: ChatPage, meta: { title: 'Team chat' } },
+  {
+    path: '/kanban',
+    name: 'kanban',
+    component: KanbanPage,
+    meta: { title: 'Kanban', feature: 'kanban_enabled' },
+  },
+  {
+    path: '/chat',
+    name: 'chat',
+    component: ChatPage,
+    meta: { title: 'Team chat', feature: 'internal_chat_enabled' },
+  },
+  {
+    path: '/not-available',
+    name: 'not-available',
+    component: NotAvailablePage,
+    meta: { title: 'Not available' },
+  },
   {
     path: '/settings',
     component: SettingsPage,
@@ -81,6 +111,18 @@ export const routes: RouteRecordRaw[] = [
         component: ChatwootSettingsPage,
         meta: { section: 'Chatwoot', adminOnly: true },
       },
+      {
+        path: 'billing',
+        name: 'settings-billing',
+        component: BillingSettingsPage,
+        meta: { section: 'Billing', supervisorOnly: true },
+      },
+      {
+        path: 'plans',
+        name: 'settings-plans',
+        component: PlansSettingsPage,
+        meta: { section: 'Plans', superAdminOnly: true },
+      },
     ],
   },
   {
@@ -93,9 +135,14 @@ export const routes: RouteRecordRaw[] = [
         path: 'kanban',
         name: 'embedded-kanban',
         component: KanbanPage,
-        meta: { title: 'Kanban' },
+        meta: { title: 'Kanban', feature: 'kanban_enabled' },
       },
-      { path: 'chat', name: 'embedded-chat', component: ChatPage, meta: { title: 'Team chat' } },
+      {
+        path: 'chat',
+        name: 'embedded-chat',
+        component: ChatPage,
+        meta: { title: 'Team chat', feature: 'internal_chat_enabled' },
+      },
       {
         path: 'conversation',
         name: 'embedded-conversation',
@@ -112,6 +159,7 @@ export function createAppRouter(
   auth: Auth = appAuth(),
 ) {
   const router = createRouter({ history, routes })
+  const status = accountStatusFor(auth)
 
   router.beforeEach(async (to): Promise<boolean | RouteLocationRaw> => {
     await auth.start()
@@ -119,7 +167,7 @@ export function createAppRouter(
     if (to.meta.embedded) return true
     const signedIn = auth.isSignedIn.value
     if (to.meta.public) {
-      if (to.name === 'sign-in' && signedIn) return safeRedirect(to.query.redirect) ?? '/kanban'
+      if (to.name === 'sign-in' && signedIn) return safeRedirect(to.query.redirect) ?? '/'
       return true
     }
     if (!signedIn) {
@@ -127,6 +175,20 @@ export function createAppRouter(
       return { name: 'sign-in', query: keep ? { redirect: to.fullPath } : {} }
     }
     if (to.meta.adminOnly && !auth.isAdmin.value) return { name: 'settings-profile' }
+    if (to.meta.supervisorOnly && !auth.canSupervise.value) return { name: 'settings-profile' }
+    if (to.meta.superAdminOnly && !auth.isSuperAdmin.value) return { name: 'settings-profile' }
+    // The plan's features, read once per account (so the sidebar shows the right entries
+    // from the first paint); unknown features count as on (the hub still refuses).
+    await status.ensureFeatures()
+    if (to.meta.feature) {
+      if (!status.hasFeature(to.meta.feature)) {
+        // The start page (/ and after sign-in) is the first section the plan includes.
+        if (to.redirectedFrom?.path === '/') {
+          return status.hasFeature('internal_chat_enabled') ? { name: 'chat' } : { name: 'settings' }
+        }
+        return { name: 'not-available', query: { feature: to.meta.feature } }
+      }
+    }
     return true
   })
 

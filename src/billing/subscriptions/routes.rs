@@ -112,7 +112,8 @@ const LATEST: u32 = 5;
 /// The account's subscription, latest payments and entitlements in force.
 #[utoipa::path(get, path = "/api/v1/accounts/{accountId}/billing", tag = "billing",
     params(("accountId" = Uuid, Path)),
-    responses((status = 200, body = BillingView), (status = 404, body = Problem)))]
+    responses((status = 200, body = BillingView), (status = 404, body = Problem),
+        (status = 503, body = Problem, description = "billing_unavailable: no ASAAS_API_KEY")))]
 async fn billing(
     State(state): State<AppState>,
     scope: AccountScope,

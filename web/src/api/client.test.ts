@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { api, ApiError, setAuthHandler, type AuthHandler } from './client'
+import { api, ApiError, isSubscriptionSuspended, onProblem, setAuthHandler, type AuthHandler, type ProblemEvent } from './client'
 
 function respond(body: BodyInit | null, init: ResponseInit) {
   const fetchMock = vi.fn().mockResolvedValue(new Response(body, init))
@@ -219,5 +219,54 @@ describe('api client with an auth handler', () => {
     const error = await failure(api.get('/things'))
     expect(error.status).toBe(403)
     expect(handler.rejected).not.toHaveBeenCalled()
+  })
+
+  it('tells problem listeners about a 402 before the caller gets it, then stops when asked', async () => {
+    const seen: ProblemEvent[] = []
+    const order: string[] = []
+    const stop = onProblem((event) => {
+      seen.push(event)
+      order.push('listener')
+    })
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () =>
+        new Response(
+          JSON.stringify({
+            title: 'Payment Required',
+            status: 402,
+            detail: 'The subscription is suspended.',
+            code: 'subscription_suspended',
+            billing_url: 'https://hub.test/settings/billing',
+          }),
+          { status: 402, headers: { 'Content-Type': 'application/problem+json' } },
+        ),
+      ),
+    )
+
+    const error = await failure(api.post('/accounts/a1/boards', { name: 'Sales' }).finally(() => order.push('caller')))
+    expect(order).toEqual(['listener', 'caller'])
+    expect(seen).toHaveLength(1)
+    expect(seen[0]).toMatchObject({ method: 'POST', path: '/accounts/a1/boards' })
+    expect(seen[0]!.problem).toMatchObject({ status: 402, code: 'subscription_suspended', billing_url: 'https://hub.test/settings/billing' })
+    expect(isSubscriptionSuspended(error)).toBe(true)
+
+    stop()
+    await failure(api.post('/accounts/a1/boards', { name: 'Sales' }))
+    expect(seen).toHaveLength(1)
+  })
+
+  it('a listener that throws does not change what the caller gets', async () => {
+    const stop = onProblem(() => {
+      throw new Error('broken listener')
+    })
+    try {
+      respond(JSON.stringify({ status: 403, code: 'feature_disabled', title: 'Forbidden', detail: 'No kanban.' }), { status: 403 })
+      const error = await failure(api.get('/accounts/a1/boards'))
+      expect(error.code).toBe('feature_disabled')
+      expect(isSubscriptionSuspended(error)).toBe(false)
+    } finally {
+      stop()
+    }
   })
 })

@@ -118,6 +118,42 @@ export interface AuthHandler {
 
 let authHandler: AuthHandler | null = null
 
+/** A request the hub refused, as the listeners of `onProblem` see it. */
+export interface ProblemEvent {
+  problem: Problem
+  method: string
+  /** The path under /api/v1, with its query. */
+  path: string
+}
+
+const problemListeners = new Set<(event: ProblemEvent) => void>()
+
+/**
+ * Calls `listener` for every problem the hub answers (before the request's promise rejects),
+ * so state that spans the app can follow: a 402 `subscription_suspended` refreshes the
+ * billing banner and shows a notice, a 403 `feature_disabled` re-reads the plan's features.
+ * Returns an unsubscribe function.
+ */
+export function onProblem(listener: (event: ProblemEvent) => void): () => void {
+  problemListeners.add(listener)
+  return () => problemListeners.delete(listener)
+}
+
+function emitProblem(event: ProblemEvent) {
+  for (const listener of [...problemListeners]) {
+    try {
+      listener(event)
+    } catch {
+      // A listener's failure is its own; the caller still gets the ApiError.
+    }
+  }
+}
+
+/** The account is suspended until its subscription is paid: any write answers this. */
+export function isSubscriptionSuspended(error: unknown): error is ApiError {
+  return error instanceof ApiError && (error.status === 402 || error.code === 'subscription_suspended')
+}
+
 /** Installs (or removes, with null) the handler that authenticates requests. */
 export function setAuthHandler(handler: AuthHandler | null) {
   authHandler = handler
@@ -179,11 +215,16 @@ export async function request<T>(
     }
     if (response.status === 401) {
       if (token && problem.code !== 'token_expired') handler.rejected(problem, token)
+      emitProblem({ problem, method, path })
       throw new ApiError(problem)
     }
   }
 
-  if (!response.ok) throw new ApiError(await parseProblem(response))
+  if (!response.ok) {
+    const problem = await parseProblem(response)
+    emitProblem({ problem, method, path })
+    throw new ApiError(problem)
+  }
   if (response.status === 204) return undefined as T
   return (await response.json()) as T
 }

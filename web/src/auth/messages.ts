@@ -23,6 +23,9 @@ const MESSAGES: Record<string, string> = {
   forbidden: 'Your role does not allow this. Ask an administrator.',
   user_token_required: 'This needs a signed-in person, not an API key.',
   not_found: 'It no longer exists. It may have been removed already.',
+  subscription_suspended:
+    'The subscription is suspended, so the account is read-only until it is paid. An administrator can pay in Settings → Billing.',
+  feature_disabled: 'Not available on your plan. Ask an administrator to upgrade it.',
   internal_error: 'Something went wrong on the hub. Try again; if it keeps happening, tell your administrator.',
 }
 

@@ -112,8 +112,11 @@ export function createAuth(options: AuthOptions = {}) {
   )
   const role = computed(() => membership.value?.role ?? null)
   const isSignedIn = computed(() => state.status === 'signed-in')
-  const isAdmin = computed(
-    () => isSignedIn.value && (state.user?.is_super_admin === true || role.value === 'admin'),
+  const isSuperAdmin = computed(() => isSignedIn.value && state.user?.is_super_admin === true)
+  const isAdmin = computed(() => isSuperAdmin.value || (isSignedIn.value && role.value === 'admin'))
+  /** Supervisors, admins and super admins: who may see the account's billing. */
+  const canSupervise = computed(
+    () => isAdmin.value || (isSignedIn.value && role.value === 'supervisor'),
   )
 
   function schedule(delayMs: number) {
@@ -346,6 +349,8 @@ export function createAuth(options: AuthOptions = {}) {
     role,
     isSignedIn,
     isAdmin,
+    isSuperAdmin,
+    canSupervise,
     handler,
     /** Runs the start-up restore once; later calls return the same promise. */
     start(): Promise<void> {

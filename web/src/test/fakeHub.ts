@@ -26,7 +26,7 @@ function problem(status: number, code: string, detail = code) {
   return json(status, { type: 'about:blank', title: 'Error', status, detail, code })
 }
 
-export function fakeHub({ expiresIn = 900, role = 'admin' } = {}) {
+export function fakeHub({ expiresIn = 900, role = 'admin', superAdmin = false } = {}) {
   let issued = 0
   const hub = {
     access: null as string | null,
@@ -72,7 +72,7 @@ export function fakeHub({ expiresIn = 900, role = 'admin' } = {}) {
     email: 'ana@demo.test',
     name: 'Ana Admin',
     avatar_url: null,
-    is_super_admin: false,
+    is_super_admin: superAdmin,
   }
 
   const fetch = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {

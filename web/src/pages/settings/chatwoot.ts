@@ -177,6 +177,8 @@ const GENERIC = new Set([
   'unauthenticated',
   'session_revoked',
   'session_expired',
+  'subscription_suspended',
+  'feature_disabled',
 ])
 
 /** A sentence for a failed Chatwoot call: the problem's own detail for Chatwoot's answers. */
