@@ -118,6 +118,8 @@ async fn billing(
     State(state): State<AppState>,
     scope: AccountScope,
 ) -> AppResult<ApiJson<BillingView>> {
+    // The billing page tells "not configured on this hub" from "not subscribed".
+    state.billing.asaas()?;
     let sub = store::latest(&state.db, scope.account_id).await?;
     let status = sub
         .as_ref()
