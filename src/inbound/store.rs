@@ -258,6 +258,22 @@ pub async fn list(
     }))
 }
 
+/// Deliveries that belong to no account (Asaas's), newest first, of one status when given.
+pub async fn list_unowned(
+    db: &Db,
+    status: Option<&str>,
+    page: PageRequest,
+) -> AppResult<Vec<Delivery>> {
+    let sql = "SELECT id, source, event, dedupe_key, status, attempts, next_attempt_at,
+                      last_error, ignored, received_at, processed_at
+               FROM webhook_deliveries
+               WHERE account_id IS NULL AND id < $1 AND ($3 IS NULL OR status = $3)
+               ORDER BY id DESC LIMIT $2";
+    let before = page.after.unwrap_or(Uuid::max());
+    Ok(on_db!(db, pool => sqlx::query_as(sql)
+        .bind(before).bind(page.fetch_limit()).bind(status).fetch_all(pool).await?))
+}
+
 /// Deliveries the cleanup deletes in one statement: few enough that the single SQLite
 /// writer is given back within milliseconds.
 const PURGE_BATCH: i64 = 100;

@@ -973,3 +973,130 @@ async fn messages_are_metered_once_per_message() {
         .collect();
     assert_eq!(told, vec![80], "4 of 5 is 80 %, told once");
 }
+
+/// A trial from `BILLING_TRIAL_DAYS`: the plan in force at once, the first charge due when
+/// the trial ends; a refund takes the access back; a deleted charge stops counting.
+#[tokio::test]
+async fn trials_refunds_and_deleted_charges_do_what_their_names_say() {
+    let b = billed(&[("BILLING_TRIAL_DAYS", "7")]).await;
+    let subscribed = subscribe(&b, b.pro).await;
+    assert_eq!(
+        subscribed.body["subscription"]["status"], "trialing",
+        "{:?}",
+        subscribed.body
+    );
+    let today = whatpro_hub::platform::clock::now().date(); // wall-clock: the hub dates the trial from its clock
+    let due = whatpro_hub::billing::asaas::wire::format_date(today + time::Duration::days(7));
+    assert_eq!(subscribed.body["payment"]["due_date"], due);
+    assert_eq!(
+        billing(&b).await["entitlements"]["limits"]["max_boards"],
+        10
+    );
+    let charge = open_charge(&subscribed);
+    b.sim.pay(&charge, BillingType::CreditCard);
+    status_becomes(&b, "active").await;
+    b.sim.refund(&charge);
+    status_becomes(&b, "pending").await;
+    assert_eq!(billing(&b).await["entitlements"]["limits"]["max_boards"], 2);
+    let next = b.sim.next_cycle(&b.sim.subscriptions()[0].id);
+    quiet(&b).await;
+    assert_eq!(billing(&b).await["payments"].as_array().unwrap().len(), 2);
+    b.sim.delete_payment(&next);
+    quiet(&b).await;
+    let view = billing(&b).await;
+    assert_eq!(view["payments"].as_array().unwrap().len(), 1, "{view}");
+    assert_eq!(view["status"], "pending");
+}
+
+/// Asaas's rate limit is waited out (its `RateLimit-Reset`), not turned into a failure.
+#[tokio::test]
+async fn asaas_rate_limits_are_waited_out() {
+    let b = billed(&[]).await;
+    b.sim.rate_limit(2, 1);
+    let subscribed = subscribe(&b, b.pro).await;
+    assert_eq!(
+        subscribed.status,
+        StatusCode::CREATED,
+        "{:?}",
+        subscribed.body
+    );
+    assert!(b.sim.requests().len() > 2);
+    assert!(b.sim.requests().iter().all(|r| {
+        r.user_agent
+            .as_deref()
+            .is_some_and(|ua| ua.starts_with("whatpro-hub/"))
+    }));
+}
+
+/// A billing transition reaches the account's open realtime streams.
+#[tokio::test]
+async fn a_status_change_is_announced_on_the_accounts_stream() {
+    let b = billed(&[]).await;
+    let subscribed = subscribe(&b, b.pro).await;
+    let mut events = crate::realtime::Events::open_as(&b.app, &b.tenant, &b.tenant.agent).await;
+    b.sim.pay(&open_charge(&subscribed), BillingType::Pix);
+    loop {
+        let (name, data) = events.next().await;
+        if name == "account" {
+            assert_eq!(data["kind"], "billing.status_changed");
+            assert_eq!(data["data"]["status"], "active");
+            break;
+        }
+    }
+}
+
+/// Operators list Asaas's deliveries (which belong to no account) and replay them.
+#[tokio::test]
+async fn operators_list_and_replay_asaas_deliveries() {
+    let b = billed(&[]).await;
+    let subscribed = subscribe(&b, b.pro).await;
+    b.sim.pay(&open_charge(&subscribed), BillingType::Pix);
+    status_becomes(&b, "active").await;
+    quiet(&b).await;
+    let listed = b
+        .app
+        .get("/api/v1/webhook-deliveries?status=done", &b.root.token)
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{:?}", listed.body);
+    let items = listed.body["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    assert!(items.iter().all(|d| d["source"] == "asaas"));
+    b.app
+        .get("/api/v1/webhook-deliveries", &b.tenant.admin.token)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    // A dead one (as after eight failed attempts) goes back and is processed.
+    let id = items[0]["id"].as_str().unwrap().to_string();
+    whatpro_hub::on_db!(&b.app.state.db, pool => sqlx::query(
+        "UPDATE webhook_deliveries SET status = 'dead' WHERE id = $1")
+        .bind(Uuid::parse_str(&id).unwrap()).execute(pool).await.unwrap().rows_affected());
+    let replayed = b
+        .app
+        .post(
+            "/api/v1/webhook-deliveries/replay",
+            &b.root.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(replayed.body["replayed"], 1, "{:?}", replayed.body);
+    quiet(&b).await;
+    let one = b
+        .app
+        .post(
+            &format!("/api/v1/webhook-deliveries/{id}/replay"),
+            &b.root.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(one.body["replayed"], 1, "{:?}", one.body);
+    quiet(&b).await;
+    assert_eq!(billing(&b).await["status"], "active");
+    let actions = audit_actions(&b).await;
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == "subscription.activated")
+            .count(),
+        1
+    );
+}

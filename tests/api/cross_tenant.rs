@@ -109,6 +109,21 @@ const UNSCOPED: &[(&str, &str, &str)] = &[
         "global, super-admin only, holds no tenant data (every other caller gets 403); covered by tests/api/billing.rs",
     ),
     (
+        "GET",
+        "/api/v1/webhook-deliveries",
+        "global, super-admin only: deliveries that belong to no account (Asaas's); covered by tests/api/billing.rs",
+    ),
+    (
+        "POST",
+        "/api/v1/webhook-deliveries/replay",
+        "global, super-admin only (every other caller gets 403), what `whatpro-hub replay-webhooks` does; covered by tests/api/billing.rs",
+    ),
+    (
+        "POST",
+        "/api/v1/webhook-deliveries/{deliveryId}/replay",
+        "global, super-admin only (every other caller gets 403); covered by tests/api/billing.rs",
+    ),
+    (
         "POST",
         "/api/v1/webhooks/asaas",
         "public: authenticated by the Asaas webhook token, never a bearer token; its events are read back from Asaas before they change anything (tests/api/billing.rs)",

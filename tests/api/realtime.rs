@@ -41,7 +41,7 @@ async fn open(app: &TestApp, ticket: &str, origin: Option<&str>) -> reqwest::Res
 }
 
 /// Server-sent events read off a response, skipping keep-alive comments.
-struct Events {
+pub(crate) struct Events {
     response: reqwest::Response,
     buffer: String,
 }
@@ -51,7 +51,7 @@ impl Events {
         Events::open_as(app, t, &t.agent).await
     }
 
-    async fn open_as(app: &TestApp, t: &Tenant, caller: &Caller) -> Events {
+    pub(crate) async fn open_as(app: &TestApp, t: &Tenant, caller: &Caller) -> Events {
         let ticket = ticket(app, t, caller).await;
         let response = open(app, &ticket, None).await;
         assert_eq!(response.status(), StatusCode::OK);
@@ -69,7 +69,7 @@ impl Events {
     }
 
     /// The next event's name and data.
-    async fn next(&mut self) -> (String, Value) {
+    pub(crate) async fn next(&mut self) -> (String, Value) {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();

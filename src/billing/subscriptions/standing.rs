@@ -70,8 +70,10 @@ pub fn decide(facts: &Facts, now: OffsetDateTime, grace_days: u32) -> Decided {
         }
     } else if paid_until.is_some() {
         Status::Active
-    } else if facts.trial_ends_at.is_some() {
-        // A trial lasts until its first charge is paid or overdue.
+    } else if facts.trial_ends_at.is_some()
+        && facts.charges.iter().all(|(c, _)| *c == Charge::Open)
+    {
+        // A trial lasts until its first charge decides: paid, overdue, or refunded.
         Status::Trialing
     } else {
         Status::Pending
@@ -161,6 +163,10 @@ mod tests {
         let mut trial = facts(Status::Trialing, &open);
         trial.trial_ends_at = Some(NOW - Duration::days(1));
         assert_eq!(decide(&trial, NOW, 5).status, Status::Trialing);
+        let refunded = [(Charge::Void, date!(2026 - 12 - 20))];
+        let mut after_refund = facts(Status::Active, &refunded);
+        after_refund.trial_ends_at = trial.trial_ends_at;
+        assert_eq!(decide(&after_refund, NOW, 5).status, Status::Pending);
         trial.asaas_live = Some(false);
         assert_eq!(decide(&trial, NOW, 5).status, Status::Canceled);
         let paid = [(Charge::Paid, date!(2026 - 12 - 06))];
