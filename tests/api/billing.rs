@@ -337,6 +337,37 @@ async fn a_pix_subscription_is_pending_until_paid_then_the_plan_is_in_force() {
         .get(&b.tenant.path("/usage"), &b.tenant.agent.token)
         .await;
     assert_eq!(usage.body["limits"]["max_boards"], 10);
+    let features = b
+        .app
+        .get(&b.tenant.path("/features"), &b.tenant.agent.token)
+        .await;
+    assert_eq!(
+        features.body,
+        json!({"kanban_enabled": true, "internal_chat_enabled": true, "analytics_enabled": true})
+    );
+    // A super admin's override sits on top of the plan.
+    let overridden = b
+        .app
+        .put(
+            &b.tenant.path("/entitlements"),
+            &b.root.token,
+            json!({"limits": {"max_boards": 3}, "features": {"analytics_enabled": false}}),
+        )
+        .await;
+    assert_eq!(
+        overridden.body["limits"]["max_boards"], 3,
+        "{:?}",
+        overridden.body
+    );
+    assert_eq!(
+        overridden.body["limits"]["max_teams"], 10,
+        "the rest is the plan's"
+    );
+    let features = b
+        .app
+        .get(&b.tenant.path("/features"), &b.tenant.agent.token)
+        .await;
+    assert_eq!(features.body["analytics_enabled"], false);
     let actions = audit_actions(&b).await;
     assert!(
         actions.contains(&"subscription.created".to_string()),

@@ -70,8 +70,7 @@ pub fn decide(facts: &Facts, now: OffsetDateTime, grace_days: u32) -> Decided {
         }
     } else if paid_until.is_some() {
         Status::Active
-    } else if facts.trial_ends_at.is_some()
-        && facts.charges.iter().all(|(c, _)| *c == Charge::Open)
+    } else if facts.trial_ends_at.is_some() && facts.charges.iter().all(|(c, _)| *c == Charge::Open)
     {
         // A trial lasts until its first charge decides: paid, overdue, or refunded.
         Status::Trialing
