@@ -52,6 +52,9 @@ CREATE TABLE subscriptions (
     next_due_date        DATE,
     grace_until          TIMESTAMPTZ,
     cancel_at_period_end BOOLEAN NOT NULL,
+    -- When a scheduled downgrade or cancellation takes effect: the end of the period paid
+    -- when it was asked for (a charge paid early does not move it).
+    change_at            TIMESTAMPTZ,
     canceled_at          TIMESTAMPTZ,
     -- While a subscribe is talking to Asaas: a second one waits rather than making a
     -- second subscription there.
@@ -77,6 +80,9 @@ CREATE TABLE payments (
     paid_at         TIMESTAMPTZ,
     invoice_url     TEXT,
     deleted         BOOLEAN NOT NULL,
+    -- When what is stored was read from Asaas (taken before the request): an older read
+    -- never overwrites a newer one.
+    fetched_at      TIMESTAMPTZ NOT NULL,
     created_at      TIMESTAMPTZ NOT NULL,
     updated_at      TIMESTAMPTZ NOT NULL
 );
@@ -141,5 +147,6 @@ CREATE INDEX webhook_deliveries_account ON webhook_deliveries (account_id, id);
 CREATE INDEX webhook_deliveries_account_status ON webhook_deliveries (account_id, status, id);
 CREATE INDEX webhook_deliveries_done ON webhook_deliveries (received_at) WHERE status = 'done';
 
+PRAGMA foreign_key_check;
 COMMIT;
 PRAGMA foreign_keys = ON;

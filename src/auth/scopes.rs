@@ -41,10 +41,16 @@ fn resource_of(segment: &str) -> Option<&'static str> {
     })
 }
 
+/// The section of an account route: the first segment after
+/// `/api/v1/accounts/{accountId}` (`""` for the account itself); `None` for other routes.
+pub fn section_of(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/api/v1/accounts/")?;
+    Some(rest.split('/').nth(1).unwrap_or(""))
+}
+
 /// The scope a request to `path` with `method` needs, or `None` when keys may not call it.
 pub fn required(path: &str, method: &Method) -> Option<String> {
-    let rest = path.strip_prefix("/api/v1/accounts/")?;
-    let segment = rest.split('/').nth(1).unwrap_or("");
+    let segment = section_of(path)?;
     let action = if matches!(*method, Method::GET | Method::HEAD) {
         "read"
     } else {

@@ -7,12 +7,14 @@
 
 use std::sync::Arc;
 
+use axum::http::Method;
 use futures_util::future::BoxFuture;
 use time::OffsetDateTime;
 
 use super::subscriptions::Status;
 use crate::{
     app::state::AppState,
+    auth::scopes::section_of,
     on_db,
     platform::{clock, db::Db, error::AppError, error::AppResult, kept::Kept},
     tenancy::{AccountScope, WriteGate},
@@ -59,22 +61,28 @@ impl Standings {
 /// The write gate billing registers: refuses writes of suspended accounts.
 pub struct SuspendedWrites;
 
-/// What a suspended account may still write: its billing (to pay or change plan) and
-/// tickets for its realtime stream (a read).
-const STILL_WRITABLE: [&str; 2] = ["billing", "realtime"];
+/// What a suspended account may still write: what ends access (revoking sessions and API
+/// keys, deactivating a member, disconnecting Chatwoot), what shrinks it to fit a cheaper
+/// plan (any DELETE does both), its billing (to pay or change plan) and realtime tickets
+/// (a read).
+fn still_writable(method: &Method, path: &str) -> bool {
+    let section = section_of(path).unwrap_or_default();
+    *method == Method::DELETE
+        || matches!(section, "billing" | "realtime")
+        || path.ends_with("/deactivate")
+        || path.ends_with("/chatwoot/disconnect")
+}
 
 impl WriteGate for SuspendedWrites {
     fn check<'a>(
         &'a self,
         state: &'a AppState,
         scope: &'a AccountScope,
+        method: &'a Method,
         path: &'a str,
     ) -> BoxFuture<'a, AppResult<()>> {
         Box::pin(async move {
-            // …/accounts/{id}/<section>/…
-            let mut segments = path.split('/').skip_while(|s| *s != "accounts").skip(2);
-            let section = segments.next().unwrap_or_default();
-            if STILL_WRITABLE.contains(&section) {
+            if still_writable(method, path) {
                 return Ok(());
             }
             let standing = state.billing.standings.of(&state.db, scope).await?;
@@ -87,5 +95,29 @@ impl WriteGate for SuspendedWrites {
             }
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_suspended_account_can_still_pay_shrink_and_lock_itself_down() {
+        let account = "/api/v1/accounts/0190f0e6-0000-7000-8000-000000000000";
+        let writable =
+            |method: Method, rest: &str| still_writable(&method, &format!("{account}{rest}"));
+        assert!(writable(Method::POST, "/billing/subscription"));
+        assert!(writable(Method::PUT, "/billing/subscription"));
+        assert!(writable(Method::DELETE, "/boards/x"));
+        assert!(writable(Method::DELETE, "/users/x/sessions"));
+        assert!(writable(Method::POST, "/users/x/deactivate"));
+        assert!(writable(Method::POST, "/chatwoot/disconnect"));
+        assert!(writable(Method::POST, "/realtime/tickets"));
+        assert!(!writable(Method::POST, "/boards"));
+        assert!(!writable(Method::PUT, "/users/x"));
+        assert!(!writable(Method::POST, "/users/x/activate"));
+        assert!(!writable(Method::PATCH, "/boards/x/cards/y"));
+        assert!(!writable(Method::POST, "/chatwoot/connect"));
     }
 }

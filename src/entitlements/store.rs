@@ -31,11 +31,13 @@ fn count_sql(resource: Resource) -> &'static str {
 
 /// What the plan in force grants and the super admin's overrides, in one read: the plan is
 /// the subscription's while it is trialing, active, past due or suspended (a pending one
-/// has not been paid; a canceled one is over), else none (the defaults).
+/// has not been paid; a canceled one is over; one Asaas never heard of grants nothing),
+/// else none (the defaults).
 const IN_FORCE: &str = "SELECT
         (SELECT p.entitlements FROM subscriptions s JOIN plans p ON p.id = s.plan_id
          WHERE s.account_id = $1
-           AND s.status IN ('trialing', 'active', 'past_due', 'suspended')),
+           AND s.status IN ('trialing', 'active', 'past_due', 'suspended')
+           AND s.asaas_id IS NOT NULL),
         (SELECT overrides FROM account_entitlements WHERE account_id = $1)";
 
 /// What the account may have: its plan (the defaults without one), with its stored

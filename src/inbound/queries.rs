@@ -95,7 +95,7 @@ macro_rules! requeue {
     () => {
         "UPDATE webhook_deliveries
          SET status = 'pending', attempts = 0, next_attempt_at = $2, locked_until = NULL,
-             last_error = NULL, processed_at = NULL
+             last_error = NULL, ignored = NULL, processed_at = NULL
          WHERE ($1 IS NULL OR account_id = $1) AND "
     };
 }

@@ -58,6 +58,7 @@ pub trait WriteGate: Send + Sync {
         &'a self,
         state: &'a AppState,
         scope: &'a AccountScope,
+        method: &'a axum::http::Method,
         path: &'a str,
     ) -> futures_util::future::BoxFuture<'a, Result<(), AppError>>;
 }
@@ -151,7 +152,7 @@ impl FromRequestParts<AppState> for AccountScope {
         if !reads && role != Role::SuperAdmin {
             state
                 .write_gate
-                .check(state, &scope, parts.uri.path())
+                .check(state, &scope, &parts.method, parts.uri.path())
                 .await?;
         }
         Ok(scope)

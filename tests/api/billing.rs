@@ -146,6 +146,39 @@ async fn quiet(b: &Billed) {
     .await;
 }
 
+/// What a subscribe whose answers were lost leaves at Asaas: the account's customer and a
+/// subscription at Pro's price named by our (unfinished) subscription, whose id it answers.
+async fn lost_answers(b: &Billed) -> Uuid {
+    let ours: Uuid = whatpro_hub::on_db!(&b.app.state.db, pool => sqlx::query_scalar(
+        "SELECT id FROM subscriptions").fetch_one(pool).await.unwrap());
+    let asaas = |path: &str, body: Value| {
+        b.app
+            .client
+            .post(format!("{}{path}", b.sim.base_url()))
+            .header("access_token", ASAAS_KEY)
+            .header("user-agent", "lost-answer")
+            .json(&body)
+            .send()
+    };
+    let customer: Value = asaas(
+        "/customers",
+        json!({"name": "Acme Ltda", "cpfCnpj": "52998224725",
+        "email": "billing@acme.test", "externalReference": b.tenant.id.to_string()}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let today =
+        whatpro_hub::billing::asaas::wire::format_date(whatpro_hub::platform::clock::now().date()); // wall-clock: Asaas takes no due date before its today
+    let made = asaas("/subscriptions", json!({"customer": customer["id"], "billingType": "PIX",
+        "value": 149.9, "nextDueDate": today, "cycle": "MONTHLY", "externalReference": ours.to_string()}))
+        .await.unwrap();
+    assert_eq!(made.status(), StatusCode::OK);
+    ours
+}
+
 async fn audit_actions(b: &Billed) -> Vec<String> {
     let resp = b
         .app
@@ -457,33 +490,7 @@ async fn asaas_failing_during_subscribe_leaves_nothing_a_retry_duplicates() {
     assert_eq!(billing(&b).await["status"], "pending");
     // Answers lost after Asaas made the customer and the subscription: both exist there,
     // named by the account and by our subscription.
-    let ours: Uuid = whatpro_hub::on_db!(&b.app.state.db, pool => sqlx::query_scalar(
-        "SELECT id FROM subscriptions").fetch_one(pool).await.unwrap());
-    let asaas = |path: &str, body: Value| {
-        b.app
-            .client
-            .post(format!("{}{path}", b.sim.base_url()))
-            .header("access_token", ASAAS_KEY)
-            .header("user-agent", "lost-answer")
-            .json(&body)
-            .send()
-    };
-    let customer: Value = asaas(
-        "/customers",
-        json!({"name": "Acme Ltda", "cpfCnpj": "52998224725",
-        "email": "billing@acme.test", "externalReference": b.tenant.id.to_string()}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let today =
-        whatpro_hub::billing::asaas::wire::format_date(whatpro_hub::platform::clock::now().date()); // wall-clock: Asaas takes no due date before its today
-    let made = asaas("/subscriptions", json!({"customer": customer["id"], "billingType": "PIX",
-        "value": 149.9, "nextDueDate": today, "cycle": "MONTHLY", "externalReference": ours.to_string()}))
-        .await.unwrap();
-    assert_eq!(made.status(), StatusCode::OK);
+    let ours = lost_answers(&b).await;
     // The retry finds and finishes them.
     let retried = subscribe(&b, b.pro).await;
     assert_eq!(retried.status, StatusCode::CREATED, "{:?}", retried.body);
@@ -558,13 +565,30 @@ async fn the_webhook_needs_its_token_and_stores_each_event_once() {
         .send()
         .await
         .unwrap();
-    assert_eq!(not_json.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(asaas_deliveries(&b.app).await, 3);
+    assert_eq!(
+        not_json.status(),
+        StatusCode::OK,
+        "kept and answered 200: Asaas pauses on failures"
+    );
+    // Only the ids are kept: a card payment's token is not.
+    let card = json!({"id": "evt_card", "event": "PAYMENT_CONFIRMED",
+        "payment": {"id": "pay_card", "creditCard": {"creditCardToken": "tok-secret-card"}}});
+    assert_eq!(
+        post_webhook(&b.app, Some(WEBHOOK_TOKEN), &card)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let stored: String = whatpro_hub::on_db!(&b.app.state.db, pool => sqlx::query_scalar(
+        "SELECT body FROM webhook_deliveries WHERE dedupe_key = 'evt_card'").fetch_one(pool).await.unwrap());
+    assert!(!stored.contains("tok-secret-card"), "{stored}");
+    assert!(stored.contains("pay_card"), "{stored}");
+    assert_eq!(asaas_deliveries(&b.app).await, 5);
     eventually("every Asaas delivery done and marked ignored", || async {
         let ignored: i64 = whatpro_hub::on_db!(&b.app.state.db, pool => sqlx::query_scalar(
             "SELECT COUNT(*) FROM webhook_deliveries WHERE source = 'asaas' AND status = 'done' AND ignored IS NOT NULL")
             .fetch_one(pool).await.unwrap());
-        ignored == 3
+        ignored == 5
     }).await;
 }
 
@@ -661,6 +685,16 @@ async fn an_unpaid_account_is_read_only_until_it_pays() {
         )
         .await;
     assert_eq!(by_root.status, StatusCode::CREATED, "{:?}", by_root.body);
+    // Shrinking to fit a cheaper plan stays possible.
+    let board = by_root.body["id"].as_str().unwrap();
+    let deleted = b
+        .app
+        .delete(
+            &b.tenant.path(&format!("/boards/{board}")),
+            &b.tenant.admin.token,
+        )
+        .await;
+    assert!(deleted.status.is_success(), "{:?}", deleted.body);
     assert_eq!(
         billing(&b).await["entitlements"]["limits"]["max_boards"],
         10
@@ -850,7 +884,7 @@ async fn upgrades_apply_now_downgrades_at_period_end_once_usage_fits() {
     assert_eq!(b.sim.subscriptions()[0].value, 49.9);
     // The paid period over: the lower plan takes over.
     quiet(&b).await;
-    whatpro_hub::on_db!(&b.app.state.db, pool => sqlx::query("UPDATE subscriptions SET current_period_end = $1")
+    whatpro_hub::on_db!(&b.app.state.db, pool => sqlx::query("UPDATE subscriptions SET change_at = $1")
         .bind(whatpro_hub::platform::clock::now() - time::Duration::seconds(1)) // wall-clock: a period the hub's clock sees over
         .execute(pool).await.unwrap().rows_affected());
     subscriptions::settle_due(&b.app.state).await.unwrap();
@@ -1130,4 +1164,164 @@ async fn operators_list_and_replay_asaas_deliveries() {
             .count(),
         1
     );
+}
+
+/// A subscribe that never reached Asaas grants nothing, a trial included; a first charge
+/// never paid leaves the account as it was (nothing to suspend); the trial is for the
+/// first subscription only.
+#[tokio::test]
+async fn nothing_is_granted_before_asaas_has_the_subscription_and_a_first_charge_is_paid() {
+    let b = billed(&[("BILLING_TRIAL_DAYS", "14")]).await;
+    b.sim.fail_next(1, 500);
+    subscribe(&b, b.pro)
+        .await
+        .assert_problem(StatusCode::BAD_GATEWAY, "asaas_unreachable");
+    let view = billing(&b).await;
+    assert_eq!(view["status"], "pending");
+    assert_eq!(
+        view["entitlements"]["limits"]["max_boards"], 2,
+        "no plan without Asaas"
+    );
+    let write = b
+        .app
+        .post(
+            &b.tenant.path("/boards"),
+            &b.tenant.admin.token,
+            json!({"name": "x"}),
+        )
+        .await;
+    assert_eq!(write.status, StatusCode::CREATED);
+    // Subscribed, then the first charge never paid: pending, never suspended.
+    let subscribed = subscribe(&b, b.pro).await;
+    assert_eq!(
+        subscribed.body["subscription"]["status"], "trialing",
+        "{:?}",
+        subscribed.body
+    );
+    b.sim.overdue(&open_charge(&subscribed));
+    status_becomes(&b, "pending").await;
+    let view = billing(&b).await;
+    assert_eq!(view["grace_until"], Value::Null);
+    assert_eq!(view["entitlements"]["limits"]["max_boards"], 2);
+    // Canceled and subscribed again: no second trial.
+    let path = b.tenant.path("/billing/subscription");
+    let canceled = b.app.delete(&path, &b.tenant.admin.token).await;
+    assert_eq!(canceled.body["status"], "canceled", "{:?}", canceled.body);
+    let again = subscribe(&b, b.pro).await;
+    assert_eq!(
+        again.body["subscription"]["status"], "pending",
+        "{:?}",
+        again.body
+    );
+    assert_eq!(again.body["subscription"]["trial_ends_at"], Value::Null);
+}
+
+/// A scheduled downgrade or cancellation happens at the end of the period paid when it
+/// was asked for, even when the next charge is paid early.
+#[tokio::test]
+async fn scheduled_changes_keep_their_date_when_a_charge_is_paid_early() {
+    let b = billed(&[]).await;
+    let basic = plan(&b.app, &b.root, "basic", "49.90", 1).await;
+    let subscribed = subscribe(&b, b.pro).await;
+    b.sim.pay(&open_charge(&subscribed), BillingType::Pix);
+    status_becomes(&b, "active").await;
+    let path = b.tenant.path("/billing/subscription");
+    let down = b
+        .app
+        .put(&path, &b.tenant.admin.token, json!({"plan_id": basic}))
+        .await;
+    assert_eq!(
+        down.body["pending_plan"]["code"], "basic",
+        "{:?}",
+        down.body
+    );
+    let scheduled_end = billing(&b).await["current_period_end"].clone();
+    // The next charge, paid early: the paid period moves on, the downgrade's date does not.
+    let next = b.sim.next_cycle(&b.sim.subscriptions()[0].id);
+    b.sim.pay(&next, BillingType::Pix);
+    quiet(&b).await;
+    assert_ne!(billing(&b).await["current_period_end"], scheduled_end);
+    let change_at: time::OffsetDateTime = whatpro_hub::on_db!(&b.app.state.db, pool =>
+        sqlx::query_scalar("SELECT change_at FROM subscriptions").fetch_one(pool).await.unwrap());
+    let expected = time::OffsetDateTime::parse(
+        scheduled_end.as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_eq!(change_at, expected);
+}
+
+/// A retry with another plan makes Asaas charge that plan's price; a cancel waits for a
+/// subscribe under way; the reconciliation adopts what an abandoned subscribe made.
+#[tokio::test]
+async fn abandoned_and_retried_subscribes_end_in_one_asaas_subscription_at_the_right_price() {
+    let b = billed(&[]).await;
+    let basic = plan(&b.app, &b.root, "basic", "49.90", 1).await;
+    // An attempt whose answer was lost: Asaas made the subscription at Pro's price.
+    b.sim.fail_next(1, 500);
+    subscribe(&b, b.pro)
+        .await
+        .assert_problem(StatusCode::BAD_GATEWAY, "asaas_unreachable");
+    let ours = lost_answers(&b).await;
+    // Abandoned: the reconciliation finds and adopts it.
+    subscriptions::reconcile_all(&b.app.state).await.unwrap();
+    assert_eq!(billing(&b).await["subscription"]["id"], ours.to_string());
+    let asaas_id: Option<String> = whatpro_hub::on_db!(&b.app.state.db, pool => sqlx::query_scalar(
+        "SELECT asaas_id FROM subscriptions").fetch_one(pool).await.unwrap());
+    assert_eq!(
+        asaas_id.as_deref(),
+        Some(b.sim.subscriptions()[0].id.as_str())
+    );
+    // Had it been retried with Basic instead, Asaas would charge Basic's price.
+    whatpro_hub::on_db!(&b.app.state.db, pool => sqlx::query("UPDATE subscriptions SET asaas_id = NULL")
+        .execute(pool).await.unwrap().rows_affected());
+    let retried = subscribe(&b, basic).await;
+    assert_eq!(retried.status, StatusCode::CREATED, "{:?}", retried.body);
+    assert_eq!(retried.body["subscription"]["plan"]["code"], "basic");
+    assert_eq!(b.sim.subscriptions().len(), 1);
+    assert_eq!(b.sim.subscriptions()[0].value, 49.9);
+    // A cancel while another subscribe holds the subscription waits.
+    whatpro_hub::on_db!(&b.app.state.db, pool => sqlx::query(
+        "UPDATE subscriptions SET asaas_id = NULL, attempt_until = $1")
+        .bind(whatpro_hub::platform::clock::now() + time::Duration::minutes(1)) // wall-clock: a hold the hub's clock sees live
+        .execute(pool).await.unwrap().rows_affected());
+    b.app
+        .delete(
+            &b.tenant.path("/billing/subscription"),
+            &b.tenant.admin.token,
+        )
+        .await
+        .assert_problem(StatusCode::CONFLICT, "subscription_in_progress");
+}
+
+/// Asaas not knowing a subscription the hub made is an error to look into, not an ending.
+#[tokio::test]
+async fn a_subscription_asaas_does_not_know_is_not_canceled() {
+    let b = billed(&[]).await;
+    let subscribed = subscribe(&b, b.pro).await;
+    b.sim.pay(&open_charge(&subscribed), BillingType::Pix);
+    status_becomes(&b, "active").await;
+    whatpro_hub::on_db!(&b.app.state.db, pool => sqlx::query("UPDATE subscriptions SET asaas_id = 'sub_elsewhere'")
+        .execute(pool).await.unwrap().rows_affected());
+    let (read, failed) = subscriptions::reconcile_all(&b.app.state).await.unwrap();
+    assert_eq!((read, failed), (1, 1));
+    assert_eq!(billing(&b).await["status"], "active");
+}
+
+/// A plan with subscribers keeps its price and cycle; its limits may change.
+#[tokio::test]
+async fn a_plan_with_subscribers_keeps_its_price() {
+    let b = billed(&[]).await;
+    assert_eq!(subscribe(&b, b.pro).await.status, StatusCode::CREATED);
+    let path = format!("/api/v1/plans/{}", b.pro);
+    let repriced = b
+        .app
+        .put(&path, &b.root.token, plan_body("pro", "199.90", 10))
+        .await;
+    repriced.assert_problem(StatusCode::CONFLICT, "plan_has_subscribers");
+    let widened = b
+        .app
+        .put(&path, &b.root.token, plan_body("pro", "149.90", 30))
+        .await;
+    assert_eq!(widened.status, StatusCode::OK, "{:?}", widened.body);
 }

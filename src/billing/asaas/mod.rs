@@ -99,7 +99,11 @@ impl Asaas {
             ))
             .await?
             .ok_or(AsaasError::Unexpected(404))?;
-        Ok(list.data.into_iter().find(|c| !c.deleted))
+        // Only the one named so, should a filter ever be ignored.
+        Ok(list
+            .data
+            .into_iter()
+            .find(|c| !c.deleted && c.external_reference.as_deref() == Some(external_reference)))
     }
 
     pub async fn create_customer(&self, new: &NewCustomer<'_>) -> AsaasResult<Customer> {
@@ -119,7 +123,10 @@ impl Asaas {
             ))
             .await?
             .ok_or(AsaasError::Unexpected(404))?;
-        Ok(list.data.into_iter().find(|s| !s.deleted))
+        Ok(list
+            .data
+            .into_iter()
+            .find(|s| !s.deleted && s.external_reference.as_deref() == Some(external_reference)))
     }
 
     pub async fn create_subscription(

@@ -24,7 +24,8 @@ pub struct NewCustomer<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile_phone: Option<&'a str>,
     pub external_reference: String,
-    /// Asaas's own e-mails and SMS about charges: the hub shows them instead.
+    /// Asaas's own e-mails and SMS about charges (invoice, due date, receipt): left on,
+    /// they reach the person who pays.
     pub notification_disabled: bool,
 }
 
@@ -32,7 +33,8 @@ pub struct NewCustomer<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct Subscription {
     pub id: String,
-    pub customer: String,
+    #[serde(default)]
+    pub value: f64,
     /// `ACTIVE`, `INACTIVE`, `EXPIRED`, or a value added later.
     #[serde(default)]
     pub status: String,
@@ -43,9 +45,10 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    /// Whether Asaas still charges it.
+    /// Whether Asaas still charges it: not deleted, and not ended (a status Asaas adds
+    /// later is not taken for an ending).
     pub fn is_live(&self) -> bool {
-        !self.deleted && self.status == "ACTIVE"
+        !self.deleted && !matches!(self.status.as_str(), "INACTIVE" | "EXPIRED")
     }
 }
 
@@ -172,9 +175,6 @@ pub struct Event {
 #[derive(Debug, Deserialize)]
 pub struct EventObject {
     pub id: String,
-    /// On a payment: its subscription, when it has one.
-    #[serde(default)]
-    pub subscription: Option<String>,
 }
 
 /// A date as Asaas writes it: `YYYY-MM-DD` on payments, `DD/MM/YYYY` in some subscription

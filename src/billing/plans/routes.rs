@@ -183,8 +183,9 @@ async fn create_plan(
     Ok((StatusCode::CREATED, ApiJson(plan)))
 }
 
-/// Replaces a plan (super admin). Subscribers see a new price from their next charge; new
-/// entitlements at once.
+/// Replaces a plan (super admin). Subscribers get new entitlements at once; a plan with
+/// subscribers keeps its price and cycle (409 `plan_has_subscribers`: offer a new plan and
+/// archive this one), which Asaas charges them.
 #[utoipa::path(put, path = "/api/v1/plans/{planId}", tag = "billing", request_body = PlanInput,
     params(("planId" = Uuid, Path)),
     responses((status = 200, body = Plan), (status = 403, body = Problem), (status = 404, body = Problem),
@@ -201,6 +202,13 @@ async fn update_plan(
         .await?
         .ok_or(AppError::NotFound)?;
     let plan = body.into_plan(plan_id, before.created_at)?;
+    let repriced = plan.price_cents != before.price_cents || plan.cycle != before.cycle;
+    if repriced && store::has_subscribers(&mut tx, plan_id).await? {
+        return Err(AppError::Conflict {
+            code: "plan_has_subscribers",
+            message: "Accounts are subscribed to this plan at its price and cycle: make a new plan and archive this one.".into(),
+        });
+    }
     store::update(&mut tx, &plan).await?;
     let entry = AuditEntry::by(Actor::from(&user), None, "plan.updated", "plan", plan.id)
         .changes(Some(&before), Some(&plan));

@@ -111,6 +111,14 @@ pub async fn update(tx: &mut Tx, plan: &Plan) -> AppResult<()> {
     Ok(())
 }
 
+/// Whether a subscription not canceled names the plan (now or as its next).
+pub async fn has_subscribers(tx: &mut Tx, id: Uuid) -> AppResult<bool> {
+    let sql = "SELECT COUNT(*) FROM subscriptions
+               WHERE (plan_id = $1 OR pending_plan_id = $1) AND status <> 'canceled'";
+    let n: i64 = on_tx!(tx, c => sqlx::query_scalar(sql).bind(id).fetch_one(c).await?);
+    Ok(n > 0)
+}
+
 /// Deletes a plan no subscription ever named; `false` when one did (archive it instead).
 pub async fn delete_unused(tx: &mut Tx, id: Uuid) -> AppResult<bool> {
     let sql = "DELETE FROM plans WHERE id = $1

@@ -31,8 +31,9 @@ use crate::{
     tenancy::AccountScope,
 };
 
-/// How long a subscribe holds the account's subscription while it talks to Asaas.
-const ATTEMPT: Duration = Duration::seconds(60);
+/// How long a subscribe holds the account's subscription while it talks to Asaas: longer
+/// than its slowest run (six calls of 10 s, reads retried, 429s waited out).
+const ATTEMPT: Duration = Duration::minutes(3);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -132,24 +133,19 @@ pub async fn subscribe(
     state.billing.asaas()?;
     let customer = check(&input)?;
     let plan = plan_on_offer(state, input.plan_id).await?;
-    let now = clock::now();
     let trial_days = match plan.trial_days {
-        0 => state.config.billing.trial_days as i64,
+        0 => i64::from(state.config.billing.trial_days),
         days => i64::from(days),
     };
     // 1. The subscription, ours first: its id names it at Asaas.
-    let sub = claim(state, scope, &plan, &input.billing_type, trial_days, now).await?;
+    let (sub, hold) = claim(state, scope, &plan, &input.billing_type, trial_days).await?;
     let id = sub.id;
-    match finish(state, scope, &input, &customer, &plan, sub).await {
-        Ok(subscribed) => Ok(subscribed),
-        Err(err) => {
-            // Let a retry in at once; what was made at Asaas is found again by it.
-            if let Err(release) = store::release_attempt(&state.db, id).await {
-                tracing::warn!(subscription = %id, error = %release, "releasing a subscribe attempt failed");
-            }
-            Err(err)
-        }
+    let finished = finish(state, scope, &input, &customer, &plan, sub).await;
+    // Lets a retry in at once (on failure: what was made at Asaas is found again by it).
+    if let Err(err) = store::release_hold(&state.db, id, hold).await {
+        tracing::warn!(subscription = %id, error = %err, "releasing a subscribe attempt failed");
     }
+    finished
 }
 
 /// Steps 2 to 4 of a subscribe, at Asaas then here.
@@ -159,55 +155,28 @@ async fn finish(
     input: &SubscribeInput,
     customer: &Customer,
     plan: &Plan,
-    mut sub: Subscription,
+    sub: Subscription,
 ) -> AppResult<Subscribed> {
     let asaas = state.billing.asaas()?;
-    let now = clock::now();
-    // 2. The customer: ours, or one an earlier attempt made, or a new one.
-    let customer_id = match store::customer(&state.db, scope.account_id).await? {
-        Some(id) => id,
-        None => {
-            let reference = scope.account_id.to_string();
-            let made = match asaas.find_customer(&reference).await? {
-                Some(found) => found,
-                None => {
-                    asaas
-                        .create_customer(&NewCustomer {
-                            name: &customer.name,
-                            cpf_cnpj: &customer.cpf_cnpj,
-                            email: &customer.email,
-                            mobile_phone: customer.mobile_phone.as_deref(),
-                            external_reference: reference,
-                            notification_disabled: false,
-                        })
-                        .await?
-                }
-            };
-            let mut tx = state.db.begin().await?;
-            let record = CustomerRecord {
-                account_id: scope.account_id,
-                asaas_id: &made.id,
-                name: &customer.name,
-                cpf_cnpj: &customer.cpf_cnpj,
-                email: &customer.email,
-                mobile_phone: customer.mobile_phone.as_deref(),
-            };
-            store::save_customer(&mut tx, &record, now).await?;
-            tx.commit().await?;
-            made.id
-        }
-    };
-    // 3. The Asaas subscription: one an earlier attempt made, or a new one.
+    let customer_id = customer_of(state, scope, customer).await?;
+    // 3. The Asaas subscription: one an earlier attempt made (brought to this attempt's
+    // price), or a new one.
     let reference = sub.id.to_string();
-    let first_due = sub.trial_ends_at.unwrap_or(now).date();
+    let first_due = sub.trial_ends_at.unwrap_or_else(clock::now).date();
+    let value = money::to_reais(plan.price_cents);
     let made = match asaas.find_subscription(&reference).await? {
-        Some(found) => found,
+        Some(found) => {
+            if money::from_reais(found.value) != plan.price_cents {
+                asaas.set_value(&found.id, value, true).await?;
+            }
+            found
+        }
         None => {
             asaas
                 .create_subscription(&NewSubscription {
                     customer: &customer_id,
                     billing_type: &input.billing_type,
-                    value: money::to_reais(plan.price_cents),
+                    value,
                     next_due_date: wire::format_date(first_due),
                     cycle: plan.cycle.as_str(),
                     description: &plan.name,
@@ -216,25 +185,16 @@ async fn finish(
                 .await?
         }
     };
+    let fetched_at = clock::now();
     let payments = asaas.subscription_payments(&made.id).await?;
     // 4. Recorded: the Asaas id, its first charge, the state they make.
-    sub.asaas_id = Some(made.id.clone());
-    sub.next_due_date = Some(first_due);
-    let mut tx = state.db.begin().await?;
-    tx.lock_account(scope.account_id).await?;
-    store::save(&mut tx, &sub, None, now).await?;
-    let entry = AuditEntry::new(scope, "subscription.created", "subscription", sub.id)
-        .changes(None::<&Subscription>, Some(&sub));
-    audit::record(&mut tx, entry).await?;
-    tx.commit().await?;
-    let live = Some(made.is_live());
-    sync::settle(
-        state,
-        sub.id,
-        Change::Payments(payments, live),
-        Actor::from(scope),
-    )
+    let sub = amend(state, scope, sub.id, "subscription.created", |s| {
+        s.asaas_id = Some(made.id.clone());
+        s.next_due_date = Some(first_due);
+    })
     .await?;
+    let read = Change::Payments(payments, Some(made.is_live()), fetched_at);
+    sync::settle(state, sub.id, read, Actor::from(scope)).await?;
     let sub = store::get(&state.db, sub.id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -245,43 +205,85 @@ async fn finish(
     })
 }
 
-/// Records the account's new subscription, or takes back one an earlier attempt left
-/// unfinished; 409 while it has a subscription or another attempt is under way.
+/// Step 2: the account's Asaas customer: ours, or one an earlier attempt made (its
+/// `externalReference` is the account), or a new one.
+async fn customer_of(
+    state: &AppState,
+    scope: &AccountScope,
+    customer: &Customer,
+) -> AppResult<String> {
+    if let Some(id) = store::customer(&state.db, scope.account_id).await? {
+        return Ok(id);
+    }
+    let asaas = state.billing.asaas()?;
+    let reference = scope.account_id.to_string();
+    let made = match asaas.find_customer(&reference).await? {
+        Some(found) => found,
+        None => {
+            asaas
+                .create_customer(&NewCustomer {
+                    name: &customer.name,
+                    cpf_cnpj: &customer.cpf_cnpj,
+                    email: &customer.email,
+                    mobile_phone: customer.mobile_phone.as_deref(),
+                    external_reference: reference,
+                    notification_disabled: false,
+                })
+                .await?
+        }
+    };
+    let mut tx = state.db.begin().await?;
+    let record = CustomerRecord {
+        account_id: scope.account_id,
+        asaas_id: &made.id,
+        name: &customer.name,
+        cpf_cnpj: &customer.cpf_cnpj,
+        email: &customer.email,
+        mobile_phone: customer.mobile_phone.as_deref(),
+    };
+    store::save_customer(&mut tx, &record, clock::now()).await?;
+    tx.commit().await?;
+    Ok(made.id)
+}
+
+fn in_progress() -> AppError {
+    AppError::Conflict {
+        code: "subscription_in_progress",
+        message: "A subscribe for this account is under way; try again in a minute.".into(),
+    }
+}
+
+/// Records the account's new subscription (pending: it grants nothing until Asaas has it),
+/// or takes back one an earlier attempt left unfinished, and holds it for this attempt;
+/// 409 while it has a subscription or another attempt is under way. A trial is for the
+/// account's first subscription only.
 async fn claim(
     state: &AppState,
     scope: &AccountScope,
     plan: &Plan,
     billing_type: &str,
     trial_days: i64,
-    now: OffsetDateTime,
-) -> AppResult<Subscription> {
+) -> AppResult<(Subscription, OffsetDateTime)> {
+    let now = clock::now();
+    let hold = now + ATTEMPT;
     let mut tx = state.db.begin().await?;
     if !tx.lock_account(scope.account_id).await? {
         return Err(AppError::NotFound);
     }
-    let trial_ends_at = (trial_days > 0).then(|| now + Duration::days(trial_days));
+    let trial = trial_days > 0 && !store::subscribed_before(&mut tx, scope.account_id).await?;
+    let trial_ends_at = trial.then(|| now + Duration::days(trial_days));
     let sub = match store::live(&mut tx, scope.account_id).await? {
         Some(existing) if existing.asaas_id.is_some() => return Err(already_subscribed()),
         Some(mut unfinished) => {
-            if store::attempt_until(&mut tx, unfinished.id)
-                .await?
-                .is_some_and(|t| t > now)
-            {
-                return Err(AppError::Conflict {
-                    code: "subscription_in_progress",
-                    message: "A subscribe for this account is under way; try again in a minute."
-                        .into(),
-                });
+            let held = store::attempt_until(&mut tx, unfinished.id).await?;
+            if held.is_some_and(|t| t > now) {
+                return Err(in_progress());
             }
             unfinished.plan_id = plan.id;
             unfinished.billing_type = billing_type.to_string();
             unfinished.trial_ends_at = trial_ends_at;
-            unfinished.status = if trial_ends_at.is_some() {
-                Status::Trialing
-            } else {
-                Status::Pending
-            };
-            store::save(&mut tx, &unfinished, Some(now + ATTEMPT), now).await?;
+            store::save(&mut tx, &unfinished, now).await?;
+            store::hold(&mut tx, unfinished.id, hold).await?;
             unfinished
         }
         None => {
@@ -290,11 +292,7 @@ async fn claim(
                 account_id: scope.account_id,
                 plan_id: plan.id,
                 pending_plan_id: None,
-                status: if trial_ends_at.is_some() {
-                    Status::Trialing
-                } else {
-                    Status::Pending
-                },
+                status: Status::Pending,
                 billing_type: billing_type.to_string(),
                 asaas_id: None,
                 trial_ends_at,
@@ -302,17 +300,18 @@ async fn claim(
                 next_due_date: None,
                 grace_until: None,
                 cancel_at_period_end: false,
+                change_at: None,
                 canceled_at: None,
                 created_at: now,
             };
-            if !store::insert(&mut tx, &fresh, now + ATTEMPT).await? {
+            if !store::insert(&mut tx, &fresh, hold).await? {
                 return Err(already_subscribed());
             }
             fresh
         }
     };
     tx.commit().await?;
-    Ok(sub)
+    Ok((sub, hold))
 }
 
 /// The subscription's oldest open charge, with its PIX code when it is paid by PIX (a PIX
@@ -370,14 +369,10 @@ async fn subscribed(state: &AppState, scope: &AccountScope) -> AppResult<(Subscr
     Ok((sub, plan))
 }
 
-/// A plan's price per month in cents, to tell an upgrade from a downgrade across cycles.
-fn monthly(plan: &Plan) -> i64 {
-    plan.price_cents / i64::from(plan.cycle.months())
-}
-
-/// Moves the subscription to `plan_id`: a dearer plan at once (its unpaid charges take the
-/// new price), a cheaper one at the end of the paid period, once the account fits it.
-/// Choosing the current plan again withdraws a pending downgrade.
+/// Moves the subscription to `plan_id` (same cycle): a dearer plan at once (its unpaid
+/// charges take the new price); a cheaper one, once the account fits it, at the end of
+/// the period paid now (at once when none is). Choosing the current plan again withdraws a
+/// pending downgrade.
 pub async fn change(
     state: &AppState,
     scope: &AccountScope,
@@ -386,15 +381,17 @@ pub async fn change(
     let asaas = state.billing.asaas()?;
     let (sub, current) = subscribed(state, scope).await?;
     let asaas_id = sub.asaas_id.clone().unwrap_or_default();
-    // What changes here, decided before Asaas is told: (plan, pending plan, action).
-    let (plan_now, pending, action) = if plan_id == current.id {
+    let paid_until = sub.current_period_end.filter(|end| *end > clock::now());
+    // What changes here, decided before Asaas is told: (plan, pending plan, when, action).
+    let (plan_now, pending, change_at, action) = if plan_id == current.id {
         if sub.pending_plan_id.is_none() {
             return Ok(sub);
         }
         asaas
             .set_value(&asaas_id, money::to_reais(current.price_cents), false)
             .await?;
-        (current.id, None, "subscription.downgrade_withdrawn")
+        let keep = sub.change_at.filter(|_| sub.cancel_at_period_end);
+        (current.id, None, keep, "subscription.downgrade_withdrawn")
     } else {
         let target = plan_on_offer(state, plan_id).await?;
         if target.cycle != current.cycle {
@@ -403,26 +400,29 @@ pub async fn change(
                 "must be charged on the same cycle as the current plan; cancel and subscribe to change cycle",
             ));
         }
-        if monthly(&target) > monthly(&current) {
-            asaas
-                .set_value(&asaas_id, money::to_reais(target.price_cents), true)
-                .await?;
-            (target.id, None, "subscription.upgraded")
+        let value = money::to_reais(target.price_cents);
+        if target.price_cents > current.price_cents {
+            asaas.set_value(&asaas_id, value, true).await?;
+            (target.id, None, sub.change_at, "subscription.upgraded")
         } else {
             fits(state, scope, &target).await?;
-            asaas
-                .set_value(&asaas_id, money::to_reais(target.price_cents), false)
-                .await?;
-            (
-                current.id,
-                Some(target.id),
-                "subscription.downgrade_scheduled",
-            )
+            match paid_until {
+                Some(end) => {
+                    asaas.set_value(&asaas_id, value, false).await?;
+                    let scheduled = "subscription.downgrade_scheduled";
+                    (current.id, Some(target.id), Some(end), scheduled)
+                }
+                None => {
+                    asaas.set_value(&asaas_id, value, true).await?;
+                    (target.id, None, sub.change_at, "subscription.downgraded")
+                }
+            }
         }
     };
     amend(state, scope, sub.id, action, |s| {
         s.plan_id = plan_now;
         s.pending_plan_id = pending;
+        s.change_at = change_at;
     })
     .await
 }
@@ -441,7 +441,7 @@ async fn amend(
     let before = store::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let mut after = before.clone();
     edit(&mut after);
-    store::save(&mut tx, &after, None, clock::now()).await?;
+    store::save(&mut tx, &after, clock::now()).await?;
     let entry =
         AuditEntry::new(scope, action, "subscription", id).changes(Some(&before), Some(&after));
     audit::record(&mut tx, entry).await?;
@@ -483,14 +483,24 @@ pub async fn cancel(
             code: "not_subscribed",
             message: "The account has no subscription to cancel.".into(),
         })?;
-    let paid_period = sub.current_period_end.is_some_and(|end| end > clock::now());
-    if immediately || !paid_period {
-        sync::end_at_asaas(state, &sub, Actor::from(scope)).await?;
-    } else {
-        return amend(state, scope, sub.id, "subscription.cancel_scheduled", |s| {
-            s.cancel_at_period_end = true;
-        })
-        .await;
+    if sub.asaas_id.is_none()
+        && store::attempt_until(&state.db, sub.id)
+            .await?
+            .is_some_and(|t| t > clock::now())
+    {
+        return Err(in_progress());
+    }
+    match sub.current_period_end.filter(|end| *end > clock::now()) {
+        Some(end) if !immediately => {
+            return amend(state, scope, sub.id, "subscription.cancel_scheduled", |s| {
+                s.cancel_at_period_end = true;
+                s.change_at = Some(end);
+            })
+            .await;
+        }
+        _ => {
+            sync::end_at_asaas(state, &sub, Actor::from(scope)).await?;
+        }
     }
     store::get(&state.db, sub.id)
         .await?

@@ -73,6 +73,8 @@ pub struct Subscription {
     pub next_due_date: Option<Date>,
     pub grace_until: Option<OffsetDateTime>,
     pub cancel_at_period_end: bool,
+    /// When a scheduled downgrade or cancellation takes effect.
+    pub change_at: Option<OffsetDateTime>,
     pub canceled_at: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
 }

@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! pending ──paid──▶ active ──overdue──▶ past_due ──grace over──▶ suspended
+//!    (a first charge overdue stays pending: nothing was granted)
 //! trialing ─paid─▶    ▲                    │                         │
 //!                     └────────paid────────┴─────────paid────────────┘
 //! any ──Asaas ended it / canceled by the account──▶ canceled
@@ -56,26 +57,34 @@ pub fn decide(facts: &Facts, now: OffsetDateTime, grace_days: u32) -> Decided {
         return decided;
     }
     let overdue = facts.charges.iter().any(|(c, _)| *c == Charge::Overdue);
-    decided.status = if overdue {
-        // The grace runs from when the account first fell behind, not from each event.
-        let grace = match (facts.status, facts.grace_until) {
-            (Status::PastDue | Status::Suspended, Some(grace)) => grace,
-            _ => now + Duration::days(i64::from(grace_days)),
-        };
-        decided.grace_until = Some(grace);
-        if grace <= now {
-            Status::Suspended
-        } else {
-            Status::PastDue
+    let open = facts.charges.iter().any(|(c, _)| *c == Charge::Open);
+    decided.status = match paid_until {
+        // Behind on an account that paid before: grace, then suspension. The grace runs
+        // from when it first fell behind, not from each event.
+        Some(_) if overdue => {
+            let grace = match (facts.status, facts.grace_until) {
+                (Status::PastDue | Status::Suspended, Some(grace)) => grace,
+                _ => now + Duration::days(i64::from(grace_days)),
+            };
+            decided.grace_until = Some(grace);
+            if grace <= now {
+                Status::Suspended
+            } else {
+                Status::PastDue
+            }
         }
-    } else if paid_until.is_some() {
-        Status::Active
-    } else if facts.trial_ends_at.is_some() && facts.charges.iter().all(|(c, _)| *c == Charge::Open)
-    {
-        // A trial lasts until its first charge decides: paid, overdue, or refunded.
-        Status::Trialing
-    } else {
-        Status::Pending
+        // Paid for now, or the next charge is out and not yet late.
+        Some(until) if until > now || open => Status::Active,
+        // A trial lasts until its first charge decides (paid, overdue or refunded), and
+        // ends with no charge at all once its time is up.
+        _ if facts.trial_ends_at.is_some_and(|end| end > now || open)
+            && facts.charges.iter().all(|(c, _)| *c == Charge::Open) =>
+        {
+            Status::Trialing
+        }
+        // Never paid (a first charge overdue included: the plan was never granted, so
+        // there is nothing to suspend), or what was paid is over or given back.
+        _ => Status::Pending,
     };
     decided
 }
@@ -154,6 +163,36 @@ mod tests {
             decide(&facts(Status::Active, &refunded), NOW, 5).status,
             Status::Pending
         );
+        // The latest charge given back: what was paid before is over.
+        let latest_refunded = [
+            (Charge::Paid, date!(2026 - 10 - 06)),
+            (Charge::Void, date!(2026 - 11 - 06)),
+        ];
+        let decided = decide(&facts(Status::Active, &latest_refunded), NOW, 5);
+        assert_eq!(decided.status, Status::Pending);
+        assert_eq!(
+            decided.current_period_end,
+            Some(datetime!(2026-11-06 0:00 UTC))
+        );
+    }
+
+    #[test]
+    fn a_first_charge_never_paid_grants_nothing_to_suspend() {
+        let overdue = [(Charge::Overdue, date!(2026 - 12 - 01))];
+        let decided = decide(&facts(Status::Pending, &overdue), NOW, 5);
+        assert_eq!(
+            (decided.status, decided.grace_until),
+            (Status::Pending, None)
+        );
+        let mut trial = facts(Status::Trialing, &overdue);
+        trial.trial_ends_at = Some(NOW - Duration::days(5));
+        assert_eq!(decide(&trial, NOW, 5).status, Status::Pending);
+        // A trial over with no charge at all is over.
+        let mut bare = facts(Status::Trialing, &[]);
+        bare.trial_ends_at = Some(NOW - Duration::days(1));
+        assert_eq!(decide(&bare, NOW, 5).status, Status::Pending);
+        bare.trial_ends_at = Some(NOW + Duration::days(1));
+        assert_eq!(decide(&bare, NOW, 5).status, Status::Trialing);
     }
 
     #[test]

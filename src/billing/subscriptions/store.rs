@@ -16,7 +16,7 @@ macro_rules! subscription_columns {
     () => {
         "id, account_id, plan_id, pending_plan_id, status, billing_type, asaas_id,
                        trial_ends_at, current_period_end, next_due_date, grace_until,
-                       cancel_at_period_end, canceled_at, created_at"
+                       cancel_at_period_end, change_at, canceled_at, created_at"
     };
 }
 
@@ -34,6 +34,7 @@ struct Row {
     next_due_date: Option<Date>,
     grace_until: Option<OffsetDateTime>,
     cancel_at_period_end: bool,
+    change_at: Option<OffsetDateTime>,
     canceled_at: Option<OffsetDateTime>,
     created_at: OffsetDateTime,
 }
@@ -57,6 +58,7 @@ impl TryFrom<Row> for Subscription {
             next_due_date: row.next_due_date,
             grace_until: row.grace_until,
             cancel_at_period_end: row.cancel_at_period_end,
+            change_at: row.change_at,
             canceled_at: row.canceled_at,
             created_at: row.created_at,
         })
@@ -147,52 +149,67 @@ pub async fn insert(
         "INSERT INTO subscriptions (",
         subscription_columns!(),
         ", attempt_until, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $14)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $15)
          ON CONFLICT DO NOTHING"
     );
     let inserted = on_tx!(tx, c => sqlx::query(sql)
         .bind(sub.id).bind(sub.account_id).bind(sub.plan_id).bind(sub.pending_plan_id)
         .bind(sub.status.as_str()).bind(&sub.billing_type).bind(&sub.asaas_id)
         .bind(sub.trial_ends_at).bind(sub.current_period_end).bind(sub.next_due_date)
-        .bind(sub.grace_until).bind(sub.cancel_at_period_end).bind(sub.canceled_at)
-        .bind(sub.created_at).bind(attempt_until)
+        .bind(sub.grace_until).bind(sub.cancel_at_period_end).bind(sub.change_at)
+        .bind(sub.canceled_at).bind(sub.created_at).bind(attempt_until)
         .execute(c).await?.rows_affected());
     Ok(inserted == 1)
 }
 
-/// Saves everything that changes after creation. `attempt_until` is the subscribe
-/// attempt's hold on it (`None` lets the next attempt in).
-pub async fn save(
-    tx: &mut Tx,
-    sub: &Subscription,
-    attempt_until: Option<OffsetDateTime>,
-    now: OffsetDateTime,
-) -> AppResult<()> {
+/// Saves everything that changes after creation (a subscribe attempt's hold apart).
+pub async fn save(tx: &mut Tx, sub: &Subscription, now: OffsetDateTime) -> AppResult<()> {
     let sql = "UPDATE subscriptions SET plan_id = $2, pending_plan_id = $3, status = $4,
                    billing_type = $5, asaas_id = $6, trial_ends_at = $7, current_period_end = $8,
                    next_due_date = $9, grace_until = $10, cancel_at_period_end = $11,
-                   canceled_at = $12, attempt_until = $13, updated_at = $14
+                   change_at = $12, canceled_at = $13, updated_at = $14
                WHERE id = $1";
     on_tx!(tx, c => sqlx::query(sql)
         .bind(sub.id).bind(sub.plan_id).bind(sub.pending_plan_id).bind(sub.status.as_str())
         .bind(&sub.billing_type).bind(&sub.asaas_id).bind(sub.trial_ends_at)
         .bind(sub.current_period_end).bind(sub.next_due_date).bind(sub.grace_until)
-        .bind(sub.cancel_at_period_end).bind(sub.canceled_at).bind(attempt_until).bind(now)
+        .bind(sub.cancel_at_period_end).bind(sub.change_at).bind(sub.canceled_at).bind(now)
         .execute(c).await?.rows_affected());
     Ok(())
 }
 
-/// Ends a subscribe attempt's hold on the subscription (it failed: a retry may go on).
-pub async fn release_attempt(db: &crate::platform::db::Db, id: Uuid) -> AppResult<()> {
-    let sql = "UPDATE subscriptions SET attempt_until = NULL WHERE id = $1";
-    crate::on_db!(db, pool => sqlx::query(sql).bind(id).execute(pool).await?.rows_affected());
+/// Takes the subscribe attempt's hold on the subscription until `until`.
+pub async fn hold(tx: &mut Tx, id: Uuid, until: OffsetDateTime) -> AppResult<()> {
+    let sql = "UPDATE subscriptions SET attempt_until = $2 WHERE id = $1";
+    on_tx!(tx, c => sqlx::query(sql).bind(id).bind(until).execute(c).await?.rows_affected());
     Ok(())
 }
 
+/// Ends the hold taken until `until`, if it is still that one (a later attempt's stays).
+pub async fn release_hold(
+    db: &crate::platform::db::Db,
+    id: Uuid,
+    until: OffsetDateTime,
+) -> AppResult<()> {
+    let sql = "UPDATE subscriptions SET attempt_until = NULL WHERE id = $1 AND attempt_until = $2";
+    crate::on_db!(db, pool => sqlx::query(sql).bind(id).bind(until).execute(pool).await?.rows_affected());
+    Ok(())
+}
+
+/// Whether the account had a subscription Asaas charged before (a trial is for the first).
+pub async fn subscribed_before(tx: &mut Tx, account_id: Uuid) -> AppResult<bool> {
+    let sql = "SELECT COUNT(*) FROM subscriptions WHERE account_id = $1 AND asaas_id IS NOT NULL";
+    let n: i64 = on_tx!(tx, c => sqlx::query_scalar(sql).bind(account_id).fetch_one(c).await?);
+    Ok(n > 0)
+}
+
 /// Until when a subscribe attempt holds the subscription.
-pub async fn attempt_until(tx: &mut Tx, id: Uuid) -> AppResult<Option<OffsetDateTime>> {
+pub async fn attempt_until(
+    conn: impl Into<Conn<'_>>,
+    id: Uuid,
+) -> AppResult<Option<OffsetDateTime>> {
     let sql = "SELECT attempt_until FROM subscriptions WHERE id = $1";
-    Ok(on_tx!(tx, c => sqlx::query_scalar(sql).bind(id).fetch_one(c).await?))
+    Ok(on_conn!(conn.into(), c => sqlx::query_scalar(sql).bind(id).fetch_one(c).await?))
 }
 
 /// Moves on the revision of every account subscribed to `plan_id`: their entitlements
@@ -216,43 +233,49 @@ pub struct PaymentUpdate<'a> {
     pub due_date: Date,
     pub paid_at: Option<OffsetDateTime>,
     pub invoice_url: Option<&'a str>,
+    /// When it was read from Asaas (taken before the request).
+    pub fetched_at: OffsetDateTime,
 }
 
-/// Records a payment's state, creating it the first time.
+/// Records a payment's state, creating it the first time; a read older than the one
+/// stored changes nothing (two workers, or a reconciliation racing a webhook).
 pub async fn upsert_payment(
     tx: &mut Tx,
     p: &PaymentUpdate<'_>,
     now: OffsetDateTime,
 ) -> AppResult<()> {
     let sql = "INSERT INTO payments (id, account_id, subscription_id, asaas_id, value_cents,
-                   status, billing_type, due_date, paid_at, invoice_url, deleted, created_at,
-                   updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, FALSE, $11, $11)
+                   status, billing_type, due_date, paid_at, invoice_url, deleted, fetched_at,
+                   created_at, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, FALSE, $12, $11, $11)
                ON CONFLICT (asaas_id) DO UPDATE SET value_cents = excluded.value_cents,
                    status = excluded.status, billing_type = excluded.billing_type,
                    due_date = excluded.due_date, paid_at = excluded.paid_at,
                    invoice_url = excluded.invoice_url, deleted = FALSE,
-                   updated_at = excluded.updated_at
-               WHERE payments.subscription_id = excluded.subscription_id";
+                   fetched_at = excluded.fetched_at, updated_at = excluded.updated_at
+               WHERE payments.subscription_id = excluded.subscription_id
+                 AND payments.fetched_at <= excluded.fetched_at";
     on_tx!(tx, c => sqlx::query(sql)
         .bind(Uuid::now_v7()).bind(p.account_id).bind(p.subscription_id).bind(p.asaas_id)
         .bind(p.value_cents).bind(p.status).bind(p.billing_type).bind(p.due_date)
-        .bind(p.paid_at).bind(p.invoice_url).bind(now)
+        .bind(p.paid_at).bind(p.invoice_url).bind(now).bind(p.fetched_at)
         .execute(c).await?.rows_affected());
     Ok(())
 }
 
-/// Marks the subscription's payments `gone` (Asaas no longer has them) as deleted.
+/// Marks the subscription's payments `gone` as deleted: Asaas no longer had them when
+/// asked at `fetched_at`; a payment stored from a later read is left as it is.
 pub async fn delete_payments(
     tx: &mut Tx,
     subscription_id: Uuid,
     gone: &[String],
-    now: OffsetDateTime,
+    fetched_at: OffsetDateTime,
 ) -> AppResult<()> {
-    let sql = "UPDATE payments SET deleted = TRUE, updated_at = $3
-               WHERE subscription_id = $1 AND asaas_id = $2 AND NOT deleted";
+    let sql = "UPDATE payments SET deleted = TRUE, fetched_at = $3, updated_at = $3
+               WHERE subscription_id = $1 AND asaas_id = $2 AND NOT deleted
+                 AND fetched_at <= $3";
     for asaas_id in gone {
-        on_tx!(tx, c => sqlx::query(sql).bind(subscription_id).bind(asaas_id).bind(now)
+        on_tx!(tx, c => sqlx::query(sql).bind(subscription_id).bind(asaas_id).bind(fetched_at)
             .execute(c).await?.rows_affected());
     }
     Ok(())

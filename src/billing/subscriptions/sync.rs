@@ -40,17 +40,13 @@ pub enum Applied {
 /// Applies what Asaas now says of payment `asaas_id` to its subscription.
 pub async fn apply_payment(state: &AppState, asaas_id: &str) -> AppResult<Applied> {
     let asaas = state.billing.asaas()?;
+    let fetched_at = clock::now();
     let Some(payment) = asaas.payment(asaas_id).await? else {
         // Deleted at Asaas: forget it wherever it is ours.
         return match store::payment_subscription(&state.db, asaas_id).await? {
             Some(subscription_id) => {
-                settle(
-                    state,
-                    subscription_id,
-                    Change::Gone(asaas_id.to_string()),
-                    Actor::system(),
-                )
-                .await
+                let gone = Change::Gone(asaas_id.to_string(), fetched_at);
+                settle(state, subscription_id, gone, Actor::system()).await
             }
             None => Ok(Applied::Ignored(
                 "a deleted payment of no subscription of ours",
@@ -62,13 +58,8 @@ pub async fn apply_payment(state: &AppState, asaas_id: &str) -> AppResult<Applie
     };
     match store::by_asaas_id(&state.db, &sub_asaas_id).await? {
         Some(sub) => {
-            settle(
-                state,
-                sub.id,
-                Change::Payments(vec![payment], None),
-                Actor::system(),
-            )
-            .await
+            let read = Change::Payments(vec![payment], None, fetched_at);
+            settle(state, sub.id, read, Actor::system()).await
         }
         None => Ok(Applied::Ignored("a payment of no subscription of ours")),
     }
@@ -79,33 +70,63 @@ pub async fn apply_subscription(state: &AppState, asaas_id: &str) -> AppResult<A
     let Some(sub) = store::by_asaas_id(&state.db, asaas_id).await? else {
         return Ok(Applied::Ignored("no subscription of ours"));
     };
-    let asaas = state.billing.asaas()?;
-    let live = asaas
-        .subscription(asaas_id)
-        .await?
-        .is_some_and(|s| s.is_live());
+    let live = still_charged(state, asaas_id).await?;
     settle(state, sub.id, Change::Live(live), Actor::system()).await
 }
 
+/// Whether Asaas still charges a subscription the hub made there. One Asaas does not know
+/// at all is an error, not an ending: an `ASAAS_API_URL` or key of another environment
+/// would otherwise cancel every subscription at the next reconciliation.
+async fn still_charged(state: &AppState, asaas_id: &str) -> AppResult<bool> {
+    let found = state.billing.asaas()?.subscription(asaas_id).await?;
+    let found = found.ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!(
+            "Asaas has no subscription {asaas_id}: is ASAAS_API_URL the environment it was made in?"
+        ))
+    })?;
+    Ok(found.is_live())
+}
+
 /// Reads every payment of `sub` and the subscription itself from Asaas, and settles it:
-/// what a lost webhook left behind is repaired here.
+/// what a lost webhook left behind is repaired here. A subscription whose subscribe never
+/// heard Asaas's answer (and was not retried) is looked up by our id and adopted: the
+/// customer may be paying it.
 pub async fn reconcile(state: &AppState, sub: &Subscription) -> AppResult<Applied> {
-    let Some(asaas_id) = &sub.asaas_id else {
-        return Ok(Applied::Ignored("never reached Asaas"));
-    };
     let asaas = state.billing.asaas()?;
-    let live = asaas
-        .subscription(asaas_id)
-        .await?
-        .is_some_and(|s| s.is_live());
-    let payments = asaas.subscription_payments(asaas_id).await?;
-    settle(
-        state,
-        sub.id,
-        Change::Payments(payments, Some(live)),
-        Actor::system(),
-    )
-    .await
+    let asaas_id = match &sub.asaas_id {
+        Some(id) => id.clone(),
+        None => {
+            let held = store::attempt_until(&state.db, sub.id).await?;
+            if held.is_some_and(|until| until > clock::now()) {
+                return Ok(Applied::Ignored("a subscribe is under way"));
+            }
+            let Some(found) = asaas.find_subscription(&sub.id.to_string()).await? else {
+                return Ok(Applied::Ignored("never reached Asaas"));
+            };
+            adopt(state, sub.id, &found.id).await?;
+            found.id
+        }
+    };
+    let fetched_at = clock::now();
+    let live = still_charged(state, &asaas_id).await?;
+    let payments = asaas.subscription_payments(&asaas_id).await?;
+    let read = Change::Payments(payments, Some(live), fetched_at);
+    settle(state, sub.id, read, Actor::system()).await
+}
+
+/// Records that subscription `id` is `asaas_id` at Asaas, unless it already names one.
+pub(super) async fn adopt(state: &AppState, id: Uuid, asaas_id: &str) -> AppResult<()> {
+    let mut tx = state.db.begin().await?;
+    let Some(mut sub) = store::get(&mut tx, id).await? else {
+        return Err(AppError::NotFound);
+    };
+    tx.lock_account(sub.account_id).await?;
+    if sub.asaas_id.is_none() {
+        sub.asaas_id = Some(asaas_id.to_string());
+        store::save(&mut tx, &sub, clock::now()).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Reconciles every subscription not canceled; answers how many were read and how many
@@ -137,32 +158,37 @@ pub async fn reconcile_all(state: &AppState) -> AppResult<(usize, usize)> {
 }
 
 /// What the clock decides: grace periods over, cancellations and downgrades due at the
-/// end of the paid period. Answers how many subscriptions changed.
+/// end of the period paid when they were asked for. Answers how many were acted on.
 pub async fn settle_due(state: &AppState) -> AppResult<usize> {
     let now = clock::now();
-    let mut changed = 0;
+    let mut acted = 0;
     let mut after = Uuid::nil();
-    let watched = [Status::Active, Status::PastDue, Status::Trialing];
+    let watched = [
+        Status::Pending,
+        Status::Active,
+        Status::PastDue,
+        Status::Trialing,
+        Status::Suspended,
+    ];
     loop {
         let page = store::in_status(&state.db, &watched, after, 100).await?;
         let Some(last) = page.last() else {
-            return Ok(changed);
+            return Ok(acted);
         };
         after = last.id;
         for sub in page {
-            let period_over = sub.current_period_end.is_some_and(|end| end <= now);
-            let result =
-                if sub.cancel_at_period_end && (period_over || sub.current_period_end.is_none()) {
-                    end_at_asaas(state, &sub, Actor::system()).await
-                } else if sub.pending_plan_id.is_some() && period_over {
-                    settle(state, sub.id, Change::TakePendingPlan, Actor::system()).await
-                } else if sub.grace_until.is_some_and(|g| g <= now) {
-                    settle(state, sub.id, Change::Nothing, Actor::system()).await
-                } else {
-                    continue;
-                };
+            let due = sub.change_at.is_some_and(|at| at <= now);
+            let result = if sub.cancel_at_period_end && due {
+                end_at_asaas(state, &sub, Actor::system()).await
+            } else if sub.pending_plan_id.is_some() && due {
+                settle(state, sub.id, Change::TakePendingPlan, Actor::system()).await
+            } else if sub.status == Status::PastDue && sub.grace_until.is_some_and(|g| g <= now) {
+                settle(state, sub.id, Change::Nothing, Actor::system()).await
+            } else {
+                continue;
+            };
             match result {
-                Ok(_) => changed += 1,
+                Ok(_) => acted += 1,
                 Err(err) => tracing::warn!(subscription = %sub.id, error = %err,
                     "a scheduled billing change failed; it is tried again next minute"),
             }
@@ -188,8 +214,10 @@ pub async fn keep_in_step(state: AppState, shutdown: CancellationToken) {
     if state.billing.asaas().is_err() {
         return;
     }
+    // Not at start: replicas restarting together would each read every subscription.
+    let every = state.config.billing.sync_every;
     let mut minute = tokio::time::interval(std::time::Duration::from_secs(60));
-    let mut sync = tokio::time::interval(state.config.billing.sync_every);
+    let mut sync = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
         tokio::select! {
             _ = minute.tick() => {
@@ -208,11 +236,11 @@ pub async fn keep_in_step(state: AppState, shutdown: CancellationToken) {
 
 /// What to apply before the state is decided again.
 pub(super) enum Change {
-    /// Payments as Asaas describes them now; with `Some(live)` all of them, and whether
-    /// Asaas still charges the subscription.
-    Payments(Vec<AsaasPayment>, Option<bool>),
-    /// A payment Asaas deleted.
-    Gone(String),
+    /// Payments as Asaas described them when asked at the time given; with `Some(live)`
+    /// all of them, and whether Asaas still charges the subscription.
+    Payments(Vec<AsaasPayment>, Option<bool>, OffsetDateTime),
+    /// A payment Asaas did not have when asked at the time given.
+    Gone(String, OffsetDateTime),
     /// Whether Asaas still charges the subscription.
     Live(bool),
     /// The account canceled it, and Asaas no longer charges it.
@@ -241,20 +269,20 @@ pub(super) async fn settle(
     let before = sub.clone();
     let mut asaas_live = None;
     match change {
-        Change::Payments(payments, live) => {
+        Change::Payments(payments, live, fetched_at) => {
             asaas_live = live;
-            record_payments(&mut tx, &sub, &payments, live.is_some(), now).await?;
+            record_payments(&mut tx, &sub, &payments, live.is_some(), fetched_at).await?;
         }
-        Change::Gone(asaas_id) => store::delete_payments(&mut tx, sub.id, &[asaas_id], now).await?,
+        Change::Gone(asaas_id, fetched_at) => {
+            store::delete_payments(&mut tx, sub.id, &[asaas_id], fetched_at).await?
+        }
         Change::Live(live) => asaas_live = Some(live),
-        Change::Cancel => {
-            sub.status = Status::Canceled;
-            sub.canceled_at = Some(now);
-        }
+        Change::Cancel => sub.status = Status::Canceled,
         Change::TakePendingPlan => {
             if let Some(plan) = sub.pending_plan_id.take() {
                 sub.plan_id = plan;
             }
+            sub.change_at = None;
         }
         Change::Nothing => {}
     }
@@ -280,9 +308,7 @@ pub(super) async fn settle(
     );
     sub.status = decided.status;
     sub.grace_until = decided.grace_until;
-    if decided.current_period_end.is_some() {
-        sub.current_period_end = decided.current_period_end;
-    }
+    sub.current_period_end = decided.current_period_end;
     if sub.status == Status::Canceled && sub.canceled_at.is_none() {
         sub.canceled_at = Some(now);
     }
@@ -291,7 +317,7 @@ pub(super) async fn settle(
         tx.commit().await?;
         return Ok(Applied::Settled);
     }
-    store::save(&mut tx, &sub, None, now).await?;
+    store::save(&mut tx, &sub, now).await?;
     let action = if transition {
         transition_action(sub.status)
     } else if before.plan_id != sub.plan_id {
@@ -348,8 +374,9 @@ async fn record_payments(
     sub: &Subscription,
     payments: &[AsaasPayment],
     complete: bool,
-    now: OffsetDateTime,
+    fetched_at: OffsetDateTime,
 ) -> AppResult<()> {
+    let now = clock::now();
     for payment in payments {
         if payment.subscription.as_deref() != sub.asaas_id.as_deref() {
             continue;
@@ -375,9 +402,11 @@ async fn record_payments(
             due_date,
             paid_at,
             invoice_url: payment.invoice_url.as_deref(),
+            fetched_at,
         };
         if payment.deleted {
-            store::delete_payments(tx, sub.id, std::slice::from_ref(&payment.id), now).await?;
+            let gone = std::slice::from_ref(&payment.id);
+            store::delete_payments(tx, sub.id, gone, fetched_at).await?;
         } else {
             store::upsert_payment(tx, &update, now).await?;
         }
@@ -390,7 +419,7 @@ async fn record_payments(
             .filter(|p| !listed.contains(&p.asaas_id.as_str()))
             .map(|p| p.asaas_id)
             .collect();
-        store::delete_payments(tx, sub.id, &gone, now).await?;
+        store::delete_payments(tx, sub.id, &gone, fetched_at).await?;
     }
     Ok(())
 }
