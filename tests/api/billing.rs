@@ -322,6 +322,10 @@ async fn a_pix_subscription_is_pending_until_paid_then_the_plan_is_in_force() {
     assert_eq!(body["subscription"]["status"], "pending");
     assert_eq!(body["payment"]["value"], "149.90");
     assert_eq!(body["payment"]["status"], "PENDING");
+    assert_eq!(
+        body["subscription"]["next_due_date"],
+        body["payment"]["due_date"]
+    );
     assert!(
         body["payment"]["invoice_url"]
             .as_str()
@@ -364,6 +368,7 @@ async fn a_pix_subscription_is_pending_until_paid_then_the_plan_is_in_force() {
     assert_eq!(view["plan"]["code"], "pro");
     assert!(view["current_period_end"].is_string());
     assert_eq!(view["payments"][0]["status"], "RECEIVED");
+    assert_eq!(view["next_due_date"], Value::Null, "nothing left to pay");
     assert!(view["payments"][0]["paid_at"].is_string());
     let usage = b
         .app

@@ -309,6 +309,12 @@ pub(super) async fn settle(
     sub.status = decided.status;
     sub.grace_until = decided.grace_until;
     sub.current_period_end = decided.current_period_end;
+    // The next charge to pay: the earliest still open or late.
+    sub.next_due_date = charges
+        .iter()
+        .filter(|(charge, _)| matches!(charge, wire::Standing::Open | wire::Standing::Overdue))
+        .map(|(_, due)| *due)
+        .min();
     if sub.status == Status::Canceled && sub.canceled_at.is_none() {
         sub.canceled_at = Some(now);
     }
@@ -337,6 +343,7 @@ pub(super) async fn settle(
 
 fn same(a: &Subscription, b: &Subscription) -> bool {
     a.status == b.status
+        && a.next_due_date == b.next_due_date
         && a.grace_until == b.grace_until
         && a.current_period_end == b.current_period_end
         && a.plan_id == b.plan_id
