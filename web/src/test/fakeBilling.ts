@@ -114,7 +114,7 @@ export function demoPlans(): Plan[] {
 
 export const PIX: Pix = {
   payload: '00020101021226820014br.gov.bcb.pix2560pix.example/qr/v2/cobv/9d36b84f-demo5204000053039865406149.905802BR',
-  encoded_image: 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  encoded_image: 'fake-qr-image-bytes',
   expiration_date: `${dayAfter(1)} 23:59:59`,
 }
 
