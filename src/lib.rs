@@ -13,6 +13,7 @@ pub mod inbound;
 pub mod kanban;
 pub mod metering;
 pub mod platform;
+pub mod providers;
 pub mod realtime;
 pub mod simulators;
 pub mod tenancy;

@@ -65,6 +65,8 @@ pub struct Config {
     pub otlp_endpoint: Option<String>,
     pub plan_defaults: PlanDefaults,
     pub billing: BillingEnv,
+    /// How long a call to a WhatsApp provider server may take (`PROVIDER_TIMEOUT_SECONDS`).
+    pub provider_timeout: Duration,
 }
 
 /// Billing through Asaas: off (503 `billing_unavailable`) until `ASAAS_API_KEY` is set.
@@ -251,6 +253,9 @@ impl Config {
             otlp_endpoint: vars.get("OTEL_EXPORTER_OTLP_ENDPOINT").map(String::from),
             plan_defaults: PlanDefaults::from_lookup(|name| vars.get(name).map(String::from))?,
             billing: billing_env(&vars)?,
+            provider_timeout: Duration::from_secs(
+                vars.parse("PROVIDER_TIMEOUT_SECONDS", 10u64)?.clamp(1, 60),
+            ),
         })
     }
 

@@ -26,7 +26,7 @@ use crate::{
     app::{ApiDoc, config::Config, headers, health, openapi, state::AppState, web},
     audit, auth, billing, chatwoot, entitlements, inbound, kanban, metering,
     platform::{client::ClientMeta, clock, db::Db, metrics, request_id, telemetry},
-    realtime, tenancy,
+    providers, realtime, tenancy,
 };
 
 /// Every documented route. The OpenAPI document is built from exactly this.
@@ -49,6 +49,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(auth::api_keys::router())
         .merge(entitlements::router())
         .merge(billing::router())
+        .merge(providers::router())
         .merge(audit::router())
 }
 

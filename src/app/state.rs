@@ -44,6 +44,8 @@ pub struct Shared {
     pub billing: crate::billing::Billing,
     /// What may refuse an account's writes (billing's suspension).
     pub write_gate: Arc<dyn crate::tenancy::WriteGate>,
+    /// Calls WhatsApp provider servers.
+    pub providers: crate::providers::ProviderClient,
     /// Paces the hub's own calls to each account's Chatwoot.
     pub chatwoot_pace: crate::kanban::writeback::Pace,
 }
@@ -73,6 +75,7 @@ impl AppState {
             config.anonymous_rate_limit_per_minute,
         );
         let billing = crate::billing::Billing::new(&config.billing)?;
+        let providers = crate::providers::ProviderClient::new(config.provider_timeout)?;
         Ok(AppState(Arc::new(Shared {
             realtime: crate::realtime::Bus::new(db.clone()),
             delivery_writer: crate::inbound::DeliveryWriter::start(db.clone()),
@@ -89,6 +92,7 @@ impl AppState {
             chatwoot_pace: Default::default(),
             on_connect: Arc::new(crate::kanban::reconcile::FirstBoard),
             billing,
+            providers,
             write_gate: crate::billing::gate(),
             receivers: Default::default(),
             deliveries: tokio::sync::Notify::new(),

@@ -127,6 +127,8 @@ pub enum Resource {
     Inboxes,
     /// Live (not archived) Kanban boards.
     Boards,
+    /// WhatsApp provider servers (not deleted).
+    Providers,
 }
 
 impl Resource {
@@ -136,6 +138,7 @@ impl Resource {
             Resource::Teams => "teams",
             Resource::Inboxes => "inboxes",
             Resource::Boards => "boards",
+            Resource::Providers => "providers",
         }
     }
 
@@ -145,14 +148,16 @@ impl Resource {
             Resource::Teams => limits.max_teams,
             Resource::Inboxes => limits.max_inboxes,
             Resource::Boards => limits.max_boards,
+            Resource::Providers => limits.max_providers,
         }
     }
 
-    pub const ALL: [Resource; 4] = [
+    pub const ALL: [Resource; 5] = [
         Resource::Agents,
         Resource::Teams,
         Resource::Inboxes,
         Resource::Boards,
+        Resource::Providers,
     ];
 }
 

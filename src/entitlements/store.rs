@@ -26,6 +26,9 @@ fn count_sql(resource: Resource) -> &'static str {
         Resource::Teams => {
             "SELECT COUNT(*) FROM teams WHERE account_id = $1 AND deleted_at IS NULL"
         }
+        Resource::Providers => {
+            "SELECT COUNT(*) FROM providers WHERE account_id = $1 AND deleted_at IS NULL"
+        }
     }
 }
 

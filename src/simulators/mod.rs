@@ -4,3 +4,13 @@
 
 pub mod asaas;
 pub mod chatwoot;
+pub mod evolution;
+
+/// A simulator's server task, stopped when the last handle on the simulator goes.
+pub(crate) struct ServerTask(pub(crate) tokio::task::JoinHandle<()>);
+
+impl Drop for ServerTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

@@ -235,13 +235,7 @@ async fn plans_are_public_and_only_super_admins_write_them() {
     bad["cycle"] = json!("WEEKLY");
     let resp = app.post("/api/v1/plans", &b.root.token, bad).await;
     resp.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    let fields: Vec<&str> = resp.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
-    assert_eq!(fields, ["code", "price", "cycle"]);
+    assert_eq!(resp.error_fields(), ["code", "price", "cycle"]);
     let resp = app
         .post("/api/v1/plans", &b.root.token, plan_body("pro", "10", 1))
         .await;

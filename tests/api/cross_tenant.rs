@@ -276,6 +276,12 @@ pub(crate) fn example_body(doc: &Value, route: &Route, n: usize) -> Option<Value
 }
 
 fn example(doc: &Value, schema: &Value, field: &str, n: usize) -> Value {
+    // A provider server is called before it is kept: the shared Evolution simulator.
+    match field {
+        "base_url" => return json!(crate::support::shared_evolution()),
+        "credentials" => return json!({ "api_key": crate::support::EVOLUTION_KEY }),
+        _ => {}
+    }
     // A field whose value must be well formed (a CPF, an enumerated string) documents one.
     if let Some(example) = schema.get("example") {
         return example.clone();
@@ -464,6 +470,8 @@ struct Side {
     /// subscription to it.
     plan_id: Uuid,
     payment_id: Uuid,
+    /// An Evolution server registered by this tenant.
+    provider_id: Uuid,
     /// An API key of this account holding every scope.
     key: String,
     key_prefix: String,
@@ -490,6 +498,7 @@ impl Side {
             ("deliveryId".to_string(), self.delivery_id.to_string()),
             ("planId".to_string(), self.plan_id.to_string()),
             ("paymentId".to_string(), self.payment_id.to_string()),
+            ("providerId".to_string(), self.provider_id.to_string()),
             (
                 "sessionId".to_string(),
                 self.second_session.session_id.to_string(),
@@ -514,6 +523,7 @@ impl Side {
             self.card_id,
             self.delivery_id,
             self.payment_id,
+            self.provider_id,
             self.second_session.session_id,
         ]
         .iter()
@@ -632,6 +642,14 @@ async fn populate(app: &TestApp, root: &Caller, name: &'static str, plan_id: Uui
         .await
         .parse()
         .unwrap();
+    let provider_id = created(
+        &app.post(
+            &tenant.path("/providers"),
+            admin,
+            crate::providers::provider_body(&format!("{name} WhatsApp server")),
+        )
+        .await,
+    );
 
     let second_session = open_session(app, tenant.admin.id, None).await;
     let ended = open_session(app, tenant.admin.id, None).await;
@@ -657,6 +675,7 @@ async fn populate(app: &TestApp, root: &Caller, name: &'static str, plan_id: Uui
         delivery_id,
         plan_id,
         payment_id,
+        provider_id,
         key: key.body["key"].as_str().unwrap().to_string(),
         key_prefix: key.body["prefix"].as_str().unwrap().to_string(),
         second_session,
@@ -1170,7 +1189,11 @@ async fn no_route_lets_another_tenant_or_a_bad_credential_reach_a_tenant() {
     let started = std::time::Instant::now();
     let doc = document();
     let routes = routes(&doc);
-    let (_asaas, app) = crate::billing::billed_with(&[("DEFAULT_PLAN_MAX_AGENTS", "50")]).await;
+    let (_asaas, app) = crate::billing::billed_with(&[
+        ("DEFAULT_PLAN_MAX_AGENTS", "50"),
+        ("DEFAULT_PLAN_MAX_PROVIDERS", "50"),
+    ])
+    .await;
     let root = app.user("root@hub.test", true).await;
     // Plans are the operator's, not a tenant's: both name the same one.
     let plan_id = crate::billing::plan(&app, &root, "shared-plan", "99.90", 100).await;

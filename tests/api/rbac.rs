@@ -16,6 +16,7 @@ use crate::{
     cross_tenant::{
         Ids, Route, document, example_body, fill, placeholders, problem, routes, substitute,
     },
+    providers::provider_body,
     support::{Resp, Tenant, TestApp},
 };
 
@@ -210,6 +211,14 @@ async fn fixtures(app: &TestApp, t: &Tenant, route: &Route, body: Option<&Value>
                 plan(app, &root, &format!("plan-{n}"), "99.90", 100_000).await.to_string()
             }
             "paymentId" => open_payment(app, t, &n.to_string()).await,
+            "providerId" => made(
+                app.post(
+                    &t.path("/providers"),
+                    admin,
+                    provider_body(&format!("Fixture provider {n}")),
+                )
+                .await,
+            ),
             other => panic!(
                 "{}: `{other}` has no fixture in tests/api/rbac.rs; a new parameter needs a fixture",
                 route.label()
@@ -319,6 +328,7 @@ async fn spawn() -> (AsaasSimulator, TestApp) {
         ("DEFAULT_PLAN_MAX_AGENTS", "100000"),
         ("DEFAULT_PLAN_MAX_TEAMS", "100000"),
         ("DEFAULT_PLAN_MAX_BOARDS", "100000"),
+        ("DEFAULT_PLAN_MAX_PROVIDERS", "100000"),
     ])
     .await
 }

@@ -401,6 +401,14 @@ impl Resp {
 
     /// Asserts an RFC 9457 problem with `status` and `code`.
     #[track_caller]
+    /// The `field` of each of a validation problem's `errors`, in order.
+    pub fn error_fields(&self) -> Vec<&str> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| errors.iter().filter_map(|e| e["field"].as_str()).collect())
+            .unwrap_or_default()
+    }
+
     pub fn assert_problem(&self, status: StatusCode, code: &str) {
         assert_eq!(self.status, status, "body: {:?}", self.body);
         assert_eq!(
@@ -428,4 +436,32 @@ impl Resp {
 fn rand_id() -> u32 {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1000);
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The global key of the shared Evolution simulator.
+pub const EVOLUTION_KEY: &str = "evolution-global-key-for-tests";
+
+/// An Evolution simulator shared by every test of the process, on a runtime of its own (a
+/// test's runtime ends with the test): what the security suites register providers with.
+/// A test that injects faults starts its own.
+pub fn shared_evolution() -> &'static str {
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URL.get_or_init(|| {
+        let (sent, url) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the Evolution simulator");
+            runtime.block_on(async move {
+                let sim =
+                    whatpro_hub::simulators::evolution::EvolutionSimulator::start(EVOLUTION_KEY)
+                        .await;
+                sent.send(sim.base_url())
+                    .expect("the test waits for the URL");
+                std::future::pending::<()>().await;
+            });
+        });
+        url.recv().expect("the Evolution simulator starts")
+    })
 }

@@ -36,7 +36,9 @@ use std::{
     time::Duration,
 };
 
-use tokio::{net::TcpListener, task::JoinHandle};
+use tokio::net::TcpListener;
+
+use super::ServerTask;
 
 pub use demo::{DemoInstallation, run_standalone};
 pub use model::{
@@ -54,14 +56,6 @@ pub struct Simulator {
     shared: Arc<Shared>,
     addr: SocketAddr,
     _server: Arc<ServerTask>,
-}
-
-struct ServerTask(JoinHandle<()>);
-
-impl Drop for ServerTask {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 impl fmt::Debug for Simulator {

@@ -1,0 +1,71 @@
+//! Talking to a provider server: one HTTP client for every adapter, with the hub's
+//! timeouts and no redirects (credentials travel in headers, and Z-API's in the URL), and
+//! the ways a call fails, mapped to problem+json once.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+
+use crate::platform::error::AppError;
+
+/// How a call to a provider server failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// Not reached, timed out, or answered like no provider of its type.
+    #[error("the provider server could not be reached: {0}")]
+    Unreachable(&'static str),
+    /// Reached, and the credentials were refused.
+    #[error("the provider refused the credentials")]
+    CredentialsRefused,
+    /// Reached, and the request refused, with the provider's own words.
+    #[error("the provider refused the request: {0}")]
+    Rejected(String),
+}
+
+impl From<ProviderError> for AppError {
+    fn from(err: ProviderError) -> AppError {
+        match err {
+            ProviderError::Unreachable(why) => AppError::Upstream {
+                status: StatusCode::BAD_GATEWAY,
+                code: "provider_unreachable",
+                message: format!("The provider server did not answer as expected ({why})."),
+            },
+            ProviderError::CredentialsRefused => AppError::Unprocessable {
+                code: "provider_credentials_invalid",
+                message: "The provider server refused these credentials.".into(),
+            },
+            ProviderError::Rejected(message) => AppError::Unprocessable {
+                code: "provider_rejected",
+                message,
+            },
+        }
+    }
+}
+
+/// The client every adapter calls through.
+#[derive(Clone)]
+pub struct ProviderClient(pub(super) reqwest::Client);
+
+impl ProviderClient {
+    pub fn new(timeout: Duration) -> anyhow::Result<ProviderClient> {
+        crate::platform::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("whatpro-hub/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(ProviderClient(http))
+    }
+}
+
+/// What a failed send says, without the URL (Z-API's holds the instance token).
+pub(super) fn unreachable(err: &reqwest::Error) -> ProviderError {
+    ProviderError::Unreachable(if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    })
+}

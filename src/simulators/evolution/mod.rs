@@ -1,0 +1,157 @@
+//! An in-memory Evolution API v2 server (tag 2.3.6 behaviour) for tests and the demo.
+//!
+//! `EvolutionSimulator::start(global_key)` serves it on 127.0.0.1:0. It answers like
+//! Evolution: one `apikey` header, `{status, error, response: {message}}` errors, `GET /`
+//! as its liveness page, `POST /verify-creds` taking only the global key. Tests inject
+//! faults (`fail_next`, `delay_next`). Instances come with the hub's instance support.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
+
+use axum::{
+    Json, Router,
+    extract::{Request, State},
+    http::{HeaderMap, StatusCode},
+    middleware::{Next, from_fn_with_state},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use super::ServerTask;
+
+/// A handle on a running simulator; the server stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct EvolutionSimulator {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    _server: Arc<ServerTask>,
+}
+
+struct Shared {
+    global_key: String,
+    faults: Mutex<Faults>,
+}
+
+#[derive(Default)]
+struct Faults {
+    /// The next requests answer this status, as many times as given.
+    failing: Option<(u32, StatusCode)>,
+    /// The next requests wait this long first, as many times as given.
+    slow: Option<(u32, Duration)>,
+}
+
+impl EvolutionSimulator {
+    /// Serves a server whose global key (`AUTHENTICATION_API_KEY`) is `global_key`.
+    pub async fn start(global_key: &str) -> EvolutionSimulator {
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("a bound address");
+        let shared = Arc::new(Shared {
+            global_key: global_key.to_string(),
+            faults: Mutex::default(),
+        });
+        let app = Router::new()
+            .route("/", get(welcome))
+            .route("/verify-creds", post(verify_creds))
+            .fallback(not_found)
+            .layer(from_fn_with_state(shared.clone(), faults))
+            .with_state(shared.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        EvolutionSimulator {
+            shared,
+            addr,
+            _server: Arc::new(ServerTask(server)),
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`: Evolution's routes have no version prefix.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The next `n` requests answer `status` with Evolution's error body.
+    pub fn fail_next(&self, n: u32, status: u16) {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        self.faults().failing = (n > 0).then_some((n, status));
+    }
+
+    /// The next `n` requests wait `delay` before they are answered.
+    pub fn delay_next(&self, n: u32, delay: Duration) {
+        self.faults().slow = (n > 0).then_some((n, delay));
+    }
+
+    fn faults(&self) -> std::sync::MutexGuard<'_, Faults> {
+        self.shared
+            .faults
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Evolution's error envelope.
+fn error(status: StatusCode, message: Value) -> Response {
+    let name = status.canonical_reason().unwrap_or("Error");
+    let body = json!({"status": status.as_u16(), "error": name, "response": {"message": message}});
+    (status, Json(body)).into_response()
+}
+
+async fn faults(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let (failing, slow) = {
+        let mut faults = shared.faults.lock().unwrap_or_else(PoisonError::into_inner);
+        let failing = take(&mut faults.failing);
+        (failing, take(&mut faults.slow))
+    };
+    if let Some(delay) = slow {
+        tokio::time::sleep(delay).await;
+    }
+    match failing {
+        Some(status) => error(status, json!(["Simulated failure"])),
+        None => next.run(request).await,
+    }
+}
+
+/// One use of a counted fault.
+fn take<T: Copy>(slot: &mut Option<(u32, T)>) -> Option<T> {
+    let (left, value) = (*slot)?;
+    *slot = (left > 1).then_some((left - 1, value));
+    Some(value)
+}
+
+async fn welcome() -> Json<Value> {
+    Json(json!({
+        "status": 200,
+        "message": "Welcome to the Evolution API, it is working!",
+        "version": "2.3.6",
+        "clientName": "evolution_simulator",
+        "manager": "http://localhost/manager",
+        "documentation": "https://doc.evolution-api.com",
+    }))
+}
+
+async fn verify_creds(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let key = headers.get("apikey").and_then(|v| v.to_str().ok());
+    if key != Some(shared.global_key.as_str()) {
+        return error(StatusCode::UNAUTHORIZED, json!("Unauthorized"));
+    }
+    Json(json!({
+        "status": 200,
+        "message": "Credentials are valid",
+        "facebookAppId": null,
+        "facebookConfigId": null,
+        "facebookUserToken": null,
+    }))
+    .into_response()
+}
+
+async fn not_found(request: Request) -> Response {
+    let line = format!("Cannot {} {}", request.method(), request.uri().path());
+    error(StatusCode::NOT_FOUND, json!([line]))
+}
