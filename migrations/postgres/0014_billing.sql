@@ -74,9 +74,9 @@ CREATE TABLE payments (
     paid_at         TIMESTAMPTZ,
     invoice_url     TEXT,
     deleted         BOOLEAN NOT NULL,
-    -- When what is stored was read from Asaas (taken before the request): an older read
-    -- never overwrites a newer one.
-    fetched_at      TIMESTAMPTZ NOT NULL,
+    -- When what is stored was read from Asaas, in microseconds since 1970 (taken before
+    -- the request; seconds would tie): an older read never overwrites a newer one.
+    fetched_at      BIGINT NOT NULL,
     created_at      TIMESTAMPTZ NOT NULL,
     updated_at      TIMESTAMPTZ NOT NULL
 );

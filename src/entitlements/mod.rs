@@ -129,6 +129,8 @@ pub enum Resource {
     Boards,
     /// WhatsApp provider servers (not deleted).
     Providers,
+    /// WhatsApp numbers on them (not deleted).
+    Instances,
 }
 
 impl Resource {
@@ -139,6 +141,7 @@ impl Resource {
             Resource::Inboxes => "inboxes",
             Resource::Boards => "boards",
             Resource::Providers => "providers",
+            Resource::Instances => "instances",
         }
     }
 
@@ -149,15 +152,17 @@ impl Resource {
             Resource::Inboxes => limits.max_inboxes,
             Resource::Boards => limits.max_boards,
             Resource::Providers => limits.max_providers,
+            Resource::Instances => limits.max_instances,
         }
     }
 
-    pub const ALL: [Resource; 5] = [
+    pub const ALL: [Resource; 6] = [
         Resource::Agents,
         Resource::Teams,
         Resource::Inboxes,
         Resource::Boards,
         Resource::Providers,
+        Resource::Instances,
     ];
 }
 

@@ -29,6 +29,9 @@ fn count_sql(resource: Resource) -> &'static str {
         Resource::Providers => {
             "SELECT COUNT(*) FROM providers WHERE account_id = $1 AND deleted_at IS NULL"
         }
+        Resource::Instances => {
+            "SELECT COUNT(*) FROM instances WHERE account_id = $1 AND deleted_at IS NULL"
+        }
     }
 }
 

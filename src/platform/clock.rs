@@ -11,3 +11,9 @@ pub fn now() -> OffsetDateTime {
 pub fn micros(at: OffsetDateTime) -> i64 {
     (at.unix_timestamp_nanos() / 1_000) as i64
 }
+
+/// Now in microseconds since the Unix epoch, unrounded: orders events a second apart or
+/// less (which of two reads of an outside service is the newer).
+pub fn now_micros() -> i64 {
+    micros(OffsetDateTime::now_utc())
+}

@@ -5,8 +5,9 @@
 pub mod adapters;
 pub mod credentials;
 pub mod http;
+pub mod instances;
 mod routes;
-mod store;
+pub(crate) mod store;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -14,7 +15,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 pub use http::ProviderClient;
-pub use routes::router;
+/// Providers' and instances' routes.
+pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::app::state::AppState> {
+    routes::router().merge(instances::router())
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -244,7 +244,8 @@ async fn update_provider(
     Ok(ApiJson(after))
 }
 
-/// Deletes a provider (admins); its slot is free at once.
+/// Deletes a provider without numbers (admins; 409 `provider_has_instances` otherwise); its
+/// slot is free at once.
 #[utoipa::path(delete, path = "/api/v1/accounts/{accountId}/providers/{providerId}", tag = "providers",
     params(("accountId" = Uuid, Path), ("providerId" = Uuid, Path)),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
@@ -256,6 +257,12 @@ async fn delete_provider(
     scope.require(Role::Admin)?;
     let before = found(&state, &scope, path.1).await?.view()?;
     let mut tx = state.db.begin().await?;
+    if super::instances::store::any_on(&mut tx, path.1).await? {
+        return Err(AppError::Conflict {
+            code: "provider_has_instances",
+            message: "Delete the provider's WhatsApp numbers first.".into(),
+        });
+    }
     if !store::delete(&mut tx, scope.account_id, path.1, clock::now()).await? {
         return Err(AppError::NotFound);
     }

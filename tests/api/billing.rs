@@ -1324,3 +1324,42 @@ async fn a_plan_with_subscribers_keeps_its_price() {
         .await;
     assert_eq!(widened.status, StatusCode::OK, "{:?}", widened.body);
 }
+
+/// Two reads of one payment applied out of order (two workers, or a reconciliation racing a
+/// webhook), within the same second: the older never overwrites the newer.
+#[tokio::test]
+async fn an_older_read_of_a_payment_never_overwrites_a_newer_one() {
+    use whatpro_hub::billing::subscriptions::store::{PaymentUpdate, upsert_payment};
+    let b = billed(&[]).await;
+    let subscribed = subscribe(&b, b.pro).await;
+    let sub: Uuid = subscribed.body["subscription"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let now = whatpro_hub::platform::clock::now(); // wall-clock: stamps rows as the hub would
+    let read = |status: &'static str, fetched_at: i64| PaymentUpdate {
+        account_id: b.tenant.id,
+        subscription_id: sub,
+        asaas_id: "pay_race",
+        value_cents: 14990,
+        status,
+        billing_type: "PIX",
+        due_date: now.date(),
+        paid_at: None,
+        invoice_url: None,
+        fetched_at,
+    };
+    let at = whatpro_hub::platform::clock::now_micros(); // wall-clock: a read's own stamp
+    let mut tx = b.app.state.db.begin().await.unwrap();
+    upsert_payment(&mut tx, &read("RECEIVED", at + 1), now)
+        .await
+        .unwrap();
+    upsert_payment(&mut tx, &read("PENDING", at), now)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let status: String = whatpro_hub::on_db!(&b.app.state.db, pool => sqlx::query_scalar(
+        "SELECT status FROM payments WHERE asaas_id = 'pay_race'").fetch_one(pool).await.unwrap());
+    assert_eq!(status, "RECEIVED");
+}

@@ -280,6 +280,11 @@ fn example(doc: &Value, schema: &Value, field: &str, n: usize) -> Value {
     match field {
         "base_url" => return json!(crate::support::shared_evolution()),
         "credentials" => return json!({ "api_key": crate::support::EVOLUTION_KEY }),
+        // Unique on the provider server every test shares, and valid as an instance name.
+        "name" => {
+            let tag = Uuid::new_v4().simple().to_string();
+            return json!(format!("probe-{n}-{}", &tag[..8]));
+        }
         _ => {}
     }
     // A field whose value must be well formed (a CPF, an enumerated string) documents one.
@@ -470,8 +475,9 @@ struct Side {
     /// subscription to it.
     plan_id: Uuid,
     payment_id: Uuid,
-    /// An Evolution server registered by this tenant.
+    /// An Evolution server registered by this tenant, and a number on it.
     provider_id: Uuid,
+    instance_id: Uuid,
     /// An API key of this account holding every scope.
     key: String,
     key_prefix: String,
@@ -499,6 +505,7 @@ impl Side {
             ("planId".to_string(), self.plan_id.to_string()),
             ("paymentId".to_string(), self.payment_id.to_string()),
             ("providerId".to_string(), self.provider_id.to_string()),
+            ("instanceId".to_string(), self.instance_id.to_string()),
             (
                 "sessionId".to_string(),
                 self.second_session.session_id.to_string(),
@@ -524,6 +531,7 @@ impl Side {
             self.delivery_id,
             self.payment_id,
             self.provider_id,
+            self.instance_id,
             self.second_session.session_id,
         ]
         .iter()
@@ -650,6 +658,14 @@ async fn populate(app: &TestApp, root: &Caller, name: &'static str, plan_id: Uui
         )
         .await,
     );
+    let instance_id = created(
+        &app.post(
+            &tenant.path("/instances"),
+            admin,
+            crate::providers::instance_body(provider_id),
+        )
+        .await,
+    );
 
     let second_session = open_session(app, tenant.admin.id, None).await;
     let ended = open_session(app, tenant.admin.id, None).await;
@@ -676,6 +692,7 @@ async fn populate(app: &TestApp, root: &Caller, name: &'static str, plan_id: Uui
         plan_id,
         payment_id,
         provider_id,
+        instance_id,
         key: key.body["key"].as_str().unwrap().to_string(),
         key_prefix: key.body["prefix"].as_str().unwrap().to_string(),
         second_session,
@@ -1192,6 +1209,7 @@ async fn no_route_lets_another_tenant_or_a_bad_credential_reach_a_tenant() {
     let (_asaas, app) = crate::billing::billed_with(&[
         ("DEFAULT_PLAN_MAX_AGENTS", "50"),
         ("DEFAULT_PLAN_MAX_PROVIDERS", "50"),
+        ("DEFAULT_PLAN_MAX_INSTANCES", "50"),
     ])
     .await;
     let root = app.user("root@hub.test", true).await;

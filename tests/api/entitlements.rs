@@ -67,7 +67,7 @@ async fn usage_shows_the_free_plan_to_every_member() {
     let expected = json!({
         "limits": free_plan_limits(),
         "features": free_plan_features(),
-        "usage": { "agents": 3, "teams": 0, "inboxes": 0, "boards": 0, "providers": 0 },
+        "usage": { "agents": 3, "teams": 0, "inboxes": 0, "boards": 0, "providers": 0, "instances": 0 },
         "messages_this_month": 0,
         "active_agents_this_month": 0
     });
@@ -86,7 +86,7 @@ async fn usage_counts_follow_creates_deletes_and_deactivations() {
     let sales = create_team(&app, &tenant, "Sales").await.id();
     assert_eq!(
         counts(usage(&app, &tenant.agent, tenant.id).await),
-        json!({ "agents": 3, "teams": 1, "inboxes": 0, "boards": 0, "providers": 0 })
+        json!({ "agents": 3, "teams": 1, "inboxes": 0, "boards": 0, "providers": 0, "instances": 0 })
     );
     create_team(&app, &tenant, "Support").await;
     assert_eq!(
@@ -128,7 +128,7 @@ async fn usage_counts_follow_creates_deletes_and_deactivations() {
     assert_eq!(off.status, StatusCode::OK);
     assert_eq!(
         counts(usage(&app, &tenant.agent, tenant.id).await),
-        json!({ "agents": 3, "teams": 1, "inboxes": 0, "boards": 0, "providers": 0 }),
+        json!({ "agents": 3, "teams": 1, "inboxes": 0, "boards": 0, "providers": 0, "instances": 0 }),
         "deactivated members do not count"
     );
 }

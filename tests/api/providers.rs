@@ -17,6 +17,12 @@ pub(crate) fn provider_body(name: &str) -> Value {
     })
 }
 
+/// A number on provider `provider`, named uniquely (the Evolution simulator is shared).
+pub(crate) fn instance_body(provider: uuid::Uuid) -> Value {
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    json!({"provider_id": provider, "name": format!("number-{}", &tag[..12])})
+}
+
 async fn setup(vars: &[(&str, &str)]) -> (TestApp, Tenant) {
     let app = TestApp::spawn_with(vars).await;
     let root = app.user("root@providers.test", true).await;
@@ -226,4 +232,193 @@ async fn changes_and_checks_follow_the_server() {
         .filter(|e| e["action"] == "provider.status_changed")
         .count();
     assert_eq!(changes, 2);
+}
+
+/// A provider of a simulator of the test's own, and the tenant.
+async fn with_own_server(
+    vars: &[(&str, &str)],
+) -> (TestApp, Tenant, EvolutionSimulator, uuid::Uuid) {
+    let (app, t) = setup(vars).await;
+    let sim = EvolutionSimulator::start("own-key").await;
+    let body = json!({"type": "evolution", "name": "Own", "base_url": sim.base_url(),
+        "credentials": {"api_key": "own-key"}});
+    let made = app.post(&t.path("/providers"), &t.admin.token, body).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
+    (app, t, sim, made.id())
+}
+
+/// A number's whole life: created on the server, connected by QR (which rotates), seen
+/// connected, logged out, deleted; its own credential never shown.
+#[tokio::test]
+async fn a_number_is_created_connected_by_qr_logged_out_and_deleted() {
+    let (app, t, sim, provider) = with_own_server(&[]).await;
+    let made = app
+        .post(
+            &t.path("/instances"),
+            &t.admin.token,
+            json!({"provider_id": provider, "name": "sales-01"}),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
+    assert_eq!(made.body["status"], "disconnected");
+    let token = sim.instance("sales-01").expect("made on the server").token;
+    let path = t.path(&format!("/instances/{}", made.id()));
+    let connect_path = format!("{path}/connect");
+    let connect = |body: Value| app.post(&connect_path, &t.admin.token, body);
+    let first = connect(json!({"method": "qr"})).await;
+    assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
+    assert_eq!(first.body["instance"]["status"], "qr_pending");
+    assert!(
+        first.body["qr"]["image"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/png;base64,")
+    );
+    sim.rotate_qr("sales-01");
+    let second = connect(json!({"method": "qr"})).await;
+    assert_ne!(
+        second.body["qr"]["code"], first.body["qr"]["code"],
+        "the rotated QR"
+    );
+    // Agents read the status, never the QR or the credential.
+    app.post(
+        &format!("{path}/connect"),
+        &t.agent.token,
+        json!({"method": "qr"}),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    sim.scan("sales-01", "5511999990000");
+    let checked = app
+        .post(&format!("{path}/check"), &t.supervisor.token, json!({}))
+        .await;
+    assert_eq!(checked.body["status"], "connected", "{:?}", checked.body);
+    assert_eq!(checked.body["provider_status"], "open");
+    let listed = app.get(&t.path("/instances"), &t.agent.token).await;
+    assert!(!listed.body.to_string().contains(&token));
+    let logged_out = app
+        .post(&format!("{path}/logout"), &t.admin.token, json!({}))
+        .await;
+    assert_eq!(logged_out.body["status"], "disconnected");
+    assert_eq!(sim.instance("sales-01").unwrap().state, "close");
+    // A provider with numbers stays.
+    app.delete(&t.path(&format!("/providers/{provider}")), &t.admin.token)
+        .await
+        .assert_problem(StatusCode::CONFLICT, "provider_has_instances");
+    let history = app.get(&format!("{path}/history"), &t.agent.token).await;
+    assert!(!history.body.as_array().unwrap().is_empty());
+    assert_eq!(
+        app.delete(&path, &t.admin.token).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert!(sim.instance("sales-01").is_none(), "deleted on the server");
+    app.get(&path, &t.admin.token)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    let logs = app
+        .get(&t.path("/audit-logs?limit=100"), &t.admin.token)
+        .await;
+    assert!(!logs.body.to_string().contains(&token));
+}
+
+/// A pairing code after a QR was shown needs the QR socket closed first (Evolution would
+/// answer the old QR): the hub does it.
+#[tokio::test]
+async fn a_pairing_code_replaces_a_qr_already_shown() {
+    let (app, t, sim, provider) = with_own_server(&[]).await;
+    let made = app
+        .post(
+            &t.path("/instances"),
+            &t.admin.token,
+            json!({"provider_id": provider, "name": "pair-01"}),
+        )
+        .await;
+    let path = t.path(&format!("/instances/{}/connect", made.id()));
+    let qr = app
+        .post(&path, &t.admin.token, json!({"method": "qr"}))
+        .await;
+    assert_eq!(qr.body["pairing_code"], Value::Null);
+    let paired = app
+        .post(
+            &path,
+            &t.admin.token,
+            json!({"method": "pairing_code", "phone": "+55 11 99999-0000"}),
+        )
+        .await;
+    assert_eq!(paired.status, StatusCode::OK, "{:?}", paired.body);
+    assert_eq!(paired.body["pairing_code"].as_str().unwrap().len(), 8);
+    assert_eq!(sim.instance("pair-01").unwrap().state, "connecting");
+    app.post(&path, &t.admin.token, json!({"method": "pairing_code"}))
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+}
+
+/// A session going up and down in quick succession is one history entry, counted.
+#[tokio::test]
+async fn a_flapping_session_folds_into_one_history_entry() {
+    let (app, t, sim, provider) = with_own_server(&[]).await;
+    let made = app
+        .post(
+            &t.path("/instances"),
+            &t.admin.token,
+            json!({"provider_id": provider, "name": "flap-01"}),
+        )
+        .await;
+    let path = t.path(&format!("/instances/{}", made.id()));
+    for _ in 0..5 {
+        app.post(
+            &format!("{path}/connect"),
+            &t.admin.token,
+            json!({"method": "qr"}),
+        )
+        .await;
+        sim.scan("flap-01", "5511999990000");
+        app.post(&format!("{path}/check"), &t.admin.token, json!({}))
+            .await;
+        sim.drop_session("flap-01");
+        app.post(&format!("{path}/check"), &t.admin.token, json!({}))
+            .await;
+    }
+    let history = app.get(&format!("{path}/history"), &t.admin.token).await;
+    let entries = history.body.as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["changes"], 15);
+    assert_eq!(entries[0]["to_status"], "disconnected");
+}
+
+/// Two numbers at once at the limit: one wins, and the loser's is taken back from the
+/// server; another account's provider is not found.
+#[tokio::test]
+async fn the_instance_quota_holds_and_providers_stay_in_their_account() {
+    let (app, t, sim, provider) = with_own_server(&[]).await;
+    let path = t.path("/instances");
+    let (a, b) = tokio::join!(
+        app.post(
+            &path,
+            &t.admin.token,
+            json!({"provider_id": provider, "name": "race-a"})
+        ),
+        app.post(
+            &path,
+            &t.admin.token,
+            json!({"provider_id": provider, "name": "race-b"})
+        ),
+    );
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 403], "{:?} {:?}", a.body, b.body);
+    let on_server = ["race-a", "race-b"]
+        .iter()
+        .filter(|n| sim.instance(n).is_some())
+        .count();
+    assert_eq!(on_server, 1, "the losing create was taken back");
+    let root = app.user("other-root@providers.test", true).await;
+    let other = app.tenant(&root, "Other").await;
+    app.post(
+        &other.path("/instances"),
+        &other.admin.token,
+        json!({"provider_id": provider, "name": "theirs"}),
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, "not_found");
 }

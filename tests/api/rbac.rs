@@ -16,7 +16,7 @@ use crate::{
     cross_tenant::{
         Ids, Route, document, example_body, fill, placeholders, problem, routes, substitute,
     },
-    providers::provider_body,
+    providers::{instance_body, provider_body},
     support::{Resp, Tenant, TestApp},
 };
 
@@ -219,6 +219,16 @@ async fn fixtures(app: &TestApp, t: &Tenant, route: &Route, body: Option<&Value>
                 )
                 .await,
             ),
+            "instanceId" => {
+                let provider = made(
+                    app.post(&t.path("/providers"), admin, provider_body(&format!("Numbers {n}")))
+                        .await,
+                );
+                made(
+                    app.post(&t.path("/instances"), admin, instance_body(provider.parse().unwrap()))
+                        .await,
+                )
+            }
             other => panic!(
                 "{}: `{other}` has no fixture in tests/api/rbac.rs; a new parameter needs a fixture",
                 route.label()
@@ -329,6 +339,7 @@ async fn spawn() -> (AsaasSimulator, TestApp) {
         ("DEFAULT_PLAN_MAX_TEAMS", "100000"),
         ("DEFAULT_PLAN_MAX_BOARDS", "100000"),
         ("DEFAULT_PLAN_MAX_PROVIDERS", "100000"),
+        ("DEFAULT_PLAN_MAX_INSTANCES", "100000"),
     ])
     .await
 }

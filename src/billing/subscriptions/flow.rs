@@ -185,7 +185,7 @@ async fn finish(
                 .await?
         }
     };
-    let fetched_at = clock::now();
+    let fetched_at = clock::now_micros();
     let payments = asaas.subscription_payments(&made.id).await?;
     // 4. Recorded: the Asaas id, its first charge, the state they make.
     let sub = amend(state, scope, sub.id, "subscription.created", |s| {

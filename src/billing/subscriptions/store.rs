@@ -233,8 +233,8 @@ pub struct PaymentUpdate<'a> {
     pub due_date: Date,
     pub paid_at: Option<OffsetDateTime>,
     pub invoice_url: Option<&'a str>,
-    /// When it was read from Asaas (taken before the request).
-    pub fetched_at: OffsetDateTime,
+    /// When it was read from Asaas (`clock::now_micros`, taken before the request).
+    pub fetched_at: i64,
 }
 
 /// Records a payment's state, creating it the first time; a read older than the one
@@ -269,13 +269,14 @@ pub async fn delete_payments(
     tx: &mut Tx,
     subscription_id: Uuid,
     gone: &[String],
-    fetched_at: OffsetDateTime,
+    fetched_at: i64,
 ) -> AppResult<()> {
-    let sql = "UPDATE payments SET deleted = TRUE, fetched_at = $3, updated_at = $3
+    let sql = "UPDATE payments SET deleted = TRUE, fetched_at = $3, updated_at = $4
                WHERE subscription_id = $1 AND asaas_id = $2 AND NOT deleted
                  AND fetched_at <= $3";
+    let now = crate::platform::clock::now();
     for asaas_id in gone {
-        on_tx!(tx, c => sqlx::query(sql).bind(subscription_id).bind(asaas_id).bind(fetched_at)
+        on_tx!(tx, c => sqlx::query(sql).bind(subscription_id).bind(asaas_id).bind(fetched_at).bind(now)
             .execute(c).await?.rows_affected());
     }
     Ok(())

@@ -5,7 +5,6 @@
 //! Each ends in [`settle`], which decides the state from what is stored, so duplicates,
 //! replays and events out of order all come to the same state.
 
-use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -40,7 +39,7 @@ pub enum Applied {
 /// Applies what Asaas now says of payment `asaas_id` to its subscription.
 pub async fn apply_payment(state: &AppState, asaas_id: &str) -> AppResult<Applied> {
     let asaas = state.billing.asaas()?;
-    let fetched_at = clock::now();
+    let fetched_at = clock::now_micros();
     let Some(payment) = asaas.payment(asaas_id).await? else {
         // Deleted at Asaas: forget it wherever it is ours.
         return match store::payment_subscription(&state.db, asaas_id).await? {
@@ -107,7 +106,7 @@ pub async fn reconcile(state: &AppState, sub: &Subscription) -> AppResult<Applie
             found.id
         }
     };
-    let fetched_at = clock::now();
+    let fetched_at = clock::now_micros();
     let live = still_charged(state, &asaas_id).await?;
     let payments = asaas.subscription_payments(&asaas_id).await?;
     let read = Change::Payments(payments, Some(live), fetched_at);
@@ -236,11 +235,12 @@ pub async fn keep_in_step(state: AppState, shutdown: CancellationToken) {
 
 /// What to apply before the state is decided again.
 pub(super) enum Change {
-    /// Payments as Asaas described them when asked at the time given; with `Some(live)`
+    /// Payments as Asaas described them when asked at the time given (microseconds,
+    /// `clock::now_micros`); with `Some(live)`
     /// all of them, and whether Asaas still charges the subscription.
-    Payments(Vec<AsaasPayment>, Option<bool>, OffsetDateTime),
+    Payments(Vec<AsaasPayment>, Option<bool>, i64),
     /// A payment Asaas did not have when asked at the time given.
-    Gone(String, OffsetDateTime),
+    Gone(String, i64),
     /// Whether Asaas still charges the subscription.
     Live(bool),
     /// The account canceled it, and Asaas no longer charges it.
@@ -381,7 +381,7 @@ async fn record_payments(
     sub: &Subscription,
     payments: &[AsaasPayment],
     complete: bool,
-    fetched_at: OffsetDateTime,
+    fetched_at: i64,
 ) -> AppResult<()> {
     let now = clock::now();
     for payment in payments {

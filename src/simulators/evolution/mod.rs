@@ -3,11 +3,16 @@
 //! `EvolutionSimulator::start(global_key)` serves it on 127.0.0.1:0. It answers like
 //! Evolution: one `apikey` header, `{status, error, response: {message}}` errors, `GET /`
 //! as its liveness page, `POST /verify-creds` taking only the global key. Tests inject
-//! faults (`fail_next`, `delay_next`). Instances come with the hub's instance support.
+//! faults (`fail_next`, `delay_next`) and play the phone (`scan`, `rotate_qr`).
+
+mod instances;
+
+pub use instances::SimInstance;
 
 use std::{
+    collections::HashMap,
     net::SocketAddr,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
     time::Duration,
 };
 
@@ -17,7 +22,7 @@ use axum::{
     http::{HeaderMap, StatusCode},
     middleware::{Next, from_fn_with_state},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{delete, get, post},
 };
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -35,6 +40,29 @@ pub struct EvolutionSimulator {
 struct Shared {
     global_key: String,
     faults: Mutex<Faults>,
+    instances: Mutex<HashMap<String, SimInstance>>,
+}
+
+impl Shared {
+    fn instances(&self) -> MutexGuard<'_, HashMap<String, SimInstance>> {
+        self.instances
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A 1×1 PNG: what the QR image is made of here (nobody scans a simulator's QR).
+const QR_PNG: &str = concat!(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAf",
+    "FcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+);
+
+/// Eight characters like `WZYEH1YY`.
+fn pairing_code() -> String {
+    use rand::distr::{Alphanumeric, SampleString};
+    Alphanumeric
+        .sample_string(&mut rand::rng(), 8)
+        .to_uppercase()
 }
 
 #[derive(Default)]
@@ -55,10 +83,19 @@ impl EvolutionSimulator {
         let shared = Arc::new(Shared {
             global_key: global_key.to_string(),
             faults: Mutex::default(),
+            instances: Mutex::default(),
         });
         let app = Router::new()
             .route("/", get(welcome))
             .route("/verify-creds", post(verify_creds))
+            .route("/instance/create", post(instances::create))
+            .route("/instance/connect/{name}", get(instances::connect))
+            .route(
+                "/instance/connectionState/{name}",
+                get(instances::connection_state),
+            )
+            .route("/instance/logout/{name}", delete(instances::logout))
+            .route("/instance/delete/{name}", delete(instances::delete))
             .fallback(not_found)
             .layer(from_fn_with_state(shared.clone(), faults))
             .with_state(shared.clone());
@@ -88,6 +125,34 @@ impl EvolutionSimulator {
         self.faults().slow = (n > 0).then_some((n, delay));
     }
 
+    /// The phone scans the QR (or enters the pairing code): the instance opens.
+    pub fn scan(&self, name: &str, phone: &str) {
+        let mut instances = self.shared.instances();
+        let instance = instances.get_mut(name).expect("the instance exists");
+        assert_eq!(instance.state, "connecting", "nothing to scan");
+        instance.state = "open";
+        instance.owner = Some(format!("{phone}@s.whatsapp.net"));
+    }
+
+    /// Baileys shows a new QR (about every 45 s).
+    pub fn rotate_qr(&self, name: &str) {
+        if let Some(instance) = self.shared.instances().get_mut(name) {
+            instance.qr_count += 1;
+        }
+    }
+
+    /// The session dies on the phone's side (logged out there, or banned).
+    pub fn drop_session(&self, name: &str) {
+        if let Some(instance) = self.shared.instances().get_mut(name) {
+            instance.state = "close";
+            instance.owner = None;
+        }
+    }
+
+    pub fn instance(&self, name: &str) -> Option<SimInstance> {
+        self.shared.instances().get(name).cloned()
+    }
+
     fn faults(&self) -> std::sync::MutexGuard<'_, Faults> {
         self.shared
             .faults
@@ -97,7 +162,7 @@ impl EvolutionSimulator {
 }
 
 /// Evolution's error envelope.
-fn error(status: StatusCode, message: Value) -> Response {
+pub(super) fn error(status: StatusCode, message: Value) -> Response {
     let name = status.canonical_reason().unwrap_or("Error");
     let body = json!({"status": status.as_u16(), "error": name, "response": {"message": message}});
     (status, Json(body)).into_response()

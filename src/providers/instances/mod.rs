@@ -1,0 +1,54 @@
+//! WhatsApp numbers (sessions) on an account's provider servers: created on the server,
+//! connected by QR or pairing code, their status read from it and every change kept
+//! (changes in quick succession fold into one entry that counts them).
+
+mod routes;
+pub(crate) mod store;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+pub use routes::router;
+
+/// An instance as the API shows it: never its credential.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Instance {
+    pub id: Uuid,
+    pub provider_id: Uuid,
+    /// Its name on the provider server.
+    pub name: String,
+    /// The number, once connected.
+    pub phone: Option<String>,
+    /// `disconnected`, `connecting`, `qr_pending`, `connected`, `stale` or `failed`.
+    pub status: String,
+    /// The provider's own value (Evolution: `close`, `connecting`, `open`).
+    pub provider_status: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_event_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// One change of status (or several in quick succession, counted).
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct StatusChange {
+    pub id: Uuid,
+    pub from_status: String,
+    pub to_status: String,
+    /// The provider's value when it changed.
+    pub raw: Option<String>,
+    /// Why: `created`, `connect`, `check`, `logout`.
+    pub reason: String,
+    /// Who saw it: `user`, `check` or `webhook`.
+    pub source: String,
+    /// How many changes this entry stands for.
+    pub changes: i32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub first_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_at: OffsetDateTime,
+}

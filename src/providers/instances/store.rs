@@ -1,0 +1,157 @@
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::{Instance, StatusChange};
+use crate::{
+    on_conn, on_tx,
+    platform::{
+        db::{Conn, Tx},
+        error::{AppResult, conflict_on_unique},
+    },
+};
+
+/// Changes closer together than this fold into one history entry.
+const FLAPPING: Duration = Duration::minutes(2);
+
+macro_rules! columns {
+    () => {
+        "id, provider_id, name, phone, status, provider_status, last_event_at, created_at,
+         updated_at"
+    };
+}
+
+pub async fn list(conn: impl Into<Conn<'_>>, account_id: Uuid) -> AppResult<Vec<Instance>> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM instances WHERE account_id = $1 AND deleted_at IS NULL ORDER BY name, id"
+    );
+    Ok(on_conn!(conn.into(), c => sqlx::query_as(sql).bind(account_id).fetch_all(c).await?))
+}
+
+pub async fn get(
+    conn: impl Into<Conn<'_>>,
+    account_id: Uuid,
+    id: Uuid,
+) -> AppResult<Option<Instance>> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM instances WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL"
+    );
+    Ok(
+        on_conn!(conn.into(), c => sqlx::query_as(sql).bind(account_id).bind(id).fetch_optional(c).await?),
+    )
+}
+
+/// The instance's sealed credential.
+pub async fn credentials(
+    conn: impl Into<Conn<'_>>,
+    account_id: Uuid,
+    id: Uuid,
+) -> AppResult<String> {
+    let sql = "SELECT credentials FROM instances WHERE account_id = $1 AND id = $2";
+    Ok(
+        on_conn!(conn.into(), c => sqlx::query_scalar(sql).bind(account_id).bind(id).fetch_one(c).await?),
+    )
+}
+
+pub struct NewInstance<'a> {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub provider_id: Uuid,
+    pub name: &'a str,
+    pub sealed: &'a str,
+    pub now: OffsetDateTime,
+}
+
+pub async fn insert(tx: &mut Tx, new: &NewInstance<'_>) -> AppResult<()> {
+    let sql = "INSERT INTO instances (id, account_id, provider_id, name, status, provider_status,
+                   credentials, created_at, updated_at)
+               VALUES ($1, $2, $3, $4, 'disconnected', 'close', $5, $6, $6)";
+    on_tx!(tx, c => sqlx::query(sql)
+        .bind(new.id).bind(new.account_id).bind(new.provider_id).bind(new.name)
+        .bind(new.sealed).bind(new.now)
+        .execute(c).await
+        .map_err(conflict_on_unique("instance_name_taken", "The provider has an instance with this name."))?
+        .rows_affected());
+    Ok(())
+}
+
+pub async fn delete(tx: &mut Tx, account_id: Uuid, id: Uuid, now: OffsetDateTime) -> AppResult<()> {
+    let sql = "UPDATE instances SET deleted_at = $3, credentials = '', updated_at = $3
+               WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL";
+    on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(id).bind(now).execute(c).await?.rows_affected());
+    Ok(())
+}
+
+/// Whether the provider has instances (not deleted).
+pub async fn any_on(tx: &mut Tx, provider_id: Uuid) -> AppResult<bool> {
+    let sql = "SELECT COUNT(*) FROM instances WHERE provider_id = $1 AND deleted_at IS NULL";
+    let n: i64 = on_tx!(tx, c => sqlx::query_scalar(sql).bind(provider_id).fetch_one(c).await?);
+    Ok(n > 0)
+}
+
+/// A status as seen now.
+pub struct Seen<'a> {
+    pub status: &'a str,
+    pub raw: &'a str,
+    pub reason: &'a str,
+    pub source: &'a str,
+}
+
+/// Records the instance's status; a change goes into its history, folded into the latest
+/// entry when that one is recent. Answers whether the status changed.
+pub async fn record(
+    tx: &mut Tx,
+    account_id: Uuid,
+    id: Uuid,
+    seen: &Seen<'_>,
+    now: OffsetDateTime,
+) -> AppResult<bool> {
+    let current: Option<String> = on_tx!(tx, c => sqlx::query_scalar(
+        "SELECT status FROM instances WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL")
+        .bind(account_id).bind(id).fetch_optional(c).await?);
+    let Some(from) = current else {
+        return Ok(false);
+    };
+    on_tx!(tx, c => sqlx::query(
+        "UPDATE instances SET status = $3, provider_status = $4, updated_at = $5
+         WHERE account_id = $1 AND id = $2")
+        .bind(account_id).bind(id).bind(seen.status).bind(seen.raw).bind(now)
+        .execute(c).await?.rows_affected());
+    if from == seen.status {
+        return Ok(false);
+    }
+    let folded = on_tx!(tx, c => sqlx::query(
+        "UPDATE instance_status_history SET to_status = $3, raw = $4, changes = changes + 1,
+             last_at = $5
+         WHERE id = (SELECT id FROM instance_status_history WHERE instance_id = $2
+                     ORDER BY id DESC LIMIT 1)
+           AND account_id = $1 AND last_at > $6")
+        .bind(account_id).bind(id).bind(seen.status).bind(seen.raw).bind(now).bind(now - FLAPPING)
+        .execute(c).await?.rows_affected());
+    if folded == 0 {
+        on_tx!(tx, c => sqlx::query(
+            "INSERT INTO instance_status_history (id, account_id, instance_id, from_status,
+                 to_status, raw, reason, source, changes, first_at, last_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)")
+            .bind(Uuid::now_v7()).bind(account_id).bind(id).bind(&from).bind(seen.status)
+            .bind(seen.raw).bind(seen.reason).bind(seen.source).bind(now)
+            .execute(c).await?.rows_affected());
+    }
+    Ok(true)
+}
+
+pub async fn history(
+    conn: impl Into<Conn<'_>>,
+    account_id: Uuid,
+    id: Uuid,
+) -> AppResult<Vec<StatusChange>> {
+    let sql = "SELECT id, from_status, to_status, raw, reason, source, changes, first_at, last_at
+               FROM instance_status_history WHERE account_id = $1 AND instance_id = $2
+               ORDER BY id DESC LIMIT 200";
+    Ok(
+        on_conn!(conn.into(), c => sqlx::query_as(sql).bind(account_id).bind(id).fetch_all(c).await?),
+    )
+}
