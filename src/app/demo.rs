@@ -2,7 +2,9 @@
 //! a demo account, its dashboard carrying the hub's script (as `DASHBOARD_SCRIPTS` would),
 //! and the account connected, so a newcomer sees the hub inside "Chatwoot" with nothing
 //! else installed. A built-in Asaas simulator stands in for `ASAAS_API_URL`, with two plans
-//! on offer, so the newcomer can subscribe and pay a PIX charge on the simulator's page.
+//! on offer, so the newcomer can subscribe and pay a PIX charge on the simulator's page;
+//! and a built-in Evolution API server holds the demo account's WhatsApp number, ready to
+//! "scan" on the simulator's page.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -25,6 +27,7 @@ use crate::{
             DemoInstallation, Simulator,
             demo::{DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_ADMIN_TOKEN, DEMO_AGENT_TOKEN},
         },
+        evolution::EvolutionSimulator,
     },
 };
 
@@ -33,7 +36,11 @@ pub struct Demo {
     pub simulator: Simulator,
     pub seeded: DemoInstallation,
     pub asaas: AsaasSimulator,
+    pub evolution: EvolutionSimulator,
 }
+
+/// The demo Evolution server's global key: it never leaves this machine's loopback.
+const DEMO_EVOLUTION_KEY: &str = "demo-evolution-global-key";
 
 fn random(len: usize) -> String {
     use rand::distr::{Alphanumeric, SampleString};
@@ -70,6 +77,11 @@ pub async fn start(config: &mut Config) -> anyhow::Result<Demo> {
         &api_key,
     )
     .await;
+    let evolution = EvolutionSimulator::serve(
+        listen("DEMO_EVOLUTION_PORT", config.port.saturating_add(3)).await?,
+        DEMO_EVOLUTION_KEY,
+    )
+    .await;
     config.billing.asaas = Some(AsaasEnv {
         url: asaas.base_url(),
         api_key: api_key.into(),
@@ -91,6 +103,7 @@ pub async fn start(config: &mut Config) -> anyhow::Result<Demo> {
         simulator,
         seeded,
         asaas,
+        evolution,
     })
 }
 
@@ -117,6 +130,7 @@ impl Demo {
         let token = TokenSource::AccessToken(DEMO_ADMIN_TOKEN.to_string().into());
         connection::connect(state, &account, token).await?;
         self.offer_plans(state).await?;
+        self.register_whatsapp(state, account.id).await?;
         let chatwoot = self.simulator.base_url();
         tracing::info!(
             chatwoot_dashboard = format!("{chatwoot}/app/login"),
@@ -134,6 +148,78 @@ impl Demo {
             asaas = self.asaas.page_url(),
             "demo mode: subscribe in Settings → Billing, then pay the PIX charge on the Asaas simulator's page"
         );
+        Ok(())
+    }
+
+    /// Registers the demo Evolution server on the demo account with one number, once.
+    async fn register_whatsapp(
+        &self,
+        state: &AppState,
+        account_id: uuid::Uuid,
+    ) -> anyhow::Result<()> {
+        use crate::providers::{ProviderKind, adapters, credentials::Credentials, instances};
+        tracing::info!(
+            evolution = format!("{}/manager", self.evolution.base_url()),
+            "demo mode: connect the number demo-sales in Settings → WhatsApp, then scan its QR on the Evolution simulator's page"
+        );
+        let base_url = self.evolution.base_url();
+        if let Some(mut known) = crate::providers::store::list(&state.db, account_id)
+            .await?
+            .into_iter()
+            .find(|p| p.name == "Demo Evolution")
+        {
+            // Restarted: the simulator is new (and may listen elsewhere); it gets the
+            // account's numbers back, and the provider its address.
+            let mine = instances::store::list(&state.db, account_id).await?;
+            for instance in mine.into_iter().filter(|i| i.provider_id == known.id) {
+                let sealed =
+                    instances::store::credentials(&state.db, account_id, instance.id).await?;
+                let token = instances::open(&state.vault, instance.id, &sealed)?;
+                self.evolution.restore(&instance.name, &token);
+            }
+            known.base_url = base_url;
+            let mut tx = state.db.begin().await?;
+            crate::providers::store::update(&mut tx, account_id, &known, clock::now()).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        let kind = ProviderKind::Evolution;
+        let credentials =
+            Credentials::from_input(kind, &serde_json::json!({"api_key": DEMO_EVOLUTION_KEY}))?;
+        let server = adapters::Server {
+            base_url: &base_url,
+            credentials: &credentials,
+        };
+        let adapter = adapters::of(kind).ok_or_else(|| anyhow::anyhow!("no Evolution adapter"))?;
+        let token = adapter
+            .create(&state.providers, &server, "demo-sales")
+            .await?;
+        let (provider_id, instance_id, now) =
+            (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), clock::now());
+        let mut tx = state.db.begin().await?;
+        let sealed = credentials.seal(&state.vault, provider_id);
+        let provider = crate::providers::store::NewProvider {
+            id: provider_id,
+            account_id,
+            kind,
+            name: "Demo Evolution",
+            base_url: &base_url,
+            sealed: &sealed,
+            hint: &credentials.hint(),
+            now,
+        };
+        crate::providers::store::insert(&mut tx, &provider).await?;
+        let sealed = instances::seal(&state.vault, instance_id, &token);
+        let instance = instances::store::NewInstance {
+            id: instance_id,
+            account_id,
+            provider_id,
+            name: "demo-sales",
+            sealed: &sealed,
+            now,
+        };
+        instances::store::insert(&mut tx, &instance).await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -7,7 +7,7 @@ pub mod credentials;
 pub mod http;
 pub mod instances;
 mod routes;
-pub(crate) mod store;
+pub mod store;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;

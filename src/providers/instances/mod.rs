@@ -3,7 +3,7 @@
 //! (changes in quick succession fold into one entry that counts them).
 
 mod routes;
-pub(crate) mod store;
+pub mod store;
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -11,6 +11,22 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 pub use routes::router;
+
+use crate::platform::{
+    crypto::Vault,
+    error::{AppError, AppResult},
+};
+
+/// An instance's own credential, sealed like a provider's, under the instance's id.
+pub fn seal(vault: &Vault, id: Uuid, token: &str) -> String {
+    vault.seal(&format!("instance_credentials:{id}"), token)
+}
+
+pub fn open(vault: &Vault, id: Uuid, sealed: &str) -> AppResult<String> {
+    vault
+        .open(&format!("instance_credentials:{id}"), sealed)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("instance {id} credentials: {e}")))
+}
 
 /// An instance as the API shows it: never its credential.
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]

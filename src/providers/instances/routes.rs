@@ -5,7 +5,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{
-    Instance, StatusChange,
+    Instance, StatusChange, open, seal,
     store::{self, NewInstance, Seen},
 };
 use crate::{
@@ -14,7 +14,6 @@ use crate::{
     entitlements::{self, Resource},
     platform::{
         clock,
-        crypto::Vault,
         error::{AppError, AppResult, Problem},
         json::ApiJson,
         params::ApiPath,
@@ -69,17 +68,6 @@ impl Opened {
             credentials: &self.credentials,
         }
     }
-}
-
-/// An instance's credential is sealed like a provider's, under the instance's id.
-fn seal(vault: &Vault, id: Uuid, token: &str) -> String {
-    vault.seal(&format!("instance_credentials:{id}"), token)
-}
-
-fn open(vault: &Vault, id: Uuid, sealed: &str) -> AppResult<String> {
-    vault
-        .open(&format!("instance_credentials:{id}"), sealed)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("instance {id} credentials: {e}")))
 }
 
 async fn found(state: &AppState, scope: &AccountScope, id: Uuid) -> AppResult<Instance> {

@@ -6,6 +6,7 @@
 //! faults (`fail_next`, `delay_next`) and play the phone (`scan`, `rotate_qr`).
 
 mod instances;
+mod phone;
 
 pub use instances::SimInstance;
 
@@ -74,11 +75,17 @@ struct Faults {
 }
 
 impl EvolutionSimulator {
-    /// Serves a server whose global key (`AUTHENTICATION_API_KEY`) is `global_key`.
+    /// Serves a server whose global key (`AUTHENTICATION_API_KEY`) is `global_key`, on an
+    /// ephemeral localhost port.
     pub async fn start(global_key: &str) -> EvolutionSimulator {
         let listener = TcpListener::bind(("127.0.0.1", 0))
             .await
             .expect("bind 127.0.0.1:0");
+        Self::serve(listener, global_key).await
+    }
+
+    /// Serves it on `listener`, in a background task.
+    pub async fn serve(listener: TcpListener, global_key: &str) -> EvolutionSimulator {
         let addr = listener.local_addr().expect("a bound address");
         let shared = Arc::new(Shared {
             global_key: global_key.to_string(),
@@ -96,6 +103,8 @@ impl EvolutionSimulator {
             )
             .route("/instance/logout/{name}", delete(instances::logout))
             .route("/instance/delete/{name}", delete(instances::delete))
+            .route("/manager", get(phone::page))
+            .route("/simulator/instances/{name}/scan", post(phone::scan))
             .fallback(not_found)
             .layer(from_fn_with_state(shared.clone(), faults))
             .with_state(shared.clone());
@@ -127,11 +136,24 @@ impl EvolutionSimulator {
 
     /// The phone scans the QR (or enters the pairing code): the instance opens.
     pub fn scan(&self, name: &str, phone: &str) {
-        let mut instances = self.shared.instances();
-        let instance = instances.get_mut(name).expect("the instance exists");
-        assert_eq!(instance.state, "connecting", "nothing to scan");
-        instance.state = "open";
-        instance.owner = Some(format!("{phone}@s.whatsapp.net"));
+        if let Err(why) = phone::open_session(&self.shared, name, phone) {
+            panic!("evolution simulator: {why}");
+        }
+    }
+
+    /// Holds instance `name` with its token again, logged out (a server restarted with
+    /// its database: what the demo finds after the hub restarts).
+    pub fn restore(&self, name: &str, token: &str) {
+        let instance = SimInstance {
+            name: name.to_string(),
+            id: uuid::Uuid::new_v4().to_string(),
+            token: token.to_string(),
+            state: "close",
+            qr_count: 0,
+            pairing_code: None,
+            owner: None,
+        };
+        self.shared.instances().insert(name.to_string(), instance);
     }
 
     /// Baileys shows a new QR (about every 45 s).
