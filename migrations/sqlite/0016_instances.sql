@@ -10,6 +10,8 @@ CREATE TABLE instances (
     status          TEXT NOT NULL,
     provider_status TEXT,
     credentials     TEXT NOT NULL,
+    -- What the provider sends back with each webhook for this instance (sealed).
+    webhook_secret  TEXT NOT NULL,
     last_event_at   TIMESTAMPTZ,
     created_at      TIMESTAMPTZ NOT NULL,
     updated_at      TIMESTAMPTZ NOT NULL,

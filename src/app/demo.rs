@@ -191,11 +191,8 @@ impl Demo {
             credentials: &credentials,
         };
         let adapter = adapters::of(kind).ok_or_else(|| anyhow::anyhow!("no Evolution adapter"))?;
-        let token = adapter
-            .create(&state.providers, &server, "demo-sales")
-            .await?;
-        let (provider_id, instance_id, now) =
-            (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), clock::now());
+        let made = instances::make_on_server(state, adapter, &server, "demo-sales").await?;
+        let (provider_id, now) = (uuid::Uuid::now_v7(), clock::now());
         let mut tx = state.db.begin().await?;
         let sealed = credentials.seal(&state.vault, provider_id);
         let provider = crate::providers::store::NewProvider {
@@ -209,13 +206,15 @@ impl Demo {
             now,
         };
         crate::providers::store::insert(&mut tx, &provider).await?;
-        let sealed = instances::seal(&state.vault, instance_id, &token);
+        let sealed = instances::seal(&state.vault, made.id, &made.token);
+        let sealed_secret = instances::seal_secret(&state.vault, made.id, &made.secret);
         let instance = instances::store::NewInstance {
-            id: instance_id,
+            id: made.id,
             account_id,
             provider_id,
             name: "demo-sales",
             sealed: &sealed,
+            sealed_secret: &sealed_secret,
             now,
         };
         instances::store::insert(&mut tx, &instance).await?;

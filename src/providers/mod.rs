@@ -8,6 +8,7 @@ pub mod http;
 pub mod instances;
 mod routes;
 pub mod store;
+pub mod webhooks;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -17,7 +18,9 @@ use uuid::Uuid;
 pub use http::ProviderClient;
 /// Providers' and instances' routes.
 pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::app::state::AppState> {
-    routes::router().merge(instances::router())
+    routes::router()
+        .merge(instances::router())
+        .merge(webhooks::router())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -125,6 +125,11 @@ const UNSCOPED: &[(&str, &str, &str)] = &[
     ),
     (
         "POST",
+        "/api/v1/webhooks/providers/{instanceId}",
+        "public: authenticated by the instance's own webhook secret, never a bearer token; covered by tests/api/providers.rs",
+    ),
+    (
+        "POST",
         "/api/v1/webhooks/asaas",
         "public: authenticated by the Asaas webhook token, never a bearer token; its events are read back from Asaas before they change anything (tests/api/billing.rs)",
     ),

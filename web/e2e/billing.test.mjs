@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { DEMO_ADMIN_TOKEN, startHub } from './hub.mjs'
-import { eventually, expectText, expectTitle, launchBrowser, openPage, RESULTS_DIR, signIn } from './support.mjs'
+import { eventually, expectText, expectTitle, launchBrowser, openPage, RESULTS_DIR, signIn, screenshots } from './support.mjs'
 
 /** A valid CPF (check digits right) for the simulated customer. */
 const CUSTOMER_CPF = '529.982.247-25'
@@ -30,17 +30,6 @@ after(async () => {
   await browser?.close()
   await hub?.stop()
 })
-
-async function screenshots(page, name) {
-  for (const scheme of ['light', 'dark']) {
-    await page.emulateMedia({ colorScheme: scheme })
-    await page.waitForFunction((dark) => document.body.classList.contains('dark') === dark, scheme === 'dark')
-    await page.waitForTimeout(300) // colours transition when the theme changes
-    await page.screenshot({ path: `${RESULTS_DIR}${name}-${scheme}.png` })
-  }
-  await page.emulateMedia({ colorScheme: 'light' })
-  await page.waitForFunction(() => !document.body.classList.contains('dark'))
-}
 
 async function goToBilling(page) {
   await page.getByTestId('nav-settings').click()

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { DEMO_ADMIN_TOKEN, startHub } from './hub.mjs'
-import { expectText, expectTitle, eventually, launchBrowser, openPage, RESULTS_DIR, signIn } from './support.mjs'
+import { expectText, expectTitle, eventually, launchBrowser, openPage, signIn, screenshots } from './support.mjs'
 
 let hub
 let browser
@@ -17,17 +17,6 @@ after(async () => {
   await browser?.close()
   await hub?.stop()
 })
-
-async function screenshots(page, name) {
-  for (const scheme of ['light', 'dark']) {
-    await page.emulateMedia({ colorScheme: scheme })
-    await page.waitForFunction((dark) => document.body.classList.contains('dark') === dark, scheme === 'dark')
-    await page.waitForTimeout(300) // colours transition when the theme changes
-    await page.screenshot({ path: `${RESULTS_DIR}${name}-${scheme}.png` })
-  }
-  await page.emulateMedia({ colorScheme: 'light' })
-  await page.waitForFunction(() => !document.body.classList.contains('dark'))
-}
 
 function inboxRow(page, name) {
   return page.getByTestId('inbox-row').filter({ has: page.getByTestId('inbox-name').getByText(name, { exact: true }) })

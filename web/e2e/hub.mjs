@@ -44,8 +44,10 @@ async function isReady(url) {
 /**
  * Starts `HUB_BIN serve` (with `demo: true`, `serve --demo`: a built-in Chatwoot simulator
  * whose API tokens are DEMO_ADMIN_TOKEN and DEMO_AGENT_TOKEN); resolves to
- * `{ url, publicUrl, chatwootUrl, stop }` once GET /health/ready answers 200. `chatwootUrl`
- * is the demo simulator's origin (null without `demo`).
+ * `{ url, publicUrl, chatwootUrl, evolutionUrl, output, stop }` once GET /health/ready
+ * answers 200. `chatwootUrl` is the demo simulator's origin (null without `demo`);
+ * `evolutionUrl` the demo's Evolution API simulator's, when the hub logged one (null
+ * otherwise); `output()` what the hub has printed so far (its last 64 KiB).
  */
 export async function startHub({ demo = false } = {}) {
   const port = await freePort()
@@ -114,7 +116,8 @@ export async function startHub({ demo = false } = {}) {
       throw new Error(`serve --demo did not log its Chatwoot's address. Its output:\n${output}`)
     }
   }
-  return { url, publicUrl, chatwootUrl, stop }
+  const evolutionUrl = demo ? evolutionOriginIn(output) : null
+  return { url, publicUrl, chatwootUrl, evolutionUrl, output: () => output, stop }
 }
 
 /**
@@ -124,5 +127,15 @@ export async function startHub({ demo = false } = {}) {
 function chatwootOriginIn(output) {
   const plain = output.replace(/\x1b\[[0-9;]*m/g, '')
   const match = /chatwoot_(?:dashboard|url)\W{1,4}(http:\/\/[\w.:-]+)/.exec(plain)
+  return match ? match[1] : null
+}
+
+/**
+ * The origin of the demo's Evolution API simulator, from the line `serve --demo` logs at
+ * start (`evolution=<url>`, or `evolution_url`; pretty or JSON logs); null if none.
+ */
+export function evolutionOriginIn(output) {
+  const plain = output.replace(/\x1b\[[0-9;]*m/g, '')
+  const match = /\bevolution(?:_url)?\W{1,4}(https?:\/\/[\w.:-]+)/.exec(plain)
   return match ? match[1] : null
 }

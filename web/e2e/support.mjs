@@ -144,3 +144,15 @@ export function expectText(locator, expected, timeout) {
 export function expectTitle(page, expected, timeout) {
   return eventually(() => page.title(), expected, timeout)
 }
+
+/** Screenshots of `page` in light and dark, as `<name>-light.png` and `<name>-dark.png`. */
+export async function screenshots(page, name) {
+  for (const scheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme: scheme })
+    await page.waitForFunction((dark) => document.body.classList.contains('dark') === dark, scheme === 'dark')
+    await page.waitForTimeout(300) // colours transition when the theme changes
+    await page.screenshot({ path: `${RESULTS_DIR}${name}-${scheme}.png` })
+  }
+  await page.emulateMedia({ colorScheme: 'light' })
+  await page.waitForFunction(() => !document.body.classList.contains('dark'))
+}

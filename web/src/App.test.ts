@@ -122,17 +122,17 @@ describe('sign-in guard', () => {
 })
 
 describe('settings navigation', () => {
-  it('admins see Profile, Sessions, API keys, Chatwoot and Billing', async () => {
+  it('admins see Profile, Sessions, WhatsApp, API keys, Chatwoot and Billing', async () => {
     await mountAt('/settings/profile')
     const items = [...root.querySelectorAll('nav[aria-label="Settings"] a')].map((a) => a.textContent?.trim())
-    expect(items).toEqual(['Profile', 'Sessions', 'API keys', 'Chatwoot', 'Billing'])
+    expect(items).toEqual(['Profile', 'Sessions', 'WhatsApp', 'API keys', 'Chatwoot', 'Billing'])
     expect(byTestId('profile-role')?.textContent).toBe('Administrator')
   })
 
-  it('agents do not see API keys or Chatwoot and cannot open them', async () => {
+  it('agents see WhatsApp but not API keys or Chatwoot, and cannot open those', async () => {
     const router = await mountAt('/settings/api-keys', { role: 'agent' })
     expect(router.currentRoute.value.path).toBe('/settings/profile')
     const items = [...root.querySelectorAll('nav[aria-label="Settings"] a')].map((a) => a.textContent?.trim())
-    expect(items).toEqual(['Profile', 'Sessions'])
+    expect(items).toEqual(['Profile', 'Sessions', 'WhatsApp'])
   })
 })

@@ -14,6 +14,7 @@ import ApiKeysSettingsPage from './pages/settings/ApiKeysSettingsPage.vue'
 import ChatwootSettingsPage from './pages/settings/ChatwootSettingsPage.vue'
 import BillingSettingsPage from './pages/settings/BillingSettingsPage.vue'
 import PlansSettingsPage from './pages/settings/PlansSettingsPage.vue'
+import WhatsAppSettingsPage from './pages/settings/WhatsAppSettingsPage.vue'
 import NotAvailablePage from './pages/NotAvailablePage.vue'
 import SignInPage from './pages/SignInPage.vue'
 import NotFoundPage from './pages/NotFoundPage.vue'
@@ -98,6 +99,12 @@ export const routes: RouteRecordRaw[] = [
         name: 'settings-sessions',
         component: SessionsSettingsPage,
         meta: { section: 'Sessions' },
+      },
+      {
+        path: 'whatsapp',
+        name: 'settings-whatsapp',
+        component: WhatsAppSettingsPage,
+        meta: { section: 'WhatsApp' },
       },
       {
         path: 'api-keys',

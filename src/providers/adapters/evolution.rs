@@ -8,7 +8,7 @@ use futures_util::future::BoxFuture;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{Adapter, Connection, Qr, Server, Session, Status};
+use super::{Adapter, Connection, Qr, SECRET_HEADER, Server, Session, Status, Webhook};
 use crate::providers::http::{ProviderClient, ProviderError, unreachable};
 
 pub struct Evolution;
@@ -122,11 +122,21 @@ impl Adapter for Evolution {
         client: &'a ProviderClient,
         server: &'a Server<'a>,
         name: &'a str,
+        webhook: &'a Webhook<'a>,
     ) -> BoxFuture<'a, Result<String, ProviderError>> {
         Box::pin(async move {
-            // No `number`: on create it switches the instance to pairing mode for good.
-            let body =
-                json!({"instanceName": name, "integration": "WHATSAPP-BAILEYS", "qrcode": false});
+            // No `number`: on create it switches the instance to pairing mode for good. The
+            // webhook is the nested form of 2.1+ (the flat fields are ignored), with an
+            // events list (enabled without one crashes the server).
+            let body = json!({
+                "instanceName": name, "integration": "WHATSAPP-BAILEYS", "qrcode": false,
+                "webhook": {
+                    "enabled": true, "url": webhook.url, "byEvents": false, "base64": false,
+                    "headers": {SECRET_HEADER: webhook.secret},
+                    "events": ["QRCODE_UPDATED", "CONNECTION_UPDATE", "LOGOUT_INSTANCE",
+                               "REMOVE_INSTANCE", "MESSAGES_UPSERT"],
+                },
+            });
             let url = format!("{}/instance/create", server.base_url);
             let key = server.credentials.get("api_key");
             let (status, answer) = call(client, Method::POST, url, key, Some(body)).await?;

@@ -25,6 +25,15 @@ pub struct Session<'a> {
     pub token: &'a str,
 }
 
+/// Where the provider posts an instance's events, and the secret it sends back with each.
+pub struct Webhook<'a> {
+    pub url: &'a str,
+    pub secret: &'a str,
+}
+
+/// The header the hub asks providers that let it set one to send its secret in.
+pub const SECRET_HEADER: &str = "x-whatpro-webhook-token";
+
 /// The hub's instance status; the provider's own value is kept beside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -76,12 +85,14 @@ pub trait Adapter: Send + Sync {
         server: &'a Server<'a>,
     ) -> BoxFuture<'a, Result<(), ProviderError>>;
 
-    /// Makes instance `name` on the server; answers its own credential.
+    /// Makes instance `name` on the server, posting its events to `webhook`; answers its
+    /// own credential.
     fn create<'a>(
         &'a self,
         client: &'a ProviderClient,
         server: &'a Server<'a>,
         name: &'a str,
+        webhook: &'a Webhook<'a>,
     ) -> BoxFuture<'a, Result<String, ProviderError>>;
 
     /// Starts a session: a QR to scan, or with `phone` a pairing code to type.

@@ -2,6 +2,7 @@
 //! connected by QR or pairing code, their status read from it and every change kept
 //! (changes in quick succession fold into one entry that counts them).
 
+pub mod live;
 mod routes;
 pub mod store;
 
@@ -17,9 +18,49 @@ use crate::platform::{
     error::{AppError, AppResult},
 };
 
+/// What a new instance is made with: its id, and the secret its provider sends back with
+/// every webhook (32 random characters).
+pub struct Made {
+    pub id: Uuid,
+    pub token: String,
+    pub secret: String,
+}
+
+/// Makes instance `name` on `server`, its webhook pointing at the hub.
+pub async fn make_on_server(
+    state: &crate::app::state::AppState,
+    adapter: &dyn super::adapters::Adapter,
+    server: &super::adapters::Server<'_>,
+    name: &str,
+) -> AppResult<Made> {
+    use rand::distr::{Alphanumeric, SampleString};
+    let id = Uuid::now_v7();
+    let secret = Alphanumeric.sample_string(&mut rand::rng(), 32);
+    let url = format!("{}/api/v1/webhooks/providers/{id}", state.config.public_url);
+    let webhook = super::adapters::Webhook {
+        url: &url,
+        secret: &secret,
+    };
+    let token = adapter
+        .create(&state.providers, server, name, &webhook)
+        .await?;
+    Ok(Made { id, token, secret })
+}
+
 /// An instance's own credential, sealed like a provider's, under the instance's id.
 pub fn seal(vault: &Vault, id: Uuid, token: &str) -> String {
     vault.seal(&format!("instance_credentials:{id}"), token)
+}
+
+/// The webhook secret, sealed apart from the credential.
+pub fn seal_secret(vault: &Vault, id: Uuid, secret: &str) -> String {
+    vault.seal(&format!("instance_webhook:{id}"), secret)
+}
+
+pub fn open_secret(vault: &Vault, id: Uuid, sealed: &str) -> AppResult<String> {
+    vault
+        .open(&format!("instance_webhook:{id}"), sealed)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("instance {id} webhook secret: {e}")))
 }
 
 pub fn open(vault: &Vault, id: Uuid, sealed: &str) -> AppResult<String> {

@@ -5,7 +5,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{
-    Instance, StatusChange, open, seal,
+    Instance, StatusChange,
+    live::{Live, Opened},
+    seal,
     store::{self, NewInstance, Seen},
 };
 use crate::{
@@ -19,11 +21,7 @@ use crate::{
         params::ApiPath,
         validate::Validator,
     },
-    providers::{
-        adapters::{Adapter, Connection, Qr, Server, Session},
-        credentials::Credentials,
-        store as providers,
-    },
+    providers::adapters::{Connection, Qr, Session},
     tenancy::{AccountScope, Role},
 };
 
@@ -35,39 +33,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(check_instance))
         .routes(routes!(logout_instance))
         .routes(routes!(instance_history))
-}
-
-/// The provider server of the account, opened for an adapter: 404 for another account's.
-struct Opened {
-    adapter: &'static dyn Adapter,
-    base_url: String,
-    credentials: Credentials,
-}
-
-impl Opened {
-    async fn of(state: &AppState, account_id: Uuid, provider_id: Uuid) -> AppResult<Opened> {
-        let row = providers::get(&state.db, account_id, provider_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let kind = row.kind()?;
-        let adapter =
-            crate::providers::adapters::of(kind).ok_or_else(|| AppError::Unprocessable {
-                code: "provider_type_unsupported",
-                message: format!("The hub cannot drive {} servers yet.", kind.as_str()),
-            })?;
-        Ok(Opened {
-            adapter,
-            credentials: Credentials::open(&state.vault, row.id, &row.credentials)?,
-            base_url: row.base_url,
-        })
-    }
-
-    fn server(&self) -> Server<'_> {
-        Server {
-            base_url: &self.base_url,
-            credentials: &self.credentials,
-        }
-    }
 }
 
 async fn found(state: &AppState, scope: &AccountScope, id: Uuid) -> AppResult<Instance> {
@@ -126,11 +91,8 @@ async fn create_instance(
         entitlements::ensure_capacity(&mut tx, defaults, scope.account_id, Resource::Instances)
             .await?;
     }
-    let token = opened
-        .adapter
-        .create(&state.providers, &opened.server(), &body.name)
-        .await?;
-    let id = Uuid::now_v7();
+    let made = super::make_on_server(&state, opened.adapter, &opened.server(), &body.name).await?;
+    let id = made.id;
     let now = clock::now();
     let mut tx = state.db.begin().await?;
     if let Err(err) =
@@ -141,7 +103,7 @@ async fn create_instance(
         // Another create took the last slot meanwhile: the number made is taken back.
         let session = Session {
             name: &body.name,
-            token: &token,
+            token: &made.token,
         };
         let _ = opened
             .adapter
@@ -149,13 +111,15 @@ async fn create_instance(
             .await;
         return Err(err);
     }
-    let sealed = seal(&state.vault, id, &token);
+    let sealed = seal(&state.vault, id, &made.token);
+    let sealed_secret = super::seal_secret(&state.vault, id, &made.secret);
     let new = NewInstance {
         id,
         account_id: scope.account_id,
         provider_id: body.provider_id,
         name: &body.name,
         sealed: &sealed,
+        sealed_secret: &sealed_secret,
         now,
     };
     store::insert(&mut tx, &new).await?;
@@ -179,35 +143,6 @@ async fn get_instance(
     ApiPath(path): ApiPath<(Uuid, Uuid)>,
 ) -> AppResult<ApiJson<Instance>> {
     Ok(ApiJson(found(&state, &scope, path.1).await?))
-}
-
-/// An instance with its provider server opened and its own credential: what an adapter
-/// call on it needs.
-struct Live {
-    instance: Instance,
-    opened: Opened,
-    token: String,
-}
-
-impl Live {
-    async fn of(state: &AppState, scope: &AccountScope, id: Uuid) -> AppResult<Live> {
-        let instance = found(state, scope, id).await?;
-        let opened = Opened::of(state, scope.account_id, instance.provider_id).await?;
-        let sealed = store::credentials(&state.db, scope.account_id, id).await?;
-        let token = open(&state.vault, id, &sealed)?;
-        Ok(Live {
-            instance,
-            opened,
-            token,
-        })
-    }
-
-    fn session(&self) -> Session<'_> {
-        Session {
-            name: &self.instance.name,
-            token: &self.token,
-        }
-    }
 }
 
 /// Records what the provider said of the instance, audited when it changed.
@@ -294,7 +229,7 @@ async fn connect_instance(
         );
     }
     v.finish()?;
-    let live = Live::of(&state, &scope, path.1).await?;
+    let live = Live::of(&state, scope.account_id, path.1).await?;
     let (opened, session) = (&live.opened, live.session());
     let phone = phone.filter(|_| body.method == "pairing_code");
     let connection = opened
@@ -325,7 +260,7 @@ async fn check_instance(
     ApiPath(path): ApiPath<(Uuid, Uuid)>,
 ) -> AppResult<ApiJson<Instance>> {
     scope.require(Role::Supervisor)?;
-    let live = Live::of(&state, &scope, path.1).await?;
+    let live = Live::of(&state, scope.account_id, path.1).await?;
     let (opened, session) = (&live.opened, live.session());
     let connection = opened
         .adapter
@@ -347,7 +282,7 @@ async fn logout_instance(
     ApiPath(path): ApiPath<(Uuid, Uuid)>,
 ) -> AppResult<ApiJson<Instance>> {
     scope.require(Role::Admin)?;
-    let live = Live::of(&state, &scope, path.1).await?;
+    let live = Live::of(&state, scope.account_id, path.1).await?;
     let (opened, session) = (&live.opened, live.session());
     opened
         .adapter
@@ -376,7 +311,7 @@ async fn delete_instance(
     ApiPath(path): ApiPath<(Uuid, Uuid)>,
 ) -> AppResult<StatusCode> {
     scope.require(Role::Admin)?;
-    let live = Live::of(&state, &scope, path.1).await?;
+    let live = Live::of(&state, scope.account_id, path.1).await?;
     let (opened, session) = (&live.opened, live.session());
     opened
         .adapter

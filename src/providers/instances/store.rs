@@ -62,16 +62,17 @@ pub struct NewInstance<'a> {
     pub provider_id: Uuid,
     pub name: &'a str,
     pub sealed: &'a str,
+    pub sealed_secret: &'a str,
     pub now: OffsetDateTime,
 }
 
 pub async fn insert(tx: &mut Tx, new: &NewInstance<'_>) -> AppResult<()> {
     let sql = "INSERT INTO instances (id, account_id, provider_id, name, status, provider_status,
-                   credentials, created_at, updated_at)
-               VALUES ($1, $2, $3, $4, 'disconnected', 'close', $5, $6, $6)";
+                   credentials, webhook_secret, created_at, updated_at)
+               VALUES ($1, $2, $3, $4, 'disconnected', 'close', $5, $7, $6, $6)";
     on_tx!(tx, c => sqlx::query(sql)
         .bind(new.id).bind(new.account_id).bind(new.provider_id).bind(new.name)
-        .bind(new.sealed).bind(new.now)
+        .bind(new.sealed).bind(new.now).bind(new.sealed_secret)
         .execute(c).await
         .map_err(conflict_on_unique("instance_name_taken", "The provider has an instance with this name."))?
         .rows_affected());
@@ -79,7 +80,8 @@ pub async fn insert(tx: &mut Tx, new: &NewInstance<'_>) -> AppResult<()> {
 }
 
 pub async fn delete(tx: &mut Tx, account_id: Uuid, id: Uuid, now: OffsetDateTime) -> AppResult<()> {
-    let sql = "UPDATE instances SET deleted_at = $3, credentials = '', updated_at = $3
+    let sql = "UPDATE instances SET deleted_at = $3, credentials = '', webhook_secret = '',
+                   updated_at = $3
                WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL";
     on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(id).bind(now).execute(c).await?.rows_affected());
     Ok(())
@@ -154,4 +156,19 @@ pub async fn history(
     Ok(
         on_conn!(conn.into(), c => sqlx::query_as(sql).bind(account_id).bind(id).fetch_all(c).await?),
     )
+}
+
+/// The account and sealed webhook secret of a live instance, whatever its account (the
+/// webhook names only the instance).
+pub async fn webhook_key(conn: impl Into<Conn<'_>>, id: Uuid) -> AppResult<Option<(Uuid, String)>> {
+    let sql =
+        "SELECT account_id, webhook_secret FROM instances WHERE id = $1 AND deleted_at IS NULL";
+    Ok(on_conn!(conn.into(), c => sqlx::query_as(sql).bind(id).fetch_optional(c).await?))
+}
+
+/// Notes that the provider said something of the instance.
+pub async fn heard(tx: &mut Tx, account_id: Uuid, id: Uuid, at: OffsetDateTime) -> AppResult<()> {
+    let sql = "UPDATE instances SET last_event_at = $3 WHERE account_id = $1 AND id = $2";
+    on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(id).bind(at).execute(c).await?.rows_affected());
+    Ok(())
 }

@@ -30,10 +30,12 @@ pub struct SimInstance {
     pub pairing_code: Option<String>,
     /// The phone, once "scanned".
     pub owner: Option<String>,
+    /// Where its events go (`webhook.url` of the create), with the headers to send.
+    pub webhook: Option<(String, Vec<(String, String)>)>,
 }
 
 impl SimInstance {
-    fn qr(&self) -> Value {
+    pub(super) fn qr(&self) -> Value {
         json!({
             "pairingCode": self.pairing_code,
             "code": format!("2@simulated-qr-{}-{},ref", self.id, self.qr_count),
@@ -84,6 +86,7 @@ pub(super) struct Create {
     integration: Option<String>,
     token: Option<String>,
     number: Option<String>,
+    webhook: Option<Value>,
 }
 
 pub(super) async fn create(
@@ -122,6 +125,18 @@ pub(super) async fn create(
         qr_count: 0,
         pairing_code: body.number.map(|_| super::pairing_code()),
         owner: None,
+        webhook: body.webhook.as_ref().and_then(|hook| {
+            let url = hook["url"].as_str()?.to_string();
+            let headers = hook["headers"]
+                .as_object()
+                .map(|h| {
+                    h.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Some((url, headers))
+        }),
         name: name.clone(),
     };
     let answer = json!({
@@ -164,7 +179,9 @@ pub(super) async fn connect(
             instance.state = "connecting";
             instance.qr_count = 1;
             instance.pairing_code = query.number.map(|_| super::pairing_code());
-            Json(instance.qr()).into_response()
+            let qr = instance.qr();
+            super::events::emit(&shared, instance, "qrcode.updated", json!({"qrcode": qr}));
+            Json(qr).into_response()
         }
     }
 }
@@ -198,9 +215,7 @@ pub(super) async fn logout(
             json!([format!("The \"{name}\" instance is not connected")]),
         );
     }
-    instance.state = "close";
-    instance.owner = None;
-    instance.pairing_code = None;
+    super::events::closed(&shared, instance, true);
     Json(json!({"status": "SUCCESS", "error": false, "response": {"message": "Instance logged out"}}))
         .into_response()
 }

@@ -5,6 +5,7 @@
 //! as its liveness page, `POST /verify-creds` taking only the global key. Tests inject
 //! faults (`fail_next`, `delay_next`) and play the phone (`scan`, `rotate_qr`).
 
+mod events;
 mod instances;
 mod phone;
 
@@ -42,6 +43,10 @@ struct Shared {
     global_key: String,
     faults: Mutex<Faults>,
     instances: Mutex<HashMap<String, SimInstance>>,
+    /// Posts webhooks (Evolution waits 30 s for an answer).
+    http: reqwest::Client,
+    base_url: String,
+    sent: Arc<Mutex<Vec<Sent>>>,
 }
 
 impl Shared {
@@ -51,6 +56,9 @@ impl Shared {
             .unwrap_or_else(PoisonError::into_inner)
     }
 }
+
+/// A webhook post: its event, and the receiver's status (`None` when the post failed).
+pub type Sent = (String, Option<u16>);
 
 /// A 1×1 PNG: what the QR image is made of here (nobody scans a simulator's QR).
 const QR_PNG: &str = concat!(
@@ -91,6 +99,12 @@ impl EvolutionSimulator {
             global_key: global_key.to_string(),
             faults: Mutex::default(),
             instances: Mutex::default(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("the webhook HTTP client"),
+            base_url: format!("http://{addr}"),
+            sent: Arc::default(),
         });
         let app = Router::new()
             .route("/", get(welcome))
@@ -152,6 +166,7 @@ impl EvolutionSimulator {
             qr_count: 0,
             pairing_code: None,
             owner: None,
+            webhook: None,
         };
         self.shared.instances().insert(name.to_string(), instance);
     }
@@ -160,15 +175,25 @@ impl EvolutionSimulator {
     pub fn rotate_qr(&self, name: &str) {
         if let Some(instance) = self.shared.instances().get_mut(name) {
             instance.qr_count += 1;
+            let data = serde_json::json!({"qrcode": instance.qr()});
+            events::emit(&self.shared, instance, "qrcode.updated", data);
         }
     }
 
     /// The session dies on the phone's side (logged out there, or banned).
     pub fn drop_session(&self, name: &str) {
         if let Some(instance) = self.shared.instances().get_mut(name) {
-            instance.state = "close";
-            instance.owner = None;
+            events::closed(&self.shared, instance, false);
         }
+    }
+
+    /// Webhook posts answered so far: (event, status, or `None` when the post failed).
+    pub fn sent(&self) -> Vec<Sent> {
+        self.shared
+            .sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     pub fn instance(&self, name: &str) -> Option<SimInstance> {

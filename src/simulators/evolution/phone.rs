@@ -61,7 +61,11 @@ pub(super) fn open_session(shared: &Shared, name: &str, phone: &str) -> Result<(
         return Err("this instance shows no QR");
     }
     instance.state = "open";
-    instance.owner = Some(format!("{phone}@s.whatsapp.net"));
+    let wuid = format!("{phone}@s.whatsapp.net");
+    instance.owner = Some(wuid.clone());
+    let data = serde_json::json!({"instance": name, "wuid": wuid, "profileName": "Demo phone",
+        "profilePictureUrl": null, "state": "open", "statusReason": 200});
+    super::events::emit(shared, instance, "connection.update", data);
     Ok(())
 }
 

@@ -1,0 +1,146 @@
+/**
+ * The account's WhatsApp provider servers (Evolution API, WAHA, UazAPI, Z-API, Meta's Cloud
+ * API) and its numbers on them ("instances"): `/accounts/{accountId}/providers` and
+ * `/accounts/{accountId}/instances` (see the OpenAPI document at /api/openapi.json). Any
+ * member reads them; admins change them; supervisors may also check a number.
+ * Credentials go to the hub and never come back: a provider shows `credentials_hint`.
+ */
+import { api } from './client'
+
+export type ProviderType = 'evolution' | 'waha' | 'uazapi' | 'zapi' | 'cloud_api'
+
+/** The outcome of the server's last check. */
+export type ProviderStatus = 'ok' | 'unreachable' | 'credentials_invalid' | (string & {})
+
+export interface Provider {
+  id: string
+  type: ProviderType | (string & {})
+  name: string
+  base_url: string
+  status: ProviderStatus
+  last_checked_at: string | null
+  has_credentials: boolean
+  /** The last characters of the main credential, e.g. "…a1b2". */
+  credentials_hint: string
+  created_at: string
+  updated_at: string
+}
+
+/** The server's own keys, by type: evolution and waha `api_key`, uazapi `admin_token`, … */
+export type ProviderCredentials =
+  | { api_key: string }
+  | { admin_token: string }
+  | { client_token: string }
+  | { access_token: string; app_secret: string }
+
+export interface NewProvider {
+  type: ProviderType
+  name: string
+  base_url: string
+  credentials: ProviderCredentials
+}
+
+/** What a change may carry; a new server URL or credentials are checked by the hub first. */
+export interface ProviderChange {
+  name?: string
+  base_url?: string
+  credentials?: ProviderCredentials
+}
+
+export type InstanceStatus =
+  | 'disconnected'
+  | 'connecting'
+  | 'qr_pending'
+  | 'connected'
+  | 'stale'
+  | 'failed'
+  | (string & {})
+
+export interface Instance {
+  id: string
+  provider_id: string
+  /** Its name on the provider server: letters, digits, - and _. */
+  name: string
+  /** The number, once connected. */
+  phone: string | null
+  status: InstanceStatus
+  /** The provider's own word for it (Evolution: close, connecting, open). */
+  provider_status: string | null
+  last_event_at: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface NewInstance {
+  provider_id: string
+  name: string
+}
+
+export type ConnectMethod = 'qr' | 'pairing_code'
+
+export interface Qr {
+  code: string
+  /** The QR as an image, a `data:` URL. */
+  image: string
+}
+
+export interface Connecting {
+  instance: Instance
+  /** The QR to scan while one is shown; providers rotate it, so ask again now and then. */
+  qr: Qr | null
+  pairing_code: string | null
+}
+
+/** One change of a number's status (several in quick succession fold into one, counted). */
+export interface StatusChange {
+  id: string
+  from_status: InstanceStatus
+  to_status: InstanceStatus
+  /** The provider's value when it changed. */
+  raw: string | null
+  /** Why: `created`, `connect`, `check`, `logout`, … */
+  reason: string
+  /** Who saw it: `user`, `check` or `webhook`. */
+  source: string
+  /** How many changes this entry stands for. */
+  changes: number
+  first_at: string
+  last_at: string
+}
+
+const id = (value: string) => encodeURIComponent(value)
+
+/** The calls of one account. */
+export function whatsappApi(accountId: string) {
+  const account = `/accounts/${id(accountId)}`
+  const providers = `${account}/providers`
+  const instances = `${account}/instances`
+  return {
+    providers: () => api.get<Provider[]>(providers),
+    provider: (providerId: string) => api.get<Provider>(`${providers}/${id(providerId)}`),
+    createProvider: (body: NewProvider) => api.post<Provider>(providers, body),
+    updateProvider: (providerId: string, body: ProviderChange) =>
+      api.patch<Provider>(`${providers}/${id(providerId)}`, body),
+    deleteProvider: (providerId: string) => api.delete(`${providers}/${id(providerId)}`),
+    /** Checks the server now; the answer's `status` says the outcome. */
+    checkProvider: (providerId: string) => api.post<Provider>(`${providers}/${id(providerId)}/check`),
+
+    instances: () => api.get<Instance[]>(instances),
+    instance: (instanceId: string) => api.get<Instance>(`${instances}/${id(instanceId)}`),
+    createInstance: (body: NewInstance) => api.post<Instance>(instances, body),
+    deleteInstance: (instanceId: string) => api.delete(`${instances}/${id(instanceId)}`),
+    /** Starts (or resumes) the session: a QR to scan, or with `phone` a pairing code. */
+    connect: (instanceId: string, method: ConnectMethod, phone?: string) =>
+      api.post<Connecting>(`${instances}/${id(instanceId)}/connect`, {
+        method,
+        ...(method === 'pairing_code' && phone ? { phone } : {}),
+      }),
+    /** Asks the provider where the session stands now (admins and supervisors). */
+    check: (instanceId: string) => api.post<Instance>(`${instances}/${id(instanceId)}/check`),
+    logout: (instanceId: string) => api.post<Instance>(`${instances}/${id(instanceId)}/logout`),
+    /** Newest first. */
+    history: (instanceId: string) => api.get<StatusChange[]>(`${instances}/${id(instanceId)}/history`),
+  }
+}
+
+export type WhatsAppApi = ReturnType<typeof whatsappApi>

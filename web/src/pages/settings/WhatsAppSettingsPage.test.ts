@@ -1,0 +1,701 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { createApp, nextTick, type App as VueApp } from 'vue'
+import { createMemoryHistory } from 'vue-router'
+import App from '../../App.vue'
+import { createAppRouter } from '../../router'
+import { setAuthHandler } from '../../api/client'
+import { authKey, createAuth, type Auth } from '../../auth/store'
+import { minutesBefore } from '../../test/clock'
+import {
+  demoInstance,
+  fakeWhatsApp,
+  PAIRING_CODE,
+  qrImage,
+  type FakeWhatsApp,
+  type WhatsAppOptions,
+} from '../../test/fakeWhatsApp'
+
+let app: VueApp | undefined
+let root: HTMLElement
+let hub: FakeWhatsApp
+let auth: Auth
+
+/** Mounts the app signed in at `path`; `prepare` sets up the fake hub first. */
+async function mountAt(path = '/settings/whatsapp', options: WhatsAppOptions = {}, prepare: (h: FakeWhatsApp) => void = () => {}) {
+  hub = fakeWhatsApp(options)
+  prepare(hub)
+  vi.stubGlobal('fetch', hub.fetch)
+  hub.refresh = 'refresh-0'
+  hub.cookie = 'refresh-0'
+  auth = createAuth({ channel: null, locks: null })
+  setAuthHandler(auth.handler)
+  const router = createAppRouter(createMemoryHistory(), auth)
+  app = createApp(App).provide(authKey, auth).use(router)
+  await router.push(path)
+  await router.isReady()
+  app.mount(root)
+  return router
+}
+
+const byTestId = (id: string, within: ParentNode = root) => within.querySelector<HTMLElement>(`[data-testid="${id}"]`)
+const allByTestId = (id: string, within: ParentNode = root) => [...within.querySelectorAll<HTMLElement>(`[data-testid="${id}"]`)]
+const text = (id: string, within?: ParentNode) => byTestId(id, within)?.textContent?.replace(/\s+/g, ' ').trim()
+
+function instanceRow(name: string) {
+  return root.querySelector<HTMLElement>(`[data-testid="instance-row"][data-instance-name="${name}"]`)
+}
+
+function providerRow(name: string) {
+  return root.querySelector<HTMLElement>(`[data-testid="provider-row"][data-provider-name="${name}"]`)
+}
+
+async function loaded() {
+  await vi.waitFor(() => {
+    expect(byTestId('instances-table') ?? byTestId('instances-empty')).not.toBeNull()
+    expect(byTestId('providers-table') ?? byTestId('providers-empty')).not.toBeNull()
+    expect(byTestId('instances-usage')).not.toBeNull()
+  })
+}
+
+function setInput(id: string, value: string, within: ParentNode = root) {
+  const input = byTestId(id, within) as HTMLInputElement
+  input.value = value
+  input.dispatchEvent(new Event('input'))
+}
+
+function setSelect(id: string, value: string, within: ParentNode = root) {
+  const select = byTestId(id, within) as HTMLSelectElement
+  select.value = value
+  select.dispatchEvent(new Event('change'))
+}
+
+async function click(id: string, within?: ParentNode) {
+  const target = byTestId(id, within)
+  if (!target) throw new Error(`nothing to click: ${id}`)
+  target.click()
+  await nextTick()
+}
+
+async function submit(formId: string) {
+  ;(byTestId(formId) as HTMLFormElement).requestSubmit()
+  await nextTick()
+}
+
+/** Runs the fake timers `ms` on and lets the answers they asked for come back. */
+async function after(ms: number) {
+  await vi.advanceTimersByTimeAsync(ms)
+  await nextTick()
+}
+
+const posts = (suffix: string) => hub.calls.filter((c) => c.method === 'POST' && c.path.endsWith(suffix))
+const isOpen = (id: string) => byTestId(id)?.hasAttribute('open') === true
+
+beforeEach(() => {
+  root = document.createElement('div')
+  document.body.append(root)
+})
+
+afterEach(() => {
+  app?.unmount()
+  app = undefined
+  auth?.dispose()
+  setAuthHandler(null)
+  root.remove()
+  vi.unstubAllGlobals()
+  vi.restoreAllMocks()
+})
+
+describe('Settings → WhatsApp', () => {
+  it('is in the settings navigation and titled, and lists the servers and numbers with their status', async () => {
+    await mountAt()
+    await loaded()
+    expect(byTestId('settings-nav-whatsapp')?.classList.contains('is-active')).toBe(true)
+    expect(text('settings-nav-whatsapp')).toBe('WhatsApp')
+    expect(document.title).toBe('WhatsApp · Settings · Whatpro Hub')
+
+    const server = providerRow('Demo Evolution')!
+    expect(text('provider-type', server)).toBe('Evolution API')
+    expect(text('provider-base-url', server)).toBe('http://evolution.test')
+    expect(text('provider-status', server)).toBe('OK')
+    expect(server.dataset.status).toBe('ok')
+    expect(text('provider-checked', server)).toBe('Checked 5 minutes ago')
+    expect(text('provider-credentials', server)).toBe('Key …ests')
+    expect(text('providers-usage')).toBe('1 of 3 servers')
+
+    const number = instanceRow('demo-sales')!
+    expect(number.dataset.status).toBe('disconnected')
+    expect(text('instance-status', number)).toBe('Disconnected')
+    expect(text('instance-provider-status', number)).toBe('close')
+    expect(text('instance-provider', number)).toBe('Demo Evolution')
+    expect(text('instance-phone', number)).toBe('No number yet')
+    expect(text('instance-last-event', number)).toBe('30 minutes ago')
+    expect(text('instances-usage')).toBe('1 of 3 numbers')
+  })
+
+  it('agents read the status only; supervisors may also check a number', async () => {
+    const router = await mountAt('/settings/whatsapp', { role: 'agent' })
+    await loaded()
+    expect(router.currentRoute.value.name).toBe('settings-whatsapp')
+    expect(byTestId('settings-nav-whatsapp')).not.toBeNull()
+    expect(text('whatsapp-read-only')).toBe('Only administrators can add, connect or remove numbers and servers.')
+    expect(text('instance-status', instanceRow('demo-sales')!)).toBe('Disconnected')
+    expect(text('provider-status', providerRow('Demo Evolution')!)).toBe('OK')
+    for (const id of [
+      'provider-add',
+      'provider-check',
+      'provider-edit',
+      'provider-delete',
+      'instance-add',
+      'instance-connect',
+      'instance-logout',
+      'instance-delete',
+      'instance-check',
+    ]) {
+      expect(byTestId(id), id).toBeNull()
+    }
+    expect(byTestId('instance-history')).not.toBeNull()
+    app!.unmount()
+    auth.dispose()
+
+    await mountAt('/settings/whatsapp', { role: 'supervisor' }, (h) => {
+      h.whatsapp.instances[0]!.status = 'qr_pending'
+      h.scan('demo-sales', '5511987654321')
+    })
+    await loaded()
+    expect(byTestId('whatsapp-read-only')).not.toBeNull()
+    for (const id of ['provider-add', 'provider-check', 'provider-edit', 'provider-delete', 'instance-add', 'instance-connect', 'instance-logout', 'instance-delete']) {
+      expect(byTestId(id), id).toBeNull()
+    }
+    expect(text('instance-status')).toBe('Waiting for scan')
+    await click('instance-check')
+    await vi.waitFor(() => expect(text('instance-status')).toBe('Connected'))
+    expect(text('instance-phone')).toBe('+5511987654321')
+    expect(text('whatsapp-notice')).toBe('“demo-sales”: connected.')
+    expect(posts('/instances/instance-1/check')).toHaveLength(1)
+  })
+
+  it('admins see every action', async () => {
+    await mountAt()
+    await loaded()
+    expect(byTestId('whatsapp-read-only')).toBeNull()
+    const number = instanceRow('demo-sales')!
+    for (const id of ['instance-connect', 'instance-check', 'instance-history', 'instance-delete']) {
+      expect(byTestId(id, number), id).not.toBeNull()
+    }
+    // Nothing to log out of yet.
+    expect(byTestId('instance-logout', number)).toBeNull()
+    const server = providerRow('Demo Evolution')!
+    for (const id of ['provider-check', 'provider-edit', 'provider-delete']) expect(byTestId(id, server), id).not.toBeNull()
+    expect(byTestId('provider-add')).not.toBeNull()
+    expect(byTestId('instance-add')).not.toBeNull()
+  })
+
+  it('adds an Evolution server: the fields follow the type, credentials are passwords', async () => {
+    await mountAt()
+    await loaded()
+    await click('provider-add')
+    const dialog = byTestId('provider-dialog')!
+    expect(isOpen('provider-dialog')).toBe(true)
+    expect((byTestId('provider-form-type', dialog) as HTMLSelectElement).value).toBe('evolution')
+    const types = [...(byTestId('provider-form-type', dialog) as HTMLSelectElement).options].map((o) => o.textContent)
+    expect(types).toEqual(['Evolution API', 'WAHA', 'UazAPI', 'Z-API', 'WhatsApp Cloud API'])
+    expect((byTestId('provider-form-api_key', dialog) as HTMLInputElement).type).toBe('password')
+
+    setSelect('provider-form-type', 'cloud_api', dialog)
+    await nextTick()
+    expect(byTestId('provider-form-api_key', dialog)).toBeNull()
+    expect((byTestId('provider-form-access_token', dialog) as HTMLInputElement).type).toBe('password')
+    expect((byTestId('provider-form-app_secret', dialog) as HTMLInputElement).type).toBe('password')
+    setSelect('provider-form-type', 'uazapi', dialog)
+    await nextTick()
+    expect(dialog.textContent).toContain('Admin token')
+    setSelect('provider-form-type', 'zapi', dialog)
+    await nextTick()
+    expect(dialog.textContent).toContain('Client token')
+    setSelect('provider-form-type', 'evolution', dialog)
+    await nextTick()
+
+    // Checked here first: nothing is sent while a field is missing or wrong.
+    await submit('provider-form')
+    expect(byTestId('provider-form-name', dialog)?.getAttribute('aria-invalid')).toBe('true')
+    expect(byTestId('provider-form-api_key', dialog)?.getAttribute('aria-invalid')).toBe('true')
+    setInput('provider-form-name', 'Main Evolution', dialog)
+    setInput('provider-form-base-url', 'ftp://evolution.example.com', dialog)
+    setInput('provider-form-api_key', 'global-key-1234', dialog)
+    await submit('provider-form')
+    expect(dialog.textContent).toContain('Use an http:// or https:// address.')
+    expect(posts('/providers')).toHaveLength(0)
+
+    setInput('provider-form-base-url', ' https://evolution.example.com/ ', dialog)
+    await submit('provider-form')
+    await vi.waitFor(() => expect(isOpen('provider-dialog')).toBe(false))
+    expect(posts('/providers').map((c) => c.body)).toEqual([
+      { type: 'evolution', name: 'Main Evolution', base_url: 'https://evolution.example.com', credentials: { api_key: 'global-key-1234' } },
+    ])
+    const added = providerRow('Main Evolution')!
+    expect(text('provider-credentials', added)).toBe('Key …1234')
+    expect(text('whatsapp-notice')).toBe('Added “Main Evolution”. The server answered and took its credentials.')
+    await vi.waitFor(() => expect(text('providers-usage')).toBe('2 of 3 servers'))
+  })
+
+  it("shows the hub's refusals of a server on the field they are about", async () => {
+    await mountAt()
+    await loaded()
+    await click('provider-add')
+    const dialog = byTestId('provider-dialog')!
+    setInput('provider-form-name', 'Second', dialog)
+    setInput('provider-form-base-url', 'https://evolution.example.com', dialog)
+    setInput('provider-form-api_key', 'wrong-key', dialog)
+    await submit('provider-form')
+    await vi.waitFor(() => expect(byTestId('provider-form-api_key', dialog)?.getAttribute('aria-invalid')).toBe('true'))
+    expect(dialog.textContent).toContain('The server refused these credentials.')
+    expect(byTestId('provider-form-base-url', dialog)?.getAttribute('aria-invalid')).toBeNull()
+
+    // Unreachable: on the URL.
+    setInput('provider-form-base-url', 'https://unreachable.example.com', dialog)
+    setInput('provider-form-api_key', 'right-key', dialog)
+    await submit('provider-form')
+    await vi.waitFor(() => expect(byTestId('provider-form-base-url', dialog)?.getAttribute('aria-invalid')).toBe('true'))
+    expect(dialog.textContent).toContain('The hub could not reach the server at this URL, or it did not answer as Evolution API does.')
+    expect(byTestId('provider-form-api_key', dialog)?.getAttribute('aria-invalid')).toBeNull()
+
+    // A type without an adapter: on the type.
+    setSelect('provider-form-type', 'waha', dialog)
+    await nextTick()
+    setInput('provider-form-base-url', 'https://waha.example.com', dialog)
+    setInput('provider-form-api_key', 'waha-key', dialog)
+    await submit('provider-form')
+    await vi.waitFor(() => expect(byTestId('provider-form-type', dialog)?.getAttribute('aria-invalid')).toBe('true'))
+    expect(dialog.textContent).toContain('This hub cannot drive WAHA servers yet.')
+
+    // A name in use: on the name.
+    setSelect('provider-form-type', 'evolution', dialog)
+    await nextTick()
+    setInput('provider-form-name', 'Demo Evolution', dialog)
+    setInput('provider-form-api_key', 'right-key', dialog)
+    await submit('provider-form')
+    await vi.waitFor(() => expect(byTestId('provider-form-name', dialog)?.getAttribute('aria-invalid')).toBe('true'))
+    expect(dialog.textContent).toContain('Another server of this account already has this name.')
+
+    // Field errors of a 422 go next to their fields.
+    const original = hub.fetch.getMockImplementation()!
+    hub.fetch.mockImplementation(async (input, init) =>
+      String(input).endsWith('/providers') && init?.method === 'POST'
+        ? new Response(
+            JSON.stringify({
+              status: 422,
+              code: 'validation_failed',
+              title: 'Unprocessable Entity',
+              detail: 'The request has invalid fields.',
+              errors: [
+                { field: 'base_url', message: 'must be an http(s) URL without credentials, query or fragment' },
+                { field: 'credentials.api_key', message: 'must be given, as text' },
+              ],
+            }),
+            { status: 422 },
+          )
+        : original(input, init),
+    )
+    setInput('provider-form-name', 'Third', dialog)
+    await submit('provider-form')
+    await vi.waitFor(() => expect(dialog.textContent).toContain('Must be an http(s) URL without credentials, query or fragment.'))
+    expect(dialog.textContent).toContain('Must be given, as text.')
+    expect(byTestId('provider-form-error', dialog)).toBeNull()
+    expect(isOpen('provider-dialog')).toBe(true)
+    expect(providerRow('Third')).toBeNull()
+  })
+
+  it('a plan with no room for another server or number says how many it allows', async () => {
+    await mountAt('/settings/whatsapp', {}, (h) => {
+      h.whatsapp.maxProviders = 1
+      h.whatsapp.maxInstances = 1
+    })
+    await loaded()
+    expect(text('providers-usage')).toBe('1 of 1 server')
+    expect(text('instances-usage')).toBe('1 of 1 number')
+    expect(byTestId('instances-usage')?.classList.contains('is-full')).toBe(true)
+
+    await click('provider-add')
+    setInput('provider-form-name', 'Second')
+    setInput('provider-form-base-url', 'https://evolution2.example.com')
+    setInput('provider-form-api_key', 'key-2')
+    await submit('provider-form')
+    await vi.waitFor(() => expect(byTestId('provider-form-error')).not.toBeNull())
+    expect(text('provider-form-error')).toBe('Your plan allows 1 server. Delete one you no longer use, or upgrade the plan in Settings → Billing.')
+    byTestId('provider-dialog')!.querySelector<HTMLButtonElement>('.foot button')!.click()
+    await vi.waitFor(() => expect(isOpen('provider-dialog')).toBe(false))
+
+    await click('instance-add')
+    setInput('instance-form-name', 'support')
+    await submit('instance-form')
+    await vi.waitFor(() => expect(byTestId('instance-form-error')).not.toBeNull())
+    expect(text('instance-form-error')).toBe('Your plan allows 1 number. Delete one you no longer use, or upgrade the plan in Settings → Billing.')
+  })
+
+  it('edits a server: empty credentials keep the stored ones, new ones are sent', async () => {
+    await mountAt()
+    await loaded()
+    await click('provider-edit', providerRow('Demo Evolution')!)
+    const dialog = byTestId('provider-dialog')!
+    expect(text('provider-dialog')).toContain('Edit Demo Evolution')
+    expect((byTestId('provider-form-type', dialog) as HTMLSelectElement).disabled).toBe(true)
+    expect((byTestId('provider-form-name', dialog) as HTMLInputElement).value).toBe('Demo Evolution')
+    expect((byTestId('provider-form-base-url', dialog) as HTMLInputElement).value).toBe('http://evolution.test')
+    expect((byTestId('provider-form-api_key', dialog) as HTMLInputElement).value).toBe('')
+    expect(dialog.textContent).toContain('Leave empty to keep the current one (…ests).')
+
+    setInput('provider-form-name', 'Evolution (main)', dialog)
+    await submit('provider-form')
+    await vi.waitFor(() => expect(isOpen('provider-dialog')).toBe(false))
+    expect(hub.calls.filter((c) => c.method === 'PATCH').map((c) => c.body)).toEqual([{ name: 'Evolution (main)' }])
+    expect(text('whatsapp-notice')).toBe('Saved “Evolution (main)”.')
+
+    await click('provider-edit', providerRow('Evolution (main)')!)
+    setInput('provider-form-api_key', 'new-global-key-9876')
+    await submit('provider-form')
+    await vi.waitFor(() => expect(isOpen('provider-dialog')).toBe(false))
+    expect(hub.calls.filter((c) => c.method === 'PATCH').at(-1)?.body).toEqual({ credentials: { api_key: 'new-global-key-9876' } })
+    expect(text('provider-credentials')).toBe('Key …9876')
+  })
+
+  it('checks a server now and shows what it found', async () => {
+    await mountAt('/settings/whatsapp', {}, (h) => (h.whatsapp.checkOutcome = 'unreachable'))
+    await loaded()
+    await click('provider-check', providerRow('Demo Evolution')!)
+    await vi.waitFor(() => expect(text('provider-status')).toBe('Unreachable'))
+    expect(text('provider-checked')).toBe('Checked just now')
+    expect(byTestId('whatsapp-notice')?.dataset.tone).toBe('warning')
+    expect(text('whatsapp-notice')).toBe('“Demo Evolution” could not be reached. Check that the server is up and its address.')
+
+    hub.whatsapp.checkOutcome = 'credentials_invalid'
+    await click('provider-check')
+    await vi.waitFor(() => expect(text('provider-status')).toBe('Credentials invalid'))
+
+    hub.whatsapp.checkOutcome = 'ok'
+    await click('provider-check')
+    await vi.waitFor(() => expect(text('provider-status')).toBe('OK'))
+    expect(text('whatsapp-notice')).toBe('“Demo Evolution” answered and took its credentials.')
+  })
+
+  it('deletes a server only once it has no numbers, after confirming', async () => {
+    await mountAt()
+    await loaded()
+    await click('provider-delete', providerRow('Demo Evolution')!)
+    expect(isOpen('delete-provider-dialog')).toBe(true)
+    expect(text('delete-provider-dialog')).toContain('Delete “Demo Evolution”?')
+    await click('confirm-button', byTestId('delete-provider-dialog')!)
+    await vi.waitFor(() =>
+      expect(byTestId('delete-provider-dialog')!.textContent).toContain('This server still has 1 number. Delete it first, then the server.'),
+    )
+    expect(providerRow('Demo Evolution')).not.toBeNull()
+    byTestId('delete-provider-dialog')!.querySelector<HTMLButtonElement>('.foot button')!.click()
+    await vi.waitFor(() => expect(isOpen('delete-provider-dialog')).toBe(false))
+
+    // Delete the number, then the server.
+    await click('instance-delete', instanceRow('demo-sales')!)
+    expect(text('delete-instance-dialog')).toContain('Delete “demo-sales”?')
+    await click('confirm-button', byTestId('delete-instance-dialog')!)
+    await vi.waitFor(() => expect(instanceRow('demo-sales')).toBeNull())
+    expect(text('whatsapp-notice')).toBe('Deleted “demo-sales”.')
+    await vi.waitFor(() => expect(text('instances-usage')).toBe('0 of 3 numbers'))
+    expect(byTestId('instances-empty')).not.toBeNull()
+
+    await click('provider-delete', providerRow('Demo Evolution')!)
+    await click('confirm-button', byTestId('delete-provider-dialog')!)
+    await vi.waitFor(() => expect(providerRow('Demo Evolution')).toBeNull())
+    expect(text('whatsapp-notice')).toBe('Deleted “Demo Evolution”.')
+    expect(hub.whatsappCalls().filter((c) => c.startsWith('DELETE'))).toEqual([
+      'DELETE /providers/provider-1',
+      'DELETE /instances/instance-1',
+      'DELETE /providers/provider-1',
+    ])
+    expect(byTestId('providers-empty')).not.toBeNull()
+    expect((byTestId('instance-add') as HTMLButtonElement).disabled).toBe(true)
+  })
+
+  it('cancelling a confirmation changes nothing', async () => {
+    await mountAt()
+    await loaded()
+    await click('instance-delete', instanceRow('demo-sales')!)
+    byTestId('delete-instance-dialog')!.querySelector<HTMLButtonElement>('.foot button')!.click()
+    await vi.waitFor(() => expect(isOpen('delete-instance-dialog')).toBe(false))
+    expect(instanceRow('demo-sales')).not.toBeNull()
+    expect(hub.whatsappCalls().filter((c) => c.startsWith('DELETE'))).toEqual([])
+  })
+
+  it('adds a number: checks its name here, then on the server', async () => {
+    await mountAt()
+    await loaded()
+    await click('instance-add')
+    const dialog = byTestId('instance-dialog')!
+    expect((byTestId('instance-form-provider', dialog) as HTMLSelectElement).value).toBe('provider-1')
+    expect(text('instance-form-provider', dialog)).toBe('Demo Evolution (Evolution API)')
+    setInput('instance-form-name', 'sales team', dialog)
+    await submit('instance-form')
+    expect(dialog.textContent).toContain('Use only letters, digits, - and _ (no spaces or accents).')
+    expect(posts('/instances')).toHaveLength(0)
+
+    setInput('instance-form-name', 'sales_2', dialog)
+    await submit('instance-form')
+    await vi.waitFor(() => expect(isOpen('instance-dialog')).toBe(false))
+    expect(posts('/instances').map((c) => c.body)).toEqual([{ provider_id: 'provider-1', name: 'sales_2' }])
+    const row = instanceRow('sales_2')!
+    expect(text('instance-status', row)).toBe('Disconnected')
+    expect(text('instance-provider', row)).toBe('Demo Evolution')
+    expect(text('whatsapp-notice')).toBe('Added “sales_2”. Connect it to start using it.')
+    await vi.waitFor(() => expect(text('instances-usage')).toBe('2 of 3 numbers'))
+  })
+
+  it('connects by QR: shows the image, fetches the rotated QR, and turns connected when the phone scans', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] })
+    await mountAt()
+    await loaded()
+    await click('instance-connect', instanceRow('demo-sales')!)
+    const dialog = byTestId('connect-dialog')!
+    expect(isOpen('connect-dialog')).toBe(true)
+    expect(text('connect-dialog')).toContain('Connect “demo-sales”')
+    expect((byTestId('connect-method-qr', dialog) as HTMLInputElement).checked).toBe(true)
+    expect(byTestId('connect-phone', dialog)).toBeNull()
+    expect(text('connect-start', dialog)).toBe('Show QR code')
+    await click('connect-start', dialog)
+
+    await vi.waitFor(() => expect(byTestId('connect-qr', dialog)).not.toBeNull())
+    expect(byTestId('connect-qr', dialog)!.getAttribute('src')).toBe(qrImage(1))
+    expect(posts('/instances/instance-1/connect').map((c) => c.body)).toEqual([{ method: 'qr' }])
+    expect(text('connect-status', dialog)).toBe('Waiting for scan')
+    // The list behind follows.
+    expect(text('instance-status', instanceRow('demo-sales')!)).toBe('Waiting for scan')
+
+    // Every 5 s the status is checked; every 20 s a new QR is asked for.
+    for (const checks of [1, 2, 3]) {
+      await after(5_000)
+      await vi.waitFor(() => expect(posts('/instances/instance-1/check')).toHaveLength(checks))
+      expect(posts('/instances/instance-1/connect')).toHaveLength(1)
+    }
+    await after(5_000)
+    await vi.waitFor(() => expect(byTestId('connect-qr', dialog)!.getAttribute('src')).toBe(qrImage(2)))
+    expect(posts('/instances/instance-1/connect')).toHaveLength(2)
+    await vi.waitFor(() => expect(posts('/instances/instance-1/check')).toHaveLength(4))
+
+    // The phone scans: the next check finds it connected.
+    hub.scan('demo-sales')
+    vi.advanceTimersByTime(5_000)
+    await vi.waitFor(() => expect(byTestId('connect-success', dialog)).not.toBeNull())
+    expect(text('connect-success', dialog)).toBe('Connected as +5511912345678. You can close this window.')
+    expect(byTestId('connect-qr', dialog)).toBeNull()
+    expect(text('whatsapp-notice')).toBe('“demo-sales” is connected as +5511912345678.')
+    const row = instanceRow('demo-sales')!
+    expect(text('instance-status', row)).toBe('Connected')
+    expect(text('instance-phone', row)).toBe('+5511912345678')
+    expect(byTestId('instance-connect', row)).toBeNull()
+    expect(byTestId('instance-logout', row)).not.toBeNull()
+
+    // It closes by itself, and stops asking.
+    vi.advanceTimersByTime(3_000)
+    await vi.waitFor(() => expect(isOpen('connect-dialog')).toBe(false))
+    const asked = posts('/connect').length + posts('/check').length
+    vi.advanceTimersByTime(60_000)
+    await nextTick()
+    expect(posts('/connect').length + posts('/check').length).toBe(asked)
+  })
+
+  it('closing the QR dialog stops the polling', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
+    await mountAt()
+    await loaded()
+    await click('instance-connect', instanceRow('demo-sales')!)
+    await click('connect-start')
+    await vi.waitFor(() => expect(byTestId('connect-qr')).not.toBeNull())
+    await click('connect-close')
+    await vi.waitFor(() => expect(isOpen('connect-dialog')).toBe(false))
+    vi.advanceTimersByTime(60_000)
+    await nextTick()
+    expect(posts('/check')).toHaveLength(0)
+    expect(posts('/connect')).toHaveLength(1)
+  })
+
+  it('a failed check keeps trying and says so', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
+    await mountAt()
+    await loaded()
+    await click('instance-connect', instanceRow('demo-sales')!)
+    await click('connect-start')
+    await vi.waitFor(() => expect(byTestId('connect-qr')).not.toBeNull())
+    hub.whatsapp.failCheck = { status: 502, code: 'provider_unreachable' }
+    vi.advanceTimersByTime(5_000)
+    await vi.waitFor(() => expect(byTestId('connect-warning')).not.toBeNull())
+    expect(text('connect-warning')).toMatch(/could not be reached.*Still trying…$/)
+    hub.scan('demo-sales')
+    vi.advanceTimersByTime(5_000)
+    await vi.waitFor(() => expect(byTestId('connect-success')).not.toBeNull())
+    expect(byTestId('connect-warning')).toBeNull()
+  })
+
+  it('connects by pairing code: checks the phone, shows the code big with Copy, and polls the status', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
+    const writeText = vi.fn(async () => {})
+    Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true })
+    await mountAt()
+    await loaded()
+    await click('instance-connect', instanceRow('demo-sales')!)
+    const dialog = byTestId('connect-dialog')!
+    ;(byTestId('connect-method-pairing_code', dialog) as HTMLInputElement).click()
+    await nextTick()
+    expect(text('connect-start', dialog)).toBe('Get pairing code')
+    setInput('connect-phone', '11 9123', dialog)
+    await submit('connect-form')
+    expect(byTestId('connect-phone', dialog)?.getAttribute('aria-invalid')).toBe('true')
+    expect(dialog.textContent).toContain('Use the whole number with its country code, e.g. 55 11 91234-5678.')
+    expect(posts('/connect')).toHaveLength(0)
+
+    setInput('connect-phone', '+55 (11) 91234-5678', dialog)
+    await submit('connect-form')
+    await vi.waitFor(() => expect(byTestId('connect-pairing-code', dialog)).not.toBeNull())
+    expect(posts('/instances/instance-1/connect').map((c) => c.body)).toEqual([{ method: 'pairing_code', phone: '5511912345678' }])
+    expect(text('connect-pairing-code', dialog)).toBe(PAIRING_CODE)
+    expect(byTestId('connect-pairing-code', dialog)!.classList.contains('text-mono')).toBe(true)
+    expect(byTestId('connect-qr', dialog)).toBeNull()
+    expect(dialog.textContent).toContain('Link with phone number instead')
+
+    await click('connect-copy', dialog)
+    await vi.waitFor(() => expect(text('connect-copy', dialog)).toBe('Copied'))
+    expect(writeText).toHaveBeenCalledWith(PAIRING_CODE)
+
+    // The status every 5 s; no QR is asked for in this mode.
+    for (const checks of [1, 2, 3, 4]) {
+      await after(5_000)
+      await vi.waitFor(() => expect(posts('/instances/instance-1/check')).toHaveLength(checks))
+    }
+    expect(posts('/connect')).toHaveLength(1)
+
+    hub.scan('demo-sales', '5511912345678')
+    vi.advanceTimersByTime(5_000)
+    await vi.waitFor(() => expect(byTestId('connect-success', dialog)).not.toBeNull())
+    expect(text('instance-status', instanceRow('demo-sales')!)).toBe('Connected')
+  })
+
+  it('switches from QR to pairing code in the dialog', async () => {
+    await mountAt()
+    await loaded()
+    await click('instance-connect', instanceRow('demo-sales')!)
+    await click('connect-start')
+    await vi.waitFor(() => expect(byTestId('connect-qr')).not.toBeNull())
+    expect(text('connect-back')).toBe('Use a pairing code instead')
+    await click('connect-back')
+    expect((byTestId('connect-method-pairing_code') as HTMLInputElement).checked).toBe(true)
+    expect(byTestId('connect-phone')).not.toBeNull()
+  })
+
+  it('logs a number out after confirming', async () => {
+    await mountAt('/settings/whatsapp', {}, (h) => {
+      Object.assign(h.whatsapp.instances[0]!, { status: 'connected', provider_status: 'open', phone: '5511912345678' })
+    })
+    await loaded()
+    const row = instanceRow('demo-sales')!
+    expect(text('instance-status', row)).toBe('Connected')
+    expect(byTestId('instance-connect', row)).toBeNull()
+    await click('instance-logout', row)
+    expect(text('logout-dialog')).toContain('Log “demo-sales” out?')
+    expect(posts('/logout')).toHaveLength(0)
+    await click('confirm-button', byTestId('logout-dialog')!)
+    await vi.waitFor(() => expect(text('instance-status', instanceRow('demo-sales')!)).toBe('Disconnected'))
+    expect(posts('/instances/instance-1/logout')).toHaveLength(1)
+    expect(text('whatsapp-notice')).toBe('Logged “demo-sales” out. Connect it again to use it.')
+    expect(isOpen('logout-dialog')).toBe(false)
+    expect(byTestId('instance-logout', instanceRow('demo-sales')!)).toBeNull()
+    expect(byTestId('instance-connect', instanceRow('demo-sales')!)).not.toBeNull()
+  })
+
+  it('shows the history of a number, folded changes counted', async () => {
+    await mountAt('/settings/whatsapp', { role: 'agent' }, (h) => {
+      h.whatsapp.history['instance-1'] = [
+        {
+          id: 'c-2',
+          from_status: 'qr_pending',
+          to_status: 'connected',
+          raw: 'open',
+          reason: 'check',
+          source: 'check',
+          changes: 1,
+          first_at: minutesBefore(10),
+          last_at: minutesBefore(10),
+        },
+        {
+          id: 'c-1',
+          from_status: 'disconnected',
+          to_status: 'qr_pending',
+          raw: 'connecting',
+          reason: 'connect',
+          source: 'user',
+          changes: 3,
+          first_at: minutesBefore(20),
+          last_at: minutesBefore(12),
+        },
+      ]
+    })
+    await loaded()
+    await click('instance-history', instanceRow('demo-sales')!)
+    const dialog = byTestId('history-dialog')!
+    await vi.waitFor(() => expect(allByTestId('history-entry', dialog)).toHaveLength(2))
+    expect(text('history-dialog')).toContain('History of “demo-sales”')
+    const [latest, earlier] = allByTestId('history-entry', dialog)
+    expect(text('history-change', latest)).toBe('Waiting for scan → Connected')
+    expect(byTestId('history-count', latest)).toBeNull()
+    expect(text('history-reason', latest)).toBe('Check')
+    expect(text('history-source', latest)).toBe('by a check')
+    expect(text('history-change', earlier)).toBe('Disconnected → Waiting for scan')
+    expect(text('history-count', earlier)).toBe('×3')
+    expect(text('history-reason', earlier)).toBe('Connect')
+    expect(text('history-source', earlier)).toBe('by a person')
+    expect(text('history-raw', earlier)).toBe('connecting')
+    expect(text('history-time', earlier)).toMatch(/ – /)
+    expect(text('history-time', latest)).not.toMatch(/ – /)
+    await click('history-done', dialog)
+    await vi.waitFor(() => expect(isOpen('history-dialog')).toBe(false))
+  })
+
+  it('a number without history says so', async () => {
+    await mountAt()
+    await loaded()
+    await click('instance-history', instanceRow('demo-sales')!)
+    await vi.waitFor(() => expect(byTestId('history-empty')).not.toBeNull())
+    expect(text('history-empty')).toBe('No changes yet.')
+  })
+
+  it('an account without servers says what to do first', async () => {
+    await mountAt('/settings/whatsapp', { empty: true })
+    await loaded()
+    expect(text('providers-empty')).toBe('No provider servers yet. Add the server that runs your WhatsApp numbers.')
+    expect(text('instances-empty')).toBe('No numbers yet. Add a provider server below, then a number on it.')
+    expect((byTestId('instance-add') as HTMLButtonElement).disabled).toBe(true)
+    expect(text('providers-usage')).toBe('0 of 3 servers')
+  })
+
+  it('follows status changes made elsewhere while the page is open', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
+    await mountAt()
+    await loaded()
+    Object.assign(hub.whatsapp.instances[0]!, { status: 'stale', provider_status: 'open' })
+    vi.advanceTimersByTime(15_000)
+    await vi.waitFor(() => expect(text('instance-status', instanceRow('demo-sales')!)).toBe('Stale'))
+    expect(instanceRow('demo-sales')!.dataset.status).toBe('stale')
+    expect(text('instance-provider-status', instanceRow('demo-sales')!)).toBe('open')
+  })
+
+  it('shows each status in words', async () => {
+    const statuses = ['disconnected', 'connecting', 'qr_pending', 'connected', 'stale', 'failed']
+    await mountAt('/settings/whatsapp', {}, (h) => {
+      h.whatsapp.maxInstances = 10
+      h.whatsapp.instances = statuses.map((status, i) => demoInstance({ id: `i-${i}`, name: `n-${status}`, status }))
+    })
+    await loaded()
+    expect(allByTestId('instance-status').map((b) => b.textContent?.trim())).toEqual([
+      'Disconnected',
+      'Connecting',
+      'Waiting for scan',
+      'Connected',
+      'Stale',
+      'Failed',
+    ])
+  })
+})
