@@ -161,6 +161,10 @@ impl Handler for FromEvolution {
             let now = clock::now();
             let mut tx = state.db.begin().await?;
             store::heard(&mut tx, account_id, instance_id, now).await?;
+            // The number itself, as the phone that opened the session says (`wuid`).
+            if let Some(phone) = event["wuid"].as_str().and_then(|w| w.split('@').next()) {
+                store::set_phone(&mut tx, account_id, instance_id, phone).await?;
+            }
             let changed = match &seen {
                 Some((status, raw)) => {
                     let seen = store::Seen {

@@ -461,7 +461,9 @@ async fn webhooks_move_a_numbers_status() {
         }
     };
     status_is("connected").await;
-    assert!(app.get(&path, &t.agent.token).await.body["last_event_at"].is_string());
+    let seen = app.get(&path, &t.agent.token).await;
+    assert!(seen.body["last_event_at"].is_string());
+    assert_eq!(seen.body["phone"], "5511988887777");
     sim.drop_session("hooked");
     status_is("disconnected").await;
     assert!(

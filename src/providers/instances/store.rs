@@ -172,3 +172,15 @@ pub async fn heard(tx: &mut Tx, account_id: Uuid, id: Uuid, at: OffsetDateTime) 
     on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(id).bind(at).execute(c).await?.rows_affected());
     Ok(())
 }
+
+/// Records the number an instance's session belongs to.
+pub async fn set_phone(tx: &mut Tx, account_id: Uuid, id: Uuid, phone: &str) -> AppResult<()> {
+    let phone: String = phone
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(20)
+        .collect();
+    let sql = "UPDATE instances SET phone = $3 WHERE account_id = $1 AND id = $2";
+    on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(id).bind(phone).execute(c).await?.rows_affected());
+    Ok(())
+}
