@@ -5,6 +5,7 @@
 pub mod asaas;
 pub mod chatwoot;
 pub mod evolution;
+mod qr_image;
 
 /// A simulator's server task, stopped when the last handle on the simulator goes.
 pub(crate) struct ServerTask(pub(crate) tokio::task::JoinHandle<()>);

@@ -168,7 +168,7 @@ pub(super) async fn invoice(State(sim): State<Sim>, Path(id): Path<String>) -> R
     if payable(&payment) {
         if payment.billing_type != BillingType::CreditCard {
             let payload = pix::payload(&payment);
-            let image = STANDARD.encode(pix::qr_png(&payload));
+            let image = STANDARD.encode(crate::simulators::qr_image::qr_png(&payload));
             let _ = write!(
                 body,
                 "<h2>PIX</h2><img class=\"qr\" alt=\"PIX QR code (simulated, not scannable)\" \

@@ -73,7 +73,7 @@ pub(super) async fn pix_qr_code(State(sim): State<Sim>, Path(id): Path<String>) 
     let payload = pix::payload(&payment);
     let expires = payment.due_date.max(today()).with_time(time!(23:59:59));
     Ok(Json(json!({
-        "encodedImage": STANDARD.encode(pix::qr_png(&payload)),
+        "encodedImage": STANDARD.encode(crate::simulators::qr_image::qr_png(&payload)),
         "payload": payload,
         "expirationDate": expires.format(DATE_TIME).unwrap_or_default(),
     })))

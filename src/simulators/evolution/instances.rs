@@ -36,10 +36,13 @@ pub struct SimInstance {
 
 impl SimInstance {
     pub(super) fn qr(&self) -> Value {
+        use base64::{Engine, engine::general_purpose::STANDARD};
+        let code = format!("2@simulated-qr-{}-{},ref", self.id, self.qr_count);
+        let image = STANDARD.encode(crate::simulators::qr_image::qr_png(&code));
         json!({
             "pairingCode": self.pairing_code,
-            "code": format!("2@simulated-qr-{}-{},ref", self.id, self.qr_count),
-            "base64": format!("data:image/png;base64,{}", super::QR_PNG),
+            "code": code,
+            "base64": format!("data:image/png;base64,{image}"),
             "count": self.qr_count,
         })
     }

@@ -60,12 +60,6 @@ impl Shared {
 /// A webhook post: its event, and the receiver's status (`None` when the post failed).
 pub type Sent = (String, Option<u16>);
 
-/// A 1×1 PNG: what the QR image is made of here (nobody scans a simulator's QR).
-const QR_PNG: &str = concat!(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAf",
-    "FcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
-);
-
 /// Eight characters like `WZYEH1YY`.
 fn pairing_code() -> String {
     use rand::distr::{Alphanumeric, SampleString};
