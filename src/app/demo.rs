@@ -190,7 +190,7 @@ impl Demo {
             base_url: &base_url,
             credentials: &credentials,
         };
-        let adapter = adapters::of(kind).ok_or_else(|| anyhow::anyhow!("no Evolution adapter"))?;
+        let adapter = adapters::of(kind)?;
         let made = instances::make_on_server(state, adapter, &server, "demo-sales").await?;
         let (provider_id, now) = (uuid::Uuid::now_v7(), clock::now());
         let mut tx = state.db.begin().await?;

@@ -13,9 +13,7 @@ use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::{
     asaas::wire::{Event, EventObject},
@@ -91,10 +89,7 @@ fn kept(body: &[u8]) -> store::NewDelivery {
     let (name, key) = match &event {
         Some(e) if !e.id.is_empty() => (short(&e.event, 100), short(&e.id, 200)),
         // No id to recognise a second delivery by: its bytes are.
-        _ => (
-            "UNREADABLE".to_string(),
-            format!("sha256:{}", URL_SAFE_NO_PAD.encode(Sha256::digest(body))),
-        ),
+        _ => ("UNREADABLE".to_string(), crate::inbound::key_of_bytes(body)),
     };
     let named = |o: &Option<EventObject>| o.as_ref().map(|o| json!({ "id": short(&o.id, 200) }));
     let body = json!({

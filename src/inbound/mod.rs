@@ -33,6 +33,13 @@ pub const FROM_EVOLUTION: &str = "evolution";
 /// `source` of the hub's own jobs (write-backs), queued only by the hub's code.
 pub const FROM_HUB: &str = "hub";
 
+/// What identifies a second delivery of a body that carries no id of its own: its bytes.
+pub fn key_of_bytes(body: &[u8]) -> String {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    use sha2::{Digest, Sha256};
+    format!("sha256:{}", URL_SAFE_NO_PAD.encode(Sha256::digest(body)))
+}
+
 /// What processes the deliveries of one source.
 pub trait Handler: Send + Sync {
     /// Whether deliveries of `event` of one account, next to each other in the queue, may

@@ -70,11 +70,7 @@ fn checked_base_url(v: &mut Validator, raw: &str) -> String {
 
 /// Checks the server takes the credentials; `kind`'s adapter must exist.
 async fn verify(state: &AppState, kind: ProviderKind, server: &Server<'_>) -> AppResult<()> {
-    let adapter = adapters::of(kind).ok_or_else(|| AppError::Unprocessable {
-        code: "provider_type_unsupported",
-        message: format!("The hub cannot drive {} servers yet.", kind.as_str()),
-    })?;
-    Ok(adapter.verify(&state.providers, server).await?)
+    Ok(adapters::of(kind)?.verify(&state.providers, server).await?)
 }
 
 /// The account's provider servers (any member: no credentials are shown).

@@ -8,11 +8,9 @@
 //! once, and the instance's status follows.
 
 use axum::{body::Bytes, extract::State, http::HeaderMap};
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use futures_util::future::BoxFuture;
 use serde::Serialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -98,7 +96,7 @@ fn kept(instance_id: Uuid, account_id: Uuid, body: &[u8]) -> NewDelivery {
     let message_id = event["data"]["key"]["id"].as_str();
     let key = match message_id {
         Some(id) => format!("message:{id}"),
-        None => format!("sha256:{}", URL_SAFE_NO_PAD.encode(Sha256::digest(body))),
+        None => crate::inbound::key_of_bytes(body),
     };
     let stored = json!({
         "instance_id": instance_id,

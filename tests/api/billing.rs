@@ -100,14 +100,14 @@ pub(crate) fn subscription_body(plan: Uuid, billing_type: &str) -> Value {
     })
 }
 
-async fn subscribe(b: &Billed, plan: Uuid) -> Resp {
+async fn subscribe_as(b: &Billed, token: &str, body: Value) -> Resp {
     b.app
-        .post(
-            &b.tenant.path("/billing/subscription"),
-            &b.tenant.admin.token,
-            subscription_body(plan, "PIX"),
-        )
+        .post(&b.tenant.path("/billing/subscription"), token, body)
         .await
+}
+
+async fn subscribe(b: &Billed, plan: Uuid) -> Resp {
+    subscribe_as(b, &b.tenant.admin.token, subscription_body(plan, "PIX")).await
 }
 
 async fn billing(b: &Billed) -> Value {
@@ -444,32 +444,21 @@ async fn bad_input_is_refused_before_asaas_hears_of_it() {
     let b = billed(&[]).await;
     let mut body = subscription_body(b.pro, "PIX");
     body["customer"]["cpf_cnpj"] = json!("529.982.247-24");
-    let resp = b
-        .app
-        .post(
-            &b.tenant.path("/billing/subscription"),
-            &b.tenant.admin.token,
-            body,
-        )
-        .await;
+    let resp = subscribe_as(&b, &b.tenant.admin.token, body).await;
     resp.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_cpf_cnpj");
-    let resp = b
-        .app
-        .post(
-            &b.tenant.path("/billing/subscription"),
-            &b.tenant.admin.token,
-            subscription_body(b.pro, "BITCOIN"),
-        )
-        .await;
+    let resp = subscribe_as(
+        &b,
+        &b.tenant.admin.token,
+        subscription_body(b.pro, "BITCOIN"),
+    )
+    .await;
     resp.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    let resp = b
-        .app
-        .post(
-            &b.tenant.path("/billing/subscription"),
-            &b.tenant.supervisor.token,
-            subscription_body(b.pro, "PIX"),
-        )
-        .await;
+    let resp = subscribe_as(
+        &b,
+        &b.tenant.supervisor.token,
+        subscription_body(b.pro, "PIX"),
+    )
+    .await;
     resp.assert_problem(StatusCode::FORBIDDEN, "forbidden");
     assert!(b.sim.requests().is_empty(), "{:?}", b.sim.requests());
     assert_eq!(billing(&b).await["status"], "none");

@@ -7,6 +7,8 @@ use futures_util::future::BoxFuture;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::platform::error::{AppError, AppResult};
+
 use super::{
     ProviderKind,
     credentials::Credentials,
@@ -128,12 +130,16 @@ pub trait Adapter: Send + Sync {
     ) -> BoxFuture<'a, Result<(), ProviderError>>;
 }
 
-/// The adapter of `kind`; `None` for a type the hub cannot drive yet.
-pub fn of(kind: ProviderKind) -> Option<&'static dyn Adapter> {
+/// The adapter of `kind`; 422 `provider_type_unsupported` for a type the hub cannot
+/// drive yet.
+pub fn of(kind: ProviderKind) -> AppResult<&'static dyn Adapter> {
     match kind {
-        ProviderKind::Evolution => Some(&evolution::Evolution),
+        ProviderKind::Evolution => Ok(&evolution::Evolution),
         ProviderKind::Waha | ProviderKind::Uazapi | ProviderKind::Zapi | ProviderKind::CloudApi => {
-            None
+            Err(AppError::Unprocessable {
+                code: "provider_type_unsupported",
+                message: format!("The hub cannot drive {} servers yet.", kind.as_str()),
+            })
         }
     }
 }

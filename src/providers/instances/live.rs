@@ -27,11 +27,7 @@ impl Opened {
             .await?
             .ok_or(AppError::NotFound)?;
         let kind = row.kind()?;
-        let adapter =
-            crate::providers::adapters::of(kind).ok_or_else(|| AppError::Unprocessable {
-                code: "provider_type_unsupported",
-                message: format!("The hub cannot drive {} servers yet.", kind.as_str()),
-            })?;
+        let adapter = crate::providers::adapters::of(kind)?;
         Ok(Opened {
             adapter,
             credentials: Credentials::open(&state.vault, row.id, &row.credentials)?,

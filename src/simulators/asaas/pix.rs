@@ -8,7 +8,7 @@ fn field(id: &str, value: &str) -> String {
     format!("{id}{:02}{value}", value.len())
 }
 
-/// `000201…6304XXXX` for `payment`, the same on every call, like Asaas's per charge.
+/// The BR Code of `payment` (`000201…`, ending in field 63 with its CRC16): the same on every call, as Asaas gives one per charge.
 pub(super) fn payload(payment: &SimPayment) -> String {
     let account =
         field("00", "br.gov.bcb.pix") + &field("25", &format!("qr.asaas.sim/cobv/{}", payment.id));
