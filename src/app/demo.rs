@@ -187,11 +187,17 @@ impl Demo {
         let credentials =
             Credentials::from_input(kind, &serde_json::json!({"api_key": DEMO_EVOLUTION_KEY}))?;
         let server = adapters::Server {
+            http: &state.providers,
             base_url: &base_url,
             credentials: &credentials,
         };
         let adapter = adapters::of(kind)?;
-        let made = instances::make_on_server(state, adapter, &server, "demo-sales").await?;
+        let (public_url, none) = (
+            &state.config.public_url,
+            Credentials::of_instance(&[], None)?,
+        );
+        let made =
+            instances::make_on_server(public_url, adapter, &server, "demo-sales", &none).await?;
         let (provider_id, now) = (uuid::Uuid::now_v7(), clock::now());
         let mut tx = state.db.begin().await?;
         let sealed = credentials.seal(&state.vault, provider_id);

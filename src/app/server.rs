@@ -143,7 +143,7 @@ fn handlers() -> inbound::Handlers {
         .with(inbound::FROM_CHATWOOT, chatwoot)
         .with(inbound::FROM_HUB, kanban::writeback::HubJobs)
         .with(inbound::FROM_ASAAS, billing::webhooks::FromAsaas)
-        .with(inbound::FROM_EVOLUTION, providers::webhooks::FromEvolution)
+        .with(inbound::FROM_PROVIDERS, providers::webhooks::FromProviders)
 }
 
 /// Who is calling, in one layer: the client's address and agent, then the bearer credential

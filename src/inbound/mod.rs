@@ -28,8 +28,8 @@ use crate::{app::state::AppState, platform::error::AppResult};
 pub const FROM_CHATWOOT: &str = "chatwoot";
 /// `source` of Asaas's events (billing), which belong to no account when received.
 pub const FROM_ASAAS: &str = "asaas";
-/// `source` of Evolution API servers' events (one instance each).
-pub const FROM_EVOLUTION: &str = "evolution";
+/// `source` of WhatsApp provider servers' events (one instance each, of any type).
+pub const FROM_PROVIDERS: &str = "providers";
 /// `source` of the hub's own jobs (write-backs), queued only by the hub's code.
 pub const FROM_HUB: &str = "hub";
 

@@ -25,12 +25,26 @@ impl Credentials {
     /// The `credentials` object of a request, holding exactly `kind`'s keys, each a
     /// non-empty string of at most 4 KiB.
     pub fn from_input(kind: ProviderKind, input: &Value) -> AppResult<Credentials> {
-        let keys = kind.credential_keys();
+        Credentials::holding(kind.credential_keys(), input)
+    }
+
+    /// An instance's `credentials`, holding exactly `keys` (none: the field may be left
+    /// out).
+    pub fn of_instance(keys: &[&str], input: Option<&Value>) -> AppResult<Credentials> {
+        match input {
+            None if keys.is_empty() => Ok(Credentials(BTreeMap::new())),
+            None => Credentials::holding(keys, &Value::Null),
+            Some(input) => Credentials::holding(keys, input),
+        }
+    }
+
+    fn holding(keys: &[&str], input: &Value) -> AppResult<Credentials> {
         let Some(given) = input.as_object() else {
-            return Err(AppError::validation(
-                "credentials",
-                format!("must be an object with {}", keys.join(", ")),
-            ));
+            let expected = match keys {
+                [] => "must be left out: this provider type takes none".to_string(),
+                _ => format!("must be an object with {}", keys.join(", ")),
+            };
+            return Err(AppError::validation("credentials", expected));
         };
         let mut v = Validator::default();
         let mut held = BTreeMap::new();

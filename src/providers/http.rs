@@ -20,6 +20,9 @@ pub enum ProviderError {
     /// Reached, and the request refused, with the provider's own words.
     #[error("the provider refused the request: {0}")]
     Rejected(String),
+    /// The provider type has no such capability.
+    #[error("the provider cannot {0}")]
+    NotSupported(&'static str),
 }
 
 impl From<ProviderError> for AppError {
@@ -37,6 +40,10 @@ impl From<ProviderError> for AppError {
             ProviderError::Rejected(message) => AppError::Unprocessable {
                 code: "provider_rejected",
                 message,
+            },
+            ProviderError::NotSupported(what) => AppError::Conflict {
+                code: "not_supported_by_provider",
+                message: format!("This provider type does not support {what}."),
             },
         }
     }

@@ -69,8 +69,8 @@ fn checked_base_url(v: &mut Validator, raw: &str) -> String {
 }
 
 /// Checks the server takes the credentials; `kind`'s adapter must exist.
-async fn verify(state: &AppState, kind: ProviderKind, server: &Server<'_>) -> AppResult<()> {
-    Ok(adapters::of(kind)?.verify(&state.providers, server).await?)
+async fn verify(kind: ProviderKind, server: &Server<'_>) -> AppResult<()> {
+    Ok(adapters::of(kind)?.verify(server).await?)
 }
 
 /// The account's provider servers (any member: no credentials are shown).
@@ -116,9 +116,9 @@ async fn create_provider(
     let kind = kind.unwrap_or(ProviderKind::Evolution);
     let credentials = Credentials::from_input(kind, &body.credentials)?;
     verify(
-        &state,
         kind,
         &Server {
+            http: &state.providers,
             base_url: &base_url,
             credentials: &credentials,
         },
@@ -211,9 +211,9 @@ async fn update_provider(
     if base_url.is_some() || body.credentials.is_some() {
         let url = base_url.clone().unwrap_or_else(|| row.base_url.clone());
         verify(
-            &state,
             kind,
             &Server {
+                http: &state.providers,
                 base_url: &url,
                 credentials: &credentials,
             },
@@ -283,10 +283,11 @@ async fn check_provider(
     let row = found(&state, &scope, path.1).await?;
     let credentials = Credentials::open(&state.vault, row.id, &row.credentials)?;
     let server = Server {
+        http: &state.providers,
         base_url: &row.base_url,
         credentials: &credentials,
     };
-    let status = match verify(&state, row.kind()?, &server).await {
+    let status = match verify(row.kind()?, &server).await {
         Ok(()) => "ok",
         Err(AppError::Upstream { .. }) => "unreachable",
         Err(AppError::Unprocessable {

@@ -1,39 +1,52 @@
-//! Provider webhooks: `POST /api/v1/webhooks/providers/:instanceId`. The hub gave each
-//! instance a secret when it made it, which the provider sends back in a header
-//! (`x-whatpro-webhook-token`); a post without it, or for no live instance, is 401 and
-//! stored nowhere. An authentic event is stored (what the provider put in it as a
-//! credential, such as Evolution's `apikey`, removed first) before the answer, and answered
-//! 200 whatever it holds: Evolution drops an event answered 4xx. The inbound worker then
-//! applies it: a connection or QR event has the session read back from the provider at
-//! once, and the instance's status follows.
+//! Provider webhooks. The hub gave each instance a secret when it made it, which the
+//! provider sends back: in a header (`x-whatpro-webhook-token`) where the hub could set
+//! one (Evolution, WAHA), else in the URL the hub registered
+//! (`…/webhooks/providers/:instanceId/:secret`: UazAPI, Z-API, Cloud API, whose posts are
+//! also signed with the app secret). A post without it, or for no live instance, is 401
+//! and stored nowhere. An authentic event is stored, reduced to what moves the instance
+//! (never a credential the provider put in it, such as Evolution's `apikey` or UazAPI's
+//! `token`), before the answer, and answered 200 whatever it holds: providers drop an
+//! event answered 4xx. The inbound worker then applies it: an event that may move the
+//! session has it read back from the provider, and the instance's status follows.
 
-use axum::{body::Bytes, extract::State, http::HeaderMap};
+use axum::{
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+};
 use futures_util::future::BoxFuture;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{
+    ProviderKind, adapters,
     adapters::{SECRET_HEADER, Status},
-    instances::{self, live::Live, store},
+    instances::{
+        self,
+        live::{Live, Opened},
+        store,
+    },
 };
 use crate::{
     app::state::AppState,
-    inbound::{Claimed, FROM_EVOLUTION, Handler, store::NewDelivery},
+    inbound::{Claimed, FROM_PROVIDERS, Handler, store::NewDelivery},
     platform::{
         clock,
         error::{AppError, AppResult, Problem},
         json::ApiJson,
-        params::ApiPath,
+        params::{ApiPath, ApiQuery},
     },
     realtime::AccountNews,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(receive))
+    OpenApiRouter::new()
+        .routes(routes!(receive))
+        .routes(routes!(receive_with_secret, verify_subscription))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -49,7 +62,7 @@ fn refused() -> AppError {
     }
 }
 
-/// Receives one event of an instance's provider.
+/// Receives one event of an instance's provider, the secret in a header.
 #[utoipa::path(post, path = "/api/v1/webhooks/providers/{instanceId}", tag = "providers",
     security(()), params(("instanceId" = Uuid, Path)),
     request_body(content = Object, description = "The provider's event, in its own format"),
@@ -61,18 +74,121 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> AppResult<ApiJson<Received>> {
-    let Some((account_id, sealed)) = store::webhook_key(&state.db, instance_id).await? else {
+    let secret = headers.get(SECRET_HEADER).map(|v| v.as_bytes());
+    accept(&state, instance_id, secret, &headers, &body).await
+}
+
+/// Receives one event of an instance's provider, the secret in the URL.
+#[utoipa::path(post, path = "/api/v1/webhooks/providers/{instanceId}/{secret}", tag = "providers",
+    security(()), params(("instanceId" = Uuid, Path), ("secret" = String, Path)),
+    request_body(content = Object, description = "The provider's event, in its own format"),
+    responses((status = 200, body = Received),
+        (status = 401, body = Problem, description = "invalid_token or invalid_signature: nothing stored")))]
+async fn receive_with_secret(
+    State(state): State<AppState>,
+    ApiPath((instance_id, secret)): ApiPath<(Uuid, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<ApiJson<Received>> {
+    accept(
+        &state,
+        instance_id,
+        Some(secret.as_bytes()),
+        &headers,
+        &body,
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct Subscription {
+    #[serde(rename = "hub.mode")]
+    mode: Option<String>,
+    #[serde(rename = "hub.verify_token")]
+    verify_token: Option<String>,
+    #[serde(rename = "hub.challenge")]
+    challenge: Option<String>,
+}
+
+/// Meta's verification of a callback URL: the challenge is answered, alone, when the
+/// verify token is the instance's secret.
+#[utoipa::path(get, path = "/api/v1/webhooks/providers/{instanceId}/{secret}", tag = "providers",
+    security(()), params(("instanceId" = Uuid, Path), ("secret" = String, Path), Subscription),
+    responses((status = 200, body = String, content_type = "text/plain"),
+        (status = 401, body = Problem)))]
+async fn verify_subscription(
+    State(state): State<AppState>,
+    ApiPath((instance_id, secret)): ApiPath<(Uuid, String)>,
+    ApiQuery(asked): ApiQuery<Subscription>,
+) -> AppResult<(StatusCode, String)> {
+    let Some(hook) = authentic(&state, instance_id, Some(secret.as_bytes())).await? else {
         return Err(refused());
     };
-    let secret = instances::open_secret(&state.vault, instance_id, &sealed)?;
-    let given = headers
-        .get(SECRET_HEADER)
-        .map(|v| v.as_bytes())
-        .unwrap_or_default();
-    if !bool::from(given.ct_eq(secret.as_bytes())) {
-        return Err(refused());
+    let token = asked.verify_token.unwrap_or_default();
+    let matches = bool::from(token.as_bytes().ct_eq(hook.secret.as_bytes()));
+    let challenge = asked.challenge.filter(|c| {
+        !c.is_empty() && c.len() <= 128 && c.chars().all(|ch| ch.is_ascii_alphanumeric())
+    });
+    match (asked.mode.as_deref(), matches, challenge) {
+        (Some("subscribe"), true, Some(challenge)) => Ok((StatusCode::OK, challenge)),
+        _ => Err(refused()),
     }
-    let new = kept(instance_id, account_id, &body);
+}
+
+/// An instance whose secret the caller showed.
+struct Authentic {
+    account_id: Uuid,
+    provider_id: Uuid,
+    kind: ProviderKind,
+    secret: String,
+}
+
+async fn authentic(
+    state: &AppState,
+    instance_id: Uuid,
+    given: Option<&[u8]>,
+) -> AppResult<Option<Authentic>> {
+    let Some(key) = store::webhook_key(&state.db, instance_id).await? else {
+        return Ok(None);
+    };
+    let secret = instances::open_secret(&state.vault, instance_id, &key.webhook_secret)?;
+    if !bool::from(given.unwrap_or_default().ct_eq(secret.as_bytes())) {
+        return Ok(None);
+    }
+    let Some(kind) = ProviderKind::parse(&key.kind) else {
+        return Ok(None);
+    };
+    Ok(Some(Authentic {
+        account_id: key.account_id,
+        provider_id: key.provider_id,
+        kind,
+        secret,
+    }))
+}
+
+async fn accept(
+    state: &AppState,
+    instance_id: Uuid,
+    given: Option<&[u8]>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> AppResult<ApiJson<Received>> {
+    let Some(hook) = authentic(state, instance_id, given).await? else {
+        return Err(refused());
+    };
+    let adapter = adapters::of(hook.kind)?;
+    if adapter.signs_webhooks() {
+        let opened = Opened::of(state, hook.account_id, hook.provider_id).await?;
+        if !adapter.signed_by_server(&opened.server(), headers, body) {
+            return Err(AppError::Unauthorized {
+                code: "invalid_signature",
+                message: "This webhook's signature does not match the provider's.",
+            });
+        }
+    }
+    let event: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let heard = adapter.hear(&event);
+    let new = kept(instance_id, hook.account_id, &heard, body);
     let fresh = state.delivery_writer.store(new).await?;
     if fresh {
         state.deliveries.notify_one();
@@ -82,44 +198,35 @@ async fn receive(
     }))
 }
 
-/// What is kept of an Evolution event: its name, the instance, and what moves the
-/// instance (the state, the QR's presence), never its `apikey`. A message is recognised
-/// again by its id; any other event by its bytes.
-fn kept(instance_id: Uuid, account_id: Uuid, body: &[u8]) -> NewDelivery {
-    let event: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let name = event["event"]
-        .as_str()
-        .unwrap_or("unreadable")
-        .chars()
-        .take(100)
-        .collect::<String>();
-    let message_id = event["data"]["key"]["id"].as_str();
-    let key = match message_id {
-        Some(id) => format!("message:{id}"),
-        None => crate::inbound::key_of_bytes(body),
+/// What is kept of an event: the instance and what moves it, never the provider's body
+/// (which may hold a credential). A message is recognised again by its id; any other event
+/// by its bytes.
+fn kept(instance_id: Uuid, account_id: Uuid, heard: &adapters::Heard, body: &[u8]) -> NewDelivery {
+    let key = match &heard.message_id {
+        Some(id) => format!("message:{instance_id}:{id}"),
+        None => format!("{instance_id}:{}", crate::inbound::key_of_bytes(body)),
     };
+    let event: String = heard.event.chars().take(100).collect();
     let stored = json!({
         "instance_id": instance_id,
-        "event": name,
-        "state": event["data"]["state"],
-        "status_reason": event["data"]["statusReason"],
-        "wuid": event["data"]["wuid"],
-        "message_id": message_id,
+        "moves_session": heard.moves_session,
+        "shows_qr": heard.shows_qr,
+        "message_id": heard.message_id,
     });
     NewDelivery {
         account_id: Some(account_id),
-        source: FROM_EVOLUTION,
-        event: name,
+        source: FROM_PROVIDERS,
+        event,
         dedupe_key: key,
         body: stored.to_string(),
         received_at: clock::now(),
     }
 }
 
-/// Applies stored Evolution events.
-pub struct FromEvolution;
+/// Applies stored provider events.
+pub struct FromProviders;
 
-impl Handler for FromEvolution {
+impl Handler for FromProviders {
     fn handle<'a>(
         &'a self,
         state: &'a AppState,
@@ -135,39 +242,39 @@ impl Handler for FromEvolution {
             else {
                 return Ok(());
             };
+            let live = match Live::of(state, account_id, instance_id).await {
+                Ok(live) => live,
+                // Deleted meanwhile: nothing to move.
+                Err(AppError::NotFound) => return Ok(()),
+                Err(err) => return Err(err),
+            };
             // The event is a signal, the provider the truth: events come late and out of
             // order (a stale "open" after a check saw the session closed), so the session
-            // is read back, and a QR counts only while the provider still shows one.
-            let moves = matches!(
-                delivery.event.as_str(),
-                "connection.update" | "qrcode.updated" | "logout.instance" | "remove.instance"
-            );
-            let seen = match moves {
-                false => None,
-                true => match Live::of(state, account_id, instance_id).await {
-                    Ok(live) => {
-                        let now = live.read_back(state).await?;
-                        let qr = delivery.event == "qrcode.updated" && now.raw == "connecting";
-                        let status = if qr { Status::QrPending } else { now.status };
-                        Some((status.as_str(), now.raw))
-                    }
-                    // Deleted meanwhile: nothing to move.
-                    Err(AppError::NotFound) => return Ok(()),
-                    Err(err) => return Err(err),
-                },
+            // is read back, and a QR counts only while the session still connects. Any
+            // other event shows a number believed stale alive.
+            let seen = if event["moves_session"] == true {
+                let mut now = live.read_back().await?;
+                if event["shows_qr"] == true && now.status == Status::Connecting {
+                    now.status = Status::QrPending;
+                }
+                Some(now)
+            } else if live.instance.status == Status::Stale.as_str() {
+                Some(adapters::Connection::bare(
+                    Status::Connected,
+                    live.instance.provider_status.as_deref().unwrap_or_default(),
+                ))
+            } else {
+                None
             };
             let now = clock::now();
             let mut tx = state.db.begin().await?;
             store::heard(&mut tx, account_id, instance_id, now).await?;
-            // The number itself, as the phone that opened the session says (`wuid`).
-            if let Some(phone) = event["wuid"].as_str().and_then(|w| w.split('@').next()) {
-                store::set_phone(&mut tx, account_id, instance_id, phone).await?;
-            }
             let changed = match &seen {
-                Some((status, raw)) => {
+                Some(connection) => {
                     let seen = store::Seen {
-                        status,
-                        raw,
+                        status: connection.status.as_str(),
+                        raw: &connection.raw,
+                        phone: connection.phone.as_deref(),
                         reason: &delivery.event,
                         source: "webhook",
                     };
@@ -176,11 +283,11 @@ impl Handler for FromEvolution {
                 None => false,
             };
             tx.commit().await?;
-            if let (true, Some((status, _))) = (changed, &seen) {
+            if let (true, Some(connection)) = (changed, &seen) {
                 state.realtime.tell(AccountNews {
                     account_id,
                     kind: "instance.status_changed".into(),
-                    data: json!({"instance_id": instance_id, "status": status}),
+                    data: json!({"instance_id": instance_id, "status": connection.status}),
                 });
             }
             Ok(())

@@ -130,6 +130,16 @@ const UNSCOPED: &[(&str, &str, &str)] = &[
     ),
     (
         "POST",
+        "/api/v1/webhooks/providers/{instanceId}/{secret}",
+        "public: authenticated by the instance's own webhook secret (in the URL, for providers that cannot send a header), never a bearer token; covered by tests/api/providers.rs",
+    ),
+    (
+        "GET",
+        "/api/v1/webhooks/providers/{instanceId}/{secret}",
+        "public: Meta's callback verification, answered only with the instance's own secret; covered by tests/api/providers.rs",
+    ),
+    (
+        "POST",
         "/api/v1/webhooks/asaas",
         "public: authenticated by the Asaas webhook token, never a bearer token; its events are read back from Asaas before they change anything (tests/api/billing.rs)",
     ),

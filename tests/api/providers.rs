@@ -521,14 +521,143 @@ async fn provider_webhooks_need_the_instances_secret() {
         (first.status, first.body["status"].clone()),
         (StatusCode::OK, json!("accepted"))
     );
-    let again = post(Some(secret), url).await;
+    let again = post(Some(secret.clone()), url.clone()).await;
     assert_eq!(again.body["status"], "duplicate");
+    // Providers that cannot send a header carry the secret in the URL registered with them.
+    post(None, format!("{url}/{secret}x"))
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "invalid_token");
+    let in_url = post(None, format!("{url}/{secret}")).await;
+    assert_eq!(in_url.body["status"], "duplicate");
+    // Meta's verification of a callback URL: the challenge, alone, for the right token.
+    let handshake = |token: &str| {
+        let url = format!(
+            "{url}/{secret}?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1158201444"
+        );
+        let request = app.client.get(url);
+        async move { request.send().await.unwrap() }
+    };
+    let answered = handshake(&secret).await;
+    assert_eq!(answered.status(), StatusCode::OK);
+    assert_eq!(answered.text().await.unwrap(), "1158201444");
+    assert_eq!(
+        handshake("not-the-secret").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
     let bodies: Vec<(String,)> = whatpro_hub::on_db!(&app.state.db, pool => sqlx::query_as(
-        "SELECT body FROM webhook_deliveries WHERE source = 'evolution'").fetch_all(pool).await.unwrap());
+        "SELECT body FROM webhook_deliveries WHERE source = 'providers'").fetch_all(pool).await.unwrap());
     assert_eq!(bodies.len(), 1);
     assert!(
         !bodies[0].0.contains("INSTANCE-TOKEN-SECRET"),
         "{}",
         bodies[0].0
+    );
+}
+
+/// Behaviour settings are applied by the provider before they are kept; a text goes
+/// through a connected number only; a restart keeps the session.
+#[tokio::test]
+async fn settings_texts_and_restarts_go_through_the_provider() {
+    let (app, t, sim, provider) = with_own_server(&[]).await;
+    let settings = json!({"reject_calls": true, "call_message": "We call back.",
+        "ignore_groups": true});
+    let made = app
+        .post(
+            &t.path("/instances"),
+            &t.admin.token,
+            json!({"provider_id": provider, "name": "behaved", "settings": settings}),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
+    assert_eq!(made.body["settings"]["reject_calls"], true);
+    let on_server = sim.instance("behaved").unwrap().settings;
+    assert_eq!(
+        (
+            &on_server["rejectCall"],
+            &on_server["msgCall"],
+            &on_server["groupsIgnore"]
+        ),
+        (&json!(true), &json!("We call back."), &json!(true))
+    );
+    let path = t.path(&format!("/instances/{}", made.id()));
+    let invalid = json!({"settings": {"call_message": "no calls refused"}});
+    app.request(
+        reqwest::Method::PATCH,
+        &path,
+        Some(&t.admin.token),
+        Some(invalid),
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let changed = app
+        .request(
+            reqwest::Method::PATCH,
+            &path,
+            Some(&t.admin.token),
+            Some(json!({"settings": {"always_online": true}})),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{:?}", changed.body);
+    assert_eq!(changed.body["settings"]["reject_calls"], false);
+    let on_server = sim.instance("behaved").unwrap().settings;
+    assert_eq!(
+        (&on_server["rejectCall"], &on_server["alwaysOnline"]),
+        (&json!(false), &json!(true))
+    );
+
+    let messages = format!("{path}/messages");
+    let text = |to: &str| {
+        let body = json!({"to": to, "text": "Line test"});
+        app.post(&messages, &t.admin.token, body)
+    };
+    text("5511988887777")
+        .await
+        .assert_problem(StatusCode::CONFLICT, "instance_not_connected");
+    app.post(&format!("{path}/restart"), &t.admin.token, json!({}))
+        .await
+        .assert_problem(StatusCode::CONFLICT, "instance_not_connected");
+    app.post(
+        &format!("{path}/connect"),
+        &t.admin.token,
+        json!({"method": "qr"}),
+    )
+    .await;
+    sim.scan("behaved", "5511977776666");
+    let checked = app
+        .post(&format!("{path}/check"), &t.supervisor.token, json!({}))
+        .await;
+    assert_eq!(checked.body["status"], "connected");
+    assert_eq!(checked.body["phone"], "5511977776666");
+    text("55 11 a")
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    text("0001188887777")
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "provider_rejected");
+    let sent = text("+55 (11) 98888-7777").await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
+    assert!(
+        sent.body["message_id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())
+    );
+    assert_eq!(
+        sim.instance("behaved").unwrap().sent,
+        vec![("5511988887777".to_string(), "Line test".to_string())]
+    );
+    app.post(
+        &format!("{path}/messages"),
+        &t.agent.token,
+        json!({"to": "5511988887777", "text": "x"}),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    let restarted = app
+        .post(&format!("{path}/restart"), &t.admin.token, json!({}))
+        .await;
+    assert_eq!(
+        restarted.body["status"], "connected",
+        "{:?}",
+        restarted.body
     );
 }

@@ -4,24 +4,29 @@
 //! `message` a string, a list, or a list of lists; some failures come inside a 200 body
 //! (`{"error": true, "message": …}`); `connect` answers differently in each state.
 
-use futures_util::future::BoxFuture;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{Adapter, Connection, Qr, SECRET_HEADER, Server, Session, Status, Webhook};
-use crate::providers::http::{ProviderClient, ProviderError, unreachable};
+use super::{
+    Adapter, Call, Capabilities, Connection, Heard, NewSession, Qr, SECRET_HEADER, Server, Session,
+    Status,
+};
+use crate::providers::{
+    http::{ProviderError, unreachable},
+    instances::Behaviour,
+};
 
 pub struct Evolution;
 
 /// Sends one call; answers the status and the JSON body (`Null` when there is none).
 async fn call(
-    client: &ProviderClient,
+    server: &Server<'_>,
     method: Method,
     url: String,
     key: &str,
     body: Option<Value>,
 ) -> Result<(u16, Value), ProviderError> {
-    let mut request = client.0.request(method, url).header("apikey", key);
+    let mut request = server.http.0.request(method, url).header("apikey", key);
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -66,12 +71,7 @@ fn state_of(raw: &str) -> Status {
 /// A `connect` answer: the session open, a QR (and pairing code), or no QR yet.
 fn connection_of(body: &Value) -> Connection {
     if let Some(state) = body["instance"]["state"].as_str() {
-        return Connection {
-            status: state_of(state),
-            raw: state.into(),
-            qr: None,
-            pairing_code: None,
-        };
+        return Connection::bare(state_of(state), state);
     }
     let qr = body["code"].as_str().map(|code| Qr {
         code: code.to_string(),
@@ -84,27 +84,40 @@ fn connection_of(body: &Value) -> Connection {
             Status::Connecting
         },
         raw: "connecting".into(),
+        phone: None,
         qr,
         pairing_code: body["pairingCode"].as_str().map(String::from),
     }
 }
 
+static CAPABILITIES: Capabilities = Capabilities {
+    creates_instances: true,
+    instance_credentials: &[],
+    qr: true,
+    pairing_code: true,
+    restart: true,
+    logout: true,
+    settings: &[
+        "reject_calls",
+        "call_message",
+        "ignore_groups",
+        "always_online",
+        "read_messages",
+        "read_status",
+    ],
+    send_text: true,
+};
+
 impl Adapter for Evolution {
-    fn verify<'a>(
-        &'a self,
-        client: &'a ProviderClient,
-        server: &'a Server<'a>,
-    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+    fn capabilities(&self) -> &'static Capabilities {
+        &CAPABILITIES
+    }
+
+    fn verify<'a>(&'a self, server: &'a Server<'a>) -> Call<'a, ()> {
         Box::pin(async move {
             let url = format!("{}/verify-creds", server.base_url);
-            let (status, body) = call(
-                client,
-                Method::POST,
-                url,
-                server.credentials.get("api_key"),
-                None,
-            )
-            .await?;
+            let key = server.credentials.get("api_key");
+            let (status, body) = call(server, Method::POST, url, key, None).await?;
             match status {
                 // Anything answering 200 is not yet an Evolution server.
                 200 | 201 if body.get("status").is_some() || body.get("message").is_some() => {
@@ -117,29 +130,23 @@ impl Adapter for Evolution {
         })
     }
 
-    fn create<'a>(
-        &'a self,
-        client: &'a ProviderClient,
-        server: &'a Server<'a>,
-        name: &'a str,
-        webhook: &'a Webhook<'a>,
-    ) -> BoxFuture<'a, Result<String, ProviderError>> {
+    fn create<'a>(&'a self, server: &'a Server<'a>, new: &'a NewSession<'a>) -> Call<'a, String> {
         Box::pin(async move {
             // No `number`: on create it switches the instance to pairing mode for good. The
             // webhook is the nested form of 2.1+ (the flat fields are ignored), with an
             // events list (enabled without one crashes the server).
             let body = json!({
-                "instanceName": name, "integration": "WHATSAPP-BAILEYS", "qrcode": false,
+                "instanceName": new.name, "integration": "WHATSAPP-BAILEYS", "qrcode": false,
                 "webhook": {
-                    "enabled": true, "url": webhook.url, "byEvents": false, "base64": false,
-                    "headers": {SECRET_HEADER: webhook.secret},
+                    "enabled": true, "url": new.webhook.url, "byEvents": false, "base64": false,
+                    "headers": {SECRET_HEADER: new.webhook.secret},
                     "events": ["QRCODE_UPDATED", "CONNECTION_UPDATE", "LOGOUT_INSTANCE",
                                "REMOVE_INSTANCE", "MESSAGES_UPSERT"],
                 },
             });
             let url = format!("{}/instance/create", server.base_url);
             let key = server.credentials.get("api_key");
-            let (status, answer) = call(client, Method::POST, url, key, Some(body)).await?;
+            let (status, answer) = call(server, Method::POST, url, key, Some(body)).await?;
             let answer = succeeded(status, answer)?;
             answer["hash"]
                 .as_str()
@@ -152,62 +159,76 @@ impl Adapter for Evolution {
 
     fn connect<'a>(
         &'a self,
-        client: &'a ProviderClient,
         server: &'a Server<'a>,
         session: &'a Session<'a>,
         phone: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Connection, ProviderError>> {
+    ) -> Call<'a, Connection> {
         Box::pin(async move {
             let mut url = format!("{}/instance/connect/{}", server.base_url, session.name);
             if let Some(phone) = phone {
                 // A socket already showing a QR answers that QR and makes no pairing code:
                 // it must be closed first (FACTS.md §1.6).
-                let now = self.status(client, server, session).await?;
+                let now = self.status(server, session).await?;
                 if now.raw == "connecting" {
-                    self.logout(client, server, session).await?;
+                    self.logout(server, session).await?;
                 }
                 url.push_str(&format!("?number={phone}"));
             }
-            let (status, body) = call(client, Method::GET, url, session.token, None).await?;
+            let (status, body) = call(server, Method::GET, url, session.token, None).await?;
             Ok(connection_of(&succeeded(status, body)?))
         })
     }
 
     fn status<'a>(
         &'a self,
-        client: &'a ProviderClient,
         server: &'a Server<'a>,
         session: &'a Session<'a>,
-    ) -> BoxFuture<'a, Result<Connection, ProviderError>> {
+    ) -> Call<'a, Connection> {
         Box::pin(async move {
+            // The state from memory (the database's lags); the owner, once open, from the
+            // instance's row.
             let url = format!(
                 "{}/instance/connectionState/{}",
                 server.base_url, session.name
             );
-            let (status, body) = call(client, Method::GET, url, session.token, None).await?;
+            let (status, body) = call(server, Method::GET, url, session.token, None).await?;
             let body = succeeded(status, body)?;
-            let raw = body["instance"]["state"]
-                .as_str()
-                .unwrap_or("close")
-                .to_string();
-            Ok(Connection {
-                status: state_of(&raw),
-                raw,
-                qr: None,
-                pairing_code: None,
-            })
+            let raw = body["instance"]["state"].as_str().unwrap_or("close");
+            let mut connection = Connection::bare(state_of(raw), raw);
+            if connection.status == Status::Connected {
+                let url = format!(
+                    "{}/instance/fetchInstances?instanceName={}",
+                    server.base_url, session.name
+                );
+                let (status, rows) = call(server, Method::GET, url, session.token, None).await?;
+                let rows = succeeded(status, rows)?;
+                connection.phone = rows[0]["ownerJid"]
+                    .as_str()
+                    .and_then(|jid| jid.split('@').next())
+                    .map(String::from);
+            }
+            Ok(connection)
         })
     }
 
-    fn logout<'a>(
-        &'a self,
-        client: &'a ProviderClient,
-        server: &'a Server<'a>,
-        session: &'a Session<'a>,
-    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+    fn restart<'a>(&'a self, server: &'a Server<'a>, session: &'a Session<'a>) -> Call<'a, ()> {
+        Box::pin(async move {
+            let url = format!("{}/instance/restart/{}", server.base_url, session.name);
+            let (status, body) = call(server, Method::POST, url, session.token, None).await?;
+            // A closed session answers 200 `{"error": true, "message": "[object Object]"}`.
+            if body["error"] == Value::Bool(true) {
+                return Err(ProviderError::Rejected(
+                    "The session is not open: connect it instead.".into(),
+                ));
+            }
+            succeeded(status, body).map(|_| ())
+        })
+    }
+
+    fn logout<'a>(&'a self, server: &'a Server<'a>, session: &'a Session<'a>) -> Call<'a, ()> {
         Box::pin(async move {
             let url = format!("{}/instance/logout/{}", server.base_url, session.name);
-            let (status, body) = call(client, Method::DELETE, url, session.token, None).await?;
+            let (status, body) = call(server, Method::DELETE, url, session.token, None).await?;
             match status {
                 // "The instance is not connected": already logged out.
                 400 => Ok(()),
@@ -216,21 +237,75 @@ impl Adapter for Evolution {
         })
     }
 
-    fn delete<'a>(
-        &'a self,
-        client: &'a ProviderClient,
-        server: &'a Server<'a>,
-        session: &'a Session<'a>,
-    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+    fn delete<'a>(&'a self, server: &'a Server<'a>, session: &'a Session<'a>) -> Call<'a, ()> {
         Box::pin(async move {
             let url = format!("{}/instance/delete/{}", server.base_url, session.name);
             let key = server.credentials.get("api_key");
-            let (status, body) = call(client, Method::DELETE, url, key, None).await?;
+            let (status, body) = call(server, Method::DELETE, url, key, None).await?;
             match status {
                 404 => Ok(()),
                 _ => succeeded(status, body).map(|_| ()),
             }
         })
+    }
+
+    fn apply_settings<'a>(
+        &'a self,
+        server: &'a Server<'a>,
+        session: &'a Session<'a>,
+        settings: &'a Behaviour,
+    ) -> Call<'a, ()> {
+        Box::pin(async move {
+            // All six booleans are required by the server's schema.
+            let body = json!({
+                "rejectCall": settings.reject_calls,
+                "msgCall": settings.call_message.clone().unwrap_or_default(),
+                "groupsIgnore": settings.ignore_groups,
+                "alwaysOnline": settings.always_online,
+                "readMessages": settings.read_messages,
+                "readStatus": settings.read_status,
+                "syncFullHistory": false,
+            });
+            let url = format!("{}/settings/set/{}", server.base_url, session.name);
+            let (status, answer) =
+                call(server, Method::POST, url, session.token, Some(body)).await?;
+            succeeded(status, answer).map(|_| ())
+        })
+    }
+
+    fn send_text<'a>(
+        &'a self,
+        server: &'a Server<'a>,
+        session: &'a Session<'a>,
+        to: &'a str,
+        text: &'a str,
+    ) -> Call<'a, String> {
+        Box::pin(async move {
+            let url = format!("{}/message/sendText/{}", server.base_url, session.name);
+            let body = json!({"number": to, "text": text});
+            let (status, answer) =
+                call(server, Method::POST, url, session.token, Some(body)).await?;
+            let answer = succeeded(status, answer)?;
+            answer["key"]["id"]
+                .as_str()
+                .map(String::from)
+                .ok_or(ProviderError::Unreachable(
+                    "the sent message came without its id",
+                ))
+        })
+    }
+
+    fn hear(&self, body: &Value) -> Heard {
+        let event = body["event"].as_str().unwrap_or("unreadable");
+        Heard {
+            moves_session: matches!(
+                event,
+                "connection.update" | "qrcode.updated" | "logout.instance" | "remove.instance"
+            ),
+            shows_qr: event == "qrcode.updated",
+            message_id: body["data"]["key"]["id"].as_str().map(String::from),
+            event: event.to_string(),
+        }
     }
 }
 
@@ -240,6 +315,14 @@ fn message_of(body: &Value) -> String {
         match value {
             Value::String(s) => out.push(s.clone()),
             Value::Array(items) => items.iter().for_each(|v| flatten(v, out)),
+            // A send to a number that is not on WhatsApp: `[{jid, exists: false, number}]`.
+            Value::Object(o) if o.get("exists") == Some(&Value::Bool(false)) => {
+                let number = o
+                    .get("number")
+                    .and_then(Value::as_str)
+                    .unwrap_or("The number");
+                out.push(format!("{number} is not on WhatsApp"));
+            }
             Value::Object(_) => out.push(value.to_string()),
             _ => {}
         }
@@ -266,7 +349,10 @@ mod tests {
             text(json!([["instance requires property \"rejectCall\""]])),
             "instance requires property \"rejectCall\""
         );
-        assert!(text(json!([{"exists": false, "number": "55"}])).contains("\"exists\":false"));
+        assert_eq!(
+            text(json!([{"jid": "55@s.whatsapp.net", "exists": false, "number": "55"}])),
+            "55 is not on WhatsApp"
+        );
         assert_eq!(
             text(json!(null)),
             "The Evolution server refused the request."

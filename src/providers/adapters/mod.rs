@@ -1,10 +1,13 @@
 //! One adapter per provider type, behind one trait: what the hub asks of a provider
-//! server, each in its own wire format and with its own traps (FACTS.md).
+//! server, each in its own wire format and with its own traps (FACTS.md). What a type
+//! cannot do is said by its [`Capabilities`]: the API answers 409
+//! `not_supported_by_provider` for it and the UI hides it.
 
 mod evolution;
 
 use futures_util::future::BoxFuture;
 use serde::Serialize;
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::platform::error::{AppError, AppResult};
@@ -13,28 +16,48 @@ use super::{
     ProviderKind,
     credentials::Credentials,
     http::{ProviderClient, ProviderError},
+    instances::Behaviour,
 };
 
-/// A provider server as an adapter calls it.
+/// A provider server as an adapter calls it, through the hub's client.
 pub struct Server<'a> {
+    pub http: &'a ProviderClient,
     pub base_url: &'a str,
     pub credentials: &'a Credentials,
 }
 
-/// An instance as an adapter calls it: its name on the server and its own credential.
+/// An instance as an adapter calls it: its name on the server and its own credential
+/// (whatever the adapter made of it on create: a token, or what a registration was given).
 pub struct Session<'a> {
     pub name: &'a str,
     pub token: &'a str,
 }
 
-/// Where the provider posts an instance's events, and the secret it sends back with each.
+/// Where the provider posts an instance's events, and the secret that proves a post is
+/// the provider's: sent back in [`SECRET_HEADER`] by providers that let the hub set a
+/// header, else carried in the URL itself ([`Webhook::url_with_secret`]).
 pub struct Webhook<'a> {
     pub url: &'a str,
     pub secret: &'a str,
 }
 
+impl Webhook<'_> {
+    pub fn url_with_secret(&self) -> String {
+        format!("{}/{}", self.url, self.secret)
+    }
+}
+
 /// The header the hub asks providers that let it set one to send its secret in.
 pub const SECRET_HEADER: &str = "x-whatpro-webhook-token";
+
+/// What a new instance is made (or registered) with.
+pub struct NewSession<'a> {
+    pub name: &'a str,
+    /// The instance credentials the admin gave, for types whose instances are made in the
+    /// provider's own panel (Z-API) or console (Cloud API); empty otherwise.
+    pub given: &'a Credentials,
+    pub webhook: &'a Webhook<'a>,
+}
 
 /// The hub's instance status; the provider's own value is kept beside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -73,61 +96,136 @@ pub struct Qr {
 #[derive(Debug, Clone)]
 pub struct Connection {
     pub status: Status,
-    /// The provider's own value (Evolution's `state`).
+    /// The provider's own value (Evolution's `state`, WAHA's `status`…).
     pub raw: String,
+    /// The number the session belongs to, when the provider tells it.
+    pub phone: Option<String>,
     pub qr: Option<Qr>,
     pub pairing_code: Option<String>,
 }
 
-pub trait Adapter: Send + Sync {
-    /// Reaches the server and checks that it takes the credentials.
-    fn verify<'a>(
-        &'a self,
-        client: &'a ProviderClient,
-        server: &'a Server<'a>,
-    ) -> BoxFuture<'a, Result<(), ProviderError>>;
+impl Connection {
+    /// Only a status, as after a logout.
+    pub fn bare(status: Status, raw: &str) -> Connection {
+        Connection {
+            status,
+            raw: raw.into(),
+            phone: None,
+            qr: None,
+            pairing_code: None,
+        }
+    }
+}
 
-    /// Makes instance `name` on the server, posting its events to `webhook`; answers its
-    /// own credential.
-    fn create<'a>(
-        &'a self,
-        client: &'a ProviderClient,
-        server: &'a Server<'a>,
-        name: &'a str,
-        webhook: &'a Webhook<'a>,
-    ) -> BoxFuture<'a, Result<String, ProviderError>>;
+/// What one of the provider's webhook posts says, read without trusting it: whether it
+/// may have moved the session (then the session is read back), and the id of the message
+/// it carries (a redelivery of the same message is stored once).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Heard {
+    pub event: String,
+    pub moves_session: bool,
+    /// A new QR was shown: the session waits for a scan (if it still connects).
+    pub shows_qr: bool,
+    pub message_id: Option<String>,
+}
+
+/// What a provider type can do.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Capabilities {
+    /// The hub makes its instances on the server; otherwise they are made in the
+    /// provider's own panel and registered here with their credentials.
+    pub creates_instances: bool,
+    /// The instance credentials a registration takes.
+    #[schema(value_type = Vec<String>)]
+    pub instance_credentials: &'static [&'static str],
+    pub qr: bool,
+    pub pairing_code: bool,
+    pub restart: bool,
+    pub logout: bool,
+    /// The behaviour settings the provider applies (`reject_calls`, `ignore_groups`…).
+    #[schema(value_type = Vec<String>)]
+    pub settings: &'static [&'static str],
+    pub send_text: bool,
+}
+
+/// A call to a provider server.
+pub type Call<'a, T> = BoxFuture<'a, Result<T, ProviderError>>;
+
+fn unsupported<'a, T: 'a>(what: &'static str) -> Call<'a, T> {
+    Box::pin(async move { Err(ProviderError::NotSupported(what)) })
+}
+
+pub trait Adapter: Send + Sync {
+    fn capabilities(&self) -> &'static Capabilities;
+
+    /// Reaches the server and checks that it takes the credentials.
+    fn verify<'a>(&'a self, server: &'a Server<'a>) -> Call<'a, ()>;
+
+    /// Makes the instance on the server (or checks the one registered), its events posted
+    /// to the webhook; answers the instance's own credential, sealed by the hub.
+    fn create<'a>(&'a self, server: &'a Server<'a>, new: &'a NewSession<'a>) -> Call<'a, String>;
 
     /// Starts a session: a QR to scan, or with `phone` a pairing code to type.
     fn connect<'a>(
         &'a self,
-        client: &'a ProviderClient,
         server: &'a Server<'a>,
         session: &'a Session<'a>,
         phone: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Connection, ProviderError>>;
+    ) -> Call<'a, Connection>;
 
     fn status<'a>(
         &'a self,
-        client: &'a ProviderClient,
         server: &'a Server<'a>,
         session: &'a Session<'a>,
-    ) -> BoxFuture<'a, Result<Connection, ProviderError>>;
+    ) -> Call<'a, Connection>;
+
+    /// Restarts the session without a new scan.
+    fn restart<'a>(&'a self, _: &'a Server<'a>, _: &'a Session<'a>) -> Call<'a, ()> {
+        unsupported("restart")
+    }
 
     /// Ends the session (the instance stays); one already ended is fine.
-    fn logout<'a>(
-        &'a self,
-        client: &'a ProviderClient,
-        server: &'a Server<'a>,
-        session: &'a Session<'a>,
-    ) -> BoxFuture<'a, Result<(), ProviderError>>;
+    fn logout<'a>(&'a self, _: &'a Server<'a>, _: &'a Session<'a>) -> Call<'a, ()> {
+        unsupported("logout")
+    }
 
     /// Removes the instance from the server; one already gone is fine.
-    fn delete<'a>(
+    fn delete<'a>(&'a self, server: &'a Server<'a>, session: &'a Session<'a>) -> Call<'a, ()>;
+
+    fn apply_settings<'a>(
         &'a self,
-        client: &'a ProviderClient,
-        server: &'a Server<'a>,
-        session: &'a Session<'a>,
-    ) -> BoxFuture<'a, Result<(), ProviderError>>;
+        _: &'a Server<'a>,
+        _: &'a Session<'a>,
+        _: &'a Behaviour,
+    ) -> Call<'a, ()> {
+        unsupported("settings")
+    }
+
+    /// Sends `text` to the number `to` (digits with country code); answers the provider's
+    /// message id, which means accepted, not delivered.
+    fn send_text<'a>(
+        &'a self,
+        _: &'a Server<'a>,
+        _: &'a Session<'a>,
+        _to: &'a str,
+        _text: &'a str,
+    ) -> Call<'a, String> {
+        unsupported("send_text")
+    }
+
+    /// Reads one webhook post of the provider.
+    fn hear(&self, body: &Value) -> Heard;
+
+    /// Whether the type signs its webhook posts with a server credential (Cloud API's app
+    /// secret), which the hub then checks besides its own secret.
+    fn signs_webhooks(&self) -> bool {
+        false
+    }
+
+    /// Whether a webhook post carries the provider's signature.
+    fn signed_by_server(&self, _: &Server<'_>, _: &axum::http::HeaderMap, _: &[u8]) -> bool {
+        true
+    }
 }
 
 /// The adapter of `kind`; 422 `provider_type_unsupported` for a type the hub cannot

@@ -10,6 +10,7 @@ use crate::{
     providers::{
         adapters::{Adapter, Connection, Server, Session},
         credentials::Credentials,
+        http::ProviderClient,
         store as providers,
     },
 };
@@ -17,6 +18,7 @@ use crate::{
 /// The provider server of the account, opened for an adapter: 404 for another account's.
 pub struct Opened {
     pub adapter: &'static dyn Adapter,
+    http: ProviderClient,
     base_url: String,
     credentials: Credentials,
 }
@@ -30,6 +32,7 @@ impl Opened {
         let adapter = crate::providers::adapters::of(kind)?;
         Ok(Opened {
             adapter,
+            http: state.providers.clone(),
             credentials: Credentials::open(&state.vault, row.id, &row.credentials)?,
             base_url: row.base_url,
         })
@@ -37,6 +40,7 @@ impl Opened {
 
     pub fn server(&self) -> Server<'_> {
         Server {
+            http: &self.http,
             base_url: &self.base_url,
             credentials: &self.credentials,
         }
@@ -74,12 +78,8 @@ impl Live {
     }
 
     /// Where the session stands now, as the provider says.
-    pub async fn read_back(&self, state: &AppState) -> AppResult<Connection> {
+    pub async fn read_back(&self) -> AppResult<Connection> {
         let server = self.opened.server();
-        Ok(self
-            .opened
-            .adapter
-            .status(&state.providers, &server, &self.session())
-            .await?)
+        Ok(self.opened.adapter.status(&server, &self.session()).await?)
     }
 }

@@ -4,15 +4,23 @@
 
 pub mod live;
 mod routes;
+mod session;
 pub mod store;
+
+mod behaviour;
 
 use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+pub use behaviour::Behaviour;
 pub use routes::router;
 
+use super::{
+    adapters::{Adapter, NewSession, Server, Webhook},
+    credentials::Credentials,
+};
 use crate::platform::{
     crypto::Vault,
     error::{AppError, AppResult},
@@ -26,24 +34,29 @@ pub struct Made {
     pub secret: String,
 }
 
-/// Makes instance `name` on `server`, its webhook pointing at the hub.
+/// Makes instance `name` on `server` (or registers the one `given` names), its webhook
+/// pointing at the hub.
 pub async fn make_on_server(
-    state: &crate::app::state::AppState,
-    adapter: &dyn super::adapters::Adapter,
-    server: &super::adapters::Server<'_>,
+    public_url: &str,
+    adapter: &dyn Adapter,
+    server: &Server<'_>,
     name: &str,
+    given: &Credentials,
 ) -> AppResult<Made> {
     use rand::distr::{Alphanumeric, SampleString};
     let id = Uuid::now_v7();
     let secret = Alphanumeric.sample_string(&mut rand::rng(), 32);
-    let url = format!("{}/api/v1/webhooks/providers/{id}", state.config.public_url);
-    let webhook = super::adapters::Webhook {
+    let url = format!("{public_url}/api/v1/webhooks/providers/{id}");
+    let webhook = Webhook {
         url: &url,
         secret: &secret,
     };
-    let token = adapter
-        .create(&state.providers, server, name, &webhook)
-        .await?;
+    let new = NewSession {
+        name,
+        given,
+        webhook: &webhook,
+    };
+    let token = adapter.create(server, &new).await?;
     Ok(Made { id, token, secret })
 }
 
@@ -82,6 +95,11 @@ pub struct Instance {
     pub status: String,
     /// The provider's own value (Evolution: `close`, `connecting`, `open`).
     pub provider_status: Option<String>,
+    /// How the number behaves, as pushed to its provider.
+    #[sqlx(try_from = "String")]
+    pub settings: Behaviour,
+    /// The Chatwoot inbox the number is bridged to.
+    pub chatwoot_inbox_id: Option<i64>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_event_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]

@@ -1,14 +1,14 @@
 use axum::{extract::State, http::StatusCode};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{
-    Instance, StatusChange,
+    Behaviour, Instance, StatusChange,
     live::{Live, Opened},
     seal,
-    store::{self, NewInstance, Seen},
+    store::{self, NewInstance},
 };
 use crate::{
     app::state::AppState,
@@ -21,18 +21,16 @@ use crate::{
         params::ApiPath,
         validate::Validator,
     },
-    providers::adapters::{Connection, Qr, Session},
+    providers::{adapters::Session, credentials::Credentials},
     tenancy::{AccountScope, Role},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_instances, create_instance))
-        .routes(routes!(get_instance, delete_instance))
-        .routes(routes!(connect_instance))
-        .routes(routes!(check_instance))
-        .routes(routes!(logout_instance))
+        .routes(routes!(get_instance, update_instance, delete_instance))
         .routes(routes!(instance_history))
+        .merge(super::session::router())
 }
 
 async fn found(state: &AppState, scope: &AccountScope, id: Uuid) -> AppResult<Instance> {
@@ -56,8 +54,22 @@ async fn list_instances(
 #[serde(deny_unknown_fields)]
 pub struct NewInstanceInput {
     pub provider_id: Uuid,
-    /// Its name on the provider server: letters, digits, `-` and `_`.
+    /// Its name on the provider server (for types whose instances are registered, the
+    /// hub's own label): letters, digits, `-` and `_`.
     pub name: String,
+    /// For types whose instances are made in the provider's panel: Z-API `{instance_id,
+    /// instance_token}`, Cloud API `{phone_number_id}`. Left out for the others.
+    #[schema(value_type = Option<Object>)]
+    pub credentials: Option<serde_json::Value>,
+    /// Behaviour settings to apply at once.
+    pub settings: Option<Behaviour>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceChanges {
+    /// The whole set of behaviour settings (what is left out is off).
+    pub settings: Behaviour,
 }
 
 /// Creates a number on a provider server (admins), within `max_instances`.
@@ -83,7 +95,12 @@ async fn create_instance(
         "must be 1 to 64 of letters, digits, - and _",
     );
     v.finish()?;
+    let settings = body.settings.unwrap_or_default();
+    settings.validate()?;
     let opened = Opened::of(&state, scope.account_id, body.provider_id).await?;
+    let can = opened.adapter.capabilities();
+    let given = Credentials::of_instance(can.instance_credentials, body.credentials.as_ref())?;
+    settings.ensure_supported(can.settings)?;
     // The slot first (without holding it across the call), then again when recording.
     let defaults = &state.config.plan_defaults;
     {
@@ -91,7 +108,10 @@ async fn create_instance(
         entitlements::ensure_capacity(&mut tx, defaults, scope.account_id, Resource::Instances)
             .await?;
     }
-    let made = super::make_on_server(&state, opened.adapter, &opened.server(), &body.name).await?;
+    let server = opened.server();
+    let public_url = &state.config.public_url;
+    let made =
+        super::make_on_server(public_url, opened.adapter, &server, &body.name, &given).await?;
     let id = made.id;
     let now = clock::now();
     let mut tx = state.db.begin().await?;
@@ -105,11 +125,18 @@ async fn create_instance(
             name: &body.name,
             token: &made.token,
         };
-        let _ = opened
-            .adapter
-            .delete(&state.providers, &opened.server(), &session)
-            .await;
+        let _ = opened.adapter.delete(&server, &session).await;
         return Err(err);
+    }
+    if !settings.asked().is_empty() {
+        let session = Session {
+            name: &body.name,
+            token: &made.token,
+        };
+        opened
+            .adapter
+            .apply_settings(&server, &session, &settings)
+            .await?;
     }
     let sealed = seal(&state.vault, id, &made.token);
     let sealed_secret = super::seal_secret(&state.vault, id, &made.secret);
@@ -123,6 +150,7 @@ async fn create_instance(
         now,
     };
     store::insert(&mut tx, &new).await?;
+    store::set_settings(&mut tx, scope.account_id, id, &settings, now).await?;
     let instance = store::get(&mut tx, scope.account_id, id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -145,158 +173,47 @@ async fn get_instance(
     Ok(ApiJson(found(&state, &scope, path.1).await?))
 }
 
-/// Records what the provider said of the instance, audited when it changed.
-async fn seen(
-    state: &AppState,
-    scope: &AccountScope,
-    id: Uuid,
-    connection: &Connection,
-    reason: &str,
-    source: &str,
-) -> AppResult<Instance> {
+/// Changes how the number behaves (admins): applied by the provider first, kept only once
+/// it took them; 409 `not_supported_by_provider` for a setting its type lacks.
+#[utoipa::path(patch, path = "/api/v1/accounts/{accountId}/instances/{instanceId}", tag = "providers",
+    params(("accountId" = Uuid, Path), ("instanceId" = Uuid, Path)), request_body = InstanceChanges,
+    responses((status = 200, body = Instance), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem), (status = 502, body = Problem)))]
+async fn update_instance(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
+    ApiJson(body): ApiJson<InstanceChanges>,
+) -> AppResult<ApiJson<Instance>> {
+    scope.require(Role::Admin)?;
+    body.settings.validate()?;
+    let live = Live::of(&state, scope.account_id, path.1).await?;
+    let (opened, session) = (&live.opened, live.session());
+    body.settings
+        .ensure_supported(opened.adapter.capabilities().settings)?;
+    if body.settings != live.instance.settings {
+        opened
+            .adapter
+            .apply_settings(&opened.server(), &session, &body.settings)
+            .await?;
+    }
     let mut tx = state.db.begin().await?;
-    let before = store::get(&mut tx, scope.account_id, id)
+    store::set_settings(
+        &mut tx,
+        scope.account_id,
+        path.1,
+        &body.settings,
+        clock::now(),
+    )
+    .await?;
+    let after = store::get(&mut tx, scope.account_id, path.1)
         .await?
         .ok_or(AppError::NotFound)?;
-    let seen = Seen {
-        status: connection.status.as_str(),
-        raw: &connection.raw,
-        reason,
-        source,
-    };
-    if store::record(&mut tx, scope.account_id, id, &seen, clock::now()).await? {
-        let after = store::get(&mut tx, scope.account_id, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let entry = AuditEntry::new(scope, "instance.status_changed", "instance", id).changes(
-            Some(&serde_json::json!({"status": before.status})),
-            Some(&serde_json::json!({"status": after.status})),
-        );
-        audit::record(&mut tx, entry).await?;
-    }
-    let instance = store::get(&mut tx, scope.account_id, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let entry = AuditEntry::new(&scope, "instance.updated", "instance", path.1)
+        .changes(Some(&live.instance), Some(&after));
+    audit::record(&mut tx, entry).await?;
     tx.commit().await?;
-    Ok(instance)
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConnectInput {
-    /// `qr` (scan with the phone) or `pairing_code` (type a code on the phone).
-    #[schema(example = "qr")]
-    pub method: String,
-    /// With `pairing_code`: the number, digits with country code.
-    pub phone: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Connecting {
-    pub instance: Instance,
-    /// The QR to scan, while one is shown (providers rotate it: ask again).
-    pub qr: Option<Qr>,
-    pub pairing_code: Option<String>,
-}
-
-/// Starts (or resumes) the session of a number (admins).
-#[utoipa::path(post, path = "/api/v1/accounts/{accountId}/instances/{instanceId}/connect", tag = "providers",
-    params(("accountId" = Uuid, Path), ("instanceId" = Uuid, Path)), request_body = ConnectInput,
-    responses((status = 200, body = Connecting), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 422, body = Problem), (status = 502, body = Problem)))]
-async fn connect_instance(
-    State(state): State<AppState>,
-    scope: AccountScope,
-    ApiPath(path): ApiPath<(Uuid, Uuid)>,
-    ApiJson(body): ApiJson<ConnectInput>,
-) -> AppResult<ApiJson<Connecting>> {
-    scope.require(Role::Admin)?;
-    let phone = body
-        .phone
-        .as_deref()
-        .map(|p| p.chars().filter(char::is_ascii_digit).collect::<String>());
-    let mut v = Validator::default();
-    v.check(
-        matches!(body.method.as_str(), "qr" | "pairing_code"),
-        "method",
-        "must be qr or pairing_code",
-    );
-    if body.method == "pairing_code" {
-        v.check(
-            phone.as_ref().is_some_and(|p| (10..=15).contains(&p.len())),
-            "phone",
-            "must be the number with country code",
-        );
-    }
-    v.finish()?;
-    let live = Live::of(&state, scope.account_id, path.1).await?;
-    let (opened, session) = (&live.opened, live.session());
-    let phone = phone.filter(|_| body.method == "pairing_code");
-    let connection = opened
-        .adapter
-        .connect(
-            &state.providers,
-            &opened.server(),
-            &session,
-            phone.as_deref(),
-        )
-        .await?;
-    let instance = seen(&state, &scope, path.1, &connection, "connect", "user").await?;
-    Ok(ApiJson(Connecting {
-        instance,
-        qr: connection.qr,
-        pairing_code: connection.pairing_code,
-    }))
-}
-
-/// Asks the provider where the session stands now (admins and supervisors).
-#[utoipa::path(post, path = "/api/v1/accounts/{accountId}/instances/{instanceId}/check", tag = "providers",
-    params(("accountId" = Uuid, Path), ("instanceId" = Uuid, Path)),
-    responses((status = 200, body = Instance), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 502, body = Problem)))]
-async fn check_instance(
-    State(state): State<AppState>,
-    scope: AccountScope,
-    ApiPath(path): ApiPath<(Uuid, Uuid)>,
-) -> AppResult<ApiJson<Instance>> {
-    scope.require(Role::Supervisor)?;
-    let live = Live::of(&state, scope.account_id, path.1).await?;
-    let (opened, session) = (&live.opened, live.session());
-    let connection = opened
-        .adapter
-        .status(&state.providers, &opened.server(), &session)
-        .await?;
-    Ok(ApiJson(
-        seen(&state, &scope, path.1, &connection, "check", "check").await?,
-    ))
-}
-
-/// Ends the number's session; the instance stays, to connect again (admins).
-#[utoipa::path(post, path = "/api/v1/accounts/{accountId}/instances/{instanceId}/logout", tag = "providers",
-    params(("accountId" = Uuid, Path), ("instanceId" = Uuid, Path)),
-    responses((status = 200, body = Instance), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 502, body = Problem)))]
-async fn logout_instance(
-    State(state): State<AppState>,
-    scope: AccountScope,
-    ApiPath(path): ApiPath<(Uuid, Uuid)>,
-) -> AppResult<ApiJson<Instance>> {
-    scope.require(Role::Admin)?;
-    let live = Live::of(&state, scope.account_id, path.1).await?;
-    let (opened, session) = (&live.opened, live.session());
-    opened
-        .adapter
-        .logout(&state.providers, &opened.server(), &session)
-        .await?;
-    let ended = Connection {
-        status: crate::providers::adapters::Status::Disconnected,
-        raw: "close".into(),
-        qr: None,
-        pairing_code: None,
-    };
-    Ok(ApiJson(
-        seen(&state, &scope, path.1, &ended, "logout", "user").await?,
-    ))
+    Ok(ApiJson(after))
 }
 
 /// Deletes the number from its provider server and from the hub (admins); its slot is free
@@ -313,10 +230,7 @@ async fn delete_instance(
     scope.require(Role::Admin)?;
     let live = Live::of(&state, scope.account_id, path.1).await?;
     let (opened, session) = (&live.opened, live.session());
-    opened
-        .adapter
-        .delete(&state.providers, &opened.server(), &session)
-        .await?;
+    opened.adapter.delete(&opened.server(), &session).await?;
     let mut tx = state.db.begin().await?;
     store::delete(&mut tx, scope.account_id, path.1, clock::now()).await?;
     let entry = AuditEntry::new(&scope, "instance.deleted", "instance", path.1)

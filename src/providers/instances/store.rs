@@ -1,7 +1,7 @@
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{Instance, StatusChange};
+use super::{Behaviour, Instance, StatusChange};
 use crate::{
     on_conn, on_tx,
     platform::{
@@ -15,8 +15,8 @@ const FLAPPING: Duration = Duration::minutes(2);
 
 macro_rules! columns {
     () => {
-        "id, provider_id, name, phone, status, provider_status, last_event_at, created_at,
-         updated_at"
+        "id, provider_id, name, phone, status, provider_status, settings, chatwoot_inbox_id,
+         last_event_at, created_at, updated_at"
     };
 }
 
@@ -98,6 +98,8 @@ pub async fn any_on(tx: &mut Tx, provider_id: Uuid) -> AppResult<bool> {
 pub struct Seen<'a> {
     pub status: &'a str,
     pub raw: &'a str,
+    /// The session's number, when the provider told it.
+    pub phone: Option<&'a str>,
     pub reason: &'a str,
     pub source: &'a str,
 }
@@ -117,10 +119,18 @@ pub async fn record(
     let Some(from) = current else {
         return Ok(false);
     };
+    let phone = seen.phone.map(|phone| {
+        phone
+            .chars()
+            .filter(char::is_ascii_digit)
+            .take(20)
+            .collect::<String>()
+    });
     on_tx!(tx, c => sqlx::query(
-        "UPDATE instances SET status = $3, provider_status = $4, updated_at = $5
+        "UPDATE instances SET status = $3, provider_status = $4, updated_at = $5,
+             phone = COALESCE($6, phone)
          WHERE account_id = $1 AND id = $2")
-        .bind(account_id).bind(id).bind(seen.status).bind(seen.raw).bind(now)
+        .bind(account_id).bind(id).bind(seen.status).bind(seen.raw).bind(now).bind(phone)
         .execute(c).await?.rows_affected());
     if from == seen.status {
         return Ok(false);
@@ -158,11 +168,22 @@ pub async fn history(
     )
 }
 
-/// The account and sealed webhook secret of a live instance, whatever its account (the
+/// What a webhook of a live instance is checked against, whatever its account (the
 /// webhook names only the instance).
-pub async fn webhook_key(conn: impl Into<Conn<'_>>, id: Uuid) -> AppResult<Option<(Uuid, String)>> {
-    let sql =
-        "SELECT account_id, webhook_secret FROM instances WHERE id = $1 AND deleted_at IS NULL";
+#[derive(sqlx::FromRow)]
+pub struct WebhookKey {
+    pub account_id: Uuid,
+    pub provider_id: Uuid,
+    /// The provider's type.
+    pub kind: String,
+    /// Sealed.
+    pub webhook_secret: String,
+}
+
+pub async fn webhook_key(conn: impl Into<Conn<'_>>, id: Uuid) -> AppResult<Option<WebhookKey>> {
+    let sql = "SELECT i.account_id, i.provider_id, p.kind, i.webhook_secret
+               FROM instances i JOIN providers p ON p.id = i.provider_id
+               WHERE i.id = $1 AND i.deleted_at IS NULL";
     Ok(on_conn!(conn.into(), c => sqlx::query_as(sql).bind(id).fetch_optional(c).await?))
 }
 
@@ -173,14 +194,17 @@ pub async fn heard(tx: &mut Tx, account_id: Uuid, id: Uuid, at: OffsetDateTime) 
     Ok(())
 }
 
-/// Records the number an instance's session belongs to.
-pub async fn set_phone(tx: &mut Tx, account_id: Uuid, id: Uuid, phone: &str) -> AppResult<()> {
-    let phone: String = phone
-        .chars()
-        .filter(char::is_ascii_digit)
-        .take(20)
-        .collect();
-    let sql = "UPDATE instances SET phone = $3 WHERE account_id = $1 AND id = $2";
-    on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(id).bind(phone).execute(c).await?.rows_affected());
+/// Keeps the settings the provider took.
+pub async fn set_settings(
+    tx: &mut Tx,
+    account_id: Uuid,
+    id: Uuid,
+    settings: &Behaviour,
+    now: OffsetDateTime,
+) -> AppResult<()> {
+    let sql = "UPDATE instances SET settings = $3, updated_at = $4
+               WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL";
+    let json = settings.to_json();
+    on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(id).bind(json).bind(now).execute(c).await?.rows_affected());
     Ok(())
 }

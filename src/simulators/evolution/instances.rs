@@ -32,6 +32,10 @@ pub struct SimInstance {
     pub owner: Option<String>,
     /// Where its events go (`webhook.url` of the create), with the headers to send.
     pub webhook: Option<(String, Vec<(String, String)>)>,
+    /// The settings row (`/settings/set` body), `null` until set.
+    pub settings: Value,
+    /// Texts sent through it: (number, text).
+    pub sent: Vec<(String, String)>,
 }
 
 impl SimInstance {
@@ -56,7 +60,7 @@ fn allowed(shared: &Shared, headers: &HeaderMap, instance: Option<&SimInstance>)
 }
 
 /// The instance named, once the key may act on it: 404 first, then 401, as Evolution.
-fn guarded<'a>(
+pub(super) fn guarded<'a>(
     shared: &Shared,
     instances: &'a mut std::collections::HashMap<String, SimInstance>,
     name: &str,
@@ -128,6 +132,8 @@ pub(super) async fn create(
         qr_count: 0,
         pairing_code: body.number.map(|_| super::pairing_code()),
         owner: None,
+        settings: Value::Null,
+        sent: Vec::new(),
         webhook: body.webhook.as_ref().and_then(|hook| {
             let url = hook["url"].as_str()?.to_string();
             let headers = hook["headers"]

@@ -8,6 +8,7 @@
 mod events;
 mod instances;
 mod phone;
+mod session;
 
 pub use instances::SimInstance;
 
@@ -109,6 +110,10 @@ impl EvolutionSimulator {
                 "/instance/connectionState/{name}",
                 get(instances::connection_state),
             )
+            .route("/instance/fetchInstances", get(session::fetch_instances))
+            .route("/instance/restart/{name}", post(session::restart))
+            .route("/settings/set/{name}", post(session::set_settings))
+            .route("/message/sendText/{name}", post(session::send_text))
             .route("/instance/logout/{name}", delete(instances::logout))
             .route("/instance/delete/{name}", delete(instances::delete))
             .route("/manager", get(phone::page))
@@ -161,6 +166,8 @@ impl EvolutionSimulator {
             pairing_code: None,
             owner: None,
             webhook: None,
+            settings: Value::Null,
+            sent: Vec::new(),
         };
         self.shared.instances().insert(name.to_string(), instance);
     }
