@@ -4,8 +4,10 @@
 
 pub mod asaas;
 pub mod chatwoot;
+pub mod cloud_api;
 pub mod evolution;
 mod qr_image;
+pub mod zapi;
 
 /// A simulator's server task, stopped when the last handle on the simulator goes.
 pub(crate) struct ServerTask(pub(crate) tokio::task::JoinHandle<()>);
