@@ -76,3 +76,14 @@ pub(super) fn unreachable(err: &reqwest::Error) -> ProviderError {
         "request failed"
     })
 }
+
+/// Sends one call; answers the status and the JSON body (`Null` when there is none or it
+/// is not JSON: the caller decides what a status means).
+pub(super) async fn exchange(
+    request: reqwest::RequestBuilder,
+) -> Result<(u16, serde_json::Value), ProviderError> {
+    let response = request.send().await.map_err(|e| unreachable(&e))?;
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(serde_json::Value::Null);
+    Ok((status, body))
+}

@@ -12,7 +12,7 @@ use super::{
     Status,
 };
 use crate::providers::{
-    http::{ProviderError, unreachable},
+    http::{ProviderError, exchange},
     instances::Behaviour,
 };
 
@@ -30,10 +30,7 @@ async fn call(
     if let Some(body) = body {
         request = request.json(&body);
     }
-    let response = request.send().await.map_err(|e| unreachable(&e))?;
-    let status = response.status().as_u16();
-    let body = response.json().await.unwrap_or(Value::Null);
-    Ok((status, body))
+    exchange(request).await
 }
 
 /// What a status other than success means.

@@ -3,7 +3,9 @@
 //! cannot do is said by its [`Capabilities`]: the API answers 409
 //! `not_supported_by_provider` for it and the UI hides it.
 
+mod cloud_api;
 mod evolution;
+mod zapi;
 
 use futures_util::future::BoxFuture;
 use serde::Serialize;
@@ -165,6 +167,18 @@ pub trait Adapter: Send + Sync {
     /// to the webhook; answers the instance's own credential, sealed by the hub.
     fn create<'a>(&'a self, server: &'a Server<'a>, new: &'a NewSession<'a>) -> Call<'a, String>;
 
+    /// Points the provider at the hub's webhook once the instance is stored, for types
+    /// whose provider checks the URL at once (Meta calls it back with a challenge); the
+    /// others set it on create.
+    fn confirm_webhook<'a>(
+        &'a self,
+        _: &'a Server<'a>,
+        _: &'a Session<'a>,
+        _: &'a Webhook<'a>,
+    ) -> Call<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
     /// Starts a session: a QR to scan, or with `phone` a pairing code to type.
     fn connect<'a>(
         &'a self,
@@ -233,11 +247,11 @@ pub trait Adapter: Send + Sync {
 pub fn of(kind: ProviderKind) -> AppResult<&'static dyn Adapter> {
     match kind {
         ProviderKind::Evolution => Ok(&evolution::Evolution),
-        ProviderKind::Waha | ProviderKind::Uazapi | ProviderKind::Zapi | ProviderKind::CloudApi => {
-            Err(AppError::Unprocessable {
-                code: "provider_type_unsupported",
-                message: format!("The hub cannot drive {} servers yet.", kind.as_str()),
-            })
-        }
+        ProviderKind::Zapi => Ok(&zapi::Zapi),
+        ProviderKind::CloudApi => Ok(&cloud_api::CloudApi),
+        ProviderKind::Waha | ProviderKind::Uazapi => Err(AppError::Unprocessable {
+            code: "provider_type_unsupported",
+            message: format!("The hub cannot drive {} servers yet.", kind.as_str()),
+        }),
     }
 }
