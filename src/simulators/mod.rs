@@ -6,8 +6,16 @@ pub mod asaas;
 pub mod chatwoot;
 pub mod cloud_api;
 pub mod evolution;
+mod faults;
 mod qr_image;
+pub mod uazapi;
+pub mod waha;
+#[cfg(test)]
+mod webhook_receiver;
+mod webhooks;
 pub mod zapi;
+
+pub use webhooks::Sent;
 
 /// A simulator's server task, stopped when the last handle on the simulator goes.
 pub(crate) struct ServerTask(pub(crate) tokio::task::JoinHandle<()>);
@@ -16,4 +24,29 @@ impl Drop for ServerTask {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// `len` characters drawn from `alphabet` (ASCII), for ids and codes in a provider's format.
+pub(crate) fn random_text(alphabet: &[u8], len: usize) -> String {
+    (0..len)
+        .map(|_| char::from(alphabet[rand::random_range(0..alphabet.len())]))
+        .collect()
+}
+
+/// Now in milliseconds since the Unix epoch, the unit of the providers' event timestamps.
+pub(crate) fn now_millis() -> i64 {
+    crate::platform::clock::now_micros() / 1_000
+}
+
+/// A pairing code as WhatsApp shows it: `XXXX-XXXX` in its alphabet without look-alikes.
+pub(crate) fn pairing_code() -> String {
+    let code = random_text(b"123456789ABCDEFGHJKLMNPQRSTVWXYZ", 8);
+    format!("{}-{}", &code[..4], &code[4..])
+}
+
+/// The text of a WhatsApp Web QR: `2@<ref>,<noise key>,<identity key>,<secret>`.
+pub(crate) fn whatsapp_qr() -> String {
+    const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let part = |len| random_text(BASE64, len);
+    format!("2@{},{}=,{}=,{}=", part(60), part(43), part(43), part(43))
 }

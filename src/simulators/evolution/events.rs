@@ -22,18 +22,8 @@ pub(super) fn emit(shared: &Shared, instance: &SimInstance, event: &str, data: V
         "server_url": shared.base_url,
         "apikey": instance.token,
     });
-    let mut request = shared.http.post(&url).json(&envelope);
-    for (name, value) in headers {
-        request = request.header(name, value);
-    }
-    let event = event.to_string();
-    let log = std::sync::Arc::clone(&shared.sent);
-    tokio::spawn(async move {
-        let status = request.send().await.ok().map(|r| r.status().as_u16());
-        log.lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push((event, status));
-    });
+    let body = serde_json::to_vec(&envelope).expect("JSON values serialise");
+    shared.webhooks.post(event, &url, body, headers);
 }
 
 /// The session closed: on a logout, `logout.instance` first; then `connection.update`

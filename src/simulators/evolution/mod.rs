@@ -30,7 +30,8 @@ use axum::{
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use super::ServerTask;
+pub use super::Sent;
+use super::{ServerTask, faults::Faults, webhooks::WebhookPoster};
 
 /// A handle on a running simulator; the server stops when the last clone is dropped.
 #[derive(Clone)]
@@ -42,12 +43,11 @@ pub struct EvolutionSimulator {
 
 struct Shared {
     global_key: String,
-    faults: Mutex<Faults>,
+    faults: Faults,
     instances: Mutex<HashMap<String, SimInstance>>,
     /// Posts webhooks (Evolution waits 30 s for an answer).
-    http: reqwest::Client,
+    webhooks: WebhookPoster,
     base_url: String,
-    sent: Arc<Mutex<Vec<Sent>>>,
 }
 
 impl Shared {
@@ -58,23 +58,12 @@ impl Shared {
     }
 }
 
-/// A webhook post: its event, and the receiver's status (`None` when the post failed).
-pub type Sent = (String, Option<u16>);
-
 /// Eight characters like `WZYEH1YY`.
 fn pairing_code() -> String {
     use rand::distr::{Alphanumeric, SampleString};
     Alphanumeric
         .sample_string(&mut rand::rng(), 8)
         .to_uppercase()
-}
-
-#[derive(Default)]
-struct Faults {
-    /// The next requests answer this status, as many times as given.
-    failing: Option<(u32, StatusCode)>,
-    /// The next requests wait this long first, as many times as given.
-    slow: Option<(u32, Duration)>,
 }
 
 impl EvolutionSimulator {
@@ -92,14 +81,10 @@ impl EvolutionSimulator {
         let addr = listener.local_addr().expect("a bound address");
         let shared = Arc::new(Shared {
             global_key: global_key.to_string(),
-            faults: Mutex::default(),
+            faults: Faults::default(),
             instances: Mutex::default(),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .expect("the webhook HTTP client"),
+            webhooks: WebhookPoster::new(),
             base_url: format!("http://{addr}"),
-            sent: Arc::default(),
         });
         let app = Router::new()
             .route("/", get(welcome))
@@ -138,13 +123,12 @@ impl EvolutionSimulator {
 
     /// The next `n` requests answer `status` with Evolution's error body.
     pub fn fail_next(&self, n: u32, status: u16) {
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        self.faults().failing = (n > 0).then_some((n, status));
+        self.shared.faults.fail_next(n, status);
     }
 
     /// The next `n` requests wait `delay` before they are answered.
     pub fn delay_next(&self, n: u32, delay: Duration) {
-        self.faults().slow = (n > 0).then_some((n, delay));
+        self.shared.faults.delay_next(n, delay);
     }
 
     /// The phone scans the QR (or enters the pairing code): the instance opens.
@@ -190,22 +174,11 @@ impl EvolutionSimulator {
 
     /// Webhook posts answered so far: (event, status, or `None` when the post failed).
     pub fn sent(&self) -> Vec<Sent> {
-        self.shared
-            .sent
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.shared.webhooks.sent()
     }
 
     pub fn instance(&self, name: &str) -> Option<SimInstance> {
         self.shared.instances().get(name).cloned()
-    }
-
-    fn faults(&self) -> std::sync::MutexGuard<'_, Faults> {
-        self.shared
-            .faults
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -217,25 +190,8 @@ pub(super) fn error(status: StatusCode, message: Value) -> Response {
 }
 
 async fn faults(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
-    let (failing, slow) = {
-        let mut faults = shared.faults.lock().unwrap_or_else(PoisonError::into_inner);
-        let failing = take(&mut faults.failing);
-        (failing, take(&mut faults.slow))
-    };
-    if let Some(delay) = slow {
-        tokio::time::sleep(delay).await;
-    }
-    match failing {
-        Some(status) => error(status, json!(["Simulated failure"])),
-        None => next.run(request).await,
-    }
-}
-
-/// One use of a counted fault.
-fn take<T: Copy>(slot: &mut Option<(u32, T)>) -> Option<T> {
-    let (left, value) = (*slot)?;
-    *slot = (left > 1).then_some((left - 1, value));
-    Some(value)
+    let refuse = |status, _: &Request| error(status, json!(["Simulated failure"]));
+    shared.faults.apply(request, next, refuse).await
 }
 
 async fn welcome() -> Json<Value> {
