@@ -191,7 +191,7 @@ impl Demo {
             base_url: &base_url,
             credentials: &credentials,
         };
-        let adapter = adapters::of(kind)?;
+        let adapter = adapters::of(kind);
         let (public_url, none) = (
             &state.config.public_url,
             Credentials::of_instance(&[], None)?,

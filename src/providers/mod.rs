@@ -73,6 +73,9 @@ pub struct Provider {
     pub id: Uuid,
     #[serde(rename = "type")]
     pub kind: ProviderKind,
+    /// What numbers on this type of server can do (the UI offers nothing else).
+    #[schema(value_type = adapters::Capabilities)]
+    pub capabilities: &'static adapters::Capabilities,
     pub name: String,
     pub base_url: String,
     /// `ok`, `unreachable` or `credentials_invalid`, from the last check.

@@ -70,7 +70,7 @@ fn checked_base_url(v: &mut Validator, raw: &str) -> String {
 
 /// Checks the server takes the credentials; `kind`'s adapter must exist.
 async fn verify(kind: ProviderKind, server: &Server<'_>) -> AppResult<()> {
-    Ok(adapters::of(kind)?.verify(server).await?)
+    Ok(adapters::of(kind).verify(server).await?)
 }
 
 /// The account's provider servers (any member: no credentials are shown).

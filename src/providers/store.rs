@@ -37,9 +37,11 @@ impl Row {
     }
 
     pub fn view(&self) -> AppResult<Provider> {
+        let kind = self.kind()?;
         Ok(Provider {
             id: self.id,
-            kind: self.kind()?,
+            kind,
+            capabilities: super::adapters::of(kind).capabilities(),
             name: self.name.clone(),
             base_url: self.base_url.clone(),
             status: self.status.clone(),

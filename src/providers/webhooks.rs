@@ -176,7 +176,7 @@ async fn accept(
     let Some(hook) = authentic(state, instance_id, given).await? else {
         return Err(refused());
     };
-    let adapter = adapters::of(hook.kind)?;
+    let adapter = adapters::of(hook.kind);
     if adapter.signs_webhooks() {
         let opened = Opened::of(state, hook.account_id, hook.provider_id).await?;
         if !adapter.signed_by_server(&opened.server(), headers, body) {

@@ -124,12 +124,18 @@ async fn refused_unreachable_or_unknown_servers_leave_nothing_behind() {
     let resp = app.post(&path, &t.admin.token, bad).await;
     resp.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert_eq!(resp.error_fields(), ["base_url"]);
-    let mut waha = provider_body("WAHA");
-    waha["type"] = json!("waha");
-    app.post(&path, &t.admin.token, waha).await.assert_problem(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "provider_type_unsupported",
-    );
+    // An Evolution server registered as another type is not taken for one.
+    for kind in ["waha", "uazapi"] {
+        let mut other = provider_body("Other type");
+        other["type"] = json!(kind);
+        other["credentials"] = match kind {
+            "waha" => json!({"api_key": EVOLUTION_KEY}),
+            _ => json!({"admin_token": EVOLUTION_KEY}),
+        };
+        app.post(&path, &t.admin.token, other)
+            .await
+            .assert_problem(StatusCode::BAD_GATEWAY, "provider_unreachable");
+    }
     let listed = app.get(&path, &t.admin.token).await;
     assert_eq!(listed.body, json!([]));
 }

@@ -5,14 +5,14 @@
 
 mod cloud_api;
 mod evolution;
+mod uazapi;
+mod waha;
 mod zapi;
 
 use futures_util::future::BoxFuture;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
-
-use crate::platform::error::{AppError, AppResult};
 
 use super::{
     ProviderKind,
@@ -242,16 +242,13 @@ pub trait Adapter: Send + Sync {
     }
 }
 
-/// The adapter of `kind`; 422 `provider_type_unsupported` for a type the hub cannot
-/// drive yet.
-pub fn of(kind: ProviderKind) -> AppResult<&'static dyn Adapter> {
+/// The adapter of `kind`.
+pub fn of(kind: ProviderKind) -> &'static dyn Adapter {
     match kind {
-        ProviderKind::Evolution => Ok(&evolution::Evolution),
-        ProviderKind::Zapi => Ok(&zapi::Zapi),
-        ProviderKind::CloudApi => Ok(&cloud_api::CloudApi),
-        ProviderKind::Waha | ProviderKind::Uazapi => Err(AppError::Unprocessable {
-            code: "provider_type_unsupported",
-            message: format!("The hub cannot drive {} servers yet.", kind.as_str()),
-        }),
+        ProviderKind::Evolution => &evolution::Evolution,
+        ProviderKind::Waha => &waha::Waha,
+        ProviderKind::Uazapi => &uazapi::Uazapi,
+        ProviderKind::Zapi => &zapi::Zapi,
+        ProviderKind::CloudApi => &cloud_api::CloudApi,
     }
 }

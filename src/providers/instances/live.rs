@@ -29,7 +29,7 @@ impl Opened {
             .await?
             .ok_or(AppError::NotFound)?;
         let kind = row.kind()?;
-        let adapter = crate::providers::adapters::of(kind)?;
+        let adapter = crate::providers::adapters::of(kind);
         Ok(Opened {
             adapter,
             http: state.providers.clone(),

@@ -8,6 +8,7 @@ mod session;
 pub mod store;
 
 mod behaviour;
+mod making;
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -15,50 +16,13 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 pub use behaviour::Behaviour;
+pub use making::make_on_server;
 pub use routes::router;
 
-use super::{
-    adapters::{Adapter, NewSession, Server, Webhook},
-    credentials::Credentials,
-};
 use crate::platform::{
     crypto::Vault,
     error::{AppError, AppResult},
 };
-
-/// What a new instance is made with: its id, and the secret its provider sends back with
-/// every webhook (32 random characters).
-pub struct Made {
-    pub id: Uuid,
-    pub token: String,
-    pub secret: String,
-}
-
-/// Makes instance `name` on `server` (or registers the one `given` names), its webhook
-/// pointing at the hub.
-pub async fn make_on_server(
-    public_url: &str,
-    adapter: &dyn Adapter,
-    server: &Server<'_>,
-    name: &str,
-    given: &Credentials,
-) -> AppResult<Made> {
-    use rand::distr::{Alphanumeric, SampleString};
-    let id = Uuid::now_v7();
-    let secret = Alphanumeric.sample_string(&mut rand::rng(), 32);
-    let url = format!("{public_url}/api/v1/webhooks/providers/{id}");
-    let webhook = Webhook {
-        url: &url,
-        secret: &secret,
-    };
-    let new = NewSession {
-        name,
-        given,
-        webhook: &webhook,
-    };
-    let token = adapter.create(server, &new).await?;
-    Ok(Made { id, token, secret })
-}
 
 /// An instance's own credential, sealed like a provider's, under the instance's id.
 pub fn seal(vault: &Vault, id: Uuid, token: &str) -> String {

@@ -4,16 +4,10 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::{
-    Behaviour, Instance, StatusChange,
-    live::{Live, Opened},
-    seal,
-    store::{self, NewInstance},
-};
+use super::{Behaviour, Instance, StatusChange, live::Live, store};
 use crate::{
     app::state::AppState,
     audit::{self, AuditEntry},
-    entitlements::{self, Resource},
     platform::{
         clock,
         error::{AppError, AppResult, Problem},
@@ -21,7 +15,6 @@ use crate::{
         params::ApiPath,
         validate::Validator,
     },
-    providers::{adapters::Session, credentials::Credentials},
     tenancy::{AccountScope, Role},
 };
 
@@ -97,67 +90,13 @@ async fn create_instance(
     v.finish()?;
     let settings = body.settings.unwrap_or_default();
     settings.validate()?;
-    let opened = Opened::of(&state, scope.account_id, body.provider_id).await?;
-    let can = opened.adapter.capabilities();
-    let given = Credentials::of_instance(can.instance_credentials, body.credentials.as_ref())?;
-    settings.ensure_supported(can.settings)?;
-    // The slot first (without holding it across the call), then again when recording.
-    let defaults = &state.config.plan_defaults;
-    {
-        let mut tx = state.db.begin().await?;
-        entitlements::ensure_capacity(&mut tx, defaults, scope.account_id, Resource::Instances)
-            .await?;
-    }
-    let server = opened.server();
-    let public_url = &state.config.public_url;
-    let made =
-        super::make_on_server(public_url, opened.adapter, &server, &body.name, &given).await?;
-    let id = made.id;
-    let now = clock::now();
-    let mut tx = state.db.begin().await?;
-    if let Err(err) =
-        entitlements::ensure_capacity(&mut tx, defaults, scope.account_id, Resource::Instances)
-            .await
-    {
-        drop(tx);
-        // Another create took the last slot meanwhile: the number made is taken back.
-        let session = Session {
-            name: &body.name,
-            token: &made.token,
-        };
-        let _ = opened.adapter.delete(&server, &session).await;
-        return Err(err);
-    }
-    if !settings.asked().is_empty() {
-        let session = Session {
-            name: &body.name,
-            token: &made.token,
-        };
-        opened
-            .adapter
-            .apply_settings(&server, &session, &settings)
-            .await?;
-    }
-    let sealed = seal(&state.vault, id, &made.token);
-    let sealed_secret = super::seal_secret(&state.vault, id, &made.secret);
-    let new = NewInstance {
-        id,
-        account_id: scope.account_id,
+    let number = super::making::Number {
         provider_id: body.provider_id,
         name: &body.name,
-        sealed: &sealed,
-        sealed_secret: &sealed_secret,
-        now,
+        credentials: body.credentials.as_ref(),
+        settings: &settings,
     };
-    store::insert(&mut tx, &new).await?;
-    store::set_settings(&mut tx, scope.account_id, id, &settings, now).await?;
-    let instance = store::get(&mut tx, scope.account_id, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let entry = AuditEntry::new(&scope, "instance.created", "instance", id)
-        .changes(None::<&Instance>, Some(&instance));
-    audit::record(&mut tx, entry).await?;
-    tx.commit().await?;
+    let instance = super::making::make(&state, &scope, &number).await?;
     Ok((StatusCode::CREATED, ApiJson(instance)))
 }
 
