@@ -65,8 +65,19 @@ pub struct Config {
     pub otlp_endpoint: Option<String>,
     pub plan_defaults: PlanDefaults,
     pub billing: BillingEnv,
-    /// How long a call to a WhatsApp provider server may take (`PROVIDER_TIMEOUT_SECONDS`).
-    pub provider_timeout: Duration,
+    pub providers: ProvidersEnv,
+}
+
+/// Talking to WhatsApp provider servers, and watching their numbers.
+#[derive(Clone, Debug)]
+pub struct ProvidersEnv {
+    /// How long one call may take (`PROVIDER_TIMEOUT_SECONDS`).
+    pub timeout: Duration,
+    /// How often each number is checked (`INSTANCE_CHECK_SECONDS`; 0 turns checks off).
+    pub check_every: Option<Duration>,
+    /// How long a connected number may stay silent before it is no longer believed
+    /// (`INSTANCE_STALE_MINUTES`).
+    pub stale_after: Duration,
 }
 
 /// Billing through Asaas: off (503 `billing_unavailable`) until `ASAAS_API_KEY` is set.
@@ -253,9 +264,18 @@ impl Config {
             otlp_endpoint: vars.get("OTEL_EXPORTER_OTLP_ENDPOINT").map(String::from),
             plan_defaults: PlanDefaults::from_lookup(|name| vars.get(name).map(String::from))?,
             billing: billing_env(&vars)?,
-            provider_timeout: Duration::from_secs(
-                vars.parse("PROVIDER_TIMEOUT_SECONDS", 10u64)?.clamp(1, 60),
-            ),
+            providers: ProvidersEnv {
+                timeout: Duration::from_secs(
+                    vars.parse("PROVIDER_TIMEOUT_SECONDS", 10u64)?.clamp(1, 60),
+                ),
+                check_every: match vars.parse("INSTANCE_CHECK_SECONDS", 60u64)? {
+                    0 => None,
+                    seconds => Some(Duration::from_secs(seconds.max(5))),
+                },
+                stale_after: Duration::from_secs(
+                    60 * vars.parse("INSTANCE_STALE_MINUTES", 360u64)?.max(1),
+                ),
+            },
         })
     }
 

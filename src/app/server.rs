@@ -181,6 +181,7 @@ pub async fn serve(
         shutdown.clone(),
     ));
     tasks.spawn(billing::keep_in_step(state.clone(), shutdown.clone()));
+    tasks.spawn(providers::health::watch(state.clone(), shutdown.clone()));
     tasks.close();
 
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();

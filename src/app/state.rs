@@ -75,7 +75,7 @@ impl AppState {
             config.anonymous_rate_limit_per_minute,
         );
         let billing = crate::billing::Billing::new(&config.billing)?;
-        let providers = crate::providers::ProviderClient::new(config.provider_timeout)?;
+        let providers = crate::providers::ProviderClient::new(config.providers.timeout)?;
         Ok(AppState(Arc::new(Shared {
             realtime: crate::realtime::Bus::new(db.clone()),
             delivery_writer: crate::inbound::DeliveryWriter::start(db.clone()),

@@ -28,7 +28,8 @@ fn handle() -> &'static PrometheusHandle {
             0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
         ];
         let recorder = PrometheusBuilder::new()
-            .set_buckets_for_metric(Matcher::Full(LATENCY.into()), &buckets)
+            // Every duration the hub measures (requests, checks of provider servers).
+            .set_buckets_for_metric(Matcher::Suffix("_duration_seconds".into()), &buckets)
             .expect("bucket list is not empty")
             .build_recorder();
         let handle = recorder.handle();

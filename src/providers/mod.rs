@@ -4,6 +4,7 @@
 
 pub mod adapters;
 pub mod credentials;
+pub mod health;
 pub mod http;
 pub mod instances;
 mod routes;

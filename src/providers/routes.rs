@@ -287,24 +287,9 @@ async fn check_provider(
         base_url: &row.base_url,
         credentials: &credentials,
     };
-    let status = match verify(row.kind()?, &server).await {
-        Ok(()) => "ok",
-        Err(AppError::Upstream { .. }) => "unreachable",
-        Err(AppError::Unprocessable {
-            code: "provider_credentials_invalid",
-            ..
-        }) => "credentials_invalid",
-        Err(AppError::Unprocessable { .. }) => "unreachable",
-        Err(other) => return Err(other),
-    };
-    let now = clock::now();
-    store::checked(&state.db, scope.account_id, row.id, status, now).await?;
-    if status != row.status {
-        let entry = AuditEntry::new(&scope, "provider.status_changed", "provider", row.id).changes(
-            Some(&serde_json::json!({"status": row.status})),
-            Some(&serde_json::json!({"status": status})),
-        );
-        audit::record_alone(&state.db, entry).await?;
-    }
+    let outcome = adapters::of(row.kind()?).verify(&server).await;
+    let status = super::health::server_status(&outcome);
+    let actor = audit::Actor::from(&scope);
+    super::health::record_server(&state, actor, scope.account_id, row.id, status).await?;
     Ok(ApiJson(found(&state, &scope, row.id).await?.view()?))
 }

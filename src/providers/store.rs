@@ -122,19 +122,22 @@ pub async fn update(
     Ok(())
 }
 
-/// Records a check's outcome.
+/// Records a check's outcome; answers the status it replaced, when it changed.
 pub async fn checked(
-    conn: impl Into<Conn<'_>>,
+    tx: &mut Tx,
     account_id: Uuid,
     id: Uuid,
     status: &str,
     at: OffsetDateTime,
-) -> AppResult<()> {
+) -> AppResult<Option<String>> {
+    let before: Option<String> = on_tx!(tx, c => sqlx::query_scalar(
+        "SELECT status FROM providers WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL")
+        .bind(account_id).bind(id).fetch_optional(c).await?);
     let sql = "UPDATE providers SET status = $3, last_checked_at = $4
                WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL";
-    on_conn!(conn.into(), c => sqlx::query(sql).bind(account_id).bind(id).bind(status).bind(at)
+    on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(id).bind(status).bind(at)
         .execute(c).await?.rows_affected());
-    Ok(())
+    Ok(before.filter(|before| before != status))
 }
 
 /// Deletes a provider (kept for the audit trail, out of every list and count); `false`

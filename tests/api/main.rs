@@ -17,6 +17,7 @@ mod kanban_chatwoot;
 mod kanban_metrics;
 mod list_cache;
 mod platform;
+mod provider_health;
 mod provider_types;
 mod providers;
 mod rbac;

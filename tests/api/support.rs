@@ -127,6 +127,8 @@ pub fn config(vars: &[(&str, &str)]) -> Config {
         ("RATE_LIMIT_PER_MINUTE".into(), "100000".into()),
         ("RATE_LIMIT_ANONYMOUS_PER_MINUTE".into(), "100000".into()),
         ("SHUTDOWN_TIMEOUT_SECS".into(), "5".into()),
+        // Tests run the health checks themselves (`providers::health::check_due`).
+        ("INSTANCE_CHECK_SECONDS".into(), "0".into()),
     ]);
     map.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     Config::from_vars(map).unwrap()

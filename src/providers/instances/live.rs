@@ -8,6 +8,7 @@ use crate::{
     app::state::AppState,
     platform::error::{AppError, AppResult},
     providers::{
+        ProviderKind,
         adapters::{Adapter, Connection, Server, Session},
         credentials::Credentials,
         http::ProviderClient,
@@ -17,6 +18,7 @@ use crate::{
 
 /// The provider server of the account, opened for an adapter: 404 for another account's.
 pub struct Opened {
+    pub kind: ProviderKind,
     pub adapter: &'static dyn Adapter,
     http: ProviderClient,
     base_url: String,
@@ -31,6 +33,7 @@ impl Opened {
         let kind = row.kind()?;
         let adapter = crate::providers::adapters::of(kind);
         Ok(Opened {
+            kind,
             adapter,
             http: state.providers.clone(),
             credentials: Credentials::open(&state.vault, row.id, &row.credentials)?,

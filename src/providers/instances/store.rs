@@ -3,9 +3,9 @@ use uuid::Uuid;
 
 use super::{Behaviour, Instance, StatusChange};
 use crate::{
-    on_conn, on_tx,
+    on_conn, on_tx, on_writer,
     platform::{
-        db::{Conn, Tx},
+        db::{Conn, Db, Engine, Tx},
         error::{AppResult, conflict_on_unique},
     },
 };
@@ -207,4 +207,60 @@ pub async fn set_settings(
     let json = settings.to_json();
     on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(id).bind(json).bind(now).execute(c).await?.rows_affected());
     Ok(())
+}
+
+/// A number due for its health check.
+#[derive(sqlx::FromRow)]
+pub struct Due {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub provider_id: Uuid,
+    pub last_event_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+}
+
+/// Takes up to `limit` numbers due at `now`, leased until `lease` (their next check when
+/// the checker dies half way). The due condition is asked again on the rows updated, so
+/// a replica that waited for another's lock takes none of its numbers.
+pub async fn claim_checks(
+    db: &Db,
+    now: OffsetDateTime,
+    lease: OffsetDateTime,
+    limit: i64,
+) -> AppResult<Vec<Due>> {
+    macro_rules! claim {
+        ($lock:literal) => {
+            concat!(
+                "UPDATE instances SET check_due_at = $2
+                 WHERE id IN (SELECT id FROM instances
+                              WHERE deleted_at IS NULL
+                                AND (check_due_at IS NULL OR check_due_at <= $1)
+                              ORDER BY check_due_at LIMIT $3",
+                $lock,
+                ")
+                   AND deleted_at IS NULL AND (check_due_at IS NULL OR check_due_at <= $1)
+                 RETURNING id, account_id, provider_id, last_event_at, created_at"
+            )
+        };
+    }
+    let sql = match db.engine() {
+        Engine::Sqlite => claim!(""),
+        Engine::Postgres => claim!(" FOR UPDATE SKIP LOCKED"),
+    };
+    let mut writer = db.writer().await?;
+    Ok(on_writer!(&mut writer, c => sqlx::query_as(sql)
+        .bind(now).bind(lease).bind(limit).fetch_all(c).await?))
+}
+
+/// When the number is checked next.
+pub async fn due_at(tx: &mut Tx, id: Uuid, at: OffsetDateTime) -> AppResult<()> {
+    let sql = "UPDATE instances SET check_due_at = $2 WHERE id = $1";
+    on_tx!(tx, c => sqlx::query(sql).bind(id).bind(at).execute(c).await?.rows_affected());
+    Ok(())
+}
+
+/// Live numbers by status, across accounts.
+pub async fn count_by_status(conn: impl Into<Conn<'_>>) -> AppResult<Vec<(String, i64)>> {
+    let sql = "SELECT status, COUNT(*) FROM instances WHERE deleted_at IS NULL GROUP BY status";
+    Ok(on_conn!(conn.into(), c => sqlx::query_as(sql).fetch_all(c).await?))
 }

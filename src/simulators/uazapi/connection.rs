@@ -101,7 +101,7 @@ pub(super) async fn delete(
 
 /// The link is gone for `reason`; the owner stays on record, the QR and pair code do not.
 pub(super) fn disconnected(instance: &mut UazapiInstance, reason: &str) {
-    let at = time::OffsetDateTime::now_utc()
+    let at = crate::platform::clock::now()
         .format(format_description!(
             "[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:3]Z"
         ))
