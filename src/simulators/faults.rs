@@ -59,8 +59,9 @@ impl Faults {
     }
 }
 
-/// One use of a counted fault.
-fn take<T: Copy>(slot: &mut Option<(u32, T)>) -> Option<T> {
+/// One use of a counted fault. Shared on its own for a simulator whose faults fall at other
+/// points of its request than `apply`'s (Asaas delays the answer, not the handler).
+pub(crate) fn take<T: Copy>(slot: &mut Option<(u32, T)>) -> Option<T> {
     let (left, value) = (*slot)?;
     *slot = (left > 1).then_some((left - 1, value));
     Some(value)

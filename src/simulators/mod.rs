@@ -8,22 +8,42 @@ pub mod cloud_api;
 pub mod evolution;
 mod faults;
 mod qr_image;
+#[cfg(test)]
+mod testing;
 pub mod uazapi;
 pub mod waha;
-#[cfg(test)]
-mod webhook_receiver;
 mod webhooks;
 pub mod zapi;
 
+use tokio::net::TcpListener;
+
 pub use webhooks::Sent;
 
-/// A simulator's server task, stopped when the last handle on the simulator goes.
+/// A simulator's task (its server, or a worker of its own), stopped when the last handle on
+/// the simulator goes, so a test's simulator does not outlive the test.
 pub(crate) struct ServerTask(pub(crate) tokio::task::JoinHandle<()>);
+
+impl ServerTask {
+    /// Serves `app` on `listener` in a task of its own.
+    pub(crate) fn serve(listener: TcpListener, app: axum::Router) -> ServerTask {
+        // axum's `serve` never returns (it retries failed accepts itself): nothing to report.
+        ServerTask(tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        }))
+    }
+}
 
 impl Drop for ServerTask {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// An ephemeral port on localhost: where `start` serves a simulator, so tests never clash.
+pub(crate) async fn local_listener() -> TcpListener {
+    TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .expect("bind 127.0.0.1:0")
 }
 
 /// `len` characters drawn from `alphabet` (ASCII), for ids and codes in a provider's format.

@@ -1,6 +1,7 @@
 //! Webhook posts of the WhatsApp-provider simulators: each in a task of its own, so a slow
 //! receiver holds up nothing (the providers post concurrently too), with a 30 s timeout, and
-//! a log of what each receiver answered for tests to read.
+//! a log of what each receiver answered for tests to read. Meta's verification `GET` goes
+//! through here too, so it shares the timeout and the log.
 
 use std::{
     sync::{Arc, Mutex, PoisonError},
@@ -9,7 +10,7 @@ use std::{
 
 use reqwest::header::CONTENT_TYPE;
 
-/// A webhook post: its event, and the receiver's status (`None` when the post failed).
+/// A webhook request: its event, and the receiver's status (`None` when the request failed).
 pub type Sent = (String, Option<u16>);
 
 pub(crate) struct WebhookPoster {
@@ -49,10 +50,17 @@ impl WebhookPoster {
         let log = Arc::clone(&self.sent);
         tokio::spawn(async move {
             let status = request.send().await.ok().map(|r| r.status().as_u16());
-            log.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push((event, status));
+            record(&log, event, status);
         });
+    }
+
+    /// A `GET` whose answer the simulator itself reads (Meta's verification handshake), so
+    /// it is awaited, not spawned; logged under `event` like a post.
+    pub(crate) async fn get(&self, event: &str, url: reqwest::Url) -> Option<reqwest::Response> {
+        let answer = self.http.get(url).send().await.ok();
+        let status = answer.as_ref().map(|a| a.status().as_u16());
+        record(&self.sent, event.to_string(), status);
+        answer
     }
 
     pub(crate) fn sent(&self) -> Vec<Sent> {
@@ -61,4 +69,10 @@ impl WebhookPoster {
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
+}
+
+fn record(log: &Mutex<Vec<Sent>>, event: String, status: Option<u16>) {
+    log.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push((event, status));
 }

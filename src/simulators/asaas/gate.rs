@@ -12,8 +12,9 @@ use axum::{
 
 use super::{
     routes::{ApiError, Sim},
-    state::{LoggedRequest, RateHeaders, lock, take_one},
+    state::{LoggedRequest, RateHeaders, lock},
 };
+use crate::simulators::faults::take;
 
 /// Bodies larger than this are refused; the simulator's API takes small JSON only.
 const MAX_BODY: usize = 1 << 20;
@@ -54,8 +55,8 @@ pub(super) async fn gate(State(sim): State<Sim>, request: Request, next: Next) -
     let key_ok = header(&parts.headers, "access_token").as_deref() == Some(sim.api_key.as_str());
     let (verdict, rate, delay) = {
         let mut gate = lock(&sim.gate);
-        let delay = take_one(&mut gate.delay);
-        let verdict = if let Some(status) = take_one(&mut gate.fault) {
+        let delay = take(&mut gate.delay);
+        let verdict = if let Some(status) = take(&mut gate.fault) {
             Err(injected(status))
         } else if !key_ok {
             Err(ApiError::new(

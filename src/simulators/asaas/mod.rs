@@ -41,7 +41,6 @@ use time::Date;
 use tokio::{
     net::TcpListener,
     sync::{mpsc, watch},
-    task::JoinHandle,
 };
 
 pub use model::{SimCustomer, SimPayment, SimSubscription, SimWebhook};
@@ -49,6 +48,7 @@ pub use state::{Delivery, LoggedRequest};
 pub use webhooks::{Release, SentEvent};
 pub use wire::{BillingType, Cycle, PaymentStatus, SubscriptionStatus};
 
+use super::ServerTask;
 use state::{Gate, Quota, Shared, lock};
 
 /// A handle on a running simulator. Clones share it; the server and its delivery worker
@@ -57,18 +57,7 @@ use state::{Gate, Quota, Shared, lock};
 pub struct AsaasSimulator {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    _tasks: Arc<Tasks>,
-}
-
-/// The server and the delivery worker, aborted together.
-struct Tasks(Vec<JoinHandle<()>>);
-
-impl Drop for Tasks {
-    fn drop(&mut self) {
-        for task in &self.0 {
-            task.abort();
-        }
-    }
+    _tasks: Arc<[ServerTask; 2]>,
 }
 
 impl fmt::Debug for AsaasSimulator {
@@ -87,10 +76,7 @@ fn today() -> Date {
 impl AsaasSimulator {
     /// Serves an empty account, reached with `api_key`, on an ephemeral localhost port.
     pub async fn start(api_key: &str) -> AsaasSimulator {
-        let listener = TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .expect("bind 127.0.0.1:0");
-        AsaasSimulator::serve(listener, api_key).await
+        AsaasSimulator::serve(super::local_listener().await, api_key).await
     }
 
     /// Serves an empty account on `listener`, in a background task.
@@ -122,16 +108,12 @@ impl AsaasSimulator {
             http,
         });
         let app = routes::router(shared.clone());
-        let server = tokio::spawn(async move {
-            if let Err(err) = axum::serve(listener, app).await {
-                tracing::warn!(error = %err, "asaas simulator stopped");
-            }
-        });
-        let worker = tokio::spawn(webhooks::run(shared.clone(), queue));
+        let server = ServerTask::serve(listener, app);
+        let worker = ServerTask(tokio::spawn(webhooks::run(shared.clone(), queue)));
         AsaasSimulator {
             shared,
             addr,
-            _tasks: Arc::new(Tasks(vec![server, worker])),
+            _tasks: Arc::new([server, worker]),
         }
     }
 

@@ -118,17 +118,6 @@ pub(super) struct Gate {
     pub quota: Quota,
 }
 
-/// Takes one use of an armed `(remaining, value)` slot, disarming it at zero.
-pub(super) fn take_one<T: Copy>(slot: &mut Option<(u32, T)>) -> Option<T> {
-    let (remaining, value) = slot.as_mut()?;
-    let value = *value;
-    *remaining = remaining.saturating_sub(1);
-    if *remaining == 0 {
-        *slot = None;
-    }
-    Some(value)
-}
-
 pub(super) struct Shared {
     pub api_key: String,
     /// `http://127.0.0.1:<port>`: invoice links point here.

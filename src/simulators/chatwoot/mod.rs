@@ -69,10 +69,7 @@ impl fmt::Debug for Simulator {
 impl Simulator {
     /// Serves an empty installation on an ephemeral localhost port.
     pub async fn start() -> Simulator {
-        let listener = TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .expect("bind 127.0.0.1:0");
-        Simulator::serve(listener).await
+        Simulator::serve(super::local_listener().await).await
     }
 
     /// Serves an empty installation on `listener`, in a background task.
@@ -97,15 +94,10 @@ impl Simulator {
             runtime: tokio::runtime::Handle::current(),
         });
         let app = routes::router(shared.clone());
-        let server = tokio::spawn(async move {
-            if let Err(err) = axum::serve(listener, app).await {
-                tracing::warn!(error = %err, "chatwoot simulator stopped");
-            }
-        });
         Simulator {
             shared,
             addr,
-            _server: Arc::new(ServerTask(server)),
+            _server: Arc::new(ServerTask::serve(listener, app)),
         }
     }
 

@@ -35,18 +35,14 @@ use std::{
 use axum::{
     Router,
     extract::{Request, State},
-    http::StatusCode,
     middleware::{Next, from_fn_with_state},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use tokio::net::TcpListener;
 
-use super::ServerTask;
+pub use super::Sent;
+use super::{ServerTask, faults::Faults, webhooks::WebhookPoster};
 use graph_error::GraphError;
-
-/// A post made: its `messages`, `statuses` or `verification`, and the receiver's status (`None` when the request failed).
-pub type Sent = (String, Option<u16>);
 
 /// A handle on a running simulator; the server stops when the last clone is dropped.
 #[derive(Clone)]
@@ -64,56 +60,33 @@ struct Shared {
     revoked: AtomicBool,
     /// The WhatsApp Business Account all numbers belong to (`entry[].id` of webhooks).
     waba_id: String,
-    faults: Mutex<Faults>,
+    faults: Faults,
     numbers: Mutex<HashMap<String, SimPhoneNumber>>,
-    /// Posts webhooks and verification requests (waits 30 s for an answer).
-    http: reqwest::Client,
-    /// Posts made: ("messages", "statuses" or "verification", the receiver's status or
-    /// `None` when the request failed).
-    sent: Arc<Mutex<Vec<Sent>>>,
+    /// Sends the webhooks and the verification requests, logged as "messages", "statuses"
+    /// or "verification".
+    webhooks: WebhookPoster,
 }
 
 impl Shared {
     fn numbers(&self) -> MutexGuard<'_, HashMap<String, SimPhoneNumber>> {
         self.numbers.lock().unwrap_or_else(PoisonError::into_inner)
     }
-
-    fn log(&self, kind: &str, status: Option<u16>) {
-        self.sent
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((kind.to_string(), status));
-    }
-}
-
-#[derive(Default)]
-struct Faults {
-    /// The next requests answer this status, as many times as given.
-    failing: Option<(u32, StatusCode)>,
-    /// The next requests wait this long first, as many times as given.
-    slow: Option<(u32, Duration)>,
 }
 
 impl CloudApiSimulator {
     /// Serves a Graph API that accepts `access_token` and signs webhooks with `app_secret`,
     /// on an ephemeral localhost port.
     pub async fn start(access_token: &str, app_secret: &str) -> CloudApiSimulator {
-        let listener = TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .expect("bind 127.0.0.1:0");
+        let listener = super::local_listener().await;
         let addr = listener.local_addr().expect("a bound address");
         let shared = Arc::new(Shared {
             access_token: access_token.to_string(),
             app_secret: app_secret.to_string(),
             revoked: AtomicBool::new(false),
             waba_id: format!("1022{:011}", rand::random_range(0..100_000_000_000u64)),
-            faults: Mutex::default(),
+            faults: Faults::default(),
             numbers: Mutex::default(),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .expect("the webhook HTTP client"),
-            sent: Arc::default(),
+            webhooks: WebhookPoster::new(),
         });
         let app = Router::new()
             .route("/{version}/{node}", get(number::read).post(number::update))
@@ -122,13 +95,10 @@ impl CloudApiSimulator {
             .layer(from_fn_with_state(shared.clone(), gate::gate))
             .layer(from_fn_with_state(shared.clone(), faults))
             .with_state(shared.clone());
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
         CloudApiSimulator {
             shared,
             addr,
-            _server: Arc::new(ServerTask(server)),
+            _server: Arc::new(ServerTask::serve(listener, app)),
         }
     }
 
@@ -162,13 +132,12 @@ impl CloudApiSimulator {
 
     /// The next `n` requests answer `status` with a Graph error body.
     pub fn fail_next(&self, n: u32, status: u16) {
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        self.faults().failing = (n > 0).then_some((n, status));
+        self.shared.faults.fail_next(n, status);
     }
 
     /// The next `n` requests wait `delay` before they are answered.
     pub fn delay_next(&self, n: u32, delay: Duration) {
-        self.faults().slow = (n > 0).then_some((n, delay));
+        self.shared.faults.delay_next(n, delay);
     }
 
     /// Contact `from` writes `text` to the number: a signed `messages` webhook to its
@@ -200,22 +169,11 @@ impl CloudApiSimulator {
     /// Webhook posts and verification requests made so far: ("messages", "statuses" or
     /// "verification", the receiver's status or `None` when the request failed).
     pub fn sent(&self) -> Vec<Sent> {
-        self.shared
-            .sent
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.shared.webhooks.sent()
     }
 
     pub fn phone_number(&self, id: &str) -> Option<SimPhoneNumber> {
         self.shared.numbers().get(id).cloned()
-    }
-
-    fn faults(&self) -> MutexGuard<'_, Faults> {
-        self.shared
-            .faults
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -227,25 +185,8 @@ fn known<'a>(numbers: &'a mut HashMap<String, SimPhoneNumber>, id: &str) -> &'a 
 }
 
 async fn faults(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
-    let (failing, slow) = {
-        let mut faults = shared.faults.lock().unwrap_or_else(PoisonError::into_inner);
-        let failing = take(&mut faults.failing);
-        (failing, take(&mut faults.slow))
-    };
-    if let Some(delay) = slow {
-        tokio::time::sleep(delay).await;
-    }
-    match failing {
-        Some(status) => GraphError::injected(status).into_response(),
-        None => next.run(request).await,
-    }
-}
-
-/// One use of a counted fault.
-fn take<T: Copy>(slot: &mut Option<(u32, T)>) -> Option<T> {
-    let (left, value) = (*slot)?;
-    *slot = (left > 1).then_some((left - 1, value));
-    Some(value)
+    let refuse = |status, _: &Request| GraphError::injected(status).into_response();
+    shared.faults.apply(request, next, refuse).await
 }
 
 async fn unknown_path(request: Request) -> GraphError {

@@ -13,9 +13,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::Sha256;
-use tokio::{net::TcpListener, sync::mpsc};
+use tokio::sync::mpsc;
 
 use super::CloudApiSimulator;
+use crate::simulators::{ServerTask, local_listener, testing};
 
 const TOKEN: &str = "EAAG-system-user-token";
 const SECRET: &str = "app-secret-for-signatures";
@@ -38,15 +39,10 @@ async fn call_as(
     path: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut request = reqwest::Client::new()
+    let request = reqwest::Client::new()
         .request(method, format!("{}{path}", sim.base_url()))
         .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
+    testing::call(request, body).await
 }
 
 /// A webhook endpoint on 127.0.0.1:0: `/hook` answers the handshake for `VERIFY` with the
@@ -54,6 +50,7 @@ async fn call_as(
 struct Receiver {
     url: String,
     posts: mpsc::UnboundedReceiver<(HeaderMap, Bytes)>,
+    _server: ServerTask,
 }
 
 impl Receiver {
@@ -76,10 +73,14 @@ impl Receiver {
         let app = Router::new()
             .route("/hook", get(echo).post(take))
             .route("/lazy", get(|| async { "OK" }));
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let listener = local_listener().await;
         let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Receiver { url, posts }
+        let _server = ServerTask::serve(listener, app);
+        Receiver {
+            url,
+            posts,
+            _server,
+        }
     }
 
     async fn next(&mut self) -> (HeaderMap, Bytes) {
@@ -206,12 +207,7 @@ async fn messages_and_statuses_arrive_signed_over_their_raw_bytes() {
     let (headers, body) = hooks.next().await;
     let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
     mac.update(&body);
-    let hex: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex = hex::encode(mac.finalize().into_bytes());
     assert_eq!(
         headers["x-hub-signature-256"],
         format!("sha256={hex}").as_str()

@@ -19,17 +19,12 @@ pub(super) async fn handshake(
         .append_pair("hub.mode", "subscribe")
         .append_pair("hub.challenge", &challenge)
         .append_pair("hub.verify_token", verify_token);
-    let answer = match shared.http.get(url).send().await {
-        Ok(answer) => answer,
-        Err(_) => {
-            shared.log("verification", None);
-            return Err("curl_errno = 7; curl_error = Couldn't connect to server; \
-                        HTTP Status Code = 0; HTTP Message = Unknown Response Code"
-                .to_string());
-        }
+    let Some(answer) = shared.webhooks.get("verification", url).await else {
+        return Err("curl_errno = 7; curl_error = Couldn't connect to server; \
+                    HTTP Status Code = 0; HTTP Message = Unknown Response Code"
+            .to_string());
     };
     let status = answer.status();
-    shared.log("verification", Some(status.as_u16()));
     let reason = status.canonical_reason().unwrap_or_default();
     if status.as_u16() != 200 {
         return Err(format!(

@@ -6,13 +6,9 @@
 //! signed over those exact bytes: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app
 //! secret, body)>`. A receiver that re-serialises before checking will fail, as with Meta.
 
-use std::{
-    fmt::Write,
-    sync::{Arc, PoisonError},
-};
+use std::fmt::Write;
 
 use hmac::{Hmac, KeyInit, Mac};
-use reqwest::header::{CONTENT_TYPE, USER_AGENT};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
@@ -94,21 +90,14 @@ pub(super) fn post(shared: &Shared, number: &SimPhoneNumber, kind: &str, payload
         return;
     };
     let body = ascii_json(&payload.to_string());
-    let request = shared
-        .http
-        .post(url)
-        .header(CONTENT_TYPE, "application/json")
-        .header(USER_AGENT, "facebookexternalua")
-        .header("X-Hub-Signature-256", signature(&shared.app_secret, &body))
-        .body(body);
-    let kind = kind.to_string();
-    let log = Arc::clone(&shared.sent);
-    tokio::spawn(async move {
-        let status = request.send().await.ok().map(|r| r.status().as_u16());
-        log.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((kind, status));
-    });
+    let headers = vec![
+        ("User-Agent".to_string(), "facebookexternalua".to_string()),
+        (
+            "X-Hub-Signature-256".to_string(),
+            signature(&shared.app_secret, &body),
+        ),
+    ];
+    shared.webhooks.post(kind, &url, body.into_bytes(), headers);
 }
 
 /// `json` with every non-ASCII character written `\uXXXX` (UTF-16 units, so a surrogate
@@ -133,13 +122,7 @@ fn signature(app_secret: &str, body: &str) -> String {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(app_secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(body.as_bytes());
-    let hex: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
-    format!("sha256={hex}")
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 #[cfg(test)]

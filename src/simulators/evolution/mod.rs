@@ -70,10 +70,7 @@ impl EvolutionSimulator {
     /// Serves a server whose global key (`AUTHENTICATION_API_KEY`) is `global_key`, on an
     /// ephemeral localhost port.
     pub async fn start(global_key: &str) -> EvolutionSimulator {
-        let listener = TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .expect("bind 127.0.0.1:0");
-        Self::serve(listener, global_key).await
+        Self::serve(super::local_listener().await, global_key).await
     }
 
     /// Serves it on `listener`, in a background task.
@@ -106,13 +103,10 @@ impl EvolutionSimulator {
             .fallback(not_found)
             .layer(from_fn_with_state(shared.clone(), faults))
             .with_state(shared.clone());
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
         EvolutionSimulator {
             shared,
             addr,
-            _server: Arc::new(ServerTask(server)),
+            _server: Arc::new(ServerTask::serve(listener, app)),
         }
     }
 

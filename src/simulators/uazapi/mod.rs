@@ -104,10 +104,7 @@ impl IntoResponse for Refusal {
 impl UazapiSimulator {
     /// Serves a server whose admin token is `admin_token`, on an ephemeral localhost port.
     pub async fn start(admin_token: &str) -> UazapiSimulator {
-        let listener = TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .expect("bind 127.0.0.1:0");
-        Self::serve(listener, admin_token).await
+        Self::serve(super::local_listener().await, admin_token).await
     }
 
     /// Serves it on `listener`, in a background task.
@@ -134,13 +131,10 @@ impl UazapiSimulator {
             .fallback(not_found)
             .layer(from_fn_with_state(shared.clone(), faults))
             .with_state(shared.clone());
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
         UazapiSimulator {
             shared,
             addr,
-            _server: Arc::new(ServerTask(server)),
+            _server: Arc::new(ServerTask::serve(listener, app)),
         }
     }
 

@@ -4,7 +4,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::{InstanceStatus, UazapiSimulator};
-use crate::simulators::webhook_receiver::Receiver;
+use crate::simulators::testing::{self, Receiver};
 
 const ADMIN: &str = "uazapi-admin-token";
 
@@ -16,15 +16,10 @@ async fn call(
     auth: (&str, &str),
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut request = reqwest::Client::new()
+    let request = reqwest::Client::new()
         .request(method, format!("{}{path}", sim.base_url()))
         .header(auth.0, auth.1);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
+    testing::call(request, body).await
 }
 
 async fn init(sim: &UazapiSimulator, name: &str) -> String {
@@ -77,10 +72,10 @@ async fn an_instance_connects_by_qr_and_its_webhook_reports_it() {
     assert_eq!(connect["instance"]["status"], "connecting");
     let qrcode = connect["instance"]["qrcode"].as_str().unwrap();
     assert!(qrcode.starts_with("data:image/png;base64,"), "{qrcode}");
-    let (_, connecting) = receiver
+    let connecting = receiver
         .wait_for(|b| b["instance"]["status"] == "connecting")
-        .await;
-    let connecting: Value = serde_json::from_slice(&connecting).unwrap();
+        .await
+        .json;
     assert!(
         connecting["instance"]["qrcode"]
             .as_str()
@@ -93,10 +88,10 @@ async fn an_instance_connects_by_qr_and_its_webhook_reports_it() {
     assert_eq!(status["instance"]["status"], "connected");
     assert_eq!(status["status"]["loggedIn"], true);
     assert_eq!(status["status"]["jid"]["user"], "5511999990000");
-    let (_, connected) = receiver
+    let connected = receiver
         .wait_for(|b| b["instance"]["status"] == "connected")
-        .await;
-    let connected: Value = serde_json::from_slice(&connected).unwrap();
+        .await
+        .json;
     assert_eq!(connected["EventType"], "connection");
     assert_eq!(connected["instanceName"], "acme-01");
     assert_eq!(connected["owner"], "5511999990000");
@@ -113,8 +108,7 @@ async fn an_instance_connects_by_qr_and_its_webhook_reports_it() {
     assert!(sent["id"].as_str().unwrap().starts_with("5511999990000:"));
 
     sim.drop_session("acme-01");
-    let (_, gone) = receiver.wait_for(|b| b["type"] == "LoggedOut").await;
-    let gone: Value = serde_json::from_slice(&gone).unwrap();
+    let gone = receiver.wait_for(|b| b["type"] == "LoggedOut").await.json;
     assert_eq!(gone["instance"]["status"], "disconnected");
     assert_eq!(
         gone["instance"]["lastDisconnectReason"],

@@ -92,6 +92,5 @@ fn ulid(at_ms: i64) -> String {
 fn hmac_sha512_hex(key: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha512>::new_from_slice(key.as_bytes()).expect("HMAC takes any key");
     mac.update(body);
-    let tag = mac.finalize().into_bytes();
-    tag.iter().map(|byte| format!("{byte:02x}")).collect()
+    hex::encode(mac.finalize().into_bytes())
 }

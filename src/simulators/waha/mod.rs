@@ -87,10 +87,7 @@ impl Shared {
 impl WahaSimulator {
     /// Serves a server whose `WAHA_API_KEY` is `api_key`, on an ephemeral localhost port.
     pub async fn start(api_key: &str) -> WahaSimulator {
-        let listener = TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .expect("bind 127.0.0.1:0");
-        Self::serve(listener, api_key).await
+        Self::serve(super::local_listener().await, api_key).await
     }
 
     /// Serves it on `listener`, in a background task.
@@ -125,13 +122,10 @@ impl WahaSimulator {
             .fallback(not_found)
             .layer(from_fn_with_state(shared.clone(), faults))
             .with_state(shared.clone());
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
         WahaSimulator {
             shared,
             addr,
-            _server: Arc::new(ServerTask(server)),
+            _server: Arc::new(ServerTask::serve(listener, app)),
         }
     }
 

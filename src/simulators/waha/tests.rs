@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use sha2::Sha512;
 
 use super::{SessionStatus, WahaSimulator};
-use crate::simulators::webhook_receiver::Receiver;
+use crate::simulators::testing::{self, Receiver};
 
 const KEY: &str = "waha-test-key";
 
@@ -16,15 +16,10 @@ async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut request = reqwest::Client::new()
+    let request = reqwest::Client::new()
         .request(method, format!("{}{path}", sim.base_url()))
         .header("X-Api-Key", KEY);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
+    testing::call(request, body).await
 }
 
 #[tokio::test]
@@ -89,10 +84,10 @@ async fn a_session_is_created_shows_a_qr_is_scanned_and_reports_it_signed() {
         me,
         json!({"id": "5511999990000@c.us", "pushName": "Demo phone"})
     );
-    let (headers, raw_body) = receiver
+    let post = receiver
         .wait_for(|b| b["payload"]["status"] == "WORKING")
         .await;
-    let event: Value = serde_json::from_slice(&raw_body).unwrap();
+    let (headers, event) = (&post.headers, &post.json);
     let id = event["id"].as_str().unwrap();
     assert!(id.starts_with("evt_") && id.len() == 30, "{id}");
     assert_eq!(event["event"], "session.status");
@@ -110,13 +105,8 @@ async fn a_session_is_created_shows_a_qr_is_scanned_and_reports_it_signed() {
     assert_eq!(statuses, ["STARTING", "SCAN_QR_CODE", "WORKING"]);
     assert_eq!(event["payload"]["data"], Value::Null);
     let mut mac = Hmac::<Sha512>::new_from_slice(b"per-instance-secret").unwrap();
-    mac.update(&raw_body);
-    let expected: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    mac.update(&post.body);
+    let expected = hex::encode(mac.finalize().into_bytes());
     assert_eq!(headers["x-webhook-hmac"], expected.as_str());
     assert_eq!(headers["x-webhook-hmac-algorithm"], "sha512");
     assert_eq!(headers["x-hub-instance"], "inst_01");

@@ -3,17 +3,15 @@
 
 use serde_json::{Value, json};
 
-use super::{
-    ZapiInstance,
-    instance::{SentText, momment},
-};
+use super::{SentText, ZapiInstance};
+use crate::simulators::now_millis;
 
 /// The phone connected (after a scan, or a restart of a connected instance).
 pub(super) fn connected(instance: &ZapiInstance) -> Value {
     json!({
         "type": "ConnectedCallback",
         "connected": true,
-        "momment": momment(),
+        "momment": now_millis(),
         "instanceId": instance.id,
         "phone": instance.phone,
     })
@@ -23,7 +21,7 @@ pub(super) fn connected(instance: &ZapiInstance) -> Value {
 pub(super) fn disconnected(instance: &ZapiInstance) -> Value {
     json!({
         "type": "DisconnectedCallback",
-        "momment": momment(),
+        "momment": now_millis(),
         "error": "Device has been disconnected",
         "disconnected": true,
         "instanceId": instance.id,
@@ -51,7 +49,7 @@ pub(super) fn received(
         "messageId": message_id,
         "phone": phone,
         "fromMe": from_me,
-        "momment": momment(),
+        "momment": now_millis(),
         "status": if from_me { "SENT" } else { "RECEIVED" },
         "chatName": phone,
         "senderPhoto": null,
@@ -72,7 +70,7 @@ pub(super) fn delivery(instance: &ZapiInstance, sent: &SentText) -> Value {
         "zaapId": sent.zaap_id,
         "messageId": sent.message_id,
         "instanceId": instance.id,
-        "momment": momment(),
+        "momment": now_millis(),
     })
 }
 

@@ -3,6 +3,8 @@
 
 use time::OffsetDateTime;
 
+use crate::simulators::random_text;
+
 /// An instance made in the Z-API panel, for tests to inspect.
 #[derive(Debug, Clone)]
 pub struct ZapiInstance {
@@ -75,13 +77,5 @@ impl ZapiInstance {
 
 /// Upper-case hex of `len` digits, the look of Z-API's `messageId` and `zaapId`.
 pub(super) fn message_id(len: usize) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-    (0..len)
-        .map(|_| char::from(DIGITS[rand::random_range(0..DIGITS.len())]))
-        .collect()
-}
-
-/// Z-API's `momment`: milliseconds since the epoch.
-pub(super) fn momment() -> i64 {
-    crate::platform::clock::now_micros() / 1_000
+    random_text(b"0123456789ABCDEF", len)
 }

@@ -40,15 +40,12 @@ use axum::{
     routing::{get, post},
 };
 use serde_json::json;
-use tokio::net::TcpListener;
 
-use super::ServerTask;
+pub use super::Sent;
+use super::{ServerTask, faults::Faults, webhooks::WebhookPoster};
 
 /// Every instance route sits under this: the instance id and its token, as in Z-API.
 const INSTANCE: &str = "/instances/{instance_id}/token/{instance_token}";
-
-/// A post made: its callback type, and the receiver's status (`None` when the request failed).
-pub type Sent = (String, Option<u16>);
 
 /// A handle on a running simulator; the server stops when the last clone is dropped.
 #[derive(Clone)]
@@ -63,12 +60,10 @@ struct Shared {
     client_token: String,
     /// Whether webhook URLs must be HTTPS, as the real service demands.
     require_https: AtomicBool,
-    faults: Mutex<Faults>,
+    faults: Faults,
     instances: Mutex<HashMap<String, ZapiInstance>>,
-    /// Posts the callbacks (waits 30 s for an answer).
-    http: reqwest::Client,
-    /// Callback posts made: (type, the receiver's status or `None` when the post failed).
-    sent: Arc<Mutex<Vec<Sent>>>,
+    /// Posts the callbacks, logged under their `type`.
+    webhooks: WebhookPoster,
 }
 
 impl Shared {
@@ -79,41 +74,24 @@ impl Shared {
     }
 }
 
-#[derive(Default)]
-struct Faults {
-    /// The next requests answer this status, as many times as given.
-    failing: Option<(u32, StatusCode)>,
-    /// The next requests wait this long first, as many times as given.
-    slow: Option<(u32, Duration)>,
-}
-
 impl ZapiSimulator {
     /// Serves an account whose security token is `client_token`, on an ephemeral
     /// localhost port.
     pub async fn start(client_token: &str) -> ZapiSimulator {
-        let listener = TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .expect("bind 127.0.0.1:0");
+        let listener = super::local_listener().await;
         let addr = listener.local_addr().expect("a bound address");
         let shared = Arc::new(Shared {
             client_token: client_token.to_string(),
             require_https: AtomicBool::new(false),
-            faults: Mutex::default(),
+            faults: Faults::default(),
             instances: Mutex::default(),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .expect("the webhook HTTP client"),
-            sent: Arc::default(),
+            webhooks: WebhookPoster::new(),
         });
         let app = router(shared.clone());
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
         ZapiSimulator {
             shared,
             addr,
-            _server: Arc::new(ServerTask(server)),
+            _server: Arc::new(ServerTask::serve(listener, app)),
         }
     }
 
@@ -139,13 +117,12 @@ impl ZapiSimulator {
 
     /// The next `n` requests answer `status` with Z-API's error body.
     pub fn fail_next(&self, n: u32, status: u16) {
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        self.faults().failing = (n > 0).then_some((n, status));
+        self.shared.faults.fail_next(n, status);
     }
 
     /// The next `n` requests wait `delay` before they are answered.
     pub fn delay_next(&self, n: u32, delay: Duration) {
-        self.faults().slow = (n > 0).then_some((n, delay));
+        self.shared.faults.delay_next(n, delay);
     }
 
     /// The phone scans the QR (or types the phone code) as `phone`: the instance connects
@@ -203,22 +180,11 @@ impl ZapiSimulator {
     /// Callback posts made so far: (callback type, the receiver's status or `None` when the
     /// post failed), in the order they were answered.
     pub fn sent(&self) -> Vec<Sent> {
-        self.shared
-            .sent
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.shared.webhooks.sent()
     }
 
     pub fn instance(&self, instance_id: &str) -> Option<ZapiInstance> {
         self.shared.instances().get(instance_id).cloned()
-    }
-
-    fn faults(&self) -> MutexGuard<'_, Faults> {
-        self.shared
-            .faults
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -255,25 +221,10 @@ fn error(status: StatusCode, message: &str) -> Response {
 }
 
 async fn faults(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
-    let (failing, slow) = {
-        let mut faults = shared.faults.lock().unwrap_or_else(PoisonError::into_inner);
-        let failing = take(&mut faults.failing);
-        (failing, take(&mut faults.slow))
+    let refuse = |status: StatusCode, _: &Request| {
+        error(status, status.canonical_reason().unwrap_or("Error"))
     };
-    if let Some(delay) = slow {
-        tokio::time::sleep(delay).await;
-    }
-    match failing {
-        Some(status) => error(status, status.canonical_reason().unwrap_or("Error")),
-        None => next.run(request).await,
-    }
-}
-
-/// One use of a counted fault.
-fn take<T: Copy>(slot: &mut Option<(u32, T)>) -> Option<T> {
-    let (left, value) = (*slot)?;
-    *slot = (left > 1).then_some((left - 1, value));
-    Some(value)
+    shared.faults.apply(request, next, refuse).await
 }
 
 /// Z-API's answer to a path it does not serve (a JAX-RS style 404; recalled, unverified).

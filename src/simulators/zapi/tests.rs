@@ -2,12 +2,11 @@
 
 use std::time::Duration;
 
-use axum::{Json, Router, http::Uri};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tokio::{net::TcpListener, sync::mpsc};
 
 use super::ZapiSimulator;
+use crate::simulators::testing::{self, Receiver};
 
 const CLIENT_TOKEN: &str = "F1d2c3b4a5-account-security-token";
 const ID: &str = "3C67AB641C8AA0412F6A2242B4E23AC7";
@@ -22,44 +21,16 @@ async fn call(
     body: Option<Value>,
 ) -> (StatusCode, Value) {
     let url = format!("{}/instances/{ID}/token/{TOKEN}/{path}", sim.base_url());
-    let mut request = reqwest::Client::new()
+    let request = reqwest::Client::new()
         .request(method, url)
         .header("Client-Token", CLIENT_TOKEN);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
+    testing::call(request, body).await
 }
 
-/// A webhook endpoint on 127.0.0.1:0 that hands over each post: (path, body).
-struct Receiver {
-    url: String,
-    posts: mpsc::UnboundedReceiver<(String, Value)>,
-}
-
-impl Receiver {
-    async fn start() -> Receiver {
-        let (tx, posts) = mpsc::unbounded_channel();
-        let app = Router::new().fallback(move |uri: Uri, Json(body): Json<Value>| {
-            let tx = tx.clone();
-            async move {
-                let _ = tx.send((uri.path().to_string(), body));
-            }
-        });
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Receiver { url, posts }
-    }
-
-    async fn next(&mut self) -> (String, Value) {
-        tokio::time::timeout(Duration::from_secs(5), self.posts.recv())
-            .await
-            .expect("a callback within 5 s")
-            .expect("the receiver is up")
-    }
+/// The first callback of type `kind` received: (the path it went to, its body).
+async fn callback(hooks: &Receiver, kind: &str) -> (String, Value) {
+    let post = hooks.wait_for(|body| body["type"] == kind).await;
+    (post.path, post.json)
 }
 
 /// The callback log once `n` posts have been answered.
@@ -77,7 +48,7 @@ async fn sent_after(sim: &ZapiSimulator, n: usize) -> Vec<(String, Option<u16>)>
 async fn an_instance_from_the_panel_connects_by_qr_and_then_sends() {
     let sim = ZapiSimulator::start(CLIENT_TOKEN).await;
     sim.add_instance(ID, TOKEN);
-    let mut hooks = Receiver::start().await;
+    let hooks = Receiver::start().await;
     let url = json!({"value": format!("{}/connected", hooks.url)});
     let (status, body) = call(&sim, Method::PUT, "update-webhook-connected", Some(url)).await;
     assert_eq!((status, body), (StatusCode::OK, json!({"value": true})));
@@ -113,13 +84,12 @@ async fn an_instance_from_the_panel_connects_by_qr_and_then_sends() {
     );
 
     sim.scan(ID, PHONE);
-    let (path, callback) = hooks.next().await;
-    assert_eq!(path, "/connected");
-    assert_eq!(callback["type"], "ConnectedCallback");
-    assert_eq!(callback["connected"], true);
-    assert_eq!(callback["phone"], PHONE);
-    assert_eq!(callback["instanceId"], ID);
-    assert!(callback["momment"].is_i64());
+    let (path, connected) = callback(&hooks, "ConnectedCallback").await;
+    assert_eq!(path, "/hooks/connected");
+    assert_eq!(connected["connected"], true);
+    assert_eq!(connected["phone"], PHONE);
+    assert_eq!(connected["instanceId"], ID);
+    assert!(connected["momment"].is_i64());
     assert_eq!(
         sent_after(&sim, 1).await,
         vec![("ConnectedCallback".to_string(), Some(200))]
@@ -193,7 +163,7 @@ async fn wrong_credentials_get_z_api_errors_that_do_not_repeat_them() {
 async fn messages_and_disconnection_reach_their_own_webhooks() {
     let sim = ZapiSimulator::start(CLIENT_TOKEN).await;
     sim.add_instance(ID, TOKEN);
-    let mut hooks = Receiver::start().await;
+    let hooks = Receiver::start().await;
     sim.require_https(true);
     let plain = json!({"value": format!("{}/received", hooks.url)});
     let (status, _) = call(
@@ -215,18 +185,16 @@ async fn messages_and_disconnection_reach_their_own_webhooks() {
 
     sim.scan(ID, PHONE);
     sim.deliver_message(ID, "5511988887777", "Oi, preciso de ajuda");
-    let (path, received) = hooks.next().await;
-    assert_eq!(path, "/received");
-    assert_eq!(received["type"], "ReceivedCallback");
+    let (path, received) = callback(&hooks, "ReceivedCallback").await;
+    assert_eq!(path, "/hooks/received");
     assert_eq!(received["phone"], "5511988887777");
     assert_eq!(received["fromMe"], false);
     assert_eq!(received["connectedPhone"], PHONE);
     assert_eq!(received["text"]["message"], "Oi, preciso de ajuda");
 
     sim.drop_session(ID);
-    let (path, dropped) = hooks.next().await;
-    assert_eq!(path, "/disconnected");
-    assert_eq!(dropped["type"], "DisconnectedCallback");
+    let (path, dropped) = callback(&hooks, "DisconnectedCallback").await;
+    assert_eq!(path, "/hooks/disconnected");
     assert_eq!(dropped["disconnected"], true);
     let instance = sim.instance(ID).unwrap();
     assert!(!instance.connected);

@@ -1,12 +1,12 @@
 //! Webhook URLs, one per callback type, set with `PUT update-webhook-<kind>` `{value: url}`
-//! → `{value: true}`; and the posting of callbacks to them, each in a task of its own,
-//! unsigned (Z-API documents no signature).
+//! → `{value: true}`; and the posting of callbacks to them, unsigned (Z-API documents no
+//! signature).
 //!
 //! Z-API accepts only HTTPS URLs; with `require_https` on, an http URL is refused with 400
 //! `{"error": "Webhook URL must use HTTPS"}` (the wording is the simulator's). An empty
 //! `value` clears the URL.
 
-use std::sync::{Arc, PoisonError, atomic::Ordering};
+use std::sync::{Arc, atomic::Ordering};
 
 use axum::{
     Json, Router,
@@ -110,18 +110,12 @@ async fn update(
     })
 }
 
-/// Posts `callback` to `url` when there is one, logging its `type` and the answer.
+/// Posts `callback` to `url` when there is one, logged under its `type`.
 pub(super) fn post(shared: &Shared, url: Option<String>, callback: Value) {
     let Some(url) = url else {
         return;
     };
-    let kind = callback["type"].as_str().unwrap_or_default().to_string();
-    let request = shared.http.post(url).json(&callback);
-    let log = Arc::clone(&shared.sent);
-    tokio::spawn(async move {
-        let status = request.send().await.ok().map(|r| r.status().as_u16());
-        log.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((kind, status));
-    });
+    let kind = callback["type"].as_str().unwrap_or_default();
+    let body = serde_json::to_vec(&callback).expect("JSON values serialise");
+    shared.webhooks.post(kind, &url, body, Vec::new());
 }
