@@ -2,7 +2,8 @@
  * The account's WhatsApp provider servers (Evolution API, WAHA, UazAPI, Z-API, Meta's Cloud
  * API) and its numbers on them ("instances"): `/accounts/{accountId}/providers` and
  * `/accounts/{accountId}/instances` (see the OpenAPI document at /api/openapi.json). Any
- * member reads them; admins change them; supervisors may also check a number.
+ * member reads them; admins change them; supervisors may also check a number. What a number
+ * can do depends on its server's type: `Provider.capabilities`.
  * Credentials go to the hub and never come back: a provider shows `credentials_hint`.
  */
 import { api } from './client'
@@ -12,9 +13,28 @@ export type ProviderType = 'evolution' | 'waha' | 'uazapi' | 'zapi' | 'cloud_api
 /** The outcome of the server's last check. */
 export type ProviderStatus = 'ok' | 'unreachable' | 'credentials_invalid' | (string & {})
 
+/**
+ * What numbers on a type of server can do; the UI offers nothing else (the hub answers 409
+ * `not_supported_by_provider` for the rest).
+ */
+export interface Capabilities {
+  /** The hub makes numbers on the server; otherwise they are made in the provider's panel and registered. */
+  creates_instances: boolean
+  /** The keys a registration takes (Z-API `instance_id`, `instance_token`; Cloud API `phone_number_id`). */
+  instance_credentials: string[]
+  qr: boolean
+  pairing_code: boolean
+  restart: boolean
+  logout: boolean
+  /** The behaviour settings the type applies (`reject_calls`, `ignore_groups`, …). */
+  settings: string[]
+  send_text: boolean
+}
+
 export interface Provider {
   id: string
   type: ProviderType | (string & {})
+  capabilities: Capabilities
   name: string
   base_url: string
   status: ProviderStatus
@@ -56,6 +76,19 @@ export type InstanceStatus =
   | 'failed'
   | (string & {})
 
+export type SettingName = 'reject_calls' | 'call_message' | 'ignore_groups' | 'always_online' | 'read_messages' | 'read_status'
+
+/** How a number behaves on WhatsApp, as pushed to its provider. */
+export interface Behaviour {
+  reject_calls: boolean
+  /** Sent to a caller whose call was refused (only with `reject_calls`). */
+  call_message?: string | null
+  ignore_groups: boolean
+  always_online: boolean
+  read_messages: boolean
+  read_status: boolean
+}
+
 export interface Instance {
   id: string
   provider_id: string
@@ -66,6 +99,9 @@ export interface Instance {
   status: InstanceStatus
   /** The provider's own word for it (Evolution: close, connecting, open). */
   provider_status: string | null
+  settings: Behaviour
+  /** The Chatwoot inbox the number is bridged to. */
+  chatwoot_inbox_id: number | null
   last_event_at: string | null
   created_at: string
   updated_at: string
@@ -74,6 +110,15 @@ export interface Instance {
 export interface NewInstance {
   provider_id: string
   name: string
+  /** For types whose numbers are made in the provider's panel: the keys of `capabilities.instance_credentials`. */
+  credentials?: Record<string, string>
+  settings?: Behaviour
+}
+
+/** A text the provider took: accepted, which is not delivered. */
+export interface TextAccepted {
+  message_id: string
+  status: 'accepted' | (string & {})
 }
 
 export type ConnectMethod = 'qr' | 'pairing_code'
@@ -137,7 +182,15 @@ export function whatsappApi(accountId: string) {
       }),
     /** Asks the provider where the session stands now (admins and supervisors). */
     check: (instanceId: string) => api.post<Instance>(`${instances}/${id(instanceId)}/check`),
+    /** The whole set of behaviour settings (admins). */
+    updateInstance: (instanceId: string, settings: Behaviour) =>
+      api.patch<Instance>(`${instances}/${id(instanceId)}`, { settings }),
+    /** Restarts the session without a new scan (admins; a connected or stale number). */
+    restart: (instanceId: string) => api.post<Instance>(`${instances}/${id(instanceId)}/restart`),
     logout: (instanceId: string) => api.post<Instance>(`${instances}/${id(instanceId)}/logout`),
+    /** Sends a text through the number (admins); `to` is digits with country code. */
+    sendText: (instanceId: string, to: string, text: string) =>
+      api.post<TextAccepted>(`${instances}/${id(instanceId)}/messages`, { to, text }),
     /** Newest first. */
     history: (instanceId: string) => api.get<StatusChange[]>(`${instances}/${id(instanceId)}/history`),
   }

@@ -3,16 +3,22 @@
  * provider servers and numbers, in the shapes of the hub's API, for unit tests of
  * Settings → WhatsApp:
  *
- * - `/accounts/account-1/providers`: list, create (checked like the hub: fields, the type's
- *   credential keys, an adapter only for `evolution` (else 422 `provider_type_unsupported`),
+ * - `/accounts/account-1/providers`: list (each with its type's `capabilities`, as the hub's
+ *   adapters say them), create (checked like the hub: fields, the type's credential keys, a
+ *   type in `whatsapp.unsupportedTypes` 422 `provider_type_unsupported`,
  *   a base URL containing "unreachable" answers 502 `provider_unreachable`, the credential
  *   `wrong-key` 422 `provider_credentials_invalid`, a name in use 409 `provider_name_taken`,
  *   over `whatsapp.maxProviders` 403 `quota_exceeded`), read, change, delete (409
  *   `provider_has_instances` while it has numbers), check (`whatsapp.checkOutcome`);
- * - `/accounts/account-1/instances`: list, create (name checked, `whatsapp.maxInstances`),
- *   read, delete, connect (QR: each call a new QR `qr-N`; pairing code `WZYEH1YY`), check
- *   (supervisors and admins), logout, history (newest first; `whatsapp.history[id]` to set
- *   one up);
+ * - `/accounts/account-1/instances`: list, create (name checked, `whatsapp.maxInstances`, the
+ *   type's instance credentials: exactly its keys, a Z-API `instance_token` of `wrong-token`
+ *   422 `provider_credentials_invalid`), read, change settings (the whole set; 409
+ *   `not_supported_by_provider` for one the type lacks), delete, connect (QR: each call a
+ *   new QR `qr-N`; pairing code `WZYEH1YY`; only the methods the type has), check
+ *   (supervisors and admins), restart and send a text (a connected or stale number, else 409
+ *   `instance_not_connected`; `whatsapp.failSend` answers a failure instead; a sent text is
+ *   `wamid-N`, in `whatsapp.sent`), logout, history (newest first; `whatsapp.history[id]`
+ *   to set one up);
  * - `/accounts/account-1/usage` counts them (`usage.providers`, `usage.instances`) against
  *   `limits.max_providers` and `limits.max_instances`.
  *
@@ -20,7 +26,7 @@
  * Agents and supervisors are refused every change with 403 `forbidden`, as the hub does.
  */
 import { vi } from 'vitest'
-import type { Instance, Provider, StatusChange } from '../api/whatsapp'
+import type { Capabilities, Instance, Provider, StatusChange } from '../api/whatsapp'
 import { FIXTURE_AT as AT, minutesBefore, TEST_NOW } from './clock'
 import { fakeBilling, type BillingOptions } from './fakeBilling'
 
@@ -45,6 +51,70 @@ const CREDENTIAL_KEYS: Record<string, string[]> = {
   cloud_api: ['access_token', 'app_secret'],
 }
 
+const ALL_SETTINGS = ['reject_calls', 'call_message', 'ignore_groups', 'always_online', 'read_messages', 'read_status']
+
+/** What each type can do, as the hub's adapters say it. */
+export const CAPABILITIES: Record<string, Capabilities> = {
+  evolution: {
+    creates_instances: true,
+    instance_credentials: [],
+    qr: true,
+    pairing_code: true,
+    restart: true,
+    logout: true,
+    settings: ALL_SETTINGS,
+    send_text: true,
+  },
+  waha: {
+    creates_instances: true,
+    instance_credentials: [],
+    qr: true,
+    pairing_code: true,
+    restart: true,
+    logout: true,
+    settings: ['ignore_groups'],
+    send_text: true,
+  },
+  uazapi: {
+    creates_instances: true,
+    instance_credentials: [],
+    qr: true,
+    pairing_code: true,
+    restart: false,
+    logout: true,
+    settings: [],
+    send_text: true,
+  },
+  zapi: {
+    creates_instances: false,
+    instance_credentials: ['instance_id', 'instance_token'],
+    qr: true,
+    pairing_code: true,
+    restart: true,
+    logout: true,
+    settings: [],
+    send_text: true,
+  },
+  cloud_api: {
+    creates_instances: false,
+    instance_credentials: ['phone_number_id'],
+    qr: false,
+    pairing_code: false,
+    restart: false,
+    logout: false,
+    settings: [],
+    send_text: true,
+  },
+}
+
+const NO_SETTINGS = {
+  reject_calls: false,
+  ignore_groups: false,
+  always_online: false,
+  read_messages: false,
+  read_status: false,
+}
+
 /** The image of the fake's N-th QR (each connect shows a new one). */
 export function qrImage(n: number) {
   return `data:image/png;base64,UVItQ09ERS0${n}`
@@ -53,9 +123,11 @@ export function qrImage(n: number) {
 export const PAIRING_CODE = 'WZYEH1YY'
 
 export function demoProvider(extra: Partial<Provider> = {}): Provider {
+  const type = extra.type ?? 'evolution'
   return {
     id: 'provider-1',
-    type: 'evolution',
+    type,
+    capabilities: CAPABILITIES[type]!,
     name: 'Demo Evolution',
     base_url: 'http://evolution.test',
     status: 'ok',
@@ -76,6 +148,8 @@ export function demoInstance(extra: Partial<Instance> = {}): Instance {
     phone: null,
     status: 'disconnected',
     provider_status: 'close',
+    settings: { ...NO_SETTINGS },
+    chatwoot_inbox_id: null,
     last_event_at: minutesBefore(30),
     created_at: AT,
     updated_at: AT,
@@ -108,6 +182,12 @@ export function fakeWhatsApp({ empty = false, ...options }: WhatsAppOptions = {}
     history: {} as Record<string, StatusChange[]>,
     /** The next check of a number answers this failure instead. */
     failCheck: null as null | { status: number; code: string },
+    /** Types the hub answers 422 `provider_type_unsupported` for. */
+    unsupportedTypes: [] as string[],
+    /** The next text sent answers this failure instead. */
+    failSend: null as null | { status: number; code: string; detail: string },
+    /** The texts sent, oldest first. */
+    sent: [] as { instance: string; to: string; text: string; message_id: string }[],
   }
 
   const nowIso = () => new Date(TEST_NOW + seq * 1000).toISOString()
@@ -162,7 +242,9 @@ export function fakeWhatsApp({ empty = false, ...options }: WhatsAppOptions = {}
 
   /** What the "server" says of an address and credentials. */
   function verify(type: string, baseUrl: string, credentials: any): Response | null {
-    if (type !== 'evolution') return problem(422, 'provider_type_unsupported', `The hub cannot drive ${type} servers yet.`)
+    if (whatsapp.unsupportedTypes.includes(type)) {
+      return problem(422, 'provider_type_unsupported', `The hub cannot drive ${type} servers yet.`)
+    }
     if (baseUrl.includes('unreachable')) {
       return problem(502, 'provider_unreachable', 'The provider server did not answer as expected (connection failed).')
     }
@@ -270,6 +352,21 @@ export function fakeWhatsApp({ empty = false, ...options }: WhatsAppOptions = {}
         }
         const provider = whatsapp.providers.find((p) => p.id === body.provider_id)
         if (!provider) return problem(404, 'not_found', 'The resource does not exist.')
+        const keys = provider.capabilities.instance_credentials
+        const given = body.credentials
+        if (keys.length || given !== undefined) {
+          const errors = keys
+            .filter((key) => typeof given?.[key] !== 'string' || !given[key].trim())
+            .map((key) => ({ field: `credentials.${key}`, message: 'must be given, as text' }))
+          for (const key of Object.keys(given ?? {})) {
+            if (!keys.includes(key)) errors.push({ field: `credentials.${key}`, message: 'is not a credential of this provider type' })
+          }
+          if (!keys.length) errors.push({ field: 'credentials', message: 'must be left out: this provider type takes none' })
+          if (errors.length) return problem(422, 'validation_failed', 'The request has invalid fields.', { errors })
+          if (given.instance_token === 'wrong-token') {
+            return problem(422, 'provider_credentials_invalid', 'The provider server refused these credentials.')
+          }
+        }
         if (whatsapp.instances.length >= whatsapp.maxInstances) {
           return problem(403, 'quota_exceeded', `The plan allows ${whatsapp.maxInstances} instances; the account has ${whatsapp.instances.length}.`, {
             resource: 'instances',
@@ -291,13 +388,36 @@ export function fakeWhatsApp({ empty = false, ...options }: WhatsAppOptions = {}
         return json(201, created)
       }
     }
-    const instanceMatch = new RegExp(`^${ACCOUNT}/instances/([^/]+)(?:/(connect|check|logout|history))?$`).exec(path)
+    const instanceMatch = new RegExp(`^${ACCOUNT}/instances/([^/]+)(?:/(connect|check|restart|logout|messages|history))?$`).exec(path)
     if (instanceMatch) {
       const instance = whatsapp.instances.find((i) => i.id === decodeURIComponent(instanceMatch[1]!))
       if (!instance) return problem(404, 'not_found', 'The resource does not exist.')
       const action = instanceMatch[2]
+      const can = whatsapp.providers.find((p) => p.id === instance.provider_id)?.capabilities ?? CAPABILITIES.evolution!
+      const unsupported = (what: string) => problem(409, 'not_supported_by_provider', `This provider type does not support ${what}.`)
+      const notConnected = () =>
+        instance.status === 'connected' || instance.status === 'stale'
+          ? null
+          : problem(409, 'instance_not_connected', 'Connect the number first.')
       if (!action) {
         if (method === 'GET') return json(200, instance)
+        if (method === 'PATCH') {
+          if (!isAdmin()) return forbidden()
+          const settings = { ...NO_SETTINGS, ...(body?.settings ?? {}) }
+          const asked = Object.entries(settings)
+            .filter(([key, value]) => (key === 'call_message' ? value != null : value === true))
+            .map(([key]) => key)
+          const missing = asked.filter((key) => !can.settings.includes(key))
+          if (missing.length) return problem(409, 'not_supported_by_provider', `This provider type cannot apply ${missing.join(', ')}.`)
+          if (settings.call_message != null && !settings.reject_calls) {
+            return problem(422, 'validation_failed', 'The request has invalid fields.', {
+              errors: [{ field: 'settings.call_message', message: 'is sent only when reject_calls is on' }],
+            })
+          }
+          instance.settings = settings
+          instance.updated_at = nowIso()
+          return json(200, instance)
+        }
         if (method === 'DELETE') {
           if (!isAdmin()) return forbidden()
           whatsapp.instances.splice(whatsapp.instances.indexOf(instance), 1)
@@ -322,12 +442,36 @@ export function fakeWhatsApp({ empty = false, ...options }: WhatsAppOptions = {}
         return json(200, instance)
       }
       if (!isAdmin()) return forbidden()
+      if (action === 'restart') {
+        if (!can.restart) return unsupported('restarts')
+        return notConnected() ?? json(200, instance)
+      }
+      if (action === 'messages') {
+        const to = String(body?.to ?? '').replace(/\D/g, '')
+        const errors = []
+        if (to.length < 10 || to.length > 15) errors.push({ field: 'to', message: 'must be a number with country code' })
+        if (!String(body?.text ?? '').trim()) errors.push({ field: 'text', message: 'must be 1 to 4,096 characters' })
+        if (errors.length) return problem(422, 'validation_failed', 'The request has invalid fields.', { errors })
+        if (!can.send_text) return unsupported('sending messages')
+        const refused = notConnected()
+        if (refused) return refused
+        if (whatsapp.failSend) {
+          const { status, code, detail } = whatsapp.failSend
+          whatsapp.failSend = null
+          return problem(status, code, detail)
+        }
+        seq += 1
+        const message_id = `wamid-${seq}`
+        whatsapp.sent.push({ instance: instance.id, to, text: body.text, message_id })
+        return json(201, { message_id, status: 'accepted' })
+      }
       if (action === 'connect') {
         if (body?.method !== 'qr' && body?.method !== 'pairing_code') {
           return problem(422, 'validation_failed', 'The request has invalid fields.', {
             errors: [{ field: 'method', message: 'must be qr or pairing_code' }],
           })
         }
+        if (!can[body.method as 'qr' | 'pairing_code']) return unsupported(body.method === 'qr' ? 'QR codes' : 'pairing codes')
         const phone = String(body.phone ?? '').replace(/\D/g, '')
         if (body.method === 'pairing_code' && (phone.length < 10 || phone.length > 15)) {
           return problem(422, 'validation_failed', 'The request has invalid fields.', {
@@ -337,6 +481,7 @@ export function fakeWhatsApp({ empty = false, ...options }: WhatsAppOptions = {}
         return json(200, connecting(instance, body.method, phone))
       }
       if (action === 'logout') {
+        if (!can.logout) return unsupported('logging out')
         whatsapp.scanned.delete(instance.name)
         record(instance, 'disconnected', 'close', 'logout', 'user')
         instance.phone = null

@@ -1,5 +1,6 @@
 /** Words for WhatsApp servers and numbers: types, credentials, statuses, phones, history. */
-import type { InstanceStatus, Provider, ProviderStatus, ProviderType, StatusChange } from '../api/whatsapp'
+import type { InstanceStatus, Provider, ProviderStatus, StatusChange } from '../api/whatsapp'
+import { credentialFields, providerTypeInfo } from './providerTypes'
 import { formatDateTime } from '../utils/format'
 
 export type Tone = 'teal' | 'amber' | 'ruby' | 'slate' | 'blue'
@@ -9,78 +10,14 @@ function words(value: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1)
 }
 
-// ---- Provider types and their credentials ----
+// ---- Provider types and their credentials (the definitions: providerTypes.ts) ----
 
-export interface CredentialField {
-  /** The key in `credentials`. */
-  key: string
-  label: string
-  hint: string
-}
-
-export interface ProviderTypeInfo {
-  value: ProviderType
-  label: string
-  /** What the base URL looks like. */
-  placeholder: string
-  credentials: CredentialField[]
-}
-
-export const PROVIDER_TYPES: ProviderTypeInfo[] = [
-  {
-    value: 'evolution',
-    label: 'Evolution API',
-    placeholder: 'https://evolution.example.com',
-    credentials: [
-      {
-        key: 'api_key',
-        label: 'API key',
-        hint: "The server's global key (AUTHENTICATION_API_KEY), not an instance's token.",
-      },
-    ],
-  },
-  {
-    value: 'waha',
-    label: 'WAHA',
-    placeholder: 'https://waha.example.com',
-    credentials: [{ key: 'api_key', label: 'API key', hint: "The server's API key (WAHA_API_KEY)." }],
-  },
-  {
-    value: 'uazapi',
-    label: 'UazAPI',
-    placeholder: 'https://example.uazapi.com',
-    credentials: [{ key: 'admin_token', label: 'Admin token', hint: "The server's admin token, which creates instances." }],
-  },
-  {
-    value: 'zapi',
-    label: 'Z-API',
-    placeholder: 'https://api.z-api.io',
-    credentials: [{ key: 'client_token', label: 'Client token', hint: "The account's security token (Client-Token)." }],
-  },
-  {
-    value: 'cloud_api',
-    label: 'WhatsApp Cloud API',
-    placeholder: 'https://graph.facebook.com',
-    credentials: [
-      { key: 'access_token', label: 'Access token', hint: "A system user's permanent access token from Meta." },
-      { key: 'app_secret', label: 'App secret', hint: "The Meta app's secret, to check its webhooks." },
-    ],
-  },
-]
-
-export function providerTypeInfo(type: string | null | undefined): ProviderTypeInfo | null {
-  return PROVIDER_TYPES.find((t) => t.value === type) ?? null
-}
+export { PROVIDER_TYPES, credentialFields, providerTypeInfo, type CredentialField, type ProviderTypeInfo } from './providerTypes'
 
 /** "Evolution API", "Z-API", …; another type as it is spelled. */
 export function providerTypeLabel(type: string | null | undefined): string {
   if (!type) return '—'
   return providerTypeInfo(type)?.label ?? words(type)
-}
-
-/** The credential fields of a type (an unknown type has none this UI can fill in). */
-export function credentialFields(type: string | null | undefined): CredentialField[] {
-  return providerTypeInfo(type)?.credentials ?? []
 }
 
 /** "Key …ests", "Admin token …a1b2": which credential the server holds, told apart by its end. */
@@ -136,6 +73,11 @@ export function instanceStatusLabel(status: InstanceStatus | null | undefined): 
 /** A number whose session exists in some form (logging out means something). */
 export function hasSession(status: InstanceStatus): boolean {
   return status !== 'disconnected'
+}
+
+/** A number the hub may send through or restart: connected, or stale (worth a try: that is how its line gets tested). */
+export function isUsable(status: InstanceStatus): boolean {
+  return status === 'connected' || status === 'stale'
 }
 
 // ---- Names and phones ----

@@ -7,7 +7,9 @@ import { setAuthHandler } from '../../api/client'
 import { authKey, createAuth, type Auth } from '../../auth/store'
 import { minutesBefore } from '../../test/clock'
 import {
+  CAPABILITIES,
   demoInstance,
+  demoProvider,
   fakeWhatsApp,
   PAIRING_CODE,
   qrImage,
@@ -239,7 +241,7 @@ describe('Settings → WhatsApp', () => {
   })
 
   it("shows the hub's refusals of a server on the field they are about", async () => {
-    await mountAt()
+    await mountAt('/settings/whatsapp', {}, (h) => (h.whatsapp.unsupportedTypes = ['waha']))
     await loaded()
     await click('provider-add')
     const dialog = byTestId('provider-dialog')!
@@ -697,5 +699,355 @@ describe('Settings → WhatsApp', () => {
       'Stale',
       'Failed',
     ])
+  })
+})
+
+/** One server of every type, each with a connected number `n-<type>`. */
+function everyType(h: FakeWhatsApp) {
+  const types = ['evolution', 'waha', 'uazapi', 'zapi', 'cloud_api']
+  Object.assign(h.whatsapp, { maxProviders: 10, maxInstances: 10 })
+  h.whatsapp.providers = types.map((type) => demoProvider({ id: `p-${type}`, type, name: `Server ${type}` }))
+  h.whatsapp.instances = types.map((type) =>
+    demoInstance({ id: `i-${type}`, provider_id: `p-${type}`, name: `n-${type}`, status: 'connected', provider_status: 'open', phone: '5511912345678' }),
+  )
+}
+
+/** A field's label, hint (or error) and input type. */
+function field(id: string, within: ParentNode = root) {
+  const input = byTestId(id, within) as HTMLInputElement | null
+  if (!input) return null
+  const message = input.getAttribute('aria-describedby')
+  return {
+    type: input.type,
+    value: input.value,
+    label: root.querySelector(`label[for="${input.id}"]`)?.textContent?.trim(),
+    hint: message ? document.getElementById(message)?.textContent?.trim() : undefined,
+  }
+}
+
+describe('Settings → WhatsApp, per provider type', () => {
+  it("registers each type with its own credentials: labels, help, secrets as passwords, hosted APIs' addresses filled in", async () => {
+    await mountAt('/settings/whatsapp', {}, (h) => (h.whatsapp.maxProviders = 10))
+    await loaded()
+    await click('provider-add')
+    const dialog = byTestId('provider-dialog')!
+    const expected: Record<string, { key: string; label: string; hint: RegExp }[]> = {
+      evolution: [{ key: 'api_key', label: 'API key', hint: /AUTHENTICATION_API_KEY/ }],
+      waha: [{ key: 'api_key', label: 'API key', hint: /WAHA_API_KEY/ }],
+      uazapi: [{ key: 'admin_token', label: 'Admin token', hint: /admintoken/ }],
+      zapi: [{ key: 'client_token', label: 'Client token', hint: /Client-Token/ }],
+      cloud_api: [
+        { key: 'access_token', label: 'Access token', hint: /system user's permanent access token/ },
+        { key: 'app_secret', label: 'App secret', hint: /webhooks Meta signs/ },
+      ],
+    }
+    const baseUrls: Record<string, string> = {
+      evolution: '',
+      waha: '',
+      uazapi: '',
+      zapi: 'https://api.z-api.io',
+      cloud_api: 'https://graph.facebook.com/v22.0',
+    }
+    for (const [type, fields] of Object.entries(expected)) {
+      setSelect('provider-form-type', type, dialog)
+      await nextTick()
+      const secrets = [...dialog.querySelectorAll<HTMLInputElement>('input[data-testid^="provider-form-"]')].filter(
+        (i) => !['provider-form-name', 'provider-form-base-url'].includes(i.dataset.testid!),
+      )
+      expect(secrets.map((i) => i.dataset.testid), type).toEqual(fields.map((f) => `provider-form-${f.key}`))
+      for (const f of fields) {
+        const shown = field(`provider-form-${f.key}`, dialog)!
+        expect(shown.type, `${type} ${f.key}`).toBe('password')
+        expect(shown.label).toBe(f.label)
+        expect(shown.hint).toMatch(f.hint)
+      }
+      expect(field('provider-form-base-url', dialog)!.value, type).toBe(baseUrls[type])
+      expect(field('provider-form-base-url', dialog)!.hint).toBeTruthy()
+    }
+
+    // Cloud API: Meta's address as filled in, and both credentials sent.
+    setInput('provider-form-name', 'Meta', dialog)
+    setInput('provider-form-access_token', 'EAAG-token-1234', dialog)
+    setInput('provider-form-app_secret', 'app-secret-5678', dialog)
+    await submit('provider-form')
+    await vi.waitFor(() => expect(isOpen('provider-dialog')).toBe(false))
+
+    // Z-API: an address of one's own is kept when the type changes.
+    await click('provider-add')
+    setSelect('provider-form-type', 'zapi', dialog)
+    await nextTick()
+    setInput('provider-form-base-url', 'https://zapi.example.com', dialog)
+    setSelect('provider-form-type', 'uazapi', dialog)
+    await nextTick()
+    expect(field('provider-form-base-url', dialog)!.value).toBe('https://zapi.example.com')
+    setSelect('provider-form-type', 'zapi', dialog)
+    await nextTick()
+    setInput('provider-form-name', 'Z', dialog)
+    setInput('provider-form-client_token', 'client-token-4321', dialog)
+    await submit('provider-form')
+    await vi.waitFor(() => expect(isOpen('provider-dialog')).toBe(false))
+
+    expect(posts('/providers').map((c) => c.body)).toEqual([
+      {
+        type: 'cloud_api',
+        name: 'Meta',
+        base_url: 'https://graph.facebook.com/v22.0',
+        credentials: { access_token: 'EAAG-token-1234', app_secret: 'app-secret-5678' },
+      },
+      { type: 'zapi', name: 'Z', base_url: 'https://zapi.example.com', credentials: { client_token: 'client-token-4321' } },
+    ])
+    expect(text('provider-type', providerRow('Meta')!)).toBe('WhatsApp Cloud API')
+    expect(text('provider-credentials', providerRow('Z')!)).toBe('Client token …4321')
+  })
+
+  it("registers Z-API and Cloud API numbers made in the provider's panel with their credentials", async () => {
+    await mountAt('/settings/whatsapp', {}, (h) => {
+      everyType(h)
+      h.whatsapp.instances = []
+    })
+    await loaded()
+    await click('instance-add')
+    const dialog = byTestId('instance-dialog')!
+    // Evolution makes the number: no credentials.
+    expect(text('instance-dialog')).toContain('Add a WhatsApp number')
+    expect(dialog.querySelectorAll('input[type="password"]')).toHaveLength(0)
+    expect(text('instance-save', dialog)).toBe('Add number')
+
+    setSelect('instance-form-provider', 'p-zapi', dialog)
+    await nextTick()
+    expect(dialog.dataset.registering).toBe('true')
+    expect(text('instance-dialog')).toContain("Register a number made in the provider's panel")
+    expect(text('instance-dialog')).toContain('Make the instance in the Z-API panel first')
+    expect(text('instance-save', dialog)).toBe('Register number')
+    expect(field('instance-form-instance_id', dialog)).toMatchObject({ type: 'text', label: 'Instance ID' })
+    expect(field('instance-form-instance_token', dialog)).toMatchObject({ type: 'password', label: 'Instance token' })
+    setInput('instance-form-name', 'zapi-sales', dialog)
+    await submit('instance-form')
+    expect(byTestId('instance-form-instance_id', dialog)?.getAttribute('aria-invalid')).toBe('true')
+    expect(byTestId('instance-form-instance_token', dialog)?.getAttribute('aria-invalid')).toBe('true')
+    expect(posts('/instances')).toHaveLength(0)
+
+    // The provider refuses the token: said on it.
+    setInput('instance-form-instance_id', '3C4A0F', dialog)
+    setInput('instance-form-instance_token', 'wrong-token', dialog)
+    await submit('instance-form')
+    await vi.waitFor(() => expect(byTestId('instance-form-instance_token', dialog)?.getAttribute('aria-invalid')).toBe('true'))
+    expect(dialog.textContent).toContain('The provider refused these credentials.')
+
+    setInput('instance-form-instance_token', 'F00D-token', dialog)
+    await submit('instance-form')
+    await vi.waitFor(() => expect(isOpen('instance-dialog')).toBe(false))
+
+    // Cloud API: the phone number ID, digits only.
+    await click('instance-add')
+    setSelect('instance-form-provider', 'p-cloud_api', dialog)
+    await nextTick()
+    expect(field('instance-form-phone_number_id', dialog)).toMatchObject({ type: 'text', label: 'Phone number ID' })
+    expect(field('instance-form-phone_number_id', dialog)!.hint).toMatch(/not the phone number itself/)
+    expect(text('instance-dialog')).toContain("WhatsApp Manager")
+    setInput('instance-form-name', 'meta-support', dialog)
+    setInput('instance-form-phone_number_id', '+55 11 9123', dialog)
+    await submit('instance-form')
+    expect(field('instance-form-phone_number_id', dialog)!.hint).toBe('Use digits only.')
+    setInput('instance-form-phone_number_id', '106540352242922', dialog)
+    await submit('instance-form')
+    await vi.waitFor(() => expect(isOpen('instance-dialog')).toBe(false))
+
+    expect(posts('/instances').map((c) => c.body)).toEqual([
+      { provider_id: 'p-zapi', name: 'zapi-sales', credentials: { instance_id: '3C4A0F', instance_token: 'wrong-token' } },
+      { provider_id: 'p-zapi', name: 'zapi-sales', credentials: { instance_id: '3C4A0F', instance_token: 'F00D-token' } },
+      { provider_id: 'p-cloud_api', name: 'meta-support', credentials: { phone_number_id: '106540352242922' } },
+    ])
+  })
+
+  it('offers each number only what its type can do', async () => {
+    await mountAt('/settings/whatsapp', {}, everyType)
+    await loaded()
+    const has = (name: string, id: string) => byTestId(id, instanceRow(name)!) !== null
+    const actions = ['instance-check', 'instance-history', 'instance-settings', 'instance-test-message', 'instance-restart', 'instance-logout']
+    const shown = (name: string) => actions.filter((id) => has(name, id))
+    expect(shown('n-evolution')).toEqual(actions)
+    expect(shown('n-waha')).toEqual(actions)
+    expect(shown('n-uazapi')).toEqual(['instance-check', 'instance-history', 'instance-test-message', 'instance-logout'])
+    expect(shown('n-zapi')).toEqual(['instance-check', 'instance-history', 'instance-test-message', 'instance-restart', 'instance-logout'])
+    // Cloud API: no session to connect, restart or end; its status and Check.
+    expect(shown('n-cloud_api')).toEqual(['instance-check', 'instance-history', 'instance-test-message'])
+    expect(text('instance-status', instanceRow('n-cloud_api')!)).toBe('Connected')
+
+    // Not connected: Connect where the type has a way to, never on Cloud API; no restart or test send.
+    for (const instance of hub.whatsapp.instances) Object.assign(instance, { status: 'disconnected', phone: null })
+    window.dispatchEvent(new Event('focus'))
+    await vi.waitFor(() => expect(instanceRow('n-cloud_api')!.dataset.status).toBe('disconnected'))
+    for (const type of ['evolution', 'waha', 'uazapi', 'zapi']) expect(has(`n-${type}`, 'instance-connect'), type).toBe(true)
+    expect(has('n-cloud_api', 'instance-connect')).toBe(false)
+    for (const name of ['n-evolution', 'n-cloud_api']) {
+      expect(has(name, 'instance-restart')).toBe(false)
+      expect(has(name, 'instance-logout')).toBe(false)
+      expect((byTestId('instance-test-message', instanceRow(name)!) as HTMLButtonElement).disabled).toBe(true)
+    }
+  })
+
+  it('connects only by the methods the type allows', async () => {
+    await mountAt('/settings/whatsapp', {}, (h) => {
+      h.whatsapp.providers[0]!.capabilities = { ...CAPABILITIES.evolution!, pairing_code: false }
+    })
+    await loaded()
+    await click('instance-connect', instanceRow('demo-sales')!)
+    const dialog = byTestId('connect-dialog')!
+    expect(byTestId('connect-method-qr', dialog)).not.toBeNull()
+    expect(byTestId('connect-method-pairing_code', dialog)).toBeNull()
+    await click('connect-start', dialog)
+    await vi.waitFor(() => expect(byTestId('connect-qr', dialog)).not.toBeNull())
+    expect(text('connect-back', dialog)).toBe('Start again')
+  })
+
+  it('WAHA numbers show only "ignore groups", and the whole set is saved', async () => {
+    await mountAt('/settings/whatsapp', {}, everyType)
+    await loaded()
+    await click('instance-settings', instanceRow('n-waha')!)
+    const dialog = byTestId('settings-dialog')!
+    expect(isOpen('settings-dialog')).toBe(true)
+    expect(text('settings-dialog')).toContain('Settings of “n-waha”')
+    expect(allByTestId('setting-ignore_groups', dialog)).toHaveLength(1)
+    expect(dialog.querySelectorAll('[role="switch"]')).toHaveLength(1)
+    await click('setting-ignore_groups-switch', dialog)
+    await click('settings-save', dialog)
+    await vi.waitFor(() => expect(isOpen('settings-dialog')).toBe(false))
+    expect(hub.calls.filter((c) => c.method === 'PATCH').map((c) => [c.path.replace('/accounts/account-1', ''), c.body])).toEqual([
+      [
+        '/instances/i-waha',
+        { settings: { reject_calls: false, ignore_groups: true, always_online: false, read_messages: false, read_status: false } },
+      ],
+    ])
+    expect(text('whatsapp-notice')).toBe('Saved the settings of “n-waha”.')
+    expect(hub.whatsapp.instances.find((i) => i.id === 'i-waha')!.settings.ignore_groups).toBe(true)
+  })
+
+  it('Evolution numbers: the call message only while calls are rejected; a refusal shows its detail', async () => {
+    await mountAt()
+    await loaded()
+    await click('instance-settings', instanceRow('demo-sales')!)
+    const dialog = byTestId('settings-dialog')!
+    expect(allByTestId('setting-reject_calls-switch', dialog)).toHaveLength(1)
+    expect(dialog.querySelectorAll('[role="switch"]')).toHaveLength(5)
+    expect(byTestId('setting-call_message', dialog)).toBeNull()
+    await click('setting-reject_calls-switch', dialog)
+    expect(byTestId('setting-call_message', dialog)).not.toBeNull()
+    const message = byTestId('setting-call_message-input', dialog) as HTMLTextAreaElement
+    message.value = '  We call you back.  '
+    message.dispatchEvent(new Event('input'))
+    await click('setting-read_messages-switch', dialog)
+
+    // The hub refuses: its detail shows, the dialog stays.
+    const original = hub.fetch.getMockImplementation()!
+    hub.fetch.mockImplementationOnce(async () =>
+      new Response(
+        JSON.stringify({ status: 409, code: 'not_supported_by_provider', title: 'Conflict', detail: 'This provider type cannot apply read_messages.' }),
+        { status: 409, headers: { 'Content-Type': 'application/problem+json' } },
+      ),
+    )
+    await click('settings-save', dialog)
+    await vi.waitFor(() => expect(text('settings-error', dialog)).toBe('This provider type cannot apply read_messages.'))
+    expect(isOpen('settings-dialog')).toBe(true)
+    hub.fetch.mockImplementation(original)
+
+    await click('settings-save', dialog)
+    await vi.waitFor(() => expect(isOpen('settings-dialog')).toBe(false))
+    expect(hub.calls.filter((c) => c.method === 'PATCH').at(-1)?.body).toEqual({
+      settings: {
+        reject_calls: true,
+        call_message: 'We call you back.',
+        ignore_groups: false,
+        always_online: false,
+        read_messages: true,
+        read_status: false,
+      },
+    })
+
+    // Reopened: as saved; calls allowed again, the message is not sent.
+    await click('instance-settings', instanceRow('demo-sales')!)
+    expect((byTestId('setting-call_message-input', dialog) as HTMLTextAreaElement).value).toBe('We call you back.')
+    await click('setting-reject_calls-switch', dialog)
+    expect(byTestId('setting-call_message', dialog)).toBeNull()
+    await click('settings-save', dialog)
+    await vi.waitFor(() => expect(isOpen('settings-dialog')).toBe(false))
+    expect(hub.calls.filter((c) => c.method === 'PATCH').at(-1)?.body).toEqual({
+      settings: { reject_calls: false, ignore_groups: false, always_online: false, read_messages: true, read_status: false },
+    })
+  })
+
+  it('agents and supervisors see the settings read-only, and no test send or restart', async () => {
+    for (const role of ['agent', 'supervisor'] as const) {
+      await mountAt('/settings/whatsapp', { role }, everyType)
+      await loaded()
+      const row = instanceRow('n-evolution')!
+      for (const id of ['instance-test-message', 'instance-restart', 'instance-logout', 'instance-connect']) {
+        expect(byTestId(id, row), `${role} ${id}`).toBeNull()
+      }
+      await click('instance-settings', row)
+      const dialog = byTestId('settings-dialog')!
+      expect(text('settings-dialog')).toContain('Only administrators can change these.')
+      const switches = [...dialog.querySelectorAll<HTMLButtonElement>('[role="switch"]')]
+      expect(switches).toHaveLength(5)
+      expect(switches.every((s) => s.disabled)).toBe(true)
+      expect(byTestId('settings-save', dialog)).toBeNull()
+      await click('settings-close', dialog)
+      await vi.waitFor(() => expect(isOpen('settings-dialog')).toBe(false))
+      expect(hub.calls.filter((c) => c.method === 'PATCH')).toHaveLength(0)
+      if (role === 'agent') {
+        app!.unmount()
+        auth.dispose()
+      }
+    }
+  })
+
+  it('sends a test message: accepted is said not to be delivered; refusals show their detail', async () => {
+    await mountAt('/settings/whatsapp', {}, everyType)
+    await loaded()
+    await click('instance-test-message', instanceRow('n-cloud_api')!)
+    const dialog = byTestId('test-message-dialog')!
+    expect(isOpen('test-message-dialog')).toBe(true)
+    expect(text('test-message-dialog')).toContain('Send a test message from “n-cloud_api”')
+
+    // Checked here first.
+    setInput('test-message-to', '11 9123', dialog)
+    await submit('test-message-form')
+    expect(byTestId('test-message-to', dialog)?.getAttribute('aria-invalid')).toBe('true')
+    expect(hub.whatsapp.sent).toHaveLength(0)
+
+    setInput('test-message-to', '+55 (11) 98888-7777', dialog)
+    const body = byTestId('test-message-text', dialog) as HTMLTextAreaElement
+    body.value = 'Olá, teste!'
+    body.dispatchEvent(new Event('input'))
+    await submit('test-message-form')
+    await vi.waitFor(() => expect(byTestId('test-message-accepted', dialog)).not.toBeNull())
+    expect(posts('/instances/i-cloud_api/messages').map((c) => c.body)).toEqual([{ to: '5511988887777', text: 'Olá, teste!' }])
+    const id = hub.whatsapp.sent[0]!.message_id
+    expect(text('test-message-id', dialog)).toBe(id)
+    expect(text('test-message-accepted', dialog)).toBe(
+      `Accepted by the provider for +5511988887777 (message ID ${id}). Accepted is not delivered: look at the phone to see it arrive.`,
+    )
+
+    // The provider refuses: the hub's words.
+    hub.whatsapp.failSend = { status: 422, code: 'provider_rejected', detail: '(#131030) Recipient phone number not in allowed list' }
+    await submit('test-message-form')
+    await vi.waitFor(() => expect(byTestId('test-message-error', dialog)).not.toBeNull())
+    expect(text('test-message-error', dialog)).toBe('The provider server refused: (#131030) Recipient phone number not in allowed list')
+    expect(byTestId('test-message-accepted', dialog)).toBeNull()
+
+    hub.whatsapp.failSend = { status: 409, code: 'instance_not_connected', detail: 'Connect the number first.' }
+    await submit('test-message-form')
+    await vi.waitFor(() => expect(text('test-message-error', dialog)).toBe('Connect the number first.'))
+
+    await click('test-message-close', dialog)
+    await vi.waitFor(() => expect(isOpen('test-message-dialog')).toBe(false))
+  })
+
+  it('restarts a connected number and says where it stands', async () => {
+    await mountAt('/settings/whatsapp', {}, everyType)
+    await loaded()
+    await click('instance-restart', instanceRow('n-zapi')!)
+    await vi.waitFor(() => expect(text('whatsapp-notice')).toBe('Restarted “n-zapi”: connected.'))
+    expect(posts('/restart').map((c) => c.path)).toEqual(['/accounts/account-1/instances/i-zapi/restart'])
   })
 })
