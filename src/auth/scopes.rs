@@ -51,7 +51,9 @@ pub fn section_of(path: &str) -> Option<&str> {
 /// The scope a request to `path` with `method` needs, or `None` when keys may not call it.
 pub fn required(path: &str, method: &Method) -> Option<String> {
     let segment = section_of(path)?;
-    let action = if matches!(*method, Method::GET | Method::HEAD) {
+    // A number's QR is the number itself to whoever scans it: reading it is managing it.
+    let hands_over_a_number = segment == "instances" && path.ends_with("/qr");
+    let action = if matches!(*method, Method::GET | Method::HEAD) && !hands_over_a_number {
         "read"
     } else {
         "write"
@@ -94,6 +96,14 @@ mod tests {
             "keys cannot manage keys"
         );
         assert_eq!(scope(Method::PUT, "/entitlements"), None);
+        assert_eq!(
+            scope(Method::GET, "/instances/x/qr").as_deref(),
+            Some("providers:write")
+        );
+        assert_eq!(
+            scope(Method::GET, "/instances/x/history").as_deref(),
+            Some("providers:read")
+        );
         assert_eq!(required("/api/v1/auth/me", &Method::GET), None);
     }
 }

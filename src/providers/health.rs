@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::{
     adapters::{Connection, Status},
     http::ProviderError,
-    instances::{live::Live, store},
+    instances::{self, live::Live, store},
     store as servers,
 };
 use crate::{
@@ -250,7 +250,8 @@ async fn note(
     };
     let now = clock::now();
     let mut tx = state.db.begin().await?;
-    let changed = store::record(&mut tx, account_id, number.id, &seen, now).await?;
+    let changed =
+        instances::observe(&mut tx, Actor::system(), account_id, number.id, &seen, now).await?;
     store::due_at(&mut tx, number.id, next_due(now, every)).await?;
     tx.commit().await?;
     if changed {

@@ -33,6 +33,7 @@ use super::{
 };
 use crate::{
     app::state::AppState,
+    audit::Actor,
     inbound::{Claimed, FROM_PROVIDERS, Handler, store::NewDelivery},
     platform::{
         clock,
@@ -278,7 +279,8 @@ impl Handler for FromProviders {
                         reason: &delivery.event,
                         source: "webhook",
                     };
-                    store::record(&mut tx, account_id, instance_id, &seen, now).await?
+                    let actor = Actor::system();
+                    instances::observe(&mut tx, actor, account_id, instance_id, &seen, now).await?
                 }
                 None => false,
             };

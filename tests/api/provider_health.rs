@@ -88,12 +88,24 @@ async fn checks_tell_connected_stale_and_dead_servers_apart() {
         .bind(whatpro_hub::platform::clock::now() - time::Duration::hours(7)) // wall-clock: silence the hub's clock sees as long
         .bind(uuid::Uuid::parse_str(&quiet_id).unwrap())
         .execute(pool).await.unwrap().rows_affected());
+    // Hours, not minutes, since its last change: not folded into it.
+    whatpro_hub::on_db!(&app.state.db, pool => sqlx::query(
+        "UPDATE instance_status_history SET first_at = $1, last_at = $1")
+        .bind(whatpro_hub::platform::clock::now() - time::Duration::hours(7)) // wall-clock: history the hub's clock sees as old
+        .execute(pool).await.unwrap().rows_affected());
     all_due(&app).await;
     let pass = health::check_due(&app.state, EVERY).await.unwrap();
     assert_eq!((pass.checked, pass.changed), (3, 1));
     let stale = app.get(&quiet, &t.agent.token).await;
     assert_eq!(stale.body["status"], "stale");
     assert_eq!(stale.body["provider_status"], "open");
+    let logs = app
+        .get(&t.path("/audit-logs?limit=100"), &t.admin.token)
+        .await;
+    assert!(
+        logs.body.to_string().contains("scheduled_check"),
+        "a check's transition is audited"
+    );
     // Its next event shows it alive.
     let secret = webhook_secret(&app, &quiet_id).await;
     let event = json!({"event": "messages.upsert", "instance": "quiet",

@@ -280,12 +280,33 @@ async fn a_number_is_created_connected_by_qr_logged_out_and_deleted() {
             .unwrap()
             .starts_with("data:image/png;base64,")
     );
+    assert_eq!(first.body["status"], "qr_pending");
+    assert_eq!(first.body["qr_code"], first.body["qr"]["image"]);
+    let expires = first.body["expires_at"].as_str().expect("a QR has a life");
+    let expires =
+        time::OffsetDateTime::parse(expires, &time::format_description::well_known::Rfc3339)
+            .unwrap();
+    let life = expires
+        - time::OffsetDateTime::parse(
+            first.body["instance"]["updated_at"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+    assert!(
+        (40..=50).contains(&life.whole_seconds()),
+        "Evolution's QR lives 45 s: {life}"
+    );
     sim.rotate_qr("sales-01");
-    let second = connect(json!({"method": "qr"})).await;
+    let qr_path = format!("{path}/qr");
+    let second = app.get(&qr_path, &t.admin.token).await;
+    assert_eq!(second.status, StatusCode::OK, "{:?}", second.body);
     assert_ne!(
         second.body["qr"]["code"], first.body["qr"]["code"],
-        "the rotated QR"
+        "the rotated QR, read from the provider"
     );
+    app.get(&qr_path, &t.supervisor.token)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "forbidden");
     // Agents read the status, never the QR or the credential.
     app.post(
         &format!("{path}/connect"),
@@ -300,6 +321,9 @@ async fn a_number_is_created_connected_by_qr_logged_out_and_deleted() {
         .await;
     assert_eq!(checked.body["status"], "connected", "{:?}", checked.body);
     assert_eq!(checked.body["provider_status"], "open");
+    app.get(&qr_path, &t.admin.token)
+        .await
+        .assert_problem(StatusCode::CONFLICT, "no_qr_shown");
     let listed = app.get(&t.path("/instances"), &t.agent.token).await;
     assert!(!listed.body.to_string().contains(&token));
     let logged_out = app

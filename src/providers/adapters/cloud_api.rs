@@ -23,7 +23,9 @@ static CAPABILITIES: Capabilities = Capabilities {
     creates_instances: false,
     instance_credentials: &["phone_number_id"],
     qr: false,
+    qr_seconds: 0,
     pairing_code: false,
+    pairing_seconds: 0,
     restart: false,
     logout: false,
     settings: &[],
@@ -180,8 +182,7 @@ impl Adapter for CloudApi {
     }
 
     /// One post may carry several changes; the first says what it is. A message is
-    /// recognised by its `wamid`; a change of the account or the number's quality has the
-    /// number read back.
+    /// recognised by its `wamid`.
     fn hear(&self, body: &Value) -> Heard {
         let change = &body["entry"][0]["changes"][0];
         let value = &change["value"];
@@ -191,10 +192,9 @@ impl Adapter for CloudApi {
             other => other,
         };
         Heard {
-            moves_session: matches!(
-                field,
-                "account_update" | "phone_number_quality_update" | "phone_number_name_update"
-            ),
+            // Account and quality changes go to the Meta app's own callback, never to a
+            // number's override: a number's health comes from the scheduled checks.
+            moves_session: false,
             shows_qr: false,
             message_id: value["messages"][0]["id"].as_str().map(String::from),
             event: event.to_string(),

@@ -91,7 +91,9 @@ static CAPABILITIES: Capabilities = Capabilities {
     creates_instances: true,
     instance_credentials: &[],
     qr: true,
+    qr_seconds: 45,
     pairing_code: true,
+    pairing_seconds: 60,
     restart: true,
     logout: true,
     settings: &[

@@ -141,7 +141,11 @@ pub struct Capabilities {
     #[schema(value_type = Vec<String>)]
     pub instance_credentials: &'static [&'static str],
     pub qr: bool,
+    /// How long one QR lives before the provider shows another.
+    pub qr_seconds: u32,
     pub pairing_code: bool,
+    /// How long a pairing code may be typed.
+    pub pairing_seconds: u32,
     pub restart: bool,
     pub logout: bool,
     /// The behaviour settings the provider applies (`reject_calls`, `ignore_groups`…).

@@ -9,6 +9,7 @@ pub mod store;
 
 mod behaviour;
 mod making;
+mod observe;
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -17,6 +18,7 @@ use uuid::Uuid;
 
 pub use behaviour::Behaviour;
 pub use making::make_on_server;
+pub use observe::observe;
 pub use routes::router;
 
 use crate::platform::{

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     app::state::AppState,
-    audit::{self, AuditEntry},
+    audit::{self, Actor, AuditEntry},
     platform::{
         clock,
         error::{AppError, AppResult, Problem},
@@ -33,6 +33,7 @@ use crate::{
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(connect_instance))
+        .routes(routes!(current_qr))
         .routes(routes!(check_instance))
         .routes(routes!(restart_instance))
         .routes(routes!(logout_instance))
@@ -60,7 +61,7 @@ fn require_session(live: &Live) -> AppResult<()> {
     }
 }
 
-/// Records what the provider said of the instance, audited when it changed.
+/// Records what the provider said of the instance.
 async fn seen(
     state: &AppState,
     scope: &AccountScope,
@@ -70,9 +71,6 @@ async fn seen(
     source: &str,
 ) -> AppResult<Instance> {
     let mut tx = state.db.begin().await?;
-    let before = store::get(&mut tx, scope.account_id, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
     let seen = Seen {
         status: connection.status.as_str(),
         raw: &connection.raw,
@@ -80,13 +78,8 @@ async fn seen(
         reason,
         source,
     };
-    if store::record(&mut tx, scope.account_id, id, &seen, clock::now()).await? {
-        let entry = AuditEntry::new(scope, "instance.status_changed", "instance", id).changes(
-            Some(&serde_json::json!({"status": before.status})),
-            Some(&serde_json::json!({"status": connection.status})),
-        );
-        audit::record(&mut tx, entry).await?;
-    }
+    let actor = Actor::from(scope);
+    super::observe(&mut tx, actor, scope.account_id, id, &seen, clock::now()).await?;
     let instance = store::get(&mut tx, scope.account_id, id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -107,9 +100,35 @@ pub struct ConnectInput {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Connecting {
     pub instance: Instance,
-    /// The QR to scan, while one is shown (providers rotate it: ask again).
+    /// The number's status now.
+    pub status: Status,
+    /// The QR to scan as an image (`data:image/png;base64,…`), while one is shown.
+    pub qr_code: Option<String>,
+    /// The QR, with its raw code.
     pub qr: Option<Qr>,
     pub pairing_code: Option<String>,
+    /// When the QR or pairing code shown stops working: ask again
+    /// (`GET …/instances/:id/qr`) before then, the provider rotates it.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<time::OffsetDateTime>,
+}
+
+impl Connecting {
+    fn of(instance: Instance, connection: Connection, can: &Capabilities) -> Connecting {
+        let life = match (&connection.qr, &connection.pairing_code) {
+            (_, Some(_)) => Some(can.pairing_seconds),
+            (Some(_), None) => Some(can.qr_seconds),
+            (None, None) => None,
+        };
+        Connecting {
+            instance,
+            status: connection.status,
+            qr_code: connection.qr.as_ref().map(|qr| qr.image.clone()),
+            qr: connection.qr,
+            pairing_code: connection.pairing_code,
+            expires_at: life.map(|seconds| clock::now() + time::Duration::seconds(seconds.into())),
+        }
+    }
 }
 
 /// Digits of a phone number given with country code, when it has 10 to 15 of them.
@@ -158,11 +177,41 @@ async fn connect_instance(
         .connect(&opened.server(), &session, phone.as_deref())
         .await?;
     let instance = seen(&state, &scope, path.1, &connection, "connect", "user").await?;
-    Ok(ApiJson(Connecting {
-        instance,
-        qr: connection.qr,
-        pairing_code: connection.pairing_code,
-    }))
+    let can = opened.adapter.capabilities();
+    Ok(ApiJson(Connecting::of(instance, connection, can)))
+}
+
+/// The QR the number shows now, read from the provider each time (a QR is never answered
+/// past its life); admins only, like every QR. 409 `no_qr_shown` when the number is not
+/// waiting for a scan.
+#[utoipa::path(get, path = "/api/v1/accounts/{accountId}/instances/{instanceId}/qr", tag = "providers",
+    params(("accountId" = Uuid, Path), ("instanceId" = Uuid, Path)),
+    responses((status = 200, body = Connecting), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 502, body = Problem)))]
+async fn current_qr(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
+) -> AppResult<ApiJson<Connecting>> {
+    scope.require(Role::Admin)?;
+    let live = Live::of(&state, scope.account_id, path.1).await?;
+    require(&live, |c| c.qr, "QR codes")?;
+    let waiting = [Status::QrPending.as_str(), Status::Connecting.as_str()];
+    if !waiting.contains(&live.instance.status.as_str()) {
+        return Err(AppError::Conflict {
+            code: "no_qr_shown",
+            message: "The number is not waiting for a scan: connect it first.".into(),
+        });
+    }
+    let (opened, session) = (&live.opened, live.session());
+    // Asked while a session connects, `connect` answers the QR it shows (and starts none).
+    let connection = opened
+        .adapter
+        .connect(&opened.server(), &session, None)
+        .await?;
+    let instance = seen(&state, &scope, path.1, &connection, "qr", "user").await?;
+    let can = opened.adapter.capabilities();
+    Ok(ApiJson(Connecting::of(instance, connection, can)))
 }
 
 /// Asks the provider where the session stands now (admins and supervisors).

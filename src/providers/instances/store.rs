@@ -104,20 +104,30 @@ pub struct Seen<'a> {
     pub source: &'a str,
 }
 
+/// What recording a status did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Recorded {
+    Unchanged,
+    /// Changed soon after the last change: counted in that history entry.
+    Folded,
+    /// Changed from this status, in a history entry of its own.
+    New(String),
+}
+
 /// Records the instance's status; a change goes into its history, folded into the latest
-/// entry when that one is recent. Answers whether the status changed.
+/// entry when that one is recent.
 pub async fn record(
     tx: &mut Tx,
     account_id: Uuid,
     id: Uuid,
     seen: &Seen<'_>,
     now: OffsetDateTime,
-) -> AppResult<bool> {
+) -> AppResult<Recorded> {
     let current: Option<String> = on_tx!(tx, c => sqlx::query_scalar(
         "SELECT status FROM instances WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL")
         .bind(account_id).bind(id).fetch_optional(c).await?);
     let Some(from) = current else {
-        return Ok(false);
+        return Ok(Recorded::Unchanged);
     };
     let phone = seen.phone.map(|phone| {
         phone
@@ -133,7 +143,7 @@ pub async fn record(
         .bind(account_id).bind(id).bind(seen.status).bind(seen.raw).bind(now).bind(phone)
         .execute(c).await?.rows_affected());
     if from == seen.status {
-        return Ok(false);
+        return Ok(Recorded::Unchanged);
     }
     let folded = on_tx!(tx, c => sqlx::query(
         "UPDATE instance_status_history SET to_status = $3, raw = $4, changes = changes + 1,
@@ -143,7 +153,10 @@ pub async fn record(
            AND account_id = $1 AND last_at > $6")
         .bind(account_id).bind(id).bind(seen.status).bind(seen.raw).bind(now).bind(now - FLAPPING)
         .execute(c).await?.rows_affected());
-    if folded == 0 {
+    if folded > 0 {
+        return Ok(Recorded::Folded);
+    }
+    {
         on_tx!(tx, c => sqlx::query(
             "INSERT INTO instance_status_history (id, account_id, instance_id, from_status,
                  to_status, raw, reason, source, changes, first_at, last_at)
@@ -152,7 +165,7 @@ pub async fn record(
             .bind(seen.raw).bind(seen.reason).bind(seen.source).bind(now)
             .execute(c).await?.rows_affected());
     }
-    Ok(true)
+    Ok(Recorded::New(from))
 }
 
 pub async fn history(
