@@ -18,6 +18,7 @@ mod kanban_metrics;
 mod list_cache;
 mod platform;
 mod provider_health;
+mod provider_inboxes;
 mod provider_types;
 mod providers;
 mod rbac;

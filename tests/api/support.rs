@@ -174,6 +174,7 @@ impl TestApp {
             synced_at: now,
             created_at: now,
             updated_at: now,
+            whatsapp_instance_id: None,
         };
         let mut tx = self.state.db.begin().await.unwrap();
         store::insert(&mut tx, account_id, &inbox).await.unwrap();

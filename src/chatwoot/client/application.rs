@@ -120,6 +120,22 @@ impl ChatwootClient {
         Ok(list.payload)
     }
 
+    /// `POST /api/v1/accounts/:id/inboxes` (administrators): `channel` is the channel's
+    /// own object (`{type: "whatsapp", provider: "whatsapp_cloud", …}`). Sent once.
+    pub async fn create_inbox(
+        &self,
+        cred: &Credential,
+        account_id: i64,
+        name: &str,
+        channel: serde_json::Value,
+    ) -> Result<Inbox, ChatwootError> {
+        let path = format!("/api/v1/accounts/{account_id}/inboxes");
+        let template = "/api/v1/accounts/{account_id}/inboxes";
+        let req = Req::new(Method::POST, template, path, Auth::User(cred));
+        let body = json!({"name": name, "channel": channel});
+        self.send(req.json(body)).await?.json()
+    }
+
     pub(super) async fn get<T: serde::de::DeserializeOwned>(
         &self,
         cred: &Credential,

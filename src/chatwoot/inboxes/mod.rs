@@ -35,6 +35,8 @@ pub struct Inbox {
     pub removed_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub synced_at: OffsetDateTime,
+    /// The hub's WhatsApp number bridged into this inbox (one at most).
+    pub whatsapp_instance_id: Option<Uuid>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]

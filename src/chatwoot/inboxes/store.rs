@@ -14,7 +14,11 @@ use crate::{
 macro_rules! select {
     () => {
         "SELECT id, chatwoot_inbox_id, name, channel_type, phone_number, enabled, disabled_reason,
-                removed_at, synced_at, created_at, updated_at FROM inboxes "
+                removed_at, synced_at, created_at, updated_at,
+                (SELECT n.id FROM instances n WHERE n.account_id = inboxes.account_id
+                   AND n.chatwoot_inbox_id = inboxes.chatwoot_inbox_id
+                   AND n.deleted_at IS NULL) AS whatsapp_instance_id
+         FROM inboxes "
     };
 }
 

@@ -131,6 +131,8 @@ pub async fn apply_inboxes(
                     synced_at: now,
                     created_at: now,
                     updated_at: now,
+                    // A number links itself once its inbox is mirrored.
+                    whatsapp_instance_id: None,
                 };
                 store::insert(tx, account_id, &inbox).await?;
                 enabled += i64::from(room);

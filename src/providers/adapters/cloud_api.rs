@@ -30,6 +30,7 @@ static CAPABILITIES: Capabilities = Capabilities {
     logout: false,
     settings: &[],
     send_text: true,
+    chatwoot_inbox: true,
 };
 
 /// What the number's health is read from.

@@ -8,8 +8,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{
-    Adapter, Call, Capabilities, Connection, Heard, NewSession, Qr, SECRET_HEADER, Server, Session,
-    Status,
+    Adapter, Call, Capabilities, ChatwootInbox, Connection, Heard, NewSession, Qr, SECRET_HEADER,
+    Server, Session, Status,
 };
 use crate::providers::{
     http::{ProviderError, exchange},
@@ -105,6 +105,7 @@ static CAPABILITIES: Capabilities = Capabilities {
         "read_status",
     ],
     send_text: true,
+    chatwoot_inbox: true,
 };
 
 impl Adapter for Evolution {
@@ -291,6 +292,28 @@ impl Adapter for Evolution {
                 .ok_or(ProviderError::Unreachable(
                     "the sent message came without its id",
                 ))
+        })
+    }
+
+    fn bridge_to_chatwoot<'a>(
+        &'a self,
+        server: &'a Server<'a>,
+        session: &'a Session<'a>,
+        inbox: &'a ChatwootInbox<'a>,
+    ) -> Call<'a, ()> {
+        Box::pin(async move {
+            // The three booleans are required by the server; `autoCreate` makes the API
+            // inbox by name (renaming it in Chatwoot later breaks the bridge: FACTS §1.6).
+            let body = json!({
+                "enabled": true, "accountId": inbox.account_id.to_string(),
+                "token": inbox.token, "url": inbox.url, "nameInbox": inbox.name,
+                "signMsg": false, "reopenConversation": true, "conversationPending": false,
+                "autoCreate": true, "importContacts": false, "importMessages": false,
+            });
+            let url = format!("{}/chatwoot/set/{}", server.base_url, session.name);
+            let (status, answer) =
+                call(server, Method::POST, url, session.token, Some(body)).await?;
+            succeeded(status, answer).map(|_| ())
         })
     }
 

@@ -131,6 +131,16 @@ pub struct Heard {
     pub message_id: Option<String>,
 }
 
+/// The Chatwoot inbox a provider's bridge posts a number's messages into.
+pub struct ChatwootInbox<'a> {
+    /// Chatwoot's base URL, as the provider server reaches it.
+    pub url: &'a str,
+    pub account_id: i64,
+    /// An administrator's access token of that Chatwoot account.
+    pub token: &'a str,
+    pub name: &'a str,
+}
+
 /// What a provider type can do.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Capabilities {
@@ -152,6 +162,9 @@ pub struct Capabilities {
     #[schema(value_type = Vec<String>)]
     pub settings: &'static [&'static str],
     pub send_text: bool,
+    /// The number can be linked to a Chatwoot inbox (through the provider's own bridge,
+    /// or, for Cloud API, Chatwoot's own WhatsApp Cloud inbox).
+    pub chatwoot_inbox: bool,
 }
 
 /// A call to a provider server.
@@ -229,6 +242,17 @@ pub trait Adapter: Send + Sync {
         _text: &'a str,
     ) -> Call<'a, String> {
         unsupported("send_text")
+    }
+
+    /// Turns on the provider's own bridge to Chatwoot for the number (Evolution's
+    /// `/chatwoot/set`), which makes (or finds, by name) the inbox itself.
+    fn bridge_to_chatwoot<'a>(
+        &'a self,
+        _: &'a Server<'a>,
+        _: &'a Session<'a>,
+        _: &'a ChatwootInbox<'a>,
+    ) -> Call<'a, ()> {
+        unsupported("Chatwoot inboxes")
     }
 
     /// Reads one webhook post of the provider.

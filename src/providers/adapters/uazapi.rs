@@ -26,6 +26,7 @@ static CAPABILITIES: Capabilities = Capabilities {
     logout: true,
     settings: &[],
     send_text: true,
+    chatwoot_inbox: false,
 };
 
 /// Which of the two credentials a call goes with.

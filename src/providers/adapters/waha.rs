@@ -30,6 +30,7 @@ static CAPABILITIES: Capabilities = Capabilities {
     logout: true,
     settings: &["ignore_groups"],
     send_text: true,
+    chatwoot_inbox: false,
 };
 
 async fn call(

@@ -26,6 +26,7 @@ static CAPABILITIES: Capabilities = Capabilities {
     logout: true,
     settings: &[],
     send_text: true,
+    chatwoot_inbox: false,
 };
 
 /// The instance credential as sealed by the hub.

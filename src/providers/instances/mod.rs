@@ -8,6 +8,7 @@ mod session;
 pub mod store;
 
 mod behaviour;
+mod inbox_link;
 mod making;
 mod observe;
 

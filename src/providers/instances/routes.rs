@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_instance, update_instance, delete_instance))
         .routes(routes!(instance_history))
         .merge(super::session::router())
+        .merge(super::inbox_link::router())
 }
 
 async fn found(state: &AppState, scope: &AccountScope, id: Uuid) -> AppResult<Instance> {

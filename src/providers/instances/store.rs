@@ -277,3 +277,32 @@ pub async fn count_by_status(conn: impl Into<Conn<'_>>) -> AppResult<Vec<(String
     let sql = "SELECT status, COUNT(*) FROM instances WHERE deleted_at IS NULL GROUP BY status";
     Ok(on_conn!(conn.into(), c => sqlx::query_as(sql).fetch_all(c).await?))
 }
+
+/// The number feeding Chatwoot inbox `chatwoot_inbox_id`, if any.
+pub async fn linked_to(
+    conn: impl Into<Conn<'_>>,
+    account_id: Uuid,
+    chatwoot_inbox_id: i64,
+) -> AppResult<Option<Uuid>> {
+    let sql = "SELECT id FROM instances
+               WHERE account_id = $1 AND chatwoot_inbox_id = $2 AND deleted_at IS NULL";
+    Ok(on_conn!(conn.into(), c => sqlx::query_scalar(sql)
+        .bind(account_id).bind(chatwoot_inbox_id).fetch_optional(c).await?))
+}
+
+/// Links the number to a Chatwoot inbox; 409 when another number feeds it already.
+pub async fn link_inbox(
+    tx: &mut Tx,
+    account_id: Uuid,
+    id: Uuid,
+    chatwoot_inbox_id: i64,
+    now: OffsetDateTime,
+) -> AppResult<()> {
+    let sql = "UPDATE instances SET chatwoot_inbox_id = $3, updated_at = $4
+               WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL";
+    on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(id).bind(chatwoot_inbox_id).bind(now)
+        .execute(c).await
+        .map_err(conflict_on_unique("inbox_already_linked", "Another number already feeds this inbox."))?
+        .rows_affected());
+    Ok(())
+}

@@ -12,6 +12,7 @@
 mod api_account;
 mod api_conversation_state;
 mod api_conversations;
+mod api_inboxes;
 mod api_integrations;
 mod api_platform;
 mod auth;

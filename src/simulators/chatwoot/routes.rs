@@ -13,7 +13,8 @@ use axum::{
 use serde_json::{Value, json};
 
 use super::{
-    api_account, api_conversation_state, api_conversations, api_integrations, api_platform,
+    api_account, api_conversation_state, api_conversations, api_inboxes, api_integrations,
+    api_platform,
     auth::{ApiError, ApiResult},
     dashboard,
     state::{Shared, lock},
@@ -31,7 +32,10 @@ pub(super) fn router(shared: Sim) -> Router {
         .route("/auth/validate_token", get(api_account::validate_token))
         .route("/api/v1/profile", get(api_account::profile))
         .route(ACCOUNT, get(api_account::account))
-        .route(&format!("{ACCOUNT}/inboxes"), get(api_account::inboxes))
+        .route(
+            &format!("{ACCOUNT}/inboxes"),
+            get(api_account::inboxes).post(api_inboxes::create),
+        )
         .route(&format!("{ACCOUNT}/agents"), get(api_account::agents))
         .route(&format!("{ACCOUNT}/teams"), get(api_account::teams))
         .route(&format!("{ACCOUNT}/labels"), get(api_account::labels))

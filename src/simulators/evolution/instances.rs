@@ -36,6 +36,8 @@ pub struct SimInstance {
     pub settings: Value,
     /// Texts sent through it: (number, text).
     pub sent: Vec<(String, String)>,
+    /// Its Chatwoot bridge (`/chatwoot/set` body), `null` until set.
+    pub chatwoot: Value,
 }
 
 impl SimInstance {
@@ -134,6 +136,7 @@ pub(super) async fn create(
         owner: None,
         settings: Value::Null,
         sent: Vec::new(),
+        chatwoot: Value::Null,
         webhook: body.webhook.as_ref().and_then(|hook| {
             let url = hook["url"].as_str()?.to_string();
             let headers = hook["headers"]

@@ -5,6 +5,7 @@
 //! as its liveness page, `POST /verify-creds` taking only the global key. Tests inject
 //! faults (`fail_next`, `delay_next`) and play the phone (`scan`, `rotate_qr`).
 
+mod chatwoot;
 mod events;
 mod instances;
 mod phone;
@@ -96,6 +97,7 @@ impl EvolutionSimulator {
             .route("/instance/restart/{name}", post(session::restart))
             .route("/settings/set/{name}", post(session::set_settings))
             .route("/message/sendText/{name}", post(session::send_text))
+            .route("/chatwoot/set/{name}", post(chatwoot::set))
             .route("/instance/logout/{name}", delete(instances::logout))
             .route("/instance/delete/{name}", delete(instances::delete))
             .route("/manager", get(phone::page))
@@ -146,6 +148,7 @@ impl EvolutionSimulator {
             webhook: None,
             settings: Value::Null,
             sent: Vec::new(),
+            chatwoot: Value::Null,
         };
         self.shared.instances().insert(name.to_string(), instance);
     }
