@@ -219,6 +219,7 @@ impl Demo {
             account_id,
             provider_id,
             name: "demo-sales",
+            phone: None,
             sealed: &sealed,
             sealed_secret: &sealed_secret,
             now,

@@ -595,11 +595,16 @@ async fn settings_texts_and_restarts_go_through_the_provider() {
         .post(
             &t.path("/instances"),
             &t.admin.token,
-            json!({"provider_id": provider, "name": "behaved", "settings": settings}),
+            json!({"provider_id": provider, "name": "behaved", "settings": settings,
+                "phone": "+55 11 97777-6666"}),
         )
         .await;
     assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
     assert_eq!(made.body["settings"]["reject_calls"], true);
+    assert_eq!(
+        made.body["phone"], "5511977776666",
+        "the number it is for, until it connects"
+    );
     let on_server = sim.instance("behaved").unwrap().settings;
     assert_eq!(
         (

@@ -27,6 +27,8 @@ use crate::{
 pub struct Number<'a> {
     pub provider_id: Uuid,
     pub name: &'a str,
+    /// Digits with country code.
+    pub phone: Option<&'a str>,
     pub credentials: Option<&'a serde_json::Value>,
     pub settings: &'a Behaviour,
 }
@@ -144,6 +146,7 @@ async fn keep(
         account_id: scope.account_id,
         provider_id: number.provider_id,
         name: number.name,
+        phone: number.phone,
         sealed: &seal(&state.vault, id, &made.token),
         sealed_secret: &seal_secret(&state.vault, id, &made.secret),
         now,

@@ -57,6 +57,9 @@ pub struct NewInstanceInput {
     pub credentials: Option<serde_json::Value>,
     /// Behaviour settings to apply at once.
     pub settings: Option<Behaviour>,
+    /// The number it is for, digits with country code: shown until its session tells
+    /// (never sent to the provider: Evolution's `number` would switch it to pairing).
+    pub phone: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -88,12 +91,21 @@ async fn create_instance(
         "name",
         "must be 1 to 64 of letters, digits, - and _",
     );
+    let phone = super::session::phone_digits(body.phone.as_deref());
+    if body.phone.is_some() {
+        v.check(
+            phone.is_some(),
+            "phone",
+            "must be the number with country code",
+        );
+    }
     v.finish()?;
     let settings = body.settings.unwrap_or_default();
     settings.validate()?;
     let number = super::making::Number {
         provider_id: body.provider_id,
         name: &body.name,
+        phone: phone.as_deref(),
         credentials: body.credentials.as_ref(),
         settings: &settings,
     };

@@ -132,7 +132,7 @@ impl Connecting {
 }
 
 /// Digits of a phone number given with country code, when it has 10 to 15 of them.
-fn phone_digits(raw: Option<&str>) -> Option<String> {
+pub(super) fn phone_digits(raw: Option<&str>) -> Option<String> {
     let digits: String = raw?.chars().filter(char::is_ascii_digit).collect();
     (10..=15).contains(&digits.len()).then_some(digits)
 }

@@ -61,6 +61,8 @@ pub struct NewInstance<'a> {
     pub account_id: Uuid,
     pub provider_id: Uuid,
     pub name: &'a str,
+    /// The number it is expected to be, until its session tells.
+    pub phone: Option<&'a str>,
     pub sealed: &'a str,
     pub sealed_secret: &'a str,
     pub now: OffsetDateTime,
@@ -68,11 +70,11 @@ pub struct NewInstance<'a> {
 
 pub async fn insert(tx: &mut Tx, new: &NewInstance<'_>) -> AppResult<()> {
     let sql = "INSERT INTO instances (id, account_id, provider_id, name, status, provider_status,
-                   credentials, webhook_secret, created_at, updated_at)
-               VALUES ($1, $2, $3, $4, 'disconnected', 'close', $5, $7, $6, $6)";
+                   credentials, webhook_secret, created_at, updated_at, phone)
+               VALUES ($1, $2, $3, $4, 'disconnected', 'close', $5, $7, $6, $6, $8)";
     on_tx!(tx, c => sqlx::query(sql)
         .bind(new.id).bind(new.account_id).bind(new.provider_id).bind(new.name)
-        .bind(new.sealed).bind(new.now).bind(new.sealed_secret)
+        .bind(new.sealed).bind(new.now).bind(new.sealed_secret).bind(new.phone)
         .execute(c).await
         .map_err(conflict_on_unique("instance_name_taken", "The provider has an instance with this name."))?
         .rows_affected());
