@@ -206,6 +206,21 @@ async fn a_uazapi_instance_keeps_its_token_sealed_and_out_of_stored_events() {
         "{:?}",
         connecting.body
     );
+    let paired = app
+        .post(
+            &format!("{path}/connect"),
+            &t.admin.token,
+            json!({"method": "pairing_code", "phone": "5521966665555"}),
+        )
+        .await;
+    assert!(
+        paired.body["pairing_code"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty()),
+        "{:?}",
+        paired.body
+    );
+    assert!(paired.body["expires_at"].is_string());
     sim.scan("vendas", "5521966665555");
     let connected = until_status(&app, &t, &path, "connected").await;
     assert_eq!(connected["phone"], "5521966665555");
@@ -297,6 +312,27 @@ async fn a_zapi_instance_is_registered_with_its_panel_credentials() {
         connecting.body["qr"]["image"]
             .as_str()
             .is_some_and(|i| i.starts_with("data:image/png"))
+    );
+    let first = connecting.body["qr"]["code"].clone();
+    sim.rotate_qr("3C4F5A");
+    let rotated = app.get(&format!("{one}/qr"), &t.admin.token).await;
+    assert_ne!(
+        rotated.body["qr"]["code"], first,
+        "Z-API's QR lives 20 s: read again"
+    );
+    let paired = app
+        .post(
+            &format!("{one}/connect"),
+            &t.admin.token,
+            json!({"method": "pairing_code", "phone": "5531955554444"}),
+        )
+        .await;
+    assert!(
+        paired.body["pairing_code"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty()),
+        "{:?}",
+        paired.body
     );
     sim.scan("3C4F5A", "5531955554444");
     let connected = until_status(&app, &t, &one, "connected").await;
