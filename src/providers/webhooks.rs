@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use super::{
     ProviderKind, adapters,
-    adapters::{SECRET_HEADER, Status},
+    adapters::{SECRET_HEADER, Signing, Status},
     instances::{
         self,
         live::{Live, Opened},
@@ -178,14 +178,19 @@ async fn accept(
         return Err(refused());
     };
     let adapter = adapters::of(hook.kind);
-    if adapter.signs_webhooks() {
-        let opened = Opened::of(state, hook.account_id, hook.provider_id).await?;
-        if !adapter.signed_by_server(&opened.server(), headers, body) {
-            return Err(AppError::Unauthorized {
-                code: "invalid_signature",
-                message: "This webhook's signature does not match the provider's.",
-            });
+    let signed = match adapter.webhook_signing() {
+        Signing::None => true,
+        Signing::InstanceSecret => adapter.signed(&hook.secret, headers, body),
+        Signing::ServerCredential(name) => {
+            let opened = Opened::of(state, hook.account_id, hook.provider_id).await?;
+            adapter.signed(opened.server().credentials.get(name), headers, body)
         }
+    };
+    if !signed {
+        return Err(AppError::Unauthorized {
+            code: "invalid_signature",
+            message: "This webhook's signature does not match the provider's.",
+        });
     }
     let event: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let heard = adapter.hear(&event);

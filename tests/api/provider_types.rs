@@ -151,6 +151,27 @@ async fn a_waha_session_is_made_stopped_started_by_qr_and_heard() {
         )
         .await;
     assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
+    assert!(
+        sim.sent().iter().all(|(_, status)| *status == Some(200)),
+        "{:?}",
+        sim.sent()
+    );
+    // The secret header alone is not enough: WAHA signs with it too.
+    let id = made.id();
+    let (sealed,): (String,) = whatpro_hub::on_db!(&app.state.db, pool => sqlx::query_as(
+        "SELECT webhook_secret FROM instances WHERE id = $1").bind(id).fetch_one(pool).await.unwrap());
+    let secret =
+        whatpro_hub::providers::instances::open_secret(&app.state.vault, id, &sealed).unwrap();
+    let unsigned = app
+        .client
+        .post(format!("{}/api/v1/webhooks/providers/{id}", app.base))
+        .header("x-whatpro-webhook-token", &secret)
+        .header("x-webhook-hmac", "00".repeat(64))
+        .json(&json!({"event": "session.status", "session": "default", "payload": {"status": "STOPPED"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED);
     sim.drop_session("default");
     until_status(&app, &t, &path, "failed").await;
     let logged_out = app

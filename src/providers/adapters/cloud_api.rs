@@ -7,13 +7,14 @@
 //! the webhook is pointed at the hub only once the instance is stored.
 
 use axum::http::HeaderMap;
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::Hmac;
 use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
 use super::{
-    Adapter, Call, Capabilities, Connection, Heard, NewSession, Server, Session, Status, Webhook,
+    Adapter, Call, Capabilities, Connection, Heard, NewSession, Server, Session, Signing, Status,
+    Webhook, hex_mac_matches,
 };
 use crate::providers::http::{ProviderError, exchange};
 
@@ -202,27 +203,17 @@ impl Adapter for CloudApi {
         }
     }
 
-    fn signs_webhooks(&self) -> bool {
-        true
+    fn webhook_signing(&self) -> Signing {
+        Signing::ServerCredential("app_secret")
     }
 
-    fn signed_by_server(&self, server: &Server<'_>, headers: &HeaderMap, body: &[u8]) -> bool {
-        let Some(hex_signature) = headers
+    /// `X-Hub-Signature-256: sha256=<hex>` over the raw bytes.
+    fn signed(&self, app_secret: &str, headers: &HeaderMap, body: &[u8]) -> bool {
+        let header = headers
             .get("x-hub-signature-256")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("sha256="))
-        else {
-            return false;
-        };
-        let Ok(signature) = hex::decode(hex_signature) else {
-            return false;
-        };
-        let secret = server.credentials.get("app_secret");
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-            return false;
-        };
-        mac.update(body);
-        mac.verify_slice(&signature).is_ok()
+            .and_then(|v| v.strip_prefix("sha256="));
+        hex_mac_matches::<Hmac<Sha256>>(app_secret, header, body)
     }
 }
 

@@ -167,6 +167,33 @@ pub struct Capabilities {
     pub chatwoot_inbox: bool,
 }
 
+/// The key a provider signs its webhook posts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signing {
+    None,
+    /// The hub's secret of the instance (WAHA's HMAC).
+    InstanceSecret,
+    /// One of the server's credentials (Cloud API's app secret).
+    ServerCredential(&'static str),
+}
+
+/// Whether `header` is the lower-case or upper-case hex of the MAC of `body` (constant
+/// time).
+pub fn hex_mac_matches<M: hmac::Mac + hmac::KeyInit>(
+    key: &str,
+    header: Option<&str>,
+    body: &[u8],
+) -> bool {
+    let Some(Ok(tag)) = header.map(hex::decode) else {
+        return false;
+    };
+    let Ok(mut mac) = <M as hmac::KeyInit>::new_from_slice(key.as_bytes()) else {
+        return false;
+    };
+    mac.update(body);
+    mac.verify_slice(&tag).is_ok()
+}
+
 /// A call to a provider server.
 pub type Call<'a, T> = BoxFuture<'a, Result<T, ProviderError>>;
 
@@ -258,14 +285,13 @@ pub trait Adapter: Send + Sync {
     /// Reads one webhook post of the provider.
     fn hear(&self, body: &Value) -> Heard;
 
-    /// Whether the type signs its webhook posts with a server credential (Cloud API's app
-    /// secret), which the hub then checks besides its own secret.
-    fn signs_webhooks(&self) -> bool {
-        false
+    /// What the type signs its webhook posts with, checked besides the hub's secret.
+    fn webhook_signing(&self) -> Signing {
+        Signing::None
     }
 
-    /// Whether a webhook post carries the provider's signature.
-    fn signed_by_server(&self, _: &Server<'_>, _: &axum::http::HeaderMap, _: &[u8]) -> bool {
+    /// Whether a webhook post carries the provider's signature made with `key`.
+    fn signed(&self, _key: &str, _headers: &axum::http::HeaderMap, _body: &[u8]) -> bool {
         true
     }
 }

@@ -3,14 +3,18 @@
 //! SCAN_QR_CODE (else 422 with a bare object) and lives 60 s then 20 s, six at most before
 //! FAILED. A session's config is replaced whole by `PUT`, so settings are read, changed and
 //! written back. WAHA Core before 2026.6 allows only the `default` session: its 422 is
-//! passed on as the server's own words.
+//! passed on as the server's own words. Its posts carry the hub's secret in a header and
+//! are signed with it (HMAC-SHA512 of the raw body).
 
+use axum::http::HeaderMap;
+use hmac::Hmac;
 use reqwest::Method;
 use serde_json::{Value, json};
+use sha2::Sha512;
 
 use super::{
     Adapter, Call, Capabilities, Connection, Heard, NewSession, Qr, SECRET_HEADER, Server, Session,
-    Status,
+    Signing, Status, hex_mac_matches,
 };
 use crate::providers::{
     http::{ProviderError, exchange},
@@ -152,6 +156,7 @@ impl Adapter for Waha {
                     "url": new.webhook.url,
                     "events": ["session.status", "message"],
                     "customHeaders": [{"name": SECRET_HEADER, "value": new.webhook.secret}],
+                    "hmac": {"key": new.webhook.secret},
                 }],
             }});
             succeeded(call(server, Method::POST, "sessions", Some(body)).await?)?;
@@ -274,6 +279,16 @@ impl Adapter for Waha {
                     "the sent message came without its id",
                 ))
         })
+    }
+
+    fn webhook_signing(&self) -> Signing {
+        Signing::InstanceSecret
+    }
+
+    /// `X-Webhook-Hmac`: hex HMAC-SHA512 of the raw body, keyed with the hub's secret.
+    fn signed(&self, secret: &str, headers: &HeaderMap, body: &[u8]) -> bool {
+        let header = headers.get("x-webhook-hmac").and_then(|v| v.to_str().ok());
+        hex_mac_matches::<Hmac<Sha512>>(secret, header, body)
     }
 
     fn hear(&self, body: &Value) -> Heard {
