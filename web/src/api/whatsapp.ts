@@ -23,12 +23,18 @@ export interface Capabilities {
   /** The keys a registration takes (Z-API `instance_id`, `instance_token`; Cloud API `phone_number_id`). */
   instance_credentials: string[]
   qr: boolean
+  /** How long one QR lives before the provider shows another. */
+  qr_seconds: number
   pairing_code: boolean
+  /** How long a pairing code may be typed. */
+  pairing_seconds: number
   restart: boolean
   logout: boolean
   /** The behaviour settings the type applies (`reject_calls`, `ignore_groups`, …). */
   settings: string[]
   send_text: boolean
+  /** The number can feed a Chatwoot inbox (Evolution through its own bridge, Cloud API as Chatwoot's WhatsApp Cloud inbox). */
+  chatwoot_inbox: boolean
 }
 
 export interface Provider {
@@ -100,7 +106,7 @@ export interface Instance {
   /** The provider's own word for it (Evolution: close, connecting, open). */
   provider_status: string | null
   settings: Behaviour
-  /** The Chatwoot inbox the number is bridged to. */
+  /** The Chatwoot inbox the number feeds (one only: one bridge per number). */
   chatwoot_inbox_id: number | null
   last_event_at: string | null
   created_at: string
@@ -131,9 +137,23 @@ export interface Qr {
 
 export interface Connecting {
   instance: Instance
-  /** The QR to scan while one is shown; providers rotate it, so ask again now and then. */
+  /** The number's status now. */
+  status?: InstanceStatus
+  /** The QR to scan as an image (`data:image/png;base64,…`), while one is shown. */
+  qr_code?: string | null
+  /** The QR to scan while one is shown, with its raw code; providers rotate it. */
   qr: Qr | null
   pairing_code: string | null
+  /** When the QR or pairing code shown stops working (RFC 3339): ask `qr()` again before then. */
+  expires_at?: string | null
+}
+
+/** What linking a number to a Chatwoot inbox takes. */
+export interface InboxLink {
+  /** The inbox's name in Chatwoot (default: the number's name). */
+  name?: string
+  /** Cloud API only: the WhatsApp Business Account id Chatwoot's inbox needs (digits). */
+  business_account_id?: string
 }
 
 /** One change of a number's status (several in quick succession fold into one, counted). */
@@ -180,6 +200,11 @@ export function whatsappApi(accountId: string) {
         method,
         ...(method === 'pairing_code' && phone ? { phone } : {}),
       }),
+    /** The QR the provider shows now, while the number waits for a scan (admins; 409 `no_qr_shown` otherwise). */
+    qr: (instanceId: string) => api.get<Connecting>(`${instances}/${id(instanceId)}/qr`),
+    /** Links the number to a Chatwoot inbox (admins; one inbox per number, one number per inbox). */
+    linkInbox: (instanceId: string, body: InboxLink) =>
+      api.post<Instance>(`${instances}/${id(instanceId)}/chatwoot-inbox`, body),
     /** Asks the provider where the session stands now (admins and supervisors). */
     check: (instanceId: string) => api.post<Instance>(`${instances}/${id(instanceId)}/check`),
     /** The whole set of behaviour settings (admins). */

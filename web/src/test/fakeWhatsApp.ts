@@ -18,7 +18,11 @@
  *   (supervisors and admins), restart and send a text (a connected or stale number, else 409
  *   `instance_not_connected`; `whatsapp.failSend` answers a failure instead; a sent text is
  *   `wamid-N`, in `whatsapp.sent`), logout, history (newest first; `whatsapp.history[id]`
- *   to set one up);
+ *   to set one up); connect answers `expires_at` (the type's `qr_seconds` on) and
+ *   `GET …/qr` the current QR (409 `no_qr_shown` unless waiting for a scan); link to a
+ *   Chatwoot inbox (`whatsapp.inboxes` by name; the hub's 409s, 422 for Cloud API's
+ *   `business_account_id`, `whatsapp.maxInboxes` 403 `quota_exceeded`,
+ *   `whatsapp.chatwootLinked` false 409 `chatwoot_not_linked`);
  * - `/accounts/account-1/usage` counts them (`usage.providers`, `usage.instances`) against
  *   `limits.max_providers` and `limits.max_instances`.
  *
@@ -28,6 +32,7 @@
 import { vi } from 'vitest'
 import type { Capabilities, Instance, Provider, StatusChange } from '../api/whatsapp'
 import { FIXTURE_AT as AT, minutesBefore, TEST_NOW } from './clock'
+import { nowMs } from '../utils/clock'
 import { fakeBilling, type BillingOptions } from './fakeBilling'
 
 const ACCOUNT = '/accounts/account-1'
@@ -58,52 +63,67 @@ export const CAPABILITIES: Record<string, Capabilities> = {
   evolution: {
     creates_instances: true,
     instance_credentials: [],
+    qr_seconds: 45,
     qr: true,
     pairing_code: true,
+    pairing_seconds: 60,
     restart: true,
     logout: true,
     settings: ALL_SETTINGS,
     send_text: true,
+    chatwoot_inbox: true,
   },
   waha: {
     creates_instances: true,
     instance_credentials: [],
+    qr_seconds: 20,
     qr: true,
     pairing_code: true,
+    pairing_seconds: 60,
     restart: true,
     logout: true,
     settings: ['ignore_groups'],
     send_text: true,
+    chatwoot_inbox: false,
   },
   uazapi: {
     creates_instances: true,
     instance_credentials: [],
+    qr_seconds: 120,
     qr: true,
     pairing_code: true,
+    pairing_seconds: 300,
     restart: false,
     logout: true,
     settings: [],
     send_text: true,
+    chatwoot_inbox: false,
   },
   zapi: {
     creates_instances: false,
     instance_credentials: ['instance_id', 'instance_token'],
+    qr_seconds: 20,
     qr: true,
     pairing_code: true,
+    pairing_seconds: 60,
     restart: true,
     logout: true,
     settings: [],
     send_text: true,
+    chatwoot_inbox: false,
   },
   cloud_api: {
     creates_instances: false,
     instance_credentials: ['phone_number_id'],
+    qr_seconds: 0,
     qr: false,
     pairing_code: false,
+    pairing_seconds: 0,
     restart: false,
     logout: false,
     settings: [],
     send_text: true,
+    chatwoot_inbox: true,
   },
 }
 
@@ -186,6 +206,12 @@ export function fakeWhatsApp({ empty = false, ...options }: WhatsAppOptions = {}
     unsupportedTypes: [] as string[],
     /** The next text sent answers this failure instead. */
     failSend: null as null | { status: number; code: string; detail: string },
+    /** The account is connected to Chatwoot (else linking an inbox answers 409 `chatwoot_not_linked`). */
+    chatwootLinked: true,
+    /** Inboxes the plan allows (403 `quota_exceeded`, resource `inboxes`, past it). */
+    maxInboxes: 5,
+    /** The account's Chatwoot inboxes, name → id (a number linked to one feeds it). */
+    inboxes: new Map<string, number>([['Support', 3]]),
     /** The texts sent, oldest first. */
     sent: [] as { instance: string; to: string; text: string; message_id: string }[],
   }
@@ -256,17 +282,27 @@ export function fakeWhatsApp({ empty = false, ...options }: WhatsAppOptions = {}
 
   const hint = (credentials: any, type: string) => `…${String(credentials[CREDENTIAL_KEYS[type]![0]!]).slice(-4)}`
 
-  function connecting(instance: Instance, method: string, phone?: string) {
+  /** What connect (and reading the QR, `reason` "qr") answers: the QR lives the type's `qr_seconds`. */
+  function connecting(instance: Instance, can: Capabilities, method: string, phone?: string, reason = 'connect') {
     const scannedWith = whatsapp.scanned.get(instance.name)
     if (scannedWith) {
-      record(instance, 'connected', 'open', 'connect', 'user')
+      record(instance, 'connected', 'open', reason, 'user')
       instance.phone = scannedWith
-      return { instance, qr: null, pairing_code: null }
+      return { instance, status: instance.status, qr_code: null, qr: null, pairing_code: null, expires_at: null }
     }
     qrCount += 1
     const qr = { code: `qr-${qrCount}`, image: qrImage(qrCount) }
-    record(instance, 'qr_pending', 'connecting', 'connect', 'user')
-    return { instance, qr, pairing_code: method === 'pairing_code' && phone ? PAIRING_CODE : null }
+    record(instance, 'qr_pending', 'connecting', reason, 'user')
+    const pairing_code = method === 'pairing_code' && phone ? PAIRING_CODE : null
+    const life = pairing_code ? can.pairing_seconds : can.qr_seconds
+    return {
+      instance,
+      status: instance.status,
+      qr_code: qr.image,
+      qr,
+      pairing_code,
+      expires_at: new Date(nowMs() + life * 1000).toISOString(),
+    }
   }
 
   async function answer(method: string, path: string, body: any): Promise<Response | null> {
@@ -388,7 +424,7 @@ export function fakeWhatsApp({ empty = false, ...options }: WhatsAppOptions = {}
         return json(201, created)
       }
     }
-    const instanceMatch = new RegExp(`^${ACCOUNT}/instances/([^/]+)(?:/(connect|check|restart|logout|messages|history))?$`).exec(path)
+    const instanceMatch = new RegExp(`^${ACCOUNT}/instances/([^/]+)(?:/(connect|qr|check|restart|logout|messages|history|chatwoot-inbox))?$`).exec(path)
     if (instanceMatch) {
       const instance = whatsapp.instances.find((i) => i.id === decodeURIComponent(instanceMatch[1]!))
       if (!instance) return problem(404, 'not_found', 'The resource does not exist.')
@@ -426,6 +462,14 @@ export function fakeWhatsApp({ empty = false, ...options }: WhatsAppOptions = {}
         return null
       }
       if (action === 'history' && method === 'GET') return json(200, whatsapp.history[instance.id] ?? [])
+      if (action === 'qr' && method === 'GET') {
+        if (!isAdmin()) return forbidden()
+        if (!can.qr) return unsupported('QR codes')
+        if (instance.status !== 'qr_pending' && instance.status !== 'connecting') {
+          return problem(409, 'no_qr_shown', 'The number is not waiting for a scan: connect it first.')
+        }
+        return json(200, connecting(instance, can, 'qr', undefined, 'qr'))
+      }
       if (method !== 'POST') return null
       if (action === 'check') {
         if (role === 'agent') return problem(403, 'forbidden', 'This needs a supervisor.')
@@ -478,7 +522,44 @@ export function fakeWhatsApp({ empty = false, ...options }: WhatsAppOptions = {}
             errors: [{ field: 'phone', message: 'must be the number with country code' }],
           })
         }
-        return json(200, connecting(instance, body.method, phone))
+        return json(200, connecting(instance, can, body.method, phone))
+      }
+      if (action === 'chatwoot-inbox') {
+        const cloud = whatsapp.providers.find((p) => p.id === instance.provider_id)?.type === 'cloud_api'
+        const name = String(body?.name ?? instance.name).trim()
+        const errors = []
+        if (name.length < 1 || name.length > 100) errors.push({ field: 'name', message: 'must be 1 to 100 characters' })
+        if (cloud && !/^\d{1,32}$/.test(String(body?.business_account_id ?? ''))) {
+          errors.push({ field: 'business_account_id', message: 'must be the WhatsApp Business Account id (digits)' })
+        }
+        if (errors.length) return problem(422, 'validation_failed', 'The request has invalid fields.', { errors })
+        if (!can.chatwoot_inbox) return unsupported('Chatwoot inboxes')
+        if (instance.chatwoot_inbox_id != null) {
+          return problem(409, 'instance_already_linked', 'This number already feeds a Chatwoot inbox.')
+        }
+        if (!whatsapp.chatwootLinked) {
+          return problem(409, 'chatwoot_not_linked', 'Connect this account to Chatwoot first (Settings → Chatwoot).')
+        }
+        const linked = whatsapp.instances.filter((i) => i.chatwoot_inbox_id != null).length
+        if (linked >= whatsapp.maxInboxes) {
+          return problem(403, 'quota_exceeded', `The plan allows ${whatsapp.maxInboxes} inboxes; the account has ${linked}.`, {
+            resource: 'inboxes',
+            limit: whatsapp.maxInboxes,
+            current: linked,
+          })
+        }
+        const existing = whatsapp.inboxes.get(name)
+        if (existing != null && whatsapp.instances.some((i) => i.chatwoot_inbox_id === existing)) {
+          return problem(409, 'inbox_already_linked', 'Another number already feeds this inbox.')
+        }
+        if (cloud && !instance.phone) {
+          return problem(409, 'instance_not_connected', 'Check the number first: its phone number is not known yet.')
+        }
+        const inboxId = existing ?? 10 + whatsapp.inboxes.size
+        whatsapp.inboxes.set(name, inboxId)
+        instance.chatwoot_inbox_id = inboxId
+        instance.updated_at = nowIso()
+        return json(200, instance)
       }
       if (action === 'logout') {
         if (!can.logout) return unsupported('logging out')

@@ -17,6 +17,7 @@ const MESSAGES: Record<string, string> = {
 const RESOURCES: Record<string, [string, string]> = {
   providers: ['server', 'servers'],
   instances: ['number', 'numbers'],
+  inboxes: ['inbox', 'inboxes'],
 }
 
 /** "Your plan allows 3 servers." (403 `quota_exceeded`, whose `resource` says of what). */

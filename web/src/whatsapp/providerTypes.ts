@@ -143,9 +143,12 @@ export const NO_CAPABILITIES: Capabilities = {
   creates_instances: false,
   instance_credentials: [],
   qr: false,
+  qr_seconds: 0,
   pairing_code: false,
+  pairing_seconds: 0,
   restart: false,
   logout: false,
   settings: [],
   send_text: false,
+  chatwoot_inbox: false,
 }

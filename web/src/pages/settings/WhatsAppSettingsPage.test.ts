@@ -90,6 +90,7 @@ async function after(ms: number) {
 }
 
 const posts = (suffix: string) => hub.calls.filter((c) => c.method === 'POST' && c.path.endsWith(suffix))
+const gets = (suffix: string) => hub.calls.filter((c) => c.method === 'GET' && c.path.endsWith(suffix))
 const isOpen = (id: string) => byTestId(id)?.hasAttribute('open') === true
 
 beforeEach(() => {
@@ -152,6 +153,7 @@ describe('Settings → WhatsApp', () => {
       'instance-logout',
       'instance-delete',
       'instance-check',
+      'instance-link-inbox',
     ]) {
       expect(byTestId(id), id).toBeNull()
     }
@@ -181,7 +183,7 @@ describe('Settings → WhatsApp', () => {
     await loaded()
     expect(byTestId('whatsapp-read-only')).toBeNull()
     const number = instanceRow('demo-sales')!
-    for (const id of ['instance-connect', 'instance-check', 'instance-history', 'instance-delete']) {
+    for (const id of ['instance-connect', 'instance-check', 'instance-history', 'instance-link-inbox', 'instance-delete']) {
       expect(byTestId(id, number), id).not.toBeNull()
     }
     // Nothing to log out of yet.
@@ -448,7 +450,7 @@ describe('Settings → WhatsApp', () => {
     await vi.waitFor(() => expect(text('instances-usage')).toBe('2 of 3 numbers'))
   })
 
-  it('connects by QR: shows the image, fetches the rotated QR, and turns connected when the phone scans', async () => {
+  it('connects by QR: shows the image, reads the rotated QR before it expires, and turns connected when the phone scans', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] })
     await mountAt()
     await loaded()
@@ -468,16 +470,24 @@ describe('Settings → WhatsApp', () => {
     // The list behind follows.
     expect(text('instance-status', instanceRow('demo-sales')!)).toBe('Waiting for scan')
 
-    // Every 5 s the status is checked; every 20 s a new QR is asked for.
-    for (const checks of [1, 2, 3]) {
+    // Every 5 s the status is checked; a little before the QR expires (`expires_at`: 45 s
+    // for Evolution) the current one is read with GET …/qr, never by connecting again.
+    for (const checks of [1, 2, 3, 4, 5, 6, 7, 8]) {
       await after(5_000)
       await vi.waitFor(() => expect(posts('/instances/instance-1/check')).toHaveLength(checks))
-      expect(posts('/instances/instance-1/connect')).toHaveLength(1)
     }
-    await after(5_000)
+    expect(gets('/instances/instance-1/qr')).toHaveLength(0)
+    await after(2_000)
     await vi.waitFor(() => expect(byTestId('connect-qr', dialog)!.getAttribute('src')).toBe(qrImage(2)))
-    expect(posts('/instances/instance-1/connect')).toHaveLength(2)
-    await vi.waitFor(() => expect(posts('/instances/instance-1/check')).toHaveLength(4))
+    expect(gets('/instances/instance-1/qr')).toHaveLength(1)
+    expect(posts('/instances/instance-1/connect')).toHaveLength(1)
+    // The next read follows the new QR's expiry.
+    await after(40_000)
+    expect(gets('/instances/instance-1/qr')).toHaveLength(1)
+    await after(2_000)
+    await vi.waitFor(() => expect(byTestId('connect-qr', dialog)!.getAttribute('src')).toBe(qrImage(3)))
+    expect(gets('/instances/instance-1/qr')).toHaveLength(2)
+    expect(posts('/instances/instance-1/connect')).toHaveLength(1)
 
     // The phone scans: the next check finds it connected.
     hub.scan('demo-sales')
@@ -495,10 +505,32 @@ describe('Settings → WhatsApp', () => {
     // It closes by itself, and stops asking.
     vi.advanceTimersByTime(3_000)
     await vi.waitFor(() => expect(isOpen('connect-dialog')).toBe(false))
-    const asked = posts('/connect').length + posts('/check').length
+    const asked = posts('/connect').length + posts('/check').length + gets('/qr').length
     vi.advanceTimersByTime(60_000)
     await nextTick()
-    expect(posts('/connect').length + posts('/check').length).toBe(asked)
+    expect(posts('/connect').length + posts('/check').length + gets('/qr').length).toBe(asked)
+  })
+
+  it('a QR no longer shown (409 no_qr_shown) turns into a status check', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] })
+    await mountAt('/settings/whatsapp', {}, (h) => {
+      h.whatsapp.providers[0]!.capabilities = { ...CAPABILITIES.evolution!, qr_seconds: 10 }
+    })
+    await loaded()
+    await click('instance-connect', instanceRow('demo-sales')!)
+    const dialog = byTestId('connect-dialog')!
+    await click('connect-start', dialog)
+    await vi.waitFor(() => expect(byTestId('connect-qr', dialog)).not.toBeNull())
+    await after(5_000)
+    await vi.waitFor(() => expect(posts('/instances/instance-1/check')).toHaveLength(1))
+    // The session ended on the provider's side before the QR's expiry: no QR is shown.
+    hub.whatsapp.instances[0]!.status = 'disconnected'
+    await after(2_000)
+    await vi.waitFor(() => expect(gets('/instances/instance-1/qr')).toHaveLength(1))
+    await vi.waitFor(() => expect(posts('/instances/instance-1/check')).toHaveLength(2))
+    await vi.waitFor(() => expect(byTestId('connect-status', dialog)!.dataset.status).toBe('disconnected'))
+    expect(posts('/instances/instance-1/connect')).toHaveLength(1)
+    expect(byTestId('connect-error', dialog)).toBeNull()
   })
 
   it('closing the QR dialog stops the polling', async () => {
@@ -1049,5 +1081,76 @@ describe('Settings → WhatsApp, per provider type', () => {
     await click('instance-restart', instanceRow('n-zapi')!)
     await vi.waitFor(() => expect(text('whatsapp-notice')).toBe('Restarted “n-zapi”: connected.'))
     expect(posts('/restart').map((c) => c.path)).toEqual(['/accounts/account-1/instances/i-zapi/restart'])
+  })
+
+  it('links Evolution and Cloud API numbers to a Chatwoot inbox: one inbox per number, refusals show their detail', async () => {
+    await mountAt('/settings/whatsapp', {}, everyType)
+    await loaded()
+    // Only the types with `chatwoot_inbox`.
+    for (const type of ['waha', 'uazapi', 'zapi']) expect(byTestId('instance-link-inbox', instanceRow(`n-${type}`)!), type).toBeNull()
+    expect(byTestId('instance-inbox', instanceRow('n-evolution')!)).toBeNull()
+
+    // Evolution: the inbox's name, the number's name by default; no Business Account id.
+    await click('instance-link-inbox', instanceRow('n-evolution')!)
+    const dialog = byTestId('inbox-link-dialog')!
+    expect(isOpen('inbox-link-dialog')).toBe(true)
+    expect(text('inbox-link-dialog')).toContain('Link “n-evolution” to a Chatwoot inbox')
+    expect(field('inbox-link-name', dialog)!.value).toBe('n-evolution')
+    expect(byTestId('inbox-link-business-account', dialog)).toBeNull()
+    expect(text('inbox-link-one', dialog)).toMatch(/feeds one inbox only.*twice/)
+    // An inbox another number feeds is refused with the hub's detail.
+    hub.whatsapp.instances.find((i) => i.name === 'n-waha')!.chatwoot_inbox_id = 3
+    setInput('inbox-link-name', 'Support', dialog)
+    await submit('inbox-link-form')
+    await vi.waitFor(() => expect(text('inbox-link-error', dialog)).toBe('Another number already feeds this inbox.'))
+    expect(isOpen('inbox-link-dialog')).toBe(true)
+    setInput('inbox-link-name', 'Vendas', dialog)
+    await submit('inbox-link-form')
+    await vi.waitFor(() => expect(isOpen('inbox-link-dialog')).toBe(false))
+    expect(posts('/instances/i-evolution/chatwoot-inbox').map((c) => c.body)).toEqual([{ name: 'Support' }, { name: 'Vendas' }])
+    const linked = instanceRow('n-evolution')!
+    expect(text('instance-inbox', linked)).toBe('Inbox #11')
+    expect(byTestId('instance-link-inbox', linked)).toBeNull()
+    expect(text('whatsapp-notice')).toBe('“n-evolution” now feeds Chatwoot inbox #11.')
+
+    // Cloud API: the WhatsApp Business Account id, with help, checked here and on the hub.
+    const cloud = hub.whatsapp.instances.find((i) => i.name === 'n-cloud_api')!
+    cloud.phone = null
+    await click('instance-link-inbox', instanceRow('n-cloud_api')!)
+    const waba = field('inbox-link-business-account', dialog)!
+    expect(waba.label).toBe('WhatsApp Business Account ID')
+    expect(waba.hint).toMatch(/WhatsApp Business Account ID.*API Setup/)
+    await submit('inbox-link-form')
+    expect(field('inbox-link-business-account', dialog)!.hint).toBe('Enter the WhatsApp Business Account id: digits only.')
+    setInput('inbox-link-business-account', 'waba-1', dialog)
+    await submit('inbox-link-form')
+    expect(posts('/instances/i-cloud_api/chatwoot-inbox')).toHaveLength(0)
+    // Its phone is not known yet: the hub says to check the number first.
+    setInput('inbox-link-business-account', '102290129340398', dialog)
+    await submit('inbox-link-form')
+    await vi.waitFor(() => expect(text('inbox-link-error', dialog)).toBe('Check the number first: its phone number is not known yet.'))
+    cloud.phone = '5511912345678'
+    await submit('inbox-link-form')
+    await vi.waitFor(() => expect(isOpen('inbox-link-dialog')).toBe(false))
+    expect(posts('/instances/i-cloud_api/chatwoot-inbox').at(-1)!.body).toEqual({
+      name: 'n-cloud_api',
+      business_account_id: '102290129340398',
+    })
+    expect(text('instance-inbox', instanceRow('n-cloud_api')!)).toBe('Inbox #12')
+  })
+
+  it('linking an inbox: an account without Chatwoot, or a plan without room, says so', async () => {
+    await mountAt('/settings/whatsapp', {}, (h) => (h.whatsapp.chatwootLinked = false))
+    await loaded()
+    await click('instance-link-inbox', instanceRow('demo-sales')!)
+    await submit('inbox-link-form')
+    await vi.waitFor(() => expect(text('inbox-link-error')).toBe('Connect this account to Chatwoot first (Settings → Chatwoot).'))
+    hub.whatsapp.chatwootLinked = true
+    hub.whatsapp.maxInboxes = 0
+    await submit('inbox-link-form')
+    await vi.waitFor(() => expect(text('inbox-link-error')).toMatch(/^Your plan allows 0 inboxes\./))
+    await click('inbox-link-cancel')
+    await vi.waitFor(() => expect(isOpen('inbox-link-dialog')).toBe(false))
+    expect(byTestId('instance-inbox', instanceRow('demo-sales')!)).toBeNull()
   })
 })
