@@ -78,6 +78,12 @@ pub struct ProvidersEnv {
     /// How long a connected number may stay silent before it is no longer believed
     /// (`INSTANCE_STALE_MINUTES`).
     pub stale_after: Duration,
+    /// Networks the hub never calls a provider in, besides link-local and the like
+    /// (`PROVIDER_DENIED_NETWORKS`).
+    pub denied_networks: Vec<IpNet>,
+    /// When set, the only networks provider servers may be in
+    /// (`PROVIDER_ALLOWED_NETWORKS`).
+    pub allowed_networks: Option<Vec<IpNet>>,
 }
 
 /// Billing through Asaas: off (503 `billing_unavailable`) until `ASAAS_API_KEY` is set.
@@ -201,13 +207,7 @@ impl Config {
         {
             bail!("CORS_ORIGINS takes exact origins like https://app.example.com, not {bad:?}");
         }
-        let trusted_proxies = vars
-            .list("TRUSTED_PROXIES")
-            .iter()
-            .map(|p| {
-                parse_net(p).with_context(|| format!("TRUSTED_PROXIES: {p:?} is not an IP or CIDR"))
-            })
-            .collect::<anyhow::Result<_>>()?;
+        let trusted_proxies = networks(&vars, "TRUSTED_PROXIES")?;
 
         let webhook_lease = vars.parse("WEBHOOK_LEASE_SECONDS", 120u64)?;
         if !(1..=3600).contains(&webhook_lease) {
@@ -275,6 +275,11 @@ impl Config {
                 stale_after: Duration::from_secs(
                     60 * vars.parse("INSTANCE_STALE_MINUTES", 360u64)?.max(1),
                 ),
+                denied_networks: networks(&vars, "PROVIDER_DENIED_NETWORKS")?,
+                allowed_networks: match vars.list("PROVIDER_ALLOWED_NETWORKS") {
+                    list if list.is_empty() => None,
+                    _ => Some(networks(&vars, "PROVIDER_ALLOWED_NETWORKS")?),
+                },
             },
         })
     }
@@ -341,6 +346,14 @@ fn parse_signing_keys(raw: SecretString) -> anyhow::Result<Vec<SigningKey>> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(keys)
+}
+
+/// A comma-separated list of IPs and CIDRs.
+fn networks(vars: &Vars, name: &str) -> anyhow::Result<Vec<IpNet>> {
+    vars.list(name)
+        .iter()
+        .map(|p| parse_net(p).with_context(|| format!("{name}: {p:?} is not an IP or CIDR")))
+        .collect()
 }
 
 fn parse_net(raw: &str) -> anyhow::Result<IpNet> {

@@ -75,7 +75,11 @@ impl AppState {
             config.anonymous_rate_limit_per_minute,
         );
         let billing = crate::billing::Billing::new(&config.billing)?;
-        let providers = crate::providers::ProviderClient::new(config.providers.timeout)?;
+        let policy = crate::providers::address::AddressPolicy::new(
+            config.providers.denied_networks.clone(),
+            config.providers.allowed_networks.clone(),
+        );
+        let providers = crate::providers::ProviderClient::new(config.providers.timeout, policy)?;
         Ok(AppState(Arc::new(Shared {
             realtime: crate::realtime::Bus::new(db.clone()),
             delivery_writer: crate::inbound::DeliveryWriter::start(db.clone()),

@@ -3,6 +3,7 @@
 //! they are kept, and never answered. See ADR 22.
 
 pub mod adapters;
+pub mod address;
 pub mod credentials;
 pub mod health;
 pub mod http;

@@ -696,3 +696,36 @@ async fn settings_texts_and_restarts_go_through_the_provider() {
         restarted.body
     );
 }
+
+/// The hub never calls a provider at a cloud metadata address, and an operator can deny
+/// more: a name is judged by what it resolves to, an IP as written.
+#[tokio::test]
+async fn provider_servers_only_at_allowed_addresses() {
+    let (app, t) = setup(&[]).await;
+    let path = t.path("/providers");
+    let mut metadata = provider_body("Metadata");
+    metadata["base_url"] = json!("http://169.254.169.254");
+    app.post(&path, &t.admin.token, metadata)
+        .await
+        .assert_problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "provider_address_not_allowed",
+        );
+
+    let (app, t) = setup(&[("PROVIDER_DENIED_NETWORKS", "127.0.0.0/8, ::1")]).await;
+    let path = t.path("/providers");
+    let sim = EvolutionSimulator::start("own-key").await;
+    let port = sim.base_url().rsplit(':').next().unwrap().to_string();
+    for base_url in [
+        format!("http://127.0.0.1:{port}"),
+        format!("http://localhost:{port}"),
+    ] {
+        let body = json!({"type": "evolution", "name": "Local", "base_url": base_url,
+            "credentials": {"api_key": "own-key"}});
+        app.post(&path, &t.admin.token, body).await.assert_problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "provider_address_not_allowed",
+        );
+    }
+    assert_eq!(app.get(&path, &t.admin.token).await.body, json!([]));
+}

@@ -46,11 +46,11 @@ async fn call(
 ) -> Result<Value, ProviderError> {
     let url = format!("{}/{path}", server.base_url.trim_end_matches('/'));
     let token = server.credentials.get("access_token");
-    let mut request = server.http.0.request(method, url).bearer_auth(token);
+    let mut request = server.http.request(method, url).bearer_auth(token);
     if let Some(body) = body {
         request = request.json(&body);
     }
-    let (status, body) = exchange(request).await?;
+    let (status, body) = exchange(server.http, request).await?;
     let error = &body["error"];
     match (status, error["code"].as_u64()) {
         (200..=299, _) if error.is_null() => Ok(body),

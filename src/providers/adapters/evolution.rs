@@ -26,11 +26,11 @@ async fn call(
     key: &str,
     body: Option<Value>,
 ) -> Result<(u16, Value), ProviderError> {
-    let mut request = server.http.0.request(method, url).header("apikey", key);
+    let mut request = server.http.request(method, url).header("apikey", key);
     if let Some(body) = body {
         request = request.json(&body);
     }
-    exchange(request).await
+    exchange(server.http, request).await
 }
 
 /// What a status other than success means.

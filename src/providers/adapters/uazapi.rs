@@ -43,7 +43,7 @@ async fn call(
     body: Option<Value>,
 ) -> Result<Value, ProviderError> {
     let url = format!("{}/{path}", server.base_url.trim_end_matches('/'));
-    let request = server.http.0.request(method, url);
+    let request = server.http.request(method, url);
     let mut request = match key {
         Key::Admin => request.header("admintoken", server.credentials.get("admin_token")),
         Key::Instance(token) => request.header("token", token),
@@ -51,7 +51,7 @@ async fn call(
     if let Some(body) = body {
         request = request.json(&body);
     }
-    let (status, body) = exchange(request).await?;
+    let (status, body) = exchange(server.http, request).await?;
     let message = || {
         let text = body["error"]
             .as_str()

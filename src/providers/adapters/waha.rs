@@ -46,14 +46,13 @@ async fn call(
     let url = format!("{}/api/{path}", server.base_url.trim_end_matches('/'));
     let mut request = server
         .http
-        .0
         .request(method, url)
         .header("X-Api-Key", server.credentials.get("api_key"))
         .header("Accept", "application/json");
     if let Some(body) = body {
         request = request.json(&body);
     }
-    exchange(request).await
+    exchange(server.http, request).await
 }
 
 /// Success, or what the failure means.

@@ -59,13 +59,12 @@ async fn call(
     );
     let mut request = server
         .http
-        .0
         .request(method, url)
         .header("Client-Token", server.credentials.get("client_token"));
     if let Some(body) = body {
         request = request.json(&body);
     }
-    let (status, body) = exchange(request).await?;
+    let (status, body) = exchange(server.http, request).await?;
     match status {
         200..=299 => Ok(body),
         // A wrong instance id or token is "Instance not found"; a wrong Client-Token 403.
