@@ -255,11 +255,7 @@ async fn note(
     store::due_at(&mut tx, number.id, next_due(now, every)).await?;
     tx.commit().await?;
     if changed {
-        state.realtime.tell(AccountNews {
-            account_id,
-            kind: "instance.status_changed".into(),
-            data: json!({"instance_id": number.id, "status": connection.status}),
-        });
+        instances::announce(state, account_id, number.id, connection.status);
     }
     Ok(changed)
 }

@@ -41,7 +41,6 @@ use crate::{
         json::ApiJson,
         params::{ApiPath, ApiQuery},
     },
-    realtime::AccountNews,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -291,11 +290,7 @@ impl Handler for FromProviders {
             };
             tx.commit().await?;
             if let (true, Some(connection)) = (changed, &seen) {
-                state.realtime.tell(AccountNews {
-                    account_id,
-                    kind: "instance.status_changed".into(),
-                    data: json!({"instance_id": instance_id, "status": connection.status}),
-                });
+                instances::announce(state, account_id, instance_id, connection.status);
             }
             Ok(())
         })

@@ -480,7 +480,16 @@ async fn webhooks_move_a_numbers_status() {
         json!({"method": "qr"}),
     )
     .await;
+    let mut events = crate::realtime::Events::open_as(&app, &t, &t.agent).await;
     sim.scan("hooked", "5511988887777");
+    loop {
+        let (name, data) = events.next().await;
+        if name == "account" && data["data"]["status"] == "connected" {
+            assert_eq!(data["kind"], "instance.status_changed");
+            assert_eq!(data["data"]["instance_id"], made.id().to_string());
+            break;
+        }
+    }
     let status_is = |wanted: &'static str| {
         let (app, path, token) = (&app, &path, &t.agent.token);
         async move {

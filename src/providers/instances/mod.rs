@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 pub use behaviour::Behaviour;
 pub use making::make_on_server;
-pub use observe::observe;
+pub use observe::{announce, observe};
 pub use routes::router;
 
 use crate::platform::{

@@ -8,8 +8,11 @@ use uuid::Uuid;
 
 use super::store::{self, Recorded, Seen};
 use crate::{
+    app::state::AppState,
     audit::{self, Actor, AuditEntry},
     platform::{db::Tx, error::AppResult},
+    providers::adapters::Status,
+    realtime::AccountNews,
 };
 
 /// Records `seen`; answers whether the status changed.
@@ -37,4 +40,13 @@ pub async fn observe(
         audit::record(tx, entry).await?;
     }
     Ok(recorded != Recorded::Unchanged)
+}
+
+/// Tells the account's open screens a number's status changed (after the commit).
+pub fn announce(state: &AppState, account_id: Uuid, id: Uuid, status: Status) {
+    state.realtime.tell(AccountNews {
+        account_id,
+        kind: "instance.status_changed".into(),
+        data: json!({"instance_id": id, "status": status}),
+    });
 }

@@ -79,11 +79,14 @@ async fn seen(
         source,
     };
     let actor = Actor::from(scope);
-    super::observe(&mut tx, actor, scope.account_id, id, &seen, clock::now()).await?;
+    let changed = super::observe(&mut tx, actor, scope.account_id, id, &seen, clock::now()).await?;
     let instance = store::get(&mut tx, scope.account_id, id)
         .await?
         .ok_or(AppError::NotFound)?;
     tx.commit().await?;
+    if changed {
+        super::announce(state, scope.account_id, id, connection.status);
+    }
     Ok(instance)
 }
 
