@@ -5,6 +5,7 @@
  * (`/accounts/{accountId}/users`) for the assignee filter.
  */
 import { api } from './client'
+import { realtimeApi } from './realtime'
 import type { Page, Role } from './types'
 
 /** `open`, `won` or `lost`: cards moved into a won or lost stage are closed that way. */
@@ -281,9 +282,8 @@ export function kanbanApi(accountId: string) {
       api.post<Card>(`${card(boardId, cardId)}/move`, body),
     history: (boardId: string, cardId: string) =>
       api.get<CardEvent[]>(`${card(boardId, cardId)}/history`),
-    /** A one-use ticket to open the account's realtime stream (see kanban/live.ts). */
-    realtimeTicket: () =>
-      api.post<{ ticket: string; expires_in: number }>(`/accounts/${id(accountId)}/realtime/tickets`, {}),
+    /** A one-use ticket to open the account's realtime stream (see realtime/live.ts). */
+    realtimeTicket: realtimeApi(accountId).realtimeTicket,
     /** The account's active members, a page at a time. */
     members: (cursor: string | null = null, limit = 200) => {
       const query = new URLSearchParams({ active: 'true', limit: String(limit) })

@@ -17,7 +17,7 @@ import type {
 } from '../api/kanban'
 import { problemMessage } from '../auth/messages'
 import { applyMove, groupByStage, placeCard, removeCard, reorder } from './board'
-import type { BoardChange } from './live'
+import type { BoardChange } from '../realtime/live'
 import { nowIso } from '../utils/clock'
 
 /** Pages of cards read without asking (200 each); beyond, "Load more". */

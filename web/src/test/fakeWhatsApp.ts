@@ -26,6 +26,9 @@
  * - `/accounts/account-1/usage` counts them (`usage.providers`, `usage.instances`) against
  *   `limits.max_providers` and `limits.max_instances`.
  *
+ * - `/accounts/account-1/realtime/tickets` gives one-use tickets `wpht_N` for the live stream
+ *   (the stream itself is a fake EventSource in the tests).
+ *
  * `scan(name, phone)` plays the phone: the next check (or connect) finds it connected.
  * Agents and supervisors are refused every change with 403 `forbidden`, as the hub does.
  */
@@ -305,7 +308,13 @@ export function fakeWhatsApp({ empty = false, ...options }: WhatsAppOptions = {}
     }
   }
 
+  let tickets = 0
+
   async function answer(method: string, path: string, body: any): Promise<Response | null> {
+    if (path === `${ACCOUNT}/realtime/tickets` && method === 'POST') {
+      tickets += 1
+      return json(201, { ticket: `wpht_${tickets}`, expires_in: 30 })
+    }
     if (path === `${ACCOUNT}/providers`) {
       if (method === 'GET') return json(200, whatsapp.providers)
       if (method === 'POST') {
@@ -576,7 +585,7 @@ export function fakeWhatsApp({ empty = false, ...options }: WhatsAppOptions = {}
     const url = new URL(String(input), 'http://hub.test')
     const path = url.pathname.replace(/^\/api\/v1/, '')
     const method = init.method ?? 'GET'
-    const mine = /^\/accounts\/account-1\/(providers|instances)(\/|$)/.test(path)
+    const mine = /^\/accounts\/account-1\/(providers|instances|realtime\/tickets)(\/|$)/.test(path)
     if (path === `${ACCOUNT}/usage`) {
       // The billing fake's usage, with the servers and numbers counted here.
       const response = await billingFetch(input, init)

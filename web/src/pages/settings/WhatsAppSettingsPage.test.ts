@@ -6,6 +6,7 @@ import { createAppRouter } from '../../router'
 import { setAuthHandler } from '../../api/client'
 import { authKey, createAuth, type Auth } from '../../auth/store'
 import { minutesBefore } from '../../test/clock'
+import { FakeEventSource } from '../../test/fakeEventSource'
 import {
   CAPABILITIES,
   demoInstance,
@@ -714,6 +715,92 @@ describe('Settings → WhatsApp', () => {
     await vi.waitFor(() => expect(text('instance-status', instanceRow('demo-sales')!)).toBe('Stale'))
     expect(instanceRow('demo-sales')!.dataset.status).toBe('stale')
     expect(text('instance-provider-status', instanceRow('demo-sales')!)).toBe('open')
+  })
+
+  it("follows the live stream: a number's badge changes on instance.status_changed, servers on provider.status_changed", async () => {
+    FakeEventSource.opened = []
+    vi.stubGlobal('EventSource', FakeEventSource)
+    await mountAt()
+    await loaded()
+    await vi.waitFor(() => expect(FakeEventSource.opened).toHaveLength(1))
+    const stream = FakeEventSource.opened[0]!
+    expect(stream.url).toBe('/api/v1/realtime/events?ticket=wpht_1')
+    expect(posts('/realtime/tickets')).toHaveLength(1)
+
+    // Subscribed: both lists are read again.
+    const before = { providers: gets('/providers').length, instances: gets('/instances').length }
+    stream.emit('ready')
+    await vi.waitFor(() => {
+      expect(gets('/providers')).toHaveLength(before.providers + 1)
+      expect(gets('/instances')).toHaveLength(before.instances + 1)
+    })
+
+    // The phone connected elsewhere: the hub says so, the number is read again.
+    const number = hub.whatsapp.instances[0]!
+    Object.assign(number, { status: 'connected', provider_status: 'open', phone: '5511912345678' })
+    expect(text('instance-status', instanceRow('demo-sales')!)).toBe('Disconnected')
+    stream.emit(
+      'account',
+      JSON.stringify({ account_id: 'account-1', kind: 'instance.status_changed', data: { instance_id: number.id, status: 'connected' } }),
+    )
+    await vi.waitFor(() => expect(text('instance-status', instanceRow('demo-sales')!)).toBe('Connected'))
+    expect(gets(`/instances/${number.id}`)).toHaveLength(1)
+    expect(instanceRow('demo-sales')!.dataset.status).toBe('connected')
+    expect(text('instance-phone', instanceRow('demo-sales')!)).toBe('+5511912345678')
+
+    // A malformed event changes nothing.
+    stream.emit('account', 'not json')
+    stream.emit('account', JSON.stringify({ kind: 'instance.status_changed', data: { instance_id: number.id } }))
+
+    // A server's status changed: the servers are read again.
+    hub.whatsapp.providers[0]!.status = 'unreachable'
+    const providerReads = gets('/providers').length
+    stream.emit(
+      'account',
+      JSON.stringify({ account_id: 'account-1', kind: 'provider.status_changed', data: { provider_id: hub.whatsapp.providers[0]!.id, status: 'unreachable' } }),
+    )
+    await vi.waitFor(() => expect(providerRow('Demo Evolution')!.dataset.status).toBe('unreachable'))
+    expect(gets('/providers')).toHaveLength(providerReads + 1)
+    expect(gets(`/instances/${number.id}`)).toHaveLength(1)
+
+    // Leaving the page closes the stream.
+    app!.unmount()
+    app = undefined
+    expect(stream.closed).toBe(true)
+  })
+
+  it('the connect dialog finishes when the live stream says the number connected', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] })
+    FakeEventSource.opened = []
+    vi.stubGlobal('EventSource', FakeEventSource)
+    await mountAt()
+    await loaded()
+    await vi.waitFor(() => expect(FakeEventSource.opened).toHaveLength(1))
+    const stream = FakeEventSource.opened[0]!
+    stream.emit('ready')
+    await click('instance-connect', instanceRow('demo-sales')!)
+    const dialog = byTestId('connect-dialog')!
+    await click('connect-start', dialog)
+    await vi.waitFor(() => expect(byTestId('connect-qr', dialog)).not.toBeNull())
+
+    // The phone scans; before the next check (5 s) the provider's webhook is announced.
+    const number = hub.whatsapp.instances[0]!
+    Object.assign(number, { status: 'connected', provider_status: 'open', phone: '5511912345678' })
+    stream.emit(
+      'account',
+      JSON.stringify({ account_id: 'account-1', kind: 'instance.status_changed', data: { instance_id: number.id, status: 'connected' } }),
+    )
+    await vi.waitFor(() => expect(byTestId('connect-success', dialog)).not.toBeNull())
+    expect(text('connect-success', dialog)).toBe('Connected as +5511912345678. You can close this window.')
+    expect(text('whatsapp-notice')).toBe('“demo-sales” is connected as +5511912345678.')
+    expect(text('instance-status', instanceRow('demo-sales')!)).toBe('Connected')
+    expect(posts('/instances/instance-1/check')).toHaveLength(0)
+
+    // It closes by itself, and stops polling.
+    await after(3_000)
+    await vi.waitFor(() => expect(isOpen('connect-dialog')).toBe(false))
+    await after(60_000)
+    expect(posts('/check')).toHaveLength(0)
   })
 
   it('shows each status in words', async () => {

@@ -1,30 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
-import { type BoardChange, followBoards, reconnectDelay } from './live'
-
-/** An EventSource the test drives by hand. */
-class FakeSource {
-  static opened: FakeSource[] = []
-  readonly url: string
-  closed = false
-  private listeners = new Map<string, ((event: MessageEvent<string>) => void)[]>()
-
-  constructor(url: string) {
-    this.url = url
-    FakeSource.opened.push(this)
-  }
-
-  addEventListener(name: string, listener: (event: MessageEvent<string>) => void) {
-    this.listeners.set(name, [...(this.listeners.get(name) ?? []), listener])
-  }
-
-  emit(name: string, data = '{}') {
-    for (const listener of this.listeners.get(name) ?? []) listener({ data } as MessageEvent<string>)
-  }
-
-  close() {
-    this.closed = true
-  }
-}
+import { FakeEventSource as FakeSource } from '../test/fakeEventSource'
+import { type AccountNews, type BoardChange, followStream, reconnectDelay } from './live'
 
 const change: BoardChange = {
   account_id: 'acc',
@@ -37,8 +13,8 @@ const change: BoardChange = {
 function start() {
   FakeSource.opened = []
   let tickets = 0
-  const handlers = { ready: vi.fn(), change: vi.fn(), resync: vi.fn(), status: vi.fn() }
-  const live = followBoards({
+  const handlers = { ready: vi.fn(), change: vi.fn(), account: vi.fn(), resync: vi.fn(), status: vi.fn() }
+  const live = followStream({
     ticket: async () => `wpht_${++tickets}`,
     url: (ticket) => `/api/v1/realtime/events?ticket=${ticket}`,
     handlers,
@@ -52,7 +28,7 @@ async function settle() {
   await new Promise((resolve) => setTimeout(resolve, 0))
 }
 
-describe('followBoards', () => {
+describe('followStream', () => {
   it('opens with a ticket and hands on ready, changes and resyncs', async () => {
     const { live, handlers } = start()
     await settle()
@@ -80,6 +56,54 @@ describe('followBoards', () => {
     live.close()
   })
 
+  it('hands on account news', async () => {
+    const { live, handlers } = start()
+    await settle()
+    const source = FakeSource.opened[0]!
+    const news: AccountNews = {
+      account_id: 'acc',
+      kind: 'instance.status_changed',
+      data: { instance_id: 'i1', status: 'connected' },
+    }
+    source.emit('account', JSON.stringify(news))
+    expect(handlers.account).toHaveBeenCalledWith(news)
+    expect(handlers.change).not.toHaveBeenCalled()
+    live.close()
+  })
+
+  it('ignores malformed account news', async () => {
+    const { live, handlers } = start()
+    await settle()
+    const source = FakeSource.opened[0]!
+    source.emit('account', 'not json')
+    source.emit('account', JSON.stringify({ kind: 'instance.status_changed', data: {} }))
+    source.emit('account', JSON.stringify({ account_id: 'acc', kind: 7, data: {} }))
+    source.emit('account', JSON.stringify({ account_id: 'acc', kind: 'x', data: null }))
+    source.emit('account', JSON.stringify({ account_id: 'acc', kind: 'x', data: [1] }))
+    expect(handlers.account).not.toHaveBeenCalled()
+    live.close()
+  })
+
+  it('boards-only and account-only followers ignore the other kind', async () => {
+    FakeSource.opened = []
+    const ready = vi.fn()
+    const live = followStream({
+      ticket: async () => 'wpht_x',
+      url: (ticket) => `/events?ticket=${ticket}`,
+      handlers: { ready, resync: vi.fn() },
+      EventSource: FakeSource as unknown as typeof EventSource,
+    })
+    await settle()
+    const source = FakeSource.opened[0]!
+    expect(() => {
+      source.emit('board', JSON.stringify(change))
+      source.emit('account', JSON.stringify({ account_id: 'acc', kind: 'x', data: {} }))
+    }).not.toThrow()
+    source.emit('ready')
+    expect(ready).toHaveBeenCalledOnce()
+    live.close()
+  })
+
   it('reconnects with a new ticket after an error or an end, and stops when closed', async () => {
     const { live, handlers } = start()
     await settle()
@@ -100,7 +124,7 @@ describe('followBoards', () => {
   it('keeps trying when no ticket can be had', async () => {
     FakeSource.opened = []
     let calls = 0
-    const live = followBoards({
+    const live = followStream({
       ticket: async () => {
         calls += 1
         if (calls < 3) throw new Error('offline')

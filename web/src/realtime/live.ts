@@ -1,5 +1,7 @@
 /**
- * Follows the account's board changes over server-sent events. A stream opens with a
+ * Follows the account's realtime stream over server-sent events: board changes
+ * (`event: board`, for the Kanban pages) and news about the whole account (`event: account`,
+ * e.g. a WhatsApp number's or provider server's status). A stream opens with a
  * one-use ticket (EventSource cannot send the access token, and tokens do not belong in
  * URLs), so every (re)connection asks for a fresh ticket; the hub then says `ready`, and
  * the page reloads what it shows, which is how a reconnecting client catches up.
@@ -16,10 +18,24 @@ export interface BoardChange {
   structure: boolean
 }
 
+/**
+ * Something about the whole account (`event: account`): `kind` says what, e.g.
+ * `instance.status_changed` (`data: {instance_id, status}`), `provider.status_changed`
+ * (`data: {provider_id, status}`), `billing.status_changed`.
+ */
+export interface AccountNews {
+  account_id: string
+  kind: string
+  data: Record<string, unknown>
+}
+
 export interface LiveHandlers {
   /** Subscribed: reload now, nothing from here on is missed. */
   ready(): void
-  change(change: BoardChange): void
+  /** A board changed (`event: board`). */
+  change?(change: BoardChange): void
+  /** News about the account (`event: account`). */
+  account?(news: AccountNews): void
   /** Changes may have been missed: reload. */
   resync(): void
   /** Whether the stream is up, for a discreet indicator. */
@@ -63,8 +79,20 @@ function isBoardChange(value: unknown): value is BoardChange {
   )
 }
 
+function isAccountNews(value: unknown): value is AccountNews {
+  if (typeof value !== 'object' || value === null) return false
+  const v = value as Record<string, unknown>
+  return (
+    typeof v.account_id === 'string' &&
+    typeof v.kind === 'string' &&
+    typeof v.data === 'object' &&
+    v.data !== null &&
+    !Array.isArray(v.data)
+  )
+}
+
 /** Starts following; `close()` stops for good. */
-export function followBoards(options: LiveOptions): { close(): void } {
+export function followStream(options: LiveOptions): { close(): void } {
   const Source = options.EventSource ?? globalThis.EventSource
   if (!Source) return { close() {} } // no EventSource (old or test environments): reload by hand
   const delay = options.delay ?? reconnectDelay
@@ -102,7 +130,11 @@ export function followBoards(options: LiveOptions): { close(): void } {
     })
     opened.addEventListener('board', (event) => {
       const change = parse((event as MessageEvent<string>).data)
-      if (isBoardChange(change)) handlers.change(change)
+      if (isBoardChange(change)) handlers.change?.(change)
+    })
+    opened.addEventListener('account', (event) => {
+      const news = parse((event as MessageEvent<string>).data)
+      if (isAccountNews(news)) handlers.account?.(news)
     })
     opened.addEventListener('resync', () => handlers.resync())
     // The session ended or the hub is going away: a new ticket tells which.
@@ -124,13 +156,13 @@ export function followBoards(options: LiveOptions): { close(): void } {
   }
 }
 
-/** Follows the account of `api` (a `kanbanApi`), at the hub's API base. */
+/** Follows the account of `api` (a `realtimeApi`, or a `kanbanApi`), at the hub's API base. */
 export function followAccount(
   api: { realtimeTicket(): Promise<{ ticket: string }> },
   handlers: LiveHandlers,
   base: string,
 ): { close(): void } {
-  return followBoards({
+  return followStream({
     ticket: async () => (await api.realtimeTicket()).ticket,
     url: (ticket) => `${base}/realtime/events?${new URLSearchParams({ ticket })}`,
     handlers,

@@ -1,0 +1,20 @@
+/**
+ * The account's realtime stream (`GET /realtime/events?ticket=…`, see realtime/live.ts) opens
+ * with a one-use ticket from `POST /accounts/{accountId}/realtime/tickets`.
+ */
+import { api } from './client'
+
+export interface RealtimeTicket {
+  ticket: string
+  expires_in: number
+}
+
+export function realtimeApi(accountId: string) {
+  return {
+    /** A one-use ticket to open the account's realtime stream. */
+    realtimeTicket: () =>
+      api.post<RealtimeTicket>(`/accounts/${encodeURIComponent(accountId)}/realtime/tickets`, {}),
+  }
+}
+
+export type RealtimeApi = ReturnType<typeof realtimeApi>
