@@ -22,7 +22,7 @@ use crate::platform::{
 
 /// Deliveries one group takes at most.
 const GROUP: usize = 128;
-/// The bodies' bytes after which a group on PostgreSQL takes no more deliveries. sqlx
+/// The rows' bytes after which a group on PostgreSQL takes no more deliveries. sqlx
 /// 0.9.0 leaves Nagle's algorithm on (transact-rs/sqlx#4335): a statement that spans more
 /// than one TLS record waits about 40 ms for the server's delayed ACK, while one that fits
 /// in a record (16 KiB) goes at once. SQLite, in process, has no such limit.
@@ -87,12 +87,12 @@ async fn write_groups(
         let Some(first) = waiting.recv().await else {
             return;
         };
-        let mut bytes = first.delivery.body.len();
+        let mut bytes = first.delivery.wire_bytes();
         let mut group = vec![first];
         while group.len() < GROUP && bytes < group_bytes {
             match waiting.try_recv() {
                 Ok(next) => {
-                    bytes += next.delivery.body.len();
+                    bytes += next.delivery.wire_bytes();
                     group.push(next);
                 }
                 Err(_) => break,

@@ -245,6 +245,7 @@ async fn note(
         status: connection.status.as_str(),
         raw: &connection.raw,
         phone: connection.phone.as_deref(),
+        seen_at: connection.seen_at,
         reason: "scheduled_check",
         source: "check",
     };

@@ -280,6 +280,7 @@ impl Handler for FromProviders {
                         status: connection.status.as_str(),
                         raw: &connection.raw,
                         phone: connection.phone.as_deref(),
+                        seen_at: connection.seen_at,
                         reason: &delivery.event,
                         source: "webhook",
                     };

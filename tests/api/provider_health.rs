@@ -189,3 +189,36 @@ async fn replicas_share_the_checks_without_doubling_them() {
         "next checks are spread, not all at one instant"
     );
 }
+
+/// Two looks at one number applied out of order (two workers, two events): the older one
+/// is not recorded over the newer.
+#[tokio::test]
+async fn an_older_look_never_overwrites_a_newer_one() {
+    use whatpro_hub::providers::instances::store::{self, Recorded, Seen};
+    let (app, t, _sim, provider) = setup().await;
+    let path = number(&app, &t, provider, "raced").await;
+    let id = uuid::Uuid::parse_str(path.rsplit('/').next().unwrap()).unwrap();
+    let look = |status: &'static str, seen_at: i64| Seen {
+        status,
+        raw: status,
+        phone: None,
+        seen_at,
+        reason: "connection.update",
+        source: "webhook",
+    };
+    let now = time::OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap();
+    let mut tx = app.state.db.begin().await.unwrap();
+    let newer = store::record(&mut tx, t.id, id, &look("connected", 2_000), now)
+        .await
+        .unwrap();
+    let older = store::record(&mut tx, t.id, id, &look("qr_pending", 1_000), now)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(newer, Recorded::New("disconnected".into()));
+    assert_eq!(older, Recorded::Unchanged);
+    assert_eq!(
+        app.get(&path, &t.agent.token).await.body["status"],
+        "connected"
+    );
+}

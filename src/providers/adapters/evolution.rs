@@ -84,6 +84,7 @@ fn connection_of(body: &Value) -> Connection {
         phone: None,
         qr,
         pairing_code: body["pairingCode"].as_str().map(String::from),
+        seen_at: crate::platform::clock::now_micros(),
     }
 }
 

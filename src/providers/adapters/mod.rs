@@ -14,6 +14,8 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::platform::clock;
+
 use super::{
     ProviderKind,
     credentials::Credentials,
@@ -104,10 +106,13 @@ pub struct Connection {
     pub phone: Option<String>,
     pub qr: Option<Qr>,
     pub pairing_code: Option<String>,
+    /// When the provider said it (microseconds, [`clock::now_micros`]): an older look is
+    /// never recorded over a newer one.
+    pub seen_at: i64,
 }
 
 impl Connection {
-    /// Only a status, as after a logout.
+    /// Only a status, as after a logout, seen now.
     pub fn bare(status: Status, raw: &str) -> Connection {
         Connection {
             status,
@@ -115,6 +120,7 @@ impl Connection {
             phone: None,
             qr: None,
             pairing_code: None,
+            seen_at: clock::now_micros(),
         }
     }
 }

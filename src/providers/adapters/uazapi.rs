@@ -114,6 +114,7 @@ fn connection_of(body: &Value) -> Connection {
         phone: None,
         qr,
         pairing_code,
+        seen_at: crate::platform::clock::now_micros(),
     }
 }
 

@@ -75,6 +75,7 @@ async fn seen(
         status: connection.status.as_str(),
         raw: &connection.raw,
         phone: connection.phone.as_deref(),
+        seen_at: connection.seen_at,
         reason,
         source,
     };

@@ -102,6 +102,8 @@ pub struct Seen<'a> {
     pub raw: &'a str,
     /// The session's number, when the provider told it.
     pub phone: Option<&'a str>,
+    /// When the provider said it (microseconds).
+    pub seen_at: i64,
     pub reason: &'a str,
     pub source: &'a str,
 }
@@ -125,6 +127,16 @@ pub async fn record(
     seen: &Seen<'_>,
     now: OffsetDateTime,
 ) -> AppResult<Recorded> {
+    // Claims the row for this look first: a look older than the one recorded changes
+    // nothing (on PostgreSQL a writer waiting on the row checks again once it is free).
+    let newer = on_tx!(tx, c => sqlx::query(
+        "UPDATE instances SET status_seen_at = $3
+         WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL
+           AND (status_seen_at IS NULL OR status_seen_at <= $3)")
+        .bind(account_id).bind(id).bind(seen.seen_at).execute(c).await?.rows_affected());
+    if newer == 0 {
+        return Ok(Recorded::Unchanged);
+    }
     let current: Option<String> = on_tx!(tx, c => sqlx::query_scalar(
         "SELECT status FROM instances WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL")
         .bind(account_id).bind(id).fetch_optional(c).await?);
