@@ -247,29 +247,31 @@ impl Handler for FromProviders {
             else {
                 return Ok(());
             };
-            let live = match Live::of(state, account_id, instance_id).await {
-                Ok(live) => live,
-                // Deleted meanwhile: nothing to move.
-                Err(AppError::NotFound) => return Ok(()),
-                Err(err) => return Err(err),
-            };
             // The event is a signal, the provider the truth: events come late and out of
             // order (a stale "open" after a check saw the session closed), so the session
             // is read back, and a QR counts only while the session still connects. Any
-            // other event shows a number believed stale alive.
+            // other event (most are messages) needs no call and no credential: it only
+            // shows a number believed stale alive.
             let seen = if event["moves_session"] == true {
+                let live = match Live::of(state, account_id, instance_id).await {
+                    Ok(live) => live,
+                    // Deleted meanwhile: nothing to move.
+                    Err(AppError::NotFound) => return Ok(()),
+                    Err(err) => return Err(err),
+                };
                 let mut now = live.read_back().await?;
                 if event["shows_qr"] == true && now.status == Status::Connecting {
                     now.status = Status::QrPending;
                 }
                 Some(now)
-            } else if live.instance.status == Status::Stale.as_str() {
-                Some(adapters::Connection::bare(
-                    Status::Connected,
-                    live.instance.provider_status.as_deref().unwrap_or_default(),
-                ))
             } else {
-                None
+                let Some(instance) = store::get(&state.db, account_id, instance_id).await? else {
+                    return Ok(());
+                };
+                (instance.status == Status::Stale.as_str()).then(|| {
+                    let raw = instance.provider_status.as_deref().unwrap_or_default();
+                    adapters::Connection::bare(Status::Connected, raw)
+                })
             };
             let now = clock::now();
             let mut tx = state.db.begin().await?;
