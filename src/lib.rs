@@ -6,6 +6,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod billing;
+pub mod chat;
 pub mod chatwoot;
 pub mod cli;
 pub mod entitlements;

@@ -24,7 +24,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::{
     app::{ApiDoc, config::Config, headers, health, openapi, state::AppState, web},
-    audit, auth, billing, chatwoot, entitlements, inbound, kanban, metering,
+    audit, auth, billing, chat, chatwoot, entitlements, inbound, kanban, metering,
     platform::{client::ClientMeta, clock, db::Db, metrics, request_id, telemetry},
     providers, realtime, tenancy,
 };
@@ -50,6 +50,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(entitlements::router())
         .merge(billing::router())
         .merge(providers::router())
+        .merge(chat::router())
         .merge(audit::router())
 }
 

@@ -493,6 +493,8 @@ struct Side {
     /// An Evolution server registered by this tenant, and a number on it.
     provider_id: Uuid,
     instance_id: Uuid,
+    /// A private chat channel of the admin and `extra`, with one message.
+    room_id: Uuid,
     /// An API key of this account holding every scope.
     key: String,
     key_prefix: String,
@@ -521,6 +523,7 @@ impl Side {
             ("paymentId".to_string(), self.payment_id.to_string()),
             ("providerId".to_string(), self.provider_id.to_string()),
             ("instanceId".to_string(), self.instance_id.to_string()),
+            ("roomId".to_string(), self.room_id.to_string()),
             (
                 "sessionId".to_string(),
                 self.second_session.session_id.to_string(),
@@ -547,6 +550,7 @@ impl Side {
             self.payment_id,
             self.provider_id,
             self.instance_id,
+            self.room_id,
             self.second_session.session_id,
         ]
         .iter()
@@ -682,6 +686,23 @@ async fn populate(app: &TestApp, root: &Caller, name: &'static str, plan_id: Uui
         .await,
     );
 
+    let room_id = created(
+        &app.post(
+            &tenant.path("/chat/rooms"),
+            admin,
+            json!({ "kind": "channel", "name": format!("{name} deals"), "private": true, "member_ids": [extra.id] }),
+        )
+        .await,
+    );
+    created(
+        &app.post(
+            &tenant.path(&format!("/chat/rooms/{room_id}/messages")),
+            admin,
+            json!({ "body": format!("secret of {name}"), "client_id": "setup" }),
+        )
+        .await,
+    );
+
     let second_session = open_session(app, tenant.admin.id, None).await;
     let ended = open_session(app, tenant.admin.id, None).await;
     let logout = app
@@ -708,6 +729,7 @@ async fn populate(app: &TestApp, root: &Caller, name: &'static str, plan_id: Uui
         payment_id,
         provider_id,
         instance_id,
+        room_id,
         key: key.body["key"].as_str().unwrap().to_string(),
         key_prefix: key.body["prefix"].as_str().unwrap().to_string(),
         second_session,

@@ -6,6 +6,7 @@ mod api_keys;
 mod audit;
 mod billing;
 mod card_links;
+mod chat;
 mod cross_tenant;
 mod embedding;
 mod entitlements;

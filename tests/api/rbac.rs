@@ -229,6 +229,15 @@ async fn fixtures(app: &TestApp, t: &Tenant, route: &Route, body: Option<&Value>
                         .await,
                 )
             }
+            // A public channel: every member of the account may see it and post in it.
+            "roomId" => made(
+                app.post(
+                    &t.path("/chat/rooms"),
+                    admin,
+                    json!({ "kind": "channel", "name": format!("Fixture room {n}"), "member_ids": [] }),
+                )
+                .await,
+            ),
             other => panic!(
                 "{}: `{other}` has no fixture in tests/api/rbac.rs; a new parameter needs a fixture",
                 route.label()

@@ -1,0 +1,110 @@
+//! Team chat, first slice (ADR 23): direct rooms (one per set of people) and channels,
+//! messages numbered per room with a sender-chosen `client_id` that makes a retried send
+//! harmless, and a read marker per member. The whole module answers 403 `feature_disabled`
+//! when the plan turns `internal_chat_enabled` off.
+
+mod routes;
+pub mod store;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use uuid::Uuid;
+
+use crate::{
+    app::state::AppState,
+    platform::{
+        db::Conn,
+        error::{AppError, AppResult},
+    },
+    tenancy::AccountScope,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    routes::router()
+}
+
+/// Refuses the chat to accounts whose plan does not include it.
+pub async fn ensure_enabled(
+    conn: impl Into<Conn<'_>>,
+    state: &AppState,
+    scope: &AccountScope,
+) -> AppResult<()> {
+    let plan = state
+        .plans
+        .effective(conn, &state.config.plan_defaults, scope)
+        .await?;
+    if plan.features.internal_chat_enabled {
+        Ok(())
+    } else {
+        Err(AppError::FeatureDisabled {
+            feature: "internal_chat",
+        })
+    }
+}
+
+/// A room as the caller sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Room {
+    pub id: Uuid,
+    /// `direct`, `channel` or `team`.
+    pub kind: String,
+    /// A channel's name; `null` for a direct room.
+    pub name: Option<String>,
+    pub topic: String,
+    /// A private channel (and every direct room) is seen only by its members.
+    pub private: bool,
+    pub team_id: Option<Uuid>,
+    pub member_ids: Vec<Uuid>,
+    /// The `seq` of the room's latest message (0 before the first).
+    pub last_seq: i64,
+    /// Messages after the caller's read marker (0 when they are not in the room).
+    pub unread_count: i64,
+    /// Always 0 in this slice (mentions come later).
+    pub unread_mentions: i64,
+    pub archived: bool,
+}
+
+/// A message of a room.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Message {
+    pub id: Uuid,
+    pub room_id: Uuid,
+    /// Its place in the room: 1, 2, 3… with no gaps.
+    pub seq: i64,
+    pub author_id: Option<Uuid>,
+    /// Markdown source as sent (empty once deleted).
+    pub body: String,
+    pub client_id: String,
+    pub parent_id: Option<Uuid>,
+    pub reply_count: i64,
+    #[schema(value_type = Vec<Object>)]
+    pub reactions: Vec<serde_json::Value>,
+    pub mentions: Vec<Uuid>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub edited_at: Option<OffsetDateTime>,
+    pub deleted: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// A page of messages in `seq` order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessagePage {
+    pub items: Vec<Message>,
+    /// More messages lie beyond this page, in the direction asked (older without `after`,
+    /// newer with it).
+    pub has_more: bool,
+}
+
+/// The caller's unread totals over the rooms they are in (for the sidebar badge).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Unread {
+    /// The dashboard script's badge reads `count` (the same as `unread_count`).
+    pub count: i64,
+    pub unread_count: i64,
+    pub unread_mentions: i64,
+    /// Rooms with at least one unread message.
+    pub rooms: i64,
+}

@@ -1,0 +1,457 @@
+use std::collections::{BTreeSet, HashMap};
+
+use axum::{extract::State, http::StatusCode};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::{Message, MessagePage, Room, Unread, ensure_enabled, store};
+use crate::{
+    app::state::AppState,
+    audit::{self, AuditEntry},
+    platform::{
+        clock,
+        db::Tx,
+        error::{AppError, AppResult, Problem},
+        json::ApiJson,
+        params::{ApiPath, ApiQuery},
+        validate::Validator,
+    },
+    tenancy::{AccountScope, Principal},
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_rooms, create_room))
+        .routes(routes!(get_room))
+        .routes(routes!(list_messages, send_message))
+        .routes(routes!(mark_read))
+        .routes(routes!(unread))
+}
+
+/// People in a direct room, the caller included.
+const DIRECT_MAX: usize = 8;
+/// People named in one create.
+const MEMBERS_MAX: usize = 500;
+const BODY_MAX: usize = 10_000;
+const CLIENT_ID_MAX: usize = 64;
+
+/// The person behind the call; `None` for an API key.
+fn viewer(scope: &AccountScope) -> Option<Uuid> {
+    match scope.principal {
+        Principal::User { user_id, .. } => Some(user_id),
+        Principal::ApiKey { .. } => None,
+    }
+}
+
+/// The room's view with its members.
+async fn view(state: &AppState, scope: &AccountScope, row: &store::RoomRow) -> AppResult<Room> {
+    let members = store::member_ids(&state.db, scope.account_id, row.id).await?;
+    Ok(row.view(members))
+}
+
+/// A room the caller may see: 404 for any other (no existence leak).
+async fn visible(state: &AppState, scope: &AccountScope, id: Uuid) -> AppResult<store::RoomRow> {
+    store::room(&state.db, scope.account_id, viewer(scope), id)
+        .await?
+        .filter(store::RoomRow::visible)
+        .ok_or(AppError::NotFound)
+}
+
+/// The rooms the caller is in and the account's public channels, latest activity first.
+#[utoipa::path(get, path = "/api/v1/accounts/{accountId}/chat/rooms", tag = "chat",
+    params(("accountId" = Uuid, Path)),
+    responses((status = 200, body = Vec<Room>), (status = 403, body = Problem, description = "feature_disabled"),
+        (status = 404, body = Problem)))]
+async fn list_rooms(
+    State(state): State<AppState>,
+    scope: AccountScope,
+) -> AppResult<ApiJson<Vec<Room>>> {
+    ensure_enabled(&state.db, &state, &scope).await?;
+    let who = viewer(&scope);
+    let rows = store::rooms(&state.db, scope.account_id, who).await?;
+    let mut members: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for (room, user) in store::members_of_visible(&state.db, scope.account_id, who).await? {
+        members.entry(room).or_default().push(user);
+    }
+    Ok(ApiJson(
+        rows.iter()
+            .map(|row| row.view(members.remove(&row.id).unwrap_or_default()))
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "channel", "name": "general", "member_ids": []}))]
+pub struct NewRoomInput {
+    /// `direct` (2 to 8 people, the caller included; one room per set of people),
+    /// `channel` (a name required), or `team` (not supported yet: 422 `not_supported_yet`).
+    pub kind: String,
+    pub name: Option<String>,
+    pub topic: Option<String>,
+    /// Channels only (direct rooms are always private); default false.
+    pub private: Option<bool>,
+    pub team_id: Option<Uuid>,
+    /// Active members of the account; the caller joins anyway.
+    pub member_ids: Vec<Uuid>,
+}
+
+/// Opens a direct room (200 with the existing one when these people already have one) or
+/// creates a channel, the caller as its owner (members of the account; a person's token).
+#[utoipa::path(post, path = "/api/v1/accounts/{accountId}/chat/rooms", tag = "chat",
+    params(("accountId" = Uuid, Path)), request_body = NewRoomInput,
+    responses((status = 201, body = Room), (status = 200, body = Room, description = "The direct room these people already have"),
+        (status = 403, body = Problem, description = "feature_disabled, user_token_required"), (status = 404, body = Problem),
+        (status = 422, body = Problem, description = "validation_failed, not_supported_yet")))]
+async fn create_room(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiJson(body): ApiJson<NewRoomInput>,
+) -> AppResult<(StatusCode, ApiJson<Room>)> {
+    ensure_enabled(&state.db, &state, &scope).await?;
+    let caller = scope.require_person()?;
+    let mut v = Validator::default();
+    v.check(
+        matches!(body.kind.as_str(), "direct" | "channel" | "team"),
+        "kind",
+        "must be direct, channel or team",
+    );
+    v.check(
+        body.member_ids.len() <= MEMBERS_MAX,
+        "member_ids",
+        &format!("must name at most {MEMBERS_MAX} people"),
+    );
+    if let Some(topic) = &body.topic {
+        v.check(
+            topic.chars().count() <= 250 && !topic.chars().any(char::is_control),
+            "topic",
+            "must be at most 250 characters, without control characters",
+        );
+    }
+    let mut people: BTreeSet<Uuid> = body.member_ids.iter().copied().collect();
+    match body.kind.as_str() {
+        "channel" => match &body.name {
+            Some(name) => {
+                v.text("name", name, 80);
+            }
+            None => {
+                v.check(false, "name", "is required for a channel");
+            }
+        },
+        "direct" => {
+            people.insert(caller);
+            v.check(
+                (2..=DIRECT_MAX).contains(&people.len()),
+                "member_ids",
+                &format!("a direct room has 2 to {DIRECT_MAX} people, the caller included"),
+            )
+            .check(
+                body.name.is_none() && body.private.is_none() && body.team_id.is_none(),
+                "kind",
+                "a direct room takes no name, private flag or team",
+            );
+        }
+        _ => {}
+    }
+    v.finish()?;
+    if body.kind == "team" {
+        return Err(AppError::Unprocessable {
+            code: "not_supported_yet",
+            message: "Team rooms come with the Chatwoot team sync; open a channel meanwhile."
+                .into(),
+        });
+    }
+    let now = clock::now();
+    let mut tx = state.db.begin().await?;
+    for person in &people {
+        if !store::is_active_member(&mut tx, scope.account_id, *person).await? {
+            return Err(AppError::validation(
+                "member_ids",
+                format!("{person} is not an active member of the account"),
+            ));
+        }
+    }
+    let direct = body.kind == "direct";
+    let direct_key = direct.then(|| {
+        people
+            .iter()
+            .map(Uuid::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    });
+    let id = Uuid::now_v7();
+    let name = body.name.as_deref().map(str::trim);
+    let new = store::NewRoom {
+        id,
+        account_id: scope.account_id,
+        kind: &body.kind,
+        name: if direct { None } else { name },
+        topic: body.topic.as_deref().map(str::trim).unwrap_or_default(),
+        private: direct || body.private.unwrap_or(false),
+        direct_key: direct_key.as_deref(),
+        created_by: Some(caller),
+        now,
+    };
+    if !store::insert_room(&mut tx, &new).await? {
+        drop(tx);
+        let key = direct_key.as_deref().unwrap_or_default();
+        let existing = store::direct_room(&state.db, scope.account_id, key)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let row = visible(&state, &scope, existing).await?;
+        return Ok((StatusCode::OK, ApiJson(view(&state, &scope, &row).await?)));
+    }
+    // The creator owns a channel when they are in the account (a super admin who is not
+    // creates it for the people named).
+    if direct || store::is_active_member(&mut tx, scope.account_id, caller).await? {
+        store::add_member(&mut tx, scope.account_id, id, caller, "owner", 0, now).await?;
+    }
+    for person in people.iter().filter(|p| **p != caller) {
+        let role = if direct { "owner" } else { "member" };
+        store::add_member(&mut tx, scope.account_id, id, *person, role, 0, now).await?;
+    }
+    let row = store::room(&mut tx, scope.account_id, Some(caller), id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let room = row.view(store::member_ids(&mut tx, scope.account_id, id).await?);
+    let entry = AuditEntry::new(&scope, "chat.room_created", "chat_room", id)
+        .changes(None::<&Room>, Some(&room));
+    audit::record(&mut tx, entry).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, ApiJson(room)))
+}
+
+/// One room (its members, or anyone in the account for a public channel; 404 otherwise).
+#[utoipa::path(get, path = "/api/v1/accounts/{accountId}/chat/rooms/{roomId}", tag = "chat",
+    params(("accountId" = Uuid, Path), ("roomId" = Uuid, Path)),
+    responses((status = 200, body = Room), (status = 403, body = Problem, description = "feature_disabled"),
+        (status = 404, body = Problem)))]
+async fn get_room(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
+) -> AppResult<ApiJson<Room>> {
+    ensure_enabled(&state.db, &state, &scope).await?;
+    let row = visible(&state, &scope, path.1).await?;
+    Ok(ApiJson(view(&state, &scope, &row).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MessageQuery {
+    /// Messages with a `seq` below this one (the latest ones when neither cursor is given).
+    pub before: Option<i64>,
+    /// Messages with a `seq` above this one, oldest first.
+    pub after: Option<i64>,
+    /// 1 to 200 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// A page of the room's messages in `seq` order (who may see the room).
+#[utoipa::path(get, path = "/api/v1/accounts/{accountId}/chat/rooms/{roomId}/messages", tag = "chat",
+    params(("accountId" = Uuid, Path), ("roomId" = Uuid, Path), MessageQuery),
+    responses((status = 200, body = MessagePage), (status = 403, body = Problem, description = "feature_disabled"),
+        (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn list_messages(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
+    ApiQuery(query): ApiQuery<MessageQuery>,
+) -> AppResult<ApiJson<MessagePage>> {
+    ensure_enabled(&state.db, &state, &scope).await?;
+    let limit = query.limit.unwrap_or(50);
+    let mut v = Validator::default();
+    v.check((1..=200).contains(&limit), "limit", "must be 1 to 200")
+        .check(
+            query.before.is_none() || query.after.is_none(),
+            "before",
+            "give before or after, not both",
+        )
+        .check(
+            query.before.is_none_or(|s| s >= 0) && query.after.is_none_or(|s| s >= 0),
+            "before",
+            "a cursor is a seq (0 or more)",
+        );
+    v.finish()?;
+    let row = visible(&state, &scope, path.1).await?;
+    let (rows, has_more) =
+        store::messages(&state.db, row.id, query.before, query.after, limit).await?;
+    Ok(ApiJson(MessagePage {
+        items: rows.into_iter().map(store::MessageRow::view).collect(),
+        has_more,
+    }))
+}
+
+/// The caller's membership of a room they may see, joining a public channel they are not
+/// in yet (recorded in the audit log). Answers the room as it was before the join.
+async fn member_of(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    caller: Uuid,
+    room_id: Uuid,
+) -> AppResult<store::RoomRow> {
+    let row = store::room(&mut *tx, scope.account_id, Some(caller), room_id)
+        .await?
+        .filter(store::RoomRow::visible)
+        .ok_or(AppError::NotFound)?;
+    if !row.is_member() {
+        let now = clock::now();
+        store::add_member(
+            tx,
+            scope.account_id,
+            room_id,
+            caller,
+            "member",
+            row.last_seq,
+            now,
+        )
+        .await?;
+        let entry = AuditEntry::new(scope, "chat.member_joined", "chat_room", room_id)
+            .changes(None::<&Uuid>, Some(&caller));
+        audit::record(tx, entry).await?;
+    }
+    Ok(row)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMessageInput {
+    /// Markdown, 1 to 10,000 characters.
+    pub body: String,
+    /// The sender's idempotency key (1 to 64 characters): sending again with it answers the
+    /// message it made.
+    pub client_id: String,
+    /// The message this one replies to, in the same room.
+    pub parent_id: Option<Uuid>,
+}
+
+/// Sends a message (who may see the room; sending in a public channel joins it). The
+/// first send answers 201; a resend with the same `client_id` answers 200 with the stored
+/// message.
+#[utoipa::path(post, path = "/api/v1/accounts/{accountId}/chat/rooms/{roomId}/messages", tag = "chat",
+    params(("accountId" = Uuid, Path), ("roomId" = Uuid, Path)), request_body = NewMessageInput,
+    responses((status = 201, body = Message), (status = 200, body = Message, description = "Sent before with this client_id"),
+        (status = 403, body = Problem, description = "feature_disabled, user_token_required"), (status = 404, body = Problem),
+        (status = 422, body = Problem, description = "validation_failed")))]
+async fn send_message(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
+    ApiJson(body): ApiJson<NewMessageInput>,
+) -> AppResult<(StatusCode, ApiJson<Message>)> {
+    ensure_enabled(&state.db, &state, &scope).await?;
+    let caller = scope.require_person()?;
+    let mut v = Validator::default();
+    let length = body.body.chars().count();
+    v.check(
+        !body.body.trim().is_empty() && length <= BODY_MAX,
+        "body",
+        &format!("must be 1 to {BODY_MAX} characters, not only spaces"),
+    )
+    .check(!body.body.contains('\0'), "body", "must not contain NUL")
+    .check(
+        !body.client_id.is_empty()
+            && body.client_id.chars().count() <= CLIENT_ID_MAX
+            && !body.client_id.chars().any(char::is_control),
+        "client_id",
+        &format!("must be 1 to {CLIENT_ID_MAX} characters, without control characters"),
+    );
+    v.finish()?;
+    let now = clock::now();
+    let mut tx = state.db.begin().await?;
+    let room = member_of(&mut tx, &scope, caller, path.1).await?;
+    // Holds the room's row: a resend racing the first send waits here and then finds it.
+    let seq = store::next_seq(&mut tx, scope.account_id, room.id, now)
+        .await?
+        .ok_or_else(|| AppError::Conflict {
+            code: "room_archived",
+            message: "This room is archived.".into(),
+        })?;
+    if let Some(sent) = store::by_client_id(&mut tx, room.id, caller, &body.client_id).await? {
+        drop(tx);
+        return Ok((StatusCode::OK, ApiJson(sent.view())));
+    }
+    if let Some(parent) = body.parent_id
+        && !store::in_room(&mut tx, room.id, parent).await?
+    {
+        return Err(AppError::validation(
+            "parent_id",
+            "must be a message of this room",
+        ));
+    }
+    let new = store::NewMessage {
+        id: Uuid::now_v7(),
+        account_id: scope.account_id,
+        room_id: room.id,
+        seq,
+        author_id: caller,
+        body: &body.body,
+        client_id: &body.client_id,
+        parent_id: body.parent_id,
+        now,
+    };
+    let message = store::insert_message(&mut tx, &new).await?.view();
+    // The sender has read what they wrote.
+    store::mark_read(&mut tx, room.id, caller, seq).await?;
+    tx.commit().await?;
+    // Not announced on the account stream: every member follows it, and a private room's
+    // activity is its members' business. Realtime delivery comes with per-member streams.
+    Ok((StatusCode::CREATED, ApiJson(message)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadInput {
+    /// The last message read; the marker never moves back, nor past the room's last_seq.
+    pub seq: i64,
+}
+
+/// Moves the caller's read marker forward (reading a public channel joins it); answers the
+/// room with its unread count.
+#[utoipa::path(post, path = "/api/v1/accounts/{accountId}/chat/rooms/{roomId}/read", tag = "chat",
+    params(("accountId" = Uuid, Path), ("roomId" = Uuid, Path)), request_body = ReadInput,
+    responses((status = 200, body = Room), (status = 403, body = Problem, description = "feature_disabled, user_token_required"),
+        (status = 404, body = Problem), (status = 422, body = Problem, description = "validation_failed")))]
+async fn mark_read(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
+    ApiJson(body): ApiJson<ReadInput>,
+) -> AppResult<ApiJson<Room>> {
+    ensure_enabled(&state.db, &state, &scope).await?;
+    let caller = scope.require_person()?;
+    Validator::default()
+        .check(body.seq >= 0, "seq", "must be 0 or more")
+        .finish()?;
+    let mut tx = state.db.begin().await?;
+    let room = member_of(&mut tx, &scope, caller, path.1).await?;
+    store::mark_read(&mut tx, room.id, caller, body.seq.min(room.last_seq)).await?;
+    let row = store::room(&mut tx, scope.account_id, Some(caller), room.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let members = store::member_ids(&mut tx, scope.account_id, room.id).await?;
+    tx.commit().await?;
+    Ok(ApiJson(row.view(members)))
+}
+
+/// The caller's unread totals over the live, unmuted rooms they are in (the sidebar
+/// badge's `unread_count_url`); zero for an API key.
+#[utoipa::path(get, path = "/api/v1/accounts/{accountId}/chat/unread", tag = "chat",
+    params(("accountId" = Uuid, Path)),
+    responses((status = 200, body = Unread), (status = 403, body = Problem, description = "feature_disabled"),
+        (status = 404, body = Problem)))]
+async fn unread(State(state): State<AppState>, scope: AccountScope) -> AppResult<ApiJson<Unread>> {
+    ensure_enabled(&state.db, &state, &scope).await?;
+    let (unread_count, rooms) = match viewer(&scope) {
+        Some(user) => store::unread(&state.db, scope.account_id, user).await?,
+        None => (0, 0),
+    };
+    Ok(ApiJson(Unread {
+        count: unread_count,
+        unread_count,
+        unread_mentions: 0,
+        rooms,
+    }))
+}

@@ -1,0 +1,370 @@
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Message, Room};
+use crate::{
+    on_conn, on_tx,
+    platform::{
+        db::{Conn, Tx},
+        error::AppResult,
+    },
+};
+
+/// A room as one caller sees it: `last_read_seq` is `None` when they are not in it.
+#[derive(sqlx::FromRow)]
+pub struct RoomRow {
+    pub id: Uuid,
+    pub kind: String,
+    pub name: Option<String>,
+    pub topic: String,
+    pub private: bool,
+    pub team_id: Option<Uuid>,
+    pub last_seq: i64,
+    pub archived_at: Option<OffsetDateTime>,
+    pub last_read_seq: Option<i64>,
+}
+
+impl RoomRow {
+    pub fn is_member(&self) -> bool {
+        self.last_read_seq.is_some()
+    }
+
+    /// Anyone in the account may see a public channel; other rooms only their members.
+    pub fn visible(&self) -> bool {
+        self.is_member() || (self.kind == "channel" && !self.private)
+    }
+
+    pub fn view(&self, member_ids: Vec<Uuid>) -> Room {
+        Room {
+            id: self.id,
+            kind: self.kind.clone(),
+            name: self.name.clone(),
+            topic: self.topic.clone(),
+            private: self.private,
+            team_id: self.team_id,
+            member_ids,
+            last_seq: self.last_seq,
+            unread_count: self
+                .last_read_seq
+                .map_or(0, |read| (self.last_seq - read).max(0)),
+            unread_mentions: 0,
+            archived: self.archived_at.is_some(),
+        }
+    }
+}
+
+macro_rules! room_columns {
+    () => {
+        "SELECT r.id, r.kind, r.name, r.topic, r.private, r.team_id, r.last_seq, r.archived_at,
+                m.last_read_seq
+         FROM chat_rooms r LEFT JOIN chat_members m ON m.room_id = r.id AND m.user_id = $2
+         WHERE r.account_id = $1"
+    };
+}
+
+/// The rooms `viewer` is in, and every public channel of the account, latest activity first.
+/// `viewer` is `None` for an API key (public channels only).
+pub async fn rooms(
+    conn: impl Into<Conn<'_>>,
+    account_id: Uuid,
+    viewer: Option<Uuid>,
+) -> AppResult<Vec<RoomRow>> {
+    let sql = concat!(
+        room_columns!(),
+        " AND (m.user_id IS NOT NULL OR (r.kind = 'channel' AND r.private = $3))
+         ORDER BY r.updated_at DESC, r.id"
+    );
+    let viewer = viewer.unwrap_or(Uuid::nil());
+    Ok(on_conn!(conn.into(), c => sqlx::query_as(sql)
+        .bind(account_id).bind(viewer).bind(false).fetch_all(c).await?))
+}
+
+/// One room of the account with `viewer`'s marker, visible to them or not.
+pub async fn room(
+    conn: impl Into<Conn<'_>>,
+    account_id: Uuid,
+    viewer: Option<Uuid>,
+    id: Uuid,
+) -> AppResult<Option<RoomRow>> {
+    let sql = concat!(room_columns!(), " AND r.id = $3");
+    let viewer = viewer.unwrap_or(Uuid::nil());
+    Ok(on_conn!(conn.into(), c => sqlx::query_as(sql)
+        .bind(account_id).bind(viewer).bind(id).fetch_optional(c).await?))
+}
+
+/// The people in a room, in the order they joined.
+pub async fn member_ids(
+    conn: impl Into<Conn<'_>>,
+    account_id: Uuid,
+    room_id: Uuid,
+) -> AppResult<Vec<Uuid>> {
+    let sql = "SELECT user_id FROM chat_members WHERE account_id = $1 AND room_id = $2
+               ORDER BY joined_at, user_id";
+    Ok(on_conn!(conn.into(), c => sqlx::query_scalar(sql)
+        .bind(account_id).bind(room_id).fetch_all(c).await?))
+}
+
+/// The members of every room `viewer` may see in the account, as (room, user) pairs.
+pub async fn members_of_visible(
+    conn: impl Into<Conn<'_>>,
+    account_id: Uuid,
+    viewer: Option<Uuid>,
+) -> AppResult<Vec<(Uuid, Uuid)>> {
+    let sql = "SELECT cm.room_id, cm.user_id FROM chat_members cm
+               JOIN chat_rooms r ON r.id = cm.room_id
+               LEFT JOIN chat_members m ON m.room_id = r.id AND m.user_id = $2
+               WHERE r.account_id = $1
+                 AND (m.user_id IS NOT NULL OR (r.kind = 'channel' AND r.private = $3))
+               ORDER BY cm.joined_at, cm.user_id";
+    let viewer = viewer.unwrap_or(Uuid::nil());
+    Ok(on_conn!(conn.into(), c => sqlx::query_as(sql)
+        .bind(account_id).bind(viewer).bind(false).fetch_all(c).await?))
+}
+
+/// Whether `user_id` is an active member of the account.
+pub async fn is_active_member(tx: &mut Tx, account_id: Uuid, user_id: Uuid) -> AppResult<bool> {
+    let sql = "SELECT COUNT(*) FROM account_users
+               WHERE account_id = $1 AND user_id = $2 AND active = $3";
+    let n: i64 = on_tx!(tx, c => sqlx::query_scalar(sql)
+        .bind(account_id).bind(user_id).bind(true).fetch_one(c).await?);
+    Ok(n == 1)
+}
+
+pub struct NewRoom<'a> {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub kind: &'a str,
+    pub name: Option<&'a str>,
+    pub topic: &'a str,
+    pub private: bool,
+    pub direct_key: Option<&'a str>,
+    pub created_by: Option<Uuid>,
+    pub now: OffsetDateTime,
+}
+
+/// Inserts a room; `false` when it is a direct room whose people already have one.
+pub async fn insert_room(tx: &mut Tx, r: &NewRoom<'_>) -> AppResult<bool> {
+    let sql = "INSERT INTO chat_rooms (id, account_id, kind, name, topic, private, team_id,
+                   direct_key, last_seq, archived_at, created_by, created_at, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, 0, NULL, $8, $9, $9)
+               ON CONFLICT (account_id, direct_key) DO NOTHING";
+    let n = on_tx!(tx, c => sqlx::query(sql)
+        .bind(r.id).bind(r.account_id).bind(r.kind).bind(r.name).bind(r.topic).bind(r.private)
+        .bind(r.direct_key).bind(r.created_by).bind(r.now)
+        .execute(c).await?.rows_affected());
+    Ok(n == 1)
+}
+
+/// The direct room of a set of people, by its key.
+pub async fn direct_room(
+    conn: impl Into<Conn<'_>>,
+    account_id: Uuid,
+    direct_key: &str,
+) -> AppResult<Option<Uuid>> {
+    let sql = "SELECT id FROM chat_rooms WHERE account_id = $1 AND direct_key = $2";
+    Ok(on_conn!(conn.into(), c => sqlx::query_scalar(sql)
+        .bind(account_id).bind(direct_key).fetch_optional(c).await?))
+}
+
+/// Adds `user_id` to a room with nothing read before `read_seq`; a member already in it
+/// stays as they were.
+pub async fn add_member(
+    tx: &mut Tx,
+    account_id: Uuid,
+    room_id: Uuid,
+    user_id: Uuid,
+    role: &str,
+    read_seq: i64,
+    now: OffsetDateTime,
+) -> AppResult<bool> {
+    let sql = "INSERT INTO chat_members (room_id, user_id, account_id, role, last_read_seq,
+                   muted, joined_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
+               ON CONFLICT (room_id, user_id) DO NOTHING";
+    let n = on_tx!(tx, c => sqlx::query(sql)
+        .bind(room_id).bind(user_id).bind(account_id).bind(role).bind(read_seq).bind(false)
+        .bind(now).execute(c).await?.rows_affected());
+    Ok(n == 1)
+}
+
+/// Takes the room's next sequence number, holding the room's row until the transaction
+/// ends (so two senders queue on PostgreSQL); `None` when the room is gone or archived.
+pub async fn next_seq(
+    tx: &mut Tx,
+    account_id: Uuid,
+    room_id: Uuid,
+    now: OffsetDateTime,
+) -> AppResult<Option<i64>> {
+    let sql = "UPDATE chat_rooms SET last_seq = last_seq + 1, updated_at = $3
+               WHERE account_id = $1 AND id = $2 AND archived_at IS NULL
+               RETURNING last_seq";
+    Ok(on_tx!(tx, c => sqlx::query_scalar(sql)
+        .bind(account_id).bind(room_id).bind(now).fetch_optional(c).await?))
+}
+
+#[derive(sqlx::FromRow)]
+pub struct MessageRow {
+    pub id: Uuid,
+    pub room_id: Uuid,
+    pub seq: i64,
+    pub author_id: Option<Uuid>,
+    pub body: String,
+    pub client_id: String,
+    pub parent_id: Option<Uuid>,
+    pub edited_at: Option<OffsetDateTime>,
+    pub deleted_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+}
+
+impl MessageRow {
+    pub fn view(self) -> Message {
+        let deleted = self.deleted_at.is_some();
+        Message {
+            id: self.id,
+            room_id: self.room_id,
+            seq: self.seq,
+            author_id: self.author_id,
+            body: if deleted { String::new() } else { self.body },
+            client_id: self.client_id,
+            parent_id: self.parent_id,
+            reply_count: 0,
+            reactions: Vec::new(),
+            mentions: Vec::new(),
+            edited_at: self.edited_at,
+            deleted,
+            created_at: self.created_at,
+        }
+    }
+}
+
+macro_rules! message_columns {
+    () => {
+        "SELECT id, room_id, seq, author_id, body, client_id, parent_id, edited_at, deleted_at,
+                created_at FROM chat_messages"
+    };
+}
+
+/// The message a sender already made with `client_id` in the room.
+pub async fn by_client_id(
+    tx: &mut Tx,
+    room_id: Uuid,
+    author_id: Uuid,
+    client_id: &str,
+) -> AppResult<Option<MessageRow>> {
+    let sql = concat!(
+        message_columns!(),
+        " WHERE room_id = $1 AND author_id = $2 AND client_id = $3"
+    );
+    Ok(on_tx!(tx, c => sqlx::query_as(sql)
+        .bind(room_id).bind(author_id).bind(client_id).fetch_optional(c).await?))
+}
+
+/// Whether `id` is a message of the room.
+pub async fn in_room(tx: &mut Tx, room_id: Uuid, id: Uuid) -> AppResult<bool> {
+    let sql = "SELECT COUNT(*) FROM chat_messages WHERE room_id = $1 AND id = $2";
+    let n: i64 =
+        on_tx!(tx, c => sqlx::query_scalar(sql).bind(room_id).bind(id).fetch_one(c).await?);
+    Ok(n == 1)
+}
+
+pub struct NewMessage<'a> {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub room_id: Uuid,
+    pub seq: i64,
+    pub author_id: Uuid,
+    pub body: &'a str,
+    pub client_id: &'a str,
+    pub parent_id: Option<Uuid>,
+    pub now: OffsetDateTime,
+}
+
+pub async fn insert_message(tx: &mut Tx, m: &NewMessage<'_>) -> AppResult<MessageRow> {
+    let sql = "INSERT INTO chat_messages (id, account_id, room_id, seq, author_id, body,
+                   client_id, parent_id, edited_at, deleted_at, created_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, $9)";
+    on_tx!(tx, c => sqlx::query(sql)
+        .bind(m.id).bind(m.account_id).bind(m.room_id).bind(m.seq).bind(m.author_id)
+        .bind(m.body).bind(m.client_id).bind(m.parent_id).bind(m.now)
+        .execute(c).await?.rows_affected());
+    Ok(MessageRow {
+        id: m.id,
+        room_id: m.room_id,
+        seq: m.seq,
+        author_id: Some(m.author_id),
+        body: m.body.to_string(),
+        client_id: m.client_id.to_string(),
+        parent_id: m.parent_id,
+        edited_at: None,
+        deleted_at: None,
+        created_at: m.now,
+    })
+}
+
+/// A page of the room's messages in `seq` order: after `after`, before `before`, or the
+/// latest. Fetches one more than `limit` so the caller knows whether more remain.
+pub async fn messages(
+    conn: impl Into<Conn<'_>>,
+    room_id: Uuid,
+    before: Option<i64>,
+    after: Option<i64>,
+    limit: i64,
+) -> AppResult<(Vec<MessageRow>, bool)> {
+    let fetch = limit + 1;
+    let mut rows: Vec<MessageRow> = match after {
+        Some(after) => {
+            let sql = concat!(
+                message_columns!(),
+                " WHERE room_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+            );
+            on_conn!(conn.into(), c => sqlx::query_as(sql)
+                .bind(room_id).bind(after).bind(fetch).fetch_all(c).await?)
+        }
+        None => {
+            let sql = concat!(
+                message_columns!(),
+                " WHERE room_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
+            );
+            let before = before.unwrap_or(i64::MAX);
+            let mut rows: Vec<MessageRow> = on_conn!(conn.into(), c => sqlx::query_as(sql)
+                .bind(room_id).bind(before).bind(fetch).fetch_all(c).await?);
+            rows.reverse();
+            rows
+        }
+    };
+    // Trimmed on the far side from the cursor.
+    let more = rows.len() as i64 > limit;
+    if more {
+        if after.is_some() {
+            rows.truncate(limit as usize);
+        } else {
+            rows.remove(0);
+        }
+    }
+    Ok((rows, more))
+}
+
+/// Moves `user_id`'s marker in the room forward to `seq` (never back).
+pub async fn mark_read(tx: &mut Tx, room_id: Uuid, user_id: Uuid, seq: i64) -> AppResult<()> {
+    let sql = "UPDATE chat_members SET last_read_seq = $3
+               WHERE room_id = $1 AND user_id = $2 AND last_read_seq < $3";
+    on_tx!(tx, c => sqlx::query(sql).bind(room_id).bind(user_id).bind(seq)
+        .execute(c).await?.rows_affected());
+    Ok(())
+}
+
+/// Unread messages over the live, unmuted rooms `user_id` is in, and how many rooms have
+/// some.
+pub async fn unread(
+    conn: impl Into<Conn<'_>>,
+    account_id: Uuid,
+    user_id: Uuid,
+) -> AppResult<(i64, i64)> {
+    let sql = "SELECT CAST(COALESCE(SUM(r.last_seq - m.last_read_seq), 0) AS BIGINT),
+                      COUNT(CASE WHEN r.last_seq > m.last_read_seq THEN 1 END)
+               FROM chat_members m JOIN chat_rooms r ON r.id = m.room_id
+               WHERE m.account_id = $1 AND m.user_id = $2 AND m.muted = $3
+                 AND r.archived_at IS NULL AND r.last_seq > m.last_read_seq";
+    Ok(on_conn!(conn.into(), c => sqlx::query_as(sql)
+        .bind(account_id).bind(user_id).bind(false).fetch_one(c).await?))
+}
