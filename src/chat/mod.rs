@@ -3,6 +3,7 @@
 //! harmless, and a read marker per member. The whole module answers 403 `feature_disabled`
 //! when the plan turns `internal_chat_enabled` off.
 
+mod members;
 mod routes;
 pub mod store;
 
@@ -22,7 +23,7 @@ use crate::{
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    routes::router()
+    routes::router().merge(members::router())
 }
 
 /// Refuses the chat to accounts whose plan does not include it.

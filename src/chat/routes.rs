@@ -212,10 +212,7 @@ async fn create_room(
         let role = if direct { "owner" } else { "member" };
         store::add_member(&mut tx, scope.account_id, id, *person, role, 0, now).await?;
     }
-    let row = store::room(&mut tx, scope.account_id, Some(caller), id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let room = row.view(store::member_ids(&mut tx, scope.account_id, id).await?);
+    let room = store::room_view(&mut tx, scope.account_id, caller, id).await?;
     let entry = AuditEntry::new(&scope, "chat.room_created", "chat_room", id)
         .changes(None::<&Room>, Some(&room));
     audit::record(&mut tx, entry).await?;
@@ -428,12 +425,9 @@ async fn mark_read(
     let mut tx = state.db.begin().await?;
     let room = member_of(&mut tx, &scope, caller, path.1).await?;
     store::mark_read(&mut tx, room.id, caller, body.seq.min(room.last_seq)).await?;
-    let row = store::room(&mut tx, scope.account_id, Some(caller), room.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let members = store::member_ids(&mut tx, scope.account_id, room.id).await?;
+    let room = store::room_view(&mut tx, scope.account_id, caller, room.id).await?;
     tx.commit().await?;
-    Ok(ApiJson(row.view(members)))
+    Ok(ApiJson(room))
 }
 
 /// The caller's unread totals over the live, unmuted rooms they are in (the sidebar

@@ -187,6 +187,36 @@ pub async fn add_member(
     Ok(n == 1)
 }
 
+/// The room as `viewer` sees it now, with its members (inside a transaction, for the
+/// answer of a change).
+pub async fn room_view(
+    tx: &mut Tx,
+    account_id: Uuid,
+    viewer: Uuid,
+    room_id: Uuid,
+) -> AppResult<super::Room> {
+    let row = room(&mut *tx, account_id, Some(viewer), room_id)
+        .await?
+        .ok_or(crate::platform::error::AppError::NotFound)?;
+    let members = member_ids(&mut *tx, account_id, room_id).await?;
+    Ok(row.view(members))
+}
+
+/// The person's role in the room (`owner`, `moderator`, `member`), if they are in it.
+pub async fn role_of(tx: &mut Tx, room_id: Uuid, user_id: Uuid) -> AppResult<Option<String>> {
+    let sql = "SELECT role FROM chat_members WHERE room_id = $1 AND user_id = $2";
+    Ok(
+        on_tx!(tx, c => sqlx::query_scalar(sql).bind(room_id).bind(user_id).fetch_optional(c).await?),
+    )
+}
+
+/// Takes `user_id` out of the room; `false` when they were not in it.
+pub async fn remove_member(tx: &mut Tx, room_id: Uuid, user_id: Uuid) -> AppResult<bool> {
+    let sql = "DELETE FROM chat_members WHERE room_id = $1 AND user_id = $2";
+    let n = on_tx!(tx, c => sqlx::query(sql).bind(room_id).bind(user_id).execute(c).await?.rows_affected());
+    Ok(n == 1)
+}
+
 /// Takes the room's next sequence number, holding the room's row until the transaction
 /// ends (so two senders queue on PostgreSQL); `None` when the room is gone or archived.
 pub async fn next_seq(

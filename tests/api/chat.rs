@@ -562,3 +562,87 @@ async fn another_accounts_people_and_rooms_are_refused() {
     let listed = app.get(&t.path("/chat/rooms"), &t.admin.token).await;
     assert!(!listed.body.to_string().contains(&theirs.to_string()));
 }
+
+/// A channel's people: its owner adds and removes them, a member only leaves; someone added
+/// starts with nothing unread; a direct room keeps its people.
+#[tokio::test]
+async fn a_channels_owner_manages_its_people() {
+    let app = TestApp::spawn().await;
+    let root = app.user("root@hub.test", true).await;
+    let t = app.tenant(&root, "Chat Corp").await;
+    let other = app.tenant(&root, "Other Corp").await;
+    let private = channel(&app, &t, &t.admin, true, &[t.agent.id]).await;
+    send(&app, &t, &t.admin, private, "before you came").await;
+    let members = t.path(&format!("/chat/rooms/{private}/members"));
+    let add = |by: &Caller, ids: Vec<Uuid>| {
+        let (body, token) = (json!({ "user_ids": ids }), by.token.clone());
+        let members = &members;
+        let app = &app;
+        async move { app.post(members, &token, body).await }
+    };
+    add(&t.supervisor, vec![t.supervisor.id])
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    add(&t.agent, vec![t.supervisor.id])
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    add(&t.admin, vec![other.agent.id])
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let added = add(&t.admin, vec![t.supervisor.id]).await;
+    assert_eq!(added.status, StatusCode::OK, "{:?}", added.body);
+    assert!(
+        added.body["member_ids"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(t.supervisor.id))
+    );
+    let seen = app
+        .get(
+            &t.path(&format!("/chat/rooms/{private}")),
+            &t.supervisor.token,
+        )
+        .await;
+    assert_eq!(
+        seen.body["unread_count"], 0,
+        "history is not news to a newcomer"
+    );
+    let member = |user: Uuid| t.path(&format!("/chat/rooms/{private}/members/{user}"));
+    app.delete(&member(t.admin.id), &t.agent.token)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    let left = app
+        .delete(&member(t.supervisor.id), &t.supervisor.token)
+        .await;
+    assert_eq!(left.status, StatusCode::OK, "{:?}", left.body);
+    assert!(
+        !left.body["member_ids"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(t.supervisor.id))
+    );
+    app.get(
+        &t.path(&format!("/chat/rooms/{private}")),
+        &t.supervisor.token,
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    let direct = room(
+        &app,
+        &t,
+        &t.agent,
+        json!({ "kind": "direct", "member_ids": [t.admin.id] }),
+    )
+    .await;
+    let direct_members = t.path(&format!(
+        "/chat/rooms/{}/members",
+        direct["id"].as_str().unwrap()
+    ));
+    app.post(
+        &direct_members,
+        &t.agent.token,
+        json!({ "user_ids": [t.supervisor.id] }),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "direct_room_fixed");
+}
