@@ -213,20 +213,33 @@ fn conversation(id: i64, status: &str, labels: &[&str], updated_at: f64) -> Valu
     })
 }
 
-/// Chatwoot's account sending signed events to the hub.
+/// Chatwoot's account sending signed events to the hub, all signed at one instant: a
+/// delivery sent twice is then the same bytes and the same signature, as a redelivery is
+/// (signed a second apart they would be two deliveries, and the test would depend on
+/// when it runs).
 struct Chatwoot<'a> {
     app: &'a TestApp,
     admin: &'a SignedIn,
     secret: String,
+    at: i64,
 }
 
-impl Chatwoot<'_> {
+impl<'a> Chatwoot<'a> {
+    fn new(app: &'a TestApp, admin: &'a SignedIn, secret: String) -> Chatwoot<'a> {
+        let at = whatpro_hub::platform::clock::now().unix_timestamp(); // wall-clock: the hub checks a signature's time against its clock
+        Chatwoot {
+            app,
+            admin,
+            secret,
+            at,
+        }
+    }
+
     /// Signs `body` as the event `event` and delivers it; the hub must take it.
     async fn send(&self, event: &str, mut body: Value, delivery: &str) {
         body["event"] = json!(event);
         let raw = serde_json::to_vec(&body).unwrap();
-        let now = whatpro_hub::platform::clock::now().unix_timestamp();
-        let headers = signed_headers(&self.secret, &raw, now, delivery);
+        let headers = signed_headers(&self.secret, &raw, self.at, delivery);
         let resp = deliver(self.app, self.admin.account_id, &headers, &raw).await;
         assert_eq!(resp.status, StatusCode::OK, "{:?}", resp.body);
     }
@@ -235,11 +248,11 @@ impl Chatwoot<'_> {
 #[tokio::test]
 async fn duplicates_and_events_out_of_order_converge_and_labels_move_cards() {
     let (sim, demo, app, admin) = connected(&[]).await;
-    let chatwoot = Chatwoot {
-        app: &app,
-        admin: &admin,
-        secret: sim.webhooks(demo.account_id)[0].secret.clone(),
-    };
+    let chatwoot = Chatwoot::new(
+        &app,
+        &admin,
+        sim.webhooks(demo.account_id)[0].secret.clone(),
+    );
     let board = the_board(&app, &admin).await;
     let waiting = stage_named(&board, "Waiting").to_string();
     // The board's rules: the label `proposal` moves cards to Waiting.
@@ -332,11 +345,11 @@ async fn duplicates_and_events_out_of_order_converge_and_labels_move_cards() {
 #[tokio::test]
 async fn rules_changed_on_another_replica_apply_to_the_next_event_here() {
     let (sim, demo, app, admin) = connected(&[]).await;
-    let chatwoot = Chatwoot {
-        app: &app,
-        admin: &admin,
-        secret: sim.webhooks(demo.account_id)[0].secret.clone(),
-    };
+    let chatwoot = Chatwoot::new(
+        &app,
+        &admin,
+        sim.webhooks(demo.account_id)[0].secret.clone(),
+    );
     let board = the_board(&app, &admin).await;
     // An event applied here first, so this replica has read the board's rules.
     chatwoot
