@@ -10,7 +10,11 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::{Room, ensure_enabled, store};
+use super::{
+    Room, ensure_enabled,
+    events::{self, Happened},
+    store,
+};
 use crate::{
     app::state::AppState,
     audit::{self, AuditEntry},
@@ -124,13 +128,19 @@ async fn add_members(
             added.push(*user_id);
         }
     }
+    let mut note = None;
     if !added.is_empty() {
         let entry = AuditEntry::new(&scope, "chat.members_added", "chat_room", room.id)
             .changes(None::<&()>, Some(&added));
         audit::record(&mut tx, entry).await?;
+        let what = Happened::RoomUpdated;
+        note = Some(events::record(&mut tx, scope.account_id, room.id, what, now).await?);
     }
     let view = store::room_view(&mut tx, scope.account_id, caller, room.id).await?;
     tx.commit().await?;
+    if let Some(note) = note {
+        events::announce(&state, note);
+    }
     Ok(ApiJson(view))
 }
 
@@ -157,12 +167,19 @@ async fn remove_member(
         });
     }
     // Someone not in the room is already out of it.
+    let mut note = None;
     if store::remove_member(&mut tx, room.id, user_id).await? {
         let entry = AuditEntry::new(&scope, "chat.member_removed", "chat_room", room.id)
             .changes(Some(&user_id), None::<&()>);
         audit::record(&mut tx, entry).await?;
+        let what = Happened::MemberRemoved(user_id);
+        let now = clock::now();
+        note = Some(events::record(&mut tx, scope.account_id, room.id, what, now).await?);
     }
     let view = store::room_view(&mut tx, scope.account_id, caller, room.id).await?;
     tx.commit().await?;
+    if let Some(note) = note {
+        events::announce(&state, note);
+    }
     Ok(ApiJson(view))
 }

@@ -3,6 +3,8 @@
 //! harmless, and a read marker per member. The whole module answers 403 `feature_disabled`
 //! when the plan turns `internal_chat_enabled` off.
 
+pub mod events;
+pub mod live;
 mod members;
 mod routes;
 pub mod store;
@@ -60,11 +62,18 @@ pub struct Room {
     pub member_ids: Vec<Uuid>,
     /// The `seq` of the room's latest message (0 before the first).
     pub last_seq: i64,
+    /// The number of the room's latest event (realtime frames carry it; resume from it).
+    pub event_seq: i64,
     /// Messages after the caller's read marker (0 when they are not in the room).
     pub unread_count: i64,
     /// Always 0 in this slice (mentions come later).
     pub unread_mentions: i64,
     pub archived: bool,
+}
+
+impl Room {
+    /// Fields that differ from one member to the next.
+    pub const PERSONAL: &[&str] = &["unread_count", "unread_mentions"];
 }
 
 /// A message of a room.

@@ -6,7 +6,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::{Message, MessagePage, Room, Unread, ensure_enabled, store};
+use super::{
+    Message, MessagePage, Room, Unread, ensure_enabled,
+    events::{self, Happened},
+    store,
+};
 use crate::{
     app::state::AppState,
     audit::{self, AuditEntry},
@@ -18,6 +22,7 @@ use crate::{
         params::{ApiPath, ApiQuery},
         validate::Validator,
     },
+    realtime::RoomNote,
     tenancy::{AccountScope, Principal},
 };
 
@@ -212,11 +217,13 @@ async fn create_room(
         let role = if direct { "owner" } else { "member" };
         store::add_member(&mut tx, scope.account_id, id, *person, role, 0, now).await?;
     }
+    let created = events::record(&mut tx, scope.account_id, id, Happened::RoomUpdated, now).await?;
     let room = store::room_view(&mut tx, scope.account_id, caller, id).await?;
     let entry = AuditEntry::new(&scope, "chat.room_created", "chat_room", id)
         .changes(None::<&Room>, Some(&room));
     audit::record(&mut tx, entry).await?;
     tx.commit().await?;
+    events::announce(&state, created);
     Ok((StatusCode::CREATED, ApiJson(room)))
 }
 
@@ -282,7 +289,8 @@ async fn list_messages(
 }
 
 /// The caller's membership of a room they may see, joining a public channel they are not
-/// in yet (recorded in the audit log). Answers the room as it was before the join.
+/// in yet (recorded in the audit log and the room's events). Answers the room as it was
+/// before the join: announce its events after `event_seq` once committed.
 async fn member_of(
     tx: &mut Tx,
     scope: &AccountScope,
@@ -308,6 +316,7 @@ async fn member_of(
         let entry = AuditEntry::new(scope, "chat.member_joined", "chat_room", room_id)
             .changes(None::<&Uuid>, Some(&caller));
         audit::record(tx, entry).await?;
+        events::record(tx, scope.account_id, room_id, Happened::RoomUpdated, now).await?;
     }
     Ok(row)
 }
@@ -392,9 +401,23 @@ async fn send_message(
     let message = store::insert_message(&mut tx, &new).await?.view();
     // The sender has read what they wrote.
     store::mark_read(&mut tx, room.id, caller, seq).await?;
+    let sent = events::record(
+        &mut tx,
+        scope.account_id,
+        room.id,
+        Happened::MessageCreated(message.id),
+        now,
+    )
+    .await?;
     tx.commit().await?;
-    // Not announced on the account stream: every member follows it, and a private room's
-    // activity is its members' business. Realtime delivery comes with per-member streams.
+    // To the room's people only (never on the account stream every member follows).
+    events::announce_between(
+        &state,
+        scope.account_id,
+        room.id,
+        room.event_seq,
+        sent.seq(),
+    );
     Ok((StatusCode::CREATED, ApiJson(message)))
 }
 
@@ -425,9 +448,16 @@ async fn mark_read(
     let mut tx = state.db.begin().await?;
     let room = member_of(&mut tx, &scope, caller, path.1).await?;
     store::mark_read(&mut tx, room.id, caller, body.seq.min(room.last_seq)).await?;
-    let room = store::room_view(&mut tx, scope.account_id, caller, room.id).await?;
+    let view = store::room_view(&mut tx, scope.account_id, caller, room.id).await?;
     tx.commit().await?;
-    Ok(ApiJson(room))
+    let (account_id, room_id) = (scope.account_id, room.id);
+    events::announce_between(&state, account_id, room_id, room.event_seq, view.event_seq);
+    state.realtime.room(RoomNote::Read {
+        account_id,
+        room_id,
+        user_id: caller,
+    });
+    Ok(ApiJson(view))
 }
 
 /// The caller's unread totals over the live, unmuted rooms they are in (the sidebar

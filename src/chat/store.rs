@@ -20,6 +20,7 @@ pub struct RoomRow {
     pub private: bool,
     pub team_id: Option<Uuid>,
     pub last_seq: i64,
+    pub event_seq: i64,
     pub archived_at: Option<OffsetDateTime>,
     pub last_read_seq: Option<i64>,
 }
@@ -44,6 +45,7 @@ impl RoomRow {
             team_id: self.team_id,
             member_ids,
             last_seq: self.last_seq,
+            event_seq: self.event_seq,
             unread_count: self
                 .last_read_seq
                 .map_or(0, |read| (self.last_seq - read).max(0)),
@@ -51,12 +53,24 @@ impl RoomRow {
             archived: self.archived_at.is_some(),
         }
     }
+
+    /// The room as every member sees it alike (realtime `room.updated`): without the
+    /// fields that belong to one person (their unread counts).
+    pub fn shared_view(&self, member_ids: Vec<Uuid>) -> serde_json::Value {
+        let mut room = serde_json::to_value(self.view(member_ids)).unwrap_or_default();
+        if let Some(fields) = room.as_object_mut() {
+            for personal in super::Room::PERSONAL {
+                fields.remove(*personal);
+            }
+        }
+        room
+    }
 }
 
 macro_rules! room_columns {
     () => {
-        "SELECT r.id, r.kind, r.name, r.topic, r.private, r.team_id, r.last_seq, r.archived_at,
-                m.last_read_seq
+        "SELECT r.id, r.kind, r.name, r.topic, r.private, r.team_id, r.last_seq, r.event_seq,
+                r.archived_at, m.last_read_seq
          FROM chat_rooms r LEFT JOIN chat_members m ON m.room_id = r.id AND m.user_id = $2
          WHERE r.account_id = $1"
     };
@@ -287,6 +301,17 @@ pub async fn by_client_id(
     );
     Ok(on_tx!(tx, c => sqlx::query_as(sql)
         .bind(room_id).bind(author_id).bind(client_id).fetch_optional(c).await?))
+}
+
+/// A message of the account, by id.
+pub async fn message(
+    conn: impl Into<Conn<'_>>,
+    account_id: Uuid,
+    id: Uuid,
+) -> AppResult<Option<MessageRow>> {
+    let sql = concat!(message_columns!(), " WHERE account_id = $1 AND id = $2");
+    Ok(on_conn!(conn.into(), c => sqlx::query_as(sql)
+        .bind(account_id).bind(id).fetch_optional(c).await?))
 }
 
 /// Whether `id` is a message of the room.

@@ -2,12 +2,18 @@
 //! replica. Writers move the board's revision on in their transaction and announce the
 //! change after commit; on PostgreSQL the announcement is a `NOTIFY` that every replica's
 //! listener relays to its own streams, on SQLite (one process) it goes straight to them.
-//! Browsers follow over server-sent events opened with a one-use ticket (see ADR 10).
+//! Browsers follow over server-sent events opened with a one-use ticket (see ADR 10), or
+//! over a WebSocket that also carries the team chat's rooms (ADR 24).
 
+mod rooms;
 mod stream;
 mod tickets;
+mod ws;
+
+pub use rooms::{RoomFrame, RoomNote, encode};
 
 pub use tickets::purge_expired as purge_expired_tickets;
+pub use ws::MAX_CLIENT_FRAME;
 
 use std::{
     sync::{Arc, Mutex, PoisonError},
@@ -22,7 +28,18 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
-use crate::{app::state::AppState, platform::db::Db};
+use axum::http::HeaderMap;
+
+use crate::{
+    app::state::AppState,
+    auth::instance_tokens::request_origin,
+    platform::{
+        db::Db,
+        error::{AppError, AppResult},
+    },
+    tenancy,
+};
+use tickets::Grant;
 
 /// The PostgreSQL channel replicas announce changes on.
 const CHANNEL: &str = "whatpro_realtime";
@@ -103,6 +120,8 @@ enum Note {
     Change(BoardChange),
     News(AccountNews),
     Recheck(Recheck),
+    /// A chat frame for the sockets of some of the account's people.
+    Room(RoomFrame),
     /// Announcements may have been missed (the listener reconnected): reload.
     Resync,
 }
@@ -115,16 +134,7 @@ enum Announcement {
     Board(BoardChange),
     Recheck { recheck: Recheck },
     News { news: AccountNews },
-}
-
-impl From<Announcement> for Note {
-    fn from(announcement: Announcement) -> Note {
-        match announcement {
-            Announcement::Board(change) => Note::Change(change),
-            Announcement::Recheck { recheck } => Note::Recheck(recheck),
-            Announcement::News { news } => Note::News(news),
-        }
-    }
+    Room { room: RoomNote },
 }
 
 /// Relays board changes to this replica's open streams.
@@ -133,6 +143,7 @@ pub struct Bus {
     local: broadcast::Sender<Arc<Note>>,
     closing: CancellationToken,
     outbox: Arc<Mutex<Outbox>>,
+    rooms: rooms::Relay,
 }
 
 /// Announcements on their way to PostgreSQL.
@@ -186,6 +197,7 @@ impl Bus {
             local: broadcast::channel(BACKLOG).0,
             closing: CancellationToken::new(),
             outbox: Arc::default(),
+            rooms: rooms::Relay::default(),
         }
     }
 
@@ -210,9 +222,16 @@ impl Bus {
         self.publish(Announcement::News { news });
     }
 
+    /// Tells every replica's sockets about a chat room's committed event (or a read marker
+    /// or someone typing). Best effort, as [`Bus::announce`]: a socket that misses an event
+    /// finds the gap at the room's next one, or when it resumes.
+    pub fn room(&self, note: RoomNote) {
+        self.publish(Announcement::Room { room: note });
+    }
+
     fn publish(&self, announcement: Announcement) {
         let pool = match &self.db {
-            Db::Sqlite(_) => return self.relay(announcement.into()),
+            Db::Sqlite(_) => return self.arrived(announcement),
             Db::Postgres(pool) => pool,
         };
         let payload = match serde_json::to_string(&announcement) {
@@ -234,6 +253,21 @@ impl Bus {
         }
     }
 
+    /// An announcement reached this replica: board news go straight to the streams, room
+    /// notes through the relay that reads what they name.
+    fn arrived(&self, announcement: Announcement) {
+        match announcement {
+            Announcement::Board(change) => self.relay(Note::Change(change)),
+            Announcement::Recheck { recheck } => self.relay(Note::Recheck(recheck)),
+            Announcement::News { news } => self.relay(Note::News(news)),
+            Announcement::Room { room } => {
+                if !self.rooms.queue(room) {
+                    self.relay(Note::Resync);
+                }
+            }
+        }
+    }
+
     fn relay(&self, note: Note) {
         // No receiver is fine: nobody has a board open on this replica.
         let _ = self.local.send(Arc::new(note));
@@ -244,10 +278,35 @@ impl Bus {
     }
 }
 
+/// Browsers name the page's origin on cross-origin requests: only the hub's own pages (and
+/// the configured CORS origins) may follow an account. Clients that are not browsers send
+/// none and are let through (the ticket is what authorises them).
+fn check_origin(state: &AppState, headers: &HeaderMap) -> AppResult<()> {
+    match request_origin(headers)? {
+        Some(origin)
+            if origin != state.config.public_origin()
+                && !state.config.cors_origins.iter().any(|o| o == origin) =>
+        {
+            Err(AppError::Forbidden {
+                code: "origin_not_allowed",
+                message: "This origin may not open realtime streams.",
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The ticket's person may still act in the account: live session, active membership.
+async fn still_allowed(state: &AppState, grant: &Grant) -> AppResult<()> {
+    tenancy::member_role(state, grant.account_id, grant.user_id, grant.session_id).await?;
+    Ok(())
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(tickets::router())
         .merge(stream::router())
+        .merge(ws::router())
 }
 
 /// This replica's ear for the others' announcements: on PostgreSQL a connection already
@@ -274,6 +333,7 @@ async fn connect(pool: &sqlx::PgPool) -> Result<PgListener, sqlx::Error> {
 /// `listener`, reconnecting when it is lost) to this one's streams. Then ends every open
 /// stream, so a graceful shutdown is not held up by them.
 pub async fn run(state: AppState, listener: Option<PgListener>, shutdown: CancellationToken) {
+    let frames = tokio::spawn(rooms::relay(state.clone(), shutdown.clone()));
     if let Db::Postgres(pool) = &state.db {
         tokio::select! {
             () = relay(&state, pool, listener) => {},
@@ -283,6 +343,7 @@ pub async fn run(state: AppState, listener: Option<PgListener>, shutdown: Cancel
         shutdown.cancelled().await;
     }
     state.realtime.closing.cancel();
+    let _ = frames.await;
 }
 
 async fn relay(state: &AppState, pool: &sqlx::PgPool, mut listener: Option<PgListener>) {
@@ -302,7 +363,7 @@ async fn relay(state: &AppState, pool: &sqlx::PgPool, mut listener: Option<PgLis
         match connected.recv().await {
             Ok(notification) => {
                 match serde_json::from_str::<Announcement>(notification.payload()) {
-                    Ok(announcement) => state.realtime.relay(announcement.into()),
+                    Ok(announcement) => state.realtime.arrived(announcement),
                     Err(err) => tracing::warn!(error = %err, "unreadable announcement"),
                 }
             }

@@ -26,17 +26,15 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    BoardChange, Note, Recheck,
+    BoardChange, Note, Recheck, check_origin, still_allowed,
     tickets::{self, Grant},
 };
 use crate::{
     app::state::AppState,
-    auth::instance_tokens::request_origin,
     platform::{
-        error::{AppError, AppResult, Problem},
+        error::{AppResult, Problem},
         params::ApiQuery,
     },
-    tenancy,
 };
 
 /// How often a stream checks that its session and membership still stand.
@@ -64,17 +62,7 @@ async fn events(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<StreamQuery>,
 ) -> AppResult<Response> {
-    // Browsers name the page's origin on cross-origin requests: only the hub's own pages
-    // (and the configured CORS origins) may follow an account.
-    if let Some(origin) = request_origin(&headers)?
-        && origin != state.config.public_origin()
-        && !state.config.cors_origins.iter().any(|o| o == origin)
-    {
-        return Err(AppError::Forbidden {
-            code: "origin_not_allowed",
-            message: "This origin may not open realtime streams.",
-        });
-    }
+    check_origin(&state, &headers)?;
     let grant = tickets::redeem(&state.db, &query.ticket).await?;
     still_allowed(&state, &grant).await?;
     let follow = Follow {
@@ -98,12 +86,6 @@ async fn events(
     // Proxies such as nginx would otherwise hold events back to fill a buffer.
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(response)
-}
-
-/// The ticket's person may still act in the account: live session, active membership.
-async fn still_allowed(state: &AppState, grant: &Grant) -> AppResult<()> {
-    tenancy::member_role(state, grant.account_id, grant.user_id, grant.session_id).await?;
-    Ok(())
 }
 
 /// One open stream.
@@ -144,7 +126,8 @@ impl Follow {
                                 return Some(end);
                             }
                         }
-                        Note::Recheck(_) => {}
+                        // Chat rooms travel over the WebSocket only.
+                        Note::Recheck(_) | Note::Room(_) => {}
                         Note::Resync => return Some(resync()),
                     },
                     Err(RecvError::Lagged(_)) => return Some(resync()),

@@ -59,6 +59,11 @@ const UNSCOPED: &[(&str, &str, &str)] = &[
         "authenticates with a one-use ticket bound to one account's member (tests/api/realtime.rs), never with a bearer token",
     ),
     (
+        "GET",
+        "/api/v1/realtime/ws",
+        "authenticates with a one-use ticket bound to one account's member; frames are filtered by account and room membership (tests/api/chat_live.rs)",
+    ),
+    (
         "POST",
         "/api/v1/auth/exchange",
         "public: authenticates with a single-use instance token in the body, bound to its account; covered by tests/api/embedding.rs",

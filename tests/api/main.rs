@@ -7,6 +7,7 @@ mod audit;
 mod billing;
 mod card_links;
 mod chat;
+mod chat_live;
 mod cross_tenant;
 mod embedding;
 mod entitlements;

@@ -1,0 +1,94 @@
+//! The room's event log (ADR 24). Whatever changes what a room's people see takes the
+//! room's next `event_seq` in the transaction that makes the change and leaves a row naming
+//! it, so realtime frames are numbered per room without gaps and a socket that reconnects is
+//! replayed exactly what it missed. Call [`announce`] once the transaction is committed.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{
+    app::state::AppState,
+    on_tx,
+    platform::{db::Tx, error::AppResult},
+    realtime::RoomNote,
+};
+
+/// What happened, as the log keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Happened {
+    MessageCreated(Uuid),
+    /// Edited, deleted, reacted to, or its thread moved on.
+    MessageUpdated(Uuid),
+    /// Renamed, archived or unarchived, or people joined.
+    RoomUpdated,
+    /// `user` left or was taken out.
+    MemberRemoved(Uuid),
+}
+
+impl Happened {
+    fn parts(self) -> (&'static str, Option<Uuid>, Option<Uuid>) {
+        match self {
+            Happened::MessageCreated(id) => ("message.created", Some(id), None),
+            Happened::MessageUpdated(id) => ("message.updated", Some(id), None),
+            Happened::RoomUpdated => ("room.updated", None, None),
+            Happened::MemberRemoved(user) => ("member.removed", None, Some(user)),
+        }
+    }
+}
+
+/// Logs `what` as the room's next event and answers the note to announce after commit.
+pub async fn record(
+    tx: &mut Tx,
+    account_id: Uuid,
+    room_id: Uuid,
+    what: Happened,
+    now: OffsetDateTime,
+) -> AppResult<RoomNote> {
+    // Holds the room's row until commit, so events commit in the order of their numbers.
+    let sql = "UPDATE chat_rooms SET event_seq = event_seq + 1
+               WHERE account_id = $1 AND id = $2 RETURNING event_seq";
+    let seq: i64 = on_tx!(tx, c => sqlx::query_scalar(sql)
+        .bind(account_id).bind(room_id).fetch_one(c).await?);
+    let (kind, message_id, user_id) = what.parts();
+    let sql = "INSERT INTO chat_events (room_id, seq, account_id, kind, message_id, user_id,
+                   created_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    on_tx!(tx, c => sqlx::query(sql)
+        .bind(room_id).bind(seq).bind(account_id).bind(kind).bind(message_id).bind(user_id)
+        .bind(now).execute(c).await?.rows_affected());
+    Ok(RoomNote::Event {
+        account_id,
+        room_id,
+        seq,
+    })
+}
+
+/// Events one change announces at most (the rest a socket fetches as a gap).
+const ANNOUNCED_MAX: i64 = 16;
+
+/// Tells every replica's sockets about a committed event.
+pub fn announce(state: &AppState, note: RoomNote) {
+    state.realtime.room(note);
+}
+
+/// Tells every replica's sockets about the room's committed events after `after` up to
+/// `upto` (a change that also joined its author to the room made two).
+pub fn announce_between(state: &AppState, account_id: Uuid, room_id: Uuid, after: i64, upto: i64) {
+    for seq in (after + 1).max(upto - ANNOUNCED_MAX + 1)..=upto {
+        state.realtime.room(RoomNote::Event {
+            account_id,
+            room_id,
+            seq,
+        });
+    }
+}
+
+/// A logged event, as the replay and the live relay read it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct EventRow {
+    pub room_id: Uuid,
+    pub seq: i64,
+    pub kind: String,
+    pub message_id: Option<Uuid>,
+    pub user_id: Option<Uuid>,
+}

@@ -1,0 +1,404 @@
+//! `GET /api/v1/realtime/ws`: one WebSocket per screen carrying the team chat's rooms and
+//! what the SSE stream carries (boards, account news). Protocol in docs/chat.md, design in
+//! ADR 24: room frames are numbered per room; a client sends `resume` with the last number
+//! it saw per room and is replayed what it missed from the database; a socket that skips a
+//! number fetches the gap before going on, so nothing is missed or sent twice.
+//!
+//! Memory is bounded on purpose: a 4 KiB read buffer (tungstenite's default of 128 KiB is
+//! taken eagerly: 1.3 GB for 10,000 idle sockets), 16 KiB client frames, a 1 MiB write cap,
+//! and a socket that falls behind the shared backlog is closed (1013) to resume later
+//! rather than buffered.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use axum::{
+    extract::{
+        State,
+        ws::{
+            CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code,
+            rejection::WebSocketUpgradeRejection,
+        },
+    },
+    http::HeaderMap,
+    response::Response,
+};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::{
+    sync::broadcast::{self, error::RecvError},
+    time::{Instant, interval_at},
+};
+use uuid::Uuid;
+
+use super::{
+    Note, Recheck, check_origin, encode,
+    rooms::RoomFrame,
+    still_allowed,
+    stream::StreamQuery,
+    tickets::{self, Grant},
+};
+use crate::{
+    app::state::AppState,
+    chat::live::{self, Replay},
+    platform::{
+        error::{AppError, AppResult, Problem},
+        params::ApiQuery,
+    },
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// The read buffer per socket (see the module's note; a test pins it).
+pub const READ_BUFFER: usize = 4 * 1024;
+/// The largest frame a client may send.
+pub const MAX_CLIENT_FRAME: usize = 16 * 1024;
+/// What may wait unsent for one socket before writes fail.
+const MAX_WRITE_BUFFER: usize = 1024 * 1024;
+// Pinned: raising them raises what every idle socket costs (10,000 sockets in ≤ 100 MB,
+// docs/BENCHMARKS.md); measure again before changing these bounds.
+const _: () = assert!(READ_BUFFER <= 4 * 1024 && MAX_CLIENT_FRAME <= 16 * 1024);
+const _: () = assert!(MAX_WRITE_BUFFER <= 1024 * 1024);
+const PING_EVERY: Duration = Duration::from_secs(25);
+/// A client silent (not even a pong) for this long is gone.
+const SILENCE_LIMIT: Duration = Duration::from_secs(60);
+/// A frame the client has not taken within this long closes the socket.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+const RECHECK: Duration = Duration::from_secs(30);
+/// At most one typing note per socket this often.
+const TYPING_EVERY: Duration = Duration::from_secs(2);
+/// Rooms one `resume` may name.
+const RESUME_ROOMS_MAX: usize = 1000;
+/// Closed because the session or membership ended (an `end` frame says why first).
+const ENDED: u16 = 4001;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(socket))
+}
+
+/// Opens the WebSocket (protocol in docs/chat.md) with a ticket from
+/// `POST /api/v1/accounts/{accountId}/realtime/tickets`.
+#[utoipa::path(get, path = "/api/v1/realtime/ws", tag = "realtime", security(()),
+    params(StreamQuery),
+    responses((status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 400, body = Problem, description = "websocket_required"),
+        (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn socket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<StreamQuery>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> AppResult<Response> {
+    check_origin(&state, &headers)?;
+    // Before the ticket is spent: a plain GET must not burn it.
+    let upgrade = upgrade.map_err(|_| AppError::BadRequest {
+        code: "websocket_required",
+        message: "Open this address with a WebSocket handshake.".into(),
+    })?;
+    let grant = tickets::redeem(&state.db, &query.ticket).await?;
+    still_allowed(&state, &grant).await?;
+    Ok(upgrade
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .max_message_size(MAX_CLIENT_FRAME)
+        .max_frame_size(MAX_CLIENT_FRAME)
+        .on_upgrade(move |socket| serve(state, grant, socket)))
+}
+
+/// What the client sends.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientFrame {
+    /// The last event number seen per room.
+    Resume {
+        rooms: HashMap<Uuid, i64>,
+    },
+    Typing {
+        room_id: Uuid,
+    },
+}
+
+/// Why a socket stops.
+enum Stop {
+    /// The client went away (or its connection broke): nothing more to send.
+    Gone,
+    /// Close with this code and reason.
+    Close(u16, &'static str),
+}
+
+async fn serve(state: AppState, grant: Grant, socket: WebSocket) {
+    // Followed and subscribed before anything is read, so no event falls between the
+    // replay (from the database) and the live frames.
+    let following = Following::start(&state, grant.account_id);
+    let mut session = Session {
+        notes: state.realtime.subscribe(),
+        state,
+        grant,
+        socket,
+        delivered: HashMap::new(),
+        heard: Instant::now(),
+        typed: None,
+    };
+    let stop = session.run().await;
+    if let Stop::Close(code, reason) = stop {
+        let close = Message::Close(Some(CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        }));
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, session.socket.send(close)).await;
+    }
+    drop(following);
+}
+
+/// Counts the socket as following its account on this replica while it lives.
+struct Following {
+    state: AppState,
+    account_id: Uuid,
+}
+
+impl Following {
+    fn start(state: &AppState, account_id: Uuid) -> Following {
+        state.realtime.rooms.follow(account_id);
+        Following {
+            state: state.clone(),
+            account_id,
+        }
+    }
+}
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        self.state.realtime.rooms.unfollow(self.account_id);
+    }
+}
+
+struct Session {
+    state: AppState,
+    grant: Grant,
+    socket: WebSocket,
+    notes: broadcast::Receiver<Arc<Note>>,
+    /// The last event number sent per room.
+    delivered: HashMap<Uuid, i64>,
+    /// When the client was last heard from.
+    heard: Instant,
+    /// The room and time of the last typing note passed on.
+    typed: Option<(Uuid, Instant)>,
+}
+
+impl Session {
+    async fn run(&mut self) -> Stop {
+        let ready = json!({ "user_id": self.grant.user_id, "account_id": self.grant.account_id });
+        if let Err(stop) = self.send(encode("ready", None, None, &ready)).await {
+            return stop;
+        }
+        let mut ping = interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+        let mut recheck = interval_at(Instant::now() + RECHECK, RECHECK);
+        let closing = self.state.realtime.closing.clone();
+        loop {
+            let step = tokio::select! {
+                note = self.notes.recv() => match note {
+                    Ok(note) => self.on_note(&note).await,
+                    Err(RecvError::Lagged(_)) => Err(Stop::Close(
+                        close_code::AGAIN, "too slow: reconnect and resume")),
+                    Err(RecvError::Closed) => Err(Stop::Close(close_code::AWAY, "shutting down")),
+                },
+                incoming = self.socket.recv() => match incoming {
+                    Some(Ok(message)) => self.on_message(message).await,
+                    Some(Err(err)) if too_big(&err) => Err(Stop::Close(close_code::SIZE, "frame too big")),
+                    Some(Err(_)) | None => Err(Stop::Gone),
+                },
+                _ = ping.tick() => {
+                    if self.heard.elapsed() > SILENCE_LIMIT {
+                        Err(Stop::Close(close_code::AWAY, "no answer to pings"))
+                    } else {
+                        self.send_message(Message::Ping(Default::default())).await
+                    }
+                }
+                _ = recheck.tick() => self.end_if_not_allowed().await,
+                () = closing.cancelled() => Err(Stop::Close(close_code::RESTART, "server restarting")),
+            };
+            if let Err(stop) = step {
+                return stop;
+            }
+        }
+    }
+
+    async fn on_note(&mut self, note: &Note) -> Result<(), Stop> {
+        let account_id = self.grant.account_id;
+        match note {
+            Note::Change(change) if change.account_id == account_id => {
+                self.send(encode("board", None, None, change)).await
+            }
+            Note::News(news) if news.account_id == account_id => {
+                self.send(encode("account", None, None, news)).await
+            }
+            Note::Room(frame) if frame.account_id == account_id => self.on_room(frame).await,
+            Note::Recheck(who) if self.concerns(*who) => self.end_if_not_allowed().await,
+            Note::Resync => self.send(encode("resync", None, None, &json!({}))).await,
+            _ => Ok(()),
+        }
+    }
+
+    async fn on_room(&mut self, frame: &RoomFrame) -> Result<(), Stop> {
+        let Some(text) = frame.text_for(self.grant.user_id) else {
+            return Ok(());
+        };
+        let text = text.clone();
+        let Some(seq) = frame.seq else {
+            return self.send_bytes(text).await;
+        };
+        match self.delivered.get(&frame.room_id).copied() {
+            Some(sent) if seq <= sent => return Ok(()),
+            // A number was skipped (its announcement is late or lost): fetch it first.
+            Some(sent) if seq > sent + 1 => {
+                self.replay(frame.room_id, sent, Some(seq - 1)).await?;
+                if self.delivered.get(&frame.room_id).is_none_or(|d| *d >= seq) {
+                    return Ok(());
+                }
+            }
+            _ => {}
+        }
+        let removed = frame
+            .removed
+            .as_ref()
+            .is_some_and(|(user, _)| *user == self.grant.user_id);
+        if removed {
+            self.delivered.remove(&frame.room_id);
+        } else {
+            self.delivered.insert(frame.room_id, seq);
+        }
+        self.send_bytes(text).await
+    }
+
+    async fn on_message(&mut self, message: Message) -> Result<(), Stop> {
+        self.heard = Instant::now();
+        match message {
+            Message::Text(text) => match serde_json::from_str::<ClientFrame>(&text) {
+                Ok(frame) => self.on_client(frame).await,
+                Err(_) => {
+                    let problem = json!({ "code": "unreadable_frame" });
+                    self.send(encode("error", None, None, &problem)).await
+                }
+            },
+            Message::Binary(_) => Err(Stop::Close(close_code::UNSUPPORTED, "text frames only")),
+            Message::Close(_) => Err(Stop::Gone),
+            Message::Ping(_) | Message::Pong(_) => Ok(()),
+        }
+    }
+
+    async fn on_client(&mut self, frame: ClientFrame) -> Result<(), Stop> {
+        match frame {
+            ClientFrame::Resume { rooms } if rooms.len() > RESUME_ROOMS_MAX => {
+                let problem = json!({ "code": "too_many_rooms", "max": RESUME_ROOMS_MAX });
+                self.send(encode("error", None, None, &problem)).await
+            }
+            ClientFrame::Resume { rooms } => {
+                for (room_id, after) in rooms {
+                    self.replay(room_id, after.max(0), None).await?;
+                }
+                Ok(())
+            }
+            ClientFrame::Typing { room_id } => {
+                let now = Instant::now();
+                let recent = self
+                    .typed
+                    .is_some_and(|(room, at)| room == room_id && now - at < TYPING_EVERY);
+                if !recent {
+                    self.typed = Some((room_id, now));
+                    // The relay drops it unless the typist is in the room.
+                    self.state.realtime.room(super::RoomNote::Typing {
+                        account_id: self.grant.account_id,
+                        room_id,
+                        user_id: self.grant.user_id,
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends the room's events after `after` (to `upto`) from the database.
+    async fn replay(&mut self, room_id: Uuid, after: i64, upto: Option<i64>) -> Result<(), Stop> {
+        let (account_id, user_id) = (self.grant.account_id, self.grant.user_id);
+        let replay = live::replay(&self.state.db, account_id, user_id, room_id, after, upto)
+            .await
+            .map_err(|err| {
+                tracing::warn!(error = %err, "replaying chat events failed");
+                Stop::Close(close_code::ERROR, "replay failed: reconnect and resume")
+            })?;
+        match replay {
+            Replay::Missed { frames, last } => {
+                self.delivered.insert(room_id, last);
+                for frame in frames {
+                    self.send(frame).await?;
+                }
+                Ok(())
+            }
+            Replay::TooFar { frame, last } => {
+                self.delivered.insert(room_id, last);
+                self.send(frame).await
+            }
+            Replay::Gone { frame } => {
+                self.delivered.remove(&room_id);
+                self.send(frame).await
+            }
+        }
+    }
+
+    fn concerns(&self, who: Recheck) -> bool {
+        match who {
+            Recheck::User(user_id) => user_id == self.grant.user_id,
+            Recheck::Account(account_id) => account_id == self.grant.account_id,
+        }
+    }
+
+    /// Sends `end` and stops when the socket's person may no longer follow the account.
+    async fn end_if_not_allowed(&mut self) -> Result<(), Stop> {
+        let Err(err) = still_allowed(&self.state, &self.grant).await else {
+            return Ok(());
+        };
+        let end = json!({ "code": err.code() });
+        self.send(encode("end", None, None, &end)).await?;
+        Err(Stop::Close(ENDED, "session ended"))
+    }
+
+    async fn send(&mut self, text: String) -> Result<(), Stop> {
+        self.send_message(Message::Text(text.into())).await
+    }
+
+    async fn send_bytes(&mut self, text: Utf8Bytes) -> Result<(), Stop> {
+        self.send_message(Message::Text(text)).await
+    }
+
+    async fn send_message(&mut self, message: Message) -> Result<(), Stop> {
+        match tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Stop::Gone),
+            Err(_) => Err(Stop::Close(
+                close_code::AGAIN,
+                "too slow: reconnect and resume",
+            )),
+        }
+    }
+}
+
+/// Whether a read failed on a client frame past [`MAX_CLIENT_FRAME`].
+fn too_big(err: &axum::Error) -> bool {
+    std::error::Error::source(err)
+        .and_then(|source| source.downcast_ref::<tungstenite::Error>())
+        .is_some_and(|err| matches!(err, tungstenite::Error::Capacity(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_frames_are_read_by_type() {
+        let resume: ClientFrame = serde_json::from_str(
+            r#"{"type":"resume","rooms":{"0193c5a0-0000-7000-8000-000000000001":4}}"#,
+        )
+        .unwrap();
+        assert!(matches!(resume, ClientFrame::Resume { rooms } if rooms.len() == 1));
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"shout"}"#).is_err());
+    }
+}
