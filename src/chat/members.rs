@@ -46,16 +46,19 @@ pub struct NewMembers {
     pub user_ids: Vec<Uuid>,
 }
 
-/// The room as the caller sees it, and whether they may manage its people.
-async fn managed(
+/// The room as the caller sees it, and whether they may manage it: its owner and
+/// moderators, and the account's admins, who moderate private channels they are not in too
+/// (other people's direct rooms stay 404 to everyone).
+pub(super) async fn managed(
     tx: &mut Tx,
     scope: &AccountScope,
     caller: Uuid,
     room_id: Uuid,
 ) -> AppResult<(store::RoomRow, bool)> {
+    let admin = scope.role >= Role::Admin;
     let room = store::room(&mut *tx, scope.account_id, Some(caller), room_id)
         .await?
-        .filter(store::RoomRow::visible)
+        .filter(|room| room.visible() || (admin && room.kind != "direct"))
         .ok_or(AppError::NotFound)?;
     if room.kind == "direct" {
         return Err(AppError::Conflict {
@@ -63,9 +66,7 @@ async fn managed(
             message: "A direct conversation keeps its people: open a new one.".into(),
         });
     }
-    let role = store::role_of(&mut *tx, room.id, caller).await?;
-    let manages =
-        matches!(role.as_deref(), Some("owner" | "moderator")) || scope.role >= Role::Admin;
+    let manages = matches!(room.role.as_deref(), Some("owner" | "moderator")) || admin;
     Ok((room, manages))
 }
 

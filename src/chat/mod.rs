@@ -6,6 +6,8 @@
 pub mod events;
 pub mod live;
 mod members;
+mod moderation;
+mod personal;
 mod routes;
 pub mod store;
 
@@ -25,7 +27,10 @@ use crate::{
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    routes::router().merge(members::router())
+    routes::router()
+        .merge(members::router())
+        .merge(moderation::router())
+        .merge(personal::router())
 }
 
 /// Refuses the chat to accounts whose plan does not include it.
@@ -69,11 +74,17 @@ pub struct Room {
     /// Always 0 in this slice (mentions come later).
     pub unread_mentions: i64,
     pub archived: bool,
+    /// The caller's role in the room (`owner`, `moderator`, `member`), `null` when not in it.
+    pub role: Option<String>,
+    /// The caller muted the room: it stays out of their badge and notifications.
+    pub muted: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_message_at: Option<OffsetDateTime>,
 }
 
 impl Room {
     /// Fields that differ from one member to the next.
-    pub const PERSONAL: &[&str] = &["unread_count", "unread_mentions"];
+    pub const PERSONAL: &[&str] = &["unread_count", "unread_mentions", "role", "muted"];
 }
 
 /// A message of a room.

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{
     Message, MessagePage, Room, Unread, ensure_enabled,
     events::{self, Happened},
-    store,
+    store::{self, Listing},
 };
 use crate::{
     app::state::AppState,
@@ -23,7 +23,7 @@ use crate::{
         validate::Validator,
     },
     realtime::RoomNote,
-    tenancy::{AccountScope, Principal},
+    tenancy::{AccountScope, Principal, Role},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -64,20 +64,41 @@ async fn visible(state: &AppState, scope: &AccountScope, id: Uuid) -> AppResult<
         .ok_or(AppError::NotFound)
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RoomQuery {
+    /// Account admins: every room but other people's direct ones, private channels included
+    /// (to moderate them; reading their messages still means joining, which their people see).
+    pub all: Option<bool>,
+}
+
 /// The rooms the caller is in and the account's public channels, latest activity first.
 #[utoipa::path(get, path = "/api/v1/accounts/{accountId}/chat/rooms", tag = "chat",
-    params(("accountId" = Uuid, Path)),
+    params(("accountId" = Uuid, Path), RoomQuery),
     responses((status = 200, body = Vec<Room>), (status = 403, body = Problem, description = "feature_disabled"),
         (status = 404, body = Problem)))]
 async fn list_rooms(
     State(state): State<AppState>,
     scope: AccountScope,
+    ApiQuery(query): ApiQuery<RoomQuery>,
 ) -> AppResult<ApiJson<Vec<Room>>> {
     ensure_enabled(&state.db, &state, &scope).await?;
+    let listing = if query.all.unwrap_or(false) {
+        if scope.role < Role::Admin {
+            return Err(AppError::Forbidden {
+                code: "forbidden",
+                message: "Only the account's admins list every room.",
+            });
+        }
+        Listing::Moderated
+    } else {
+        Listing::Public
+    };
     let who = viewer(&scope);
-    let rows = store::rooms(&state.db, scope.account_id, who).await?;
+    let rows = store::rooms(&state.db, scope.account_id, who, listing).await?;
     let mut members: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for (room, user) in store::members_of_visible(&state.db, scope.account_id, who).await? {
+    let pairs = store::members_of_listed(&state.db, scope.account_id, who, listing).await?;
+    for (room, user) in pairs {
         members.entry(room).or_default().push(user);
     }
     Ok(ApiJson(

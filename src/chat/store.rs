@@ -22,7 +22,10 @@ pub struct RoomRow {
     pub last_seq: i64,
     pub event_seq: i64,
     pub archived_at: Option<OffsetDateTime>,
+    pub updated_at: OffsetDateTime,
     pub last_read_seq: Option<i64>,
+    pub role: Option<String>,
+    pub muted: Option<bool>,
 }
 
 impl RoomRow {
@@ -51,6 +54,10 @@ impl RoomRow {
                 .map_or(0, |read| (self.last_seq - read).max(0)),
             unread_mentions: 0,
             archived: self.archived_at.is_some(),
+            role: self.role.clone(),
+            muted: self.muted.unwrap_or(false),
+            // A room's row moves on with each message (and not with settings changes).
+            last_message_at: (self.last_seq > 0).then_some(self.updated_at),
         }
     }
 
@@ -70,27 +77,40 @@ impl RoomRow {
 macro_rules! room_columns {
     () => {
         "SELECT r.id, r.kind, r.name, r.topic, r.private, r.team_id, r.last_seq, r.event_seq,
-                r.archived_at, m.last_read_seq
+                r.archived_at, r.updated_at, m.last_read_seq, m.role, m.muted
          FROM chat_rooms r LEFT JOIN chat_members m ON m.room_id = r.id AND m.user_id = $2
          WHERE r.account_id = $1"
     };
 }
 
-/// The rooms `viewer` is in, and every public channel of the account, latest activity first.
-/// `viewer` is `None` for an API key (public channels only).
+/// Which rooms a listing shows besides the viewer's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// The account's public channels.
+    Public,
+    /// Every room but other people's direct ones (account admins, to moderate).
+    Moderated,
+}
+
+/// The rooms `viewer` is in and the others `listing` adds, latest activity first. `viewer`
+/// is `None` for an API key.
 pub async fn rooms(
     conn: impl Into<Conn<'_>>,
     account_id: Uuid,
     viewer: Option<Uuid>,
+    listing: Listing,
 ) -> AppResult<Vec<RoomRow>> {
+    // `private = false OR private = $4`: public rooms only, or every room when $4 is true.
     let sql = concat!(
         room_columns!(),
-        " AND (m.user_id IS NOT NULL OR (r.kind = 'channel' AND r.private = $3))
+        " AND (m.user_id IS NOT NULL
+               OR (r.kind <> 'direct' AND (r.private = $3 OR r.private = $4)))
          ORDER BY r.updated_at DESC, r.id"
     );
     let viewer = viewer.unwrap_or(Uuid::nil());
+    let moderated = listing == Listing::Moderated;
     Ok(on_conn!(conn.into(), c => sqlx::query_as(sql)
-        .bind(account_id).bind(viewer).bind(false).fetch_all(c).await?))
+        .bind(account_id).bind(viewer).bind(false).bind(moderated).fetch_all(c).await?))
 }
 
 /// One room of the account with `viewer`'s marker, visible to them or not.
@@ -106,33 +126,51 @@ pub async fn room(
         .bind(account_id).bind(viewer).bind(id).fetch_optional(c).await?))
 }
 
+/// Only people still active in the account count as a room's members: a deactivated one
+/// drops out of every room at once (and is back if reactivated).
+macro_rules! active_members {
+    () => {
+        "chat_members cm JOIN account_users au
+             ON au.account_id = cm.account_id AND au.user_id = cm.user_id AND au.active = TRUE"
+    };
+}
+
 /// The people in a room, in the order they joined.
 pub async fn member_ids(
     conn: impl Into<Conn<'_>>,
     account_id: Uuid,
     room_id: Uuid,
 ) -> AppResult<Vec<Uuid>> {
-    let sql = "SELECT user_id FROM chat_members WHERE account_id = $1 AND room_id = $2
-               ORDER BY joined_at, user_id";
+    let sql = concat!(
+        "SELECT cm.user_id FROM ",
+        active_members!(),
+        " WHERE cm.account_id = $1 AND cm.room_id = $2 ORDER BY cm.joined_at, cm.user_id"
+    );
     Ok(on_conn!(conn.into(), c => sqlx::query_scalar(sql)
         .bind(account_id).bind(room_id).fetch_all(c).await?))
 }
 
-/// The members of every room `viewer` may see in the account, as (room, user) pairs.
-pub async fn members_of_visible(
+/// The members of every room of a listing (see [`rooms`]), as (room, user) pairs.
+pub async fn members_of_listed(
     conn: impl Into<Conn<'_>>,
     account_id: Uuid,
     viewer: Option<Uuid>,
+    listing: Listing,
 ) -> AppResult<Vec<(Uuid, Uuid)>> {
-    let sql = "SELECT cm.room_id, cm.user_id FROM chat_members cm
-               JOIN chat_rooms r ON r.id = cm.room_id
-               LEFT JOIN chat_members m ON m.room_id = r.id AND m.user_id = $2
-               WHERE r.account_id = $1
-                 AND (m.user_id IS NOT NULL OR (r.kind = 'channel' AND r.private = $3))
-               ORDER BY cm.joined_at, cm.user_id";
+    let sql = concat!(
+        "SELECT cm.room_id, cm.user_id FROM ",
+        active_members!(),
+        " JOIN chat_rooms r ON r.id = cm.room_id
+          LEFT JOIN chat_members m ON m.room_id = r.id AND m.user_id = $2
+          WHERE r.account_id = $1
+            AND (m.user_id IS NOT NULL
+                 OR (r.kind <> 'direct' AND (r.private = $3 OR r.private = $4)))
+          ORDER BY cm.joined_at, cm.user_id"
+    );
     let viewer = viewer.unwrap_or(Uuid::nil());
+    let moderated = listing == Listing::Moderated;
     Ok(on_conn!(conn.into(), c => sqlx::query_as(sql)
-        .bind(account_id).bind(viewer).bind(false).fetch_all(c).await?))
+        .bind(account_id).bind(viewer).bind(false).bind(moderated).fetch_all(c).await?))
 }
 
 /// Whether `user_id` is an active member of the account.
@@ -222,6 +260,71 @@ pub async fn role_of(tx: &mut Tx, room_id: Uuid, user_id: Uuid) -> AppResult<Opt
     Ok(
         on_tx!(tx, c => sqlx::query_scalar(sql).bind(room_id).bind(user_id).fetch_optional(c).await?),
     )
+}
+
+/// Renames a room or changes its topic (`None` keeps what it has).
+pub async fn set_name_topic(
+    tx: &mut Tx,
+    room_id: Uuid,
+    name: Option<&str>,
+    topic: Option<&str>,
+) -> AppResult<()> {
+    let sql = "UPDATE chat_rooms SET name = COALESCE($2, name), topic = COALESCE($3, topic)
+               WHERE id = $1";
+    on_tx!(tx, c => sqlx::query(sql).bind(room_id).bind(name).bind(topic)
+        .execute(c).await?.rows_affected());
+    Ok(())
+}
+
+/// Archives a room (`Some(when)`) or brings it back (`None`); `false` when it already was.
+pub async fn set_archived(
+    tx: &mut Tx,
+    room_id: Uuid,
+    archived_at: Option<OffsetDateTime>,
+) -> AppResult<bool> {
+    let sql = "UPDATE chat_rooms SET archived_at = $2
+               WHERE id = $1 AND (archived_at IS NULL) <> ($2 IS NULL)";
+    let n = on_tx!(tx, c => sqlx::query(sql).bind(room_id).bind(archived_at)
+        .execute(c).await?.rows_affected());
+    Ok(n == 1)
+}
+
+/// Gives a member another role; the role they had, when they are in the room.
+pub async fn set_role(
+    tx: &mut Tx,
+    room_id: Uuid,
+    user_id: Uuid,
+    role: &str,
+) -> AppResult<Option<String>> {
+    let Some(before) = role_of(&mut *tx, room_id, user_id).await? else {
+        return Ok(None);
+    };
+    let sql = "UPDATE chat_members SET role = $3 WHERE room_id = $1 AND user_id = $2";
+    on_tx!(tx, c => sqlx::query(sql).bind(room_id).bind(user_id).bind(role)
+        .execute(c).await?.rows_affected());
+    Ok(Some(before))
+}
+
+/// How many owners the room has.
+pub async fn owners(tx: &mut Tx, room_id: Uuid) -> AppResult<i64> {
+    let sql = "SELECT COUNT(*) FROM chat_members WHERE room_id = $1 AND role = $2";
+    Ok(on_tx!(tx, c => sqlx::query_scalar(sql).bind(room_id).bind("owner").fetch_one(c).await?))
+}
+
+/// Mutes or unmutes the room for one member.
+pub async fn set_muted(tx: &mut Tx, room_id: Uuid, user_id: Uuid, muted: bool) -> AppResult<()> {
+    let sql = "UPDATE chat_members SET muted = $3 WHERE room_id = $1 AND user_id = $2";
+    on_tx!(tx, c => sqlx::query(sql).bind(room_id).bind(user_id).bind(muted)
+        .execute(c).await?.rows_affected());
+    Ok(())
+}
+
+/// Puts `user_id`'s marker at `seq` exactly ("mark unread from here" moves it back).
+pub async fn set_read(tx: &mut Tx, room_id: Uuid, user_id: Uuid, seq: i64) -> AppResult<()> {
+    let sql = "UPDATE chat_members SET last_read_seq = $3 WHERE room_id = $1 AND user_id = $2";
+    on_tx!(tx, c => sqlx::query(sql).bind(room_id).bind(user_id).bind(seq)
+        .execute(c).await?.rows_affected());
+    Ok(())
 }
 
 /// Takes `user_id` out of the room; `false` when they were not in it.

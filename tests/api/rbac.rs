@@ -229,15 +229,24 @@ async fn fixtures(app: &TestApp, t: &Tenant, route: &Route, body: Option<&Value>
                         .await,
                 )
             }
-            // A public channel: every member of the account may see it and post in it.
-            "roomId" => made(
-                app.post(
-                    &t.path("/chat/rooms"),
-                    admin,
-                    json!({ "kind": "channel", "name": format!("Fixture room {n}"), "member_ids": [] }),
-                )
-                .await,
-            ),
+            // A public channel with one message: every member of the account may see it
+            // and post in it.
+            "roomId" => {
+                let room = made(
+                    app.post(
+                        &t.path("/chat/rooms"),
+                        admin,
+                        json!({ "kind": "channel", "name": format!("Fixture room {n}"), "member_ids": [] }),
+                    )
+                    .await,
+                );
+                let first = json!({ "body": "first", "client_id": format!("fixture-{n}") });
+                made(
+                    app.post(&t.path(&format!("/chat/rooms/{room}/messages")), admin, first)
+                        .await,
+                );
+                room
+            }
             other => panic!(
                 "{}: `{other}` has no fixture in tests/api/rbac.rs; a new parameter needs a fixture",
                 route.label()
@@ -252,6 +261,12 @@ async fn fixtures(app: &TestApp, t: &Tenant, route: &Route, body: Option<&Value>
             app.post(&path, admin, json!({ "user_id": ids["userId"] }))
                 .await,
         );
+    }
+    // A room's member whose role changes must be in it.
+    if path_params.iter().any(|p| p == "roomId") && path_params.iter().any(|p| p == "userId") {
+        let path = t.path(&format!("/chat/rooms/{}/members", ids["roomId"]));
+        let add = json!({ "user_ids": [ids["userId"]] });
+        app.post(&path, admin, add).await;
     }
     ids
 }
