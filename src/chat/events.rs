@@ -71,6 +71,13 @@ pub fn announce(state: &AppState, note: RoomNote) {
     state.realtime.room(note);
 }
 
+/// Tells every replica's sockets about committed events.
+pub fn announce_all(state: &AppState, notes: Vec<RoomNote>) {
+    for note in notes {
+        announce(state, note);
+    }
+}
+
 /// Tells every replica's sockets about the room's committed events after `after` up to
 /// `upto` (a change that also joined its author to the room made two).
 pub fn announce_between(state: &AppState, account_id: Uuid, room_id: Uuid, after: i64, upto: i64) {

@@ -70,6 +70,18 @@ pub(super) async fn managed(
     Ok((room, manages))
 }
 
+/// A team room's people are its team's: change the team instead (409
+/// `team_room_follows_team`).
+fn people_set_by_hand(room: &store::RoomRow) -> AppResult<()> {
+    if room.kind == "team" {
+        return Err(AppError::Conflict {
+            code: "team_room_follows_team",
+            message: "A team room's people are the team's members: change the team.".into(),
+        });
+    }
+    Ok(())
+}
+
 /// Adds people to a channel (its owner, moderators and the account's admins; any member
 /// for a public channel). People already in it stay as they were; naming nobody changes
 /// nothing.
@@ -95,6 +107,7 @@ async fn add_members(
         .finish()?;
     let mut tx = state.db.begin().await?;
     let (room, manages) = managed(&mut tx, &scope, caller, path.1).await?;
+    people_set_by_hand(&room)?;
     let member = room.is_member();
     if !(manages || (member && !room.private)) {
         return Err(AppError::Forbidden {
@@ -161,6 +174,7 @@ async fn remove_member(
     let (_, room_id, user_id) = path;
     let mut tx = state.db.begin().await?;
     let (room, manages) = managed(&mut tx, &scope, caller, room_id).await?;
+    people_set_by_hand(&room)?;
     if user_id != caller && !manages {
         return Err(AppError::Forbidden {
             code: "forbidden",

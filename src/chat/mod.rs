@@ -10,6 +10,7 @@ mod moderation;
 mod personal;
 mod routes;
 pub mod store;
+pub mod team_rooms;
 
 use serde::Serialize;
 use time::OffsetDateTime;

@@ -10,6 +10,7 @@ use super::{
     Message, MessagePage, Room, Unread, ensure_enabled,
     events::{self, Happened},
     store::{self, Listing},
+    team_rooms,
 };
 use crate::{
     app::state::AppState,
@@ -113,7 +114,8 @@ async fn list_rooms(
 #[schema(example = json!({"kind": "channel", "name": "general", "member_ids": []}))]
 pub struct NewRoomInput {
     /// `direct` (2 to 8 people, the caller included; one room per set of people),
-    /// `channel` (a name required), or `team` (not supported yet: 422 `not_supported_yet`).
+    /// `channel` (a name required), or `team` (`team_id` required: the team's room, its
+    /// people the team's members; account admins and the team's members open it).
     pub kind: String,
     pub name: Option<String>,
     pub topic: Option<String>,
@@ -130,7 +132,7 @@ pub struct NewRoomInput {
     params(("accountId" = Uuid, Path)), request_body = NewRoomInput,
     responses((status = 201, body = Room), (status = 200, body = Room, description = "The direct room these people already have"),
         (status = 403, body = Problem, description = "feature_disabled, user_token_required"), (status = 404, body = Problem),
-        (status = 422, body = Problem, description = "validation_failed, not_supported_yet")))]
+        (status = 422, body = Problem, description = "validation_failed")))]
 async fn create_room(
     State(state): State<AppState>,
     scope: AccountScope,
@@ -179,15 +181,24 @@ async fn create_room(
                 "a direct room takes no name, private flag or team",
             );
         }
+        "team" => {
+            v.check(
+                body.team_id.is_some(),
+                "team_id",
+                "is required for a team room",
+            )
+            .check(
+                body.member_ids.is_empty() && body.name.is_none() && body.private.is_none(),
+                "kind",
+                "a team room's name and people are its team's",
+            );
+        }
         _ => {}
     }
     v.finish()?;
-    if body.kind == "team" {
-        return Err(AppError::Unprocessable {
-            code: "not_supported_yet",
-            message: "Team rooms come with the Chatwoot team sync; open a channel meanwhile."
-                .into(),
-        });
+    if let (Some(team_id), "team") = (body.team_id, body.kind.as_str()) {
+        let (status, room) = team_rooms::open(&state, &scope, caller, team_id).await?;
+        return Ok((status, ApiJson(room)));
     }
     let now = clock::now();
     let mut tx = state.db.begin().await?;

@@ -207,7 +207,14 @@ pub async fn insert_room(tx: &mut Tx, r: &NewRoom<'_>) -> AppResult<bool> {
     Ok(n == 1)
 }
 
-/// The direct room of a set of people, by its key.
+/// Binds a room to its team.
+pub async fn set_team(tx: &mut Tx, room_id: Uuid, team_id: Uuid) -> AppResult<()> {
+    let sql = "UPDATE chat_rooms SET team_id = $2 WHERE id = $1";
+    on_tx!(tx, c => sqlx::query(sql).bind(room_id).bind(team_id).execute(c).await?.rows_affected());
+    Ok(())
+}
+
+/// The direct (or team) room of a key.
 pub async fn direct_room(
     conn: impl Into<Conn<'_>>,
     account_id: Uuid,

@@ -457,7 +457,7 @@ async fn bad_input_is_a_validation_problem() {
         json!({ "kind": "team", "member_ids": [] }),
     )
     .await
-    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "not_supported_yet");
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
 
     // A deactivated member cannot be added.
     let gone = app

@@ -385,3 +385,99 @@ async fn a_deactivated_member_drops_out_of_rooms() {
         "back when reactivated"
     );
 }
+
+#[tokio::test]
+async fn a_team_room_follows_its_teams_people() {
+    let app = TestApp::spawn().await;
+    let t = tenant(&app).await;
+    let team = app
+        .post(
+            &t.path("/teams"),
+            &t.admin.token,
+            json!({ "name": "Sales" }),
+        )
+        .await;
+    assert_eq!(team.status, StatusCode::CREATED, "{:?}", team.body);
+    let team_id = team.body["id"].as_str().unwrap().to_string();
+    let team_members = t.path(&format!("/teams/{team_id}/members"));
+    let added = app
+        .post(
+            &team_members,
+            &t.admin.token,
+            json!({ "user_id": t.agent.id }),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{:?}", added.body);
+
+    let open = json!({ "kind": "team", "team_id": team_id, "member_ids": [] });
+    let refused = app
+        .post(&t.path("/chat/rooms"), &t.supervisor.token, open.clone())
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "not in the team");
+    let made = app
+        .post(&t.path("/chat/rooms"), &t.agent.token, open.clone())
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
+    assert_eq!(made.body["kind"], "team");
+    assert_eq!(made.body["name"], "Sales");
+    assert_eq!(made.body["team_id"], json!(team_id));
+    assert_eq!(made.body["private"], true);
+    assert_eq!(made.body["member_ids"], json!([t.agent.id]));
+    assert_eq!(made.body["role"], "owner");
+    let again = app.post(&t.path("/chat/rooms"), &t.admin.token, open).await;
+    assert_eq!(again.status, StatusCode::OK, "one room per team");
+    assert_eq!(again.body["id"], made.body["id"]);
+    let room: Uuid = made.body["id"].as_str().unwrap().parse().unwrap();
+
+    // The team's people are the room's.
+    let joined = app
+        .post(
+            &team_members,
+            &t.admin.token,
+            json!({ "user_id": t.supervisor.id }),
+        )
+        .await;
+    assert_eq!(joined.status, StatusCode::CREATED);
+    let seen = app.get(&room_path(&t, room, ""), &t.supervisor.token).await;
+    assert_eq!(seen.status, StatusCode::OK, "{:?}", seen.body);
+    assert_eq!(seen.body["member_ids"].as_array().unwrap().len(), 2);
+    let by_hand = app
+        .post(
+            &room_path(&t, room, "/members"),
+            &t.agent.token,
+            json!({ "user_ids": [t.admin.id] }),
+        )
+        .await;
+    assert_eq!(by_hand.status, StatusCode::CONFLICT);
+    assert_eq!(by_hand.body["code"], "team_room_follows_team");
+    let left = app
+        .delete(
+            &format!("{team_members}/{}", t.supervisor.id),
+            &t.admin.token,
+        )
+        .await;
+    assert_eq!(left.status, StatusCode::NO_CONTENT);
+    let gone = app.get(&room_path(&t, room, ""), &t.supervisor.token).await;
+    assert_eq!(
+        gone.status,
+        StatusCode::NOT_FOUND,
+        "out of the team, out of its room"
+    );
+
+    // A deleted team's room is archived, its history kept.
+    send(&app, &t, &t.agent, room, "closing the quarter").await;
+    let deleted = app
+        .delete(&t.path(&format!("/teams/{team_id}")), &t.admin.token)
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    let kept = app.get(&room_path(&t, room, ""), &t.agent.token).await;
+    assert_eq!(kept.body["archived"], true);
+    let (status, _) = send(&app, &t, &t.agent, room, "anyone?").await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    let missing = json!({ "kind": "team", "team_id": Uuid::new_v4(), "member_ids": [] });
+    let missing = app
+        .post(&t.path("/chat/rooms"), &t.admin.token, missing)
+        .await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -256,11 +256,14 @@ pub async fn apply_teams(
             team.chatwoot_team_id
                 .is_some_and(|id| !remote.iter().any(|r| r.id == id))
         });
+    let now = clock::now();
     for team in gone {
         teams::store::delete(tx, account_id, team.id).await?;
+        // Its chat room is archived; sockets hear of it at the room's next event or when
+        // they resume (the sync runs without the bus).
+        crate::chat::team_rooms::follow(tx, account_id, team.id, now).await?;
         counts.removed += 1;
     }
-    let now = clock::now();
     for r in remote {
         let description = r.description.clone().unwrap_or_default();
         let existing = local

@@ -17,6 +17,7 @@ use super::{AccountScope, Role, users};
 use crate::{
     app::state::AppState,
     audit::{self, AuditEntry},
+    chat,
     entitlements::{self, Resource},
     platform::{
         clock,
@@ -238,7 +239,9 @@ async fn delete_team(
             .changes(Some(&before), None::<&Team>),
     )
     .await?;
+    let notes = chat::team_rooms::follow(&mut tx, scope.account_id, team_id, clock::now()).await?;
     tx.commit().await?;
+    chat::events::announce_all(&state, notes);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -301,7 +304,9 @@ async fn add_team_member(
         )
         .await?;
     }
+    let notes = chat::team_rooms::follow(&mut tx, scope.account_id, team_id, clock::now()).await?;
     tx.commit().await?;
+    chat::events::announce_all(&state, notes);
     Ok((
         if added {
             StatusCode::CREATED
@@ -335,6 +340,8 @@ async fn remove_team_member(
         ),
     )
     .await?;
+    let notes = chat::team_rooms::follow(&mut tx, scope.account_id, team_id, clock::now()).await?;
     tx.commit().await?;
+    chat::events::announce_all(&state, notes);
     Ok(StatusCode::NO_CONTENT)
 }
