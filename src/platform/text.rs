@@ -4,6 +4,22 @@
 
 use std::borrow::Cow;
 
+/// Text safe inside HTML elements and quoted attributes.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Whether JSON text spells a NUL (`\u0000`) in a string: an escape is a backslash that
 /// is not itself escaped.
 pub fn json_has_nul(json: &[u8]) -> bool {

@@ -11,6 +11,8 @@ use axum::{
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 
+use crate::platform::text::escape_html as escape;
+
 use super::{
     control,
     model::{Db, SimPayment},
@@ -18,22 +20,6 @@ use super::{
     routes::Sim,
     wire::{self, BillingType, PaymentStatus},
 };
-
-/// Text safe inside HTML elements and quoted attributes.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// `R$ 1234,50`, as a Brazilian invoice shows money.
 fn money(value: f64) -> String {
