@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet, hash_map::Entry};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{events::EventRow, store};
+use super::{events::EventRow, messages, store};
 use crate::{
     on_conn,
     platform::{
@@ -173,10 +173,11 @@ async fn render(
     let (room_id, seq) = (Some(event.room_id), Some(event.seq));
     match (event.kind.as_str(), event.message_id) {
         (kind @ ("message.created" | "message.updated"), Some(message_id)) => {
-            let Some(message) = store::message(db, account_id, message_id).await? else {
+            let Some(row) = messages::store::get(db, event.room_id, message_id).await? else {
                 return Ok(None);
             };
-            Ok(Some((encode(kind, room_id, seq, &message.view()), None)))
+            let message = messages::views(db, account_id, vec![row]).await?;
+            Ok(Some((encode(kind, room_id, seq, &message[0]), None)))
         }
         ("room.updated" | "member.removed", _) => {
             let Some(row) = store::room(db, account_id, None, event.room_id).await? else {

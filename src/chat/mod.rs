@@ -6,6 +6,7 @@
 pub mod events;
 pub mod live;
 mod members;
+mod messages;
 mod moderation;
 mod personal;
 mod routes;
@@ -32,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(members::router())
         .merge(moderation::router())
         .merge(personal::router())
+        .merge(messages::router())
 }
 
 /// Refuses the chat to accounts whose plan does not include it.
@@ -72,7 +74,7 @@ pub struct Room {
     pub event_seq: i64,
     /// Messages after the caller's read marker (0 when they are not in the room).
     pub unread_count: i64,
-    /// Always 0 in this slice (mentions come later).
+    /// Messages after the caller's read marker that mention them (or `@room`).
     pub unread_mentions: i64,
     pub archived: bool,
     /// The caller's role in the room (`owner`, `moderator`, `member`), `null` when not in it.
@@ -86,38 +88,6 @@ pub struct Room {
 impl Room {
     /// Fields that differ from one member to the next.
     pub const PERSONAL: &[&str] = &["unread_count", "unread_mentions", "role", "muted"];
-}
-
-/// A message of a room.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Message {
-    pub id: Uuid,
-    pub room_id: Uuid,
-    /// Its place in the room: 1, 2, 3… with no gaps.
-    pub seq: i64,
-    pub author_id: Option<Uuid>,
-    /// Markdown source as sent (empty once deleted).
-    pub body: String,
-    pub client_id: String,
-    pub parent_id: Option<Uuid>,
-    pub reply_count: i64,
-    #[schema(value_type = Vec<Object>)]
-    pub reactions: Vec<serde_json::Value>,
-    pub mentions: Vec<Uuid>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub edited_at: Option<OffsetDateTime>,
-    pub deleted: bool,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-}
-
-/// A page of messages in `seq` order.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MessagePage {
-    pub items: Vec<Message>,
-    /// More messages lie beyond this page, in the direction asked (older without `after`,
-    /// newer with it).
-    pub has_more: bool,
 }
 
 /// The caller's unread totals over the rooms they are in (for the sidebar badge).

@@ -7,7 +7,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{
-    Message, MessagePage, Room, Unread, ensure_enabled,
+    Room, Unread, ensure_enabled,
     events::{self, Happened},
     store::{self, Listing},
     team_rooms,
@@ -31,7 +31,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_rooms, create_room))
         .routes(routes!(get_room))
-        .routes(routes!(list_messages, send_message))
         .routes(routes!(mark_read))
         .routes(routes!(unread))
 }
@@ -40,8 +39,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 const DIRECT_MAX: usize = 8;
 /// People named in one create.
 const MEMBERS_MAX: usize = 500;
-const BODY_MAX: usize = 10_000;
-const CLIENT_ID_MAX: usize = 64;
 
 /// The person behind the call; `None` for an API key.
 fn viewer(scope: &AccountScope) -> Option<Uuid> {
@@ -58,7 +55,11 @@ async fn view(state: &AppState, scope: &AccountScope, row: &store::RoomRow) -> A
 }
 
 /// A room the caller may see: 404 for any other (no existence leak).
-async fn visible(state: &AppState, scope: &AccountScope, id: Uuid) -> AppResult<store::RoomRow> {
+pub(super) async fn visible(
+    state: &AppState,
+    scope: &AccountScope,
+    id: Uuid,
+) -> AppResult<store::RoomRow> {
     store::room(&state.db, scope.account_id, viewer(scope), id)
         .await?
         .filter(store::RoomRow::visible)
@@ -274,56 +275,10 @@ async fn get_room(
     Ok(ApiJson(view(&state, &scope, &row).await?))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct MessageQuery {
-    /// Messages with a `seq` below this one (the latest ones when neither cursor is given).
-    pub before: Option<i64>,
-    /// Messages with a `seq` above this one, oldest first.
-    pub after: Option<i64>,
-    /// 1 to 200 (default 50).
-    pub limit: Option<i64>,
-}
-
-/// A page of the room's messages in `seq` order (who may see the room).
-#[utoipa::path(get, path = "/api/v1/accounts/{accountId}/chat/rooms/{roomId}/messages", tag = "chat",
-    params(("accountId" = Uuid, Path), ("roomId" = Uuid, Path), MessageQuery),
-    responses((status = 200, body = MessagePage), (status = 403, body = Problem, description = "feature_disabled"),
-        (status = 404, body = Problem), (status = 422, body = Problem)))]
-async fn list_messages(
-    State(state): State<AppState>,
-    scope: AccountScope,
-    ApiPath(path): ApiPath<(Uuid, Uuid)>,
-    ApiQuery(query): ApiQuery<MessageQuery>,
-) -> AppResult<ApiJson<MessagePage>> {
-    ensure_enabled(&state.db, &state, &scope).await?;
-    let limit = query.limit.unwrap_or(50);
-    let mut v = Validator::default();
-    v.check((1..=200).contains(&limit), "limit", "must be 1 to 200")
-        .check(
-            query.before.is_none() || query.after.is_none(),
-            "before",
-            "give before or after, not both",
-        )
-        .check(
-            query.before.is_none_or(|s| s >= 0) && query.after.is_none_or(|s| s >= 0),
-            "before",
-            "a cursor is a seq (0 or more)",
-        );
-    v.finish()?;
-    let row = visible(&state, &scope, path.1).await?;
-    let (rows, has_more) =
-        store::messages(&state.db, row.id, query.before, query.after, limit).await?;
-    Ok(ApiJson(MessagePage {
-        items: rows.into_iter().map(store::MessageRow::view).collect(),
-        has_more,
-    }))
-}
-
 /// The caller's membership of a room they may see, joining a public channel they are not
 /// in yet (recorded in the audit log and the room's events). Answers the room as it was
 /// before the join: announce its events after `event_seq` once committed.
-async fn member_of(
+pub(super) async fn member_of(
     tx: &mut Tx,
     scope: &AccountScope,
     caller: Uuid,
@@ -351,106 +306,6 @@ async fn member_of(
         events::record(tx, scope.account_id, room_id, Happened::RoomUpdated, now).await?;
     }
     Ok(row)
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewMessageInput {
-    /// Markdown, 1 to 10,000 characters.
-    pub body: String,
-    /// The sender's idempotency key (1 to 64 characters): sending again with it answers the
-    /// message it made.
-    pub client_id: String,
-    /// The message this one replies to, in the same room.
-    pub parent_id: Option<Uuid>,
-}
-
-/// Sends a message (who may see the room; sending in a public channel joins it). The
-/// first send answers 201; a resend with the same `client_id` answers 200 with the stored
-/// message.
-#[utoipa::path(post, path = "/api/v1/accounts/{accountId}/chat/rooms/{roomId}/messages", tag = "chat",
-    params(("accountId" = Uuid, Path), ("roomId" = Uuid, Path)), request_body = NewMessageInput,
-    responses((status = 201, body = Message), (status = 200, body = Message, description = "Sent before with this client_id"),
-        (status = 403, body = Problem, description = "feature_disabled, user_token_required"), (status = 404, body = Problem),
-        (status = 422, body = Problem, description = "validation_failed")))]
-async fn send_message(
-    State(state): State<AppState>,
-    scope: AccountScope,
-    ApiPath(path): ApiPath<(Uuid, Uuid)>,
-    ApiJson(body): ApiJson<NewMessageInput>,
-) -> AppResult<(StatusCode, ApiJson<Message>)> {
-    ensure_enabled(&state.db, &state, &scope).await?;
-    let caller = scope.require_person()?;
-    let mut v = Validator::default();
-    let length = body.body.chars().count();
-    v.check(
-        !body.body.trim().is_empty() && length <= BODY_MAX,
-        "body",
-        &format!("must be 1 to {BODY_MAX} characters, not only spaces"),
-    )
-    .check(!body.body.contains('\0'), "body", "must not contain NUL")
-    .check(
-        !body.client_id.is_empty()
-            && body.client_id.chars().count() <= CLIENT_ID_MAX
-            && !body.client_id.chars().any(char::is_control),
-        "client_id",
-        &format!("must be 1 to {CLIENT_ID_MAX} characters, without control characters"),
-    );
-    v.finish()?;
-    let now = clock::now();
-    let mut tx = state.db.begin().await?;
-    let room = member_of(&mut tx, &scope, caller, path.1).await?;
-    // Holds the room's row: a resend racing the first send waits here and then finds it.
-    let seq = store::next_seq(&mut tx, scope.account_id, room.id, now)
-        .await?
-        .ok_or_else(|| AppError::Conflict {
-            code: "room_archived",
-            message: "This room is archived.".into(),
-        })?;
-    if let Some(sent) = store::by_client_id(&mut tx, room.id, caller, &body.client_id).await? {
-        drop(tx);
-        return Ok((StatusCode::OK, ApiJson(sent.view())));
-    }
-    if let Some(parent) = body.parent_id
-        && !store::in_room(&mut tx, room.id, parent).await?
-    {
-        return Err(AppError::validation(
-            "parent_id",
-            "must be a message of this room",
-        ));
-    }
-    let new = store::NewMessage {
-        id: Uuid::now_v7(),
-        account_id: scope.account_id,
-        room_id: room.id,
-        seq,
-        author_id: caller,
-        body: &body.body,
-        client_id: &body.client_id,
-        parent_id: body.parent_id,
-        now,
-    };
-    let message = store::insert_message(&mut tx, &new).await?.view();
-    // The sender has read what they wrote.
-    store::mark_read(&mut tx, room.id, caller, seq).await?;
-    let sent = events::record(
-        &mut tx,
-        scope.account_id,
-        room.id,
-        Happened::MessageCreated(message.id),
-        now,
-    )
-    .await?;
-    tx.commit().await?;
-    // To the room's people only (never on the account stream every member follows).
-    events::announce_between(
-        &state,
-        scope.account_id,
-        room.id,
-        room.event_seq,
-        sent.seq(),
-    );
-    Ok((StatusCode::CREATED, ApiJson(message)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -500,14 +355,14 @@ async fn mark_read(
         (status = 404, body = Problem)))]
 async fn unread(State(state): State<AppState>, scope: AccountScope) -> AppResult<ApiJson<Unread>> {
     ensure_enabled(&state.db, &state, &scope).await?;
-    let (unread_count, rooms) = match viewer(&scope) {
+    let (unread_count, rooms, unread_mentions) = match viewer(&scope) {
         Some(user) => store::unread(&state.db, scope.account_id, user).await?,
-        None => (0, 0),
+        None => (0, 0, 0),
     };
     Ok(ApiJson(Unread {
         count: unread_count,
         unread_count,
-        unread_mentions: 0,
+        unread_mentions,
         rooms,
     }))
 }

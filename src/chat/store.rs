@@ -1,7 +1,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Message, Room};
+use super::Room;
 use crate::{
     on_conn, on_tx,
     platform::{
@@ -26,6 +26,8 @@ pub struct RoomRow {
     pub last_read_seq: Option<i64>,
     pub role: Option<String>,
     pub muted: Option<bool>,
+    /// The caller's mentions after their marker.
+    pub unread_mentions: i64,
 }
 
 impl RoomRow {
@@ -52,7 +54,7 @@ impl RoomRow {
             unread_count: self
                 .last_read_seq
                 .map_or(0, |read| (self.last_seq - read).max(0)),
-            unread_mentions: 0,
+            unread_mentions: self.unread_mentions,
             archived: self.archived_at.is_some(),
             role: self.role.clone(),
             muted: self.muted.unwrap_or(false),
@@ -77,7 +79,10 @@ impl RoomRow {
 macro_rules! room_columns {
     () => {
         "SELECT r.id, r.kind, r.name, r.topic, r.private, r.team_id, r.last_seq, r.event_seq,
-                r.archived_at, r.updated_at, m.last_read_seq, m.role, m.muted
+                r.archived_at, r.updated_at, m.last_read_seq, m.role, m.muted,
+                (SELECT COUNT(*) FROM chat_mentions cm
+                 WHERE cm.room_id = r.id AND cm.user_id = $2 AND cm.seq > m.last_read_seq)
+                    AS unread_mentions
          FROM chat_rooms r LEFT JOIN chat_members m ON m.room_id = r.id AND m.user_id = $2
          WHERE r.account_id = $1"
     };
@@ -356,159 +361,6 @@ pub async fn next_seq(
         .bind(account_id).bind(room_id).bind(now).fetch_optional(c).await?))
 }
 
-#[derive(sqlx::FromRow)]
-pub struct MessageRow {
-    pub id: Uuid,
-    pub room_id: Uuid,
-    pub seq: i64,
-    pub author_id: Option<Uuid>,
-    pub body: String,
-    pub client_id: String,
-    pub parent_id: Option<Uuid>,
-    pub edited_at: Option<OffsetDateTime>,
-    pub deleted_at: Option<OffsetDateTime>,
-    pub created_at: OffsetDateTime,
-}
-
-impl MessageRow {
-    pub fn view(self) -> Message {
-        let deleted = self.deleted_at.is_some();
-        Message {
-            id: self.id,
-            room_id: self.room_id,
-            seq: self.seq,
-            author_id: self.author_id,
-            body: if deleted { String::new() } else { self.body },
-            client_id: self.client_id,
-            parent_id: self.parent_id,
-            reply_count: 0,
-            reactions: Vec::new(),
-            mentions: Vec::new(),
-            edited_at: self.edited_at,
-            deleted,
-            created_at: self.created_at,
-        }
-    }
-}
-
-macro_rules! message_columns {
-    () => {
-        "SELECT id, room_id, seq, author_id, body, client_id, parent_id, edited_at, deleted_at,
-                created_at FROM chat_messages"
-    };
-}
-
-/// The message a sender already made with `client_id` in the room.
-pub async fn by_client_id(
-    tx: &mut Tx,
-    room_id: Uuid,
-    author_id: Uuid,
-    client_id: &str,
-) -> AppResult<Option<MessageRow>> {
-    let sql = concat!(
-        message_columns!(),
-        " WHERE room_id = $1 AND author_id = $2 AND client_id = $3"
-    );
-    Ok(on_tx!(tx, c => sqlx::query_as(sql)
-        .bind(room_id).bind(author_id).bind(client_id).fetch_optional(c).await?))
-}
-
-/// A message of the account, by id.
-pub async fn message(
-    conn: impl Into<Conn<'_>>,
-    account_id: Uuid,
-    id: Uuid,
-) -> AppResult<Option<MessageRow>> {
-    let sql = concat!(message_columns!(), " WHERE account_id = $1 AND id = $2");
-    Ok(on_conn!(conn.into(), c => sqlx::query_as(sql)
-        .bind(account_id).bind(id).fetch_optional(c).await?))
-}
-
-/// Whether `id` is a message of the room.
-pub async fn in_room(tx: &mut Tx, room_id: Uuid, id: Uuid) -> AppResult<bool> {
-    let sql = "SELECT COUNT(*) FROM chat_messages WHERE room_id = $1 AND id = $2";
-    let n: i64 =
-        on_tx!(tx, c => sqlx::query_scalar(sql).bind(room_id).bind(id).fetch_one(c).await?);
-    Ok(n == 1)
-}
-
-pub struct NewMessage<'a> {
-    pub id: Uuid,
-    pub account_id: Uuid,
-    pub room_id: Uuid,
-    pub seq: i64,
-    pub author_id: Uuid,
-    pub body: &'a str,
-    pub client_id: &'a str,
-    pub parent_id: Option<Uuid>,
-    pub now: OffsetDateTime,
-}
-
-pub async fn insert_message(tx: &mut Tx, m: &NewMessage<'_>) -> AppResult<MessageRow> {
-    let sql = "INSERT INTO chat_messages (id, account_id, room_id, seq, author_id, body,
-                   client_id, parent_id, edited_at, deleted_at, created_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, $9)";
-    on_tx!(tx, c => sqlx::query(sql)
-        .bind(m.id).bind(m.account_id).bind(m.room_id).bind(m.seq).bind(m.author_id)
-        .bind(m.body).bind(m.client_id).bind(m.parent_id).bind(m.now)
-        .execute(c).await?.rows_affected());
-    Ok(MessageRow {
-        id: m.id,
-        room_id: m.room_id,
-        seq: m.seq,
-        author_id: Some(m.author_id),
-        body: m.body.to_string(),
-        client_id: m.client_id.to_string(),
-        parent_id: m.parent_id,
-        edited_at: None,
-        deleted_at: None,
-        created_at: m.now,
-    })
-}
-
-/// A page of the room's messages in `seq` order: after `after`, before `before`, or the
-/// latest. Fetches one more than `limit` so the caller knows whether more remain.
-pub async fn messages(
-    conn: impl Into<Conn<'_>>,
-    room_id: Uuid,
-    before: Option<i64>,
-    after: Option<i64>,
-    limit: i64,
-) -> AppResult<(Vec<MessageRow>, bool)> {
-    let fetch = limit + 1;
-    let mut rows: Vec<MessageRow> = match after {
-        Some(after) => {
-            let sql = concat!(
-                message_columns!(),
-                " WHERE room_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
-            );
-            on_conn!(conn.into(), c => sqlx::query_as(sql)
-                .bind(room_id).bind(after).bind(fetch).fetch_all(c).await?)
-        }
-        None => {
-            let sql = concat!(
-                message_columns!(),
-                " WHERE room_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
-            );
-            let before = before.unwrap_or(i64::MAX);
-            let mut rows: Vec<MessageRow> = on_conn!(conn.into(), c => sqlx::query_as(sql)
-                .bind(room_id).bind(before).bind(fetch).fetch_all(c).await?);
-            rows.reverse();
-            rows
-        }
-    };
-    // Trimmed on the far side from the cursor.
-    let more = rows.len() as i64 > limit;
-    if more {
-        if after.is_some() {
-            rows.truncate(limit as usize);
-        } else {
-            rows.remove(0);
-        }
-    }
-    Ok((rows, more))
-}
-
 /// Moves `user_id`'s marker in the room forward to `seq` (never back).
 pub async fn mark_read(tx: &mut Tx, room_id: Uuid, user_id: Uuid, seq: i64) -> AppResult<()> {
     let sql = "UPDATE chat_members SET last_read_seq = $3
@@ -518,15 +370,18 @@ pub async fn mark_read(tx: &mut Tx, room_id: Uuid, user_id: Uuid, seq: i64) -> A
     Ok(())
 }
 
-/// Unread messages over the live, unmuted rooms `user_id` is in, and how many rooms have
-/// some.
+/// Unread messages over the live, unmuted rooms `user_id` is in, how many rooms have
+/// some, and how many of them mention `user_id`.
 pub async fn unread(
     conn: impl Into<Conn<'_>>,
     account_id: Uuid,
     user_id: Uuid,
-) -> AppResult<(i64, i64)> {
+) -> AppResult<(i64, i64, i64)> {
     let sql = "SELECT CAST(COALESCE(SUM(r.last_seq - m.last_read_seq), 0) AS BIGINT),
-                      COUNT(CASE WHEN r.last_seq > m.last_read_seq THEN 1 END)
+                      COUNT(CASE WHEN r.last_seq > m.last_read_seq THEN 1 END),
+                      CAST(COALESCE(SUM((SELECT COUNT(*) FROM chat_mentions cm
+                          WHERE cm.room_id = m.room_id AND cm.user_id = m.user_id
+                            AND cm.seq > m.last_read_seq)), 0) AS BIGINT)
                FROM chat_members m JOIN chat_rooms r ON r.id = m.room_id
                WHERE m.account_id = $1 AND m.user_id = $2 AND m.muted = $3
                  AND r.archived_at IS NULL AND r.last_seq > m.last_read_seq";

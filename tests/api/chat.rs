@@ -13,7 +13,13 @@ async fn room(app: &TestApp, t: &Tenant, by: &Caller, body: Value) -> Value {
     resp.body
 }
 
-async fn channel(app: &TestApp, t: &Tenant, by: &Caller, private: bool, members: &[Uuid]) -> Uuid {
+pub(crate) async fn channel(
+    app: &TestApp,
+    t: &Tenant,
+    by: &Caller,
+    private: bool,
+    members: &[Uuid],
+) -> Uuid {
     let body =
         json!({ "kind": "channel", "name": "deals", "private": private, "member_ids": members });
     room(app, t, by, body).await["id"]
@@ -23,18 +29,18 @@ async fn channel(app: &TestApp, t: &Tenant, by: &Caller, private: bool, members:
         .unwrap()
 }
 
-fn messages_path(t: &Tenant, room: Uuid) -> String {
+pub(crate) fn messages_path(t: &Tenant, room: Uuid) -> String {
     t.path(&format!("/chat/rooms/{room}/messages"))
 }
 
-async fn send(app: &TestApp, t: &Tenant, by: &Caller, room: Uuid, text: &str) -> Value {
+pub(crate) async fn send(app: &TestApp, t: &Tenant, by: &Caller, room: Uuid, text: &str) -> Value {
     let body = json!({ "body": text, "client_id": Uuid::new_v4().to_string() });
     let resp = app.post(&messages_path(t, room), &by.token, body).await;
     assert_eq!(resp.status, StatusCode::CREATED, "{:?}", resp.body);
     resp.body
 }
 
-fn seqs(page: &Value) -> Vec<i64> {
+pub(crate) fn seqs(page: &Value) -> Vec<i64> {
     page["items"]
         .as_array()
         .unwrap()

@@ -437,3 +437,62 @@ async fn a_message_sent_on_one_replica_reaches_sockets_on_another() {
         assert_eq!(socket.next_event().await["data"]["id"], sent["id"]);
     }
 }
+
+#[tokio::test]
+async fn edits_deletes_reactions_and_replies_arrive_as_updates_in_order() {
+    let app = TestApp::spawn().await;
+    let t = tenant(&app, "Acme").await;
+    let room = channel(&app, &t, &t.supervisor, &[t.agent.id]).await;
+    let mut agent = Socket::open(&app, &t, &t.agent).await;
+    let sent = send(&app, &t, &t.supervisor, room, "draft").await;
+    let id = sent["id"].as_str().unwrap().to_string();
+    let created = agent.next_event().await;
+    assert_eq!(created["type"], "message.created");
+    let mut seq = created["seq"].as_i64().unwrap();
+
+    // Frames are built from the message as it is when they are sent, so each step is
+    // read before the next is made.
+    let message = t.path(&format!("/chat/rooms/{room}/messages/{id}"));
+    let mut next = async |agent: &mut Socket| {
+        let frame = agent.next_event().await;
+        seq += 1;
+        assert_eq!(frame["seq"], seq, "numbered without gaps: {frame}");
+        frame
+    };
+    let edited = app
+        .patch(&message, &t.supervisor.token, json!({ "body": "final" }))
+        .await;
+    assert_eq!(edited.status, StatusCode::OK, "{:?}", edited.body);
+    let frame = next(&mut agent).await;
+    assert_eq!(frame["type"], "message.updated");
+    assert_eq!(frame["data"]["body"], "final");
+    assert!(frame["data"]["edited_at"].is_string());
+
+    let reacted = app
+        .put(
+            &format!("{message}/reactions/%F0%9F%91%8D"),
+            &t.agent.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(reacted.status, StatusCode::OK, "{:?}", reacted.body);
+    let frame = next(&mut agent).await;
+    assert_eq!(frame["data"]["reactions"][0]["emoji"], "👍");
+
+    let reply = json!({ "body": "agreed", "client_id": "r1", "parent_id": id });
+    let path = t.path(&format!("/chat/rooms/{room}/messages"));
+    let replied = app.post(&path, &t.agent.token, reply).await;
+    assert_eq!(replied.status, StatusCode::CREATED, "{:?}", replied.body);
+    let frame = next(&mut agent).await;
+    assert_eq!(frame["type"], "message.created");
+    assert_eq!(frame["data"]["parent_id"], json!(id));
+    let frame = next(&mut agent).await;
+    assert_eq!(frame["type"], "message.updated");
+    assert_eq!(frame["data"]["reply_count"], 1);
+
+    let deleted = app.delete(&message, &t.supervisor.token).await;
+    assert_eq!(deleted.status, StatusCode::OK, "{:?}", deleted.body);
+    let frame = next(&mut agent).await;
+    assert_eq!(frame["data"]["deleted"], true);
+    assert_eq!(frame["data"]["body"], "");
+}

@@ -500,6 +500,7 @@ struct Side {
     instance_id: Uuid,
     /// A private chat channel of the admin and `extra`, with one message.
     room_id: Uuid,
+    message_id: Uuid,
     /// An API key of this account holding every scope.
     key: String,
     key_prefix: String,
@@ -529,6 +530,8 @@ impl Side {
             ("providerId".to_string(), self.provider_id.to_string()),
             ("instanceId".to_string(), self.instance_id.to_string()),
             ("roomId".to_string(), self.room_id.to_string()),
+            ("messageId".to_string(), self.message_id.to_string()),
+            ("emoji".to_string(), "👍".to_string()),
             (
                 "sessionId".to_string(),
                 self.second_session.session_id.to_string(),
@@ -556,6 +559,7 @@ impl Side {
             self.provider_id,
             self.instance_id,
             self.room_id,
+            self.message_id,
             self.second_session.session_id,
         ]
         .iter()
@@ -699,7 +703,7 @@ async fn populate(app: &TestApp, root: &Caller, name: &'static str, plan_id: Uui
         )
         .await,
     );
-    created(
+    let message_id = created(
         &app.post(
             &tenant.path(&format!("/chat/rooms/{room_id}/messages")),
             admin,
@@ -735,6 +739,7 @@ async fn populate(app: &TestApp, root: &Caller, name: &'static str, plan_id: Uui
         provider_id,
         instance_id,
         room_id,
+        message_id,
         key: key.body["key"].as_str().unwrap().to_string(),
         key_prefix: key.body["prefix"].as_str().unwrap().to_string(),
         second_session,

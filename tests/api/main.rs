@@ -8,6 +8,7 @@ mod billing;
 mod card_links;
 mod chat;
 mod chat_live;
+mod chat_messages;
 mod chat_rooms;
 mod cross_tenant;
 mod embedding;

@@ -144,8 +144,14 @@ fn route_of<'a>(routes: &'a [Route], row: &Row) -> &'a Route {
 
 /// Ids for every parameter `route` and its `body` name, freshly made where the call could
 /// change or remove them: a new team, a new agent (in that team when the path names both),
-/// a new API key.
-async fn fixtures(app: &TestApp, t: &Tenant, route: &Route, body: Option<&Value>, n: usize) -> Ids {
+/// a new API key. `by` is the caller's token (a chat message is theirs where they may send).
+async fn fixtures(
+    app: &TestApp,
+    t: &Tenant,
+    route: &Route,
+    body: Option<&Value>,
+    (n, by): (usize, &str),
+) -> Ids {
     let path_params = route.params();
     let mut needed: BTreeSet<String> = path_params.iter().cloned().collect();
     needed.extend(body.map(placeholders).unwrap_or_default());
@@ -229,24 +235,26 @@ async fn fixtures(app: &TestApp, t: &Tenant, route: &Route, body: Option<&Value>
                         .await,
                 )
             }
-            // A public channel with one message: every member of the account may see it
-            // and post in it.
-            "roomId" => {
-                let room = made(
-                    app.post(
-                        &t.path("/chat/rooms"),
-                        admin,
-                        json!({ "kind": "channel", "name": format!("Fixture room {n}"), "member_ids": [] }),
-                    )
-                    .await,
-                );
-                let first = json!({ "body": "first", "client_id": format!("fixture-{n}") });
-                made(
-                    app.post(&t.path(&format!("/chat/rooms/{room}/messages")), admin, first)
-                        .await,
-                );
-                room
+            // A public channel: every member of the account may see it and post in it.
+            "roomId" => match ids.get("roomId") {
+                Some(room) => room.clone(),
+                None => fixture_room(app, t, n).await,
+            },
+            // A message of the caller's in a fresh public channel (the admin's, for a key):
+            // its author may edit and delete it.
+            "messageId" => {
+                let room = fixture_room(app, t, n).await;
+                let path = t.path(&format!("/chat/rooms/{room}/messages"));
+                let body = json!({ "body": format!("Fixture message {n}"), "client_id": format!("fixture-{n}") });
+                let sent = app.post(&path, by, body.clone()).await;
+                ids.insert("roomId".into(), room);
+                if sent.status == StatusCode::CREATED {
+                    sent.id().to_string()
+                } else {
+                    made(app.post(&path, admin, body).await)
+                }
             }
+            "emoji" => "👍".to_string(),
             other => panic!(
                 "{}: `{other}` has no fixture in tests/api/rbac.rs; a new parameter needs a fixture",
                 route.label()
@@ -269,6 +277,24 @@ async fn fixtures(app: &TestApp, t: &Tenant, route: &Route, body: Option<&Value>
         app.post(&path, admin, add).await;
     }
     ids
+}
+
+/// A public channel of the admin's.
+/// A public channel of the admin's with one message of theirs (so there is something to
+/// mark unread).
+async fn fixture_room(app: &TestApp, t: &Tenant, n: usize) -> String {
+    let room = made(
+        app.post(
+            &t.path("/chat/rooms"),
+            &t.admin.token,
+            json!({ "kind": "channel", "name": format!("Fixture room {n}"), "member_ids": [] }),
+        )
+        .await,
+    );
+    let first = json!({ "body": "first", "client_id": format!("fixture-room-{n}") });
+    let path = t.path(&format!("/chat/rooms/{room}/messages"));
+    made(app.post(&path, &t.admin.token, first).await);
+    room
 }
 
 /// An open charge of the tenant's subscription (subscribing it first when it has none).
@@ -320,7 +346,7 @@ async fn call(
     n: usize,
 ) -> (String, Resp) {
     let body = example_body(doc, route, n);
-    let ids = fixtures(app, t, route, body.as_ref(), n).await;
+    let ids = fixtures(app, t, route, body.as_ref(), (n, token)).await;
     let path = fill(route, &ids);
     let body = body.map(|b| substitute(route, &b, &ids));
     let resp = app
@@ -535,7 +561,7 @@ async fn every_body_refuses_an_unknown_field() {
         // id in the path will do.
         let (ids, token) = if route.in_account() {
             (
-                fixtures(&app, &t, route, Some(&body), n).await,
+                fixtures(&app, &t, route, Some(&body), (n, &t.admin.token)).await,
                 &t.admin.token,
             )
         } else {

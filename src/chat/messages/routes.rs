@@ -1,0 +1,427 @@
+use axum::{extract::State, http::StatusCode};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::{
+    Message, MessagePage, archived, fresh_view, render,
+    render::Rendered,
+    room_in,
+    store::{self, Cursor, Listing, Mentions, NewMessage},
+    views,
+};
+use crate::{
+    app::state::AppState,
+    audit::{self, AuditEntry},
+    chat::{
+        ensure_enabled,
+        events::{self, Happened},
+        routes::{member_of, visible},
+        store::{self as rooms, RoomRow},
+    },
+    platform::{
+        clock,
+        db::Tx,
+        error::{AppError, AppResult, Problem},
+        json::ApiJson,
+        params::{ApiPath, ApiQuery},
+        validate::Validator,
+    },
+    tenancy::{AccountScope, Role},
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_messages, send_message))
+        .routes(routes!(edit_message, delete_message))
+}
+
+const BODY_MAX: usize = 10_000;
+const CLIENT_ID_MAX: usize = 64;
+
+fn check_body(v: &mut Validator, body: &str) {
+    v.check(
+        !body.trim().is_empty() && body.chars().count() <= BODY_MAX,
+        "body",
+        &format!("must be 1 to {BODY_MAX} characters, not only spaces"),
+    )
+    .check(!body.contains('\0'), "body", "must not contain NUL");
+}
+
+/// The body rendered for this room: its members among the `<@…>` tokens are mentioned, and
+/// `@room` only by the room's owner and moderators and the account's admins (403
+/// `room_mention_not_allowed`).
+async fn render_in(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    room: &RoomRow,
+    caller: Uuid,
+    body: &str,
+) -> AppResult<Rendered> {
+    let members = store::members_among(tx, room.id, &render::candidates(body)).await?;
+    let rendered = render::render(body, &members);
+    if rendered.room && !(leads(tx, room, caller).await? || scope.role >= Role::Admin) {
+        return Err(AppError::Forbidden {
+            code: "room_mention_not_allowed",
+            message: "Only the room's owner and moderators and the account's admins mention @room.",
+        });
+    }
+    Ok(rendered)
+}
+
+/// The caller is the room's owner or one of its moderators.
+async fn leads(tx: &mut Tx, room: &RoomRow, caller: Uuid) -> AppResult<bool> {
+    let role = rooms::role_of(tx, room.id, caller).await?;
+    Ok(matches!(role.as_deref(), Some("owner" | "moderator")))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MessageQuery {
+    /// Messages with a `seq` below this one (the latest ones when no cursor is given).
+    pub before: Option<i64>,
+    /// Messages with a `seq` above this one, oldest first.
+    pub after: Option<i64>,
+    /// The page around this message: it, up to `limit / 2` older ones and the rest newer. A
+    /// reply opens the timeline around its thread's first message.
+    pub around: Option<Uuid>,
+    /// A thread: the replies to this message instead of the room's top-level messages.
+    pub parent_id: Option<Uuid>,
+    /// 1 to 200 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// A page of the room's top-level messages, or of a thread's replies, in `seq` order (who
+/// may see the room).
+#[utoipa::path(get, path = "/api/v1/accounts/{accountId}/chat/rooms/{roomId}/messages", tag = "chat",
+    params(("accountId" = Uuid, Path), ("roomId" = Uuid, Path), MessageQuery),
+    responses((status = 200, body = MessagePage), (status = 403, body = Problem, description = "feature_disabled"),
+        (status = 404, body = Problem, description = "not_found: the room, the thread or the message to open around"),
+        (status = 422, body = Problem)))]
+async fn list_messages(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
+    ApiQuery(query): ApiQuery<MessageQuery>,
+) -> AppResult<ApiJson<MessagePage>> {
+    ensure_enabled(&state.db, &state, &scope).await?;
+    let limit = query.limit.unwrap_or(50);
+    let cursors = [
+        query.before.is_some(),
+        query.after.is_some(),
+        query.around.is_some(),
+    ];
+    let mut v = Validator::default();
+    v.check((1..=200).contains(&limit), "limit", "must be 1 to 200")
+        .check(
+            cursors.iter().filter(|c| **c).count() <= 1,
+            "before",
+            "give one of before, after and around",
+        )
+        .check(
+            query.before.is_none_or(|s| s >= 0) && query.after.is_none_or(|s| s >= 0),
+            "before",
+            "a cursor is a seq (0 or more)",
+        );
+    v.finish()?;
+    let room = visible(&state, &scope, path.1).await?;
+    let listing = match query.parent_id {
+        Some(parent) => {
+            let parent = store::get(&state.db, room.id, parent)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            Listing::Thread {
+                parent_id: parent.id,
+            }
+        }
+        None => Listing::Timeline { room_id: room.id },
+    };
+    let cursor = match (query.before, query.after, query.around) {
+        (Some(seq), ..) => Cursor::Before(seq),
+        (_, Some(seq), _) => Cursor::After(seq),
+        (.., Some(id)) => {
+            let at = store::get(&state.db, room.id, id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let seq = match (listing, at.parent_id) {
+                (Listing::Thread { parent_id }, Some(p)) if p == parent_id => at.seq,
+                (Listing::Timeline { .. }, None) => at.seq,
+                (Listing::Timeline { .. }, Some(p)) => {
+                    store::get(&state.db, room.id, p)
+                        .await?
+                        .ok_or(AppError::NotFound)?
+                        .seq
+                }
+                (Listing::Thread { .. }, _) => return Err(AppError::NotFound),
+            };
+            Cursor::Around(seq)
+        }
+        _ => Cursor::Latest,
+    };
+    let page = store::page(&state.db, listing, cursor, limit).await?;
+    Ok(ApiJson(MessagePage {
+        items: views(&state.db, scope.account_id, page.rows).await?,
+        has_more: if query.after.is_some() {
+            page.has_newer
+        } else {
+            page.has_older
+        },
+        has_older: page.has_older,
+        has_newer: page.has_newer,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMessageInput {
+    /// Markdown, 1 to 10,000 characters. `<@USER_ID>` mentions a member of the room,
+    /// `@room` all of them (the room's owner and moderators and the account's admins).
+    pub body: String,
+    /// The sender's idempotency key (1 to 64 characters): sending again with it answers the
+    /// message it made.
+    pub client_id: String,
+    /// The top-level message of the same room this one replies to (threads are one level
+    /// deep).
+    pub parent_id: Option<Uuid>,
+}
+
+/// Sends a message (who may see the room; sending in a public channel joins it). The
+/// first send answers 201; a resend with the same `client_id` answers 200 with the stored
+/// message.
+#[utoipa::path(post, path = "/api/v1/accounts/{accountId}/chat/rooms/{roomId}/messages", tag = "chat",
+    params(("accountId" = Uuid, Path), ("roomId" = Uuid, Path)), request_body = NewMessageInput,
+    responses((status = 201, body = Message), (status = 200, body = Message, description = "Sent before with this client_id"),
+        (status = 403, body = Problem, description = "feature_disabled, user_token_required, room_mention_not_allowed"),
+        (status = 404, body = Problem), (status = 409, body = Problem, description = "room_archived"),
+        (status = 422, body = Problem, description = "validation_failed")))]
+async fn send_message(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
+    ApiJson(body): ApiJson<NewMessageInput>,
+) -> AppResult<(StatusCode, ApiJson<Message>)> {
+    ensure_enabled(&state.db, &state, &scope).await?;
+    let caller = scope.require_person()?;
+    let mut v = Validator::default();
+    check_body(&mut v, &body.body);
+    v.check(
+        !body.client_id.is_empty()
+            && body.client_id.chars().count() <= CLIENT_ID_MAX
+            && !body.client_id.chars().any(char::is_control),
+        "client_id",
+        &format!("must be 1 to {CLIENT_ID_MAX} characters, without control characters"),
+    );
+    v.finish()?;
+    let now = clock::now();
+    let mut tx = state.db.begin().await?;
+    let room = member_of(&mut tx, &scope, caller, path.1).await?;
+    // Rendered before the room's row is taken, so senders do not queue behind it.
+    let rendered = render_in(&mut tx, &scope, &room, caller, &body.body).await?;
+    // Holds the room's row: a resend racing the first send waits here and then finds it.
+    let seq = rooms::next_seq(&mut tx, scope.account_id, room.id, now)
+        .await?
+        .ok_or_else(archived)?;
+    if let Some(sent) = store::by_client_id(&mut tx, room.id, caller, &body.client_id).await? {
+        let mut sent = views(&mut tx, scope.account_id, vec![sent]).await?;
+        drop(tx);
+        return Ok((StatusCode::OK, ApiJson(sent.remove(0))));
+    }
+    if let Some(parent) = body.parent_id {
+        let parent = store::get(&mut tx, room.id, parent).await?;
+        match parent {
+            None => {
+                return Err(AppError::validation(
+                    "parent_id",
+                    "must be a message of this room",
+                ));
+            }
+            Some(parent) if parent.parent_id.is_some() => {
+                return Err(AppError::validation(
+                    "parent_id",
+                    "must be a top-level message: threads are one level deep",
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    let new = NewMessage {
+        id: Uuid::now_v7(),
+        account_id: scope.account_id,
+        room_id: room.id,
+        seq,
+        author_id: caller,
+        body: &body.body,
+        html: &rendered.html,
+        mentions_room: rendered.room,
+        client_id: &body.client_id,
+        parent_id: body.parent_id,
+        now,
+    };
+    let row = store::insert(&mut tx, &new).await?;
+    let mentions = Mentions {
+        message_id: row.id,
+        account_id: scope.account_id,
+        room_id: room.id,
+        seq,
+        author_id: caller,
+        people: &rendered.mentions,
+        room: rendered.room,
+    };
+    store::add_mentions(&mut tx, &mentions).await?;
+    let account_id = scope.account_id;
+    let mut last = events::record(
+        &mut tx,
+        account_id,
+        room.id,
+        Happened::MessageCreated(row.id),
+        now,
+    )
+    .await?;
+    if let Some(parent) = body.parent_id {
+        store::count_reply(&mut tx, parent, now).await?;
+        let what = Happened::MessageUpdated(parent);
+        last = events::record(&mut tx, account_id, room.id, what, now).await?;
+    }
+    // The sender has read what they wrote.
+    rooms::mark_read(&mut tx, room.id, caller, seq).await?;
+    let message = fresh_view(&mut tx, account_id, row).await?;
+    tx.commit().await?;
+    // To the room's people only (never on the account stream every member follows); a
+    // public channel the sender joined on the way has its join announced too.
+    events::announce_between(&state, account_id, room.id, room.event_seq, last.seq());
+    Ok((StatusCode::CREATED, ApiJson(message)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"body": "fixed **typo**"}))]
+pub struct EditMessageInput {
+    /// The new Markdown, as for a send.
+    pub body: String,
+}
+
+/// Replaces a message's body (its author only): rendered and its mentions resolved again,
+/// `edited_at` set.
+#[utoipa::path(patch, path = "/api/v1/accounts/{accountId}/chat/rooms/{roomId}/messages/{messageId}", tag = "chat",
+    params(("accountId" = Uuid, Path), ("roomId" = Uuid, Path), ("messageId" = Uuid, Path)),
+    request_body = EditMessageInput,
+    responses((status = 200, body = Message),
+        (status = 403, body = Problem, description = "feature_disabled, user_token_required, not_message_author, room_mention_not_allowed"),
+        (status = 404, body = Problem), (status = 409, body = Problem, description = "message_deleted, room_archived"),
+        (status = 422, body = Problem, description = "validation_failed")))]
+async fn edit_message(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiPath(path): ApiPath<(Uuid, Uuid, Uuid)>,
+    ApiJson(body): ApiJson<EditMessageInput>,
+) -> AppResult<ApiJson<Message>> {
+    ensure_enabled(&state.db, &state, &scope).await?;
+    let caller = scope.require_person()?;
+    let (_, room_id, message_id) = path;
+    let mut v = Validator::default();
+    check_body(&mut v, &body.body);
+    v.finish()?;
+    let now = clock::now();
+    let mut tx = state.db.begin().await?;
+    let room = room_in(&mut tx, &scope, caller, room_id).await?;
+    let message = store::get(&mut tx, room.id, message_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if message.author_id != Some(caller) {
+        return Err(AppError::Forbidden {
+            code: "not_message_author",
+            message: "Only its author edits a message.",
+        });
+    }
+    if message.deleted() {
+        return Err(super::deleted());
+    }
+    if room.archived_at.is_some() {
+        return Err(archived());
+    }
+    let rendered = render_in(&mut tx, &scope, &room, caller, &body.body).await?;
+    let row = store::edit(
+        &mut tx,
+        message.id,
+        &body.body,
+        &rendered.html,
+        rendered.room,
+        now,
+    )
+    .await?
+    .ok_or_else(super::deleted)?;
+    store::clear_mentions(&mut tx, row.id).await?;
+    let mentions = Mentions {
+        message_id: row.id,
+        account_id: scope.account_id,
+        room_id: room.id,
+        seq: row.seq,
+        author_id: caller,
+        people: &rendered.mentions,
+        room: rendered.room,
+    };
+    store::add_mentions(&mut tx, &mentions).await?;
+    let what = Happened::MessageUpdated(row.id);
+    let note = events::record(&mut tx, scope.account_id, room.id, what, now).await?;
+    let mut edited = views(&mut tx, scope.account_id, vec![row]).await?;
+    tx.commit().await?;
+    events::announce(&state, note);
+    Ok(ApiJson(edited.remove(0)))
+}
+
+/// Deletes a message, leaving a tombstone in its place (`deleted: true`; body, html,
+/// reactions and mentions gone; seq and thread kept): its author, or the room's owner and
+/// moderators and the account's admins (audited as `chat.message_deleted`; not in a direct
+/// room). Deleting a tombstone again answers it. Answers the tombstone.
+#[utoipa::path(delete, path = "/api/v1/accounts/{accountId}/chat/rooms/{roomId}/messages/{messageId}", tag = "chat",
+    params(("accountId" = Uuid, Path), ("roomId" = Uuid, Path), ("messageId" = Uuid, Path)),
+    responses((status = 200, body = Message, description = "The tombstone"),
+        (status = 403, body = Problem, description = "feature_disabled, user_token_required, forbidden"),
+        (status = 404, body = Problem)))]
+async fn delete_message(
+    State(state): State<AppState>,
+    scope: AccountScope,
+    ApiPath(path): ApiPath<(Uuid, Uuid, Uuid)>,
+) -> AppResult<ApiJson<Message>> {
+    ensure_enabled(&state.db, &state, &scope).await?;
+    let caller = scope.require_person()?;
+    let (_, room_id, message_id) = path;
+    let now = clock::now();
+    let mut tx = state.db.begin().await?;
+    let room = room_in(&mut tx, &scope, caller, room_id).await?;
+    let message = store::get(&mut tx, room.id, message_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let own = message.author_id == Some(caller);
+    let moderates = room.kind != "direct"
+        && (scope.role >= Role::Admin || leads(&mut tx, &room, caller).await?);
+    if !own && !moderates {
+        return Err(AppError::Forbidden {
+            code: "forbidden",
+            message: "Only its author, the room's owner and moderators and the account's admins delete a message.",
+        });
+    }
+    let mut note = None;
+    if store::tombstone(&mut tx, message.id, now).await? {
+        if !own {
+            let what =
+                json!({ "room_id": room.id, "seq": message.seq, "author_id": message.author_id });
+            let entry = AuditEntry::new(&scope, "chat.message_deleted", "chat_message", message.id)
+                .changes(Some(&what), None::<&()>);
+            audit::record(&mut tx, entry).await?;
+        }
+        let what = Happened::MessageUpdated(message.id);
+        note = Some(events::record(&mut tx, scope.account_id, room.id, what, now).await?);
+    }
+    let row = store::get(&mut tx, room.id, message.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut deleted = views(&mut tx, scope.account_id, vec![row]).await?;
+    tx.commit().await?;
+    if let Some(note) = note {
+        events::announce(&state, note);
+    }
+    Ok(ApiJson(deleted.remove(0)))
+}
