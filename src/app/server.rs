@@ -214,10 +214,16 @@ pub async fn serve(
 /// more than 30 days ago.
 async fn housekeeping(state: AppState, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
-    loop {
+    for minute in 0u64.. {
         tokio::select! {
             _ = tick.tick() => {},
             () = shutdown.cancelled() => return,
+        }
+        // Hourly, from the first minute.
+        if minute % 60 == 0
+            && let Err(err) = chat::retention::apply_all(&state.db).await
+        {
+            tracing::warn!(error = %err, "applying chat retention failed");
         }
         state.rate_limits.forget_idle();
         if let Err(err) = state.installations.reload(&state.db).await {

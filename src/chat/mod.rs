@@ -9,6 +9,7 @@ mod members;
 mod messages;
 mod moderation;
 mod personal;
+pub mod retention;
 mod routes;
 pub mod store;
 pub mod team_rooms;
@@ -34,6 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(moderation::router())
         .merge(personal::router())
         .merge(messages::router())
+        .merge(retention::router())
 }
 
 /// Refuses the chat to accounts whose plan does not include it.

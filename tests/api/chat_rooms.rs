@@ -481,3 +481,123 @@ async fn a_team_room_follows_its_teams_people() {
         .await;
     assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn retention_removes_whole_old_threads_and_is_audited() {
+    let app = TestApp::spawn().await;
+    let t = tenant(&app).await;
+    let settings = t.path("/chat/settings");
+    assert_eq!(
+        app.get(&settings, &t.agent.token).await.body["retention_days"],
+        Value::Null,
+        "kept forever by default"
+    );
+    let days = json!({ "retention_days": 30 });
+    let refused = app.put(&settings, &t.agent.token, days.clone()).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    for bad in [
+        json!({ "retention_days": 0 }),
+        json!({ "retention_days": 99999 }),
+    ] {
+        let out = app.put(&settings, &t.admin.token, bad).await;
+        assert_eq!(out.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let set = app.put(&settings, &t.admin.token, days).await;
+    assert_eq!(set.status, StatusCode::OK, "{:?}", set.body);
+    assert_eq!(audit(&app, &t, "chat.settings_updated").await.len(), 1);
+
+    let room = channel(&app, &t, &t.supervisor, false, &[t.agent.id]).await;
+    let (_, lone) = send(&app, &t, &t.supervisor, room, "old and alone").await;
+    let (_, parent) = send(&app, &t, &t.supervisor, room, "old, answered today").await;
+    let reply = json!({ "body": "today's answer", "client_id": "r", "parent_id": parent["id"] });
+    let replied = app
+        .post(&room_path(&t, room, "/messages"), &t.agent.token, reply)
+        .await;
+    assert_eq!(replied.status, StatusCode::CREATED);
+    // The two top-level messages were written 40 days ago.
+    let now = whatpro_hub::platform::clock::now(); // wall-clock: the messages were just written at the server's real now
+    for id in [&lone["id"], &parent["id"]] {
+        let id: Uuid = id.as_str().unwrap().parse().unwrap();
+        app.age_chat_message(id, now - time::Duration::days(40))
+            .await;
+    }
+
+    let removed = whatpro_hub::chat::retention::apply(&app.state.db, t.id, 30, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        removed, 1,
+        "the lone message; the answered one keeps its thread"
+    );
+    let page = app
+        .get(&room_path(&t, room, "/messages"), &t.agent.token)
+        .await;
+    let items = page.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id"], parent["id"]);
+    assert_eq!(items[0]["deleted"], true, "its text is gone all the same");
+    assert_eq!(items[0]["body"], "");
+    assert_eq!(items[0]["reply_count"], 1);
+    let entries = audit(&app, &t, "chat.retention_applied").await;
+    assert_eq!(entries.len(), 1);
+
+    // Once its reply is old too, the whole thread goes.
+    let later = now + time::Duration::days(31);
+    let removed = whatpro_hub::chat::retention::apply(&app.state.db, t.id, 30, later)
+        .await
+        .unwrap();
+    assert_eq!(removed, 2);
+    let page = app
+        .get(&room_path(&t, room, "/messages"), &t.agent.token)
+        .await;
+    assert!(page.body["items"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn erasing_a_persons_messages_leaves_tombstones_in_their_threads() {
+    let app = TestApp::spawn().await;
+    let t = tenant(&app).await;
+    let room = channel(&app, &t, &t.supervisor, false, &[t.agent.id]).await;
+    let (_, question) = send(&app, &t, &t.agent, room, "my phone is +55 11 9999-9999").await;
+    let reply = json!({ "body": "noted", "client_id": "r", "parent_id": question["id"] });
+    app.post(
+        &room_path(&t, room, "/messages"),
+        &t.supervisor.token,
+        reply,
+    )
+    .await;
+    let (_, other) = send(&app, &t, &t.supervisor, room, "general news").await;
+    let react = t.path(&format!(
+        "/chat/rooms/{room}/messages/{}/reactions/%F0%9F%91%8D",
+        other["id"].as_str().unwrap()
+    ));
+    app.put(&react, &t.agent.token, json!({})).await;
+
+    let erase = t.path("/chat/erasures");
+    let body = json!({ "user_id": t.agent.id });
+    let refused = app.post(&erase, &t.supervisor.token, body.clone()).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let erased = app.post(&erase, &t.admin.token, body).await;
+    assert_eq!(erased.status, StatusCode::OK, "{:?}", erased.body);
+    assert_eq!(erased.body["messages_erased"], 1);
+    assert_eq!(erased.body["reactions_removed"], 1);
+    let stranger = json!({ "user_id": Uuid::new_v4() });
+    let unknown = app.post(&erase, &t.admin.token, stranger).await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let page = app
+        .get(&room_path(&t, room, "/messages"), &t.supervisor.token)
+        .await;
+    let items = page.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "the erased message keeps its place");
+    assert_eq!(items[0]["deleted"], true);
+    assert_eq!(items[0]["body"], "");
+    assert_eq!(items[0]["reply_count"], 1, "its thread keeps its shape");
+    assert_eq!(items[1]["reactions"], json!([]));
+    let entries = audit(&app, &t, "chat.user_erased").await;
+    assert_eq!(entries.len(), 1);
+    assert!(
+        !entries[0].to_string().contains("9999-9999"),
+        "the audit log keeps no erased text"
+    );
+}

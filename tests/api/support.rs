@@ -159,6 +159,14 @@ impl TestApp {
     }
 
     /// An inbox as a Chatwoot sync would record it (enabled), written through the store.
+    /// Makes a chat message (and the thread it starts) look written at `at`.
+    pub async fn age_chat_message(&self, id: Uuid, at: time::OffsetDateTime) {
+        let mut tx = self.state.db.begin().await.unwrap();
+        let sql = "UPDATE chat_messages SET created_at = $2 WHERE id = $1";
+        whatpro_hub::on_tx!(&mut tx, c => sqlx::query(sql).bind(id).bind(at).execute(c).await.unwrap().rows_affected());
+        tx.commit().await.unwrap();
+    }
+
     pub async fn add_inbox(&self, account_id: Uuid, name: &str) -> Uuid {
         use whatpro_hub::chatwoot::inboxes::{Inbox, store};
         let now = whatpro_hub::platform::clock::now();
