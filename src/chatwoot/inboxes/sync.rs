@@ -258,10 +258,7 @@ pub async fn apply_teams(
         });
     let now = clock::now();
     for team in gone {
-        teams::store::delete(tx, account_id, team.id).await?;
-        // Its chat room is archived; sockets hear of it at the room's next event or when
-        // they resume (the sync runs without the bus).
-        crate::chat::team_rooms::follow(tx, account_id, team.id, now).await?;
+        teams::delete(tx, account_id, team.id, now).await?;
         counts.removed += 1;
     }
     for r in remote {

@@ -215,6 +215,19 @@ async fn update_team(
     Ok(ApiJson(after))
 }
 
+/// Deletes a team, its memberships, and archives its chat room. Answers the room's events
+/// to announce after commit (a caller without the bus leaves them to the sockets' next
+/// resume).
+pub async fn delete(
+    tx: &mut crate::platform::db::Tx,
+    account_id: Uuid,
+    team_id: Uuid,
+    now: OffsetDateTime,
+) -> AppResult<Vec<crate::realtime::RoomNote>> {
+    store::delete(tx, account_id, team_id).await?;
+    chat::team_rooms::follow(tx, account_id, team_id, now).await
+}
+
 /// Deletes a team and its memberships (supervisors and admins).
 #[utoipa::path(delete, path = "/api/v1/accounts/{accountId}/teams/{teamId}", tag = "teams",
     params(("accountId" = Uuid, Path), ("teamId" = Uuid, Path)),
@@ -232,14 +245,13 @@ async fn delete_team(
     let before = store::get(&mut tx, scope.account_id, team_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    store::delete(&mut tx, scope.account_id, team_id).await?;
+    let notes = delete(&mut tx, scope.account_id, team_id, clock::now()).await?;
     audit::record(
         &mut tx,
         AuditEntry::new(&scope, "team.deleted", "team", team_id)
             .changes(Some(&before), None::<&Team>),
     )
     .await?;
-    let notes = chat::team_rooms::follow(&mut tx, scope.account_id, team_id, clock::now()).await?;
     tx.commit().await?;
     chat::events::announce_all(&state, notes);
     Ok(StatusCode::NO_CONTENT)
