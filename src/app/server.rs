@@ -59,8 +59,9 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     api_routes().split_for_parts().1
 }
 
-/// Paths Chatwoot's page calls from its own origin (the dashboard script).
-const EMBEDDING_PATHS: [&str; 2] = ["/api/v1/instance-tokens", "/api/v1/platform-app/config"];
+/// Paths Chatwoot's page calls from its own origin (the dashboard script: tokens, its
+/// config and the chat badge).
+const EMBEDDING_PATHS: [&str; 2] = ["/api/v1/instance-tokens", "/api/v1/platform-app/"];
 
 /// `CORS_ORIGINS` may call everything; a Chatwoot dashboard origin only what the dashboard
 /// script needs.

@@ -108,8 +108,12 @@ pub async fn frames(db: &Db, notes: &[RoomNote]) -> AppResult<Vec<RoomFrame>> {
 /// What a socket that resumes a room is sent.
 #[derive(Debug)]
 pub enum Replay {
-    /// The missed frames, in order, and the number of the last one (`after` when none).
-    Missed { frames: Vec<String>, last: i64 },
+    /// The missed frames with their numbers, in order, and the number of the last one
+    /// (`after` when none).
+    Missed {
+        frames: Vec<(i64, String)>,
+        last: i64,
+    },
     /// Too much was missed: one `resync` frame carrying the room's current number.
     TooFar { frame: String, last: i64 },
     /// The person is not in the room (any more): one `room.removed` frame.
@@ -151,7 +155,7 @@ pub async fn replay(
         last = event.seq;
         if let Some((text, removed)) = render(db, account_id, event).await? {
             let mine = removed.filter(|_| event.user_id == Some(user_id));
-            frames.push(mine.unwrap_or(text));
+            frames.push((event.seq, mine.unwrap_or(text)));
         }
     }
     Ok(Replay::Missed { frames, last })

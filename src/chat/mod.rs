@@ -3,6 +3,7 @@
 //! harmless, and a read marker per member. The whole module answers 403 `feature_disabled`
 //! when the plan turns `internal_chat_enabled` off.
 
+mod badge;
 pub mod events;
 pub mod live;
 mod members;
@@ -36,6 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(personal::router())
         .merge(messages::router())
         .merge(retention::router())
+        .merge(badge::router())
 }
 
 /// Refuses the chat to accounts whose plan does not include it.
@@ -101,4 +103,16 @@ pub struct Unread {
     pub unread_mentions: i64,
     /// Rooms with at least one unread message.
     pub rooms: i64,
+}
+
+impl From<(i64, i64, i64)> for Unread {
+    /// From `store::unread`'s (unread messages, rooms with some, unread mentions).
+    fn from((unread_count, rooms, unread_mentions): (i64, i64, i64)) -> Unread {
+        Unread {
+            count: unread_count,
+            unread_count,
+            unread_mentions,
+            rooms,
+        }
+    }
 }

@@ -355,14 +355,9 @@ async fn mark_read(
         (status = 404, body = Problem)))]
 async fn unread(State(state): State<AppState>, scope: AccountScope) -> AppResult<ApiJson<Unread>> {
     ensure_enabled(&state.db, &state, &scope).await?;
-    let (unread_count, rooms, unread_mentions) = match viewer(&scope) {
+    let totals = match viewer(&scope) {
         Some(user) => store::unread(&state.db, scope.account_id, user).await?,
         None => (0, 0, 0),
     };
-    Ok(ApiJson(Unread {
-        count: unread_count,
-        unread_count,
-        unread_mentions,
-        rooms,
-    }))
+    Ok(ApiJson(Unread::from(totals)))
 }

@@ -135,6 +135,7 @@ async fn serve(state: AppState, grant: Grant, socket: WebSocket) {
         grant,
         socket,
         delivered: HashMap::new(),
+        sent_live: HashMap::new(),
         heard: Instant::now(),
         typed: None,
     };
@@ -178,6 +179,9 @@ struct Session {
     notes: broadcast::Receiver<Arc<Note>>,
     /// The last event number sent per room.
     delivered: HashMap<Uuid, i64>,
+    /// Numbers sent live for rooms the client has not resumed yet: a resume that follows
+    /// replays around them, so a frame that beat the resume is not sent twice.
+    sent_live: HashMap<Uuid, Vec<i64>>,
     /// When the client was last heard from.
     heard: Instant,
     /// The room and time of the last typing note passed on.
@@ -246,6 +250,9 @@ impl Session {
         let Some(seq) = frame.seq else {
             return self.send_bytes(text).await;
         };
+        if !self.delivered.contains_key(&frame.room_id) {
+            self.sent_live.entry(frame.room_id).or_default();
+        }
         match self.delivered.get(&frame.room_id).copied() {
             Some(sent) if seq <= sent => return Ok(()),
             // A number was skipped (its announcement is late or lost): fetch it first.
@@ -265,6 +272,9 @@ impl Session {
             self.delivered.remove(&frame.room_id);
         } else {
             self.delivered.insert(frame.room_id, seq);
+        }
+        if let Some(sent) = self.sent_live.get_mut(&frame.room_id) {
+            sent.push(seq);
         }
         self.send_bytes(text).await
     }
@@ -293,7 +303,15 @@ impl Session {
             }
             ClientFrame::Resume { rooms } => {
                 for (room_id, after) in rooms {
-                    self.replay(room_id, after.max(0), None).await?;
+                    // What was sent live before the resume came is not sent again.
+                    let skip = self.sent_live.remove(&room_id).unwrap_or_default();
+                    let last = self.delivered.get(&room_id).copied();
+                    self.replay_skipping(room_id, after.max(0), None, &skip)
+                        .await?;
+                    if let Some(last) = last {
+                        let at = self.delivered.entry(room_id).or_insert(last);
+                        *at = (*at).max(last);
+                    }
                 }
                 Ok(())
             }
@@ -318,6 +336,17 @@ impl Session {
 
     /// Sends the room's events after `after` (to `upto`) from the database.
     async fn replay(&mut self, room_id: Uuid, after: i64, upto: Option<i64>) -> Result<(), Stop> {
+        self.replay_skipping(room_id, after, upto, &[]).await
+    }
+
+    /// [`Session::replay`], leaving out the numbers in `skip` (already sent).
+    async fn replay_skipping(
+        &mut self,
+        room_id: Uuid,
+        after: i64,
+        upto: Option<i64>,
+        skip: &[i64],
+    ) -> Result<(), Stop> {
         let (account_id, user_id) = (self.grant.account_id, self.grant.user_id);
         let replay = live::replay(&self.state.db, account_id, user_id, room_id, after, upto)
             .await
@@ -328,8 +357,10 @@ impl Session {
         match replay {
             Replay::Missed { frames, last } => {
                 self.delivered.insert(room_id, last);
-                for frame in frames {
-                    self.send(frame).await?;
+                for (seq, frame) in frames {
+                    if !skip.contains(&seq) {
+                        self.send(frame).await?;
+                    }
                 }
                 Ok(())
             }

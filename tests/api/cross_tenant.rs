@@ -89,6 +89,11 @@ const UNSCOPED: &[(&str, &str, &str)] = &[
         "authenticated only by an instance token, which names its one account and origin (sessions and API keys get 401); covered by tests/api/embedding.rs",
     ),
     (
+        "GET",
+        "/api/v1/platform-app/chat/unread",
+        "authenticated only by an instance token, which names its one account, person and origin; answers that person's own totals (tests/api/embedding.rs)",
+    ),
+    (
         "POST",
         "/api/v1/webhooks/chatwoot/{accountId}",
         "public: authenticated by the account's Chatwoot webhook signature, never a bearer token; covered by tests/api/embedding.rs",

@@ -175,6 +175,18 @@ async fn validate_and_config_answer_only_the_tokens_origin() {
         .map(|m| m["key"].as_str().unwrap())
         .collect();
     assert_eq!(keys, ["kanban", "chat"]);
+    // The Team chat entry's badge reads the token holder's own unread totals.
+    let badge_url = config.body["menu"][1]["unread_count_url"].as_str().unwrap();
+    let badge_path = badge_url
+        .strip_prefix(app.state.config.public_url.as_str())
+        .unwrap();
+    assert_eq!(badge_path, "/api/v1/platform-app/chat/unread");
+    let badge = bearer(&app, badge_path, &token, &origin).await;
+    assert_eq!(badge.status, StatusCode::OK, "{:?}", badge.body);
+    assert_eq!(badge.body["count"], 0);
+    bearer(&app, badge_path, &token, "https://evil.example")
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "invalid_token");
     assert!(
         config.body["menu"][0]["url"]
             .as_str()
@@ -304,6 +316,11 @@ async fn chatwoot_origins_may_call_only_the_embedding_endpoints() {
     let allowed = preflight("/api/v1/instance-tokens", sim.base_url()).await;
     assert_eq!(
         allowed.headers()["access-control-allow-origin"],
+        sim.base_url().as_str()
+    );
+    let badge = preflight("/api/v1/platform-app/chat/unread", sim.base_url()).await;
+    assert_eq!(
+        badge.headers()["access-control-allow-origin"],
         sim.base_url().as_str()
     );
     let other_path = preflight("/api/v1/accounts", sim.base_url()).await;

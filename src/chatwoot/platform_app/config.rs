@@ -61,6 +61,35 @@ pub struct PlatformAppConfig {
     pub allowed_origins: Vec<String>,
 }
 
+/// Whom the dashboard script's instance token speaks for: an active account and an active
+/// member of it (401 without a usable token, from another origin included; 404 otherwise).
+pub async fn token_holder(
+    state: &AppState,
+    headers: &HeaderMap,
+    authentication: Option<Extension<Authentication>>,
+) -> AppResult<(accounts::Account, users::Member)> {
+    let Some(Extension(Authentication::InstanceToken { hash })) = authentication else {
+        return Err(AppError::Unauthorized {
+            code: "unauthenticated",
+            message: "Send the instance token as `Authorization: Bearer wphi_…`.",
+        });
+    };
+    let origin = request_origin(headers)?;
+    let row = instance_tokens::store::find(&state.db, &hash)
+        .await?
+        .filter(|row| instance_tokens::is_usable(row, origin))
+        .ok_or_else(invalid_token)?;
+    let account = accounts::store::get(&state.db, row.account_id)
+        .await?
+        .filter(|a| a.status == "active")
+        .ok_or(AppError::NotFound)?;
+    let member = users::store::get(&state.db, row.account_id, row.user_id)
+        .await?
+        .filter(|m| m.active)
+        .ok_or(AppError::NotFound)?;
+    Ok((account, member))
+}
+
 /// What the dashboard script needs for this account and user.
 #[utoipa::path(get, path = "/api/v1/platform-app/config", tag = "chatwoot",
     responses((status = 200, body = PlatformAppConfig), (status = 401, body = Problem),
@@ -70,26 +99,8 @@ async fn config(
     headers: HeaderMap,
     authentication: Option<Extension<Authentication>>,
 ) -> AppResult<ApiJson<PlatformAppConfig>> {
-    let Some(Extension(Authentication::InstanceToken { hash })) = authentication else {
-        return Err(AppError::Unauthorized {
-            code: "unauthenticated",
-            message: "Send the instance token as `Authorization: Bearer wphi_…`.",
-        });
-    };
-    let origin = request_origin(&headers)?;
-    let row = instance_tokens::store::find(&state.db, &hash)
-        .await?
-        .filter(|row| instance_tokens::is_usable(row, origin))
-        .ok_or_else(invalid_token)?;
-    let (account_id, user_id) = (row.account_id, row.user_id);
-    let account = accounts::store::get(&state.db, account_id)
-        .await?
-        .filter(|a| a.status == "active")
-        .ok_or(AppError::NotFound)?;
-    let member = users::store::get(&state.db, account_id, user_id)
-        .await?
-        .filter(|m| m.active)
-        .ok_or(AppError::NotFound)?;
+    let (account, member) = token_holder(&state, &headers, authentication).await?;
+    let account_id = account.id;
     let features =
         entitlements::store::effective(&state.db, &state.config.plan_defaults, account_id)
             .await?
@@ -106,12 +117,11 @@ async fn config(
         });
     }
     if features.internal_chat_enabled {
-        // The team chat has no unread counts until it exists (a later issue).
         menu.push(MenuEntry {
             key: "chat",
             label: "Team chat",
             url: format!("{base}/embedded/chat"),
-            unread_count_url: Some(None),
+            unread_count_url: Some(Some(format!("{base}/api/v1/platform-app/chat/unread"))),
         });
     }
     let allowed_origins = account

@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::state::AppState;
 
-pub use config::SCRIPT_VERSION;
+pub use config::{SCRIPT_VERSION, token_holder};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
