@@ -12,6 +12,7 @@ mod moderation;
 mod personal;
 pub mod retention;
 mod routes;
+mod search;
 pub mod store;
 pub mod team_rooms;
 
@@ -38,6 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(messages::router())
         .merge(retention::router())
         .merge(badge::router())
+        .merge(search::router())
 }
 
 /// Refuses the chat to accounts whose plan does not include it.

@@ -10,6 +10,7 @@ mod chat;
 mod chat_live;
 mod chat_messages;
 mod chat_rooms;
+mod chat_search;
 mod cross_tenant;
 mod embedding;
 mod entitlements;
