@@ -1,0 +1,154 @@
+/**
+ * The team chat of one account (docs/chat.md): rooms (direct rooms and channels), their
+ * messages paged by `seq`, read markers, members, reactions and threads, under
+ * `/accounts/{accountId}/chat/`. The hub grows this API slice by slice, so every field
+ * that came later is optional here and the UI does without it.
+ */
+import { api } from './client'
+import { realtimeApi } from './realtime'
+import type { Member } from './kanban'
+import type { Page } from './types'
+
+export type RoomKind = 'direct' | 'channel' | 'team'
+export type RoomRole = 'owner' | 'moderator' | 'member'
+
+export interface Room {
+  id: string
+  kind: RoomKind | (string & {})
+  /** A channel's name; null for a direct room. */
+  name: string | null
+  topic: string
+  private: boolean
+  team_id: string | null
+  member_ids: string[]
+  /** The seq of the room's latest message (0 before the first). */
+  last_seq: number
+  /** Everything that happened in the room; realtime frames carry it. */
+  event_seq?: number
+  unread_count: number
+  unread_mentions: number
+  archived: boolean
+  /** The caller's role; null when they are not in the room (a public channel). */
+  role?: RoomRole | null
+  muted?: boolean
+  last_message_at?: string | null
+  /** The caller's read marker, when the hub sends it. */
+  last_read_seq?: number
+}
+
+export interface Reaction {
+  emoji: string
+  count: number
+  user_ids: string[]
+}
+
+export interface Message {
+  id: string
+  room_id: string
+  seq: number
+  author_id: string | null
+  /** Markdown source; a person is `<@USER_ID>`, everyone `@room`. Empty once deleted. */
+  body: string
+  /** The body rendered and sanitised by the hub; the only HTML the UI ever shows. */
+  html?: string | null
+  client_id: string
+  parent_id: string | null
+  reply_count: number
+  last_reply_at?: string | null
+  reactions: Reaction[]
+  mentions: string[]
+  mentions_room?: boolean
+  edited_at: string | null
+  deleted: boolean
+  created_at: string
+}
+
+export interface MessagePage {
+  items: Message[]
+  has_more: boolean
+  has_older?: boolean
+  has_newer?: boolean
+}
+
+export interface MessageQuery {
+  before?: number
+  after?: number
+  limit?: number
+  around?: string
+  parent_id?: string
+}
+
+export interface NewRoom {
+  kind: RoomKind
+  name?: string
+  topic?: string
+  private?: boolean
+  member_ids: string[]
+}
+
+export interface UnreadTotals {
+  count: number
+  unread_count: number
+  unread_mentions: number
+  rooms: number
+}
+
+export type { Member as ChatUser }
+
+const id = encodeURIComponent
+
+export function chatApi(accountId: string) {
+  const account = `/accounts/${id(accountId)}`
+  const chat = `${account}/chat`
+  const room = (roomId: string) => `${chat}/rooms/${id(roomId)}`
+  const message = (roomId: string, messageId: string) => `${room(roomId)}/messages/${id(messageId)}`
+  return {
+    rooms: () => api.get<Room[]>(`${chat}/rooms`),
+    room: (roomId: string) => api.get<Room>(room(roomId)),
+    /** 201 a new room; 200 the direct room these people already have. */
+    createRoom: (body: NewRoom) => api.post<Room>(`${chat}/rooms`, body),
+    updateRoom: (roomId: string, body: { name?: string; topic?: string }) => api.patch<Room>(room(roomId), body),
+    archive: (roomId: string) => api.post<Room>(`${room(roomId)}/archive`, {}),
+    unarchive: (roomId: string) => api.post<Room>(`${room(roomId)}/unarchive`, {}),
+    mute: (roomId: string, muted: boolean) => api.put<Room>(`${room(roomId)}/mute`, { muted }),
+    markRead: (roomId: string, seq: number) => api.post<Room>(`${room(roomId)}/read`, { seq }),
+    markUnread: (roomId: string, seq: number) => api.post<Room>(`${room(roomId)}/unread`, { seq }),
+    addMembers: (roomId: string, userIds: string[]) =>
+      api.post<Room>(`${room(roomId)}/members`, { user_ids: userIds }),
+    removeMember: (roomId: string, userId: string) =>
+      api.delete<Room | undefined>(`${room(roomId)}/members/${id(userId)}`),
+    unread: () => api.get<UnreadTotals>(`${chat}/unread`),
+    messages: (roomId: string, query: MessageQuery = {}) => {
+      const params = new URLSearchParams()
+      for (const [key, value] of Object.entries(query)) {
+        if (value !== undefined && value !== null && value !== '') params.set(key, String(value))
+      }
+      const text = params.toString()
+      const suffix = text ? `?${text}` : ''
+      return api.get<MessagePage>(`${room(roomId)}/messages${suffix}`)
+    },
+    /** 201 the first time, 200 with the stored message when `client_id` was sent before. */
+    send: (roomId: string, body: { body: string; client_id: string; parent_id?: string | null }) => {
+      const payload: Record<string, unknown> = { body: body.body, client_id: body.client_id }
+      if (body.parent_id) payload.parent_id = body.parent_id
+      return api.post<Message>(`${room(roomId)}/messages`, payload)
+    },
+    edit: (roomId: string, messageId: string, body: string) =>
+      api.patch<Message>(message(roomId, messageId), { body }),
+    remove: (roomId: string, messageId: string) => api.delete<Message | undefined>(message(roomId, messageId)),
+    react: (roomId: string, messageId: string, emoji: string) =>
+      api.put<Message>(`${message(roomId, messageId)}/reactions/${id(emoji)}`, {}),
+    unreact: (roomId: string, messageId: string, emoji: string) =>
+      api.delete<Message>(`${message(roomId, messageId)}/reactions/${id(emoji)}`),
+    /** The account's active people, a page at a time (the directory of names and avatars). */
+    users: (cursor: string | null = null, limit = 200) => {
+      const query = new URLSearchParams({ active: 'true', limit: String(limit) })
+      if (cursor) query.set('cursor', cursor)
+      return api.get<Page<Member>>(`${account}/users?${query}`)
+    },
+    /** A one-use ticket for the realtime WebSocket (and the SSE stream). */
+    realtimeTicket: realtimeApi(accountId).realtimeTicket,
+  }
+}
+
+export type ChatApi = ReturnType<typeof chatApi>

@@ -1,0 +1,185 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { FakeWebSocket } from '../test/fakeWebSocket'
+import { ChatSocket, MAX_DELAY_MS, socketDelay, socketUrl, type ChatFrame } from './socket'
+
+let frames: ChatFrame[]
+let statuses: string[]
+let tickets: number
+
+function connect(options: Partial<ConstructorParameters<typeof ChatSocket>[0]> = {}) {
+  const socket = new ChatSocket({
+    ticket: async () => `t${++tickets}`,
+    url: (ticket) => `ws://hub.test/api/v1/realtime/ws?ticket=${ticket}`,
+    onFrame: (frame) => frames.push(frame),
+    onStatus: (status) => statuses.push(status),
+    WebSocket: FakeWebSocket,
+    delay: (attempt) => attempt * 1000,
+    ...options,
+  })
+  socket.start()
+  return socket
+}
+
+beforeEach(() => {
+  vi.useFakeTimers()
+  FakeWebSocket.reset()
+  frames = []
+  statuses = []
+  tickets = 0
+})
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+describe('ChatSocket', () => {
+  it('opens with a fresh ticket and resumes every room from its last event_seq', async () => {
+    const socket = connect()
+    socket.note('room-a', 57)
+    socket.note('room-b', 3)
+    socket.note('room-a', 40) // never backwards
+    await vi.waitFor(() => expect(FakeWebSocket.opened).toHaveLength(1))
+    const ws = FakeWebSocket.last()
+    expect(ws.url).toBe('ws://hub.test/api/v1/realtime/ws?ticket=t1')
+    ws.open()
+    expect(ws.sent).toEqual([{ type: 'resume', rooms: { 'room-a': 57, 'room-b': 3 } }])
+    ws.frame('ready', null, null, { user_id: 'me', account_id: 'acc' })
+    expect(statuses).toEqual(['connecting', 'live'])
+    expect(frames.map((f) => f.type)).toEqual(['ready'])
+    socket.close()
+    expect(ws.closedWith).toBe(1000)
+  })
+
+  it('hands on each room frame once, by (room_id, seq)', async () => {
+    const socket = connect()
+    socket.note('room-a', 5)
+    await vi.waitFor(() => expect(FakeWebSocket.opened).toHaveLength(1))
+    const ws = FakeWebSocket.last()
+    ws.open()
+    ws.frame('ready')
+    ws.frame('message.created', 'room-a', 5, { id: 'old' }) // already in the page
+    ws.frame('message.created', 'room-a', 6, { id: 'm6' })
+    ws.frame('message.created', 'room-a', 6, { id: 'm6' }) // replayed
+    ws.frame('message.updated', 'room-b', 1, { id: 'b1' })
+    ws.frame('typing', 'room-a', null, { user_id: 'ana' })
+    ws.frame('typing', 'room-a', null, { user_id: 'ana' }) // ephemeral: not de-duplicated
+    ws.frame('message.created', 'room-a', 7, { id: 'm7' })
+    ws.onmessage?.({ data: 'not json' } as MessageEvent)
+    expect(frames.map((f) => `${f.type}:${f.room_id ?? ''}:${f.seq ?? ''}`)).toEqual([
+      'ready::',
+      'message.created:room-a:6',
+      'message.updated:room-b:1',
+      'typing:room-a:',
+      'typing:room-a:',
+      'message.created:room-a:7',
+    ])
+    expect(socket.positions()).toEqual({ 'room-a': 7, 'room-b': 1 })
+    socket.close()
+  })
+
+  it('reconnects with backoff and a new ticket, resuming after what it saw', async () => {
+    const socket = connect()
+    socket.note('room-a', 1)
+    await vi.waitFor(() => expect(FakeWebSocket.opened).toHaveLength(1))
+    const first = FakeWebSocket.last()
+    first.open()
+    first.frame('ready')
+    first.frame('message.created', 'room-a', 2, { id: 'm2' })
+    first.drop()
+    expect(statuses.at(-1)).toBe('offline')
+    await vi.advanceTimersByTimeAsync(999)
+    expect(FakeWebSocket.opened).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(FakeWebSocket.opened).toHaveLength(2)
+    const second = FakeWebSocket.last()
+    expect(second.url).toContain('ticket=t2')
+    // It fails before it is ready: the next wait is longer.
+    second.drop()
+    await vi.advanceTimersByTimeAsync(1999)
+    expect(FakeWebSocket.opened).toHaveLength(2)
+    await vi.advanceTimersByTimeAsync(1)
+    const third = FakeWebSocket.last()
+    expect(third.url).toContain('ticket=t3')
+    third.open()
+    expect(third.sent).toEqual([{ type: 'resume', rooms: { 'room-a': 2 } }])
+    third.frame('ready')
+    // Ready resets the backoff.
+    third.frame('end', null, null, { code: 'session_ended' })
+    third.drop(1000)
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(FakeWebSocket.opened).toHaveLength(4)
+    socket.close()
+  })
+
+  it('retries when the ticket cannot be had, and stops for good on close', async () => {
+    let fail = true
+    const socket = connect({
+      ticket: async () => {
+        if (fail) throw new Error('offline')
+        return 'ok'
+      },
+    })
+    await vi.advanceTimersByTimeAsync(0)
+    expect(FakeWebSocket.opened).toHaveLength(0)
+    fail = false
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(FakeWebSocket.opened).toHaveLength(1)
+    socket.close()
+    FakeWebSocket.last().drop()
+    await vi.advanceTimersByTimeAsync(120_000)
+    expect(FakeWebSocket.opened).toHaveLength(1)
+  })
+
+  it('sends typing at most every three seconds per room, only while live', async () => {
+    vi.setSystemTime(new Date('2026-11-28T14:00:00Z'))
+    const socket = connect()
+    await vi.waitFor(() => expect(FakeWebSocket.opened).toHaveLength(1))
+    const ws = FakeWebSocket.last()
+    expect(socket.typing('room-a')).toBe(false) // not open yet
+    ws.open()
+    ws.frame('ready')
+    expect(socket.typing('room-a')).toBe(true)
+    expect(socket.typing('room-a')).toBe(false)
+    expect(socket.typing('room-b')).toBe(true)
+    vi.advanceTimersByTime(3000)
+    expect(socket.typing('room-a')).toBe(true)
+    expect(ws.sent.slice(1)).toEqual([
+      { type: 'typing', room_id: 'room-a' },
+      { type: 'typing', room_id: 'room-b' },
+      { type: 'typing', room_id: 'room-a' },
+    ])
+    socket.close()
+  })
+
+  it('forgets a room it was removed from', async () => {
+    const socket = connect()
+    socket.note('room-a', 3)
+    await vi.waitFor(() => expect(FakeWebSocket.opened).toHaveLength(1))
+    const ws = FakeWebSocket.last()
+    ws.open()
+    ws.frame('room.removed', 'room-a', 4)
+    expect(frames.map((f) => f.type)).toEqual(['room.removed'])
+    expect(socket.positions()).toEqual({})
+    socket.close()
+  })
+})
+
+describe('socketDelay', () => {
+  it('doubles from 1 s to 60 s, with ±25 % jitter', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 10].map((n) => socketDelay(n, () => 0.5))).toEqual([
+      1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000,
+    ])
+    expect(socketDelay(1, () => 0)).toBe(750)
+    expect(socketDelay(1, () => 1)).toBe(1250)
+    expect(socketDelay(20, () => 1)).toBe(MAX_DELAY_MS)
+  })
+})
+
+describe('socketUrl', () => {
+  it('turns the API base into a ws or wss URL with the ticket', () => {
+    expect(socketUrl('/api/v1', 'a b', { href: 'http://hub.test/chat' })).toBe('ws://hub.test/api/v1/realtime/ws?ticket=a+b')
+    expect(socketUrl('/hub/api/v1', 'x', { href: 'https://hub.test/hub/embedded/chat' })).toBe(
+      'wss://hub.test/hub/api/v1/realtime/ws?ticket=x',
+    )
+  })
+})
