@@ -53,6 +53,8 @@ declare module 'vue-router' {
     embedded?: boolean
     /** An embedded page that renders without a hub session (it shows Chatwoot's data). */
     sessionOptional?: boolean
+    /** The page fills the content area edge to edge and scrolls its own panes (the chat). */
+    flush?: boolean
   }
 }
 
@@ -74,7 +76,7 @@ export const routes: RouteRecordRaw[] = [
     path: '/chat',
     name: 'chat',
     component: ChatPage,
-    meta: { title: 'Team chat', feature: 'internal_chat_enabled' },
+    meta: { title: 'Team chat', feature: 'internal_chat_enabled', flush: true },
   },
   {
     path: '/not-available',
@@ -148,7 +150,7 @@ export const routes: RouteRecordRaw[] = [
         path: 'chat',
         name: 'embedded-chat',
         component: ChatPage,
-        meta: { title: 'Team chat', feature: 'internal_chat_enabled' },
+        meta: { title: 'Team chat', feature: 'internal_chat_enabled', flush: true },
       },
       {
         path: 'conversation',
