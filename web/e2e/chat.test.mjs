@@ -1,0 +1,118 @@
+// End-to-end: the team chat between two people of one account, each in a browser of their
+// own (the demo's administrator and agent). One opens a channel and a direct message, both
+// write, and each sees what the other wrote — through the realtime socket when the hub has
+// it, otherwise through the page's reads (on opening a room, after sending, and every few
+// seconds while the tab is visible).
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { DEMO_ADMIN_TOKEN, DEMO_AGENT_TOKEN, startHub } from './hub.mjs'
+import { eventually, expectText, launchBrowser, openPage, screenshots } from './support.mjs'
+
+let hub
+let browser
+
+before(async () => {
+  hub = await startHub({ demo: true })
+  browser = await launchBrowser()
+})
+
+after(async () => {
+  await browser?.close()
+  await hub?.stop()
+})
+
+// A hub without the realtime socket yet refuses the upgrade (404), which Chromium logs;
+// the page then keeps itself current by reading. Nothing else may fail.
+const ALLOW = [/WebSocket connection to '.*\/api\/v1\/realtime\/ws\?ticket=.*' failed/]
+// Long enough for the page's periodic read (15 s) when the socket is not there.
+const SEEN_WITHIN = 25_000
+
+async function openChat(token) {
+  const opened = await openPage(browser, hub.url, '/chat', { signInWith: token, allowConsole: ALLOW })
+  await opened.page.getByTestId('chat-page').waitFor()
+  await opened.page.getByTestId('room-list').waitFor()
+  return opened
+}
+
+const room = (page, name) => page.getByTestId('room-item').filter({ has: page.locator('.name', { hasText: name }) })
+const message = (page, body) => page.getByTestId('message-body').filter({ hasText: body })
+
+async function send(page, text) {
+  const input = page.getByTestId('room-pane').getByTestId('composer-input')
+  await input.fill(text)
+  await input.press('Enter')
+  await message(page, text).waitFor()
+  // Sent and stored: no longer pending, and the focus stays in the composer.
+  await eventually(() => page.getByTestId('outgoing-message').count(), 0)
+  assert.equal(await input.evaluate((el) => el === document.activeElement), true, 'focus stays in the composer')
+}
+
+describe('team chat', { timeout: 180_000 }, () => {
+  it('two people of one account talk in a channel and a direct message', async () => {
+    const ana = await openChat(DEMO_ADMIN_TOKEN)
+    // The agent signs in once so the directory knows them.
+    const bruno = await openChat(DEMO_AGENT_TOKEN)
+    const brunoName = (await bruno.page.getByTestId('current-user-name').textContent()).trim()
+    const anaName = (await ana.page.getByTestId('current-user-name').textContent()).trim()
+
+    // Ana opens a public channel and writes in it.
+    await ana.page.getByTestId('new-channel').click()
+    await ana.page.getByTestId('channel-name-input').fill('e2e-team')
+    await ana.page.getByTestId('channel-topic-input').fill('Where the e2e test talks')
+    await ana.page.getByTestId('new-channel-submit').click()
+    await expectText(ana.page.getByTestId('room-name'), '#e2e-team')
+    await expectText(ana.page.getByTestId('room-topic'), 'Where the e2e test talks')
+    await send(ana.page, 'Hello from Ana')
+
+    // Bruno finds the channel (public: in everyone's list), reads Ana and answers.
+    await room(bruno.page, 'e2e-team').waitFor({ timeout: SEEN_WITHIN })
+    await room(bruno.page, 'e2e-team').click()
+    await message(bruno.page, 'Hello from Ana').waitFor()
+    await send(bruno.page, 'Hi Ana, Bruno here')
+
+    // Ana sees the answer without doing anything.
+    await message(ana.page, 'Hi Ana, Bruno here').waitFor({ timeout: SEEN_WITHIN })
+    // Both see both messages in the order they were sent, with their authors.
+    for (const page of [ana.page, bruno.page]) {
+      const bodies = await page.getByTestId('room-pane').getByTestId('message-body').allTextContents()
+      assert.deepEqual(bodies.map((b) => b.trim()), ['Hello from Ana', 'Hi Ana, Bruno here'])
+      const authors = await page.getByTestId('room-pane').getByTestId('message-author').allTextContents()
+      assert.deepEqual(authors.map((a) => a.trim()), [anaName, brunoName])
+    }
+
+    // Ana mentions Bruno: the textarea shows the name, the message is stored with the id.
+    const input = ana.page.getByTestId('room-pane').getByTestId('composer-input')
+    await input.fill('')
+    await input.pressSequentially(`ping @${brunoName.slice(0, 3)}`)
+    await ana.page.getByTestId('mention-option').filter({ hasText: brunoName }).waitFor()
+    await input.press('Enter')
+    await eventually(() => input.inputValue(), `ping @${brunoName} `)
+    await input.press('Enter')
+    await message(ana.page, `ping @${brunoName}`).waitFor()
+    await message(bruno.page, `ping @${brunoName}`).waitFor({ timeout: SEEN_WITHIN })
+
+    // Ana writes to Bruno directly; the room shows up in Bruno's list, unread.
+    await ana.page.getByTestId('new-direct').click()
+    await ana.page.getByTestId('person-option').filter({ hasText: brunoName }).locator('input').check()
+    await ana.page.getByTestId('new-direct-submit').click()
+    await expectText(ana.page.getByTestId('room-name'), brunoName)
+    await send(ana.page, 'Just between us')
+    const dm = room(bruno.page, anaName)
+    await dm.waitFor({ timeout: SEEN_WITHIN })
+    await dm.getByTestId('room-unread').waitFor({ timeout: SEEN_WITHIN })
+    await dm.click()
+    await message(bruno.page, 'Just between us').waitFor()
+    // Read: the badge goes.
+    await dm.getByTestId('room-unread').waitFor({ state: 'detached', timeout: SEEN_WITHIN })
+
+    // After a reload each still sees the conversation.
+    await bruno.page.reload()
+    await message(bruno.page, 'Just between us').waitFor()
+    await ana.page.reload()
+    await message(ana.page, 'Just between us').waitFor()
+
+    await screenshots(ana.page, 'chat')
+    await bruno.done()
+    await ana.done()
+  })
+})
