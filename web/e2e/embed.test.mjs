@@ -109,7 +109,8 @@ describe('inside Chatwoot', { timeout: 180_000 }, () => {
   let session
 
   before(async () => {
-    session = await chatwoot()
+    // The team chat's frame opens the realtime socket, which a hub without it refuses.
+    session = await chatwoot({ allowConsole: [/WebSocket connection to '.*\/api\/v1\/realtime\/ws\?ticket=.*' failed/] })
     page = session.page
   })
 
@@ -154,6 +155,16 @@ describe('inside Chatwoot', { timeout: 180_000 }, () => {
     if (SCREENSHOTS) await screenshot(page, 'embedded-kanban-dark')
     await page.evaluate(() => document.body.classList.remove('dark'))
     await frame.locator('body:not(.dark)').waitFor()
+  })
+
+  it('opens the team chat in its frame, on the same session', async () => {
+    await entry(page, 'Team chat').waitFor()
+    await openEntry(page, 'Team chat')
+    const frame = hubFrame(page)
+    await frame.getByTestId('chat-page').waitFor()
+    await frame.getByTestId('room-list').waitFor()
+    assert.equal(await frame.getByTestId('app-shell').count(), 0, 'Chatwoot provides the chrome')
+    assert.equal(await entry(page, 'Team chat').locator('button').getAttribute('aria-current'), 'page')
   })
 
   it('keeps the entry through client-side navigation and shows Chatwoot pages', async () => {
