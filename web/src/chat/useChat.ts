@@ -438,7 +438,9 @@ export function createChat(options: ChatOptions) {
     const room = state.rooms[roomId]
     const current = state.views[roomId]
     if (!room || !current || current.holdRead) return
-    const seq = Math.max(maxSeq(current.items), 0)
+    // Replies take the room's numbers too: the replies on screen count as read.
+    const replies = Object.values(state.threads).flatMap((thread) => thread.items.filter((m) => m.room_id === roomId))
+    const seq = Math.max(maxSeq(current.items), maxSeq(replies), 0)
     if (seq <= (state.readSeq[roomId] ?? 0) && room.unread_count === 0) return
     state.readSeq[roomId] = Math.max(state.readSeq[roomId] ?? 0, seq)
     room.unread_count = Math.max(0, room.last_seq - state.readSeq[roomId]!)

@@ -1,0 +1,199 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { Message, Room } from '../api/chat'
+import { FIXTURE_AT } from '../test/clock'
+import { FakeWebSocket } from '../test/fakeWebSocket'
+import { createChat, type ChatNotification, type ChatOptions } from './useChat'
+
+function room(id: string, fields: Partial<Room> = {}): Room {
+  return {
+    id,
+    kind: 'channel',
+    name: id,
+    topic: '',
+    private: false,
+    team_id: null,
+    member_ids: ['me', 'ana'],
+    last_seq: 2,
+    event_seq: 10,
+    unread_count: 0,
+    unread_mentions: 0,
+    archived: false,
+    role: 'member',
+    muted: false,
+    ...fields,
+  }
+}
+
+function message(roomId: string, seq: number, fields: Partial<Message> = {}): Message {
+  return {
+    id: `${roomId}-m${seq}`,
+    room_id: roomId,
+    seq,
+    author_id: 'ana',
+    body: `message ${seq}`,
+    html: `<p>message ${seq}</p>`,
+    client_id: `c${seq}`,
+    parent_id: null,
+    reply_count: 0,
+    reactions: [],
+    mentions: [],
+    mentions_room: false,
+    edited_at: null,
+    deleted: false,
+    created_at: FIXTURE_AT,
+    ...fields,
+  }
+}
+
+let rooms: Room[]
+let notifications: ChatNotification[]
+let hidden: boolean
+let unreadChanged: number
+
+function fakeApi() {
+  return {
+    rooms: vi.fn(async () => rooms.map((r) => ({ ...r }))),
+    room: vi.fn(async (id: string) => ({ ...rooms.find((r) => r.id === id)! })),
+    createRoom: vi.fn(),
+    archive: vi.fn(),
+    unarchive: vi.fn(),
+    mute: vi.fn(),
+    markRead: vi.fn(async (id: string, seq: number) => ({ ...rooms.find((r) => r.id === id)!, unread_count: 0, last_read_seq: seq })),
+    markUnread: vi.fn(),
+    addMembers: vi.fn(),
+    removeMember: vi.fn(),
+    messages: vi.fn(async (id: string) => ({ items: [message(id, 1), message(id, 2)], has_more: false })),
+    send: vi.fn(),
+    edit: vi.fn(),
+    remove: vi.fn(),
+    react: vi.fn(),
+    unreact: vi.fn(),
+    users: vi.fn(async () => ({ items: [{ id: 'ana', name: 'Ana', email: 'ana@x', avatar_url: null }], next_cursor: null })),
+    realtimeTicket: vi.fn(async () => ({ ticket: 't', expires_in: 60 })),
+    updateRoom: vi.fn(),
+  }
+}
+
+async function started(extra: Partial<ChatOptions> = {}) {
+  const api = fakeApi()
+  const chat = createChat({
+    api: api as unknown as ChatOptions['api'],
+    me: 'me',
+    socketUrl: (ticket) => `ws://hub.test/ws?ticket=${ticket}`,
+    WebSocket: FakeWebSocket,
+    notify: (n) => notifications.push(n),
+    hidden: () => hidden,
+    unreadChanged: () => {
+      unreadChanged += 1
+    },
+    pollMs: 60_000,
+    ...extra,
+  })
+  await chat.start()
+  await vi.waitFor(() => expect(FakeWebSocket.opened).toHaveLength(1))
+  const ws = FakeWebSocket.last()
+  ws.open()
+  ws.frame('ready')
+  return { chat, api, ws }
+}
+
+beforeEach(() => {
+  FakeWebSocket.reset()
+  rooms = [room('general'), room('dm', { kind: 'direct', name: null }), room('quiet', { muted: true, kind: 'direct', name: null })]
+  notifications = []
+  hidden = true
+  unreadChanged = 0
+})
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+describe('createChat', () => {
+  it('resumes each room from the event_seq the list gave', async () => {
+    const { chat, ws } = await started()
+    expect(ws.sent[0]).toEqual({ type: 'resume', rooms: { general: 10, dm: 10, quiet: 10 } })
+    expect(chat.state.connection).toBe('live')
+    chat.stop()
+  })
+
+  it('notifies, in a hidden tab, of direct messages and mentions, never of muted rooms or one’s own', async () => {
+    const { chat, ws } = await started()
+    ws.frame('message.created', 'dm', 11, message('dm', 3, { body: 'hi <@me>' }))
+    ws.frame('message.created', 'general', 11, message('general', 3, { body: 'just chatting' }))
+    ws.frame('message.created', 'general', 12, message('general', 4, { body: 'look <@me>', mentions: ['me'] }))
+    ws.frame('message.created', 'general', 13, message('general', 5, { body: 'all of you', mentions_room: true }))
+    ws.frame('message.created', 'quiet', 11, message('quiet', 3))
+    ws.frame('message.created', 'dm', 12, message('dm', 4, { author_id: 'me' }))
+    expect(notifications.map((n) => [n.title, n.body, n.roomId])).toEqual([
+      ['Ana', 'hi @unknown', 'dm'],
+      ['Ana in #general', 'look @unknown', 'general'],
+      ['Ana in #general', 'all of you', 'general'],
+    ])
+    // Unread counts follow, one's own message excepted.
+    expect(chat.state.rooms.general!.unread_count).toBe(3)
+    expect(chat.state.rooms.general!.unread_mentions).toBe(2)
+    expect(chat.state.rooms.quiet!.unread_count).toBe(1)
+    hidden = false
+    ws.frame('message.created', 'dm', 13, message('dm', 5))
+    expect(notifications).toHaveLength(3)
+    expect(unreadChanged).toBeGreaterThan(0)
+    chat.stop()
+  })
+
+  it('reads the list again for a room it did not know (just added), and forgets a removed one', async () => {
+    const { chat, ws, api } = await started()
+    rooms.push(room('new-dm', { kind: 'direct', name: null, unread_count: 1, last_seq: 1 }))
+    ws.frame('message.created', 'new-dm', 1, message('new-dm', 1))
+    await vi.waitFor(() => expect(chat.state.rooms['new-dm']?.unread_count).toBe(1))
+    expect(api.rooms).toHaveBeenCalledTimes(2)
+    await chat.select('general')
+    ws.frame('room.removed', 'general', 11, {})
+    expect(chat.state.rooms.general).toBeUndefined()
+    expect(chat.state.roomId).toBeNull()
+    chat.stop()
+  })
+
+  it('reloads a room on resync, and everything on a resync without a room', async () => {
+    const { chat, ws, api } = await started()
+    await chat.select('general')
+    expect(api.messages).toHaveBeenCalledTimes(1)
+    ws.frame('resync', 'general', null, {})
+    await vi.waitFor(() => expect(api.messages).toHaveBeenCalledTimes(2))
+    expect(api.room).toHaveBeenCalledWith('general')
+    ws.frame('resync', null, null, {})
+    await vi.waitFor(() => expect(api.rooms).toHaveBeenCalledTimes(2))
+    await vi.waitFor(() => expect(api.messages).toHaveBeenCalledTimes(3))
+    chat.stop()
+  })
+
+  it('marks read once after a pause, up to the latest message on screen', async () => {
+    rooms[0] = room('general', { unread_count: 2 })
+    const { chat, api } = await started()
+    vi.useFakeTimers()
+    await chat.select('general')
+    chat.seen('general')
+    chat.seen('general')
+    chat.seen('general')
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(api.markRead).toHaveBeenCalledTimes(1)
+    expect(api.markRead).toHaveBeenCalledWith('general', 2)
+    expect(chat.state.rooms.general!.unread_count).toBe(0)
+    chat.stop()
+  })
+
+  it('without the socket, reads the rooms and the open room’s new messages every few seconds', async () => {
+    vi.useFakeTimers()
+    const api = fakeApi()
+    const chat = createChat({ api: api as unknown as ChatOptions['api'], me: 'me', hidden: () => false, pollMs: 15_000 })
+    await chat.start()
+    await chat.select('general')
+    rooms[0] = room('general', { last_seq: 3, unread_count: 1 })
+    api.messages.mockImplementation(async (id: string) => ({ items: [message(id, 3)], has_more: false }))
+    await vi.advanceTimersByTimeAsync(15_000)
+    expect(api.rooms).toHaveBeenCalledTimes(2)
+    expect(api.messages).toHaveBeenLastCalledWith('general', { after: 2, limit: 50 })
+    expect(chat.state.views.general!.items.map((m) => m.seq)).toEqual([1, 2, 3])
+    chat.stop()
+  })
+})
