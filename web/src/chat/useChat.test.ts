@@ -182,6 +182,39 @@ describe('createChat', () => {
     chat.stop()
   })
 
+  it('opens at the first unread message even when it is pages back', async () => {
+    rooms[0] = room('general', { last_seq: 120, unread_count: 100 })
+    const { chat, api } = await started()
+    api.messages.mockImplementation(async (id: string, query: { before?: number } = {}) => {
+      const end = (query.before ?? 121) - 1
+      const items = Array.from({ length: 50 }, (_, i) => message(id, end - 49 + i)).filter((m) => m.seq > 0)
+      return { items, has_more: items[0]!.seq > 1 }
+    })
+    await chat.select('general')
+    expect(chat.state.views.general!.dividerAfter).toBe(20)
+    // The latest page (71–120), then one older (21–70), which holds the first unread.
+    expect(chat.state.views.general!.items[0]!.seq).toBe(21)
+    expect(api.messages).toHaveBeenCalledTimes(2)
+    chat.stop()
+  })
+
+  it('reads the room list again when the socket comes back after a break', async () => {
+    vi.useFakeTimers()
+    const { chat, api, ws } = await started({ socketDelay: () => 1000 })
+    expect(api.rooms).toHaveBeenCalledTimes(1)
+    ws.drop()
+    expect(chat.state.connection).toBe('offline')
+    await vi.advanceTimersByTimeAsync(1000)
+    const again = FakeWebSocket.last()
+    expect(again).not.toBe(ws)
+    again.open()
+    again.frame('ready')
+    expect(chat.state.connection).toBe('live')
+    await vi.advanceTimersByTimeAsync(0)
+    expect(api.rooms).toHaveBeenCalledTimes(2)
+    chat.stop()
+  })
+
   it('without the socket, reads the rooms and the open room’s new messages every few seconds', async () => {
     vi.useFakeTimers()
     const api = fakeApi()

@@ -148,6 +148,7 @@ export function createChat(options: ChatOptions) {
   const readTimers = new Map<string, ReturnType<typeof setTimeout>>()
   let noticeTimer: ReturnType<typeof setTimeout> | undefined
   let stopped = false
+  let wasLive = false
 
   function say(text: string) {
     state.notice = text
@@ -310,6 +311,14 @@ export function createChat(options: ChatOptions) {
     current.dividerAfter = room && room.unread_count > 0 ? (state.readSeq[roomId] ?? readMarker(room)) : null
     if (!current.loaded) await loadLatest(roomId)
     else await loadNewer(roomId)
+    // Open at the first unread message even when it lies before the latest page (a few
+    // pages at most; beyond that the divider is above what is loaded).
+    const divider = current.dividerAfter
+    for (let page = 0; page < 3 && divider !== null && current.hasOlder; page++) {
+      const first = current.items[0]?.seq
+      if (first === undefined || first <= divider + 1) break
+      await loadOlder(roomId)
+    }
   }
 
   // ---- threads ----
@@ -704,7 +713,12 @@ export function createChat(options: ChatOptions) {
         delay: options.socketDelay,
         onFrame: applyFrame,
         onStatus: (status) => {
+          const back = status === 'live' && wasLive
+          if (status === 'live') wasLive = true
           state.connection = status
+          // Back after a break: the hub resumes each known room; the list itself (rooms
+          // opened meanwhile) is read again.
+          if (back) void loadRooms()
         },
       })
       for (const room of Object.values(state.rooms)) socket.note(room.id, room.event_seq)
