@@ -148,6 +148,23 @@ describe('Team chat page', () => {
     expect(bodies()).toEqual(['Good morning', 'Hi @Ana Admin, see **this**', 'and <b>that</b>', 'Hello all'])
     expect($('b', byTestId('room-pane')!)).toBeNull()
     expect($('.mention', root)).toBeNull()
+    // What that hub cannot do yet is not offered: reactions, edits, deletes, mute.
+    expect(allByTestId('react-button')).toHaveLength(0)
+    const first = allByTestId('chat-message')[0]!
+    byTestId('message-menu-button', first)!.click()
+    await nextTick()
+    expect(byTestId('edit-message', first)).toBeNull()
+    expect(byTestId('delete-message', first)).toBeNull()
+    expect(byTestId('mark-unread', first)).not.toBeNull()
+    expect(byTestId('room-mute')).toBeNull()
+    const input = composer()
+    key(input, 'ArrowUp')
+    await nextTick()
+    expect(byTestId('editing-bar')).toBeNull()
+    // Sending works as it did.
+    type(input, 'still works')
+    key(input, 'Enter')
+    await vi.waitFor(() => expect(bodies()).toContain('still works'))
   })
 
   it('sends with Enter (a client_id, shown at once), keeps the focus, and Shift+Enter is a new line', async () => {
@@ -328,6 +345,18 @@ describe('Team chat page', () => {
       kind: 'direct',
       member_ids: ['user-3'],
     })
+  })
+
+  it('keeps what was typed in each room while another is open', async () => {
+    await mountAt('/chat', seed)
+    await vi.waitFor(() => expect(allByTestId('chat-message').length).toBe(4))
+    type(composer(), 'half a thought')
+    roomItem('Bruno Agent')!.click()
+    await vi.waitFor(() => expect(text(byTestId('room-name'))).toBe('Bruno Agent'))
+    expect(composer().value).toBe('')
+    roomItem('general')!.click()
+    await vi.waitFor(() => expect(text(byTestId('room-name'))).toBe('#general'))
+    expect(composer().value).toBe('half a thought')
   })
 
   it('mutes and archives the room from its header', async () => {
