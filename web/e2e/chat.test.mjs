@@ -21,14 +21,11 @@ after(async () => {
   await hub?.stop()
 })
 
-// A hub without the realtime socket yet refuses the upgrade (404), which Chromium logs;
-// the page then keeps itself current by reading. Nothing else may fail.
-const ALLOW = [/WebSocket connection to '.*\/api\/v1\/realtime\/ws\?ticket=.*' failed/]
 // Long enough for the page's periodic read (15 s) when the socket is not there.
 const SEEN_WITHIN = 25_000
 
 async function openChat(token) {
-  const opened = await openPage(browser, hub.url, '/chat', { signInWith: token, allowConsole: ALLOW })
+  const opened = await openPage(browser, hub.url, '/chat', { signInWith: token })
   await opened.page.getByTestId('chat-page').waitFor()
   await opened.page.getByTestId('room-list').waitFor()
   return opened

@@ -109,8 +109,7 @@ describe('inside Chatwoot', { timeout: 180_000 }, () => {
   let session
 
   before(async () => {
-    // The team chat's frame opens the realtime socket, which a hub without it refuses.
-    session = await chatwoot({ allowConsole: [/WebSocket connection to '.*\/api\/v1\/realtime\/ws\?ticket=.*' failed/] })
+    session = await chatwoot()
     page = session.page
   })
 
