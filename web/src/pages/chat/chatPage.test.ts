@@ -415,6 +415,26 @@ describe('Team chat page', () => {
     await vi.waitFor(() => expect(roomItem('random')).toBeUndefined())
   })
 
+  it('asks once, politely, for desktop notifications', async () => {
+    const requestPermission = vi.fn(async () => 'granted')
+    const FakeNotification = Object.assign(vi.fn(), { permission: 'default', requestPermission })
+    vi.stubGlobal('Notification', FakeNotification)
+    await mountAt('/chat', seed)
+    await vi.waitFor(() => expect(byTestId('notifications-ask')).not.toBeNull())
+    expect(text(byTestId('notifications-ask'))).toContain('direct messages and mentions')
+    byTestId('notifications-on')!.click()
+    await nextTick()
+    expect(requestPermission).toHaveBeenCalledTimes(1)
+    expect(byTestId('notifications-ask')).toBeNull()
+    app!.unmount()
+    app = undefined
+    auth.dispose()
+    // Asked already: not again, even while the browser still says "default".
+    await mountAt('/chat', seed)
+    await vi.waitFor(() => expect(allByTestId('chat-message').length).toBe(4))
+    expect(byTestId('notifications-ask')).toBeNull()
+  })
+
   it('shows inside Chatwoot at /embedded/chat', async () => {
     await mountAt('/embedded/chat', seed)
     await vi.waitFor(() => expect(byTestId('chat-page')).not.toBeNull())
