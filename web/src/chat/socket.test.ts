@@ -151,6 +151,34 @@ describe('ChatSocket', () => {
     socket.close()
   })
 
+  it('keeps the frames a replay sends after a live frame that beat it, and resumes from the gap', async () => {
+    const socket = connect()
+    socket.note('room-a', 5)
+    await vi.waitFor(() => expect(FakeWebSocket.opened).toHaveLength(1))
+    const ws = FakeWebSocket.last()
+    ws.open()
+    ws.frame('ready')
+    // Live 8 is sent before the hub has read the resume; the replay then sends 6, 7, 8.
+    ws.frame('message.created', 'room-a', 8, { id: 'm8' })
+    expect(socket.positions()).toEqual({ 'room-a': 5 })
+    ws.frame('message.created', 'room-a', 6, { id: 'm6' })
+    ws.frame('message.created', 'room-a', 7, { id: 'm7' })
+    ws.frame('message.created', 'room-a', 8, { id: 'm8' })
+    ws.frame('message.created', 'room-a', 9, { id: 'm9' })
+    expect(frames.filter((f) => f.room_id).map((f) => f.seq)).toEqual([8, 6, 7, 9])
+    expect(socket.positions()).toEqual({ 'room-a': 9 })
+    // Too far behind: a resync as of 40, and on from there.
+    ws.frame('resync', 'room-a', 40, {})
+    ws.frame('message.updated', 'room-a', 40, { id: 'old' })
+    ws.frame('message.updated', 'room-a', 41, { id: 'm41' })
+    expect(frames.slice(-2).map((f) => `${f.type}:${f.seq}`)).toEqual(['resync:40', 'message.updated:41'])
+    // A room first heard of live starts from its first frame.
+    ws.frame('room.updated', 'room-new', 3, { id: 'room-new' })
+    ws.frame('room.updated', 'room-new', 3, { id: 'room-new' })
+    expect(frames.filter((f) => f.room_id === 'room-new')).toHaveLength(1)
+    socket.close()
+  })
+
   it('forgets a room it was removed from', async () => {
     const socket = connect()
     socket.note('room-a', 3)

@@ -97,9 +97,23 @@ export function socketUrl(apiBase: string, ticket: string, location: { href: str
   return url.href
 }
 
+/**
+ * What a room has delivered: every frame up to `floor`, and the ones in `ahead` beyond it.
+ * Frames normally come in order, but a live frame can beat the replay a resume asks for (it
+ * is sent while the resume is on its way), so numbers above a gap are remembered one by one
+ * and the resume asks again from the gap.
+ */
+interface Delivered {
+  floor: number
+  ahead: Set<number>
+}
+
+/** A room that skips numbers for good (events not meant for this person) stops growing here. */
+const AHEAD_MAX = 500
+
 export class ChatSocket {
   private readonly options: ChatSocketOptions
-  private readonly seen = new Map<string, number>()
+  private readonly seen = new Map<string, Delivered>()
   private readonly typingSent = new Map<string, number>()
   private socket: SocketLike | null = null
   private timer: ReturnType<typeof setTimeout> | null = null
@@ -141,7 +155,46 @@ export class ChatSocket {
    */
   note(roomId: string, eventSeq: number | null | undefined) {
     if (typeof eventSeq !== 'number') return
-    if (eventSeq > (this.seen.get(roomId) ?? -1)) this.seen.set(roomId, eventSeq)
+    const room = this.seen.get(roomId)
+    if (!room) {
+      this.seen.set(roomId, { floor: eventSeq, ahead: new Set() })
+      return
+    }
+    if (eventSeq <= room.floor) return
+    room.floor = eventSeq
+    for (const seq of room.ahead) if (seq <= eventSeq) room.ahead.delete(seq)
+    this.advance(room)
+  }
+
+  /** Moves the floor over the numbers that now follow it without a gap. */
+  private advance(room: Delivered) {
+    while (room.ahead.has(room.floor + 1)) {
+      room.floor += 1
+      room.ahead.delete(room.floor)
+    }
+    if (room.ahead.size > AHEAD_MAX) {
+      room.floor = Math.max(...room.ahead)
+      room.ahead.clear()
+    }
+  }
+
+  /** Whether a room frame numbered `seq` is new; records it if so. */
+  private fresh(roomId: string, seq: number): boolean {
+    const room = this.seen.get(roomId)
+    if (!room) {
+      // Nothing known before it (a room opened since the page read the list): from here.
+      this.seen.set(roomId, { floor: seq, ahead: new Set() })
+      return true
+    }
+    if (seq <= room.floor || room.ahead.has(seq)) return false
+    if (seq === room.floor + 1) {
+      room.floor = seq
+      this.advance(room)
+    } else {
+      room.ahead.add(seq)
+      this.advance(room)
+    }
+    return true
   }
 
   /** The room is gone for this person: it is no longer resumed. */
@@ -154,9 +207,9 @@ export class ChatSocket {
     this.seen.delete(roomId)
   }
 
-  /** Where each room resumes from. */
+  /** Where each room resumes from: the last number before its first gap. */
   positions(): Record<string, number> {
-    return Object.fromEntries(this.seen)
+    return Object.fromEntries([...this.seen].map(([roomId, room]) => [roomId, room.floor]))
   }
 
   /** Tells the room that this person is typing, at most once every few seconds; false if not sent. */
@@ -244,9 +297,11 @@ export class ChatSocket {
       this.attempt = 0
       this.setStatus('live')
     }
-    if (frame.room_id && frame.seq !== null) {
-      if (frame.seq <= (this.seen.get(frame.room_id) ?? -1)) return
-      this.seen.set(frame.room_id, frame.seq)
+    if (frame.type === 'resync' && frame.room_id && frame.seq !== null) {
+      // Too far behind: the room is read again as of this number, and goes on from it.
+      this.seen.set(frame.room_id, { floor: frame.seq, ahead: new Set() })
+    } else if (frame.room_id && frame.seq !== null && !this.fresh(frame.room_id, frame.seq)) {
+      return
     }
     if (frame.type === 'room.removed' && frame.room_id) this.seen.delete(frame.room_id)
     this.options.onFrame(frame)

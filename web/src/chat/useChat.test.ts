@@ -154,6 +154,27 @@ describe('createChat', () => {
     chat.stop()
   })
 
+  it('takes a room.updated without the person’s own fields, and reads the list for a room it did not know', async () => {
+    const { chat, ws, api } = await started()
+    expect(chat.state.rooms.general!.unread_count).toBe(0)
+    // Renamed, and a message came meanwhile: shared fields only.
+    ws.frame('room.updated', 'general', 11, { id: 'general', kind: 'channel', name: 'everyone', topic: 'hi', private: false, member_ids: ['me', 'ana'], last_seq: 3, event_seq: 11, archived: false })
+    expect(chat.state.rooms.general!.name).toBe('everyone')
+    expect(chat.state.rooms.general!.unread_count).toBe(1)
+    expect(chat.state.rooms.general!.muted).toBe(false)
+    expect(chat.state.rooms.general!.role).toBe('member')
+    ws.frame('room.updated', 'elsewhere', 1, { id: 'elsewhere', member_ids: ['me'] })
+    await vi.waitFor(() => expect(api.rooms).toHaveBeenCalledTimes(2))
+    chat.stop()
+  })
+
+  it('resumes only the rooms the person is in (not public channels they never joined)', async () => {
+    rooms.push(room('lobby', { member_ids: ['ana'] }))
+    const { chat, ws } = await started()
+    expect(Object.keys((ws.sent[0] as { rooms: Record<string, number> }).rooms).sort()).toEqual(['dm', 'general', 'quiet'])
+    chat.stop()
+  })
+
   it('reloads a room on resync, and everything on a resync without a room', async () => {
     const { chat, ws, api } = await started()
     await chat.select('general')

@@ -201,11 +201,19 @@ export function createChat(options: ChatOptions) {
     return Math.max(0, room.last_seq - room.unread_count)
   }
 
+  /**
+   * Tells the socket how far the page has a room, for the rooms this person is in (the hub
+   * replays only those: a public channel one is not in would come back as removed).
+   */
+  function noteRoom(room: Room) {
+    if (socket && room.member_ids.includes(me)) socket.note(room.id, room.event_seq)
+  }
+
   /** Keeps a room as the hub answered it. */
   function putRoom(room: Room) {
     state.rooms[room.id] = { ...room }
     state.readSeq[room.id] = readMarker(room)
-    socket?.note(room.id, room.event_seq)
+    noteRoom(room)
   }
 
   async function loadRooms() {
@@ -216,7 +224,7 @@ export function createChat(options: ChatOptions) {
       state.rooms = fresh
       for (const room of rooms) {
         state.readSeq[room.id] = readMarker(room)
-        socket?.note(room.id, room.event_seq)
+        noteRoom(room)
       }
       state.roomsLoaded = true
       state.roomsError = null
@@ -482,11 +490,22 @@ export function createChat(options: ChatOptions) {
     }
   }
 
-  /** Takes the hub's copy of a room, keeping the read marker moving forward only. */
-  function mergeRoom(room: Room) {
-    state.rooms[room.id] = { ...state.rooms[room.id], ...room }
-    state.readSeq[room.id] = readMarker(room)
-    socket?.note(room.id, room.event_seq)
+  /**
+   * Takes the hub's copy of a room. A realtime `room.updated` carries only the room's shared
+   * fields (not this person's unread counts, role or mute), so what it leaves out is kept
+   * and the unread count follows the known read marker.
+   */
+  function mergeRoom(room: Partial<Room> & { id: string }) {
+    const before = state.rooms[room.id]
+    const merged = { ...before, ...room } as Room
+    state.rooms[room.id] = merged
+    if (typeof room.unread_count === 'number' || typeof room.last_read_seq === 'number') {
+      state.readSeq[room.id] = readMarker(merged)
+    } else {
+      merged.unread_count = Math.max(0, merged.last_seq - (state.readSeq[room.id] ?? merged.last_seq))
+      merged.unread_mentions ??= 0
+    }
+    noteRoom(merged)
   }
 
   // ---- rooms: create, mute, archive, members ----
@@ -623,11 +642,15 @@ export function createChat(options: ChatOptions) {
         return
       }
       case 'room.updated': {
-        const room = frame.data as Room
-        if (room && typeof room.id === 'string') {
-          mergeRoom(room)
-          options.unreadChanged?.()
+        const room = frame.data as Partial<Room> & { id?: string }
+        if (!room || typeof room.id !== 'string') return
+        if (!state.rooms[room.id]) {
+          // Someone added this person to a room: its unread counts come with the list.
+          void loadRooms()
+        } else {
+          mergeRoom(room as Partial<Room> & { id: string })
         }
+        options.unreadChanged?.()
         return
       }
       case 'room.removed':
@@ -659,7 +682,6 @@ export function createChat(options: ChatOptions) {
   }
 
   async function reloadRoom(roomId: string) {
-    socket?.reset(roomId)
     try {
       mergeRoom(await api.room(roomId))
     } catch (error) {
@@ -721,7 +743,7 @@ export function createChat(options: ChatOptions) {
           if (back) void loadRooms()
         },
       })
-      for (const room of Object.values(state.rooms)) socket.note(room.id, room.event_seq)
+      for (const room of Object.values(state.rooms)) noteRoom(room)
       socket.start()
     }
     pollTimer = setInterval(() => void poll(), pollMs)
