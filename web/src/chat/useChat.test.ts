@@ -236,6 +236,19 @@ describe('createChat', () => {
     chat.stop()
   })
 
+  it('with the socket up, still reads the room list every minute (public channels)', async () => {
+    vi.useFakeTimers()
+    hidden = false
+    const { chat, api } = await started({ pollMs: 15_000 })
+    expect(api.rooms).toHaveBeenCalledTimes(1)
+    await vi.advanceTimersByTimeAsync(45_000)
+    expect(api.rooms).toHaveBeenCalledTimes(1)
+    await vi.advanceTimersByTimeAsync(15_000)
+    expect(api.rooms).toHaveBeenCalledTimes(2)
+    expect(api.messages).not.toHaveBeenCalled()
+    chat.stop()
+  })
+
   it('without the socket, reads the rooms and the open room’s new messages every few seconds', async () => {
     vi.useFakeTimers()
     const api = fakeApi()

@@ -18,6 +18,8 @@ export const PAGE_SIZE = 50
 export const POLL_MS = 15_000
 export const TYPING_MS = 6_000
 export const READ_DEBOUNCE_MS = 600
+/** While the socket is up, the room list is still read this often (public channels). */
+export const LIST_EVERY_MS = 60_000
 
 export interface RoomView {
   items: Message[]
@@ -149,6 +151,7 @@ export function createChat(options: ChatOptions) {
   let noticeTimer: ReturnType<typeof setTimeout> | undefined
   let stopped = false
   let wasLive = false
+  let listReadAt = 0
 
   function say(text: string) {
     state.notice = text
@@ -217,6 +220,7 @@ export function createChat(options: ChatOptions) {
   }
 
   async function loadRooms() {
+    listReadAt = nowMs()
     try {
       const rooms = await api.rooms()
       const fresh: Record<string, Room> = {}
@@ -704,9 +708,16 @@ export function createChat(options: ChatOptions) {
     options.unreadChanged?.()
   }
 
-  /** Without the socket: the rooms' counts and the open room's new messages. */
+  /**
+   * Without the socket: the rooms' counts and the open room's new messages. With it, only
+   * the list now and then: a public channel someone opens sends nothing to those not in it.
+   */
   async function poll() {
-    if (stopped || state.connection === 'live' || hidden()) return
+    if (stopped || hidden()) return
+    if (state.connection === 'live') {
+      if (nowMs() - listReadAt >= LIST_EVERY_MS) await loadRooms()
+      return
+    }
     await loadRooms()
     const roomId = state.roomId
     const current = roomId ? state.views[roomId] : undefined
