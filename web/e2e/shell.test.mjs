@@ -116,7 +116,9 @@ describe('app shell', { timeout: 180_000 }, () => {
   })
 
   it('navigates with the sidebar and updates the page title', async () => {
-    const { page, done } = await open('/')
+    // From the public URL: the team chat opens the realtime WebSocket, whose handshake
+    // carries the page's Origin, and the hub accepts only its own.
+    const { page, done } = await openPage(browser, hub.publicUrl, '/', { signInWith: DEMO_ADMIN_TOKEN })
     assert.equal(new URL(page.url()).pathname, '/kanban')
 
     await page.getByTestId('nav-chat').click()

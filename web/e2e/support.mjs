@@ -27,13 +27,7 @@ export async function launchBrowser() {
 // Chromium logs every 4xx fetch as a console error. A 401 is how the hub answers the
 // start-up refresh without a cookie, a wrong token, or an ended session, so those are
 // expected; anything else still fails the test.
-const EXPECTED_CONSOLE = [
-  /Failed to load resource: the server responded with a status of 401/,
-  // The team chat opens the realtime WebSocket (docs/chat.md); a hub that does not serve it
-  // yet refuses the upgrade with a 404, which Chromium logs, and the page then keeps itself
-  // current by reading. Remove this once the hub has the socket.
-  /WebSocket connection to '[^']*\/api\/v1\/realtime\/ws\?ticket=[^']*' failed: Error during WebSocket handshake: Unexpected response code: 404/,
-]
+const EXPECTED_CONSOLE = [/Failed to load resource: the server responded with a status of 401/]
 
 // The billing banner reads the account's billing on every page (src/billing/accountStatus.ts);
 // a hub without billing configured answers that read 503 `billing_unavailable`, which the UI

@@ -143,9 +143,13 @@ describe('ChatSocket', () => {
     expect(socket.typing('room-b')).toBe(true)
     vi.advanceTimersByTime(3000)
     expect(socket.typing('room-a')).toBe(true)
+    // Sent: the next message's first keystroke says so again at once.
+    socket.typed('room-a')
+    expect(socket.typing('room-a')).toBe(true)
     expect(ws.sent.slice(1)).toEqual([
       { type: 'typing', room_id: 'room-a' },
       { type: 'typing', room_id: 'room-b' },
+      { type: 'typing', room_id: 'room-a' },
       { type: 'typing', room_id: 'room-a' },
     ])
     socket.close()
@@ -176,6 +180,22 @@ describe('ChatSocket', () => {
     ws.frame('room.updated', 'room-new', 3, { id: 'room-new' })
     ws.frame('room.updated', 'room-new', 3, { id: 'room-new' })
     expect(frames.filter((f) => f.room_id === 'room-new')).toHaveLength(1)
+    socket.close()
+  })
+
+  it('while live, takes REST positions only for rooms it has not heard of', async () => {
+    const socket = connect()
+    socket.note('room-a', 2)
+    await vi.waitFor(() => expect(FakeWebSocket.opened).toHaveLength(1))
+    const ws = FakeWebSocket.last()
+    ws.open()
+    ws.frame('ready')
+    // A read marker's answer says the room is at 3 while frame 3 is still on its way.
+    socket.note('room-a', 3)
+    ws.frame('message.created', 'room-a', 3, { id: 'm3' })
+    expect(frames.map((f) => f.seq)).toEqual([null, 3])
+    socket.note('room-b', 7)
+    expect(socket.positions()).toEqual({ 'room-a': 3, 'room-b': 7 })
     socket.close()
   })
 

@@ -151,10 +151,14 @@ export class ChatSocket {
 
   /**
    * The page has a room as of `eventSeq` (a REST read): frames up to it are already in what
-   * it shows, and a reconnect resumes after it.
+   * it shows, and a reconnect resumes after it. While the socket is live its own frames
+   * say where a room is: a REST answer can be ahead of frames still on their way (the
+   * room's number counts every event, and a message's frame may not have arrived yet), so
+   * it only places rooms the socket has not heard of.
    */
   note(roomId: string, eventSeq: number | null | undefined) {
     if (typeof eventSeq !== 'number') return
+    if (this.status === 'live' && this.seen.has(roomId)) return
     const room = this.seen.get(roomId)
     if (!room) {
       this.seen.set(roomId, { floor: eventSeq, ahead: new Set() })
@@ -220,6 +224,11 @@ export class ChatSocket {
     if (!this.sendFrame({ type: 'typing', room_id: roomId })) return false
     this.typingSent.set(roomId, now)
     return true
+  }
+
+  /** The message was sent: the next keystroke in the room starts a new typing hint. */
+  typed(roomId: string) {
+    this.typingSent.delete(roomId)
   }
 
   private sendFrame(frame: Record<string, unknown>): boolean {

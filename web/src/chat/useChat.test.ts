@@ -163,6 +163,11 @@ describe('createChat', () => {
     expect(chat.state.rooms.general!.unread_count).toBe(1)
     expect(chat.state.rooms.general!.muted).toBe(false)
     expect(chat.state.rooms.general!.role).toBe('member')
+    // The room in that frame is as of now (event_seq 12): the message frame 12 still counts.
+    await chat.select('general')
+    ws.frame('room.updated', 'general', 11, { ...chat.state.rooms.general, event_seq: 12, last_seq: 3 })
+    ws.frame('message.created', 'general', 12, message('general', 3, { body: 'after the rename' }))
+    expect(chat.state.views.general!.items.map((m) => m.body)).toContain('after the rename')
     ws.frame('room.updated', 'elsewhere', 1, { id: 'elsewhere', member_ids: ['me'] })
     await vi.waitFor(() => expect(api.rooms).toHaveBeenCalledTimes(2))
     chat.stop()

@@ -398,6 +398,7 @@ export function createChat(options: ChatOptions) {
       say('This room is archived.')
       return null
     }
+    socket?.typed(roomId)
     return queue.enqueue(roomId, text, parentId)
   }
 
@@ -499,7 +500,7 @@ export function createChat(options: ChatOptions) {
    * fields (not this person's unread counts, role or mute), so what it leaves out is kept
    * and the unread count follows the known read marker.
    */
-  function mergeRoom(room: Partial<Room> & { id: string }) {
+  function mergeRoom(room: Partial<Room> & { id: string }, fromFrame = false) {
     const before = state.rooms[room.id]
     const merged = { ...before, ...room } as Room
     state.rooms[room.id] = merged
@@ -509,7 +510,8 @@ export function createChat(options: ChatOptions) {
       merged.unread_count = Math.max(0, merged.last_seq - (state.readSeq[room.id] ?? merged.last_seq))
       merged.unread_mentions ??= 0
     }
-    noteRoom(merged)
+    // A frame's room is as of now, not as of its own number: only REST reads place rooms.
+    if (!fromFrame) noteRoom(merged)
   }
 
   // ---- rooms: create, mute, archive, members ----
@@ -652,7 +654,7 @@ export function createChat(options: ChatOptions) {
           // Someone added this person to a room: its unread counts come with the list.
           void loadRooms()
         } else {
-          mergeRoom(room as Partial<Room> & { id: string })
+          mergeRoom(room as Partial<Room> & { id: string }, true)
         }
         options.unreadChanged?.()
         return
