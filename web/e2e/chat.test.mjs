@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { DEMO_ADMIN_TOKEN, DEMO_AGENT_TOKEN, startHub } from './hub.mjs'
-import { eventually, expectText, launchBrowser, openPage, screenshots } from './support.mjs'
+import { eventually, expectText, launchBrowser, openPage, RESULTS_DIR, screenshots } from './support.mjs'
 
 let hub
 let browser
@@ -38,11 +38,15 @@ const live = (page) => expectText(page.locator('[data-testid="chat-live"]'), 'Li
 const room = (page, name) => page.getByTestId('room-item').filter({ has: page.locator('.name', { hasText: name }) })
 const message = (page, body) => page.getByTestId('message-body').filter({ hasText: body })
 
-async function send(page, text) {
+/** Sends `text` from the room's composer; `shown` is how it reads once rendered. */
+async function send(page, text, shown = text) {
   const input = page.getByTestId('room-pane').getByTestId('composer-input')
   await input.fill(text)
   await input.press('Enter')
-  await message(page, text).waitFor()
+  await message(page, shown).waitFor().catch(async (error) => {
+    await page.screenshot({ path: `${RESULTS_DIR}chat-send-failed.png` })
+    throw error
+  })
   // Sent and stored: no longer pending, and the focus stays in the composer.
   await eventually(() => page.getByTestId('outgoing-message').count(), 0)
   assert.equal(await input.evaluate((el) => el === document.activeElement), true, 'focus stays in the composer')
@@ -129,6 +133,94 @@ describe('team chat', { timeout: 180_000 }, () => {
     await message(ana.page, 'Just between us').waitFor()
 
     await screenshots(ana.page, 'chat')
+    await bruno.done()
+    await ana.done()
+  })
+
+  it('renders Markdown and mentions, and follows reactions, edits, threads and deletes live', async () => {
+    const ana = await openChat(DEMO_ADMIN_TOKEN)
+    const bruno = await openChat(DEMO_AGENT_TOKEN)
+    const brunoName = (await bruno.page.getByTestId('current-user-name').textContent()).trim()
+
+    await ana.page.getByTestId('new-channel').click()
+    await ana.page.getByTestId('channel-name-input').fill('e2e-messages')
+    await ana.page.getByTestId('new-channel-submit').click()
+    await expectText(ana.page.getByTestId('room-name'), '#e2e-messages')
+    await live(ana.page)
+    await send(ana.page, 'Read **this** in [the handbook](https://example.com/x) <b>not bold</b>', 'Read this in the handbook')
+    // The hub's sanitised html: bold, a safe link, raw HTML as text.
+    const first = ana.page.getByTestId('chat-message').first()
+    assert.equal(await first.locator('strong').textContent(), 'this')
+    assert.equal(await first.locator('a').getAttribute('href'), 'https://example.com/x')
+    assert.match(await first.locator('a').getAttribute('rel'), /noopener/)
+    assert.equal(await first.locator('b').count(), 0)
+    assert.match(await first.getByTestId('message-body').textContent(), /<b>not bold<\/b>/)
+
+    await bruno.page.reload()
+    await room(bruno.page, 'e2e-messages').click()
+    await live(bruno.page)
+    await send(bruno.page, 'Joined')
+
+    // A mention picked from the list: a highlighted name for Bruno.
+    const input = ana.page.getByTestId('room-pane').getByTestId('composer-input')
+    await input.pressSequentially(`@${brunoName.slice(0, 3)}`)
+    await ana.page.getByTestId('mention-option').filter({ hasText: brunoName }).waitFor()
+    await input.press('Enter')
+    await input.pressSequentially('please check')
+    await input.press('Enter')
+    const mention = bruno.page.getByTestId('chat-message').filter({ hasText: 'please check' })
+    await mention.waitFor({ timeout: SEEN_WITHIN })
+    await expectText(mention.locator('.mention'), `@${brunoName}`)
+    assert.match(await mention.getAttribute('class'), /is-mention/)
+
+    // Bruno reacts to Ana's first message; Ana sees the count.
+    const target = bruno.page.getByTestId('chat-message').filter({ hasText: 'Read this' })
+    await target.hover()
+    await target.getByTestId('react-button').click()
+    await target.getByTestId('reaction-picker').getByRole('button', { name: 'React with 👍' }).click()
+    await expectText(ana.page.getByTestId('chat-message').filter({ hasText: 'Read this' }).getByTestId('reaction'), '👍1', SEEN_WITHIN)
+
+    // Ana edits her last message with ↑; Bruno sees the new text, marked edited.
+    await input.press('ArrowUp')
+    await ana.page.getByTestId('editing-bar').waitFor()
+    // The mention comes back as the name, and stays a mention when saved.
+    assert.equal(await input.inputValue(), `@${brunoName} please check`)
+    await input.press('End')
+    await input.pressSequentially(' the queue')
+    await input.press('Enter')
+    await expectText(mention.getByTestId('message-body'), `@${brunoName} please check the queue`, SEEN_WITHIN)
+    await mention.getByTestId('message-edited').waitFor()
+
+    // Bruno answers in a thread; Ana sees the reply count and opens it.
+    await target.hover()
+    await target.getByTestId('reply-button').click()
+    const pane = bruno.page.getByTestId('thread-pane')
+    await pane.getByTestId('composer-input').fill('Replying in the thread')
+    await pane.getByTestId('composer-input').press('Enter')
+    await pane.getByTestId('message-body').filter({ hasText: 'Replying in the thread' }).waitFor()
+    const link = ana.page.getByTestId('chat-message').filter({ hasText: 'Read this' }).getByTestId('thread-link')
+    await link.waitFor({ timeout: SEEN_WITHIN })
+    assert.match(await link.textContent(), /1 reply/)
+    await link.click()
+    await ana.page.getByTestId('thread-pane').getByTestId('message-body').filter({ hasText: 'Replying in the thread' }).waitFor()
+    await ana.page.keyboard.press('Escape')
+    await ana.page.getByTestId('thread-pane').waitFor({ state: 'detached' })
+
+    // Ana deletes her "Read this" message: a tombstone for Bruno, the thread kept.
+    const own = ana.page.getByTestId('chat-message').filter({ hasText: 'Read this' })
+    await own.hover()
+    await own.getByTestId('message-menu-button').click()
+    await own.getByTestId('delete-message').click()
+    await ana.page.getByTestId('confirm-button').click()
+    await bruno.page.getByTestId('room-pane').getByTestId('message-deleted').waitFor({ timeout: SEEN_WITHIN })
+    await bruno.page.getByTestId('thread-pane').getByTestId('message-deleted').waitFor()
+
+    // Bruno marks unread from Ana's mention: the room counts it again.
+    await mention.hover()
+    await mention.getByTestId('message-menu-button').click()
+    await mention.getByTestId('mark-unread').click()
+    await room(bruno.page, 'e2e-messages').getByTestId('room-unread').waitFor({ timeout: SEEN_WITHIN })
+
     await bruno.done()
     await ana.done()
   })

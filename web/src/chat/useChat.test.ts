@@ -180,6 +180,19 @@ describe('createChat', () => {
     chat.stop()
   })
 
+  it('keeps a message that arrives while the room’s first page is on its way', async () => {
+    const { chat, ws, api } = await started()
+    let answer!: (page: { items: Message[]; has_more: boolean }) => void
+    api.messages.mockImplementationOnce(() => new Promise((resolve) => (answer = resolve)))
+    const opening = chat.select('general')
+    // The page was read before message 3 was stored; its frame comes first.
+    ws.frame('message.created', 'general', 11, message('general', 3, { body: 'just now' }))
+    answer({ items: [message('general', 1), message('general', 2)], has_more: false })
+    await opening
+    expect(chat.state.views.general!.items.map((m) => m.seq)).toEqual([1, 2, 3])
+    chat.stop()
+  })
+
   it('reloads a room on resync, and everything on a resync without a room', async () => {
     const { chat, ws, api } = await started()
     await chat.select('general')

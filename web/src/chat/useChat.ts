@@ -266,7 +266,14 @@ export function createChat(options: ChatOptions) {
     current.error = null
     try {
       const page = await api.messages(roomId, { limit: PAGE_SIZE })
-      current.items = mergeMessages([], topLevel(page.items))
+      const items = topLevel(page.items)
+      // Messages that came (by the socket, or one's own send) while the page was on its
+      // way are newer than it: they stay.
+      const newest = maxSeq(items)
+      current.items = mergeMessages(
+        current.items.filter((m) => m.seq > newest),
+        items,
+      )
       current.hasOlder = page.has_older ?? page.has_more
       current.loaded = true
     } catch (error) {
@@ -382,7 +389,12 @@ export function createChat(options: ChatOptions) {
       return
     }
     const current = state.views[incoming.room_id]
-    if (!current?.loaded) return
+    if (!current) return
+    if (!current.loaded) {
+      // Its first page is on its way: kept, and merged with that page when it comes.
+      if (current.loading) current.items = mergeMessages(current.items, [incoming])
+      return
+    }
     const newest = maxSeq(current.items)
     current.items = mergeMessages(current.items, [incoming])
     // A gap (frames missed while the list was loading): read what lies between.
