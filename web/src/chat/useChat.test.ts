@@ -221,6 +221,17 @@ describe('createChat', () => {
     chat.stop()
   })
 
+  it('with the socket up, marks read up to the room’s last number (replies in threads nobody opened)', async () => {
+    rooms[0] = room('general', { last_seq: 5, unread_count: 3 })
+    const { chat, api } = await started()
+    vi.useFakeTimers()
+    await chat.select('general')
+    chat.seen('general')
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(api.markRead).toHaveBeenCalledWith('general', 5)
+    chat.stop()
+  })
+
   it('opens at the first unread message even when it is pages back', async () => {
     rooms[0] = room('general', { last_seq: 120, unread_count: 100 })
     const { chat, api } = await started()

@@ -472,9 +472,12 @@ export function createChat(options: ChatOptions) {
     const room = state.rooms[roomId]
     const current = state.views[roomId]
     if (!room || !current || current.holdRead) return
-    // Replies take the room's numbers too: the replies on screen count as read.
+    // Replies take the room's numbers too: the replies on screen count as read, and with
+    // the socket up (the list is current) so does everything up to the room's last number,
+    // or a reply in a thread nobody opened would keep the room unread for good.
     const replies = Object.values(state.threads).flatMap((thread) => thread.items.filter((m) => m.room_id === roomId))
-    const seq = Math.max(maxSeq(current.items), maxSeq(replies), 0)
+    const live = state.connection === 'live' ? room.last_seq : 0
+    const seq = Math.max(maxSeq(current.items), maxSeq(replies), live, 0)
     if (seq <= (state.readSeq[roomId] ?? 0) && room.unread_count === 0) return
     state.readSeq[roomId] = Math.max(state.readSeq[roomId] ?? 0, seq)
     room.unread_count = Math.max(0, room.last_seq - state.readSeq[roomId]!)

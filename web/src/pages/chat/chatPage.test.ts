@@ -359,6 +359,25 @@ describe('Team chat page', () => {
     expect(composer().value).toBe('half a thought')
   })
 
+  it('lists teams’ rooms apart, and offers no hand-picked people changes for them', async () => {
+    await mountAt('/chat', (h) => {
+      seed(h)
+      h.addRoom({ kind: 'team', name: 'Sales team', private: true }, ['user-1', 'user-2'])
+    })
+    await vi.waitFor(() => expect(roomItem('Sales team')).toBeDefined())
+    const teams = $$('section', byTestId('room-list')!).find((el) => text($('h3', el)) === 'Teams')!
+    expect(allByTestId('room-item', teams).map((el) => text($('.name', el)))).toEqual(['Sales team'])
+    roomItem('Sales team')!.click()
+    await vi.waitFor(() => expect(text(byTestId('room-name'))).toBe('👥Sales team'))
+    byTestId('room-members')!.click()
+    await nextTick()
+    const dialog = document.querySelector('[data-testid="members-dialog"]')!
+    expect(allByTestId('member-row', dialog)).toHaveLength(2)
+    expect(dialog.querySelector('[data-testid="remove-member"]')).toBeNull()
+    expect(document.querySelector('[data-testid="add-members"]')).toBeNull()
+    expect(document.querySelector('[data-testid="leave-room"]')).toBeNull()
+  })
+
   it('mutes and archives the room from its header', async () => {
     await mountAt('/chat', seed)
     await vi.waitFor(() => expect(byTestId('room-mute')).not.toBeNull())
