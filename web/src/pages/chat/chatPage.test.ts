@@ -137,6 +137,19 @@ describe('Team chat page', () => {
     expect(bodies()[1]).toBe('Hi @Ana Admin, see this')
     expect(bodies()[2]).toBe('and <b>that</b>')
     expect($('b', byTestId('room-pane')!)).toBeNull()
+    // Links open in a new tab, never in this page (a frame inside Chatwoot).
+    const open = vi.fn()
+    vi.stubGlobal('open', open)
+    const body = allByTestId('message-body')[0]!
+    const link = document.createElement('a')
+    link.href = 'https://example.com/doc'
+    link.textContent = 'doc'
+    body.append(link)
+    const click = new MouseEvent('click', { bubbles: true, cancelable: true })
+    link.dispatchEvent(click)
+    expect(click.defaultPrevented).toBe(true)
+    expect(open).toHaveBeenCalledWith('https://example.com/doc', '_blank', 'noopener,noreferrer')
+    link.remove()
     // Seen in a focused tab: marked read up to the latest.
     await vi.waitFor(() => expect(hub.calls.some((c) => c.method === 'POST' && c.path.endsWith('/read') && (c.body as { seq: number }).seq === 4)).toBe(true))
     await vi.waitFor(() => expect(byTestId('nav-chat-unread')!.textContent).toBe('1'))
