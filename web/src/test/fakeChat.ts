@@ -236,6 +236,11 @@ export function fakeChat({ legacy = false, chatEnabled = true, role = 'admin' }:
     const room = chat.rooms.find((r) => r.id === roomId)
     if (!room || (room.private && !room.member_ids.includes(chat.me))) return problem(404, 'not_found')
     if (!part && method === 'GET') return json(200, view(room))
+    if (!part && method === 'PATCH' && !legacy) {
+      if (typeof body!.name === 'string') room.name = body!.name
+      if (typeof body!.topic === 'string') room.topic = body!.topic
+      return json(200, view(room))
+    }
     if (part === 'read' && method === 'POST') {
       room.read[chat.me] = Math.max(room.read[chat.me] ?? 0, Math.min(Number(body!.seq), room.last_seq))
       return json(200, view(room))

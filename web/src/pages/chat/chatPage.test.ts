@@ -394,6 +394,15 @@ describe('Team chat page', () => {
   it('mutes and archives the room from its header', async () => {
     await mountAt('/chat', seed)
     await vi.waitFor(() => expect(byTestId('room-mute')).not.toBeNull())
+    byTestId('room-settings')!.click()
+    await nextTick()
+    const topic = document.querySelector('[data-testid="room-settings-topic"]') as HTMLInputElement
+    expect(topic.value).toBe('Everything else')
+    topic.value = 'Anything at all'
+    topic.dispatchEvent(new Event('input'))
+    ;(document.querySelector('[data-testid="room-settings-form"]') as HTMLFormElement).requestSubmit()
+    await vi.waitFor(() => expect(text(byTestId('room-topic'))).toBe('Anything at all'))
+    expect(hub.calls.find((c) => c.method === 'PATCH')?.body).toEqual({ topic: 'Anything at all' })
     byTestId('room-mute')!.click()
     await vi.waitFor(() => expect(text(byTestId('room-mute'))).toBe('Unmute'))
     expect(roomItem('general')!.className).toContain('is-muted')
