@@ -3,6 +3,9 @@
 //! token and the API as that operator, requests sent `concurrency` at a time, and their
 //! figures.
 
+// Each example uses part of it.
+#![allow(dead_code)]
+
 use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, stream};
@@ -10,11 +13,12 @@ use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 use whatpro_hub::{
     app::{config::Config, server, state::AppState},
     auth::sessions,
     on_db,
-    platform::db::Db,
+    platform::db::{Db, Tx},
     tenancy::users::store::{self as users, Identity, NewUser},
 };
 
@@ -26,6 +30,8 @@ pub struct Hub {
     pub http: reqwest::Client,
     /// `sqlite` or `postgres`.
     pub engine: &'static str,
+    /// The database it serves, as [`Hub::attach`] takes it.
+    pub db_url: String,
     shutdown: CancellationToken,
     server: JoinHandle<anyhow::Result<()>>,
     /// The PostgreSQL server and the schema made for this run, dropped by [`Hub::stop`].
@@ -37,7 +43,7 @@ impl Hub {
     /// Serves the hub over a fresh database: a temporary SQLite file without
     /// `database_url`, else a schema named `<bench>_<pid>` on that PostgreSQL. `vars` are
     /// configuration variables on top of the database, the public URL and rate limits
-    /// raised out of the way.
+    /// raised out of the way (`DATABASE_MAX_CONNECTIONS` sizes the pool, 16 by default).
     pub async fn start(
         bench: &str,
         database_url: Option<&str>,
@@ -60,10 +66,25 @@ impl Hub {
                 )
             }
         };
+        let mut hub = Hub::attach(&db_url, vars, concurrency).await?;
+        hub.engine = engine;
+        hub.schema = schema;
+        hub._dir = dir;
+        Ok(hub)
+    }
+
+    /// Another server over a database a [`Hub::start`] made (`db_url` is its
+    /// [`Hub::db_url`]): a second replica, in this process or another. Nothing is dropped
+    /// when it stops.
+    pub async fn attach(
+        db_url: &str,
+        vars: &[(&str, &str)],
+        concurrency: usize,
+    ) -> anyhow::Result<Hub> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         let common = [
-            ("DATABASE_URL", db_url.as_str()),
+            ("DATABASE_URL", db_url),
             ("PUBLIC_URL", base.as_str()),
             ("RATE_LIMIT_PER_MINUTE", "1000000000"),
             ("RATE_LIMIT_ANONYMOUS_PER_MINUTE", "1000000000"),
@@ -75,7 +96,7 @@ impl Hub {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         )?;
-        let db = Db::connect(&config.database_url, 16).await?;
+        let db = Db::connect(&config.database_url, config.database_max_connections).await?;
         db.migrate().await?;
         let state = AppState::new(db, config).await?;
         let shutdown = CancellationToken::new();
@@ -83,15 +104,20 @@ impl Hub {
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(concurrency)
             .build()?;
+        let engine = match state.db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        };
         Ok(Hub {
             state,
             base,
             http,
             engine,
+            db_url: db_url.to_string(),
             shutdown,
             server,
-            schema,
-            _dir: dir,
+            schema: None,
+            _dir: tempfile::tempdir()?,
         })
     }
 
@@ -134,19 +160,59 @@ impl Hub {
 
     /// The API as a super admin, with a token minted as `whatpro-hub token` mints one.
     pub async fn operator(&self, device: &str) -> anyhow::Result<Api> {
-        let state = &self.state;
-        let mut tx = state.db.begin().await?;
-        let user_id = users::insert_user(
-            &mut tx,
-            &NewUser {
-                identity: Identity::Operator,
-                email: "bench@hub.test",
-                name: "Bench",
-                avatar_url: None,
-                is_super_admin: true,
-            },
-        )
-        .await?;
+        let mut tx = self.state.db.begin().await?;
+        let bench = NewUser {
+            identity: Identity::Operator,
+            email: "bench@hub.test",
+            name: "Bench",
+            avatar_url: None,
+            is_super_admin: true,
+        };
+        let (_, token) = self.mint(&mut tx, &bench, device).await?;
+        tx.commit().await?;
+        Ok(self.api(token))
+    }
+
+    /// `n` people of the account (`role` there), each with a token minted as `whatpro-hub
+    /// token` mints one: straight into the database, many to a transaction, rather than
+    /// `n` sign-ins. Emails are `<prefix><i>@bench.test`.
+    pub async fn people(
+        &self,
+        account_id: Uuid,
+        role: &str,
+        prefix: &str,
+        n: usize,
+    ) -> anyhow::Result<Vec<Person>> {
+        let mut people = Vec::with_capacity(n);
+        for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+            let mut tx = self.state.db.begin().await?;
+            for i in chunk {
+                let email = format!("{prefix}{i}@bench.test");
+                let name = format!("Agent {prefix}{i}");
+                let user = NewUser {
+                    identity: Identity::AddedIn(account_id),
+                    email: &email,
+                    name: &name,
+                    avatar_url: None,
+                    is_super_admin: false,
+                };
+                let (id, token) = self.mint(&mut tx, &user, "bench").await?;
+                users::insert_membership(&mut tx, account_id, id, role).await?;
+                people.push(Person { id, token });
+            }
+            tx.commit().await?;
+        }
+        Ok(people)
+    }
+
+    /// A user and a CLI session's access token for them, good for two hours.
+    async fn mint(
+        &self,
+        tx: &mut Tx,
+        user: &NewUser<'_>,
+        device: &str,
+    ) -> anyhow::Result<(Uuid, String)> {
+        let user_id = users::insert_user(tx, user).await?;
         let new = sessions::NewSession {
             user_id,
             account_id: None,
@@ -154,14 +220,25 @@ impl Hub {
             device: Some(device),
             client: None,
         };
-        let issued = sessions::open_for(&mut tx, state, new, Duration::from_secs(3600)).await?;
-        tx.commit().await?;
-        Ok(Api {
+        let lifetime = Duration::from_secs(2 * 3600);
+        let issued = sessions::open_for(tx, &self.state, new, lifetime).await?;
+        Ok((user_id, issued.access.token))
+    }
+
+    /// The API with `token`.
+    pub fn api(&self, token: String) -> Api {
+        Api {
             http: self.http.clone(),
             base: self.base.clone(),
-            token: issued.access.token,
-        })
+            token,
+        }
     }
+}
+
+/// Someone [`Hub::people`] made.
+pub struct Person {
+    pub id: Uuid,
+    pub token: String,
 }
 
 /// A PostgreSQL schema of its own, named in the URL's `options`.
