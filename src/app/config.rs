@@ -11,6 +11,7 @@ use crate::{entitlements::PlanDefaults, platform::telemetry::LogFormat};
 
 const DEV_ENCRYPTION_KEY: &str = "ZGV2ZWxvcG1lbnQtb25seS1lbmNyeXB0aW9uLWtleSE=";
 const DEV_SIGNING_KEYS: &str = "dev:development-only-signing-key-do-not-use-in-production";
+const DEV_CHAT_FILES_KEY: &str = "development-only-chat-files-key-do-not-use-in-production";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Environment {
@@ -66,6 +67,34 @@ pub struct Config {
     pub plan_defaults: PlanDefaults,
     pub billing: BillingEnv,
     pub providers: ProvidersEnv,
+    pub chat_files: ChatFilesEnv,
+}
+
+/// The team chat's attachments (ADR 25).
+#[derive(Clone, Debug)]
+pub struct ChatFilesEnv {
+    /// The largest file taken (`CHAT_ATTACHMENT_MAX_MB`, default 25).
+    pub max_bytes: u64,
+    /// How long a download link stays valid (`CHAT_FILE_URL_TTL_SECONDS`, default 3600).
+    pub url_ttl: Duration,
+    /// Signs download links (`CHAT_FILES_SIGNING_KEY`, at least 32 characters).
+    pub signing_key: SecretString,
+    /// Where files are kept on local disk, and where uploads are staged in any case
+    /// (`CHAT_FILES_DIR`, default `DATA_DIR/chat-files`).
+    pub dir: PathBuf,
+    /// S3-compatible storage instead of the local disk (`CHAT_S3_*`).
+    pub s3: Option<S3Env>,
+}
+
+/// An S3-compatible bucket, addressed path-style (`CHAT_S3_ENDPOINT`, `CHAT_S3_BUCKET`,
+/// `CHAT_S3_REGION`, `CHAT_S3_ACCESS_KEY_ID`, `CHAT_S3_SECRET_ACCESS_KEY`).
+#[derive(Clone, Debug)]
+pub struct S3Env {
+    pub endpoint: String,
+    pub bucket: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: SecretString,
 }
 
 /// Talking to WhatsApp provider servers, and watching their numbers.
@@ -214,6 +243,8 @@ impl Config {
             bail!("WEBHOOK_LEASE_SECONDS must be between 1 and 3600, not {webhook_lease}");
         }
 
+        let chat_files = chat_files_env(&vars, &data_dir, production)?;
+
         let log_format = match vars.get("LOG_FORMAT") {
             Some("json") => LogFormat::Json,
             Some("pretty") => LogFormat::Pretty,
@@ -281,6 +312,7 @@ impl Config {
                     _ => Some(networks(&vars, "PROVIDER_ALLOWED_NETWORKS")?),
                 },
             },
+            chat_files,
         })
     }
 
@@ -408,6 +440,64 @@ fn billing_env(vars: &Vars) -> anyhow::Result<BillingEnv> {
     })
 }
 
+fn chat_files_env(
+    vars: &Vars,
+    data_dir: &std::path::Path,
+    production: bool,
+) -> anyhow::Result<ChatFilesEnv> {
+    let max_mb = vars.parse("CHAT_ATTACHMENT_MAX_MB", 25u64)?;
+    if !(1..=1024).contains(&max_mb) {
+        bail!("CHAT_ATTACHMENT_MAX_MB must be between 1 and 1024, not {max_mb}");
+    }
+    let ttl = vars.parse("CHAT_FILE_URL_TTL_SECONDS", 3600u64)?;
+    if !(60..=7 * 86_400).contains(&ttl) {
+        bail!("CHAT_FILE_URL_TTL_SECONDS must be between 60 and 604800, not {ttl}");
+    }
+    let signing_key = secret(
+        vars,
+        "CHAT_FILES_SIGNING_KEY",
+        DEV_CHAT_FILES_KEY,
+        production,
+    )?;
+    if signing_key.expose_secret().len() < 32 {
+        bail!("CHAT_FILES_SIGNING_KEY must be at least 32 characters (openssl rand -base64 32)");
+    }
+    let dir = vars
+        .get("CHAT_FILES_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| data_dir.join("chat-files"));
+    let s3 = match vars.get("CHAT_S3_ENDPOINT") {
+        None => None,
+        Some(endpoint) => {
+            let endpoint = endpoint.trim_end_matches('/').to_string();
+            origin_of(&endpoint)
+                .with_context(|| format!("CHAT_S3_ENDPOINT {endpoint:?} is not an http(s) URL"))?;
+            let need = |name: &str| {
+                vars.get(name)
+                    .map(String::from)
+                    .with_context(|| format!("{name} must be set with CHAT_S3_ENDPOINT"))
+            };
+            Some(S3Env {
+                endpoint,
+                bucket: need("CHAT_S3_BUCKET")?,
+                region: vars
+                    .get("CHAT_S3_REGION")
+                    .unwrap_or("us-east-1")
+                    .to_string(),
+                access_key_id: need("CHAT_S3_ACCESS_KEY_ID")?,
+                secret_access_key: SecretString::from(need("CHAT_S3_SECRET_ACCESS_KEY")?),
+            })
+        }
+    };
+    Ok(ChatFilesEnv {
+        max_bytes: max_mb * 1024 * 1024,
+        url_ttl: Duration::from_secs(ttl),
+        signing_key,
+        dir,
+        s3,
+    })
+}
+
 fn chatwoot_env(vars: &Vars) -> anyhow::Result<Option<ChatwootEnv>> {
     let Some(url) = vars.get("CHATWOOT_URL") else {
         return Ok(None);
@@ -499,6 +589,10 @@ mod tests {
                 "JWT_SIGNING_KEYS",
                 "k2:0123456789abcdef0123456789abcdef-new,k1:0123456789abcdef0123456789abcdef-old",
             ),
+            (
+                "CHAT_FILES_SIGNING_KEY",
+                "chat-files-0123456789abcdef-real-key",
+            ),
         ]))
         .unwrap();
         assert_eq!(config.log_format, LogFormat::Json);
@@ -506,6 +600,49 @@ mod tests {
         let printed = format!("{config:?}");
         assert!(!printed.contains("0123456789abcdef"), "{printed}");
         assert!(!printed.contains("q83vEjRWeJ"), "{printed}");
+        assert!(!printed.contains("chat-files-0123"), "{printed}");
+    }
+
+    #[test]
+    fn chat_files_need_a_real_key_in_production_and_s3_needs_its_credentials() {
+        let real = [
+            ("APP_ENV", "production"),
+            (
+                "ENCRYPTION_KEY",
+                "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq8s=",
+            ),
+            (
+                "JWT_SIGNING_KEYS",
+                "k1:0123456789abcdef0123456789abcdef-key",
+            ),
+        ];
+        let err = Config::from_vars(vars(&real)).unwrap_err();
+        assert!(err.to_string().contains("CHAT_FILES_SIGNING_KEY"), "{err}");
+        let mut with_default = real.to_vec();
+        with_default.push(("CHAT_FILES_SIGNING_KEY", DEV_CHAT_FILES_KEY));
+        let err = Config::from_vars(vars(&with_default)).unwrap_err();
+        assert!(err.to_string().contains("development default"), "{err}");
+        let short = Config::from_vars(vars(&[("CHAT_FILES_SIGNING_KEY", "short")])).unwrap_err();
+        assert!(short.to_string().contains("32 characters"), "{short}");
+
+        let config = Config::from_vars(vars(&[])).unwrap();
+        assert_eq!(config.chat_files.max_bytes, 25 * 1024 * 1024);
+        assert!(config.chat_files.dir.ends_with("chat-files"));
+        assert!(config.chat_files.s3.is_none());
+        let err =
+            Config::from_vars(vars(&[("CHAT_S3_ENDPOINT", "http://127.0.0.1:9000")])).unwrap_err();
+        assert!(err.to_string().contains("CHAT_S3_BUCKET"), "{err}");
+        let config = Config::from_vars(vars(&[
+            ("CHAT_S3_ENDPOINT", "http://127.0.0.1:9000/"),
+            ("CHAT_S3_BUCKET", "files"),
+            ("CHAT_S3_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("CHAT_S3_SECRET_ACCESS_KEY", "s3-secret-never-printed"),
+        ]))
+        .unwrap();
+        let s3 = config.chat_files.s3.as_ref().unwrap();
+        assert_eq!(s3.endpoint, "http://127.0.0.1:9000");
+        assert_eq!(s3.region, "us-east-1");
+        assert!(!format!("{config:?}").contains("s3-secret-never"));
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub struct Shared {
     pub providers: crate::providers::ProviderClient,
     /// Paces the hub's own calls to each account's Chatwoot.
     pub chatwoot_pace: crate::kanban::writeback::Pace,
+    /// The team chat's attachments: their store and signed links.
+    pub chat_files: crate::chat::attachments::Files,
 }
 
 /// Handlers that need only the database (the metrics page) take it alone.
@@ -80,6 +82,8 @@ impl AppState {
             config.providers.allowed_networks.clone(),
         );
         let providers = crate::providers::ProviderClient::new(config.providers.timeout, policy)?;
+        let chat_files =
+            crate::chat::attachments::Files::new(&config.chat_files, &config.public_url)?;
         Ok(AppState(Arc::new(Shared {
             realtime: crate::realtime::Bus::new(db.clone()),
             delivery_writer: crate::inbound::DeliveryWriter::start(db.clone()),
@@ -100,6 +104,7 @@ impl AppState {
             write_gate: crate::billing::gate(),
             receivers: Default::default(),
             deliveries: tokio::sync::Notify::new(),
+            chat_files,
         })))
     }
 }

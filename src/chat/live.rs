@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet, hash_map::Entry};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{events::EventRow, messages, store};
+use super::{attachments::Files, events::EventRow, messages, store};
 use crate::{
     on_conn,
     platform::{
@@ -21,7 +21,7 @@ use crate::{
 pub const REPLAY_MAX: i64 = 500;
 
 /// The frames the notes name, in order. Notes of rooms or messages gone since are skipped.
-pub async fn frames(db: &Db, notes: &[RoomNote]) -> AppResult<Vec<RoomFrame>> {
+pub async fn frames(db: &Db, files: &Files, notes: &[RoomNote]) -> AppResult<Vec<RoomFrame>> {
     let mut members: HashMap<Uuid, HashSet<Uuid>> = HashMap::new();
     let mut frames = Vec::with_capacity(notes.len());
     for note in notes {
@@ -52,7 +52,7 @@ pub async fn frames(db: &Db, notes: &[RoomNote]) -> AppResult<Vec<RoomFrame>> {
                 let Some(event) = event(db, account_id, room_id, seq).await? else {
                     continue;
                 };
-                let Some((text, removed)) = render(db, account_id, &event).await? else {
+                let Some((text, removed)) = render(db, files, account_id, &event).await? else {
                     continue;
                 };
                 RoomFrame {
@@ -123,6 +123,7 @@ pub enum Replay {
 /// The events of a room `user_id` is in after `after` (up to `upto` when given).
 pub async fn replay(
     db: &Db,
+    files: &Files,
     account_id: Uuid,
     user_id: Uuid,
     room_id: Uuid,
@@ -153,7 +154,7 @@ pub async fn replay(
     let mut last = after;
     for event in &events {
         last = event.seq;
-        if let Some((text, removed)) = render(db, account_id, event).await? {
+        if let Some((text, removed)) = render(db, files, account_id, event).await? {
             let mine = removed.filter(|_| event.user_id == Some(user_id));
             frames.push((event.seq, mine.unwrap_or(text)));
         }
@@ -171,6 +172,7 @@ async fn event(db: &Db, account_id: Uuid, room_id: Uuid, seq: i64) -> AppResult<
 /// The event's frame for the room's people and, for a removal, the removed person's.
 async fn render(
     db: &Db,
+    files: &Files,
     account_id: Uuid,
     event: &EventRow,
 ) -> AppResult<Option<(String, Option<String>)>> {
@@ -180,7 +182,7 @@ async fn render(
             let Some(row) = messages::store::get(db, event.room_id, message_id).await? else {
                 return Ok(None);
             };
-            let message = messages::views(db, account_id, vec![row]).await?;
+            let message = messages::views(db, files, account_id, vec![row]).await?;
             Ok(Some((encode(kind, room_id, seq, &message[0]), None)))
         }
         ("room.updated" | "member.removed", _) => {

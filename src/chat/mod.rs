@@ -3,6 +3,7 @@
 //! harmless, and a read marker per member. The whole module answers 403 `feature_disabled`
 //! when the plan turns `internal_chat_enabled` off.
 
+pub mod attachments;
 mod badge;
 pub mod events;
 pub mod live;
@@ -40,6 +41,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(retention::router())
         .merge(badge::router())
         .merge(search::router())
+        .merge(attachments::router())
 }
 
 /// Refuses the chat to accounts whose plan does not include it.

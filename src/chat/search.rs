@@ -116,7 +116,7 @@ async fn search(
         None
     };
     let snippets: Vec<String> = rows.iter().map(|m| snippet(&m.body, &terms)).collect();
-    let items = messages::views(&state.db, scope.account_id, rows)
+    let items = messages::views(&state.db, &state.chat_files, scope.account_id, rows)
         .await?
         .into_iter()
         .zip(snippets)

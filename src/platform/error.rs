@@ -40,6 +40,9 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("send the body as application/json")]
     UnsupportedMediaType,
+    /// A file of a type the route does not take (415 `unsupported_media_type`), and why.
+    #[error("{0}")]
+    UnsupportedFile(String),
     #[error("authentication required")]
     Unauthorized {
         code: &'static str,
@@ -152,7 +155,9 @@ impl AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::UnsupportedMediaType | AppError::UnsupportedFile(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             AppError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             AppError::Forbidden { .. }
             | AppError::QuotaExceeded { .. }
@@ -193,7 +198,9 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::Validation(_) => "validation_failed",
             AppError::PayloadTooLarge => "payload_too_large",
-            AppError::UnsupportedMediaType => "unsupported_media_type",
+            AppError::UnsupportedMediaType | AppError::UnsupportedFile(_) => {
+                "unsupported_media_type"
+            }
             AppError::BadRequest { code, .. }
             | AppError::Unauthorized { code, .. }
             | AppError::Forbidden { code, .. }

@@ -189,7 +189,7 @@ pub(super) async fn relay(state: AppState, shutdown: CancellationToken) {
             received = inbox.recv_many(&mut batch, BATCH) => if received == 0 { return },
             () = shutdown.cancelled() => return,
         }
-        match crate::chat::live::frames(&state.db, &batch).await {
+        match crate::chat::live::frames(&state.db, &state.chat_files, &batch).await {
             Ok(frames) => {
                 for frame in frames {
                     state.realtime.relay(Note::Room(frame));

@@ -348,12 +348,20 @@ impl Session {
         skip: &[i64],
     ) -> Result<(), Stop> {
         let (account_id, user_id) = (self.grant.account_id, self.grant.user_id);
-        let replay = live::replay(&self.state.db, account_id, user_id, room_id, after, upto)
-            .await
-            .map_err(|err| {
-                tracing::warn!(error = %err, "replaying chat events failed");
-                Stop::Close(close_code::ERROR, "replay failed: reconnect and resume")
-            })?;
+        let replay = live::replay(
+            &self.state.db,
+            &self.state.chat_files,
+            account_id,
+            user_id,
+            room_id,
+            after,
+            upto,
+        )
+        .await
+        .map_err(|err| {
+            tracing::warn!(error = %err, "replaying chat events failed");
+            Stop::Close(close_code::ERROR, "replay failed: reconnect and resume")
+        })?;
         match replay {
             Replay::Missed { frames, last } => {
                 self.delivered.insert(room_id, last);

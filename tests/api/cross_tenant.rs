@@ -100,6 +100,16 @@ const UNSCOPED: &[(&str, &str, &str)] = &[
     ),
     (
         "GET",
+        "/api/v1/chat/files/{attachmentId}",
+        "authenticated only by the hub's signature over the attachment's id and an expiry (a link a room's messages hold, for <img src>); forged and expired links are covered by tests/api/chat_attachments.rs",
+    ),
+    (
+        "GET",
+        "/api/v1/chat/files/{attachmentId}/thumbnail",
+        "authenticated only by the hub's signature over the attachment's id, the variant and an expiry; covered by tests/api/chat_attachments.rs",
+    ),
+    (
+        "GET",
         "/api/v1/plans",
         "public: the plans on offer hold no tenant data; archived ones only for super admins (tests/api/billing.rs)",
     ),
@@ -200,6 +210,8 @@ pub(crate) struct Route {
     pub public: bool,
     /// The JSON request body's schema, when the operation takes one.
     pub body: Option<Value>,
+    /// The operation takes a `multipart/form-data` upload instead.
+    pub multipart: bool,
 }
 
 impl Route {
@@ -247,12 +259,14 @@ pub(crate) fn routes(doc: &Value) -> Vec<Route> {
                         .iter()
                         .all(|r| r.as_object().is_some_and(|o| o.is_empty()))
             });
-            let body = operation["requestBody"]["content"]["application/json"]["schema"].clone();
+            let content = &operation["requestBody"]["content"];
+            let body = content["application/json"]["schema"].clone();
             out.push(Route {
                 method: Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(),
                 template: template.clone(),
                 public,
                 body: (!body.is_null()).then_some(body),
+                multipart: !content["multipart/form-data"].is_null(),
             });
         }
     }

@@ -7,6 +7,7 @@ mod audit;
 mod billing;
 mod card_links;
 mod chat;
+mod chat_attachments;
 mod chat_live;
 mod chat_messages;
 mod chat_rooms;

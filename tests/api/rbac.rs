@@ -348,6 +348,13 @@ async fn call(
     let body = example_body(doc, route, n);
     let ids = fixtures(app, t, route, body.as_ref(), (n, token)).await;
     let path = fill(route, &ids);
+    if route.multipart {
+        let file = ("fixture.png", "image/png");
+        let resp = app
+            .upload(&path, token, file, &crate::chat_attachments::png(4, 3))
+            .await;
+        return (path, resp);
+    }
     let body = body.map(|b| substitute(route, &b, &ids));
     let resp = app
         .request(route.method.clone(), &path, Some(token), body)

@@ -244,6 +244,34 @@ impl TestApp {
         Resp::read(request.send().await.unwrap()).await
     }
 
+    /// Uploads `bytes` as one `multipart/form-data` part named `file`, with the file name
+    /// and the part's `Content-Type` the client claims (a browser's `FormData`).
+    pub async fn upload(
+        &self,
+        path: &str,
+        token: &str,
+        (filename, claimed_type): (&str, &str),
+        bytes: &[u8],
+    ) -> Resp {
+        const BOUNDARY: &str = "----whatpro-test-boundary-7d3f9a";
+        let mut body = format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: {claimed_type}\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+        let request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(body);
+        Resp::read(request.send().await.unwrap()).await
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Resp {
         self.request(Method::GET, path, Some(token), None).await
     }

@@ -20,8 +20,12 @@ pub use store::MessageRow;
 
 use crate::{
     app::state::AppState,
-    chat::store::{self as rooms, RoomRow},
+    chat::{
+        attachments::{self, Attachment, Files},
+        store::{self as rooms, RoomRow},
+    },
     platform::{
+        clock,
         db::{Conn, Tx},
         error::{AppError, AppResult},
     },
@@ -66,6 +70,8 @@ pub struct Message {
     pub deleted: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// The files sent with it, in the order sent (none once deleted).
+    pub attachments: Vec<Attachment>,
 }
 
 /// One emoji on a message and who put it there, earliest first.
@@ -132,6 +138,7 @@ fn deleted() -> AppError {
 /// The messages as clients see them: reactions, and mentions with current names.
 pub async fn views(
     conn: impl Into<Conn<'_>>,
+    files: &Files,
     account_id: Uuid,
     rows: Vec<MessageRow>,
 ) -> AppResult<Vec<Message>> {
@@ -156,25 +163,30 @@ pub async fn views(
             }),
         }
     }
-    assemble(conn, account_id, rows, reactions).await
+    assemble(conn, files, account_id, rows, reactions).await
 }
 
 /// A message just made: nobody has reacted to it yet.
 pub async fn fresh_view(
     conn: impl Into<Conn<'_>>,
+    files: &Files,
     account_id: Uuid,
     row: MessageRow,
 ) -> AppResult<Message> {
-    let mut views = assemble(conn.into(), account_id, vec![row], HashMap::new()).await?;
+    let mut views = assemble(conn.into(), files, account_id, vec![row], HashMap::new()).await?;
     Ok(views.remove(0))
 }
 
 async fn assemble(
-    conn: Conn<'_>,
+    mut conn: Conn<'_>,
+    files: &Files,
     account_id: Uuid,
     rows: Vec<MessageRow>,
     mut reactions: HashMap<Uuid, Vec<Reaction>>,
 ) -> AppResult<Vec<Message>> {
+    let live: Vec<Uuid> = rows.iter().filter(|r| !r.deleted()).map(|r| r.id).collect();
+    let again = store::again(&mut conn);
+    let mut attached = attachments::of_messages(again, files, &live, clock::now()).await?;
     let mut html: Vec<String> = rows.iter().map(MessageRow::html).collect();
     let mentioned: Vec<Vec<Uuid>> = html.iter().map(|h| render::mentioned(h)).collect();
     let people: HashSet<Uuid> = mentioned.iter().flatten().copied().collect();
@@ -191,7 +203,11 @@ async fn assemble(
         .map(|(row, (html, mut mentions))| {
             mentions.retain(|id| Some(*id) != row.author_id);
             let reactions = reactions.remove(&row.id).unwrap_or_default();
-            row.view(html, mentions, reactions)
+            let files = attached.remove(&row.id).unwrap_or_default();
+            Message {
+                attachments: files,
+                ..row.view(html, mentions, reactions)
+            }
         })
         .collect())
 }

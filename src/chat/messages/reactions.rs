@@ -138,7 +138,7 @@ async fn react(
         let what = Happened::MessageUpdated(message.id);
         last = Some(events::record(&mut tx, scope.account_id, room.id, what, now).await?);
     }
-    let mut answer = views(&mut tx, scope.account_id, vec![message]).await?;
+    let mut answer = views(&mut tx, &state.chat_files, scope.account_id, vec![message]).await?;
     tx.commit().await?;
     if let Some(last) = last {
         // A reaction in a public channel may have joined the caller to it first.

@@ -16,6 +16,7 @@ use crate::{
     app::state::AppState,
     audit::{self, AuditEntry},
     chat::{
+        attachments::{self, PER_MESSAGE_MAX},
         ensure_enabled,
         events::{self, Happened},
         routes::{member_of, visible},
@@ -41,11 +42,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 const BODY_MAX: usize = 10_000;
 const CLIENT_ID_MAX: usize = 64;
 
-fn check_body(v: &mut Validator, body: &str) {
+/// `files`: the message carries files, so its body may be empty.
+fn check_body(v: &mut Validator, body: &str, files: bool) {
     v.check(
-        !body.trim().is_empty() && body.chars().count() <= BODY_MAX,
+        (files || !body.trim().is_empty()) && body.chars().count() <= BODY_MAX,
         "body",
-        &format!("must be 1 to {BODY_MAX} characters, not only spaces"),
+        &format!("must be 1 to {BODY_MAX} characters, not only spaces (or empty with files)"),
     )
     .check(!body.contains('\0'), "body", "must not contain NUL");
 }
@@ -162,7 +164,7 @@ async fn list_messages(
     };
     let page = store::page(&state.db, listing, cursor, limit).await?;
     Ok(ApiJson(MessagePage {
-        items: views(&state.db, scope.account_id, page.rows).await?,
+        items: views(&state.db, &state.chat_files, scope.account_id, page.rows).await?,
         has_more: if query.after.is_some() {
             page.has_newer
         } else {
@@ -176,8 +178,9 @@ async fn list_messages(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMessageInput {
-    /// Markdown, 1 to 10,000 characters. `<@USER_ID>` mentions a member of the room,
-    /// `@room` all of them (the room's owner and moderators and the account's admins).
+    /// Markdown, 1 to 10,000 characters (or empty when it carries files). `<@USER_ID>`
+    /// mentions a member of the room, `@room` all of them (the room's owner and moderators
+    /// and the account's admins).
     pub body: String,
     /// The sender's idempotency key (1 to 64 characters): sending again with it answers the
     /// message it made.
@@ -185,6 +188,10 @@ pub struct NewMessageInput {
     /// The top-level message of the same room this one replies to (threads are one level
     /// deep).
     pub parent_id: Option<Uuid>,
+    /// Up to 10 files the sender uploaded to this room and has not sent yet
+    /// (`POST …/attachments`), in the order to show them.
+    #[serde(default)]
+    pub attachment_ids: Vec<Uuid>,
 }
 
 /// Sends a message (who may see the room; sending in a public channel joins it). The
@@ -204,9 +211,16 @@ async fn send_message(
 ) -> AppResult<(StatusCode, ApiJson<Message>)> {
     ensure_enabled(&state.db, &state, &scope).await?;
     let caller = scope.require_person()?;
+    let files = &body.attachment_ids;
     let mut v = Validator::default();
-    check_body(&mut v, &body.body);
+    check_body(&mut v, &body.body, !files.is_empty());
     v.check(
+        files.len() <= PER_MESSAGE_MAX
+            && files.iter().collect::<std::collections::HashSet<_>>().len() == files.len(),
+        "attachment_ids",
+        &format!("at most {PER_MESSAGE_MAX} files, each once"),
+    )
+    .check(
         !body.client_id.is_empty()
             && body.client_id.chars().count() <= CLIENT_ID_MAX
             && !body.client_id.chars().any(char::is_control),
@@ -224,7 +238,7 @@ async fn send_message(
         .await?
         .ok_or_else(archived)?;
     if let Some(sent) = store::by_client_id(&mut tx, room.id, caller, &body.client_id).await? {
-        let mut sent = views(&mut tx, scope.account_id, vec![sent]).await?;
+        let mut sent = views(&mut tx, &state.chat_files, scope.account_id, vec![sent]).await?;
         drop(tx);
         return Ok((StatusCode::OK, ApiJson(sent.remove(0))));
     }
@@ -260,6 +274,7 @@ async fn send_message(
         now,
     };
     let row = store::insert(&mut tx, &new).await?;
+    attachments::claim(&mut tx, scope.account_id, room.id, caller, row.id, files).await?;
     let mentions = Mentions {
         message_id: row.id,
         account_id: scope.account_id,
@@ -286,7 +301,7 @@ async fn send_message(
     }
     // The sender has read what they wrote.
     rooms::mark_read(&mut tx, room.id, caller, seq).await?;
-    let message = fresh_view(&mut tx, account_id, row).await?;
+    let message = fresh_view(&mut tx, &state.chat_files, account_id, row).await?;
     tx.commit().await?;
     // To the room's people only (never on the account stream every member follows); a
     // public channel the sender joined on the way has its join announced too.
@@ -321,7 +336,7 @@ async fn edit_message(
     let caller = scope.require_person()?;
     let (_, room_id, message_id) = path;
     let mut v = Validator::default();
-    check_body(&mut v, &body.body);
+    check_body(&mut v, &body.body, false);
     v.finish()?;
     let now = clock::now();
     let mut tx = state.db.begin().await?;
@@ -365,7 +380,7 @@ async fn edit_message(
     store::add_mentions(&mut tx, &mentions).await?;
     let what = Happened::MessageUpdated(row.id);
     let note = events::record(&mut tx, scope.account_id, room.id, what, now).await?;
-    let mut edited = views(&mut tx, scope.account_id, vec![row]).await?;
+    let mut edited = views(&mut tx, &state.chat_files, scope.account_id, vec![row]).await?;
     tx.commit().await?;
     events::announce(&state, note);
     Ok(ApiJson(edited.remove(0)))
@@ -403,8 +418,9 @@ async fn delete_message(
             message: "Only its author, the room's owner and moderators and the account's admins delete a message.",
         });
     }
-    let mut note = None;
+    let (mut note, mut gone) = (None, Vec::new());
     if store::tombstone(&mut tx, message.id, now).await? {
+        gone = attachments::release(&mut tx, message.id).await?;
         if !own {
             let what =
                 json!({ "room_id": room.id, "seq": message.seq, "author_id": message.author_id });
@@ -418,8 +434,10 @@ async fn delete_message(
     let row = store::get(&mut tx, room.id, message.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let mut deleted = views(&mut tx, scope.account_id, vec![row]).await?;
+    let mut deleted = views(&mut tx, &state.chat_files, scope.account_id, vec![row]).await?;
     tx.commit().await?;
+    // Its files go with it; their rows went in the transaction, so no link reaches them.
+    state.chat_files.forget(gone).await;
     if let Some(note) = note {
         events::announce(&state, note);
     }

@@ -68,6 +68,7 @@ impl MessageRow {
             edited_at: self.edited_at,
             deleted,
             created_at: self.created_at,
+            attachments: Vec::new(),
         }
     }
 }
