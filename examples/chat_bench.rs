@@ -209,6 +209,7 @@ async fn send(args: &Args) -> anyhow::Result<()> {
     let paths: Arc<Vec<String>> =
         Arc::new(rooms.iter().map(|r| messages_path(account, r)).collect());
 
+    let cpu = cpu_seconds()?;
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.send_seconds);
     let senders = args.senders;
@@ -241,6 +242,7 @@ async fn send(args: &Args) -> anyhow::Result<()> {
         failures += f;
     }
     let elapsed = started.elapsed();
+    let cpu = cpu_seconds()? - cpu;
     let stored = hub.count("SELECT COUNT(*) FROM chat_messages").await?;
 
     let sent = latencies.len() - failures;
@@ -278,6 +280,7 @@ async fn send(args: &Args) -> anyhow::Result<()> {
         format!("p99 ≤ {SEND_P99_MS:.0} ms"),
         f.p99 <= SEND_P99_MS,
     );
+    summary.cpu(cpu, elapsed, sent, "message");
     summary.print();
     ensure!(failures == 0, "{failures} sends failed");
     ensure!(stored as usize == sent, "{sent} sent but {stored} stored");
@@ -338,6 +341,8 @@ async fn fanout(args: &Args, replicas: bool) -> anyhow::Result<()> {
     let mut tick =
         tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(args.fanout_rate)));
     let mut send_latencies = Vec::with_capacity(messages);
+    let cpu = cpu_seconds()?;
+    let sends_started = Instant::now();
     for m in 0..messages {
         tick.tick().await;
         let at = clock.mark(m);
@@ -346,6 +351,8 @@ async fn fanout(args: &Args, replicas: bool) -> anyhow::Result<()> {
         send_latencies.push(at.elapsed().as_micros() as u64);
     }
     let expected = messages * n;
+    let cpu = cpu_seconds()? - cpu;
+    let sending = sends_started.elapsed();
     let waited = Instant::now();
     while arrived.load(Ordering::Relaxed) < expected && waited.elapsed() < GRACE {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -391,6 +398,7 @@ async fn fanout(args: &Args, replicas: bool) -> anyhow::Result<()> {
         "",
     );
     all.rows(&mut summary, expected, target);
+    summary.cpu(cpu, sending, expected, "delivery");
     if replicas {
         let names = ["on the sending replica", "on the second replica"];
         for (tally, name) in by_replica.iter().zip(names) {
@@ -1288,6 +1296,22 @@ impl Child {
     }
 }
 
+/// CPU seconds this process has used, user and system (`/proc/self/stat`, 100 ticks a
+/// second).
+fn cpu_seconds() -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // Fields after the command's closing parenthesis, from the third (state): utime is the
+    // 14th, stime the 15th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .context("/proc/self/stat")?
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
+    Ok(ticks / 100.0)
+}
+
 /// Fails early when this process may not open `needed` files.
 fn ensure_files(needed: usize) -> anyhow::Result<()> {
     let limits = std::fs::read_to_string("/proc/self/limits")?;
@@ -1332,6 +1356,20 @@ impl Summary {
         let verdict = if met { "met" } else { "NOT met" };
         self.rows
             .push([measure.to_string(), value, format!("{target}: {verdict}")]);
+    }
+
+    /// What this process (the hub, and the load generator beside it) spent per `unit`.
+    fn cpu(&mut self, cpu: f64, elapsed: Duration, count: usize, unit: &str) {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        self.row(
+            "CPU of this process (hub and load generator)",
+            format!(
+                "{:.0} µs per {unit}; {:.2} of {cores} cores",
+                cpu * 1e6 / count.max(1) as f64,
+                cpu / elapsed.as_secs_f64()
+            ),
+            "",
+        );
     }
 
     fn print(&self) {
