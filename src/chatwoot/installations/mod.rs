@@ -59,14 +59,21 @@ pub struct Known {
 }
 
 #[derive(Clone, Default)]
-pub struct Registry(Arc<RwLock<Arc<Vec<Arc<Known>>>>>);
+pub struct Registry {
+    known: Arc<RwLock<Arc<Vec<Arc<Known>>>>>,
+    /// One reload at a time: a reload that read the database before another's change must
+    /// not write its older list over the newer one (a new installation would vanish until the
+    /// next minute's reload).
+    reloading: Arc<tokio::sync::Mutex<()>>,
+}
 
 impl Registry {
     fn snapshot(&self) -> Arc<Vec<Arc<Known>>> {
-        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.known.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub async fn reload(&self, db: &Db) -> AppResult<()> {
+        let _one_at_a_time = self.reloading.lock().await;
         let mut known = Vec::new();
         for installation in store::list(db).await? {
             match ChatwootClient::new(&installation.base_url) {
@@ -79,7 +86,7 @@ impl Registry {
                 }
             }
         }
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(known);
+        *self.known.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(known);
         Ok(())
     }
 
