@@ -8,6 +8,7 @@ pub mod cloud_api;
 pub mod evolution;
 mod faults;
 mod qr_image;
+pub mod s3;
 #[cfg(test)]
 mod testing;
 pub mod uazapi;

@@ -7,7 +7,7 @@ use std::path::Path;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
-use whatpro_hub::{chat::attachments::Variant, platform::clock};
+use whatpro_hub::{chat::attachments::Variant, platform::clock, simulators::s3::S3Simulator};
 
 use crate::{
     chat::{channel, messages_path},
@@ -612,4 +612,83 @@ async fn chat_attachments_resent_with_the_same_client_id_answer_the_message() {
     assert_eq!(again.status, StatusCode::OK, "{:?}", again.body);
     assert_eq!(again.body["id"], first.body["id"]);
     assert_eq!(again.body["attachments"][0]["id"], file["id"]);
+}
+
+const S3_KEY_ID: &str = "AKIDCHATFILES";
+const S3_SECRET: &str = "s3-secret-for-the-chat-files-simulator";
+
+async fn with_bucket(s3: &S3Simulator, secret: &str) -> Setup {
+    let endpoint = s3.endpoint();
+    setup(&[
+        ("CHAT_S3_ENDPOINT", &endpoint),
+        ("CHAT_S3_BUCKET", "chat-files"),
+        ("CHAT_S3_REGION", "sa-east-1"),
+        ("CHAT_S3_ACCESS_KEY_ID", S3_KEY_ID),
+        ("CHAT_S3_SECRET_ACCESS_KEY", secret),
+    ])
+    .await
+}
+
+#[tokio::test]
+async fn chat_attachments_round_trip_through_an_s3_bucket() {
+    let s3 = S3Simulator::start(S3_KEY_ID, S3_SECRET, "sa-east-1", "chat-files").await;
+    let Setup { app, t, room, dir } = with_bucket(&s3, S3_SECRET).await;
+    let original = png(700, 350);
+    let image = uploaded(&app, &t, &t.agent, room, "chart.png", &original).await;
+    let text = uploaded(&app, &t, &t.agent, room, "notes.txt", b"remember\n").await;
+    // Both files and the thumbnail are in the bucket, under random keys; nothing on disk.
+    let keys = s3.keys();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert!(keys.iter().all(|k| k.len() == 32), "{keys:?}");
+    assert!(
+        keys.iter()
+            .any(|k| s3.object(k).as_deref() == Some(&original[..]))
+    );
+    assert_eq!(files_under(dir.path()), Vec::<std::path::PathBuf>::new());
+    assert_eq!(
+        s3.refused(),
+        Vec::<&str>::new(),
+        "every signature was right"
+    );
+
+    let sent = send_files(&app, &t, &t.agent, room, "", &[&image, &text]).await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
+    let files = &sent.body["attachments"];
+    let (status, headers, bytes) = fetch(&app, files[0]["url"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(bytes, original);
+    assert_eq!(
+        header(&headers, "content-length"),
+        original.len().to_string()
+    );
+    let (status, _, thumb) = fetch(&app, files[0]["thumbnail_url"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let decoded = image::load_from_memory(&thumb).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (320, 160));
+    let (_, _, bytes) = fetch(&app, files[1]["url"].as_str().unwrap()).await;
+    assert_eq!(bytes, b"remember\n");
+
+    // Deleting the message deletes the objects.
+    let path = format!("{}/{}", messages_path(&t, room), sent.id());
+    let deleted = app.delete(&path, &t.agent.token).await;
+    assert_eq!(deleted.status, StatusCode::OK, "{:?}", deleted.body);
+    assert_eq!(s3.keys(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn chat_attachments_refused_by_the_bucket_are_not_kept() {
+    // The hub holds the wrong secret: the bucket refuses every signature.
+    let s3 = S3Simulator::start(S3_KEY_ID, S3_SECRET, "sa-east-1", "chat-files").await;
+    let Setup { app, t, room, dir } = with_bucket(&s3, "a-secret-the-bucket-does-not-know").await;
+    let resp = upload(&app, &t, &t.agent, room, "a.txt", b"a\n").await;
+    resp.assert_problem(StatusCode::SERVICE_UNAVAILABLE, "file_store_unavailable");
+    assert_eq!(s3.refused(), ["SignatureDoesNotMatch"]);
+    assert_eq!(s3.keys(), Vec::<String>::new());
+    assert_eq!(
+        files_under(dir.path()),
+        Vec::<std::path::PathBuf>::new(),
+        "nothing staged stays"
+    );
+    let page = app.get(&messages_path(&t, room), &t.agent.token).await;
+    assert_eq!(page.body["items"], json!([]));
 }
