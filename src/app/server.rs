@@ -246,6 +246,11 @@ async fn housekeeping(state: AppState, shutdown: CancellationToken) {
         if let Err(err) = inbound::store::purge_done(&state.db, month_ago, budget).await {
             tracing::warn!(error = %err, "purging processed webhook deliveries failed");
         }
+        let stale = clock::now() - chat::attachments::UNSENT_KEPT;
+        if let Err(err) = chat::attachments::purge_unsent(&state.db, &state.chat_files, stale).await
+        {
+            tracing::warn!(error = %err, "purging chat uploads never sent failed");
+        }
         let last_month = metering::month_of(clock::now() - time::Duration::days(31));
         if let Err(err) = metering::store::purge_before(&state.db, &last_month).await {
             tracing::warn!(error = %err, "purging counted message ids failed");

@@ -7,7 +7,11 @@ use std::path::Path;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
-use whatpro_hub::{chat::attachments::Variant, platform::clock, simulators::s3::S3Simulator};
+use whatpro_hub::{
+    chat::attachments::{self, Variant},
+    platform::clock,
+    simulators::s3::S3Simulator,
+};
 
 use crate::{
     chat::{channel, messages_path},
@@ -595,6 +599,41 @@ async fn chat_attachments_go_with_their_deleted_message() {
     // Its ids cannot be sent again either.
     let again = send_files(&app, &t, &t.agent, room, "again", &[&image]).await;
     again.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+}
+
+#[tokio::test]
+async fn chat_uploads_never_sent_are_purged_after_a_day() {
+    let Setup { app, t, room, dir } = setup(&[]).await;
+    let sent = uploaded(&app, &t, &t.agent, room, "sent.png", &png(400, 400)).await;
+    let message = send_files(&app, &t, &t.agent, room, "", &[&sent]).await;
+    assert_eq!(message.status, StatusCode::CREATED, "{:?}", message.body);
+    let unsent = uploaded(&app, &t, &t.agent, room, "unsent.png", &png(400, 400)).await;
+    assert_eq!(files_under(&dir.path().join("objects")).len(), 4);
+
+    let state = &app.state;
+    let now = clock::now(); // wall-clock: uploads are dated by the hub's clock
+    let purge = |before| attachments::purge_unsent(&state.db, &state.chat_files, before);
+    assert_eq!(
+        purge(now - attachments::UNSENT_KEPT).await.unwrap(),
+        0,
+        "a fresh upload stays"
+    );
+    assert_eq!(purge(now + time::Duration::minutes(1)).await.unwrap(), 1);
+    assert_eq!(
+        files_under(&dir.path().join("objects")).len(),
+        2,
+        "the sent one's stay"
+    );
+    let (status, ..) = fetch(&app, unsent["url"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, ..) = fetch(
+        &app,
+        message.body["attachments"][0]["url"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let late = send_files(&app, &t, &t.agent, room, "late", &[&unsent]).await;
+    late.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
 }
 
 #[tokio::test]

@@ -262,6 +262,28 @@ pub async fn claim(
     Ok(())
 }
 
+/// How long an upload may wait to be sent before it is deleted.
+pub const UNSENT_KEPT: time::Duration = time::Duration::days(1);
+/// Unsent uploads deleted per pass at most (the rest wait for the next pass).
+const PURGE_BATCH: i64 = 200;
+
+/// Deletes uploads made before `before` and never sent, rows and files; answers how many.
+pub async fn purge_unsent(
+    db: &crate::platform::db::Db,
+    files: &Files,
+    before: OffsetDateTime,
+) -> AppResult<usize> {
+    let ids = store::unsent_before(db, before, PURGE_BATCH).await?;
+    let mut keys = Vec::new();
+    for id in &ids {
+        let mut tx = db.begin().await?;
+        keys.extend(store::delete_unsent(&mut tx, *id).await?);
+        tx.commit().await?;
+    }
+    files.forget(keys).await;
+    Ok(ids.len())
+}
+
 /// Deletes a message's attachments (it became a tombstone); answers the stored files'
 /// keys, for [`Files::forget`] once committed.
 pub async fn release(tx: &mut Tx, message_id: Uuid) -> AppResult<Vec<String>> {

@@ -99,14 +99,40 @@ pub async fn claim(tx: &mut Tx, c: Claim) -> AppResult<bool> {
     Ok(n == 1)
 }
 
+/// Up to `limit` uploads never sent, made before `before`, oldest first.
+pub async fn unsent_before(
+    conn: impl Into<Conn<'_>>,
+    before: OffsetDateTime,
+    limit: i64,
+) -> AppResult<Vec<Uuid>> {
+    let sql = "SELECT id FROM chat_attachments WHERE message_id IS NULL AND created_at < $1
+               ORDER BY created_at LIMIT $2";
+    Ok(on_conn!(conn.into(), c => sqlx::query_scalar(sql)
+        .bind(before).bind(limit).fetch_all(c).await?))
+}
+
+/// Deletes the upload if it is still unsent (a send may have claimed it meanwhile);
+/// answers its stored files' keys.
+pub async fn delete_unsent(tx: &mut Tx, id: Uuid) -> AppResult<Vec<String>> {
+    let sql = "DELETE FROM chat_attachments WHERE id = $1 AND message_id IS NULL
+               RETURNING storage_key, thumbnail_key";
+    let rows: Vec<(String, Option<String>)> = on_tx!(tx, c => sqlx::query_as(sql)
+        .bind(id).fetch_all(c).await?);
+    Ok(keys(rows))
+}
+
 /// Deletes the message's attachments; answers their stored files' keys.
 pub async fn release(tx: &mut Tx, message_id: Uuid) -> AppResult<Vec<String>> {
     let sql = "DELETE FROM chat_attachments WHERE message_id = $1
                RETURNING storage_key, thumbnail_key";
     let rows: Vec<(String, Option<String>)> = on_tx!(tx, c => sqlx::query_as(sql)
         .bind(message_id).fetch_all(c).await?);
-    Ok(rows
-        .into_iter()
+    Ok(keys(rows))
+}
+
+/// The stored files' keys of deleted rows: each file's, and its thumbnail's.
+fn keys(rows: Vec<(String, Option<String>)>) -> Vec<String> {
+    rows.into_iter()
         .flat_map(|(key, thumb)| std::iter::once(key).chain(thumb))
-        .collect())
+        .collect()
 }
