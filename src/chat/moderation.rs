@@ -213,7 +213,7 @@ async fn set_role(
         .finish()?;
     let mut tx = state.db.begin().await?;
     let room = changeable(&mut tx, &scope, room_id).await?;
-    let before = store::set_role(&mut tx, room.id, user_id, role)
+    let before = store::role_of(&mut tx, room.id, user_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let owners_change = before == "owner" || role == "owner";
@@ -223,6 +223,7 @@ async fn set_role(
             message: "Only an owner or an admin of the account makes or unmakes owners.",
         });
     }
+    store::set_role(&mut tx, room.id, user_id, role).await?;
     if before == "owner" && store::owners(&mut tx, room.id).await? == 0 {
         return Err(AppError::Conflict {
             code: "last_owner",

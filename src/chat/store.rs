@@ -301,20 +301,12 @@ pub async fn set_archived(
     Ok(n == 1)
 }
 
-/// Gives a member another role; the role they had, when they are in the room.
-pub async fn set_role(
-    tx: &mut Tx,
-    room_id: Uuid,
-    user_id: Uuid,
-    role: &str,
-) -> AppResult<Option<String>> {
-    let Some(before) = role_of(&mut *tx, room_id, user_id).await? else {
-        return Ok(None);
-    };
+/// Gives a member of the room another role.
+pub async fn set_role(tx: &mut Tx, room_id: Uuid, user_id: Uuid, role: &str) -> AppResult<()> {
     let sql = "UPDATE chat_members SET role = $3 WHERE room_id = $1 AND user_id = $2";
     on_tx!(tx, c => sqlx::query(sql).bind(room_id).bind(user_id).bind(role)
         .execute(c).await?.rows_affected());
-    Ok(Some(before))
+    Ok(())
 }
 
 /// How many owners the room has.

@@ -65,6 +65,9 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const RECHECK: Duration = Duration::from_secs(30);
 /// At most one typing note per socket this often.
 const TYPING_EVERY: Duration = Duration::from_secs(2);
+/// How long after connecting a client's first `resume` is expected (it is sent right after
+/// `ready`).
+const RESUME_WINDOW: Duration = Duration::from_secs(10);
 /// Rooms one `resume` may name.
 const RESUME_ROOMS_MAX: usize = 1000;
 /// Closed because the session or membership ended (an `end` frame says why first).
@@ -136,6 +139,7 @@ async fn serve(state: AppState, grant: Grant, socket: WebSocket) {
         socket,
         delivered: HashMap::new(),
         sent_live: HashMap::new(),
+        resume_window: Instant::now() + RESUME_WINDOW,
         heard: Instant::now(),
         typed: None,
     };
@@ -179,9 +183,12 @@ struct Session {
     notes: broadcast::Receiver<Arc<Note>>,
     /// The last event number sent per room.
     delivered: HashMap<Uuid, i64>,
-    /// Numbers sent live for rooms the client has not resumed yet: a resume that follows
-    /// replays around them, so a frame that beat the resume is not sent twice.
+    /// Numbers sent live per room before the client's first `resume`: the resume replays
+    /// around them, so a frame that beat it is not sent twice. Kept only until that resume
+    /// (or [`RESUME_WINDOW`]), so a socket that never resumes holds nothing for it.
     sent_live: HashMap<Uuid, Vec<i64>>,
+    /// Until when frames are noted in `sent_live`.
+    resume_window: Instant,
     /// When the client was last heard from.
     heard: Instant,
     /// The room and time of the last typing note passed on.
@@ -250,9 +257,6 @@ impl Session {
         let Some(seq) = frame.seq else {
             return self.send_bytes(text).await;
         };
-        if !self.delivered.contains_key(&frame.room_id) {
-            self.sent_live.entry(frame.room_id).or_default();
-        }
         match self.delivered.get(&frame.room_id).copied() {
             Some(sent) if seq <= sent => return Ok(()),
             // A number was skipped (its announcement is late or lost): fetch it first.
@@ -273,8 +277,10 @@ impl Session {
         } else {
             self.delivered.insert(frame.room_id, seq);
         }
-        if let Some(sent) = self.sent_live.get_mut(&frame.room_id) {
-            sent.push(seq);
+        if Instant::now() < self.resume_window {
+            self.sent_live.entry(frame.room_id).or_default().push(seq);
+        } else if !self.sent_live.is_empty() {
+            self.sent_live = HashMap::new();
         }
         self.send_bytes(text).await
     }
@@ -302,16 +308,14 @@ impl Session {
                 self.send(encode("error", None, None, &problem)).await
             }
             ClientFrame::Resume { rooms } => {
+                // What was sent live before the resume came is not sent again; from now on
+                // the gap check alone keeps the rooms in order.
+                let sent_live = std::mem::take(&mut self.sent_live);
+                self.resume_window = Instant::now();
                 for (room_id, after) in rooms {
-                    // What was sent live before the resume came is not sent again.
-                    let skip = self.sent_live.remove(&room_id).unwrap_or_default();
-                    let last = self.delivered.get(&room_id).copied();
-                    self.replay_skipping(room_id, after.max(0), None, &skip)
+                    let skip = sent_live.get(&room_id).map_or(&[][..], Vec::as_slice);
+                    self.replay_skipping(room_id, after.max(0), None, skip)
                         .await?;
-                    if let Some(last) = last {
-                        let at = self.delivered.entry(room_id).or_insert(last);
-                        *at = (*at).max(last);
-                    }
                 }
                 Ok(())
             }
