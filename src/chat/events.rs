@@ -49,22 +49,52 @@ pub async fn record(
                WHERE account_id = $1 AND id = $2 RETURNING event_seq";
     let seq: i64 = on_tx!(tx, c => sqlx::query_scalar(sql)
         .bind(account_id).bind(room_id).fetch_one(c).await?);
-    let (kind, message_id, user_id) = what.parts();
-    let sql = "INSERT INTO chat_events (room_id, seq, account_id, kind, message_id, user_id,
-                   created_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7)";
-    on_tx!(tx, c => sqlx::query(sql)
-        .bind(room_id).bind(seq).bind(account_id).bind(kind).bind(message_id).bind(user_id)
-        .bind(now).execute(c).await?.rows_affected());
-    Ok(RoomNote::Event {
-        account_id,
-        room_id,
-        seq,
-    })
+    let mut notes = log(tx, account_id, room_id, seq, &[what], now).await?;
+    Ok(notes.remove(0))
 }
 
-/// Events one change announces at most (the rest a socket fetches as a gap).
-const ANNOUNCED_MAX: i64 = 16;
+/// Logs `what` under event numbers already taken from the room's row, the last of them
+/// `last` (one after another, in order), and answers their notes to announce after commit.
+pub async fn log(
+    tx: &mut Tx,
+    account_id: Uuid,
+    room_id: Uuid,
+    last: i64,
+    what: &[Happened],
+    now: OffsetDateTime,
+) -> AppResult<Vec<RoomNote>> {
+    const COLUMNS: usize = 7;
+    let first = last - what.len() as i64 + 1;
+    let rows = (0..what.len())
+        .map(|row| {
+            let values: Vec<String> = (1..=COLUMNS)
+                .map(|column| format!("${}", row * COLUMNS + column))
+                .collect();
+            format!("({})", values.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO chat_events (room_id, seq, account_id, kind, message_id, user_id,
+             created_at) VALUES {rows}"
+    );
+    on_tx!(tx, c => {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (seq, happened) in (first..).zip(what) {
+            let (kind, message_id, user_id) = happened.parts();
+            query = query.bind(room_id).bind(seq).bind(account_id).bind(kind)
+                .bind(message_id).bind(user_id).bind(now);
+        }
+        query.execute(c).await?.rows_affected()
+    });
+    Ok((first..=last)
+        .map(|seq| RoomNote::Event {
+            account_id,
+            room_id,
+            seq,
+        })
+        .collect())
+}
 
 /// Tells every replica's sockets about a committed event.
 pub fn announce(state: &AppState, note: RoomNote) {
@@ -75,18 +105,6 @@ pub fn announce(state: &AppState, note: RoomNote) {
 pub fn announce_all(state: &AppState, notes: Vec<RoomNote>) {
     for note in notes {
         announce(state, note);
-    }
-}
-
-/// Tells every replica's sockets about the room's committed events after `after` up to
-/// `upto` (a change that also joined its author to the room made two).
-pub fn announce_between(state: &AppState, account_id: Uuid, room_id: Uuid, after: i64, upto: i64) {
-    for seq in (after + 1).max(upto - ANNOUNCED_MAX + 1)..=upto {
-        state.realtime.room(RoomNote::Event {
-            account_id,
-            room_id,
-            seq,
-        });
     }
 }
 

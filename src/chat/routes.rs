@@ -275,37 +275,55 @@ async fn get_room(
     Ok(ApiJson(view(&state, &scope, &row).await?))
 }
 
-/// The caller's membership of a room they may see, joining a public channel they are not
-/// in yet (recorded in the audit log and the room's events). Answers the room as it was
-/// before the join: announce its events after `event_seq` once committed.
+/// A room the caller is in now, and the note to announce when getting in joined them.
+pub(super) struct Entered {
+    pub room: store::RoomRow,
+    pub joined: Option<RoomNote>,
+}
+
+/// The room, which the caller may see, with the caller in it: taking part in a public
+/// channel (sending, reacting, reading) joins it. 404 for a room they may not see.
 pub(super) async fn member_of(
     tx: &mut Tx,
     scope: &AccountScope,
     caller: Uuid,
     room_id: Uuid,
-) -> AppResult<store::RoomRow> {
-    let row = store::room(&mut *tx, scope.account_id, Some(caller), room_id)
+) -> AppResult<Entered> {
+    let room = store::room(&mut *tx, scope.account_id, Some(caller), room_id)
         .await?
         .filter(store::RoomRow::visible)
         .ok_or(AppError::NotFound)?;
-    if !row.is_member() {
-        let now = clock::now();
-        store::add_member(
-            tx,
-            scope.account_id,
-            room_id,
-            caller,
-            "member",
-            row.last_seq,
-            now,
-        )
-        .await?;
-        let entry = AuditEntry::new(scope, "chat.member_joined", "chat_room", room_id)
-            .changes(None::<&Uuid>, Some(&caller));
-        audit::record(tx, entry).await?;
-        events::record(tx, scope.account_id, room_id, Happened::RoomUpdated, now).await?;
+    let joined = join(tx, scope, caller, &room).await?;
+    Ok(Entered { room, joined })
+}
+
+/// Adds the caller to `room`, a public channel they are not in (nothing when they are in
+/// it), audited; answers the note of their joining.
+pub(super) async fn join(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    caller: Uuid,
+    room: &store::RoomRow,
+) -> AppResult<Option<RoomNote>> {
+    if room.is_member() {
+        return Ok(None);
     }
-    Ok(row)
+    let now = clock::now();
+    store::add_member(
+        tx,
+        scope.account_id,
+        room.id,
+        caller,
+        "member",
+        room.last_seq,
+        now,
+    )
+    .await?;
+    let entry = AuditEntry::new(scope, "chat.member_joined", "chat_room", room.id)
+        .changes(None::<&Uuid>, Some(&caller));
+    audit::record(tx, entry).await?;
+    let note = events::record(tx, scope.account_id, room.id, Happened::RoomUpdated, now).await?;
+    Ok(Some(note))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -333,12 +351,12 @@ async fn mark_read(
         .check(body.seq >= 0, "seq", "must be 0 or more")
         .finish()?;
     let mut tx = state.db.begin().await?;
-    let room = member_of(&mut tx, &scope, caller, path.1).await?;
+    let Entered { room, joined } = member_of(&mut tx, &scope, caller, path.1).await?;
     store::mark_read(&mut tx, room.id, caller, body.seq.min(room.last_seq)).await?;
     let view = store::room_view(&mut tx, scope.account_id, caller, room.id).await?;
     tx.commit().await?;
     let (account_id, room_id) = (scope.account_id, room.id);
-    events::announce_between(&state, account_id, room_id, room.event_seq, view.event_seq);
+    events::announce_all(&state, joined.into_iter().collect());
     state.realtime.room(RoomNote::Read {
         account_id,
         room_id,

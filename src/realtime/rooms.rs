@@ -47,14 +47,6 @@ pub enum RoomNote {
 }
 
 impl RoomNote {
-    /// The event's number (0 for what is not an event).
-    pub fn seq(&self) -> i64 {
-        match *self {
-            RoomNote::Event { seq, .. } => seq,
-            RoomNote::Read { .. } | RoomNote::Typing { .. } => 0,
-        }
-    }
-
     pub fn account_id(&self) -> Uuid {
         match *self {
             RoomNote::Event { account_id, .. }

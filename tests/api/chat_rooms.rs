@@ -51,10 +51,15 @@ async fn an_archived_room_keeps_its_messages_and_takes_no_new_ones() {
     let app = TestApp::spawn().await;
     let t = tenant(&app).await;
     let room = channel(&app, &t, &t.supervisor, false, &[t.agent.id]).await;
-    assert_eq!(
-        send(&app, &t, &t.agent, room, "before").await.0,
-        StatusCode::CREATED
-    );
+    let first = json!({ "body": "before", "client_id": "before-1" });
+    let sent = app
+        .post(
+            &room_path(&t, room, "/messages"),
+            &t.agent.token,
+            first.clone(),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
 
     let refused = app
         .post(&room_path(&t, room, "/archive"), &t.agent.token, json!({}))
@@ -76,6 +81,12 @@ async fn an_archived_room_keeps_its_messages_and_takes_no_new_ones() {
     let (status, body) = send(&app, &t, &t.agent, room, "after").await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(body["code"], "room_archived");
+    // A retry of a send that made its message before the archive still gets it.
+    let retried = app
+        .post(&room_path(&t, room, "/messages"), &t.agent.token, first)
+        .await;
+    assert_eq!(retried.status, StatusCode::OK, "{:?}", retried.body);
+    assert_eq!(retried.body, sent.body);
     let page = app
         .get(&room_path(&t, room, "/messages"), &t.agent.token)
         .await;

@@ -163,18 +163,28 @@ pub async fn views(
             }),
         }
     }
-    assemble(conn, files, account_id, rows, reactions).await
+    assemble(conn, files, account_id, rows, reactions, true).await
 }
 
-/// A message just made: nobody has reacted to it yet.
+/// A message just made: nobody has reacted to it yet, and it has files only when
+/// `with_files`.
 pub async fn fresh_view(
     conn: impl Into<Conn<'_>>,
     files: &Files,
     account_id: Uuid,
     row: MessageRow,
+    with_files: bool,
 ) -> AppResult<Message> {
-    let mut views = assemble(conn.into(), files, account_id, vec![row], HashMap::new()).await?;
-    Ok(views.remove(0))
+    let conn = conn.into();
+    let views = assemble(
+        conn,
+        files,
+        account_id,
+        vec![row],
+        HashMap::new(),
+        with_files,
+    );
+    Ok(views.await?.remove(0))
 }
 
 async fn assemble(
@@ -183,10 +193,14 @@ async fn assemble(
     account_id: Uuid,
     rows: Vec<MessageRow>,
     mut reactions: HashMap<Uuid, Vec<Reaction>>,
+    with_files: bool,
 ) -> AppResult<Vec<Message>> {
-    let live: Vec<Uuid> = rows.iter().filter(|r| !r.deleted()).map(|r| r.id).collect();
-    let again = store::again(&mut conn);
-    let mut attached = attachments::of_messages(again, files, &live, clock::now()).await?;
+    let mut attached = HashMap::new();
+    if with_files {
+        let live: Vec<Uuid> = rows.iter().filter(|r| !r.deleted()).map(|r| r.id).collect();
+        let again = store::again(&mut conn);
+        attached = attachments::of_messages(again, files, &live, clock::now()).await?;
+    }
     let mut html: Vec<String> = rows.iter().map(MessageRow::html).collect();
     let mentioned: Vec<Vec<Uuid>> = html.iter().map(|h| render::mentioned(h)).collect();
     let people: HashSet<Uuid> = mentioned.iter().flatten().copied().collect();

@@ -11,7 +11,7 @@ use crate::{
     chat::{
         ensure_enabled,
         events::{self, Happened},
-        routes::member_of,
+        routes::{Entered, member_of},
     },
     platform::{
         clock,
@@ -119,10 +119,14 @@ async fn react(
     let caller = scope.require_person()?;
     check_emoji(&emoji)?;
     let mut tx = state.db.begin().await?;
-    let room = if add {
+    // Reacting in a public channel joins it; taking a reaction away does not.
+    let Entered { room, joined } = if add {
         member_of(&mut tx, scope, caller, room_id).await?
     } else {
-        room_in(&mut tx, scope, caller, room_id).await?
+        Entered {
+            room: room_in(&mut tx, scope, caller, room_id).await?,
+            joined: None,
+        }
     };
     let message = live_message(&mut tx, room.id, message_id).await?;
     let now = clock::now();
@@ -133,17 +137,14 @@ async fn react(
     } else {
         store::react(&mut tx, scope.account_id, message.id, &emoji, caller, now).await?
     };
-    let mut last = None;
+    let mut notes: Vec<_> = joined.into_iter().collect();
     if changed {
         let what = Happened::MessageUpdated(message.id);
-        last = Some(events::record(&mut tx, scope.account_id, room.id, what, now).await?);
+        notes.push(events::record(&mut tx, scope.account_id, room.id, what, now).await?);
     }
     let mut answer = views(&mut tx, &state.chat_files, scope.account_id, vec![message]).await?;
     tx.commit().await?;
-    if let Some(last) = last {
-        // A reaction in a public channel may have joined the caller to it first.
-        events::announce_between(state, scope.account_id, room.id, room.event_seq, last.seq());
-    }
+    events::announce_all(state, notes);
     Ok(ApiJson(answer.remove(0)))
 }
 

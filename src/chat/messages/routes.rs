@@ -19,12 +19,12 @@ use crate::{
         attachments::{self, PER_MESSAGE_MAX},
         ensure_enabled,
         events::{self, Happened},
-        routes::{member_of, visible},
+        routes::{join, visible},
         store::{self as rooms, RoomRow},
     },
     platform::{
         clock,
-        db::Tx,
+        db::Conn,
         error::{AppError, AppResult, Problem},
         json::ApiJson,
         params::{ApiPath, ApiQuery},
@@ -54,17 +54,16 @@ fn check_body(v: &mut Validator, body: &str, files: bool) {
 
 /// The body rendered for this room: its members among the `<@…>` tokens are mentioned, and
 /// `@room` only by the room's owner and moderators and the account's admins (403
-/// `room_mention_not_allowed`).
+/// `room_mention_not_allowed`). `room` is as the caller sees it (their role in it).
 async fn render_in(
-    tx: &mut Tx,
+    conn: impl Into<Conn<'_>>,
     scope: &AccountScope,
     room: &RoomRow,
-    caller: Uuid,
     body: &str,
 ) -> AppResult<Rendered> {
-    let members = store::members_among(tx, room.id, &render::candidates(body)).await?;
+    let members = store::members_among(conn, room.id, &render::candidates(body)).await?;
     let rendered = render::render(body, &members);
-    if rendered.room && !(leads(tx, room, caller).await? || scope.role >= Role::Admin) {
+    if rendered.room && !(leads(room) || scope.role >= Role::Admin) {
         return Err(AppError::Forbidden {
             code: "room_mention_not_allowed",
             message: "Only the room's owner and moderators and the account's admins mention @room.",
@@ -73,10 +72,9 @@ async fn render_in(
     Ok(rendered)
 }
 
-/// The caller is the room's owner or one of its moderators.
-async fn leads(tx: &mut Tx, room: &RoomRow, caller: Uuid) -> AppResult<bool> {
-    let role = rooms::role_of(tx, room.id, caller).await?;
-    Ok(matches!(role.as_deref(), Some("owner" | "moderator")))
+/// The caller (who `room` was read for) is the room's owner or one of its moderators.
+fn leads(room: &RoomRow) -> bool {
+    matches!(room.role.as_deref(), Some("owner" | "moderator"))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -228,43 +226,41 @@ async fn send_message(
         &format!("must be 1 to {CLIENT_ID_MAX} characters, without control characters"),
     );
     v.finish()?;
-    let now = clock::now();
-    let mut tx = state.db.begin().await?;
-    let room = member_of(&mut tx, &scope, caller, path.1).await?;
-    // Rendered before the room's row is taken, so senders do not queue behind it.
-    let rendered = render_in(&mut tx, &scope, &room, caller, &body.body).await?;
-    // Holds the room's row: a resend racing the first send waits here and then finds it.
-    let seq = rooms::next_seq(&mut tx, scope.account_id, room.id, now)
-        .await?
-        .ok_or_else(archived)?;
-    if let Some(sent) = store::by_client_id(&mut tx, room.id, caller, &body.client_id).await? {
-        let mut sent = views(&mut tx, &state.chat_files, scope.account_id, vec![sent]).await?;
-        drop(tx);
-        return Ok((StatusCode::OK, ApiJson(sent.remove(0))));
-    }
+    // Everything that only reads happens before the write: on SQLite the write holds the
+    // process's one writer, on PostgreSQL the room's row.
+    let room = visible(&state, &scope, path.1).await?;
+    let rendered = render_in(&state.db, &scope, &room, &body.body).await?;
     if let Some(parent) = body.parent_id {
-        let parent = store::get(&mut tx, room.id, parent).await?;
-        match parent {
-            None => {
-                return Err(AppError::validation(
-                    "parent_id",
-                    "must be a message of this room",
-                ));
-            }
-            Some(parent) if parent.parent_id.is_some() => {
-                return Err(AppError::validation(
-                    "parent_id",
-                    "must be a top-level message: threads are one level deep",
-                ));
-            }
-            Some(_) => {}
-        }
+        check_parent(&state, room.id, parent).await?;
     }
+    let now = clock::now();
+    let id = Uuid::now_v7();
+    let mut happened = vec![Happened::MessageCreated(id)];
+    happened.extend(body.parent_id.map(Happened::MessageUpdated));
+    let mut tx = state.db.begin().await?;
+    let joined = join(&mut tx, &scope, caller, &room).await?;
+    let taken = rooms::take_message_numbers(
+        &mut tx,
+        scope.account_id,
+        room.id,
+        caller,
+        happened.len() as i64,
+        now,
+    )
+    .await?;
+    let Some(taken) = taken else {
+        // Archived (or left): a retry of a message sent before still gets it.
+        drop(tx);
+        return match resent(&state, &scope, caller, room.id, &body.client_id).await? {
+            Some(sent) => Ok(sent),
+            None => Err(refused(&state, &scope, room.id).await),
+        };
+    };
     let new = NewMessage {
-        id: Uuid::now_v7(),
+        id,
         account_id: scope.account_id,
         room_id: room.id,
-        seq,
+        seq: taken.seq,
         author_id: caller,
         body: &body.body,
         html: &rendered.html,
@@ -273,40 +269,98 @@ async fn send_message(
         parent_id: body.parent_id,
         now,
     };
-    let row = store::insert(&mut tx, &new).await?;
+    let Some(row) = store::insert(&mut tx, &new).await? else {
+        // A retry of a send that committed first (the room's row queued it behind that one).
+        drop(tx);
+        return resent(&state, &scope, caller, room.id, &body.client_id)
+            .await?
+            .ok_or(AppError::Internal(anyhow::anyhow!(
+                "a chat message's client_id conflicted with no message"
+            )));
+    };
     attachments::claim(&mut tx, scope.account_id, room.id, caller, row.id, files).await?;
     let mentions = Mentions {
         message_id: row.id,
         account_id: scope.account_id,
         room_id: room.id,
-        seq,
+        seq: taken.seq,
         author_id: caller,
         people: &rendered.mentions,
         room: rendered.room,
     };
     store::add_mentions(&mut tx, &mentions).await?;
+    if let Some(parent) = body.parent_id
+        && !store::count_reply(&mut tx, parent, now).await?
+    {
+        return Err(not_a_parent());
+    }
     let account_id = scope.account_id;
-    let mut last = events::record(
+    let logged = events::log(
         &mut tx,
         account_id,
         room.id,
-        Happened::MessageCreated(row.id),
+        taken.last_event,
+        &happened,
         now,
-    )
-    .await?;
-    if let Some(parent) = body.parent_id {
-        store::count_reply(&mut tx, parent, now).await?;
-        let what = Happened::MessageUpdated(parent);
-        last = events::record(&mut tx, account_id, room.id, what, now).await?;
-    }
+    );
+    let mut notes: Vec<_> = joined.into_iter().collect();
+    notes.extend(logged.await?);
     // The sender has read what they wrote.
-    rooms::mark_read(&mut tx, room.id, caller, seq).await?;
-    let message = fresh_view(&mut tx, &state.chat_files, account_id, row).await?;
+    rooms::mark_read(&mut tx, room.id, caller, taken.seq).await?;
+    let message = fresh_view(
+        &mut tx,
+        &state.chat_files,
+        account_id,
+        row,
+        !files.is_empty(),
+    );
+    let message = message.await?;
     tx.commit().await?;
-    // To the room's people only (never on the account stream every member follows); a
-    // public channel the sender joined on the way has its join announced too.
-    events::announce_between(&state, account_id, room.id, room.event_seq, last.seq());
+    // To the room's people only (never on the account stream every member follows).
+    events::announce_all(&state, notes);
     Ok((StatusCode::CREATED, ApiJson(message)))
+}
+
+/// A message of the room that is a thread's first (threads are one level deep): 422 on
+/// `parent_id` for anything else.
+async fn check_parent(state: &AppState, room_id: Uuid, parent_id: Uuid) -> AppResult<()> {
+    match store::get(&state.db, room_id, parent_id).await? {
+        None => Err(not_a_parent()),
+        Some(parent) if parent.parent_id.is_some() => Err(AppError::validation(
+            "parent_id",
+            "must be a top-level message: threads are one level deep",
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+fn not_a_parent() -> AppError {
+    AppError::validation("parent_id", "must be a message of this room")
+}
+
+/// The message the caller already sent with `client_id` (a retry), answered 200.
+async fn resent(
+    state: &AppState,
+    scope: &AccountScope,
+    caller: Uuid,
+    room_id: Uuid,
+    client_id: &str,
+) -> AppResult<Option<(StatusCode, ApiJson<Message>)>> {
+    let Some(sent) = store::by_client_id(&state.db, room_id, caller, client_id).await? else {
+        return Ok(None);
+    };
+    let mut sent = views(&state.db, &state.chat_files, scope.account_id, vec![sent]).await?;
+    Ok(Some((StatusCode::OK, ApiJson(sent.remove(0)))))
+}
+
+/// Why the room refused a message the caller could send a moment ago: archived since
+/// (409), or gone, or they are out of it (404).
+async fn refused(state: &AppState, scope: &AccountScope, room_id: Uuid) -> AppError {
+    match visible(state, scope, room_id).await {
+        Ok(room) if room.archived_at.is_some() => archived(),
+        Ok(_) => AppError::NotFound,
+        Err(err) => err,
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -356,7 +410,7 @@ async fn edit_message(
     if room.archived_at.is_some() {
         return Err(archived());
     }
-    let rendered = render_in(&mut tx, &scope, &room, caller, &body.body).await?;
+    let rendered = render_in(&mut tx, &scope, &room, &body.body).await?;
     let row = store::edit(
         &mut tx,
         message.id,
@@ -410,8 +464,7 @@ async fn delete_message(
         .await?
         .ok_or(AppError::NotFound)?;
     let own = message.author_id == Some(caller);
-    let moderates = room.kind != "direct"
-        && (scope.role >= Role::Admin || leads(&mut tx, &room, caller).await?);
+    let moderates = room.kind != "direct" && (scope.role >= Role::Admin || leads(&room));
     if !own && !moderates {
         return Err(AppError::Forbidden {
             code: "forbidden",

@@ -110,7 +110,7 @@ pub async fn get(
 
 /// The message a sender already made with `client_id` in the room.
 pub async fn by_client_id(
-    tx: &mut Tx,
+    conn: impl Into<Conn<'_>>,
     room_id: Uuid,
     author_id: Uuid,
     client_id: &str,
@@ -119,7 +119,7 @@ pub async fn by_client_id(
         message_columns!(),
         " WHERE room_id = $1 AND author_id = $2 AND client_id = $3"
     );
-    Ok(on_tx!(tx, c => sqlx::query_as(sql)
+    Ok(on_conn!(conn.into(), c => sqlx::query_as(sql)
         .bind(room_id).bind(author_id).bind(client_id).fetch_optional(c).await?))
 }
 
@@ -137,16 +137,22 @@ pub struct NewMessage<'a> {
     pub now: OffsetDateTime,
 }
 
-pub async fn insert(tx: &mut Tx, m: &NewMessage<'_>) -> AppResult<MessageRow> {
+/// Stores a new message; `None` when its author already sent one with its `client_id` in
+/// the room (a retry: nothing is written).
+pub async fn insert(tx: &mut Tx, m: &NewMessage<'_>) -> AppResult<Option<MessageRow>> {
     let sql = "INSERT INTO chat_messages (id, account_id, room_id, seq, author_id, body, html,
                    mentions_room, client_id, parent_id, reply_count, last_reply_at, edited_at,
                    deleted_at, created_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, NULL, NULL, NULL, $11)";
-    on_tx!(tx, c => sqlx::query(sql)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, NULL, NULL, NULL, $11)
+               ON CONFLICT (room_id, author_id, client_id) DO NOTHING";
+    let stored = on_tx!(tx, c => sqlx::query(sql)
         .bind(m.id).bind(m.account_id).bind(m.room_id).bind(m.seq).bind(m.author_id)
         .bind(m.body).bind(m.html).bind(m.mentions_room).bind(m.client_id).bind(m.parent_id)
         .bind(m.now).execute(c).await?.rows_affected());
-    Ok(MessageRow {
+    if stored == 0 {
+        return Ok(None);
+    }
+    Ok(Some(MessageRow {
         id: m.id,
         room_id: m.room_id,
         seq: m.seq,
@@ -161,15 +167,17 @@ pub async fn insert(tx: &mut Tx, m: &NewMessage<'_>) -> AppResult<MessageRow> {
         edited_at: None,
         deleted_at: None,
         created_at: m.now,
-    })
+    }))
 }
 
-/// Counts a reply in its parent's row.
-pub async fn count_reply(tx: &mut Tx, parent_id: Uuid, now: OffsetDateTime) -> AppResult<()> {
+/// Counts a reply in its parent's row; `false` when the parent is gone (removed by the
+/// retention meanwhile).
+pub async fn count_reply(tx: &mut Tx, parent_id: Uuid, now: OffsetDateTime) -> AppResult<bool> {
     let sql = "UPDATE chat_messages SET reply_count = reply_count + 1, last_reply_at = $2
                WHERE id = $1";
-    on_tx!(tx, c => sqlx::query(sql).bind(parent_id).bind(now).execute(c).await?.rows_affected());
-    Ok(())
+    let counted = on_tx!(tx, c => sqlx::query(sql).bind(parent_id).bind(now)
+        .execute(c).await?.rows_affected());
+    Ok(counted == 1)
 }
 
 /// Replaces a live message's body; `None` when it was deleted meanwhile.
@@ -364,7 +372,11 @@ async fn any(db: &Db, listing: Listing, seq: i64, which: usize) -> AppResult<boo
 }
 
 /// Which of `ids` are in the room.
-pub async fn members_among(tx: &mut Tx, room_id: Uuid, ids: &[Uuid]) -> AppResult<HashSet<Uuid>> {
+pub async fn members_among(
+    conn: impl Into<Conn<'_>>,
+    room_id: Uuid,
+    ids: &[Uuid],
+) -> AppResult<HashSet<Uuid>> {
     if ids.is_empty() {
         return Ok(HashSet::new());
     }
@@ -372,7 +384,7 @@ pub async fn members_among(tx: &mut Tx, room_id: Uuid, ids: &[Uuid]) -> AppResul
         "SELECT user_id FROM chat_members WHERE room_id = $1 AND user_id IN ({})",
         placeholders(2, ids.len())
     );
-    let found: Vec<Uuid> = on_tx!(tx, c => {
+    let found: Vec<Uuid> = on_conn!(conn.into(), c => {
         let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(room_id);
         for id in ids {
             query = query.bind(*id);
