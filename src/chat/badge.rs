@@ -10,9 +10,8 @@ use crate::{
     app::state::AppState,
     auth::Authentication,
     chatwoot::platform_app::token_holder,
-    entitlements,
     platform::{
-        error::{AppError, AppResult, Problem},
+        error::{AppResult, Problem},
         json::ApiJson,
     },
 };
@@ -32,15 +31,7 @@ async fn badge(
     authentication: Option<Extension<Authentication>>,
 ) -> AppResult<ApiJson<Unread>> {
     let (account, member) = token_holder(&state, &headers, authentication).await?;
-    let features =
-        entitlements::store::effective(&state.db, &state.config.plan_defaults, account.id)
-            .await?
-            .features;
-    if !features.internal_chat_enabled {
-        return Err(AppError::FeatureDisabled {
-            feature: "internal_chat",
-        });
-    }
+    super::ensure_enabled_for(&state, account.id).await?;
     let totals = store::unread(&state.db, account.id, member.id).await?;
     Ok(ApiJson(Unread::from(totals)))
 }

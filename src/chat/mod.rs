@@ -25,6 +25,7 @@ use uuid::Uuid;
 
 use crate::{
     app::state::AppState,
+    entitlements::{self, Entitlements},
     platform::{
         db::Conn,
         error::{AppError, AppResult},
@@ -54,6 +55,17 @@ pub async fn ensure_enabled(
         .plans
         .effective(conn, &state.config.plan_defaults, scope)
         .await?;
+    included(&plan)
+}
+
+/// [`ensure_enabled`] where no person's request names the account's revision (a signed
+/// link, an instance token): read from the database each time.
+pub async fn ensure_enabled_for(state: &AppState, account_id: Uuid) -> AppResult<()> {
+    let defaults = &state.config.plan_defaults;
+    included(&entitlements::store::effective(&state.db, defaults, account_id).await?)
+}
+
+fn included(plan: &Entitlements) -> AppResult<()> {
     if plan.features.internal_chat_enabled {
         Ok(())
     } else {

@@ -731,3 +731,29 @@ async fn chat_attachments_refused_by_the_bucket_are_not_kept() {
     let page = app.get(&messages_path(&t, room), &t.agent.token).await;
     assert_eq!(page.body["items"], json!([]));
 }
+
+#[tokio::test]
+async fn chat_attachment_links_stop_with_the_plans_chat() {
+    let Setup { app, t, room, .. } = setup(&[]).await;
+    let image = uploaded(&app, &t, &t.agent, room, "a.png", &png(40, 40)).await;
+    let sent = send_files(&app, &t, &t.agent, room, "files", &[&image]).await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
+    let file = &sent.body["attachments"][0];
+    let links = [
+        file["url"].as_str().unwrap(),
+        file["thumbnail_url"].as_str().unwrap(),
+    ];
+    for link in links {
+        assert_eq!(fetch(&app, link).await.0, StatusCode::OK);
+    }
+
+    let root = app.user("root@hub.test", true).await;
+    let off = json!({ "features": { "internal_chat_enabled": false } });
+    let set = app.put(&t.path("/entitlements"), &root.token, off).await;
+    assert_eq!(set.status, StatusCode::OK, "{:?}", set.body);
+    // The links were handed out before, and have not expired: they stop all the same.
+    for link in links {
+        let resp = Resp::read(app.client.get(link).send().await.unwrap()).await;
+        resp.assert_problem(StatusCode::FORBIDDEN, "feature_disabled");
+    }
+}

@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     app::state::AppState,
-    chat::{ensure_enabled, routes::visible},
+    chat::{ensure_enabled, ensure_enabled_for, routes::visible},
     platform::{
         clock,
         error::{AppError, AppResult, Problem},
@@ -313,6 +313,8 @@ async fn serve(
     let now = clock::now();
     files.check(id, variant, link.expires, &link.signature, now)?;
     let row = store::get(&state.db, id).await?.ok_or(AppError::NotFound)?;
+    // A link outlives nothing: not the plan's chat either.
+    ensure_enabled_for(state, row.account_id).await?;
     let (key, content_type, disposition) = match variant {
         Variant::Original => (
             row.storage_key.clone(),
