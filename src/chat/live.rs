@@ -23,36 +23,39 @@ pub const REPLAY_MAX: i64 = 500;
 /// The frames the notes name, in order. Notes of rooms or messages gone since are skipped.
 pub async fn frames(db: &Db, files: &Files, notes: &[RoomNote]) -> AppResult<Vec<RoomFrame>> {
     let mut members: HashMap<Uuid, HashSet<Uuid>> = HashMap::new();
-    let mut frames = Vec::with_capacity(notes.len());
+    let mut events = HashMap::new();
     for note in notes {
-        let (account_id, room_id) = match *note {
-            RoomNote::Event {
-                account_id,
-                room_id,
-                ..
-            }
-            | RoomNote::Read {
-                account_id,
-                room_id,
-                ..
-            }
-            | RoomNote::Typing {
-                account_id,
-                room_id,
-                ..
-            } => (account_id, room_id),
-        };
+        let (account_id, room_id) = place(note);
         if let Entry::Vacant(vacant) = members.entry(room_id) {
             let ids = store::member_ids(db, account_id, room_id).await?;
             vacant.insert(ids.into_iter().collect());
         }
+        if let RoomNote::Event { seq, .. } = *note
+            && let Some(event) = event(db, account_id, room_id, seq).await?
+        {
+            events
+                .entry(account_id)
+                .or_insert_with(Vec::new)
+                .push(event);
+        }
+    }
+    let mut rendered = HashMap::new();
+    for (account_id, events) in &events {
+        for (event, frame) in events
+            .iter()
+            .zip(render(db, files, *account_id, events).await?)
+        {
+            rendered.insert((event.room_id, event.seq), (event.user_id, frame));
+        }
+    }
+    let mut frames = Vec::with_capacity(notes.len());
+    for note in notes {
+        let (account_id, room_id) = place(note);
         let audience = &members[&room_id];
         let frame = match *note {
             RoomNote::Event { seq, .. } => {
-                let Some(event) = event(db, account_id, room_id, seq).await? else {
-                    continue;
-                };
-                let Some((text, removed)) = render(db, files, account_id, &event).await? else {
+                let Some((user_id, Some((text, removed)))) = rendered.remove(&(room_id, seq))
+                else {
                     continue;
                 };
                 RoomFrame {
@@ -61,7 +64,7 @@ pub async fn frames(db: &Db, files: &Files, notes: &[RoomNote]) -> AppResult<Vec
                     seq: Some(seq),
                     audience: audience.clone(),
                     text: text.into(),
-                    removed: event.user_id.zip(removed.map(Into::into)),
+                    removed: user_id.zip(removed.map(Into::into)),
                 }
             }
             RoomNote::Read { user_id, .. } => {
@@ -103,6 +106,27 @@ pub async fn frames(db: &Db, files: &Files, notes: &[RoomNote]) -> AppResult<Vec
         frames.push(frame);
     }
     Ok(frames)
+}
+
+/// The account and room a note is about.
+fn place(note: &RoomNote) -> (Uuid, Uuid) {
+    match *note {
+        RoomNote::Event {
+            account_id,
+            room_id,
+            ..
+        }
+        | RoomNote::Read {
+            account_id,
+            room_id,
+            ..
+        }
+        | RoomNote::Typing {
+            account_id,
+            room_id,
+            ..
+        } => (account_id, room_id),
+    }
 }
 
 /// What a socket that resumes a room is sent.
@@ -150,15 +174,17 @@ pub async fn replay(
                ORDER BY seq";
     let events: Vec<EventRow> = on_conn!(Conn::from(db), c => sqlx::query_as(sql)
         .bind(account_id).bind(room_id).bind(after).bind(upto).fetch_all(c).await?);
-    let mut frames = Vec::with_capacity(events.len());
-    let mut last = after;
-    for event in &events {
-        last = event.seq;
-        if let Some((text, removed)) = render(db, files, account_id, event).await? {
+    let last = events.last().map_or(after, |event| event.seq);
+    let rendered = render(db, files, account_id, &events).await?;
+    let frames = events
+        .iter()
+        .zip(rendered)
+        .filter_map(|(event, frame)| {
+            let (text, removed) = frame?;
             let mine = removed.filter(|_| event.user_id == Some(user_id));
-            frames.push((event.seq, mine.unwrap_or(text)));
-        }
-    }
+            Some((event.seq, mine.unwrap_or(text)))
+        })
+        .collect();
     Ok(Replay::Missed { frames, last })
 }
 
@@ -169,32 +195,65 @@ async fn event(db: &Db, account_id: Uuid, room_id: Uuid, seq: i64) -> AppResult<
         .bind(account_id).bind(room_id).bind(seq).fetch_optional(c).await?))
 }
 
-/// The event's frame for the room's people and, for a removal, the removed person's.
+/// Each event's frame for the room's people and, for a removal, the removed person's
+/// (`None` for an event whose room or message is gone), from the current state: one read
+/// of the messages and of each room however many events name them.
 async fn render(
     db: &Db,
     files: &Files,
     account_id: Uuid,
-    event: &EventRow,
-) -> AppResult<Option<(String, Option<String>)>> {
-    let (room_id, seq) = (Some(event.room_id), Some(event.seq));
-    match (event.kind.as_str(), event.message_id) {
-        (kind @ ("message.created" | "message.updated"), Some(message_id)) => {
-            let Some(row) = messages::store::get(db, event.room_id, message_id).await? else {
-                return Ok(None);
-            };
-            let message = messages::views(db, files, account_id, vec![row]).await?;
-            Ok(Some((encode(kind, room_id, seq, &message[0]), None)))
-        }
-        ("room.updated" | "member.removed", _) => {
-            let Some(row) = store::room(db, account_id, None, event.room_id).await? else {
-                return Ok(None);
-            };
-            let members = store::member_ids(db, account_id, event.room_id).await?;
-            let room = row.shared_view(members);
-            let text = encode("room.updated", room_id, seq, &room);
-            let removed = encode("room.removed", room_id, seq, &json!({}));
-            Ok(Some((text, Some(removed))))
-        }
-        _ => Ok(None),
+    events: &[EventRow],
+) -> AppResult<Vec<Option<(String, Option<String>)>>> {
+    let mut ids: Vec<Uuid> = events
+        .iter()
+        .filter(|event| event.kind.starts_with("message."))
+        .filter_map(|event| event.message_id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let rows = messages::store::by_ids(db, account_id, &ids).await?;
+    let messages: HashMap<Uuid, messages::Message> = messages::views(db, files, account_id, rows)
+        .await?
+        .into_iter()
+        .map(|message| (message.id, message))
+        .collect();
+    let mut rooms: HashMap<Uuid, Option<serde_json::Value>> = HashMap::new();
+    let mut frames = Vec::with_capacity(events.len());
+    for event in events {
+        let (room_id, seq) = (Some(event.room_id), Some(event.seq));
+        let frame = match (event.kind.as_str(), event.message_id) {
+            (kind @ ("message.created" | "message.updated"), Some(message_id)) => messages
+                .get(&message_id)
+                .map(|message| (encode(kind, room_id, seq, message), None)),
+            ("room.updated" | "member.removed", _) => {
+                let room = match rooms.entry(event.room_id) {
+                    Entry::Occupied(known) => known.into_mut(),
+                    Entry::Vacant(vacant) => {
+                        vacant.insert(shared_room(db, account_id, event.room_id).await?)
+                    }
+                };
+                room.as_ref().map(|room| {
+                    let text = encode("room.updated", room_id, seq, room);
+                    let removed = encode("room.removed", room_id, seq, &json!({}));
+                    (text, Some(removed))
+                })
+            }
+            _ => None,
+        };
+        frames.push(frame);
     }
+    Ok(frames)
+}
+
+/// The room as all its people see it alike; `None` when it is gone.
+async fn shared_room(
+    db: &Db,
+    account_id: Uuid,
+    room_id: Uuid,
+) -> AppResult<Option<serde_json::Value>> {
+    let Some(row) = store::room(db, account_id, None, room_id).await? else {
+        return Ok(None);
+    };
+    let members = store::member_ids(db, account_id, room_id).await?;
+    Ok(Some(row.shared_view(members)))
 }

@@ -108,6 +108,29 @@ pub async fn get(
         .bind(room_id).bind(id).fetch_optional(c).await?))
 }
 
+/// The account's messages among `ids`, in no order.
+pub async fn by_ids(
+    conn: impl Into<Conn<'_>>,
+    account_id: Uuid,
+    ids: &[Uuid],
+) -> AppResult<Vec<MessageRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "{} WHERE account_id = $1 AND id IN ({})",
+        message_columns!(),
+        placeholders(2, ids.len())
+    );
+    Ok(on_conn!(conn.into(), c => {
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account_id);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        query.fetch_all(c).await?
+    }))
+}
+
 /// The message a sender already made with `client_id` in the room.
 pub async fn by_client_id(
     conn: impl Into<Conn<'_>>,
