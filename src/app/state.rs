@@ -46,6 +46,8 @@ pub struct Shared {
     pub write_gate: Arc<dyn crate::tenancy::WriteGate>,
     /// Calls WhatsApp provider servers.
     pub providers: crate::providers::ProviderClient,
+    /// Conversations and inbox members read from Chatwoot lately.
+    pub chatwoot_lookups: crate::chatwoot::access::Lookups,
     /// Paces the hub's own calls to each account's Chatwoot.
     pub chatwoot_pace: crate::kanban::writeback::Pace,
     /// The team chat's attachments: their store and signed links.
@@ -98,6 +100,7 @@ impl AppState {
             plans: Default::default(),
             layouts: Default::default(),
             chatwoot_pace: Default::default(),
+            chatwoot_lookups: Default::default(),
             on_connect: Arc::new(crate::kanban::reconcile::FirstBoard),
             billing,
             providers,

@@ -5,6 +5,7 @@
 
 pub mod attachments;
 mod badge;
+mod conversations;
 pub mod events;
 pub mod live;
 mod members;
@@ -43,6 +44,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(badge::router())
         .merge(search::router())
         .merge(attachments::router())
+        .merge(conversations::router())
 }
 
 /// Refuses the chat to accounts whose plan does not include it.

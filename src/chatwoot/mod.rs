@@ -3,6 +3,7 @@
 //! the webhook intake. Wire facts come from shared/chatwoot/FACTS.md (Chatwoot v4.13); its
 //! stand-in for tests and demos is `simulators::chatwoot`.
 
+pub mod access;
 pub mod client;
 pub mod connection;
 pub mod embed;

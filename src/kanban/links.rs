@@ -10,11 +10,11 @@ use super::boards::Board;
 use crate::{
     app::state::AppState,
     chatwoot::{
-        client::{ChatwootClient, ChatwootError, Credential},
-        connection, inboxes,
+        access::{AccountChatwoot, Freshness},
+        inboxes,
     },
     platform::error::{AppError, AppResult},
-    tenancy::{AccountScope, Principal, Role, accounts, users},
+    tenancy::{AccountScope, Role},
 };
 
 /// A conversation a card may name, as Chatwoot has it.
@@ -31,20 +31,15 @@ pub async fn conversation(
     board: &Board,
     conversation_id: i64,
 ) -> AppResult<Linked> {
-    let chatwoot = Chatwoot::of(state, scope.account_id).await?;
+    let chatwoot = connected(state, scope.account_id).await?;
     let found = chatwoot
-        .client
-        .conversation(&chatwoot.credential, chatwoot.account, conversation_id)
-        .await;
-    let conversation = match found {
-        Ok(conversation) => conversation,
-        Err(ChatwootError::NotFound) => {
-            return Err(AppError::validation(
-                FIELD,
-                "no such conversation in this account's Chatwoot",
-            ));
-        }
-        Err(err) => return Err(unreachable(err)),
+        .conversation(state, conversation_id, Freshness::Fresh)
+        .await?;
+    let Some(conversation) = found else {
+        return Err(AppError::validation(
+            FIELD,
+            "no such conversation in this account's Chatwoot",
+        ));
     };
     if !feeds(state, scope.account_id, board, conversation.inbox_id).await? {
         return Err(AppError::validation(
@@ -52,9 +47,7 @@ pub async fn conversation(
             "the conversation's inbox does not feed this board",
         ));
     }
-    chatwoot
-        .works_inbox(state, scope, conversation.inbox_id)
-        .await?;
+    works_inbox(state, scope, &chatwoot, conversation.inbox_id).await?;
     Ok(Linked {
         inbox_id: conversation.inbox_id,
         contact_id: conversation.meta.sender.map(|s| s.id),
@@ -74,63 +67,38 @@ pub async fn may_write_back(
     let Some(inbox_id) = inbox_id else {
         return Err(not_yours());
     };
-    Chatwoot::of(state, scope.account_id)
-        .await?
-        .works_inbox(state, scope, inbox_id)
-        .await
+    let chatwoot = connected(state, scope.account_id).await?;
+    works_inbox(state, scope, &chatwoot, inbox_id).await
 }
 
 const FIELD: &str = "chatwoot_conversation_id";
 
-/// The account's Chatwoot, reached with its stored administrator credential.
-struct Chatwoot {
-    client: ChatwootClient,
-    credential: Credential,
-    account: i64,
+/// The account's Chatwoot; an account not connected to it names no conversation (422).
+async fn connected(state: &AppState, account_id: Uuid) -> AppResult<AccountChatwoot> {
+    AccountChatwoot::of(state, account_id)
+        .await
+        .map_err(|err| match err {
+            AppError::Conflict { .. } => {
+                AppError::validation(FIELD, "connect this account to Chatwoot first")
+            }
+            other => other,
+        })
 }
 
-impl Chatwoot {
-    async fn of(state: &AppState, account_id: Uuid) -> AppResult<Chatwoot> {
-        let account = accounts::store::get(&state.db, account_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let (link, credential) = connection::credential(state, &account)
-            .await
-            .map_err(|_| AppError::validation(FIELD, "connect this account to Chatwoot first"))?;
-        Ok(Chatwoot {
-            client: link.known.client.clone(),
-            credential,
-            account: link.chatwoot_account_id,
-        })
-    }
-
-    /// Admins work every inbox; anyone else must be one of its members in Chatwoot.
-    async fn works_inbox(
-        &self,
-        state: &AppState,
-        scope: &AccountScope,
-        inbox_id: i64,
-    ) -> AppResult<()> {
-        if scope.role >= Role::Admin {
-            return Ok(());
-        }
-        let Principal::User { user_id, .. } = scope.principal else {
-            return Err(not_yours());
-        };
-        let person = users::store::profile(&state.db, user_id).await?;
-        let Some(chatwoot_user_id) = person.and_then(|p| p.chatwoot_user_id) else {
-            return Err(not_yours());
-        };
-        let members = self
-            .client
-            .inbox_members(&self.credential, self.account, inbox_id)
-            .await
-            .map_err(unreachable)?;
-        if members.contains(&chatwoot_user_id) {
-            Ok(())
-        } else {
-            Err(not_yours())
-        }
+/// Asked fresh: what follows acts on the conversation with the administrator's credential.
+async fn works_inbox(
+    state: &AppState,
+    scope: &AccountScope,
+    chatwoot: &AccountChatwoot,
+    inbox_id: i64,
+) -> AppResult<()> {
+    if chatwoot
+        .works_inbox(state, scope, inbox_id, Freshness::Fresh)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(not_yours())
     }
 }
 
@@ -148,12 +116,5 @@ fn not_yours() -> AppError {
     AppError::Forbidden {
         code: "conversation_not_yours",
         message: "You do not work this conversation's inbox in Chatwoot.",
-    }
-}
-
-fn unreachable(err: ChatwootError) -> AppError {
-    tracing::warn!(error = %err, "checking a card's conversation: Chatwoot did not answer");
-    AppError::Unavailable {
-        reason: "Chatwoot cannot be reached to check the conversation.".into(),
     }
 }

@@ -1,9 +1,11 @@
-//! Values read from the database and kept in memory per id, each with the stamp it was read
-//! at (a revision, a version, a time). Whoever keeps one decides which stamps are still good
-//! and says why that is safe; this only holds them.
+//! Values read from the database (or another service) and kept in memory per key, each with
+//! the stamp it was read at (a revision, a version, a time). Whoever keeps one decides which
+//! stamps are still good and says why that is safe; this only holds them. The key is an id,
+//! or any small copyable key (`(account, number)`).
 
 use std::{
     collections::HashMap,
+    hash::Hash,
     sync::{Arc, Mutex, MutexGuard},
 };
 
@@ -13,12 +15,12 @@ use uuid::Uuid;
 /// needed), so memory follows what is in use and not everything ever read.
 const CAPACITY: usize = 10_000;
 
-pub struct Kept<S, T> {
-    values: Mutex<HashMap<Uuid, (S, Arc<T>)>>,
+pub struct Kept<S, T, K = Uuid> {
+    values: Mutex<HashMap<K, (S, Arc<T>)>>,
     capacity: usize,
 }
 
-impl<S, T> Default for Kept<S, T> {
+impl<S, T, K> Default for Kept<S, T, K> {
     fn default() -> Self {
         Kept {
             values: Mutex::default(),
@@ -27,7 +29,7 @@ impl<S, T> Default for Kept<S, T> {
     }
 }
 
-impl<S: Copy, T> Kept<S, T> {
+impl<S: Copy, T, K: Copy + Eq + Hash> Kept<S, T, K> {
     #[cfg(test)]
     fn with_capacity(capacity: usize) -> Self {
         Kept {
@@ -37,18 +39,18 @@ impl<S: Copy, T> Kept<S, T> {
     }
 
     /// What is kept for `id`, when `good` accepts the stamp it was kept with.
-    pub fn get(&self, id: Uuid, good: impl FnOnce(S) -> bool) -> Option<Arc<T>> {
+    pub fn get(&self, id: K, good: impl FnOnce(S) -> bool) -> Option<Arc<T>> {
         let kept = self.lock();
         let (stamp, value) = kept.get(&id)?;
         good(*stamp).then(|| value.clone())
     }
 
     /// Keeps `value` for `id` as read at `stamp`, in place of what was kept.
-    pub fn put(&self, id: Uuid, stamp: S, value: T) -> Arc<T> {
+    pub fn put(&self, id: K, stamp: S, value: T) -> Arc<T> {
         let value = Arc::new(value);
         let mut kept = self.lock();
         if kept.len() >= self.capacity && !kept.contains_key(&id) {
-            let dropped: Vec<Uuid> = kept.keys().take(self.capacity / 4).copied().collect();
+            let dropped: Vec<K> = kept.keys().take(self.capacity / 4).copied().collect();
             for old in dropped {
                 kept.remove(&old);
             }
@@ -57,11 +59,11 @@ impl<S: Copy, T> Kept<S, T> {
         value
     }
 
-    pub fn forget(&self, id: Uuid) {
+    pub fn forget(&self, id: K) {
         self.lock().remove(&id);
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<Uuid, (S, Arc<T>)>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<K, (S, Arc<T>)>> {
         // Entries are replaced whole: a panic elsewhere cannot leave one half written.
         self.values
             .lock()

@@ -189,6 +189,13 @@ const UNSCOPED: &[(&str, &str, &str)] = &[
 /// so a body naming only these refers to nothing of another tenant's.
 const GLOBAL_IDS: &[&str] = &["planId"];
 
+/// Path parameters that are numbers within the account that names them, not ids of
+/// anything of one tenant's (a Chatwoot conversation's display id: `#1` of each account is
+/// its own). Under one's own account they name one's own, so naming "the victim's" there
+/// means nothing; another Chatwoot account's conversations under one's own account are
+/// covered by tests/api/chat_conversation_refs.rs.
+const ACCOUNT_RELATIVE: &[&str] = &["conversationId"];
+
 /// The development signing key (`JWT_SIGNING_KEYS` default), to forge tokens.
 const DEV_KEY_ID: &str = "dev";
 const DEV_SECRET: &str = "development-only-signing-key-do-not-use-in-production";
@@ -551,6 +558,7 @@ impl Side {
             ("roomId".to_string(), self.room_id.to_string()),
             ("messageId".to_string(), self.message_id.to_string()),
             ("emoji".to_string(), "👍".to_string()),
+            ("conversationId".to_string(), "1".to_string()),
             (
                 "sessionId".to_string(),
                 self.second_session.session_id.to_string(),
@@ -1000,7 +1008,12 @@ fn ids_for(
 ) -> Option<(Ids, Ids)> {
     match kind {
         Kind::OwnAccountVictimIds => {
-            if !route.in_account() || route.params().len() < 2 {
+            let tenant_ids = route
+                .params()
+                .into_iter()
+                .filter(|p| p != "accountId" && !ACCOUNT_RELATIVE.contains(&p.as_str()))
+                .count();
+            if !route.in_account() || tenant_ids == 0 {
                 return None;
             }
             let mut path = victim.ids();

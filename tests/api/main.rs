@@ -8,6 +8,7 @@ mod billing;
 mod card_links;
 mod chat;
 mod chat_attachments;
+mod chat_conversation_refs;
 mod chat_live;
 mod chat_messages;
 mod chat_rooms;

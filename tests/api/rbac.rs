@@ -255,6 +255,8 @@ async fn fixtures(
                 }
             }
             "emoji" => "👍".to_string(),
+            // A Chatwoot display id: a number within the account (its Chatwoot decides).
+            "conversationId" => "1".to_string(),
             other => panic!(
                 "{}: `{other}` has no fixture in tests/api/rbac.rs; a new parameter needs a fixture",
                 route.label()

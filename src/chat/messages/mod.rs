@@ -4,6 +4,7 @@
 //! edit ([`render`]) and mentions are filled with current names when read.
 
 mod reactions;
+mod refs;
 mod render;
 mod routes;
 pub mod store;
@@ -49,7 +50,9 @@ pub struct Message {
     /// The body rendered and sanitised: no raw HTML, links only http, https and mailto with
     /// `rel="noopener noreferrer nofollow"`, images as links; a person mentioned is
     /// `<span class="mention" data-user-id="…">@Name</span>` with their current name, and
-    /// `@room` is `<span class="mention">@room</span>` (empty once deleted).
+    /// `@room` is `<span class="mention">@room</span>`, and `#123` is
+    /// `<span class="conversation-ref" data-conversation-id="123">#123</span>` (empty once
+    /// deleted).
     pub html: String,
     pub client_id: String,
     /// The top-level message this one replies to.
@@ -64,6 +67,10 @@ pub struct Message {
     pub mentions: Vec<Uuid>,
     /// It mentions `@room`: every member but the author.
     pub mentions_room: bool,
+    /// The Chatwoot conversations it refers to (`#123`, or an address of a conversation of
+    /// the account's Chatwoot), by display id, in order, at most 10 (none once deleted).
+    /// `GET …/chat/conversations/{id}` shows one to whoever may see it.
+    pub conversation_refs: Vec<i64>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub edited_at: Option<OffsetDateTime>,
     /// A tombstone: body, html, reactions and mentions gone, its place and thread kept.
@@ -163,17 +170,22 @@ pub async fn views(
             }),
         }
     }
-    assemble(conn, files, account_id, rows, reactions, true).await
+    assemble(conn, files, account_id, rows, reactions, None).await
 }
 
-/// A message just made: nobody has reacted to it yet, and it has files only when
-/// `with_files`.
+/// What a message just made carries besides its row, known without reading it back.
+pub struct Fresh {
+    pub with_files: bool,
+    pub conversation_refs: Vec<i64>,
+}
+
+/// A message just made: nobody has reacted to it yet.
 pub async fn fresh_view(
     conn: impl Into<Conn<'_>>,
     files: &Files,
     account_id: Uuid,
     row: MessageRow,
-    with_files: bool,
+    fresh: Fresh,
 ) -> AppResult<Message> {
     let conn = conn.into();
     let views = assemble(
@@ -182,7 +194,7 @@ pub async fn fresh_view(
         account_id,
         vec![row],
         HashMap::new(),
-        with_files,
+        Some(fresh),
     );
     Ok(views.await?.remove(0))
 }
@@ -193,13 +205,22 @@ async fn assemble(
     account_id: Uuid,
     rows: Vec<MessageRow>,
     mut reactions: HashMap<Uuid, Vec<Reaction>>,
-    with_files: bool,
+    fresh: Option<Fresh>,
 ) -> AppResult<Vec<Message>> {
+    let live: Vec<Uuid> = rows.iter().filter(|r| !r.deleted()).map(|r| r.id).collect();
     let mut attached = HashMap::new();
-    if with_files {
-        let live: Vec<Uuid> = rows.iter().filter(|r| !r.deleted()).map(|r| r.id).collect();
+    if fresh.as_ref().is_none_or(|f| f.with_files) {
         let again = store::again(&mut conn);
         attached = attachments::of_messages(again, files, &live, clock::now()).await?;
+    }
+    let mut referred: HashMap<Uuid, Vec<i64>> = HashMap::new();
+    if let Some(fresh) = fresh {
+        referred.extend(live.first().map(|id| (*id, fresh.conversation_refs)));
+    } else {
+        let again = store::again(&mut conn);
+        for (message_id, number) in store::conversation_refs(again, &live).await? {
+            referred.entry(message_id).or_default().push(number);
+        }
     }
     let mut html: Vec<String> = rows.iter().map(MessageRow::html).collect();
     let mentioned: Vec<Vec<Uuid>> = html.iter().map(|h| render::mentioned(h)).collect();
@@ -220,6 +241,7 @@ async fn assemble(
             let files = attached.remove(&row.id).unwrap_or_default();
             Message {
                 attachments: files,
+                conversation_refs: referred.remove(&row.id).unwrap_or_default(),
                 ..row.view(html, mentions, reactions)
             }
         })

@@ -11,6 +11,9 @@
 //!   `<span class="mention">@room</span>`. A person's span is kept empty and filled with
 //!   their current name when read ([`with_names`]), so a renamed person shows their new name
 //!   without rendering anything again.
+//! - `#123` becomes `<span class="conversation-ref" data-conversation-id="123">#123</span>`,
+//!   and it and an address of a conversation of the account's Chatwoot (which stays as
+//!   written) refer to that conversation ([`super::refs`]; ADR 26).
 //! - A single line break is a line break (chat, not prose).
 
 use std::{
@@ -22,6 +25,7 @@ use ammonia::UrlRelative;
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
 use uuid::Uuid;
 
+use super::refs;
 use crate::platform::text::escape_html;
 
 /// A stored person mention, up to its id.
@@ -29,6 +33,7 @@ const MENTION_OPEN: &str = "<span class=\"mention\" data-user-id=\"";
 /// What follows the id in a stored mention: the name goes between the two tags.
 const MENTION_CLOSE: &str = "\"></span>";
 const ROOM_MENTION: &str = "<span class=\"mention\">@room</span>";
+const CONVERSATION_OPEN: &str = "<span class=\"conversation-ref\" data-conversation-id=\"";
 /// `<@` + a hyphenated UUID + `>`.
 const TOKEN_LEN: usize = 39;
 const UUID_LEN: usize = 36;
@@ -42,6 +47,9 @@ pub struct Rendered {
     pub mentions: Vec<Uuid>,
     /// `@room` appears outside code.
     pub room: bool,
+    /// The Chatwoot conversations referred to outside code, in order, once each, at most
+    /// [`refs::MAX`].
+    pub conversations: Vec<i64>,
 }
 
 /// Every tag the Markdown renderer may produce here (no images, tables or raw HTML).
@@ -76,9 +84,15 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         .tag_attributes(HashMap::from([
             ("a", HashSet::from(["href"])),
             ("ol", HashSet::from(["start"])),
-            ("span", HashSet::from(["data-user-id"])),
+            (
+                "span",
+                HashSet::from(["data-user-id", "data-conversation-id"]),
+            ),
         ]))
-        .allowed_classes(HashMap::from([("span", HashSet::from(["mention"]))]))
+        .allowed_classes(HashMap::from([(
+            "span",
+            HashSet::from(["mention", "conversation-ref"]),
+        )]))
         .url_schemes(HashSet::from(["http", "https", "mailto"]))
         .url_relative(UrlRelative::Deny)
         .link_rel(Some("noopener noreferrer nofollow"));
@@ -88,7 +102,7 @@ static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
 /// The ids a body's `<@…>` tokens name, code included: whom to look up before rendering.
 pub fn candidates(body: &str) -> Vec<Uuid> {
     let mut ids = Vec::new();
-    for piece in pieces(body) {
+    for piece in pieces(body, &[]) {
         if let Piece::Person(id) = piece
             && !ids.contains(&id)
         {
@@ -98,16 +112,19 @@ pub fn candidates(body: &str) -> Vec<Uuid> {
     ids
 }
 
-/// Renders `body`; `members` are the room's people among its [`candidates`].
-pub fn render(body: &str, members: &HashSet<Uuid>) -> Rendered {
+/// Renders `body`; `members` are the room's people among its [`candidates`], `addresses`
+/// where the account's conversations open in Chatwoot (up to their number).
+pub fn render(body: &str, members: &HashSet<Uuid>, addresses: &[String]) -> Rendered {
     let mut out = Renderer {
         members,
+        addresses,
         events: Vec::new(),
         text: String::new(),
         in_code: false,
         images: Vec::new(),
         mentions: Vec::new(),
         room: false,
+        conversations: Vec::new(),
     };
     for event in Parser::new_ext(body, Options::ENABLE_STRIKETHROUGH) {
         out.push(event);
@@ -119,11 +136,13 @@ pub fn render(body: &str, members: &HashSet<Uuid>) -> Rendered {
         html: SANITIZER.clean(&html).to_string(),
         mentions: out.mentions,
         room: out.room,
+        conversations: out.conversations,
     }
 }
 
 struct Renderer<'a, 'm> {
     members: &'m HashSet<Uuid>,
+    addresses: &'m [String],
     events: Vec<Event<'a>>,
     /// Text not yet emitted: the parser splits a run of text at `<`, `@`, `*`…, and a token
     /// is looked for in the whole run.
@@ -133,6 +152,7 @@ struct Renderer<'a, 'm> {
     images: Vec<(CowStr<'a>, bool)>,
     mentions: Vec<Uuid>,
     room: bool,
+    conversations: Vec<i64>,
 }
 
 impl<'a> Renderer<'a, '_> {
@@ -181,7 +201,25 @@ impl<'a> Renderer<'a, '_> {
             }
             event => event,
         };
+        if let Event::Start(Tag::Link { dest_url, .. }) = &event
+            && let Some((number, _)) = refs::address_at(dest_url, 0, self.addresses)
+        {
+            self.refer(number);
+        }
         self.events.push(event);
+    }
+
+    /// Records a reference to conversation `number`; `false` when the message already
+    /// refers to [`refs::MAX`] others.
+    fn refer(&mut self, number: i64) -> bool {
+        if self.conversations.contains(&number) {
+            return true;
+        }
+        if self.conversations.len() == refs::MAX {
+            return false;
+        }
+        self.conversations.push(number);
+        true
     }
 
     fn flush(&mut self) {
@@ -196,7 +234,7 @@ impl<'a> Renderer<'a, '_> {
             self.events.push(Event::Text(text.into()));
             return;
         }
-        for piece in pieces(&text) {
+        for piece in pieces(&text, self.addresses) {
             let event = match piece {
                 Piece::Text(text) => Event::Text(text.to_string().into()),
                 Piece::Person(id) if self.members.contains(&id) => {
@@ -210,6 +248,14 @@ impl<'a> Renderer<'a, '_> {
                     self.room = true;
                     Event::InlineHtml(ROOM_MENTION.into())
                 }
+                Piece::Conversation(number) if self.refer(number) => Event::InlineHtml(
+                    format!("{CONVERSATION_OPEN}{number}\">#{number}</span>").into(),
+                ),
+                Piece::Conversation(number) => Event::Text(format!("#{number}").into()),
+                Piece::Address(text, number) => {
+                    self.refer(number);
+                    Event::Text(text.to_string().into())
+                }
             };
             self.events.push(event);
         }
@@ -221,10 +267,14 @@ enum Piece<'t> {
     Text(&'t str),
     Person(Uuid),
     Room,
+    /// `#123`.
+    Conversation(i64),
+    /// An address of a conversation, up to its number (shown as written).
+    Address(&'t str, i64),
 }
 
-/// `text` cut at its mention tokens.
-fn pieces(text: &str) -> Vec<Piece<'_>> {
+/// `text` cut at its mention tokens and conversation references.
+fn pieces<'t>(text: &'t str, addresses: &[String]) -> Vec<Piece<'t>> {
     let mut out = Vec::new();
     let (mut start, mut i) = (0, 0);
     let bytes = text.as_bytes();
@@ -239,6 +289,20 @@ fn pieces(text: &str) -> Vec<Piece<'_>> {
                 }
             },
             b'@' if room_token(text, i) => (Piece::Room, "@room".len()),
+            b'#' => match refs::hash_token(text, i) {
+                Some((number, len)) => (Piece::Conversation(number), len),
+                None => {
+                    i += 1;
+                    continue;
+                }
+            },
+            b'h' | b'H' => match refs::address_at(text, i, addresses) {
+                Some((number, len)) => (Piece::Address(&text[i..i + len], number), len),
+                None => {
+                    i += 1;
+                    continue;
+                }
+            },
             _ => {
                 i += 1;
                 continue;
@@ -328,7 +392,7 @@ mod tests {
     const BIA: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0002);
 
     fn plain(body: &str) -> String {
-        render(body, &HashSet::new()).html
+        render(body, &HashSet::new(), &[]).html
     }
 
     fn members() -> HashSet<Uuid> {
@@ -353,8 +417,11 @@ mod tests {
                         .iter()
                         .any(|s| value.starts_with(s)),
                     ("a", "rel") => value == "noopener noreferrer nofollow",
-                    ("span", "class") => value == "mention",
+                    ("span", "class") => value == "mention" || value == "conversation-ref",
                     ("span", "data-user-id") => Uuid::try_parse(value).is_ok(),
+                    ("span", "data-conversation-id") => {
+                        !value.is_empty() && value.chars().all(|c| c.is_ascii_digit())
+                    }
                     ("ol", "start") => value.chars().all(|c| c.is_ascii_digit()),
                     _ => false,
                 };
@@ -454,7 +521,11 @@ mod tests {
 
     #[test]
     fn members_are_mentioned_and_others_stay_as_typed() {
-        let out = render(&format!("hi <@{ANA}> and <@{BIA}>, <@{ANA}>"), &members());
+        let out = render(
+            &format!("hi <@{ANA}> and <@{BIA}>, <@{ANA}>"),
+            &members(),
+            &[],
+        );
         assert_eq!(
             out.html,
             format!(
@@ -469,10 +540,10 @@ mod tests {
             vec![BIA, ANA]
         );
         // Inside emphasis and links too; not in code.
-        let out = render(&format!("**<@{ANA}>** `<@{ANA}>`"), &members());
+        let out = render(&format!("**<@{ANA}>** `<@{ANA}>`"), &members(), &[]);
         assert_eq!(out.mentions, vec![ANA]);
         assert_eq!(out.html.matches(MENTION_OPEN).count(), 1);
-        let out = render(&format!("```\n<@{ANA}> @room\n```"), &members());
+        let out = render(&format!("```\n<@{ANA}> @room\n```"), &members(), &[]);
         assert_eq!((out.mentions, out.room), (vec![], false));
     }
 
@@ -487,7 +558,7 @@ mod tests {
             "<@admin>".to_string(),
             "@Ana".to_string(),
         ] {
-            let out = render(&body, &members());
+            let out = render(&body, &members(), &[]);
             assert!(out.mentions.is_empty(), "{body}: {out:?}");
             assert!(!out.html.contains("mention"), "{body}: {}", out.html);
         }
@@ -502,7 +573,7 @@ mod tests {
             ("@Room", false),
             ("`@room`", false),
         ] {
-            let out = render(body, &HashSet::new());
+            let out = render(body, &HashSet::new(), &[]);
             assert_eq!(out.room, room, "{body}: {}", out.html);
             assert_eq!(out.html.contains(ROOM_MENTION), room, "{body}");
         }
@@ -516,7 +587,7 @@ mod tests {
             format!("<span class=\"mention\" data-user-id=\"{ANA}\"></span>"),
             "<@\" onmouseover=\"alert(1)>".to_string(),
         ] {
-            let out = render(&body, &members());
+            let out = render(&body, &members(), &[]);
             assert_inert(&out.html);
             assert!(out.mentions.is_empty(), "{body}: {out:?}");
             assert!(mentioned(&out.html).is_empty(), "{body}: {}", out.html);
@@ -525,7 +596,11 @@ mod tests {
 
     #[test]
     fn names_are_filled_in_escaped() {
-        let out = render(&format!("<@{ANA}> <@{BIA}>"), &HashSet::from([ANA, BIA]));
+        let out = render(
+            &format!("<@{ANA}> <@{BIA}>"),
+            &HashSet::from([ANA, BIA]),
+            &[],
+        );
         assert_eq!(mentioned(&out.html), vec![ANA, BIA]);
         let names = HashMap::from([(ANA, "<img src=x onerror=alert(1)> & \"Ana\"".to_string())]);
         let html = with_names(&out.html, &names);
@@ -538,5 +613,109 @@ mod tests {
         );
         assert_inert(&html);
         assert_eq!(with_names("<p>plain</p>", &names), "<p>plain</p>");
+    }
+
+    const OURS: &str = "https://chat.example.com/app/accounts/7/conversations/";
+
+    fn referring(body: &str) -> Rendered {
+        let out = render(body, &HashSet::new(), &[OURS.to_string()]);
+        assert_inert(&out.html);
+        out
+    }
+
+    fn card(number: i64) -> String {
+        format!(
+            "<span class=\"conversation-ref\" data-conversation-id=\"{number}\">#{number}</span>"
+        )
+    }
+
+    #[test]
+    fn a_hash_number_refers_to_a_conversation() {
+        let out = referring("see #123 and #45, then #123 again");
+        assert_eq!(out.conversations, vec![123, 45]);
+        assert_eq!(
+            out.html,
+            format!(
+                "<p>see {} and {}, then {} again</p>\n",
+                card(123),
+                card(45),
+                card(123)
+            )
+        );
+        let out = referring("**#8** [#9](https://a.test) _x_#10");
+        assert_eq!(out.conversations, vec![8, 9, 10]);
+        for body in [
+            "`#12`",
+            "```\n#12\n```",
+            "    #12",
+            "issue#12",
+            "&#12;",
+            "#012",
+            "https://a.test/#12",
+        ] {
+            let out = referring(body);
+            assert!(out.conversations.is_empty(), "{body}: {out:?}");
+            assert!(
+                !out.html.contains("conversation-ref"),
+                "{body}: {}",
+                out.html
+            );
+        }
+    }
+
+    #[test]
+    fn an_address_of_the_accounts_chatwoot_refers_and_stays_as_written() {
+        let pasted = format!("look {OURS}15?x=1 please");
+        let out = referring(&pasted);
+        assert_eq!(out.conversations, vec![15]);
+        assert_eq!(out.html, format!("<p>look {OURS}15?x=1 please</p>\n"));
+        let out = referring(&format!("[the chat]({OURS}16/) and <{OURS}17> then #2"));
+        assert_eq!(out.conversations, vec![16, 17, 2]);
+        assert!(
+            out.html.contains(&format!("href=\"{OURS}16/\"")),
+            "{}",
+            out.html
+        );
+        for body in [
+            "https://chat.example.com/app/accounts/8/conversations/15".to_string(),
+            "[x](https://evil.test/app/accounts/7/conversations/15)".to_string(),
+            format!("`{OURS}15`"),
+            format!("[x](https://evil.test/?next={OURS}15)"),
+        ] {
+            let out = referring(&body);
+            assert!(out.conversations.is_empty(), "{body}: {out:?}");
+        }
+        // Without a linked Chatwoot, only `#123` refers.
+        let out = render(&format!("{OURS}15 #3"), &HashSet::new(), &[]);
+        assert_eq!(out.conversations, vec![3]);
+    }
+
+    #[test]
+    fn at_most_ten_conversations_are_referred_to() {
+        let body: Vec<String> = (1..=12).map(|n| format!("#{n}")).collect();
+        let out = referring(&format!("{} #1 {OURS}13", body.join(" ")));
+        assert_eq!(out.conversations, (1..=10).collect::<Vec<_>>());
+        assert!(out.html.contains(&card(10)), "{}", out.html);
+        assert!(out.html.contains(" #11 #12 "), "plain text: {}", out.html);
+        assert_eq!(out.html.matches("conversation-ref").count(), 11, "#1 twice");
+    }
+
+    #[test]
+    fn a_reference_typed_as_html_stays_text() {
+        for body in [
+            "<span class=\"conversation-ref\" data-conversation-id=\"999\">x</span>",
+            "<span class=conversation-ref data-conversation-id=1>x</span>",
+            "<p><span data-conversation-id=\"5\" onclick=\"x()\">y</span></p>",
+        ] {
+            let out = referring(body);
+            assert!(out.conversations.is_empty(), "{body}: {out:?}");
+            assert!(out.html.contains("&lt;span"), "{body}: {}", out.html);
+            assert!(!out.html.contains("<span"), "{body}: {}", out.html);
+        }
+        // The `#5` inside such text is a reference like any other, and the only element.
+        let out = referring("<span data-conversation-id=\"9\">#5</span>");
+        assert_eq!(out.conversations, vec![5]);
+        assert_eq!(out.html.matches("<span").count(), 1, "{}", out.html);
+        assert!(out.html.contains(&card(5)), "{}", out.html);
     }
 }

@@ -6,7 +6,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{
-    Message, MessagePage, archived, fresh_view, render,
+    Fresh, Message, MessagePage, archived, fresh_view, render,
     render::Rendered,
     room_in,
     store::{self, Cursor, Listing, Mentions, NewMessage},
@@ -22,6 +22,7 @@ use crate::{
         routes::{join, visible},
         store::{self as rooms, RoomRow},
     },
+    chatwoot::access::conversation_addresses,
     platform::{
         clock,
         db::Conn,
@@ -54,15 +55,17 @@ fn check_body(v: &mut Validator, body: &str, files: bool) {
 
 /// The body rendered for this room: its members among the `<@…>` tokens are mentioned, and
 /// `@room` only by the room's owner and moderators and the account's admins (403
-/// `room_mention_not_allowed`). `room` is as the caller sees it (their role in it).
+/// `room_mention_not_allowed`). `room` is as the caller sees it (their role in it);
+/// `addresses` are where the account's conversations open in Chatwoot.
 async fn render_in(
     conn: impl Into<Conn<'_>>,
     scope: &AccountScope,
     room: &RoomRow,
     body: &str,
+    addresses: &[String],
 ) -> AppResult<Rendered> {
     let members = store::members_among(conn, room.id, &render::candidates(body)).await?;
-    let rendered = render::render(body, &members);
+    let rendered = render::render(body, &members, addresses);
     if rendered.room && !(leads(room) || scope.role >= Role::Admin) {
         return Err(AppError::Forbidden {
             code: "room_mention_not_allowed",
@@ -229,7 +232,8 @@ async fn send_message(
     // Everything that only reads happens before the write: on SQLite the write holds the
     // process's one writer, on PostgreSQL the room's row.
     let room = visible(&state, &scope, path.1).await?;
-    let rendered = render_in(&state.db, &scope, &room, &body.body).await?;
+    let addresses = addresses_for(&state, scope.account_id, &body.body).await?;
+    let rendered = render_in(&state.db, &scope, &room, &body.body, &addresses).await?;
     if let Some(parent) = body.parent_id {
         check_parent(&state, room.id, parent).await?;
     }
@@ -294,6 +298,8 @@ async fn send_message(
     {
         return Err(not_a_parent());
     }
+    let place = (scope.account_id, room.id);
+    store::add_conversation_refs(&mut tx, place, row.id, &rendered.conversations).await?;
     let account_id = scope.account_id;
     let logged = events::log(
         &mut tx,
@@ -307,18 +313,24 @@ async fn send_message(
     notes.extend(logged.await?);
     // The sender has read what they wrote.
     rooms::mark_read(&mut tx, room.id, caller, taken.seq).await?;
-    let message = fresh_view(
-        &mut tx,
-        &state.chat_files,
-        account_id,
-        row,
-        !files.is_empty(),
-    );
-    let message = message.await?;
+    let fresh = Fresh {
+        with_files: !files.is_empty(),
+        conversation_refs: rendered.conversations,
+    };
+    let message = fresh_view(&mut tx, &state.chat_files, account_id, row, fresh).await?;
     tx.commit().await?;
     // To the room's people only (never on the account stream every member follows).
     events::announce_all(&state, notes);
     Ok((StatusCode::CREATED, ApiJson(message)))
+}
+
+/// Where the account's conversations open in Chatwoot, when the body could hold such an
+/// address (most do not: the read is saved for them).
+async fn addresses_for(state: &AppState, account_id: Uuid, body: &str) -> AppResult<Vec<String>> {
+    if !body.contains("/conversations/") {
+        return Ok(Vec::new());
+    }
+    conversation_addresses(state, account_id).await
 }
 
 /// A message of the room that is a thread's first (threads are one level deep): 422 on
@@ -392,6 +404,7 @@ async fn edit_message(
     let mut v = Validator::default();
     check_body(&mut v, &body.body, false);
     v.finish()?;
+    let addresses = addresses_for(&state, scope.account_id, &body.body).await?;
     let now = clock::now();
     let mut tx = state.db.begin().await?;
     let room = room_in(&mut tx, &scope, caller, room_id).await?;
@@ -410,7 +423,7 @@ async fn edit_message(
     if room.archived_at.is_some() {
         return Err(archived());
     }
-    let rendered = render_in(&mut tx, &scope, &room, &body.body).await?;
+    let rendered = render_in(&mut tx, &scope, &room, &body.body, &addresses).await?;
     let row = store::edit(
         &mut tx,
         message.id,
@@ -432,6 +445,9 @@ async fn edit_message(
         room: rendered.room,
     };
     store::add_mentions(&mut tx, &mentions).await?;
+    store::clear_conversation_refs(&mut tx, row.id).await?;
+    let place = (scope.account_id, room.id);
+    store::add_conversation_refs(&mut tx, place, row.id, &rendered.conversations).await?;
     let what = Happened::MessageUpdated(row.id);
     let note = events::record(&mut tx, scope.account_id, room.id, what, now).await?;
     let mut edited = views(&mut tx, &state.chat_files, scope.account_id, vec![row]).await?;

@@ -42,7 +42,7 @@ impl MessageRow {
     /// mentions).
     pub fn html(&self) -> String {
         if self.html.is_empty() && !self.deleted() {
-            render::render(&self.body, &HashSet::new()).html
+            render::render(&self.body, &HashSet::new(), &[]).html
         } else {
             self.html.clone()
         }
@@ -65,6 +65,7 @@ impl MessageRow {
             reactions: if deleted { Vec::new() } else { reactions },
             mentions: if deleted { Vec::new() } else { mentions },
             mentions_room: self.mentions_room && !deleted,
+            conversation_refs: Vec::new(),
             edited_at: self.edited_at,
             deleted,
             created_at: self.created_at,
@@ -235,6 +236,7 @@ pub async fn tombstone(tx: &mut Tx, id: Uuid, now: OffsetDateTime) -> AppResult<
         return Ok(false);
     }
     clear_mentions(tx, id).await?;
+    clear_conversation_refs(tx, id).await?;
     let sql = "DELETE FROM chat_reactions WHERE message_id = $1";
     on_tx!(tx, c => sqlx::query(sql).bind(id).execute(c).await?.rows_affected());
     Ok(true)
@@ -456,6 +458,50 @@ pub async fn clear_mentions(tx: &mut Tx, message_id: Uuid) -> AppResult<()> {
     let sql = "DELETE FROM chat_mentions WHERE message_id = $1";
     on_tx!(tx, c => sqlx::query(sql).bind(message_id).execute(c).await?.rows_affected());
     Ok(())
+}
+
+/// Records the conversations (display ids, in order) a message of `room_id` refers to (it
+/// refers to none yet).
+pub async fn add_conversation_refs(
+    tx: &mut Tx,
+    (account_id, room_id): (Uuid, Uuid),
+    message_id: Uuid,
+    numbers: &[i64],
+) -> AppResult<()> {
+    let sql = "INSERT INTO chat_conversation_refs
+                   (message_id, account_id, room_id, position, conversation_id)
+               VALUES ($1, $2, $3, $4, $5)";
+    for (position, number) in numbers.iter().enumerate() {
+        on_tx!(tx, c => sqlx::query(sql)
+            .bind(message_id).bind(account_id).bind(room_id).bind(position as i32).bind(*number)
+            .execute(c).await?.rows_affected());
+    }
+    Ok(())
+}
+
+pub async fn clear_conversation_refs(tx: &mut Tx, message_id: Uuid) -> AppResult<()> {
+    let sql = "DELETE FROM chat_conversation_refs WHERE message_id = $1";
+    on_tx!(tx, c => sqlx::query(sql).bind(message_id).execute(c).await?.rows_affected());
+    Ok(())
+}
+
+/// The conversations `ids` refer to as (message, display id), each message's in order.
+pub async fn conversation_refs(conn: Conn<'_>, ids: &[Uuid]) -> AppResult<Vec<(Uuid, i64)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT message_id, conversation_id FROM chat_conversation_refs
+         WHERE message_id IN ({}) ORDER BY message_id, position",
+        placeholders(1, ids.len())
+    );
+    Ok(on_conn!(conn, c => {
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(*id);
+        }
+        query.fetch_all(c).await?
+    }))
 }
 
 /// The reactions to `ids` as (message, emoji, person), earliest first.

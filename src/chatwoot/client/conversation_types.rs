@@ -81,6 +81,9 @@ pub struct Contact {
     pub phone_number: Option<String>,
     #[serde(default)]
     pub identifier: Option<String>,
+    /// The avatar's address (`""` when it has none).
+    #[serde(default)]
+    pub thumbnail: Option<String>,
 }
 
 /// The assigned user (or agent bot) as embedded in conversation meta.

@@ -97,3 +97,14 @@ pub async fn mark_synced(tx: &mut Tx, account_id: Uuid, at: OffsetDateTime) -> A
     on_tx!(tx, c => sqlx::query(sql).bind(account_id).bind(at).execute(c).await?.rows_affected());
     Ok(())
 }
+
+/// The name of the inbox with this Chatwoot id, as last mirrored (`None`: not mirrored).
+pub async fn name(
+    conn: impl Into<Conn<'_>>,
+    account_id: Uuid,
+    chatwoot_inbox_id: i64,
+) -> AppResult<Option<String>> {
+    let sql = "SELECT name FROM inboxes WHERE account_id = $1 AND chatwoot_inbox_id = $2";
+    Ok(on_conn!(conn.into(), c => sqlx::query_scalar(sql)
+        .bind(account_id).bind(chatwoot_inbox_id).fetch_optional(c).await?))
+}
