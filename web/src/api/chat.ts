@@ -58,9 +58,26 @@ export interface Message {
   reactions: Reaction[]
   mentions: string[]
   mentions_room?: boolean
+  /** The Chatwoot conversations it refers to (`#123` or a pasted link), by display id. */
+  conversation_refs?: number[]
   edited_at: string | null
   deleted: boolean
   created_at: string
+}
+
+export type ConversationStatus = 'open' | 'pending' | 'snoozed' | 'resolved'
+
+/** A Chatwoot conversation a message refers to, as the caller may see it (docs/chat.md). */
+export interface ConversationCard {
+  /** The display id, as in `#123`. */
+  id: number
+  status: ConversationStatus | (string & {})
+  inbox: { id: number; name: string | null }
+  contact: { name: string | null; thumbnail?: string | null }
+  assignee: { name: string } | null
+  /** The conversation in Chatwoot's dashboard. */
+  url: string
+  last_activity_at: string | null
 }
 
 export interface MessagePage {
@@ -146,6 +163,9 @@ export function chatApi(accountId: string) {
       if (cursor) query.set('cursor', cursor)
       return api.get<Page<Member>>(`${account}/users?${query}`)
     },
+    /** A conversation's card: 404 when it does not exist or the caller may not see it. */
+    conversation: (conversationId: number) =>
+      api.get<ConversationCard>(`${chat}/conversations/${id(String(conversationId))}`),
     /** A one-use ticket for the realtime WebSocket (and the SSE stream). */
     realtimeTicket: realtimeApi(accountId).realtimeTicket,
   }
