@@ -68,6 +68,8 @@ pub struct SearchQuery {
     /// RFC 3339; messages sent before this time.
     #[serde(default, deserialize_with = "time_input::option")]
     pub to: Option<OffsetDateTime>,
+    /// `true`: only messages with files attached; `false`: only messages without.
+    pub has_attachment: Option<bool>,
     /// 1 to 50 (default 20).
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
@@ -135,6 +137,7 @@ struct Search {
     author_id: Option<Uuid>,
     from: Option<OffsetDateTime>,
     to: Option<OffsetDateTime>,
+    has_attachment: Option<bool>,
     limit: i64,
     /// The last message of the previous page: (created_at, id).
     after: Option<(OffsetDateTime, Uuid)>,
@@ -173,6 +176,7 @@ impl SearchQuery {
             // bound with a fraction selects what the next whole second does.
             from: self.from.map(whole_second_up),
             to: self.to.map(whole_second_up),
+            has_attachment: self.has_attachment,
             limit,
             after: after.flatten(),
         })
@@ -202,7 +206,8 @@ fn decode_cursor(raw: &str) -> Option<(OffsetDateTime, Uuid)> {
 }
 
 /// The search statement around each engine's match: `$1` account, `$2` caller, `$3` the
-/// engine's query, then the filters and the cursor (`NULL` for none), `$10` rows.
+/// engine's query, then the filters and the cursor (`NULL` for none), `$10` rows, `$11`
+/// whether the message has files (a sent message's files are its attachment rows).
 macro_rules! search_sql {
     ($source:literal, $matches:literal) => {
         concat!(
@@ -220,6 +225,8 @@ macro_rules! search_sql {
                AND ($6 IS NULL OR m.created_at >= $6)
                AND ($7 IS NULL OR m.created_at < $7)
                AND ($8 IS NULL OR m.created_at < $8 OR (m.created_at = $8 AND m.id < $9))
+               AND ($11 IS NULL OR $11 = EXISTS (
+                     SELECT 1 FROM chat_attachments a WHERE a.message_id = m.id))
              ORDER BY m.created_at DESC, m.id DESC
              LIMIT $10"
         )
@@ -252,7 +259,7 @@ async fn found(
     Ok(on_db!(&state.db, pool => sqlx::query_as(sql)
         .bind(account_id).bind(caller).bind(&matching)
         .bind(search.room_id).bind(search.author_id).bind(search.from).bind(search.to)
-        .bind(after_at).bind(after_id).bind(search.limit + 1)
+        .bind(after_at).bind(after_id).bind(search.limit + 1).bind(search.has_attachment)
         .fetch_all(pool).await?))
 }
 

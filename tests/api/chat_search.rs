@@ -1,7 +1,7 @@
 //! Team chat search (issue 16, ADR 23): words found in either language with or without
 //! accents, the last one as a prefix; only the live messages of the caller's own rooms;
-//! edits and deletes reach the index; filters; paging; a query that cannot speak FTS; an
-//! inert snippet.
+//! edits and deletes reach the index; filters (room, author, time, files attached); paging;
+//! a query that cannot speak FTS; an inert snippet.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -9,7 +9,10 @@ use time::{OffsetDateTime, macros::datetime};
 use uuid::Uuid;
 use whatpro_hub::{on_db, on_tx, platform::db::Engine};
 
-use crate::support::{Caller, Tenant, TestApp};
+use crate::{
+    chat_attachments::png,
+    support::{Caller, Tenant, TestApp},
+};
 
 /// A tenant with the chat at hand.
 struct Chat {
@@ -40,6 +43,26 @@ impl Chat {
     async fn say(&self, by: &Caller, room: Uuid, text: &str) -> Uuid {
         let path = self.t.path(&format!("/chat/rooms/{room}/messages"));
         let body = json!({ "body": text, "client_id": Uuid::new_v4().to_string() });
+        let sent = self.app.post(&path, &by.token, body).await;
+        assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
+        sent.id()
+    }
+
+    /// Uploads a small PNG to `room` as `by`; the attachment's id (not sent yet).
+    async fn upload(&self, by: &Caller, room: Uuid) -> Uuid {
+        let path = self.t.path(&format!("/chat/rooms/{room}/attachments"));
+        let resp = self
+            .app
+            .upload(&path, &by.token, ("pic.png", "image/png"), &png(8, 8))
+            .await;
+        assert_eq!(resp.status, StatusCode::CREATED, "{:?}", resp.body);
+        resp.id()
+    }
+
+    /// Sends `text` with the uploaded `files` to `room` as `by`; the message's id.
+    async fn say_with(&self, by: &Caller, room: Uuid, text: &str, files: &[Uuid]) -> Uuid {
+        let path = self.t.path(&format!("/chat/rooms/{room}/messages"));
+        let body = json!({ "body": text, "client_id": Uuid::new_v4().to_string(), "attachment_ids": files });
         let sent = self.app.post(&path, &by.token, body).await;
         assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
         sent.id()
@@ -584,4 +607,94 @@ async fn the_snippet_is_inert_html_with_the_matches_marked() {
             && !snippet.contains('\n'),
         "{snippet}"
     );
+}
+
+#[tokio::test]
+async fn has_attachment_keeps_the_messages_with_files_or_those_without() {
+    let c = Chat::new().await;
+    let (supervisor, agent) = (&c.t.supervisor, &c.t.agent);
+    let room = c.channel(agent, false, &[supervisor.id]).await;
+    let plain = c.say(agent, room, "report draft in words").await;
+    let one = c.upload(agent, room).await;
+    let with_one = c.say_with(agent, room, "report attached", &[one]).await;
+    let (a, b) = (
+        c.upload(supervisor, room).await,
+        c.upload(supervisor, room).await,
+    );
+    let with_two = c.say_with(supervisor, room, "report pages", &[a, b]).await;
+    // A file uploaded and never sent belongs to no message.
+    c.upload(agent, room).await;
+    let later = c.say(agent, room, "report follows").await;
+
+    let found = |value: &'static str| {
+        let c = &c;
+        async move {
+            let mut params = vec![("q", "report")];
+            if !value.is_empty() {
+                params.push(("has_attachment", value));
+            }
+            let (status, body) = c.search(supervisor, &params).await;
+            assert_eq!(status, StatusCode::OK, "{value:?}: {body}");
+            ids(&body)
+        }
+    };
+    assert_eq!(found("").await, [later, with_two, with_one, plain]);
+    assert_eq!(found("true").await, [with_two, with_one]);
+    assert_eq!(found("false").await, [later, plain]);
+    // With the other filters and across pages.
+    let agent_s = agent.id.to_string();
+    let (_, body) = c
+        .search(
+            supervisor,
+            &[
+                ("q", "report"),
+                ("has_attachment", "true"),
+                ("author_id", agent_s.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(ids(&body), [with_one]);
+    let (_, first) = c
+        .search(
+            supervisor,
+            &[("q", "report"), ("has_attachment", "true"), ("limit", "1")],
+        )
+        .await;
+    assert_eq!(ids(&first), [with_two]);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let (_, second) = c
+        .search(
+            supervisor,
+            &[
+                ("q", "report"),
+                ("has_attachment", "true"),
+                ("limit", "1"),
+                ("cursor", cursor),
+            ],
+        )
+        .await;
+    assert_eq!(ids(&second), [with_one]);
+    assert_eq!(second["next_cursor"], Value::Null);
+    // Each hit shows its files.
+    let (_, body) = c
+        .search(supervisor, &[("q", "pages"), ("has_attachment", "true")])
+        .await;
+    let files: Vec<&str> = body["items"][0]["message"]["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, [a.to_string(), b.to_string()]);
+
+    // A deleted message loses its files and its words alike.
+    c.delete(supervisor, room, with_two).await;
+    assert_eq!(found("true").await, [with_one]);
+    assert_eq!(found("false").await, [later, plain]);
+
+    let (status, body) = c
+        .search(supervisor, &[("q", "report"), ("has_attachment", "yes")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "has_attachment", "{body}");
 }
