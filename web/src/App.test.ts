@@ -122,10 +122,10 @@ describe('sign-in guard', () => {
 })
 
 describe('settings navigation', () => {
-  it('admins see Profile, Sessions, WhatsApp, API keys, Chatwoot and Billing', async () => {
+  it('admins see Profile, Sessions, WhatsApp, API keys, Chatwoot, Team chat and Billing', async () => {
     await mountAt('/settings/profile')
     const items = [...root.querySelectorAll('nav[aria-label="Settings"] a')].map((a) => a.textContent?.trim())
-    expect(items).toEqual(['Profile', 'Sessions', 'WhatsApp', 'API keys', 'Chatwoot', 'Billing'])
+    expect(items).toEqual(['Profile', 'Sessions', 'WhatsApp', 'API keys', 'Chatwoot', 'Team chat', 'Billing'])
     expect(byTestId('profile-role')?.textContent).toBe('Administrator')
   })
 

@@ -15,6 +15,7 @@ import ChatwootSettingsPage from './pages/settings/ChatwootSettingsPage.vue'
 import BillingSettingsPage from './pages/settings/BillingSettingsPage.vue'
 import PlansSettingsPage from './pages/settings/PlansSettingsPage.vue'
 import WhatsAppSettingsPage from './pages/settings/WhatsAppSettingsPage.vue'
+import ChatSettingsPage from './pages/settings/ChatSettingsPage.vue'
 import NotAvailablePage from './pages/NotAvailablePage.vue'
 import SignInPage from './pages/SignInPage.vue'
 import NotFoundPage from './pages/NotFoundPage.vue'
@@ -119,6 +120,12 @@ export const routes: RouteRecordRaw[] = [
         name: 'settings-chatwoot',
         component: ChatwootSettingsPage,
         meta: { section: 'Chatwoot', adminOnly: true },
+      },
+      {
+        path: 'chat',
+        name: 'settings-chat',
+        component: ChatSettingsPage,
+        meta: { section: 'Team chat', adminOnly: true, feature: 'internal_chat_enabled' },
       },
       {
         path: 'billing',

@@ -4,7 +4,7 @@
  * `/accounts/{accountId}/chat/`. The hub grows this API slice by slice, so every field
  * that came later is optional here and the UI does without it.
  */
-import { api } from './client'
+import { api, upload, type UploadOptions } from './client'
 import { realtimeApi } from './realtime'
 import type { Member } from './kanban'
 import type { Page } from './types'
@@ -42,6 +42,23 @@ export interface Reaction {
   user_ids: string[]
 }
 
+/** A file sent with a message (or uploaded and not sent yet). */
+export interface Attachment {
+  id: string
+  /** Made safe by the hub, but still someone's text: render it as text only. */
+  filename: string
+  content_type: string
+  size: number
+  kind: 'image' | 'file' | (string & {})
+  /** An image's size in pixels (the original's). */
+  width?: number | null
+  height?: number | null
+  /** The file, through a signed link that expires (an hour): read the message again for a fresh one. */
+  url: string
+  /** An image's thumbnail (at most 320 px a side); null for a file. */
+  thumbnail_url?: string | null
+}
+
 export interface Message {
   id: string
   room_id: string
@@ -63,6 +80,8 @@ export interface Message {
   edited_at: string | null
   deleted: boolean
   created_at: string
+  /** The files sent with it, in the order sent (none for a tombstone). */
+  attachments?: Attachment[]
 }
 
 export type ConversationStatus = 'open' | 'pending' | 'snoozed' | 'resolved'
@@ -110,7 +129,48 @@ export interface UnreadTotals {
   rooms: number
 }
 
+export interface SearchQuery {
+  q: string
+  room_id?: string
+  author_id?: string
+  /** RFC 3339: sent at or after. */
+  from?: string
+  /** RFC 3339: sent before. */
+  to?: string
+  has_attachment?: boolean
+  limit?: number
+  cursor?: string | null
+}
+
+export interface SearchHit {
+  message: Message
+  room_id: string
+  /** The body around the first match, HTML-escaped by the hub with `<mark>` around matches. */
+  snippet: string
+}
+
+export interface ChatSettings {
+  /** Days messages are kept; null keeps them forever. */
+  retention_days: number | null
+}
+
+export interface Erasure {
+  user_id: string
+  messages_erased: number
+  reactions_removed: number
+}
+
 export type { Member as ChatUser }
+
+/** `key=value&…` of the values that are set. */
+function queryOf(query: object): string {
+  const params = new URLSearchParams()
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null && value !== '') params.set(key, String(value))
+  }
+  const text = params.toString()
+  return text ? `?${text}` : ''
+}
 
 const id = encodeURIComponent
 
@@ -135,21 +195,29 @@ export function chatApi(accountId: string) {
     removeMember: (roomId: string, userId: string) =>
       api.delete<Room | undefined>(`${room(roomId)}/members/${id(userId)}`),
     unread: () => api.get<UnreadTotals>(`${chat}/unread`),
-    messages: (roomId: string, query: MessageQuery = {}) => {
-      const params = new URLSearchParams()
-      for (const [key, value] of Object.entries(query)) {
-        if (value !== undefined && value !== null && value !== '') params.set(key, String(value))
-      }
-      const text = params.toString()
-      const suffix = text ? `?${text}` : ''
-      return api.get<MessagePage>(`${room(roomId)}/messages${suffix}`)
-    },
+    messages: (roomId: string, query: MessageQuery = {}) =>
+      api.get<MessagePage>(`${room(roomId)}/messages${queryOf(query)}`),
     /** 201 the first time, 200 with the stored message when `client_id` was sent before. */
-    send: (roomId: string, body: { body: string; client_id: string; parent_id?: string | null }) => {
+    send: (
+      roomId: string,
+      body: { body: string; client_id: string; parent_id?: string | null; attachment_ids?: string[] },
+    ) => {
       const payload: Record<string, unknown> = { body: body.body, client_id: body.client_id }
       if (body.parent_id) payload.parent_id = body.parent_id
+      if (body.attachment_ids?.length) payload.attachment_ids = body.attachment_ids
       return api.post<Message>(`${room(roomId)}/messages`, payload)
     },
+    /** 201 with the file, not sent yet: send its id with a message of this room. */
+    upload: (roomId: string, file: File, options: UploadOptions = {}) => {
+      const form = new FormData()
+      form.append('file', file, file.name)
+      return upload<Attachment>(`${room(roomId)}/attachments`, form, options)
+    },
+    search: (query: SearchQuery) => api.get<Page<SearchHit>>(`${chat}/search${queryOf(query)}`),
+    settings: () => api.get<ChatSettings>(`${chat}/settings`),
+    saveSettings: (body: ChatSettings) => api.put<ChatSettings>(`${chat}/settings`, body),
+    /** Every message of the person becomes a tombstone and their reactions go (LGPD). */
+    erase: (userId: string) => api.post<Erasure>(`${chat}/erasures`, { user_id: userId }),
     edit: (roomId: string, messageId: string, body: string) =>
       api.patch<Message>(message(roomId, messageId), { body }),
     remove: (roomId: string, messageId: string) => api.delete<Message | undefined>(message(roomId, messageId)),
@@ -157,9 +225,12 @@ export function chatApi(accountId: string) {
       api.put<Message>(`${message(roomId, messageId)}/reactions/${id(emoji)}`, {}),
     unreact: (roomId: string, messageId: string, emoji: string) =>
       api.delete<Message>(`${message(roomId, messageId)}/reactions/${id(emoji)}`),
-    /** The account's active people, a page at a time (the directory of names and avatars). */
-    users: (cursor: string | null = null, limit = 200) => {
-      const query = new URLSearchParams({ active: 'true', limit: String(limit) })
+    /**
+     * The account's people, a page at a time: the active ones (the directory of names and
+     * avatars), or everyone with `active` false.
+     */
+    users: (cursor: string | null = null, limit = 200, active = true) => {
+      const query = new URLSearchParams(active ? { active: 'true', limit: String(limit) } : { limit: String(limit) })
       if (cursor) query.set('cursor', cursor)
       return api.get<Page<Member>>(`${account}/users?${query}`)
     },

@@ -165,6 +165,17 @@ export interface RequestOptions {
   auth?: boolean
 }
 
+/** No answer from the hub (offline, or the connection dropped): status 0. */
+function networkError(): ApiError {
+  return new ApiError({
+    type: 'about:blank',
+    title: 'Network error',
+    status: 0,
+    detail: 'The hub could not be reached.',
+    code: 'network_error',
+  })
+}
+
 async function send(
   method: string,
   path: string,
@@ -185,32 +196,30 @@ async function send(
     })
   } catch (cause) {
     if (signal?.aborted) throw cause
-    throw new ApiError({
-      type: 'about:blank',
-      title: 'Network error',
-      status: 0,
-      detail: 'The hub could not be reached.',
-      code: 'network_error',
-    })
+    throw networkError()
   }
 }
 
-export async function request<T>(
+/**
+ * Sends a request through `transport` with the session's bearer token: a 401
+ * `token_expired` refreshes the token once and sends again; any other 401 ends the session;
+ * a failure becomes an ApiError (its problem told to `onProblem` first).
+ */
+async function authorized<T>(
   method: string,
   path: string,
-  body?: unknown,
-  options: RequestOptions = {},
+  auth: boolean,
+  transport: (token: string | null) => Promise<Response>,
 ): Promise<T> {
-  const { signal, auth = true } = options
   const handler = auth ? authHandler : null
   let token = handler ? await handler.accessToken() : null
-  let response = await send(method, path, body, signal, token)
+  let response = await transport(token)
 
   if (response.status === 401 && handler && token) {
     let problem = await parseProblem(response)
     if (problem.code === 'token_expired' && (await handler.refreshAfterExpiry(token))) {
       token = await handler.accessToken()
-      response = await send(method, path, body, signal, token)
+      response = await transport(token)
       if (response.status === 401) problem = await parseProblem(response)
     }
     if (response.status === 401) {
@@ -227,6 +236,61 @@ export async function request<T>(
   }
   if (response.status === 204) return undefined as T
   return (await response.json()) as T
+}
+
+export async function request<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  options: RequestOptions = {},
+): Promise<T> {
+  const { signal, auth = true } = options
+  return authorized<T>(method, path, auth, (token) => send(method, path, body, signal, token))
+}
+
+export interface UploadOptions {
+  signal?: AbortSignal
+  /** Bytes sent so far out of the total, as the upload goes (only while it is sent). */
+  onProgress?: (sent: number, total: number) => void
+}
+
+function headersOf(raw: string): Headers {
+  const headers = new Headers()
+  for (const line of raw.split(/\r?\n/)) {
+    const at = line.indexOf(':')
+    if (at > 0) headers.append(line.slice(0, at).trim(), line.slice(at + 1).trim())
+  }
+  return headers
+}
+
+/** A multipart POST by XMLHttpRequest (fetch reports no upload progress), as a Response. */
+function sendForm(path: string, form: FormData, token: string | null, options: UploadOptions): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    if (options.signal?.aborted) {
+      reject(new DOMException('The upload was cancelled.', 'AbortError'))
+      return
+    }
+    const xhr = new XMLHttpRequest()
+    xhr.open('POST', `${apiBase()}${path}`)
+    xhr.setRequestHeader('Accept', 'application/json, application/problem+json')
+    if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`)
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) options.onProgress?.(event.loaded, event.total)
+    }
+    xhr.onload = () => {
+      const empty = xhr.status === 204 || xhr.status === 205 || xhr.status === 304
+      resolve(new Response(empty ? null : xhr.responseText, { status: xhr.status, headers: headersOf(xhr.getAllResponseHeaders()) }))
+    }
+    xhr.onerror = () => reject(networkError())
+    xhr.onabort = () => reject(new DOMException('The upload was cancelled.', 'AbortError'))
+    options.signal?.addEventListener('abort', () => xhr.abort(), { once: true })
+    xhr.send(form)
+  })
+}
+
+/** Uploads `form` (multipart) to `path` with the session's token, reporting its progress. */
+export function upload<T>(path: string, form: FormData, options: UploadOptions = {}): Promise<T> {
+  return authorized<T>('POST', path, true, (token) => sendForm(path, form, token, options))
 }
 
 export const api = {

@@ -87,6 +87,45 @@ describe('send queue', () => {
     expect(settled).toEqual([])
   })
 
+  it('sends a message with files by their ids, the same ids and client_id on every try', async () => {
+    const offline = problem(0, 'network_error')
+    const { queue, calls, settled } = setup([offline, problem(503, 'unavailable'), 'ok'])
+    const files = [
+      { id: 'att-1', filename: 'a.png', content_type: 'image/png', size: 10, kind: 'image', url: 'u1' },
+      { id: 'att-2', filename: 'b.pdf', content_type: 'application/pdf', size: 20, kind: 'file', url: 'u2' },
+    ]
+    queue.enqueue('room-a', '', null, files)
+    // The queue keeps its own list: what the composer does next with its list changes nothing.
+    files.pop()
+    await vi.advanceTimersByTimeAsync(0)
+    await vi.advanceTimersByTimeAsync(1000)
+    await vi.advanceTimersByTimeAsync(2000)
+    expect(calls.map((c) => [c.clientId, c.body, c.attachments.map((f) => f.id)])).toEqual([
+      ['client-1', '', ['att-1', 'att-2']],
+      ['client-1', '', ['att-1', 'att-2']],
+      ['client-1', '', ['att-1', 'att-2']],
+    ])
+    expect(settled).toEqual(['client-1→m-3'])
+  })
+
+  it('says so when the files of a message are no longer there to send', async () => {
+    const gone = new ApiError({
+      type: 'about:blank',
+      title: 'x',
+      status: 422,
+      detail: 'invalid',
+      code: 'validation_failed',
+      errors: [{ field: 'attachment_ids', message: 'are not files you uploaded' }],
+    })
+    const { queue } = setup([gone])
+    queue.enqueue('room-a', 'see attached', null, [
+      { id: 'att-9', filename: 'old.png', content_type: 'image/png', size: 1, kind: 'image', url: 'u' },
+    ])
+    await vi.advanceTimersByTimeAsync(0)
+    expect(queue.items[0]!.status).toBe('failed')
+    expect(queue.items[0]!.error).toMatch(/files are no longer there.*Attach them again/)
+  })
+
   it('tells passing failures from refusals', () => {
     expect(isTransient(problem(0, 'network_error'))).toBe(true)
     expect(isTransient(problem(429, 'rate_limited'))).toBe(true)

@@ -5,9 +5,12 @@
  * stores it once however many tries reach it (a retry of a send that did arrive answers
  * 200 with the stored message, which settles it like the first 201). After a few tries, or
  * at once for a refusal that waiting will not change, it shows as failed with a retry.
+ * Files go up before the message is queued (chat/uploads.ts): a message carries the ids of
+ * its uploaded files, and every try sends the same ids with the same `client_id`.
  */
 import { reactive } from 'vue'
 import { ApiError } from '../api/client'
+import type { Attachment } from '../api/chat'
 
 export type OutgoingStatus = 'pending' | 'failed'
 
@@ -16,6 +19,8 @@ export interface Outgoing {
   roomId: string
   parentId: string | null
   body: string
+  /** Files already uploaded to the room, sent by id with the message. */
+  attachments: Attachment[]
   status: OutgoingStatus
   /** Tries made so far in this round (a manual retry starts a new round). */
   attempts: number
@@ -52,6 +57,9 @@ function describe(error: unknown): string {
   if (error instanceof ApiError) {
     if (error.status === 0) return 'Not sent: no connection to the hub.'
     if (error.code === 'room_archived') return 'Not sent: this room is archived.'
+    if (error.fieldErrors.some((field) => field.field === 'attachment_ids')) {
+      return 'Not sent: its files are no longer there to send (uploads not sent within a day are removed). Attach them again.'
+    }
     return `Not sent: ${error.message}`
   }
   return 'Not sent.'
@@ -113,13 +121,14 @@ export function createSendQueue<M>(options: SendQueueOptions<M>) {
   return {
     items,
     /** Queues a message and sends it; answers its `client_id`. */
-    enqueue(roomId: string, body: string, parentId: string | null = null): string {
+    enqueue(roomId: string, body: string, parentId: string | null = null, attachments: Attachment[] = []): string {
       const clientId = (options.newId ?? randomId)()
       items.push({
         clientId,
         roomId,
         parentId,
         body,
+        attachments: [...attachments],
         status: 'pending',
         attempts: 0,
         error: null,

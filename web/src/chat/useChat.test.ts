@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { Message, Room } from '../api/chat'
-import { FIXTURE_AT } from '../test/clock'
+import { ApiError } from '../api/client'
+import { FIXTURE_AT, startClockAt, TEST_NOW } from '../test/clock'
 import { FakeWebSocket } from '../test/fakeWebSocket'
 import { createChat, type ChatNotification, type ChatOptions } from './useChat'
 
@@ -290,6 +291,95 @@ describe('createChat', () => {
     expect(api.rooms).toHaveBeenCalledTimes(2)
     expect(api.messages).toHaveBeenLastCalledWith('general', { after: 2, limit: 50 })
     expect(chat.state.views.general!.items.map((m) => m.seq)).toEqual([1, 2, 3])
+    chat.stop()
+  })
+
+  it('opens a room at a search hit: the page around it, newer pages on request, the latest on jumping', async () => {
+    rooms[0] = room('general', { last_seq: 200, unread_count: 5 })
+    const { chat, api, ws } = await started()
+    vi.useFakeTimers()
+    const range = (id: string, from: number, to: number) =>
+      Array.from({ length: to - from + 1 }, (_, i) => message(id, from + i))
+    api.messages.mockImplementation(async (id: string, query: { around?: string; after?: number } = {}) => {
+      if (query.around) return { items: range(id, 75, 124), has_more: true, has_older: true, has_newer: true }
+      if (query.after !== undefined) {
+        const to = Math.min(201, query.after + 50)
+        return { items: range(id, query.after + 1, to), has_more: to < 201, has_older: true, has_newer: to < 201 }
+      }
+      return { items: range(id, 152, 201), has_more: true, has_older: true, has_newer: false }
+    })
+    await chat.openAround('general', 'general-m100')
+    const view = chat.state.views.general!
+    expect(api.messages).toHaveBeenLastCalledWith('general', { around: 'general-m100', limit: 50 })
+    expect(chat.state.roomId).toBe('general')
+    expect(chat.state.focus).toMatchObject({ messageId: 'general-m100', anchorId: 'general-m100' })
+    expect([view.items[0]!.seq, view.items.at(-1)!.seq, view.hasOlder, view.hasNewer]).toEqual([75, 124, true, true])
+    expect(view.dividerAfter).toBeNull()
+
+    // What arrives live lies past the window: it waits for the paging, with no gap.
+    ws.frame('message.created', 'general', 300, message('general', 201))
+    expect(view.items.at(-1)!.seq).toBe(124)
+    // Reading old messages does not mark the room read.
+    chat.seen('general')
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(api.markRead).not.toHaveBeenCalled()
+
+    await chat.loadNext('general')
+    expect(api.messages).toHaveBeenLastCalledWith('general', { after: 124, limit: 50 })
+    expect([view.items.at(-1)!.seq, view.hasNewer]).toEqual([174, true])
+
+    await chat.jumpToLatest('general')
+    expect([view.items[0]!.seq, view.items.at(-1)!.seq, view.hasNewer]).toEqual([152, 201, false])
+    expect(chat.state.focus).toBeNull()
+    chat.seen('general')
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(api.markRead).toHaveBeenCalledWith('general', 201)
+    chat.stop()
+  })
+
+  it('opens a reply around its thread with the thread open, and says so when the message is gone', async () => {
+    const { chat, api } = await started()
+    const reply = message('general', 1000, { id: 'reply-1', parent_id: 'general-m2' })
+    api.messages.mockImplementation(async (id: string, query: { around?: string; parent_id?: string } = {}) => {
+      if (query.parent_id) return { items: [reply], has_more: false }
+      if (query.around === 'gone') throw new ApiError({ type: 'about:blank', title: 'x', status: 404, detail: '', code: 'not_found' })
+      return { items: [message(id, 1), message(id, 2)], has_more: false, has_older: false, has_newer: false }
+    })
+    await chat.openAround('general', 'reply-1', 'general-m2')
+    expect(api.messages).toHaveBeenCalledWith('general', { around: 'general-m2', limit: 50 })
+    expect(chat.state.threadId).toBe('general-m2')
+    expect(chat.state.threads['general-m2']!.items.map((m) => m.id)).toEqual(['reply-1'])
+    expect(chat.state.focus).toMatchObject({ messageId: 'reply-1', anchorId: 'general-m2' })
+
+    await chat.openAround('general', 'gone')
+    expect(chat.state.notice).toBe('That message is no longer there.')
+    expect(chat.state.focus).toBeNull()
+    expect(chat.state.views.general!.items.map((m) => m.seq)).toEqual([1, 2])
+    chat.stop()
+  })
+
+  it('reads a message again for fresh file links when one fails, at most once a minute', async () => {
+    const { chat, api } = await started()
+    await chat.select('general')
+    const old = { id: 'att-1', filename: 'a.png', content_type: 'image/png', size: 1, kind: 'image', url: 'u?signature=old' }
+    const fresh = { ...old, url: 'u?signature=new' }
+    chat.state.views.general!.items = [message('general', 1), message('general', 2, { attachments: [old] })]
+    api.messages.mockImplementation(async (id: string) => ({
+      items: [message(id, 2, { attachments: [fresh] }), message(id, 3)],
+      has_more: false,
+    }))
+    const target = chat.state.views.general!.items[1]!
+    await chat.refreshLinks(target)
+    expect(api.messages).toHaveBeenLastCalledWith('general', { around: 'general-m2', limit: 20 })
+    expect(chat.state.views.general!.items[1]!.attachments![0]!.url).toBe('u?signature=new')
+    // Only what was shown is replaced: the page's other messages are not added.
+    expect(chat.state.views.general!.items.map((m) => m.seq)).toEqual([1, 2])
+    const calls = api.messages.mock.calls.length
+    await chat.refreshLinks(target)
+    expect(api.messages.mock.calls.length).toBe(calls)
+    startClockAt(TEST_NOW + 120_000)
+    await chat.refreshLinks(target)
+    expect(api.messages.mock.calls.length).toBe(calls + 1)
     chat.stop()
   })
 })

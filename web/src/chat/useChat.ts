@@ -7,7 +7,7 @@
  */
 import { reactive } from 'vue'
 import { ApiError } from '../api/client'
-import type { ChatApi, ChatUser, Message, NewRoom, Room } from '../api/chat'
+import type { Attachment, ChatApi, ChatUser, Message, NewRoom, Room } from '../api/chat'
 import { nowMs } from '../utils/clock'
 import { mentionsAsText } from './mentions'
 import { createSendQueue, type Outgoing } from './sendQueue'
@@ -20,6 +20,8 @@ export const TYPING_MS = 6_000
 export const READ_DEBOUNCE_MS = 600
 /** While the socket is up, the room list is still read this often (public channels). */
 export const LIST_EVERY_MS = 60_000
+/** A message whose file links failed is read again at most this often. */
+export const LINK_RETRY_MS = 60_000
 
 export interface RoomView {
   items: Message[]
@@ -27,6 +29,9 @@ export interface RoomView {
   loading: boolean
   loadingOlder: boolean
   hasOlder: boolean
+  /** Opened at a message (a search hit): newer messages lie after the last one loaded. */
+  hasNewer: boolean
+  loadingNewer: boolean
   error: string | null
   /** The read marker when the room was opened: the "new messages" divider stays there. */
   dividerAfter: number | null
@@ -69,6 +74,7 @@ export interface ChatOptions {
     | 'users'
     | 'realtimeTicket'
     | 'updateRoom'
+    | 'upload'
   >
   /** The signed-in person's id. */
   me: string
@@ -121,10 +127,21 @@ export function createChat(options: ChatOptions) {
     connection: 'offline' as SocketStatus,
     /** A short message about something that did not work. */
     notice: null as string | null,
+    /**
+     * The message a search hit opened, shown highlighted; `anchorId` is where the room's
+     * list goes (a reply's thread's first message); `key` changes with each opening.
+     */
+    focus: null as { messageId: string; anchorId: string; key: number } | null,
   })
 
   const queue = createSendQueue<Message>({
-    send: (item) => api.send(item.roomId, { body: item.body, client_id: item.clientId, parent_id: item.parentId }),
+    send: (item) =>
+      api.send(item.roomId, {
+        body: item.body,
+        client_id: item.clientId,
+        parent_id: item.parentId,
+        attachment_ids: item.attachments.map((file) => file.id),
+      }),
     settled: (_item, sent) => {
       upsert(sent)
       const room = state.rooms[sent.room_id]
@@ -152,6 +169,9 @@ export function createChat(options: ChatOptions) {
   let stopped = false
   let wasLive = false
   let listReadAt = 0
+  let focusKey = 0
+  /** When each message's file links were last read again (ms). */
+  const linksReadAt = new Map<string, number>()
 
   function say(text: string) {
     state.notice = text
@@ -248,6 +268,8 @@ export function createChat(options: ChatOptions) {
         loading: false,
         loadingOlder: false,
         hasOlder: false,
+        hasNewer: false,
+        loadingNewer: false,
         error: null,
         dividerAfter: null,
         holdRead: false,
@@ -275,6 +297,7 @@ export function createChat(options: ChatOptions) {
         items,
       )
       current.hasOlder = page.has_older ?? page.has_more
+      current.hasNewer = false
       current.loaded = true
     } catch (error) {
       current.error = message(error, 'The messages could not be loaded.')
@@ -299,10 +322,13 @@ export function createChat(options: ChatOptions) {
     }
   }
 
-  /** Messages after the newest one shown (a few pages at most; more reloads the latest). */
+  /**
+   * Messages after the newest one shown (a few pages at most; more reloads the latest). A
+   * room opened at a message pages forward only when asked (`loadNext`).
+   */
   async function loadNewer(roomId: string) {
     const current = state.views[roomId]
-    if (!current?.loaded || current.loading) return
+    if (!current?.loaded || current.loading || current.hasNewer) return
     try {
       for (let page = 0; page < 4; page++) {
         const after = maxSeq(current.items)
@@ -316,19 +342,47 @@ export function createChat(options: ChatOptions) {
     }
   }
 
-  async function select(roomId: string | null) {
-    if (state.roomId === roomId) return
+  /** In a room opened at a message: the next page towards the latest. */
+  async function loadNext(roomId: string) {
+    const current = state.views[roomId]
+    if (!current?.hasNewer || current.loadingNewer) return
+    current.loadingNewer = true
+    try {
+      const answer = await api.messages(roomId, { after: maxSeq(current.items), limit: PAGE_SIZE })
+      current.items = mergeMessages(current.items, topLevel(answer.items))
+      current.hasNewer = answer.has_newer ?? answer.has_more
+    } catch (error) {
+      say(message(error, 'Newer messages could not be loaded.'))
+    } finally {
+      current.loadingNewer = false
+    }
+  }
+
+  /** Back to the room's latest messages (from a room opened at a message). */
+  async function jumpToLatest(roomId: string) {
+    state.focus = null
+    const current = state.views[roomId]
+    if (current?.hasNewer) await loadLatest(roomId)
+  }
+
+  function leave(roomId: string | null) {
     if (state.roomId) {
       const previous = state.views[state.roomId]
       if (previous) previous.holdRead = false
     }
     state.roomId = roomId
     state.threadId = null
+    state.focus = null
+  }
+
+  async function select(roomId: string | null) {
+    if (state.roomId === roomId) return
+    leave(roomId)
     if (!roomId) return
     const room = state.rooms[roomId]
     const current = view(roomId)
     current.dividerAfter = room && room.unread_count > 0 ? (state.readSeq[roomId] ?? readMarker(room)) : null
-    if (!current.loaded) await loadLatest(roomId)
+    if (!current.loaded || current.hasNewer) await loadLatest(roomId)
     else await loadNewer(roomId)
     // Open at the first unread message even when it lies before the latest page (a few
     // pages at most; beyond that the divider is above what is loaded).
@@ -338,6 +392,41 @@ export function createChat(options: ChatOptions) {
       if (first === undefined || first <= divider + 1) break
       await loadOlder(roomId)
     }
+  }
+
+  /**
+   * Opens a room at one message (a search hit): the page around it (a reply: around its
+   * thread's first message, with the thread open), the message highlighted. The room is
+   * marked read only once its latest messages are reached.
+   */
+  async function openAround(roomId: string, messageId: string, parentId: string | null = null) {
+    if (state.roomId !== roomId) leave(roomId)
+    const current = view(roomId)
+    state.focus = { messageId, anchorId: parentId ?? messageId, key: ++focusKey }
+    state.threadId = null
+    current.dividerAfter = null
+    current.loading = true
+    current.error = null
+    try {
+      const page = await api.messages(roomId, { around: parentId ?? messageId, limit: PAGE_SIZE })
+      current.items = mergeMessages([], topLevel(page.items))
+      current.hasOlder = page.has_older ?? page.has_more
+      current.hasNewer = page.has_newer ?? false
+      current.loaded = true
+    } catch (error) {
+      current.loading = false
+      say(
+        error instanceof ApiError && error.status === 404
+          ? 'That message is no longer there.'
+          : message(error, 'The message could not be opened.'),
+      )
+      state.focus = null
+      await loadLatest(roomId)
+      return
+    } finally {
+      current.loading = false
+    }
+    if (parentId) await openThread(parentId)
   }
 
   // ---- threads ----
@@ -390,6 +479,8 @@ export function createChat(options: ChatOptions) {
     }
     const current = state.views[incoming.room_id]
     if (!current) return
+    // Opened at an older message: what comes after the window is read by paging forward.
+    if (current.hasNewer && incoming.seq > maxSeq(current.items)) return
     if (!current.loaded) {
       // Its first page is on its way: kept, and merged with that page when it comes.
       if (current.loading) current.items = mergeMessages(current.items, [incoming])
@@ -403,15 +494,47 @@ export function createChat(options: ChatOptions) {
 
   // ---- sending and changing messages ----
 
-  function send(roomId: string, body: string, parentId: string | null = null): string | null {
+  /** Queues a message; its body may be empty when files go with it (already uploaded). */
+  function send(roomId: string, body: string, parentId: string | null = null, attachments: Attachment[] = []): string | null {
     const text = body.trim()
-    if (!text) return null
+    if (!text && attachments.length === 0) return null
     if (state.rooms[roomId]?.archived) {
       say('This room is archived.')
       return null
     }
     socket?.typed(roomId)
-    return queue.enqueue(roomId, text, parentId)
+    // Written from an older part of the room: back to its latest, where the message goes.
+    if (!parentId && state.views[roomId]?.hasNewer) void jumpToLatest(roomId)
+    return queue.enqueue(roomId, text, parentId, attachments)
+  }
+
+  /**
+   * A file link of this message failed (links expire after an hour): read it again, with
+   * its neighbours, for fresh links; at most once a minute a message.
+   */
+  async function refreshLinks(target: Message) {
+    const now = nowMs()
+    const last = linksReadAt.get(target.id)
+    if (last !== undefined && now - last < LINK_RETRY_MS) return
+    linksReadAt.set(target.id, now)
+    const query = target.parent_id
+      ? { parent_id: target.parent_id, around: target.id, limit: 20 }
+      : { around: target.id, limit: 20 }
+    try {
+      const page = await api.messages(target.room_id, query)
+      for (const fresh of page.items) {
+        linksReadAt.set(fresh.id, now)
+        // Only the copies of what is shown (the page may reach past what is loaded).
+        if (findMessage(fresh.id)) upsert(fresh)
+      }
+    } catch {
+      // The file stays a placeholder; the next failure after a minute tries again.
+    }
+  }
+
+  /** Uploads a file to a room, to send with a message. */
+  function upload(roomId: string, file: File, onProgress: (sent: number, total: number) => void, signal: AbortSignal) {
+    return api.upload(roomId, file, { onProgress, signal })
   }
 
   /** Messages of this room (or thread) not yet stored by the hub. */
@@ -457,7 +580,7 @@ export function createChat(options: ChatOptions) {
    */
   function seen(roomId: string) {
     const current = state.views[roomId]
-    if (!current?.loaded || current.holdRead) return
+    if (!current?.loaded || current.holdRead || current.hasNewer) return
     clearTimeout(readTimers.get(roomId))
     readTimers.set(
       roomId,
@@ -809,8 +932,13 @@ export function createChat(options: ChatOptions) {
     stop,
     loadRooms,
     select,
+    openAround,
+    jumpToLatest,
     loadOlder,
     loadNewer,
+    loadNext,
+    refreshLinks,
+    upload,
     openThread,
     send,
     outgoing,

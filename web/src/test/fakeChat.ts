@@ -3,12 +3,15 @@
  * unit tests of the chat page: the plan's features, the people directory, rooms (direct
  * rooms one per set of people, channels), messages paged by seq with idempotent sends,
  * threads, edits, tombstones, reactions, read markers, mute, archive, members, the unread
- * totals and realtime tickets. `legacy: true` answers as the first slice of the hub did
- * (no `html`, no `event_seq`, 404 for what came later); `failSends` makes the next sends
- * fail as if the network were down.
+ * totals and realtime tickets; file uploads (told apart by name: `huge…` is too large,
+ * `.exe` and `.svg` refused, `broken…` an unreadable image) sent by id, with signed links
+ * whose `signature` changes with `linkGeneration`; search with snippets; retention
+ * settings and erasures. `legacy: true` answers as the first slice of the hub did (no
+ * `html`, no `event_seq`, 404 for what came later); `failSends` makes the next sends fail
+ * as if the network were down.
  */
 import { vi } from 'vitest'
-import type { Message, Room } from '../api/chat'
+import type { Attachment, Message, Room } from '../api/chat'
 import { FIXTURE_AT, minutesBefore } from './clock'
 import { fakeHub } from './fakeHub'
 
@@ -53,6 +56,15 @@ interface StoredRoom extends Room {
   mutedBy: string[]
 }
 
+interface StoredFile {
+  id: string
+  roomId: string
+  messageId: string | null
+  filename: string
+  size: number
+  kind: 'image' | 'file'
+}
+
 export function fakeChat({ legacy = false, chatEnabled = true, role = 'admin' }: ChatOptions = {}) {
   const hub = fakeHub({ role })
   const authFetch = hub.fetch.getMockImplementation()!
@@ -64,6 +76,75 @@ export function fakeChat({ legacy = false, chatEnabled = true, role = 'admin' }:
     failSends: 0,
     tickets: 0,
     me: 'user-1',
+    files: [] as StoredFile[],
+    /** Bumped to make every link the hub gives from now on a new one (an expired link renewed). */
+    linkGeneration: 1,
+    /** The links' `expires` (Unix seconds). */
+    linkExpires: 1_900_000_000,
+    settings: { retention_days: null as number | null },
+    erased: [] as string[],
+  }
+
+  function fileView(file: StoredFile): Attachment {
+    const sign = `expires=${chat.linkExpires}&signature=g${chat.linkGeneration}`
+    const url = `http://hub.test/api/v1/chat/files/${file.id}`
+    return {
+      id: file.id,
+      filename: file.filename,
+      content_type: file.kind === 'image' ? 'image/png' : 'application/pdf',
+      size: file.size,
+      kind: file.kind,
+      width: file.kind === 'image' ? 640 : null,
+      height: file.kind === 'image' ? 480 : null,
+      url: `${url}?${sign}`,
+      thumbnail_url: file.kind === 'image' ? `${url}/thumbnail?${sign}` : null,
+    }
+  }
+
+  function upload(room: StoredRoom, form: FormData): Response {
+    const file = form.get('file')
+    if (!(file instanceof File)) return problem(422, 'validation_failed')
+    const name = file.name
+    if (name.startsWith('huge')) return problem(413, 'payload_too_large', 'the request body is too large')
+    if (/\.(exe|svg)$/.test(name)) {
+      return problem(415, 'unsupported_media_type', name.endsWith('.svg') ? 'HTML, XML and SVG files are not accepted.' : 'This type of file is not accepted.')
+    }
+    if (name.startsWith('broken')) {
+      return problem(422, 'image_unreadable', 'This image could not be read (damaged, or larger than 16,384 pixels a side).')
+    }
+    const stored: StoredFile = {
+      id: `att-${++ids}`,
+      roomId: room.id,
+      messageId: null,
+      filename: name,
+      size: file.size,
+      kind: /\.(png|jpe?g|gif|webp)$/i.test(name) ? 'image' : 'file',
+    }
+    chat.files.push(stored)
+    return json(201, fileView(stored))
+  }
+
+  function search(params: URLSearchParams) {
+    const words = (params.get('q') ?? '').toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean)
+    if (words.length === 0) return { items: [], next_cursor: null }
+    const mine = new Set(chat.rooms.filter((r) => r.member_ids.includes(chat.me)).map((r) => r.id))
+    const withFiles = params.get('has_attachment')
+    const found = chat.messages
+      .filter((m) => mine.has(m.room_id) && !m.deleted)
+      .filter((m) => words.every((w) => m.body.toLowerCase().includes(w)))
+      .filter((m) => !params.get('room_id') || m.room_id === params.get('room_id'))
+      .filter((m) => !params.get('author_id') || m.author_id === params.get('author_id'))
+      .filter((m) => withFiles === null || chat.files.some((f) => f.messageId === m.id) === (withFiles === 'true'))
+      .sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id))
+    const start = Number(params.get('cursor') ?? 0)
+    const limit = Number(params.get('limit') ?? 20)
+    const page = found.slice(start, start + limit)
+    const mark = (text: string) =>
+      escape(text).replace(new RegExp(`(${words.join('|')})`, 'gi'), '<mark>$1</mark>')
+    return {
+      items: page.map((m) => ({ message: messageView(m), room_id: m.room_id, snippet: mark(m.body) })),
+      next_cursor: start + limit < found.length ? String(start + limit) : null,
+    }
   }
 
   function html(body: string) {
@@ -97,7 +178,10 @@ export function fakeChat({ legacy = false, chatEnabled = true, role = 'admin' }:
   }
 
   function messageView(message: Message): Message {
-    if (!legacy) return { ...message, html: message.deleted ? null : html(message.body) }
+    if (!legacy) {
+      const files = message.deleted ? [] : chat.files.filter((f) => f.messageId === message.id).map(fileView)
+      return { ...message, html: message.deleted ? null : html(message.body), attachments: files }
+    }
     const copy = { ...message }
     delete copy.html
     delete copy.mentions_room
@@ -167,7 +251,7 @@ export function fakeChat({ legacy = false, chatEnabled = true, role = 'admin' }:
     return message
   }
 
-  function listMessages(room: StoredRoom, params: URLSearchParams) {
+  function listMessages(room: StoredRoom, params: URLSearchParams): Record<string, unknown> | null {
     const limit = Number(params.get('limit') ?? 50)
     const parentId = params.get('parent_id')
     if (parentId && !legacy) {
@@ -177,8 +261,23 @@ export function fakeChat({ legacy = false, chatEnabled = true, role = 'admin' }:
     const all = chat.messages.filter((m) => m.room_id === room.id && !m.parent_id).sort((a, b) => a.seq - b.seq)
     const before = params.get('before')
     const after = params.get('after')
+    const around = params.get('around')
     let items: Message[]
     let hasMore: boolean
+    if (around !== null && !legacy) {
+      const target = chat.messages.find((m) => m.id === around)
+      const anchor = target?.parent_id ? chat.messages.find((m) => m.id === target.parent_id) : target
+      const at = anchor ? all.findIndex((m) => m.id === anchor.id) : -1
+      if (at < 0) return null
+      const from = Math.max(0, at - Math.floor(limit / 2))
+      items = all.slice(from, from + limit)
+      return {
+        items: items.map(messageView),
+        has_more: from > 0,
+        has_older: from > 0,
+        has_newer: from + limit < all.length,
+      }
+    }
     if (after !== null) {
       const newer = all.filter((m) => m.seq > Number(after))
       items = newer.slice(0, limit)
@@ -196,7 +295,13 @@ export function fakeChat({ legacy = false, chatEnabled = true, role = 'admin' }:
     return page
   }
 
-  function answer(method: string, path: string, url: URL, body: Record<string, unknown> | undefined): Response {
+  function answer(
+    method: string,
+    path: string,
+    url: URL,
+    body: Record<string, unknown> | undefined,
+    form?: FormData,
+  ): Response {
     if (path === `${ACCOUNT}/features` && method === 'GET') {
       return json(200, { kanban_enabled: true, internal_chat_enabled: chatEnabled, analytics_enabled: false })
     }
@@ -208,6 +313,28 @@ export function fakeChat({ legacy = false, chatEnabled = true, role = 'admin' }:
     if (!path.startsWith(`${ACCOUNT}/chat`)) return problem(404, 'not_found')
     if (!chatEnabled) return problem(403, 'feature_disabled')
     const rest = path.slice(`${ACCOUNT}/chat`.length)
+    if (rest === '/search' && method === 'GET' && !legacy) return json(200, search(url.searchParams))
+    if (rest === '/settings' && !legacy) {
+      if (method === 'GET') return json(200, chat.settings)
+      if (method === 'PUT') {
+        if (role !== 'admin') return problem(403, 'forbidden')
+        const days = body!.retention_days as number | null
+        if (days !== null && (days < 1 || days > 3650)) return problem(422, 'validation_failed')
+        chat.settings = { retention_days: days }
+        return json(200, chat.settings)
+      }
+    }
+    if (rest === '/erasures' && method === 'POST' && !legacy) {
+      if (role !== 'admin') return problem(403, 'forbidden')
+      const userId = body!.user_id as string
+      const theirs = chat.messages.filter((m) => m.author_id === userId && !m.deleted)
+      for (const m of theirs) {
+        m.deleted = true
+        m.body = ''
+      }
+      chat.erased.push(userId)
+      return json(200, { user_id: userId, messages_erased: theirs.length, reactions_removed: 1 })
+    }
     if (rest === '/unread' && method === 'GET') {
       const mine = chat.rooms.filter((r) => r.member_ids.includes(chat.me) && !r.archived && !r.mutedBy.includes(chat.me))
       const count = mine.reduce((sum, r) => sum + view(r).unread_count, 0)
@@ -258,18 +385,32 @@ export function fakeChat({ legacy = false, chatEnabled = true, role = 'admin' }:
       room.archived = part === 'archive'
       return json(200, view(room))
     }
+    if (part === 'attachments' && method === 'POST' && !legacy) {
+      if (room.archived) return problem(409, 'room_archived')
+      return upload(room, form!)
+    }
     if (part === 'messages') {
-      if (!itemId && method === 'GET') return json(200, listMessages(room, url.searchParams))
+      if (!itemId && method === 'GET') {
+        const page = listMessages(room, url.searchParams)
+        return page ? json(200, page) : problem(404, 'not_found')
+      }
       if (!itemId && method === 'POST') {
         if (room.archived) return problem(409, 'room_archived')
         const sent = chat.messages.find((m) => m.room_id === room.id && m.author_id === chat.me && m.client_id === body!.client_id)
         if (sent) return json(200, messageView(sent))
         if (!room.member_ids.includes(chat.me)) room.member_ids.push(chat.me)
+        const wanted = (body!.attachment_ids as string[] | undefined) ?? []
+        const files = wanted.map((id) => chat.files.find((f) => f.id === id && f.roomId === room.id && f.messageId === null))
+        if (files.some((f) => !f)) {
+          return json(422, { type: 'about:blank', title: 'Error', status: 422, detail: 'invalid', code: 'validation_failed', errors: [{ field: 'attachment_ids', message: 'are not files you uploaded to this room' }] })
+        }
+        if (!(body!.body as string) && files.length === 0) return problem(422, 'validation_failed')
         const message = addMessage(room.id, chat.me, body!.body as string, {
           client_id: body!.client_id as string,
           parent_id: (body!.parent_id as string) ?? null,
           created_at: new Date(Date.parse(minutesBefore(0))).toISOString(),
         })
+        for (const file of files) file!.messageId = message.id
         return json(201, messageView(message))
       }
       const message = chat.messages.find((m) => m.id === itemId && m.room_id === room.id)
@@ -322,13 +463,14 @@ export function fakeChat({ legacy = false, chatEnabled = true, role = 'admin' }:
     const headers = (init.headers ?? {}) as Record<string, string>
     const authorization = headers.Authorization ?? null
     const body = typeof init.body === 'string' ? JSON.parse(init.body) : undefined
+    const form = init.body instanceof FormData ? init.body : undefined
     hub.calls.push({ method, path: `${path}${url.search}`, body, authorization })
     if (!hub.access || authorization !== `Bearer ${hub.access}`) return problem(401, 'invalid_token')
     if (method === 'POST' && /\/messages$/.test(path) && chat.failSends > 0) {
       chat.failSends -= 1
       throw new TypeError('Failed to fetch')
     }
-    return answer(method, path, url, body)
+    return answer(method, path, url, body, form)
   })
 
   return Object.assign(hub, { fetch, chat, addRoom, addMessage, view, messageView })
