@@ -18,6 +18,9 @@ export const DEMO_AGENT_TOKEN = 'demoAgentToken1234567890'
 /** The simulator's Chatwoot dashboard login of the demo administrator. */
 export const DEMO_ADMIN_EMAIL = 'admin@demo.test'
 export const DEMO_ADMIN_PASSWORD = 'Demo-admin-1!'
+/** The simulator's Chatwoot dashboard login of the demo agent. */
+export const DEMO_AGENT_EMAIL = 'agent@demo.test'
+export const DEMO_AGENT_PASSWORD = 'Demo-agent-1!'
 const OUTPUT_LIMIT = 64 * 1024
 
 async function freePort() {
