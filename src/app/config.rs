@@ -68,6 +68,9 @@ pub struct Config {
     pub billing: BillingEnv,
     pub providers: ProvidersEnv,
     pub chat_files: ChatFilesEnv,
+    /// How long a person stays online in the team chat after their last socket closed
+    /// (`CHAT_PRESENCE_GRACE_SECONDS`, default 10): a reload must not show them leaving.
+    pub chat_presence_grace: Duration,
 }
 
 /// The team chat's attachments (ADR 25).
@@ -244,6 +247,10 @@ impl Config {
         }
 
         let chat_files = chat_files_env(&vars, &data_dir, production)?;
+        let presence_grace = vars.parse("CHAT_PRESENCE_GRACE_SECONDS", 10u64)?;
+        if presence_grace > 300 {
+            bail!("CHAT_PRESENCE_GRACE_SECONDS must be between 0 and 300, not {presence_grace}");
+        }
 
         let log_format = match vars.get("LOG_FORMAT") {
             Some("json") => LogFormat::Json,
@@ -313,6 +320,7 @@ impl Config {
                 },
             },
             chat_files,
+            chat_presence_grace: Duration::from_secs(presence_grace),
         })
     }
 

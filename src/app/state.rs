@@ -87,7 +87,7 @@ impl AppState {
         let chat_files =
             crate::chat::attachments::Files::new(&config.chat_files, &config.public_url)?;
         Ok(AppState(Arc::new(Shared {
-            realtime: crate::realtime::Bus::new(db.clone()),
+            realtime: crate::realtime::Bus::new(db.clone(), config.chat_presence_grace),
             delivery_writer: crate::inbound::DeliveryWriter::start(db.clone()),
             db,
             config,

@@ -12,6 +12,7 @@ mod members;
 mod messages;
 mod moderation;
 mod personal;
+mod presence;
 pub mod retention;
 mod routes;
 mod search;
@@ -39,6 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(members::router())
         .merge(moderation::router())
         .merge(personal::router())
+        .merge(presence::router())
         .merge(messages::router())
         .merge(retention::router())
         .merge(badge::router())

@@ -3,13 +3,16 @@
 //! change after commit; on PostgreSQL the announcement is a `NOTIFY` that every replica's
 //! listener relays to its own streams, on SQLite (one process) it goes straight to them.
 //! Browsers follow over server-sent events opened with a one-use ticket (see ADR 10), or
-//! over a WebSocket that also carries the team chat's rooms (ADR 24).
+//! over a WebSocket that also carries the team chat's rooms (ADR 24) and who is online
+//! (ADR 26).
 
+mod presence;
 mod rooms;
 mod stream;
 mod tickets;
 mod ws;
 
+pub use presence::{Presence, PresenceFrame, PresenceSnapshot, Status};
 pub use rooms::{RoomFrame, RoomNote, encode};
 
 pub use tickets::purge_expired as purge_expired_tickets;
@@ -122,6 +125,8 @@ enum Note {
     Recheck(Recheck),
     /// A chat frame for the sockets of some of the account's people.
     Room(RoomFrame),
+    /// Who in the account came online, went away or offline.
+    Presence(PresenceFrame),
     /// Announcements may have been missed (the listener reconnected): reload.
     Resync,
 }
@@ -132,9 +137,22 @@ enum Note {
 #[serde(untagged)]
 enum Announcement {
     Board(BoardChange),
-    Recheck { recheck: Recheck },
-    News { news: AccountNews },
-    Room { room: RoomNote },
+    Recheck {
+        recheck: Recheck,
+    },
+    News {
+        news: AccountNews,
+    },
+    Room {
+        room: RoomNote,
+    },
+    Presence {
+        presence: presence::PeerNote,
+    },
+    /// A replica that starts (or reconnected its listener) asks the others who is online.
+    PresenceAsk {
+        presence_ask: Uuid,
+    },
 }
 
 /// Relays board changes to this replica's open streams.
@@ -144,6 +162,7 @@ pub struct Bus {
     closing: CancellationToken,
     outbox: Arc<Mutex<Outbox>>,
     rooms: rooms::Relay,
+    presence: Presence,
 }
 
 /// Announcements on their way to PostgreSQL.
@@ -191,14 +210,21 @@ async fn send_waiting(
 }
 
 impl Bus {
-    pub fn new(db: Db) -> Bus {
+    /// `presence_grace`: how long a person stays online after their last socket closed.
+    pub fn new(db: Db, presence_grace: Duration) -> Bus {
         Bus {
             db,
             local: broadcast::channel(BACKLOG).0,
             closing: CancellationToken::new(),
             outbox: Arc::default(),
             rooms: rooms::Relay::default(),
+            presence: Presence::new(presence_grace),
         }
+    }
+
+    /// Who is online on this replica's view (the chat's presence).
+    pub fn presence(&self) -> &Presence {
+        &self.presence
     }
 
     /// Tells every replica about a committed change. Best effort: a stream that misses
@@ -230,10 +256,20 @@ impl Bus {
     }
 
     fn publish(&self, announcement: Announcement) {
-        let pool = match &self.db {
-            Db::Sqlite(_) => return self.arrived(announcement),
-            Db::Postgres(pool) => pool,
-        };
+        match &self.db {
+            Db::Sqlite(_) => self.arrived(announcement),
+            Db::Postgres(pool) => self.notify(pool, announcement),
+        }
+    }
+
+    /// Tells the other replicas only: on SQLite (one process) there are none.
+    fn tell_replicas(&self, announcement: Announcement) {
+        if let Db::Postgres(pool) = &self.db {
+            self.notify(pool, announcement);
+        }
+    }
+
+    fn notify(&self, pool: &sqlx::PgPool, announcement: Announcement) {
         let payload = match serde_json::to_string(&announcement) {
             Ok(payload) => payload,
             Err(err) => return tracing::warn!(error = %err, "encoding an announcement"),
@@ -265,7 +301,34 @@ impl Bus {
                     self.relay(Note::Resync);
                 }
             }
+            Announcement::Presence { presence } => self.presence.heard(&presence),
+            Announcement::PresenceAsk { presence_ask } => {
+                if presence_ask != self.presence.replica() {
+                    self.repeat_presence();
+                }
+            }
         }
+    }
+
+    /// Sends the presence changes waiting: to this replica's sockets, and what changed of
+    /// its own sockets to the other replicas.
+    fn flush_presence(&self) {
+        self.presence.flush(
+            |frame| self.relay(Note::Presence(frame)),
+            |presence| self.tell_replicas(Announcement::Presence { presence }),
+        );
+    }
+
+    /// Repeats to the other replicas who is online here (their word on it expires otherwise).
+    fn repeat_presence(&self) {
+        self.presence
+            .repeat(|presence| self.tell_replicas(Announcement::Presence { presence }));
+    }
+
+    /// Asks the other replicas to repeat who is online on them.
+    fn ask_presence(&self) {
+        let presence_ask = self.presence.replica();
+        self.tell_replicas(Announcement::PresenceAsk { presence_ask });
     }
 
     fn relay(&self, note: Note) {
@@ -334,6 +397,7 @@ async fn connect(pool: &sqlx::PgPool) -> Result<PgListener, sqlx::Error> {
 /// stream, so a graceful shutdown is not held up by them.
 pub async fn run(state: AppState, listener: Option<PgListener>, shutdown: CancellationToken) {
     let frames = tokio::spawn(rooms::relay(state.clone(), shutdown.clone()));
+    let presence = tokio::spawn(presence::keep(state.clone(), shutdown.clone()));
     if let Db::Postgres(pool) = &state.db {
         tokio::select! {
             () = relay(&state, pool, listener) => {},
@@ -344,6 +408,7 @@ pub async fn run(state: AppState, listener: Option<PgListener>, shutdown: Cancel
     }
     state.realtime.closing.cancel();
     let _ = frames.await;
+    let _ = presence.await;
 }
 
 async fn relay(state: &AppState, pool: &sqlx::PgPool, mut listener: Option<PgListener>) {
@@ -355,6 +420,7 @@ async fn relay(state: &AppState, pool: &sqlx::PgPool, mut listener: Option<PgLis
                     listener = Some(connected);
                     // Whatever was announced while no listener was connected is lost here.
                     state.realtime.relay(Note::Resync);
+                    state.realtime.ask_presence();
                 }
                 Err(err) => tracing::warn!(error = %err, "realtime listener still down"),
             }

@@ -126,8 +126,8 @@ impl Follow {
                                 return Some(end);
                             }
                         }
-                        // Chat rooms travel over the WebSocket only.
-                        Note::Recheck(_) | Note::Room(_) => {}
+                        // Chat rooms and presence travel over the WebSocket only.
+                        Note::Recheck(_) | Note::Room(_) | Note::Presence(_) => {}
                         Note::Resync => return Some(resync()),
                     },
                     Err(RecvError::Lagged(_)) => return Some(resync()),

@@ -2,7 +2,8 @@
 //! what the SSE stream carries (boards, account news). Protocol in docs/chat.md, design in
 //! ADR 24: room frames are numbered per room; a client sends `resume` with the last number
 //! it saw per room and is replayed what it missed from the database; a socket that skips a
-//! number fetches the gap before going on, so nothing is missed or sent twice.
+//! number fetches the gap before going on, so nothing is missed or sent twice. Its first
+//! frames after `ready` say who in the account is online, then who comes and goes (ADR 26).
 //!
 //! Memory is bounded on purpose: a 4 KiB read buffer (tungstenite's default of 128 KiB is
 //! taken eagerly: 1.3 GB for 10,000 idle sockets), 16 KiB client frames, a 1 MiB write cap,
@@ -31,7 +32,7 @@ use tokio::{
 use uuid::Uuid;
 
 use super::{
-    Note, Recheck, check_origin, encode,
+    BACKLOG, Note, PresenceFrame, Recheck, check_origin, encode, presence,
     rooms::RoomFrame,
     still_allowed,
     stream::StreamQuery,
@@ -65,6 +66,11 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const RECHECK: Duration = Duration::from_secs(30);
 /// At most one typing note per socket this often.
 const TYPING_EVERY: Duration = Duration::from_secs(2);
+/// A socket's page reported hidden at most this often (shown again is taken at once).
+const AWAY_EVERY: Duration = Duration::from_secs(2);
+/// Past this many notes behind the shared backlog, a socket skips presence changes (and
+/// catches up with one snapshot later) rather than fall behind on what is stored.
+const PRESENCE_SKIPPED_PAST: usize = BACKLOG / 2;
 /// How long after connecting a client's first `resume` is expected (it is sent right after
 /// `ready`).
 const RESUME_WINDOW: Duration = Duration::from_secs(10);
@@ -118,6 +124,17 @@ enum ClientFrame {
     Typing {
         room_id: Uuid,
     },
+    /// The page is hidden (`away`) or shown again (`online`).
+    Presence {
+        status: Shown,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Shown {
+    Online,
+    Away,
 }
 
 /// Why a socket stops.
@@ -131,8 +148,9 @@ enum Stop {
 async fn serve(state: AppState, grant: Grant, socket: WebSocket) {
     // Followed and subscribed before anything is read, so no event falls between the
     // replay (from the database) and the live frames.
-    let following = Following::start(&state, grant.account_id);
+    let following = Following::start(&state, &grant);
     let mut session = Session {
+        following,
         notes: state.realtime.subscribe(),
         state,
         grant,
@@ -142,6 +160,8 @@ async fn serve(state: AppState, grant: Grant, socket: WebSocket) {
         resume_window: Instant::now() + RESUME_WINDOW,
         heard: Instant::now(),
         typed: None,
+        hidden_at: None,
+        presence_skipped: false,
     };
     let stop = session.run().await;
     if let Stop::Close(code, reason) = stop {
@@ -151,32 +171,50 @@ async fn serve(state: AppState, grant: Grant, socket: WebSocket) {
         }));
         let _ = tokio::time::timeout(WRITE_TIMEOUT, session.socket.send(close)).await;
     }
-    drop(following);
 }
 
-/// Counts the socket as following its account on this replica while it lives.
+/// Counts the socket as following its account on this replica, and its person as online,
+/// while it lives.
 struct Following {
     state: AppState,
     account_id: Uuid,
+    user_id: Uuid,
+    /// The page last reported itself hidden.
+    hidden: bool,
+    /// The session or membership ended: the person goes offline without a grace period.
+    ended: bool,
 }
 
 impl Following {
-    fn start(state: &AppState, account_id: Uuid) -> Following {
-        state.realtime.rooms.follow(account_id);
+    fn start(state: &AppState, grant: &Grant) -> Following {
+        state.realtime.rooms.follow(grant.account_id);
+        state
+            .realtime
+            .presence
+            .arrive(grant.account_id, grant.user_id);
         Following {
             state: state.clone(),
-            account_id,
+            account_id: grant.account_id,
+            user_id: grant.user_id,
+            hidden: false,
+            ended: false,
         }
     }
 }
 
 impl Drop for Following {
     fn drop(&mut self) {
-        self.state.realtime.rooms.unfollow(self.account_id);
+        let realtime = &self.state.realtime;
+        realtime.rooms.unfollow(self.account_id);
+        let (account_id, user_id) = (self.account_id, self.user_id);
+        realtime
+            .presence
+            .leave(account_id, user_id, self.hidden, self.ended);
     }
 }
 
 struct Session {
+    following: Following,
     state: AppState,
     grant: Grant,
     socket: WebSocket,
@@ -193,12 +231,19 @@ struct Session {
     heard: Instant,
     /// The room and time of the last typing note passed on.
     typed: Option<(Uuid, Instant)>,
+    /// When the page last reported itself hidden.
+    hidden_at: Option<Instant>,
+    /// Presence changes were skipped under backpressure: a snapshot is owed.
+    presence_skipped: bool,
 }
 
 impl Session {
     async fn run(&mut self) -> Stop {
         let ready = json!({ "user_id": self.grant.user_id, "account_id": self.grant.account_id });
         if let Err(stop) = self.send(encode("ready", None, None, &ready)).await {
+            return stop;
+        }
+        if let Err(stop) = self.send_presence_snapshot().await {
             return stop;
         }
         let mut ping = interval_at(Instant::now() + PING_EVERY, PING_EVERY);
@@ -235,6 +280,9 @@ impl Session {
 
     async fn on_note(&mut self, note: &Note) -> Result<(), Stop> {
         let account_id = self.grant.account_id;
+        if self.presence_skipped && self.notes.len() <= PRESENCE_SKIPPED_PAST / 2 {
+            self.send_presence_snapshot().await?;
+        }
         match note {
             Note::Change(change) if change.account_id == account_id => {
                 self.send(encode("board", None, None, change)).await
@@ -243,6 +291,9 @@ impl Session {
                 self.send(encode("account", None, None, news)).await
             }
             Note::Room(frame) if frame.account_id == account_id => self.on_room(frame).await,
+            Note::Presence(frame) if frame.account_id == account_id => {
+                self.on_presence(frame).await
+            }
             Note::Recheck(who) if self.concerns(*who) => self.end_if_not_allowed().await,
             Note::Resync => self.send(encode("resync", None, None, &json!({}))).await,
             _ => Ok(()),
@@ -283,6 +334,22 @@ impl Session {
             self.sent_live = HashMap::new();
         }
         self.send_bytes(text).await
+    }
+
+    /// A presence change, unless the socket is far behind: then it is skipped, and once
+    /// the socket has caught up it is sent a whole snapshot instead (see `on_note`).
+    async fn on_presence(&mut self, frame: &PresenceFrame) -> Result<(), Stop> {
+        if self.presence_skipped || self.notes.len() > PRESENCE_SKIPPED_PAST {
+            self.presence_skipped = true;
+            return Ok(());
+        }
+        self.send_bytes(frame.text.clone()).await
+    }
+
+    async fn send_presence_snapshot(&mut self) -> Result<(), Stop> {
+        self.presence_skipped = false;
+        let snapshot = self.state.realtime.presence.snapshot(self.grant.account_id);
+        self.send(presence::snapshot_frame(&snapshot)).await
     }
 
     async fn on_message(&mut self, message: Message) -> Result<(), Stop> {
@@ -335,7 +402,33 @@ impl Session {
                 }
                 Ok(())
             }
+            ClientFrame::Presence { status } => {
+                self.on_shown(status);
+                Ok(())
+            }
         }
+    }
+
+    /// The page was hidden or shown again. Hidden is taken at most every [`AWAY_EVERY`]
+    /// (a page flapping between the two costs little); shown again always, at once.
+    fn on_shown(&mut self, status: Shown) {
+        let hidden = status == Shown::Away;
+        if hidden == self.following.hidden {
+            return;
+        }
+        let now = Instant::now();
+        if hidden && self.hidden_at.is_some_and(|at| now - at < AWAY_EVERY) {
+            return;
+        }
+        if hidden {
+            self.hidden_at = Some(now);
+        }
+        self.following.hidden = hidden;
+        let (account_id, user_id) = (self.grant.account_id, self.grant.user_id);
+        self.state
+            .realtime
+            .presence
+            .hide(account_id, user_id, hidden);
     }
 
     /// Sends the room's events after `after` (to `upto`) from the database.
@@ -399,6 +492,7 @@ impl Session {
         let Err(err) = still_allowed(&self.state, &self.grant).await else {
             return Ok(());
         };
+        self.following.ended = true;
         let end = json!({ "code": err.code() });
         self.send(encode("end", None, None, &end)).await?;
         Err(Stop::Close(ENDED, "session ended"))
@@ -443,5 +537,15 @@ mod tests {
         .unwrap();
         assert!(matches!(resume, ClientFrame::Resume { rooms } if rooms.len() == 1));
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"shout"}"#).is_err());
+        let away: ClientFrame =
+            serde_json::from_str(r#"{"type":"presence","status":"away"}"#).unwrap();
+        assert!(matches!(
+            away,
+            ClientFrame::Presence {
+                status: Shown::Away
+            }
+        ));
+        let offline = r#"{"type":"presence","status":"offline"}"#;
+        assert!(serde_json::from_str::<ClientFrame>(offline).is_err());
     }
 }

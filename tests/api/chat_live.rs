@@ -21,17 +21,17 @@ use crate::{
 };
 
 /// A socket that never answers fails the test instead of hanging it.
-const PATIENCE: Duration = Duration::from_secs(10);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(10);
 
-struct Socket {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+pub(crate) struct Socket {
+    pub(crate) ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// The last event number known per room when the socket opened: like a real client,
     /// the socket skips frames at or below it (an announcement of something done before
     /// the socket opened may still be on its way).
     known: HashMap<Value, i64>,
 }
 
-async fn ticket(app: &TestApp, t: &Tenant, caller: &Caller) -> String {
+pub(crate) async fn ticket(app: &TestApp, t: &Tenant, caller: &Caller) -> String {
     let resp = app
         .post(&t.path("/realtime/tickets"), &caller.token, json!({}))
         .await;
@@ -45,7 +45,7 @@ fn ws_url(app: &TestApp, ticket: &str) -> String {
 }
 
 impl Socket {
-    async fn open(app: &TestApp, t: &Tenant, caller: &Caller) -> Socket {
+    pub(crate) async fn open(app: &TestApp, t: &Tenant, caller: &Caller) -> Socket {
         let ticket = ticket(app, t, caller).await;
         let (ws, _) = connect_async(ws_url(app, &ticket)).await.expect("upgrade");
         let mut socket = Socket {
@@ -58,8 +58,18 @@ impl Socket {
         socket
     }
 
+    /// The next frame but who is online (chat_presence.rs follows that).
+    pub(crate) async fn next(&mut self) -> Value {
+        loop {
+            let frame = self.frame().await;
+            if frame["type"] != "presence" {
+                return frame;
+            }
+        }
+    }
+
     /// The next frame (pings are answered by the library and skipped here).
-    async fn next(&mut self) -> Value {
+    pub(crate) async fn frame(&mut self) -> Value {
         loop {
             let message = tokio::time::timeout(PATIENCE, self.ws.next())
                 .await
@@ -123,7 +133,7 @@ impl Socket {
         }
     }
 
-    async fn send(&mut self, frame: Value) {
+    pub(crate) async fn send(&mut self, frame: Value) {
         self.ws
             .send(Message::Text(frame.to_string().into()))
             .await
@@ -155,7 +165,7 @@ async fn event_seq(app: &TestApp, t: &Tenant, by: &Caller, room: Uuid) -> i64 {
     resp.body["event_seq"].as_i64().unwrap()
 }
 
-async fn tenant(app: &TestApp, name: &str) -> Tenant {
+pub(crate) async fn tenant(app: &TestApp, name: &str) -> Tenant {
     let root = super_admin(app).await;
     app.tenant(&root, name).await
 }

@@ -1349,6 +1349,21 @@ async fn no_route_lets_another_tenant_or_a_bad_credential_reach_a_tenant() {
     missing.assert_problem(StatusCode::NOT_FOUND, "not_found");
     let not_found = without_request_id(&missing.body);
 
+    // Someone of each tenant online through the sweep (a person no probe signs in as, so
+    // no probe ends their session): presence is answered from memory, not the database, so
+    // it is swept with something to leak.
+    let mut online = Vec::new();
+    for side in [&a, &b] {
+        let t = &side.tenant;
+        let person = app
+            .user(&format!("online@{}.test", slug(side.name)), false)
+            .await;
+        app.join(t.id, person.id, "agent").await;
+        let mut watcher = crate::chat_presence::Watcher::open(&app, t, &person).await;
+        watcher.until(person.id, "online").await;
+        online.push((person.id, watcher));
+    }
+
     let mut out = Sweep::default();
     let world = World {
         app: &app,
@@ -1389,6 +1404,19 @@ async fn no_route_lets_another_tenant_or_a_bad_credential_reach_a_tenant() {
         out.calls,
         out.failures.join("\n")
     );
+    let present: Vec<Uuid> = online.iter().map(|(id, _)| *id).collect();
+    for (n, (side, other)) in [(&a, &b), (&b, &a)].into_iter().enumerate() {
+        let t = &side.tenant;
+        let token = app.token_for(t.admin.id).await;
+        let seen = read(&app, &t.path("/chat/presence"), &token).await;
+        assert_eq!(seen["online"], json!([present[n]]), "{}", side.name);
+        let text = seen.to_string();
+        let mut markers = other.markers();
+        markers.push(present[1 - n].to_string());
+        let leak = markers.into_iter().find(|m| text.contains(m.as_str()));
+        assert!(leak.is_none(), "{}'s presence names {leak:?}", side.name);
+    }
+    drop(online);
     for (name, (before, after)) in [("Alpha Corp", alpha), ("Bravo Corp", bravo)] {
         assert_eq!(
             serde_json::to_string_pretty(&before).unwrap(),

@@ -11,6 +11,7 @@ mod chat_attachments;
 mod chat_conversation_refs;
 mod chat_live;
 mod chat_messages;
+mod chat_presence;
 mod chat_rooms;
 mod chat_search;
 mod cross_tenant;
