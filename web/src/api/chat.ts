@@ -172,6 +172,12 @@ function queryOf(query: object): string {
   return text ? `?${text}` : ''
 }
 
+/** Who in the account has the chat open (everyone else is offline). */
+export interface ChatPresence {
+  online: string[]
+  away: string[]
+}
+
 const id = encodeURIComponent
 
 export function chatApi(accountId: string) {
@@ -197,6 +203,7 @@ export function chatApi(accountId: string) {
     unread: () => api.get<UnreadTotals>(`${chat}/unread`),
     messages: (roomId: string, query: MessageQuery = {}) =>
       api.get<MessagePage>(`${room(roomId)}/messages${queryOf(query)}`),
+    presence: () => api.get<ChatPresence>(`${chat}/presence`),
     /** 201 the first time, 200 with the stored message when `client_id` was sent before. */
     send: (
       roomId: string,

@@ -77,6 +77,24 @@ describe('ChatSocket', () => {
     socket.close()
   })
 
+  it('reports the page hidden or shown only while live', async () => {
+    const socket = connect()
+    expect(socket.presence('away')).toBe(false)
+    await vi.waitFor(() => expect(FakeWebSocket.opened).toHaveLength(1))
+    const ws = FakeWebSocket.last()
+    ws.open()
+    ws.frame('ready')
+    expect(socket.presence('away')).toBe(true)
+    expect(socket.presence('online')).toBe(true)
+    expect(ws.sent.slice(1)).toEqual([
+      { type: 'presence', status: 'away' },
+      { type: 'presence', status: 'online' },
+    ])
+    ws.frame('presence', null, null, { user_id: 'ana', status: 'online' })
+    expect(frames.map((f) => f.type)).toEqual(['ready', 'presence'])
+    socket.close()
+  })
+
   it('reconnects with backoff and a new ticket, resuming after what it saw', async () => {
     const socket = connect()
     socket.note('room-a', 1)

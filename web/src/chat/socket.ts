@@ -3,7 +3,7 @@
  * one-use ticket, which asks the hub to resume each known room after the last `event_seq`
  * the page has, hands on every frame once (a room's frames are de-duplicated by their
  * `seq`, so a frame replayed on resume never shows twice), sends typing hints at most every
- * few seconds, and reconnects with exponential backoff and jitter (1 s up to 60 s), asking
+ * few seconds and whether the page is hidden (presence), and reconnects with exponential backoff and jitter (1 s up to 60 s), asking
  * for a fresh ticket each time.
  */
 import { nowMs } from '../utils/clock'
@@ -224,6 +224,11 @@ export class ChatSocket {
     if (!this.sendFrame({ type: 'typing', room_id: roomId })) return false
     this.typingSent.set(roomId, now)
     return true
+  }
+
+  /** Tells the hub this page is hidden (`away`) or shown again (`online`); false if not sent. */
+  presence(status: 'online' | 'away'): boolean {
+    return this.sendFrame({ type: 'presence', status })
   }
 
   /** The message was sent: the next keystroke in the room starts a new typing hint. */

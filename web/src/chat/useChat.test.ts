@@ -72,6 +72,7 @@ function fakeApi() {
     users: vi.fn(async () => ({ items: [{ id: 'ana', name: 'Ana', email: 'ana@x', avatar_url: null }], next_cursor: null })),
     realtimeTicket: vi.fn(async () => ({ ticket: 't', expires_in: 60 })),
     updateRoom: vi.fn(),
+    presence: vi.fn(async () => ({ online: ['ana'], away: [] })),
   }
 }
 
@@ -276,6 +277,43 @@ describe('createChat', () => {
     await vi.advanceTimersByTimeAsync(15_000)
     expect(api.rooms).toHaveBeenCalledTimes(2)
     expect(api.messages).not.toHaveBeenCalled()
+    chat.stop()
+  })
+
+  it('keeps who is online from the socket, for direct rooms with one other person', async () => {
+    rooms.push(room('group', { kind: 'direct', name: null, member_ids: ['me', 'ana', 'bia'] }))
+    const { chat, ws } = await started()
+    ws.frame('presence', null, null, { online: ['ana', 'me'], away: ['bia'] })
+    expect(chat.state.presence).toEqual({ ana: 'online', me: 'online', bia: 'away' })
+    expect(chat.roomPresence(chat.state.rooms.dm!)).toBe('online')
+    expect(chat.roomPresence(chat.state.rooms.general!)).toBeUndefined()
+    expect(chat.roomPresence(chat.state.rooms.group!)).toBeUndefined()
+    ws.frame('presence', null, null, { user_id: 'ana', status: 'away' })
+    expect(chat.presenceOf('ana')).toBe('away')
+    ws.frame('presence', null, null, { changes: [{ user_id: 'ana', status: 'offline' }] })
+    expect(chat.roomPresence(chat.state.rooms.dm!)).toBeUndefined()
+    chat.stop()
+  })
+
+  it('tells the hub when the tab has been hidden a while, and when it is back', async () => {
+    vi.useFakeTimers()
+    hidden = false
+    const { chat, ws } = await started()
+    hidden = true
+    document.dispatchEvent(new Event('visibilitychange'))
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(ws.sent).toContainEqual({ type: 'presence', status: 'away' })
+    hidden = false
+    document.dispatchEvent(new Event('visibilitychange'))
+    expect(ws.sent.at(-1)).toEqual({ type: 'presence', status: 'online' })
+    chat.stop()
+  })
+
+  it('without the socket, reads who is online with the rest', async () => {
+    const api = fakeApi()
+    const chat = createChat({ api: api as unknown as ChatOptions['api'], me: 'me', hidden: () => false })
+    await chat.start()
+    await vi.waitFor(() => expect(chat.presenceOf('ana')).toBe('online'))
     chat.stop()
   })
 

@@ -1,7 +1,7 @@
 /**
  * The team chat's state for the chat page: the people directory, the rooms, each opened
  * room's messages (paged by `seq`), threads, typing hints, the send queue, read markers,
- * and the realtime socket that keeps them current. Without the socket (a hub that has not
+ * who is online, and the realtime socket that keeps them current. Without the socket (a hub that has not
  * got it yet, or a connection that is down) the page still works: it reads on open and
  * after sending, and every few seconds while the tab is visible.
  */
@@ -10,6 +10,7 @@ import { ApiError } from '../api/client'
 import type { Attachment, ChatApi, ChatUser, Message, NewRoom, Room } from '../api/chat'
 import { nowMs } from '../utils/clock'
 import { mentionsAsText } from './mentions'
+import { applyPresence, createAwayReporter, type PresenceMap, type PresenceStatus } from './presence'
 import { createSendQueue, type Outgoing } from './sendQueue'
 import { ChatSocket, type ChatFrame, type SocketConstructor, type SocketStatus } from './socket'
 import { mergeMessages } from './timeline'
@@ -75,6 +76,7 @@ export interface ChatOptions {
     | 'realtimeTicket'
     | 'updateRoom'
     | 'upload'
+    | 'presence'
   >
   /** The signed-in person's id. */
   me: string
@@ -125,6 +127,8 @@ export function createChat(options: ChatOptions) {
     /** The caller's read marker per room. */
     readSeq: {} as Record<string, number>,
     connection: 'offline' as SocketStatus,
+    /** Who in the account has the chat open (anyone absent is offline). */
+    presence: {} as PresenceMap,
     /** A short message about something that did not work. */
     notice: null as string | null,
     /**
@@ -162,6 +166,7 @@ export function createChat(options: ChatOptions) {
   })
 
   let socket: ChatSocket | null = null
+  const away = createAwayReporter({ hidden, send: (status) => socket?.presence(status) ?? false })
   let pollTimer: ReturnType<typeof setInterval> | undefined
   let typingTimer: ReturnType<typeof setInterval> | undefined
   const readTimers = new Map<string, ReturnType<typeof setTimeout>>()
@@ -816,12 +821,37 @@ export function createChat(options: ChatOptions) {
         state.typing[roomId] = { ...(state.typing[roomId] ?? {}), [userId]: nowMs() + TYPING_MS }
         return
       }
+      case 'presence':
+        applyPresence(state.presence, frame.data)
+        return
       case 'resync':
         if (roomId) void reloadRoom(roomId)
         else void reloadAll()
         return
       default:
         return
+    }
+  }
+
+  // ---- presence ----
+
+  function presenceOf(userId: string | null | undefined): PresenceStatus | undefined {
+    return userId ? state.presence[userId] : undefined
+  }
+
+  /** A direct room with one other person: theirs. */
+  function roomPresence(room: Room): PresenceStatus | undefined {
+    if (room.kind !== 'direct') return undefined
+    const others = room.member_ids.filter((id) => id !== me)
+    return others.length === 1 ? presenceOf(others[0]) : undefined
+  }
+
+  /** Without the socket: who is online, read like the rest (a hub without it answers 404). */
+  async function loadPresence() {
+    try {
+      applyPresence(state.presence, await api.presence())
+    } catch {
+      // The dots stay as they were.
     }
   }
 
@@ -858,7 +888,7 @@ export function createChat(options: ChatOptions) {
       if (nowMs() - listReadAt >= LIST_EVERY_MS) await loadRooms()
       return
     }
-    await loadRooms()
+    await Promise.all([loadRooms(), loadPresence()])
     const roomId = state.roomId
     const current = roomId ? state.views[roomId] : undefined
     const room = roomId ? state.rooms[roomId] : undefined
@@ -872,6 +902,7 @@ export function createChat(options: ChatOptions) {
   }
 
   function onVisible() {
+    away.update()
     if (!hidden()) void poll()
   }
 
@@ -889,6 +920,7 @@ export function createChat(options: ChatOptions) {
           const back = status === 'live' && wasLive
           if (status === 'live') wasLive = true
           state.connection = status
+          if (status === 'live') away.reconnected()
           // Back after a break: the hub resumes each known room; the list itself (rooms
           // opened meanwhile) is read again.
           if (back) void loadRooms()
@@ -896,6 +928,9 @@ export function createChat(options: ChatOptions) {
       })
       for (const room of Object.values(state.rooms)) noteRoom(room)
       socket.start()
+      away.update()
+    } else {
+      void loadPresence()
     }
     pollTimer = setInterval(() => void poll(), pollMs)
     typingTimer = setInterval(sweepTyping, 1000)
@@ -912,6 +947,7 @@ export function createChat(options: ChatOptions) {
     clearInterval(pollTimer)
     clearInterval(typingTimer)
     clearTimeout(noticeTimer)
+    away.stop()
     for (const timer of readTimers.values()) clearTimeout(timer)
     readTimers.clear()
     queue.dispose()
@@ -956,6 +992,8 @@ export function createChat(options: ChatOptions) {
     removeMember,
     typing,
     typingIn,
+    presenceOf,
+    roomPresence,
     applyFrame,
     poll,
     dismissNotice() {

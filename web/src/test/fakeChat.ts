@@ -6,7 +6,7 @@
  * totals and realtime tickets; file uploads (told apart by name: `huge…` is too large,
  * `.exe` and `.svg` refused, `broken…` an unreadable image) sent by id, with signed links
  * whose `signature` changes with `linkGeneration`; search with snippets; retention
- * settings and erasures. `legacy: true` answers as the first slice of the hub did (no
+ * settings and erasures; who is online. `legacy: true` answers as the first slice of the hub did (no
  * `html`, no `event_seq`, 404 for what came later); `failSends` makes the next sends fail
  * as if the network were down.
  */
@@ -83,6 +83,8 @@ export function fakeChat({ legacy = false, chatEnabled = true, role = 'admin' }:
     linkExpires: 1_900_000_000,
     settings: { retention_days: null as number | null },
     erased: [] as string[],
+    /** Who `GET …/chat/presence` says is online. */
+    online: [] as string[],
   }
 
   function fileView(file: StoredFile): Attachment {
@@ -339,6 +341,10 @@ export function fakeChat({ legacy = false, chatEnabled = true, role = 'admin' }:
       const mine = chat.rooms.filter((r) => r.member_ids.includes(chat.me) && !r.archived && !r.mutedBy.includes(chat.me))
       const count = mine.reduce((sum, r) => sum + view(r).unread_count, 0)
       return json(200, { count, unread_count: count, unread_mentions: 0, rooms: mine.filter((r) => view(r).unread_count > 0).length })
+    }
+    if (rest === '/presence' && method === 'GET') {
+      if (legacy) return problem(404, 'not_found')
+      return json(200, { online: chat.online, away: [] })
     }
     if (rest === '/rooms') {
       if (method === 'GET') {
