@@ -294,7 +294,10 @@ impl Bus {
     fn arrived(&self, announcement: Announcement) {
         match announcement {
             Announcement::Board(change) => self.relay(Note::Change(change)),
-            Announcement::Recheck { recheck } => self.relay(Note::Recheck(recheck)),
+            Announcement::Recheck { recheck } => {
+                self.presence.recheck(recheck);
+                self.relay(Note::Recheck(recheck));
+            }
             Announcement::News { news } => self.relay(Note::News(news)),
             Announcement::Room { room } => {
                 if !self.rooms.queue(room) {

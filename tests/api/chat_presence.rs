@@ -216,10 +216,24 @@ async fn someone_whose_session_ends_or_who_is_deactivated_goes_offline_at_once()
     assert!(logout.status.is_success(), "{:?}", logout.body);
     admin.until(t.agent.id, "offline").await;
 
-    let deactivate = t.path(&format!("/users/{}/deactivate", t.supervisor.id));
-    let done = app.post(&deactivate, &t.admin.token, json!({})).await;
+    let deactivate = |who: Uuid| t.path(&format!("/users/{who}/deactivate"));
+    let done = app
+        .post(&deactivate(t.supervisor.id), &t.admin.token, json!({}))
+        .await;
     assert_eq!(done.status, StatusCode::OK, "{:?}", done.body);
     admin.until(t.supervisor.id, "offline").await;
+
+    // Someone who had just closed their page (within the grace) goes too.
+    let extra = app.user("extra@acme.test", false).await;
+    app.join(t.id, extra.id, "agent").await;
+    drop(Socket::open(&app, &t, &extra).await);
+    admin.until(extra.id, "online").await;
+    closed_on(&app, &t, &extra).await;
+    let done = app
+        .post(&deactivate(extra.id), &t.admin.token, json!({}))
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{:?}", done.body);
+    admin.until(extra.id, "offline").await;
     let body = presence(&app, &t, &t.admin.token).await;
     assert_eq!(body["online"], json!([t.admin.id]));
 }

@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::encode;
+use super::{Recheck, encode};
 use crate::app::state::AppState;
 
 /// How often departures past their grace and other replicas' word past its life are looked at.
@@ -220,6 +220,32 @@ impl Presence {
                 person.hidden = person.hidden.saturating_sub(1);
             }
         });
+    }
+
+    /// Someone's access may have ended (a session, a membership, an account): whoever of
+    /// them is only lingering here goes offline now rather than after the grace, so a
+    /// deactivated person who had just closed their page does not show. Their open sockets
+    /// close through the same recheck, without a grace.
+    pub(super) fn recheck(&self, who: Recheck) {
+        let dirty = {
+            let mut guard = self.people();
+            let people = &mut *guard;
+            for (account_id, persons) in &mut people.accounts {
+                for (user_id, person) in persons.iter_mut() {
+                    let concerned = match who {
+                        Recheck::User(user) => user == *user_id,
+                        Recheck::Account(account) => account == *account_id,
+                    };
+                    if concerned && person.sockets == 0 && person.lingering.take().is_some() {
+                        people.dirty.insert((*account_id, *user_id));
+                    }
+                }
+            }
+            !people.dirty.is_empty()
+        };
+        if dirty {
+            self.wake.notify_one();
+        }
     }
 
     /// Ends the grace periods and the other replicas' word that are past at `now` (the

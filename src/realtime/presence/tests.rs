@@ -97,6 +97,27 @@ fn an_ended_session_leaves_at_once() {
 }
 
 #[test]
+fn a_recheck_ends_the_grace_of_whoever_it_concerns() {
+    let presence = Presence::new(GRACE);
+    let (acme, ana, bia, caio) = (id(1), id(10), id(11), id(12));
+    for user in [ana, bia, caio] {
+        presence.arrive(acme, user);
+    }
+    flush(&presence);
+    presence.leave(acme, ana, false, false);
+    presence.leave(acme, bia, false, false);
+    presence.recheck(Recheck::User(ana));
+    assert_eq!(flush(&presence).0, [(acme, change(ana, "offline"))]);
+    presence.recheck(Recheck::Account(acme));
+    assert_eq!(flush(&presence).0, [(acme, change(bia, "offline"))]);
+    assert_eq!(
+        presence.snapshot(acme).online,
+        [caio],
+        "an open socket is not ended here"
+    );
+}
+
+#[test]
 fn a_person_is_away_when_every_page_is_hidden() {
     let presence = Presence::new(GRACE);
     let (acme, ana) = (id(1), id(10));
