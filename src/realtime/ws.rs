@@ -349,7 +349,10 @@ impl Session {
     async fn send_presence_snapshot(&mut self) -> Result<(), Stop> {
         self.presence_skipped = false;
         let snapshot = self.state.realtime.presence.snapshot(self.grant.account_id);
-        self.send(presence::snapshot_frame(&snapshot)).await
+        for frame in presence::snapshot_frames(&snapshot) {
+            self.send(frame).await?;
+        }
+        Ok(())
     }
 
     async fn on_message(&mut self, message: Message) -> Result<(), Stop> {

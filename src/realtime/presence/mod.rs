@@ -41,8 +41,19 @@ const REMOTE_TTL: Duration = Duration::from_secs(65);
 /// Changes made within this long of a flush wait for the next one, so a burst reaches each
 /// socket as one frame per account; a lone change still goes at once.
 const FLUSH_GAP: Duration = Duration::from_millis(200);
-/// Changes one frame carries at most (a larger burst takes several).
-const CHANGES_PER_FRAME: usize = 256;
+/// What a presence frame stays within, in bytes. Each frame a socket sends leaves the
+/// WebSocket library's write buffer at least that large for the socket's life, so a large
+/// account's presence goes as several small frames, never one frame per socket of
+/// kilobytes (a message's frame is about this size anyway).
+const FRAME_MAX: usize = 1024;
+/// Changes one frame carries (`{"status":"offline","user_id":"…"}` is 70 bytes).
+const CHANGES_PER_FRAME: usize = 12;
+/// Ids the snapshot's first frame carries (39 bytes each).
+const IDS_PER_SNAPSHOT: usize = 22;
+// With the frame's envelope (about 80 bytes), both stay within the bound; a test checks the
+// real frames.
+const _: () = assert!(CHANGES_PER_FRAME * 70 + 80 <= FRAME_MAX);
+const _: () = assert!(IDS_PER_SNAPSHOT * 39 + 80 <= FRAME_MAX);
 
 /// A person's presence. The order matters: the best of several replicas' word wins.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -401,9 +412,29 @@ impl Presence {
     }
 }
 
-/// `{online, away}` as the socket's first presence frame.
-pub fn snapshot_frame(snapshot: &PresenceSnapshot) -> String {
-    encode("presence", None, None, snapshot)
+/// The socket's first presence frames: `{online, away}` with as many as fit in one small
+/// frame, then the rest as batches of changes (see [`FRAME_MAX`]).
+pub fn snapshot_frames(snapshot: &PresenceSnapshot) -> Vec<String> {
+    let everyone = snapshot
+        .online
+        .iter()
+        .map(|id| (*id, Status::Online))
+        .chain(snapshot.away.iter().map(|id| (*id, Status::Away)));
+    let everyone: Vec<(Uuid, Status)> = everyone.collect();
+    let (first, rest) = everyone.split_at(everyone.len().min(IDS_PER_SNAPSHOT));
+    let ids = |status| {
+        first
+            .iter()
+            .filter(move |(_, s)| *s == status)
+            .map(|(id, _)| id)
+    };
+    let data = json!({
+        "online": ids(Status::Online).collect::<Vec<_>>(),
+        "away": ids(Status::Away).collect::<Vec<_>>(),
+    });
+    let mut frames = vec![encode("presence", None, None, &data)];
+    frames.extend(rest.chunks(CHANGES_PER_FRAME).map(changes_frame));
+    frames
 }
 
 /// One change as `{user_id, status}`, several as `{changes: [{user_id, status}, …]}`.

@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use serde_json::{Value, json};
 
 use super::*;
@@ -227,4 +229,45 @@ fn a_replica_repeats_who_is_online_on_it_in_small_notes() {
     .unwrap();
     let read: Announcement = serde_json::from_str(&ask).unwrap();
     assert!(matches!(read, Announcement::PresenceAsk { presence_ask } if presence_ask == id(7)));
+}
+
+#[test]
+fn frames_stay_small_however_many_are_online() {
+    let people: Vec<Uuid> = (0..1000).map(|n| Uuid::from_u128(u128::MAX - n)).collect();
+    let snapshot = PresenceSnapshot {
+        online: people[..900].to_vec(),
+        away: people[900..].to_vec(),
+    };
+    let frames = snapshot_frames(&snapshot);
+    let mut seen = HashMap::new();
+    for (n, frame) in frames.iter().enumerate() {
+        assert!(frame.len() <= FRAME_MAX, "frame {n}: {} bytes", frame.len());
+        let data = &serde_json::from_str::<Value>(frame).unwrap()["data"];
+        if n == 0 {
+            for status in ["online", "away"] {
+                for id in data[status].as_array().unwrap() {
+                    seen.insert(id.as_str().unwrap().to_string(), status.to_string());
+                }
+            }
+        } else {
+            for change in data["changes"].as_array().unwrap() {
+                let status = change["status"].as_str().unwrap().to_string();
+                seen.insert(change["user_id"].as_str().unwrap().to_string(), status);
+            }
+        }
+    }
+    assert_eq!(seen.len(), 1000);
+    assert_eq!(seen.values().filter(|s| *s == "away").count(), 100);
+    let empty = snapshot_frames(&PresenceSnapshot::default());
+    assert_eq!(empty.len(), 1);
+
+    // A burst of changes, too.
+    let presence = Presence::new(GRACE);
+    for person in &people {
+        presence.arrive(id(1), *person);
+    }
+    let mut sizes = Vec::new();
+    presence.flush(|frame| sizes.push(frame.text.len()), |_| {});
+    assert_eq!(sizes.len(), 1000usize.div_ceil(CHANGES_PER_FRAME));
+    assert!(sizes.iter().all(|size| *size <= FRAME_MAX), "{sizes:?}");
 }
