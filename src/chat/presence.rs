@@ -1,4 +1,4 @@
-//! `GET …/chat/presence`: who in the account has the chat open right now (ADR 26). A socket
+//! `GET …/chat/presence`: who in the account has the chat open right now (ADR 27). A socket
 //! is sent the same when it connects, then the changes; this serves a page without one.
 
 use axum::extract::State;

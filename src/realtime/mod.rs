@@ -4,7 +4,7 @@
 //! listener relays to its own streams, on SQLite (one process) it goes straight to them.
 //! Browsers follow over server-sent events opened with a one-use ticket (see ADR 10), or
 //! over a WebSocket that also carries the team chat's rooms (ADR 24) and who is online
-//! (ADR 26).
+//! (ADR 27).
 
 mod presence;
 mod rooms;

@@ -3,7 +3,7 @@
 //! ADR 24: room frames are numbered per room; a client sends `resume` with the last number
 //! it saw per room and is replayed what it missed from the database; a socket that skips a
 //! number fetches the gap before going on, so nothing is missed or sent twice. Its first
-//! frames after `ready` say who in the account is online, then who comes and goes (ADR 26).
+//! frames after `ready` say who in the account is online, then who comes and goes (ADR 27).
 //!
 //! Memory is bounded on purpose: a 4 KiB read buffer (tungstenite's default of 128 KiB is
 //! taken eagerly: 1.3 GB for 10,000 idle sockets), 16 KiB client frames, a 1 MiB write cap,

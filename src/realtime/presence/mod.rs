@@ -1,4 +1,4 @@
-//! Who has the team chat open (issue 16, ADR 26): per account, the people with at least one
+//! Who has the team chat open (issue 16, ADR 27): per account, the people with at least one
 //! chat WebSocket open on any replica. Never stored. Each replica counts its own sockets per
 //! person (not per socket: a few words a person), tells the other replicas what changed — ids
 //! only, over the realtime bus — and repeats its whole set now and then, so a replica that
