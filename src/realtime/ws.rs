@@ -169,7 +169,11 @@ async fn serve(state: AppState, grant: Grant, socket: WebSocket) {
             code,
             reason: Utf8Bytes::from_static(reason),
         }));
-        let _ = tokio::time::timeout(WRITE_TIMEOUT, session.socket.send(close)).await;
+        let _ = Box::pin(tokio::time::timeout(
+            WRITE_TIMEOUT,
+            session.socket.send(close),
+        ))
+        .await;
     }
 }
 
@@ -239,11 +243,14 @@ struct Session {
 
 impl Session {
     async fn run(&mut self) -> Stop {
+        // Every await but the waiting itself is boxed: this future lives as long as the
+        // socket, and unboxed it would be as large as the largest thing the socket ever
+        // does (a replay, a recheck), for each of thousands of idle sockets.
         let ready = json!({ "user_id": self.grant.user_id, "account_id": self.grant.account_id });
-        if let Err(stop) = self.send(encode("ready", None, None, &ready)).await {
+        if let Err(stop) = Box::pin(self.send(encode("ready", None, None, &ready))).await {
             return stop;
         }
-        if let Err(stop) = self.send_presence_snapshot().await {
+        if let Err(stop) = Box::pin(self.send_presence_snapshot()).await {
             return stop;
         }
         let mut ping = interval_at(Instant::now() + PING_EVERY, PING_EVERY);
@@ -252,13 +259,13 @@ impl Session {
         loop {
             let step = tokio::select! {
                 note = self.notes.recv() => match note {
-                    Ok(note) => self.on_note(&note).await,
+                    Ok(note) => Box::pin(self.on_note(&note)).await,
                     Err(RecvError::Lagged(_)) => Err(Stop::Close(
                         close_code::AGAIN, "too slow: reconnect and resume")),
                     Err(RecvError::Closed) => Err(Stop::Close(close_code::AWAY, "shutting down")),
                 },
                 incoming = self.socket.recv() => match incoming {
-                    Some(Ok(message)) => self.on_message(message).await,
+                    Some(Ok(message)) => Box::pin(self.on_message(message)).await,
                     Some(Err(err)) if too_big(&err) => Err(Stop::Close(close_code::SIZE, "frame too big")),
                     Some(Err(_)) | None => Err(Stop::Gone),
                 },
@@ -266,10 +273,10 @@ impl Session {
                     if self.heard.elapsed() > SILENCE_LIMIT {
                         Err(Stop::Close(close_code::AWAY, "no answer to pings"))
                     } else {
-                        self.send_message(Message::Ping(Default::default())).await
+                        Box::pin(self.send_message(Message::Ping(Default::default()))).await
                     }
                 }
-                _ = recheck.tick() => self.end_if_not_allowed().await,
+                _ = recheck.tick() => Box::pin(self.end_if_not_allowed()).await,
                 () = closing.cancelled() => Err(Stop::Close(close_code::RESTART, "server restarting")),
             };
             if let Err(stop) = step {
