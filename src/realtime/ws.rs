@@ -32,7 +32,7 @@ use tokio::{
 use uuid::Uuid;
 
 use super::{
-    BACKLOG, Note, PresenceFrame, Recheck, check_origin, encode, presence,
+    BACKLOG, Note, PresenceFrame, Recheck, check_origin, encode,
     rooms::RoomFrame,
     still_allowed,
     stream::StreamQuery,
@@ -355,9 +355,10 @@ impl Session {
 
     async fn send_presence_snapshot(&mut self) -> Result<(), Stop> {
         self.presence_skipped = false;
-        let snapshot = self.state.realtime.presence.snapshot(self.grant.account_id);
-        for frame in presence::snapshot_frames(&snapshot) {
-            self.send(frame).await?;
+        let presence = &self.state.realtime.presence;
+        let frames = presence.snapshot_frames(self.grant.account_id);
+        for frame in frames.iter() {
+            self.send_bytes(frame.clone()).await?;
         }
         Ok(())
     }

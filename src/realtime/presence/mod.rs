@@ -18,10 +18,11 @@ pub(super) use peers::PeerNote;
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::{Mutex, MutexGuard, PoisonError},
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
     time::Duration,
 };
 
+use axum::extract::ws::Utf8Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::{sync::Notify, time::Instant};
@@ -44,12 +45,12 @@ const FLUSH_GAP: Duration = Duration::from_millis(200);
 /// What a presence frame stays within, in bytes. Each frame a socket sends leaves the
 /// WebSocket library's write buffer at least that large for the socket's life, so a large
 /// account's presence goes as several small frames, never one frame per socket of
-/// kilobytes (a message's frame is about this size anyway).
-const FRAME_MAX: usize = 1024;
+/// kilobytes (measured: 1 KiB frames cost an idle socket 0.5 KiB more than these).
+const FRAME_MAX: usize = 512;
 /// Changes one frame carries (`{"status":"offline","user_id":"…"}` is 70 bytes).
-const CHANGES_PER_FRAME: usize = 12;
+const CHANGES_PER_FRAME: usize = 6;
 /// Ids the snapshot's first frame carries (39 bytes each).
-const IDS_PER_SNAPSHOT: usize = 22;
+const IDS_PER_SNAPSHOT: usize = 11;
 // With the frame's envelope (about 80 bytes), both stay within the bound; a test checks the
 // real frames.
 const _: () = assert!(CHANGES_PER_FRAME * 70 + 80 <= FRAME_MAX);
@@ -126,9 +127,27 @@ struct People {
     accounts: HashMap<Uuid, HashMap<Uuid, Person>>,
     /// (account, person) whose status may have changed since the last flush.
     dirty: HashSet<(Uuid, Uuid)>,
+    /// Each account's snapshot frames as last built, until a flush changes what its sockets
+    /// were shown: the sockets that connect meanwhile share them (a reconnect storm builds
+    /// them once, not once per socket).
+    frames: HashMap<Uuid, Arc<[Utf8Bytes]>>,
 }
 
 impl People {
+    fn snapshot(&self, account_id: Uuid) -> PresenceSnapshot {
+        let mut snapshot = PresenceSnapshot::default();
+        for (user_id, person) in self.accounts.get(&account_id).into_iter().flatten() {
+            match person.shown {
+                Status::Online => snapshot.online.push(*user_id),
+                Status::Away => snapshot.away.push(*user_id),
+                Status::Offline => {}
+            }
+        }
+        snapshot.online.sort_unstable();
+        snapshot.away.sort_unstable();
+        snapshot
+    }
+
     /// Applies `change` to the person and notes them for the next flush when what this
     /// replica says of them changed. Answers whether it did.
     fn change(
@@ -167,7 +186,7 @@ pub struct Presence {
 #[derive(Debug)]
 pub struct PresenceFrame {
     pub account_id: Uuid,
-    pub text: axum::extract::ws::Utf8Bytes,
+    pub text: Utf8Bytes,
 }
 
 impl Presence {
@@ -319,18 +338,22 @@ impl Presence {
 
     /// Who in the account is online and away, as its sockets were last told.
     pub fn snapshot(&self, account_id: Uuid) -> PresenceSnapshot {
-        let people = self.people();
-        let mut snapshot = PresenceSnapshot::default();
-        for (user_id, person) in people.accounts.get(&account_id).into_iter().flatten() {
-            match person.shown {
-                Status::Online => snapshot.online.push(*user_id),
-                Status::Away => snapshot.away.push(*user_id),
-                Status::Offline => {}
-            }
+        self.people().snapshot(account_id)
+    }
+
+    /// The same as a socket's first presence frames (see [`snapshot_frames`]).
+    pub(super) fn snapshot_frames(&self, account_id: Uuid) -> Arc<[Utf8Bytes]> {
+        let mut people = self.people();
+        if let Some(frames) = people.frames.get(&account_id) {
+            return Arc::clone(frames);
         }
-        snapshot.online.sort_unstable();
-        snapshot.away.sort_unstable();
-        snapshot
+        let snapshot = people.snapshot(account_id);
+        let frames: Arc<[Utf8Bytes]> = snapshot_frames(&snapshot)
+            .into_iter()
+            .map(Utf8Bytes::from)
+            .collect();
+        people.frames.insert(account_id, Arc::clone(&frames));
+        frames
     }
 
     /// The person's sockets open on this replica.
@@ -380,6 +403,7 @@ impl Presence {
             }
         }
         for (account_id, changes) in shown {
+            people.frames.remove(&account_id);
             for chunk in changes.chunks(CHANGES_PER_FRAME) {
                 let text = changes_frame(chunk).into();
                 show(PresenceFrame { account_id, text });
@@ -412,7 +436,7 @@ impl Presence {
     }
 }
 
-/// The socket's first presence frames: `{online, away}` with as many as fit in one small
+/// A socket's first presence frames: `{online, away}` with as many as fit in one small
 /// frame, then the rest as batches of changes (see [`FRAME_MAX`]).
 pub fn snapshot_frames(snapshot: &PresenceSnapshot) -> Vec<String> {
     let everyone = snapshot
