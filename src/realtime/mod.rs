@@ -315,11 +315,12 @@ impl Bus {
 
     /// Sends the presence changes waiting: to this replica's sockets, and what changed of
     /// its own sockets to the other replicas.
-    fn flush_presence(&self) {
+    /// Answers how many changes were shown.
+    fn flush_presence(&self) -> usize {
         self.presence.flush(
             |frame| self.relay(Note::Presence(frame)),
             |presence| self.tell_replicas(Announcement::Presence { presence }),
-        );
+        )
     }
 
     /// Repeats to the other replicas who is online here (their word on it expires otherwise).

@@ -40,8 +40,14 @@ const REFRESH_EVERY: Duration = Duration::from_secs(20);
 /// What another replica said holds this long unless repeated: three refreshes missed.
 const REMOTE_TTL: Duration = Duration::from_secs(65);
 /// Changes made within this long of a flush wait for the next one, so a burst reaches each
-/// socket as one frame per account; a lone change still goes at once.
+/// socket as few frames; a lone change still goes at once.
 const FLUSH_GAP: Duration = Duration::from_millis(200);
+/// After a flush of more than [`BURST`] changes (everyone reconnecting to a restarted
+/// replica), the next waits this long: fewer, fuller frames, and fewer snapshots built
+/// (measured, 3,000 people of one account connecting: 46 s and 19.9 KiB a socket with
+/// 200 ms, 23 s and 13.5 KiB with 2 s).
+const BURST_GAP: Duration = Duration::from_secs(2);
+const BURST: usize = 16;
 /// What a presence frame stays within, in bytes. Each frame a socket sends leaves the
 /// WebSocket library's write buffer at least that large for the socket's life, so a large
 /// account's presence goes as several small frames, never one frame per socket of
@@ -369,11 +375,12 @@ impl Presence {
     /// Sends what changed: each account's changes to its sockets (`show`) and what changed
     /// of this replica's own sockets to the other replicas (`tell`). Both are called under
     /// the lock, so a socket that takes a snapshot meanwhile gets exactly the changes after it.
+    /// Answers how many changes its sockets were shown.
     pub(super) fn flush(
         &self,
         mut show: impl FnMut(PresenceFrame),
         mut tell: impl FnMut(PeerNote),
-    ) {
+    ) -> usize {
         let mut guard = self.people();
         let people = &mut *guard;
         let mut shown: HashMap<Uuid, Vec<(Uuid, Status)>> = HashMap::new();
@@ -402,6 +409,7 @@ impl Presence {
                 }
             }
         }
+        let count = shown.values().map(Vec::len).sum();
         for (account_id, changes) in shown {
             people.frames.remove(&account_id);
             for chunk in changes.chunks(CHANGES_PER_FRAME) {
@@ -414,6 +422,7 @@ impl Presence {
                 .into_iter()
                 .for_each(&mut tell);
         }
+        count
     }
 
     /// Everyone this replica has a socket of (or lingering), for the other replicas.
@@ -475,7 +484,7 @@ fn changes_frame(changes: &[(Uuid, Status)]) -> String {
 
 /// Until `shutdown`: ends grace periods and stale word from other replicas, repeats this
 /// replica's people to the others, and flushes changes — at once when things are quiet, at
-/// most every [`FLUSH_GAP`] under a burst.
+/// most every [`FLUSH_GAP`] while they change, every [`BURST_GAP`] under a burst.
 pub(super) async fn keep(state: AppState, shutdown: CancellationToken) {
     let bus = &state.realtime;
     // A replica that starts asks the others who is online on them (they repeat their sets).
@@ -489,9 +498,13 @@ pub(super) async fn keep(state: AppState, shutdown: CancellationToken) {
             _ = repeat.tick() => bus.repeat_presence(),
             () = shutdown.cancelled() => return,
         }
-        bus.flush_presence();
+        let gap = if bus.flush_presence() > BURST {
+            BURST_GAP
+        } else {
+            FLUSH_GAP
+        };
         tokio::select! {
-            () = tokio::time::sleep(FLUSH_GAP) => {}
+            () = tokio::time::sleep(gap) => {}
             () = shutdown.cancelled() => return,
         }
     }
