@@ -1,8 +1,8 @@
 // End-to-end: the team chat between two people of one account, each in a browser of their
 // own (the demo's administrator and agent). One opens a channel and a direct message, both
-// write, and each sees what the other wrote at once, through the realtime WebSocket (the
-// page also reads on opening a room and after sending, and every 15 s while the socket is
-// down). Pages load from the hub's public URL: a browser sends an Origin with every
+// write, and each sees what the other wrote at once (and that the other is online), through
+// the realtime WebSocket (the page also reads on opening a room and after sending, and every
+// 15 s while the socket is down). Pages load from the hub's public URL: a browser sends an Origin with every
 // WebSocket handshake, and the hub accepts only its own (and the configured ones).
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -120,6 +120,10 @@ describe('team chat', { timeout: 180_000 }, () => {
     await send(ana.page, 'Just between us')
     const dm = room(bruno.page, anaName)
     await dm.waitFor({ timeout: SEEN_WITHIN })
+    // Both have the chat open: each one's direct room shows the other online.
+    const online = '[data-testid="presence-dot"][data-status="online"]'
+    await dm.locator(online).waitFor({ timeout: SEEN_WITHIN })
+    await room(ana.page, brunoName).locator(online).waitFor({ timeout: SEEN_WITHIN })
     await dm.getByTestId('room-unread').waitFor({ timeout: SEEN_WITHIN })
     await dm.click()
     await message(bruno.page, 'Just between us').waitFor()
