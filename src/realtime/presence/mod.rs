@@ -10,11 +10,14 @@
 //! a burst (everyone reconnecting to a restarted replica) is a few frames per socket, not one
 //! per person.
 
+mod frames;
 mod peers;
 #[cfg(test)]
 mod tests;
 
 pub(super) use peers::PeerNote;
+
+use frames::{CHANGES_PER_FRAME, changes_frame, snapshot_frames};
 
 use std::{
     collections::{HashMap, HashSet},
@@ -24,13 +27,12 @@ use std::{
 
 use axum::extract::ws::Utf8Bytes;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use tokio::{sync::Notify, time::Instant};
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{Recheck, encode};
+use super::Recheck;
 use crate::app::state::AppState;
 
 /// How often departures past their grace and other replicas' word past its life are looked at.
@@ -48,20 +50,6 @@ const FLUSH_GAP: Duration = Duration::from_millis(200);
 /// 200 ms, 23 s and 13.5 KiB with 2 s).
 const BURST_GAP: Duration = Duration::from_secs(2);
 const BURST: usize = 16;
-/// What a presence frame stays within, in bytes. Each frame a socket sends leaves the
-/// WebSocket library's write buffer at least that large for the socket's life, so a large
-/// account's presence goes as several small frames, never one frame per socket of
-/// kilobytes (measured: 1 KiB frames cost an idle socket 0.5 KiB more than these).
-const FRAME_MAX: usize = 512;
-/// Changes one frame carries (`{"status":"offline","user_id":"…"}` is 70 bytes).
-const CHANGES_PER_FRAME: usize = 6;
-/// Ids the snapshot's first frame carries (39 bytes each).
-const IDS_PER_SNAPSHOT: usize = 11;
-// With the frame's envelope (about 80 bytes), both stay within the bound; a test checks the
-// real frames.
-const _: () = assert!(CHANGES_PER_FRAME * 70 + 80 <= FRAME_MAX);
-const _: () = assert!(IDS_PER_SNAPSHOT * 39 + 80 <= FRAME_MAX);
-
 /// A person's presence. The order matters: the best of several replicas' word wins.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -442,43 +430,6 @@ impl Presence {
 
     pub(super) fn replica(&self) -> Uuid {
         self.replica
-    }
-}
-
-/// A socket's first presence frames: `{online, away}` with as many as fit in one small
-/// frame, then the rest as batches of changes (see [`FRAME_MAX`]).
-pub fn snapshot_frames(snapshot: &PresenceSnapshot) -> Vec<String> {
-    let everyone = snapshot
-        .online
-        .iter()
-        .map(|id| (*id, Status::Online))
-        .chain(snapshot.away.iter().map(|id| (*id, Status::Away)));
-    let everyone: Vec<(Uuid, Status)> = everyone.collect();
-    let (first, rest) = everyone.split_at(everyone.len().min(IDS_PER_SNAPSHOT));
-    let ids = |status| {
-        first
-            .iter()
-            .filter(move |(_, s)| *s == status)
-            .map(|(id, _)| id)
-    };
-    let data = json!({
-        "online": ids(Status::Online).collect::<Vec<_>>(),
-        "away": ids(Status::Away).collect::<Vec<_>>(),
-    });
-    let mut frames = vec![encode("presence", None, None, &data)];
-    frames.extend(rest.chunks(CHANGES_PER_FRAME).map(changes_frame));
-    frames
-}
-
-/// One change as `{user_id, status}`, several as `{changes: [{user_id, status}, …]}`.
-fn changes_frame(changes: &[(Uuid, Status)]) -> String {
-    let one = |(user_id, status): &(Uuid, Status)| json!({ "user_id": user_id, "status": status });
-    match changes {
-        [change] => encode("presence", None, None, &one(change)),
-        _ => {
-            let changes: Vec<_> = changes.iter().map(one).collect();
-            encode("presence", None, None, &json!({ "changes": changes }))
-        }
     }
 }
 

@@ -2,7 +2,7 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use super::*;
+use super::{frames::FRAME_MAX, *};
 use crate::realtime::Announcement;
 
 const GRACE: Duration = Duration::from_secs(10);
