@@ -76,6 +76,9 @@ const PRESENCE_SKIPPED_PAST: usize = BACKLOG / 2;
 const RESUME_WINDOW: Duration = Duration::from_secs(10);
 /// Rooms one `resume` may name.
 const RESUME_ROOMS_MAX: usize = 1000;
+/// People one socket may watch the presence of (a page shows a team, its rooms' people);
+/// their ids fill about 12 KiB, within [`MAX_CLIENT_FRAME`].
+const WATCH_MAX: usize = 300;
 /// Closed because the session or membership ended (an `end` frame says why first).
 const ENDED: u16 = 4001;
 
@@ -128,6 +131,10 @@ enum ClientFrame {
     Presence {
         status: Shown,
     },
+    /// The people whose presence the client shows (replacing the list it sent before).
+    PresenceWatch {
+        user_ids: Vec<Uuid>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -162,6 +169,7 @@ async fn serve(state: AppState, grant: Grant, socket: WebSocket) {
         typed: None,
         hidden_at: None,
         presence_skipped: false,
+        watching: None,
     };
     let stop = session.run().await;
     if let Stop::Close(code, reason) = stop {
@@ -239,6 +247,9 @@ struct Session {
     hidden_at: Option<Instant>,
     /// Presence changes were skipped under backpressure: a snapshot is owed.
     presence_skipped: bool,
+    /// The people whose presence the client asked for, sorted; none until it asks, so a
+    /// socket costs nothing for the account's comings and goings unless its page shows them.
+    watching: Option<Box<[Uuid]>>,
 }
 
 impl Session {
@@ -248,9 +259,6 @@ impl Session {
         // does (a replay, a recheck), for each of thousands of idle sockets.
         let ready = json!({ "user_id": self.grant.user_id, "account_id": self.grant.account_id });
         if let Err(stop) = Box::pin(self.send(encode("ready", None, None, &ready))).await {
-            return stop;
-        }
-        if let Err(stop) = Box::pin(self.send_presence_snapshot()).await {
             return stop;
         }
         let mut ping = interval_at(Instant::now() + PING_EVERY, PING_EVERY);
@@ -346,6 +354,16 @@ impl Session {
     /// A presence change, unless the socket is far behind: then it is skipped, and once
     /// the socket has caught up it is sent a whole snapshot instead (see `on_note`).
     async fn on_presence(&mut self, frame: &PresenceFrame) -> Result<(), Stop> {
+        let Some(watched) = &self.watching else {
+            return Ok(());
+        };
+        if !frame
+            .user_ids
+            .iter()
+            .any(|id| watched.binary_search(id).is_ok())
+        {
+            return Ok(());
+        }
         if self.presence_skipped || self.notes.len() > PRESENCE_SKIPPED_PAST {
             self.presence_skipped = true;
             return Ok(());
@@ -353,12 +371,15 @@ impl Session {
         self.send_bytes(frame.text.clone()).await
     }
 
+    /// Who of the people the socket watches is online and away.
     async fn send_presence_snapshot(&mut self) -> Result<(), Stop> {
         self.presence_skipped = false;
+        let Some(watched) = &self.watching else {
+            return Ok(());
+        };
         let presence = &self.state.realtime.presence;
-        let frames = presence.snapshot_frames(self.grant.account_id);
-        for frame in frames.iter() {
-            self.send_bytes(frame.clone()).await?;
+        for frame in presence.snapshot_frames(self.grant.account_id, watched) {
+            self.send_bytes(frame).await?;
         }
         Ok(())
     }
@@ -416,6 +437,16 @@ impl Session {
             ClientFrame::Presence { status } => {
                 self.on_shown(status);
                 Ok(())
+            }
+            ClientFrame::PresenceWatch { mut user_ids } => {
+                if user_ids.len() > WATCH_MAX {
+                    let problem = json!({ "code": "too_many_people", "max": WATCH_MAX });
+                    return self.send(encode("error", None, None, &problem)).await;
+                }
+                user_ids.sort_unstable();
+                user_ids.dedup();
+                self.watching = Some(user_ids.into_boxed_slice());
+                self.send_presence_snapshot().await
             }
         }
     }

@@ -59,9 +59,25 @@ pub(crate) struct Watcher {
 }
 
 impl Watcher {
-    /// Opens a socket and reads its first frame after `ready`: the snapshot.
+    /// Opens a socket watching the tenant's people and the caller, and reads the answer to
+    /// its watch list: the snapshot.
     pub(crate) async fn open(app: &TestApp, t: &Tenant, caller: &Caller) -> Watcher {
+        Watcher::open_watching(app, t, caller, &[]).await
+    }
+
+    /// [`Watcher::open`], watching `others` too.
+    pub(crate) async fn open_watching(
+        app: &TestApp,
+        t: &Tenant,
+        caller: &Caller,
+        others: &[Uuid],
+    ) -> Watcher {
         let mut socket = Socket::open(app, t, caller).await;
+        let mut watched = vec![t.admin.id, t.supervisor.id, t.agent.id, caller.id];
+        watched.extend_from_slice(others);
+        socket
+            .send(json!({ "type": "presence_watch", "user_ids": watched }))
+            .await;
         let snapshot = socket.frame().await;
         assert_eq!(snapshot["type"], "presence", "{snapshot}");
         assert!(snapshot["room_id"].is_null() && snapshot["seq"].is_null());
@@ -203,7 +219,9 @@ async fn a_reload_within_the_grace_does_not_flap_and_the_last_socket_leaves_afte
 async fn someone_whose_session_ends_or_who_is_deactivated_goes_offline_at_once() {
     let app = spawn().await;
     let t = tenant(&app, "Acme").await;
-    let mut admin = Watcher::open(&app, &t, &t.admin).await;
+    let extra = app.user("extra@acme.test", false).await;
+    app.join(t.id, extra.id, "agent").await;
+    let mut admin = Watcher::open_watching(&app, &t, &t.admin, &[extra.id]).await;
     let _agent = Socket::open(&app, &t, &t.agent).await;
     let _supervisor = Socket::open(&app, &t, &t.supervisor).await;
     admin.until(t.agent.id, "online").await;
@@ -224,8 +242,6 @@ async fn someone_whose_session_ends_or_who_is_deactivated_goes_offline_at_once()
     admin.until(t.supervisor.id, "offline").await;
 
     // Someone who had just closed their page (within the grace) goes too.
-    let extra = app.user("extra@acme.test", false).await;
-    app.join(t.id, extra.id, "agent").await;
     drop(Socket::open(&app, &t, &extra).await);
     admin.until(extra.id, "online").await;
     closed_on(&app, &t, &extra).await;
@@ -276,7 +292,9 @@ async fn another_account_never_hears_of_it() {
     let app = spawn().await;
     let acme = tenant(&app, "Acme").await;
     let globex = tenant(&app, "Globex").await;
-    let mut outsider = Watcher::open(&app, &globex, &globex.admin).await;
+    // Watching Acme's agent by id, as someone who learnt it would.
+    let acmes = [acme.agent.id];
+    let mut outsider = Watcher::open_watching(&app, &globex, &globex.admin, &acmes).await;
     let mut agent = Watcher::open(&app, &acme, &acme.agent).await;
     agent.until(acme.agent.id, "online").await;
 
@@ -284,7 +302,7 @@ async fn another_account_never_hears_of_it() {
     let _theirs = Socket::open(&app, &globex, &globex.agent).await;
     outsider.until(globex.agent.id, "online").await;
     assert!(outsider.heard_of(acme.agent.id).is_empty());
-    let late = Watcher::open(&app, &globex, &globex.supervisor).await;
+    let late = Watcher::open_watching(&app, &globex, &globex.supervisor, &acmes).await;
     assert_eq!(late.of(acme.agent.id), "offline", "not in the snapshot");
 
     let theirs = presence(&app, &globex, &globex.admin.token).await;
@@ -327,4 +345,31 @@ async fn presence_crosses_replicas_and_a_replica_that_starts_learns_it() {
     grace_ends(&replica);
     agent.until(t.supervisor.id, "offline").await;
     assert_eq!(agent.heard_of(t.supervisor.id), ["online", "offline"]);
+}
+
+#[tokio::test]
+async fn a_socket_hears_only_of_the_people_it_watches() {
+    let app = spawn().await;
+    let t = tenant(&app, "Acme").await;
+    // Watching nobody: no snapshot, and nothing of whoever comes and goes.
+    let mut quiet = Socket::open(&app, &t, &t.supervisor).await;
+    let mut admin = Watcher::open(&app, &t, &t.admin).await;
+    let _agent = Socket::open(&app, &t, &t.agent).await;
+    admin.until(t.agent.id, "online").await;
+    // The first frame the quiet socket hears is the answer to its watch list: nothing of the
+    // admin's and the agent's arrivals came before it.
+    quiet
+        .send(json!({ "type": "presence_watch", "user_ids": [t.agent.id] }))
+        .await;
+    let first = quiet.frame().await;
+    assert_eq!(first["type"], "presence", "{first}");
+    assert_eq!(first["data"], json!({ "online": [t.agent.id], "away": [] }));
+
+    let too_many: Vec<Uuid> = (0..301).map(|_| Uuid::new_v4()).collect();
+    quiet
+        .send(json!({ "type": "presence_watch", "user_ids": too_many }))
+        .await;
+    let error = quiet.frame().await;
+    assert_eq!(error["type"], "error", "{error}");
+    assert_eq!(error["data"]["code"], "too_many_people");
 }

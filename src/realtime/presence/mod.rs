@@ -21,7 +21,7 @@ use frames::{CHANGES_PER_FRAME, changes_frame, snapshot_frames};
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    sync::{Mutex, MutexGuard, PoisonError},
     time::Duration,
 };
 
@@ -121,10 +121,6 @@ struct People {
     accounts: HashMap<Uuid, HashMap<Uuid, Person>>,
     /// (account, person) whose status may have changed since the last flush.
     dirty: HashSet<(Uuid, Uuid)>,
-    /// Each account's snapshot frames as last built, until a flush changes what its sockets
-    /// were shown: the sockets that connect meanwhile share them (a reconnect storm builds
-    /// them once, not once per socket).
-    frames: HashMap<Uuid, Arc<[Utf8Bytes]>>,
 }
 
 impl People {
@@ -180,6 +176,8 @@ pub struct Presence {
 #[derive(Debug)]
 pub struct PresenceFrame {
     pub account_id: Uuid,
+    /// Whose status the frame changes: only sockets watching one of them are sent it.
+    pub user_ids: Vec<Uuid>,
     pub text: Utf8Bytes,
 }
 
@@ -335,19 +333,17 @@ impl Presence {
         self.people().snapshot(account_id)
     }
 
-    /// The same as a socket's first presence frames (see [`snapshot_frames`]).
-    pub(super) fn snapshot_frames(&self, account_id: Uuid) -> Arc<[Utf8Bytes]> {
-        let mut people = self.people();
-        if let Some(frames) = people.frames.get(&account_id) {
-            return Arc::clone(frames);
-        }
-        let snapshot = people.snapshot(account_id);
-        let frames: Arc<[Utf8Bytes]> = snapshot_frames(&snapshot)
+    /// A socket's presence frames for the people it watches (see [`snapshot_frames`]).
+    pub(super) fn snapshot_frames(&self, account_id: Uuid, watched: &[Uuid]) -> Vec<Utf8Bytes> {
+        let mut snapshot = self.people().snapshot(account_id);
+        snapshot
+            .online
+            .retain(|id| watched.binary_search(id).is_ok());
+        snapshot.away.retain(|id| watched.binary_search(id).is_ok());
+        snapshot_frames(&snapshot)
             .into_iter()
             .map(Utf8Bytes::from)
-            .collect();
-        people.frames.insert(account_id, Arc::clone(&frames));
-        frames
+            .collect()
     }
 
     /// The person's sockets open on this replica.
@@ -399,10 +395,14 @@ impl Presence {
         }
         let count = shown.values().map(Vec::len).sum();
         for (account_id, changes) in shown {
-            people.frames.remove(&account_id);
             for chunk in changes.chunks(CHANGES_PER_FRAME) {
                 let text = changes_frame(chunk).into();
-                show(PresenceFrame { account_id, text });
+                let user_ids = chunk.iter().map(|(id, _)| *id).collect();
+                show(PresenceFrame {
+                    account_id,
+                    user_ids,
+                    text,
+                });
             }
         }
         for (account_id, changes) in told {

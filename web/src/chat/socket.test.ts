@@ -217,6 +217,32 @@ describe('ChatSocket', () => {
     socket.close()
   })
 
+  it('asks for the presence of the people the page shows, again on each reconnection', async () => {
+    const socket = connect()
+    socket.watchPresence(['u-2', 'u-1', 'u-2'])
+    await vi.waitFor(() => expect(FakeWebSocket.opened).toHaveLength(1))
+    const first = FakeWebSocket.last()
+    first.open()
+    const watch = { type: 'presence_watch', user_ids: ['u-1', 'u-2'] }
+    expect(first.sent).toEqual([{ type: 'resume', rooms: {} }, watch])
+    first.frame('ready')
+    socket.watchPresence(['u-1', 'u-2']) // the same people: nothing sent
+    socket.watchPresence(['u-3', 'u-1', 'u-2'])
+    expect(first.sent.slice(2)).toEqual([{ type: 'presence_watch', user_ids: ['u-1', 'u-2', 'u-3'] }])
+    // The first 300 in the order given (a page's own direct rooms first) are kept.
+    const many = Array.from({ length: 301 }, (_, i) => `p-${String(i).padStart(3, '0')}`)
+    socket.watchPresence(many.slice().reverse())
+    const kept = first.sent.at(-1) as { user_ids: string[] }
+    expect(kept.user_ids).toHaveLength(300)
+    expect(kept.user_ids).not.toContain('p-000')
+    first.drop()
+    await vi.advanceTimersByTimeAsync(1000)
+    const second = FakeWebSocket.last()
+    second.open()
+    expect(second.sent.at(-1)).toEqual(kept)
+    socket.close()
+  })
+
   it('forgets a room it was removed from', async () => {
     const socket = connect()
     socket.note('room-a', 3)

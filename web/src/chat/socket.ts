@@ -115,6 +115,8 @@ export class ChatSocket {
   private readonly options: ChatSocketOptions
   private readonly seen = new Map<string, Delivered>()
   private readonly typingSent = new Map<string, number>()
+  /** Who the page shows the presence of (sorted). */
+  private watched: string[] = []
   private socket: SocketLike | null = null
   private timer: ReturnType<typeof setTimeout> | null = null
   private attempt = 0
@@ -226,6 +228,18 @@ export class ChatSocket {
     return true
   }
 
+  /**
+   * The people whose presence the page shows (the first 300): the hub sends who of them is
+   * online now and then their changes, and nothing of anyone else. Kept, and sent again on
+   * every reconnection.
+   */
+  watchPresence(userIds: string[]) {
+    const ids = [...new Set(userIds)].slice(0, 300).sort()
+    if (ids.length === this.watched.length && ids.every((id, i) => id === this.watched[i])) return
+    this.watched = ids
+    this.sendFrame({ type: 'presence_watch', user_ids: ids })
+  }
+
   /** Tells the hub this page is hidden (`away`) or shown again (`online`); false if not sent. */
   presence(status: 'online' | 'away'): boolean {
     return this.sendFrame({ type: 'presence', status })
@@ -291,6 +305,7 @@ export class ChatSocket {
     socket.onopen = () => {
       if (this.socket !== socket) return
       socket.send(JSON.stringify({ type: 'resume', rooms: this.positions() }))
+      if (this.watched.length) socket.send(JSON.stringify({ type: 'presence_watch', user_ids: this.watched }))
     }
     socket.onmessage = (event) => {
       if (this.socket !== socket) return

@@ -257,6 +257,7 @@ export function createChat(options: ChatOptions) {
       }
       state.roomsLoaded = true
       state.roomsError = null
+      watchPresence()
       if (state.roomId && !fresh[state.roomId]) state.roomId = null
     } catch (error) {
       state.roomsError = message(error, 'The rooms could not be loaded.')
@@ -847,6 +848,17 @@ export function createChat(options: ChatOptions) {
   }
 
   /** Without the socket: who is online, read like the rest (a hub without it answers 404). */
+  /**
+   * Tells the socket whose presence the page shows: the people of this person's direct
+   * rooms first, then the directory (the hub takes the first 300).
+   */
+  function watchPresence() {
+    const partners = Object.values(state.rooms)
+      .filter((room) => room.kind === 'direct')
+      .flatMap((room) => room.member_ids)
+    socket?.watchPresence([...partners, ...Object.keys(state.users)].filter((id) => id !== me))
+  }
+
   async function loadPresence() {
     try {
       applyPresence(state.presence, await api.presence())
@@ -927,6 +939,7 @@ export function createChat(options: ChatOptions) {
         },
       })
       for (const room of Object.values(state.rooms)) noteRoom(room)
+      watchPresence()
       socket.start()
       away.update()
     } else {
