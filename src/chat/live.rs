@@ -25,7 +25,7 @@ pub async fn frames(db: &Db, files: &Files, notes: &[RoomNote]) -> AppResult<Vec
     let mut members: HashMap<Uuid, HashSet<Uuid>> = HashMap::new();
     let mut events = HashMap::new();
     for note in notes {
-        let (account_id, room_id) = place(note);
+        let (account_id, room_id) = (note.account_id(), note.room_id());
         if let Entry::Vacant(vacant) = members.entry(room_id) {
             let ids = store::member_ids(db, account_id, room_id).await?;
             vacant.insert(ids.into_iter().collect());
@@ -50,7 +50,7 @@ pub async fn frames(db: &Db, files: &Files, notes: &[RoomNote]) -> AppResult<Vec
     }
     let mut frames = Vec::with_capacity(notes.len());
     for note in notes {
-        let (account_id, room_id) = place(note);
+        let (account_id, room_id) = (note.account_id(), note.room_id());
         let audience = &members[&room_id];
         let frame = match *note {
             RoomNote::Event { seq, .. } => {
@@ -106,27 +106,6 @@ pub async fn frames(db: &Db, files: &Files, notes: &[RoomNote]) -> AppResult<Vec
         frames.push(frame);
     }
     Ok(frames)
-}
-
-/// The account and room a note is about.
-fn place(note: &RoomNote) -> (Uuid, Uuid) {
-    match *note {
-        RoomNote::Event {
-            account_id,
-            room_id,
-            ..
-        }
-        | RoomNote::Read {
-            account_id,
-            room_id,
-            ..
-        }
-        | RoomNote::Typing {
-            account_id,
-            room_id,
-            ..
-        } => (account_id, room_id),
-    }
 }
 
 /// What a socket that resumes a room is sent.

@@ -54,6 +54,14 @@ impl RoomNote {
             | RoomNote::Typing { account_id, .. } => account_id,
         }
     }
+
+    pub fn room_id(&self) -> Uuid {
+        match *self {
+            RoomNote::Event { room_id, .. }
+            | RoomNote::Read { room_id, .. }
+            | RoomNote::Typing { room_id, .. } => room_id,
+        }
+    }
 }
 
 /// A frame ready for the sockets of some of a room's people.
