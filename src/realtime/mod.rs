@@ -35,7 +35,7 @@ use axum::http::HeaderMap;
 
 use crate::{
     app::state::AppState,
-    auth::instance_tokens::request_origin,
+    auth::instance_tokens::{is_hub_page, request_origin},
     platform::{
         db::Db,
         error::{AppError, AppResult},
@@ -345,13 +345,14 @@ impl Bus {
     }
 }
 
-/// Browsers name the page's origin on cross-origin requests: only the hub's own pages (and
-/// the configured CORS origins) may follow an account. Clients that are not browsers send
-/// none and are let through (the ticket is what authorises them).
+/// Browsers name the page's origin on cross-origin requests (and on every WebSocket
+/// handshake): only the hub's own pages and the configured CORS origins may follow an
+/// account. Clients that are not browsers send none and are let through (the ticket is
+/// what authorises them).
 fn check_origin(state: &AppState, headers: &HeaderMap) -> AppResult<()> {
     match request_origin(headers)? {
         Some(origin)
-            if origin != state.config.public_origin()
+            if !is_hub_page(&state.config, headers, origin)
                 && !state.config.cors_origins.iter().any(|o| o == origin) =>
         {
             Err(AppError::Forbidden {

@@ -267,9 +267,47 @@ async fn a_stream_opens_only_from_the_hubs_own_origins() {
     let opaque = open(&app, &ticket_a, Some("null")).await;
     assert_eq!(opaque.status(), StatusCode::FORBIDDEN);
 
+    // Another name for this server is not its origin unless the browser asked for it there.
+    let port = app.base.rsplit(':').next().unwrap();
+    let other_name = format!("http://localhost:{port}");
+    let elsewhere = open(&app, &ticket_a, Some(&other_name)).await;
+    assert_eq!(elsewhere.status(), StatusCode::FORBIDDEN);
+
     // The refused attempts did not use the ticket up; the hub's own origin may open it.
     let own = open(&app, &ticket_a, Some(&app.base)).await;
     assert_eq!(own.status(), StatusCode::OK);
+}
+
+/// A page the hub served under another name than `PUBLIC_URL`'s (127.0.0.1 for localhost)
+/// is still the hub's own: the browser's `Host` and `Origin` agree.
+#[tokio::test]
+async fn a_stream_opens_from_the_hub_reached_under_another_name() {
+    let app = TestApp::spawn().await;
+    let t = tenant(&app, "Acme").await;
+    let port = app.base.rsplit(':').next().unwrap().to_string();
+    let other_name = format!("localhost:{port}");
+    let open_as = |ticket: String, host: &'static str| {
+        let request = app
+            .client
+            .get(format!(
+                "{}/api/v1/realtime/events?ticket={ticket}",
+                app.base
+            ))
+            .header("origin", format!("http://{other_name}"));
+        match host {
+            "same" => request.header("host", other_name.clone()),
+            _ => request.header("host", format!("hub.example:{port}")),
+        }
+        .send()
+    };
+    let mismatched = open_as(ticket(&app, &t, &t.agent).await, "other")
+        .await
+        .unwrap();
+    assert_eq!(mismatched.status(), StatusCode::FORBIDDEN);
+    let same = open_as(ticket(&app, &t, &t.agent).await, "same")
+        .await
+        .unwrap();
+    assert_eq!(same.status(), StatusCode::OK);
 }
 
 #[tokio::test]

@@ -105,10 +105,20 @@ describe('sign-in', { timeout: 120_000 }, () => {
 
   it('a protected page sends a signed-out visitor to sign-in and back', async () => {
     const { page, done } = await openPage(browser, hub.url, '/chat')
+    // The hub is reached at 127.0.0.1 while PUBLIC_URL says localhost: its own page still
+    // opens the realtime socket (the handshake's Origin matches the Host it asked for).
+    const socketReady = new Promise((resolve) => {
+      page.on('websocket', (socket) =>
+        socket.on('framereceived', ({ payload }) => {
+          if (String(payload).includes('"type":"ready"')) resolve()
+        }),
+      )
+    })
     await page.getByTestId('sign-in-page').waitFor()
     assert.equal(new URL(page.url()).searchParams.get('redirect'), '/chat')
     await signIn(page, DEMO_ADMIN_TOKEN)
     await page.waitForURL('**/chat')
+    await socketReady
     await done()
   })
 })

@@ -11,7 +11,7 @@
 mod routes;
 pub mod store;
 
-pub use routes::{is_usable, request_origin, router};
+pub use routes::{is_hub_page, is_usable, request_origin, router};
 
 /// What an instance token allows: reading the platform-app configuration, and one
 /// exchange for a session. Nothing else accepts it.

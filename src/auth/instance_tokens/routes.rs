@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{SCOPES, store};
 use crate::{
-    app::state::AppState,
+    app::{config::Config, state::AppState},
     audit::{self, Actor, AuditEntry},
     auth::{
         Authentication, opaque,
@@ -83,6 +83,17 @@ pub fn request_origin(headers: &HeaderMap) -> AppResult<Option<&str>> {
         Some(Ok(origin)) if origin != "null" => Ok(Some(origin)),
         Some(_) => Err(origin_not_allowed()),
     }
+}
+
+/// The origin is a page of the hub itself: `PUBLIC_URL`'s, or this very server's under the
+/// name the browser asked for (`Host`: a hub opened at 127.0.0.1 while `PUBLIC_URL` says
+/// localhost). A foreign page cannot make its origin match the host it calls.
+pub fn is_hub_page(config: &Config, headers: &HeaderMap, origin: &str) -> bool {
+    let same_host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .is_some_and(|host| origin.split_once("://").is_some_and(|(_, at)| at == host));
+    same_host || origin == config.public_origin()
 }
 
 /// Issues an instance token for the Chatwoot user at the screen.
@@ -216,12 +227,11 @@ async fn exchange(
     // The framed UI exchanges from the hub's own origin; a script may do it from the
     // Chatwoot origin the token was issued to. Any other page may not.
     let origin = request_origin(&headers)?;
-    let hub_origin = state.config.public_origin();
     let mut tx = state.db.begin().await?;
     let consumed = store::consume(&mut tx, &hash, clock::now()).await?;
-    let Some(row) =
-        consumed.filter(|row| origin.is_none_or(|o| o == hub_origin || o == row.origin))
-    else {
+    let Some(row) = consumed.filter(|row| {
+        origin.is_none_or(|o| is_hub_page(&state.config, &headers, o) || o == row.origin)
+    }) else {
         drop(tx);
         return Err(refuse_exchange(&state, &client, &hash).await?);
     };
