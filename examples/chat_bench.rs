@@ -30,8 +30,8 @@
 //! - `storm`: `--storm-clients` clients, each in `--storm-rooms-per-client` of `--storm-rooms`
 //!   channels, connect and follow while one sender posts `--storm-rate` messages a second
 //!   round the rooms; all drop; messages go on for `--storm-gap-seconds`; then all fetch a
-//!   fresh ticket, reconnect and `resume` at once (`--connect-concurrency` handshakes in
-//!   flight). The time until every client holds every event it missed, and at the end every
+//!   fresh ticket saying where each room resumes and reconnect at once
+//!   (`--connect-concurrency` handshakes in flight). The time until every client holds every event it missed, and at the end every
 //!   client's rooms complete: no number skipped or seen twice.
 //!
 //! Sockets need file descriptors: the load generator holds one per socket and, for `storm`,
@@ -54,7 +54,7 @@ use std::{
 
 use anyhow::{Context, bail, ensure};
 use clap::{Parser, ValueEnum};
-use futures_util::{SinkExt, StreamExt, TryStreamExt, stream};
+use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::{
@@ -317,8 +317,8 @@ async fn fanout(args: &Args, replicas: bool) -> anyhow::Result<()> {
             let replica = i % dialers.len();
             let (hub, dialer) = (&hub, &dialers[replica]);
             async move {
-                let mut ws = open(hub, account, person, dialer).await?;
-                resume(&mut ws, &HashMap::from([(room.id, room.event_seq)])).await?;
+                let resume = HashMap::from([(room.id, room.event_seq)]);
+                let ws = open(hub, account, person, dialer, Some(&resume)).await?;
                 anyhow::Ok((replica, ws))
             }
         })
@@ -385,7 +385,7 @@ async fn fanout(args: &Args, replicas: bool) -> anyhow::Result<()> {
         ),
     );
     summary.row(
-        "sockets connected (ticket, upgrade, ready, resume)",
+        "sockets connected (ticket with positions, upgrade, ready)",
         format!(
             "{n} in {:.1} s ({:.0}/s)",
             connected.as_secs_f64(),
@@ -439,7 +439,7 @@ async fn idle(args: &Args) -> anyhow::Result<()> {
     let closed = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let sockets: Vec<JoinHandle<()>> = stream::iter(0..n)
-        .map(|i| open(&hub, account, &people[i % people.len()], &dialer))
+        .map(|i| open(&hub, account, &people[i % people.len()], &dialer, None))
         .buffer_unordered(args.connect_concurrency)
         .map_ok(|ws| tokio::spawn(hold(ws, Arc::clone(&closed), stop.clone())))
         .try_collect()
@@ -620,7 +620,7 @@ async fn storm(args: &Args) -> anyhow::Result<()> {
         ),
     );
     summary.row(
-        "first connect (ticket, upgrade, ready, resume)",
+        "first connect (ticket with positions, upgrade, ready)",
         format!(
             "{n} in {:.1} s ({:.0}/s)",
             connected.as_secs_f64(),
@@ -634,7 +634,7 @@ async fn storm(args: &Args) -> anyhow::Result<()> {
         "",
     );
     summary.row(
-        "reconnected (fresh ticket, upgrade, ready, resume sent)",
+        "reconnected (fresh ticket with positions, upgrade, ready)",
         format!("all {n} within {:.1} s", reconnected.as_secs_f64()),
         "",
     );
@@ -861,19 +861,21 @@ impl Dialer {
     }
 }
 
-/// A fresh ticket for `person` from `hub`, then a socket on `dialer`'s server.
-async fn open(hub: &Hub, account: Uuid, person: &Person, dialer: &Dialer) -> anyhow::Result<Ws> {
+/// A fresh ticket for `person` from `hub` (resuming the rooms in `resume` after those
+/// numbers: the socket replays them before anything live), then a socket on `dialer`'s server.
+async fn open(
+    hub: &Hub,
+    account: Uuid,
+    person: &Person,
+    dialer: &Dialer,
+    resume: Option<&HashMap<Uuid, i64>>,
+) -> anyhow::Result<Ws> {
     let path = format!("/api/v1/accounts/{account}/realtime/tickets");
-    let ticket = hub.api(person.token.clone()).post(&path, json!({})).await?;
+    let body = resume.map_or_else(|| json!({}), |rooms| json!({ "resume": rooms }));
+    let ticket = hub.api(person.token.clone()).post(&path, body).await?;
     dialer
         .open(ticket["ticket"].as_str().context("no ticket")?)
         .await
-}
-
-async fn resume(ws: &mut Ws, rooms: &HashMap<Uuid, i64>) -> anyhow::Result<()> {
-    let frame = json!({"type": "resume", "rooms": rooms}).to_string();
-    ws.send(Message::Text(frame.into())).await?;
-    Ok(())
 }
 
 /// What the client reads of a frame.
@@ -1107,7 +1109,7 @@ struct Round {
 
 impl Storm {
     /// Every client connects (a fresh ticket each) and resumes, all at once; answers once
-    /// every one has sent its `resume` (or failed), the clients following in tasks.
+    /// every one is connected (or failed), the clients following in tasks.
     async fn connect(
         &self,
         clients: Vec<Client>,
@@ -1188,9 +1190,15 @@ impl ClientRun {
     async fn run(self, mut client: Client) -> Client {
         let opened = async {
             let _permit = self.permits.acquire().await?;
-            let mut ws = open(&self.hub, self.account, &client.person, &self.dialer).await?;
-            resume(&mut ws, &client.last).await?;
-            anyhow::Ok(ws)
+            let resume = Some(&client.last);
+            open(
+                &self.hub,
+                self.account,
+                &client.person,
+                &self.dialer,
+                resume,
+            )
+            .await
         }
         .await;
         self.resumed.fetch_add(1, Ordering::Relaxed);

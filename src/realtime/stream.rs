@@ -63,7 +63,7 @@ async fn events(
     ApiQuery(query): ApiQuery<StreamQuery>,
 ) -> AppResult<Response> {
     check_origin(&state, &headers)?;
-    let grant = tickets::redeem(&state.db, &query.ticket).await?;
+    let (grant, _) = tickets::redeem(&state.db, &query.ticket).await?;
     still_allowed(&state, &grant).await?;
     let follow = Follow {
         changes: state.realtime.subscribe(),

@@ -1,10 +1,14 @@
 //! Tickets open a realtime stream. Browsers cannot put an `Authorization` header on an
 //! `EventSource`, and an access token must not travel in a URL (proxies log URLs), so a
 //! signed-in person first trades their token for a ticket: opaque, stored hashed, good for
-//! one stream and 30 seconds, bound to their session in one account.
+//! one stream and 30 seconds, bound to their session in one account. A ticket for the
+//! team chat's socket may also carry where it resumes, so the socket replays what the client
+//! missed before anything live.
+
+use std::collections::HashMap;
 
 use axum::{extract::State, http::StatusCode};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -13,17 +17,23 @@ use uuid::Uuid;
 use crate::{
     app::state::AppState,
     auth::opaque,
-    on_db, on_tx,
+    on_db, on_tx, on_writer,
     platform::{
         clock,
         db::{Db, Tx},
         error::{AppError, AppResult, Problem},
         json::ApiJson,
+        validate::Validator,
     },
     tenancy::{AccountScope, Principal},
 };
 
 const TTL: time::Duration = time::Duration::seconds(30);
+/// Rooms one resume may name (a ticket's or a `resume` frame's).
+pub const RESUME_ROOMS_MAX: usize = 1000;
+
+/// The last event number a client has per room.
+pub type Positions = HashMap<Uuid, i64>;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(issue))
@@ -37,6 +47,17 @@ pub struct Ticket {
     pub expires_in: u64,
 }
 
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketRequest {
+    /// For the team chat's socket: the last `event_seq` the client has per room (at most
+    /// 1,000 rooms). The socket replays each room's events after it right after `ready`,
+    /// before any live frame, and the client need not send a `resume` frame.
+    #[serde(default)]
+    #[schema(value_type = Option<HashMap<String, i64>>)]
+    pub resume: Option<Positions>,
+}
+
 /// Who a redeemed ticket speaks for.
 #[derive(Debug, Clone, Copy, sqlx::FromRow)]
 pub struct Grant {
@@ -47,13 +68,28 @@ pub struct Grant {
 
 /// A ticket to follow the account's changes in real time (people only, not API keys).
 #[utoipa::path(post, path = "/api/v1/accounts/{accountId}/realtime/tickets", tag = "realtime",
-    params(("accountId" = Uuid, Path)),
-    responses((status = 201, body = Ticket), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    params(("accountId" = Uuid, Path)), request_body = TicketRequest,
+    responses((status = 201, body = Ticket), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem, description = "validation_failed")))]
 async fn issue(
     State(state): State<AppState>,
     scope: AccountScope,
+    ApiJson(body): ApiJson<TicketRequest>,
 ) -> AppResult<(StatusCode, ApiJson<Ticket>)> {
     scope.require_person()?;
+    let resume = body.resume.as_ref();
+    let mut v = Validator::default();
+    v.check(
+        resume.is_none_or(|rooms| rooms.len() <= RESUME_ROOMS_MAX),
+        "resume",
+        &format!("at most {RESUME_ROOMS_MAX} rooms"),
+    )
+    .check(
+        resume.is_none_or(|rooms| rooms.values().all(|seq| *seq >= 0)),
+        "resume",
+        "event numbers are 0 or more",
+    );
+    v.finish()?;
     let Principal::User {
         user_id,
         session_id,
@@ -68,7 +104,16 @@ async fn issue(
         session_id,
     };
     let mut tx = state.db.begin().await?;
-    insert(&mut tx, &opaque::hash(&ticket), &grant, clock::now() + TTL).await?;
+    let resume = resume.map(|rooms| serde_json::to_string(rooms).expect("ids and numbers encode"));
+    let hash = opaque::hash(&ticket);
+    insert(
+        &mut tx,
+        &hash,
+        &grant,
+        resume.as_deref(),
+        clock::now() + TTL,
+    )
+    .await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
@@ -83,28 +128,42 @@ async fn insert(
     tx: &mut Tx,
     token_hash: &[u8],
     grant: &Grant,
+    resume: Option<&str>,
     expires_at: OffsetDateTime,
 ) -> AppResult<()> {
     let sql = "INSERT INTO realtime_tickets (id, token_hash, account_id, user_id, session_id,
-                   expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
+                   resume, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
     on_tx!(tx, c => sqlx::query(sql)
         .bind(Uuid::now_v7()).bind(token_hash).bind(grant.account_id).bind(grant.user_id)
-        .bind(grant.session_id).bind(expires_at).execute(c).await?.rows_affected());
+        .bind(grant.session_id).bind(resume).bind(expires_at).execute(c).await?.rows_affected());
     Ok(())
 }
 
-/// Uses the ticket up: its grant if it was unused and unexpired, in one statement so two
-/// streams cannot both open with it.
-pub async fn redeem(db: &Db, ticket: &str) -> AppResult<Grant> {
+/// Uses the ticket up: its grant (and where its socket resumes) if it was unused and
+/// unexpired, in one statement so two streams cannot both open with it.
+pub async fn redeem(db: &Db, ticket: &str) -> AppResult<(Grant, Option<Positions>)> {
+    #[derive(sqlx::FromRow)]
+    struct Redeemed {
+        #[sqlx(flatten)]
+        grant: Grant,
+        resume: Option<String>,
+    }
     let sql = "UPDATE realtime_tickets SET used_at = $2
                WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
-               RETURNING account_id, user_id, session_id";
-    let grant: Option<Grant> = on_db!(db, pool => sqlx::query_as(sql)
-        .bind(opaque::hash(ticket)).bind(clock::now()).fetch_optional(pool).await?);
-    grant.ok_or(AppError::Unauthorized {
+               RETURNING account_id, user_id, session_id, resume";
+    let mut writer = db.writer().await?;
+    let redeemed: Option<Redeemed> = on_writer!(&mut writer, c => sqlx::query_as(sql)
+        .bind(opaque::hash(ticket)).bind(clock::now()).fetch_optional(c).await?);
+    let redeemed = redeemed.ok_or(AppError::Unauthorized {
         code: "ticket_invalid",
         message: "The realtime ticket is unknown, used or expired; ask for a new one.",
-    })
+    })?;
+    let resume = redeemed
+        .resume
+        .map(|text| serde_json::from_str(&text))
+        .transpose()
+        .map_err(|err| AppError::Internal(anyhow::anyhow!("a ticket's resume: {err}")))?;
+    Ok((redeemed.grant, resume))
 }
 
 /// Forgets tickets that expired before `before`.

@@ -36,7 +36,7 @@ use super::{
     rooms::RoomFrame,
     still_allowed,
     stream::StreamQuery,
-    tickets::{self, Grant},
+    tickets::{self, Grant, Positions, RESUME_ROOMS_MAX},
 };
 use crate::{
     app::state::AppState,
@@ -74,8 +74,6 @@ const PRESENCE_SKIPPED_PAST: usize = BACKLOG / 2;
 /// How long after connecting a client's first `resume` is expected (it is sent right after
 /// `ready`).
 const RESUME_WINDOW: Duration = Duration::from_secs(10);
-/// Rooms one `resume` may name.
-const RESUME_ROOMS_MAX: usize = 1000;
 /// People one socket may watch the presence of (a page shows a team, its rooms' people);
 /// their ids fill about 12 KiB, within [`MAX_CLIENT_FRAME`].
 const WATCH_MAX: usize = 300;
@@ -105,7 +103,7 @@ async fn socket(
         code: "websocket_required",
         message: "Open this address with a WebSocket handshake.".into(),
     })?;
-    let grant = tickets::redeem(&state.db, &query.ticket).await?;
+    let (grant, resume) = tickets::redeem(&state.db, &query.ticket).await?;
     still_allowed(&state, &grant).await?;
     Ok(upgrade
         .read_buffer_size(READ_BUFFER)
@@ -113,7 +111,7 @@ async fn socket(
         .max_write_buffer_size(MAX_WRITE_BUFFER)
         .max_message_size(MAX_CLIENT_FRAME)
         .max_frame_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |socket| serve(state, grant, socket)))
+        .on_upgrade(move |socket| serve(state, grant, resume, socket)))
 }
 
 /// What the client sends.
@@ -152,7 +150,7 @@ enum Stop {
     Close(u16, &'static str),
 }
 
-async fn serve(state: AppState, grant: Grant, socket: WebSocket) {
+async fn serve(state: AppState, grant: Grant, resume: Option<Positions>, socket: WebSocket) {
     // Followed and subscribed before anything is read, so no event falls between the
     // replay (from the database) and the live frames.
     let following = Following::start(&state, &grant);
@@ -171,7 +169,7 @@ async fn serve(state: AppState, grant: Grant, socket: WebSocket) {
         presence_skipped: false,
         watching: None,
     };
-    let stop = session.run().await;
+    let stop = session.run(resume).await;
     if let Stop::Close(code, reason) = stop {
         let close = Message::Close(Some(CloseFrame {
             code,
@@ -253,12 +251,19 @@ struct Session {
 }
 
 impl Session {
-    async fn run(&mut self) -> Stop {
+    /// Serves the socket; `resume` (the ticket's) is replayed right after `ready`, before
+    /// any live frame, which waits in the subscription meanwhile.
+    async fn run(&mut self, resume: Option<Positions>) -> Stop {
         // Every await but the waiting itself is boxed: this future lives as long as the
         // socket, and unboxed it would be as large as the largest thing the socket ever
         // does (a replay, a recheck), for each of thousands of idle sockets.
         let ready = json!({ "user_id": self.grant.user_id, "account_id": self.grant.account_id });
         if let Err(stop) = Box::pin(self.send(encode("ready", None, None, &ready))).await {
+            return stop;
+        }
+        if let Some(rooms) = resume
+            && let Err(stop) = Box::pin(self.resume(rooms)).await
+        {
             return stop;
         }
         let mut ping = interval_at(Instant::now() + PING_EVERY, PING_EVERY);
@@ -406,18 +411,7 @@ impl Session {
                 let problem = json!({ "code": "too_many_rooms", "max": RESUME_ROOMS_MAX });
                 self.send(encode("error", None, None, &problem)).await
             }
-            ClientFrame::Resume { rooms } => {
-                // What was sent live before the resume came is not sent again; from now on
-                // the gap check alone keeps the rooms in order.
-                let sent_live = std::mem::take(&mut self.sent_live);
-                self.resume_window = Instant::now();
-                for (room_id, after) in rooms {
-                    let skip = sent_live.get(&room_id).map_or(&[][..], Vec::as_slice);
-                    self.replay_skipping(room_id, after.max(0), None, skip)
-                        .await?;
-                }
-                Ok(())
-            }
+            ClientFrame::Resume { rooms } => self.resume(rooms).await,
             ClientFrame::Typing { room_id } => {
                 let now = Instant::now();
                 let recent = self
@@ -449,6 +443,20 @@ impl Session {
                 self.send_presence_snapshot().await
             }
         }
+    }
+
+    /// Replays each room's events after the client's number. What was sent live before
+    /// the first resume is not sent again; from then on the gap check alone keeps the rooms
+    /// in order.
+    async fn resume(&mut self, rooms: Positions) -> Result<(), Stop> {
+        let sent_live = std::mem::take(&mut self.sent_live);
+        self.resume_window = Instant::now();
+        for (room_id, after) in rooms {
+            let skip = sent_live.get(&room_id).map_or(&[][..], Vec::as_slice);
+            self.replay_skipping(room_id, after.max(0), None, skip)
+                .await?;
+        }
+        Ok(())
     }
 
     /// The page was hidden or shown again. Hidden is taken at most every [`AWAY_EVERY`]

@@ -32,8 +32,12 @@ pub(crate) struct Socket {
 }
 
 pub(crate) async fn ticket(app: &TestApp, t: &Tenant, caller: &Caller) -> String {
+    ticket_with(app, t, caller, json!({})).await
+}
+
+async fn ticket_with(app: &TestApp, t: &Tenant, caller: &Caller, body: Value) -> String {
     let resp = app
-        .post(&t.path("/realtime/tickets"), &caller.token, json!({}))
+        .post(&t.path("/realtime/tickets"), &caller.token, body)
         .await;
     assert_eq!(resp.status, StatusCode::CREATED, "{:?}", resp.body);
     resp.body["ticket"].as_str().unwrap().to_string()
@@ -46,7 +50,16 @@ fn ws_url(app: &TestApp, ticket: &str) -> String {
 
 impl Socket {
     pub(crate) async fn open(app: &TestApp, t: &Tenant, caller: &Caller) -> Socket {
-        let ticket = ticket(app, t, caller).await;
+        Socket::open_with(app, caller, ticket(app, t, caller).await).await
+    }
+
+    /// A socket whose ticket says where it resumes (`{room_id: last event_seq}`).
+    async fn open_resuming(app: &TestApp, t: &Tenant, caller: &Caller, rooms: Value) -> Socket {
+        let ticket = ticket_with(app, t, caller, json!({ "resume": rooms })).await;
+        Socket::open_with(app, caller, ticket).await
+    }
+
+    async fn open_with(app: &TestApp, caller: &Caller, ticket: String) -> Socket {
         let (ws, _) = connect_async(ws_url(app, &ticket)).await.expect("upgrade");
         let mut socket = Socket {
             ws,
@@ -262,6 +275,74 @@ async fn a_socket_that_reconnects_is_sent_exactly_what_it_missed() {
     let frame = agent.next_event().await;
     assert_eq!(frame["data"]["id"], six["id"]);
     assert_eq!(frame["seq"], last_seen + 5);
+}
+
+/// The ticket says where the socket resumes: what was missed comes right after `ready`,
+/// before anything live, so a room's numbers arrive in order even while people write.
+#[tokio::test]
+async fn a_ticket_that_says_where_to_resume_replays_before_anything_live() {
+    let app = TestApp::spawn().await;
+    let t = tenant(&app, "Acme").await;
+    let room = channel(&app, &t, &t.supervisor, &[t.agent.id]).await;
+    let last_seen = event_seq(&app, &t, &t.agent, room).await;
+    for text in ["one", "two", "three"] {
+        send(&app, &t, &t.supervisor, room, text).await;
+    }
+    let writing = async {
+        for n in 0..20 {
+            send(&app, &t, &t.supervisor, room, &format!("live {n}")).await;
+        }
+    };
+    let resume = json!({ room.to_string(): last_seen });
+    let (mut agent, ()) = tokio::join!(Socket::open_resuming(&app, &t, &t.agent, resume), writing);
+    let last = event_seq(&app, &t, &t.agent, room).await;
+    let mut seqs = Vec::new();
+    while seqs.last() != Some(&last) {
+        let frame = agent.next().await;
+        if frame["type"] == "message.created" {
+            seqs.push(frame["seq"].as_i64().unwrap());
+        }
+    }
+    assert_eq!(
+        seqs,
+        (last_seen + 1..=last).collect::<Vec<_>>(),
+        "in order, each once"
+    );
+}
+
+#[tokio::test]
+async fn a_tickets_resume_is_checked() {
+    let app = TestApp::spawn().await;
+    let t = tenant(&app, "Acme").await;
+    let path = t.path("/realtime/tickets");
+    let room = Uuid::now_v7().to_string();
+    let too_many: serde_json::Map<String, Value> = (0..1001)
+        .map(|_| (Uuid::now_v7().to_string(), json!(0)))
+        .collect();
+    for resume in [
+        json!({ room.clone(): -1 }),
+        Value::Object(too_many),
+        json!([1]),
+    ] {
+        let resp = app
+            .post(&path, &t.agent.token, json!({ "resume": resume }))
+            .await;
+        assert_eq!(
+            resp.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{:?}",
+            resp.body
+        );
+    }
+    // Another tenant's room (or none) named in it is only ever "gone", as in a resume frame.
+    let other = tenant(&app, "Globex").await;
+    let theirs = channel(&app, &other, &other.supervisor, &[]).await;
+    send(&app, &other, &other.supervisor, theirs, "secret").await;
+    let mut agent =
+        Socket::open_resuming(&app, &t, &t.agent, json!({ theirs.to_string(): 0 })).await;
+    let frame = agent.next().await;
+    assert_eq!(frame["type"], "room.removed", "{frame}");
+    assert_eq!(frame["data"], json!({}));
 }
 
 #[tokio::test]

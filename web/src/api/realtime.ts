@@ -11,9 +11,15 @@ export interface RealtimeTicket {
 
 export function realtimeApi(accountId: string) {
   return {
-    /** A one-use ticket to open the account's realtime stream. */
-    realtimeTicket: () =>
-      api.post<RealtimeTicket>(`/accounts/${encodeURIComponent(accountId)}/realtime/tickets`, {}),
+    /**
+     * A one-use ticket to open the account's realtime stream; for the chat's socket, with the
+     * last `event_seq` the page has per room, replayed before anything live.
+     */
+    realtimeTicket: (resume?: Record<string, number>) =>
+      api.post<RealtimeTicket>(
+        `/accounts/${encodeURIComponent(accountId)}/realtime/tickets`,
+        resume ? { resume } : {},
+      ),
   }
 }
 

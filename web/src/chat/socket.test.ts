@@ -5,10 +5,18 @@ import { ChatSocket, MAX_DELAY_MS, socketDelay, socketUrl, type ChatFrame } from
 let frames: ChatFrame[]
 let statuses: string[]
 let tickets: number
+/** What each ticket was asked to resume. */
+let resumed: Record<string, number>[]
 
-function connect(options: Partial<ConstructorParameters<typeof ChatSocket>[0]> = {}) {
+function connect(
+  options: Partial<ConstructorParameters<typeof ChatSocket>[0]> = {},
+  before: (socket: ChatSocket) => void = () => {},
+) {
   const socket = new ChatSocket({
-    ticket: async () => `t${++tickets}`,
+    ticket: async (resume) => {
+      resumed.push(resume)
+      return `t${++tickets}`
+    },
     url: (ticket) => `ws://hub.test/api/v1/realtime/ws?ticket=${ticket}`,
     onFrame: (frame) => frames.push(frame),
     onStatus: (status) => statuses.push(status),
@@ -16,6 +24,7 @@ function connect(options: Partial<ConstructorParameters<typeof ChatSocket>[0]> =
     delay: (attempt) => attempt * 1000,
     ...options,
   })
+  before(socket)
   socket.start()
   return socket
 }
@@ -26,6 +35,7 @@ beforeEach(() => {
   frames = []
   statuses = []
   tickets = 0
+  resumed = []
 })
 
 afterEach(() => {
@@ -33,16 +43,18 @@ afterEach(() => {
 })
 
 describe('ChatSocket', () => {
-  it('opens with a fresh ticket and resumes every room from its last event_seq', async () => {
-    const socket = connect()
-    socket.note('room-a', 57)
-    socket.note('room-b', 3)
-    socket.note('room-a', 40) // never backwards
+  it('opens with a fresh ticket that resumes every room from its last event_seq', async () => {
+    const socket = connect({}, (socket) => {
+      socket.note('room-a', 57)
+      socket.note('room-b', 3)
+      socket.note('room-a', 40) // never backwards
+    })
     await vi.waitFor(() => expect(FakeWebSocket.opened).toHaveLength(1))
     const ws = FakeWebSocket.last()
     expect(ws.url).toBe('ws://hub.test/api/v1/realtime/ws?ticket=t1')
+    expect(resumed).toEqual([{ 'room-a': 57, 'room-b': 3 }])
     ws.open()
-    expect(ws.sent).toEqual([{ type: 'resume', rooms: { 'room-a': 57, 'room-b': 3 } }])
+    expect(ws.sent).toEqual([])
     ws.frame('ready', null, null, { user_id: 'me', account_id: 'acc' })
     expect(statuses).toEqual(['connecting', 'live'])
     expect(frames.map((f) => f.type)).toEqual(['ready'])
@@ -86,7 +98,7 @@ describe('ChatSocket', () => {
     ws.frame('ready')
     expect(socket.presence('away')).toBe(true)
     expect(socket.presence('online')).toBe(true)
-    expect(ws.sent.slice(1)).toEqual([
+    expect(ws.sent).toEqual([
       { type: 'presence', status: 'away' },
       { type: 'presence', status: 'online' },
     ])
@@ -118,8 +130,9 @@ describe('ChatSocket', () => {
     await vi.advanceTimersByTimeAsync(1)
     const third = FakeWebSocket.last()
     expect(third.url).toContain('ticket=t3')
+    expect(resumed.at(-1)).toEqual({ 'room-a': 2 })
     third.open()
-    expect(third.sent).toEqual([{ type: 'resume', rooms: { 'room-a': 2 } }])
+    expect(third.sent).toEqual([])
     third.frame('ready')
     // Ready resets the backoff.
     third.frame('end', null, null, { code: 'session_ended' })
@@ -164,7 +177,7 @@ describe('ChatSocket', () => {
     // Sent: the next message's first keystroke says so again at once.
     socket.typed('room-a')
     expect(socket.typing('room-a')).toBe(true)
-    expect(ws.sent.slice(1)).toEqual([
+    expect(ws.sent).toEqual([
       { type: 'typing', room_id: 'room-a' },
       { type: 'typing', room_id: 'room-b' },
       { type: 'typing', room_id: 'room-a' },
@@ -173,14 +186,14 @@ describe('ChatSocket', () => {
     socket.close()
   })
 
-  it('keeps the frames a replay sends after a live frame that beat it, and resumes from the gap', async () => {
+  it('keeps the frames that fill a gap after a later one, and resumes from the gap', async () => {
     const socket = connect()
     socket.note('room-a', 5)
     await vi.waitFor(() => expect(FakeWebSocket.opened).toHaveLength(1))
     const ws = FakeWebSocket.last()
     ws.open()
     ws.frame('ready')
-    // Live 8 is sent before the hub has read the resume; the replay then sends 6, 7, 8.
+    // 8 comes before 6 and 7 (late announcements); they follow, and 8 again.
     ws.frame('message.created', 'room-a', 8, { id: 'm8' })
     expect(socket.positions()).toEqual({ 'room-a': 5 })
     ws.frame('message.created', 'room-a', 6, { id: 'm6' })
@@ -224,11 +237,11 @@ describe('ChatSocket', () => {
     const first = FakeWebSocket.last()
     first.open()
     const watch = { type: 'presence_watch', user_ids: ['u-1', 'u-2'] }
-    expect(first.sent).toEqual([{ type: 'resume', rooms: {} }, watch])
+    expect(first.sent).toEqual([watch])
     first.frame('ready')
     socket.watchPresence(['u-1', 'u-2']) // the same people: nothing sent
     socket.watchPresence(['u-3', 'u-1', 'u-2'])
-    expect(first.sent.slice(2)).toEqual([{ type: 'presence_watch', user_ids: ['u-1', 'u-2', 'u-3'] }])
+    expect(first.sent.slice(1)).toEqual([{ type: 'presence_watch', user_ids: ['u-1', 'u-2', 'u-3'] }])
     // The first 300 in the order given (a page's own direct rooms first) are kept.
     const many = Array.from({ length: 301 }, (_, i) => `p-${String(i).padStart(3, '0')}`)
     socket.watchPresence(many.slice().reverse())

@@ -1,7 +1,7 @@
 /**
  * The team chat's realtime client (docs/chat.md, "Realtime"): a WebSocket opened with a
- * one-use ticket, which asks the hub to resume each known room after the last `event_seq`
- * the page has, hands on every frame once (a room's frames are de-duplicated by their
+ * one-use ticket that tells the hub where each known room resumes (the last `event_seq` the
+ * page has; the hub replays what was missed before anything live), hands on every frame once (a room's frames are de-duplicated by their
  * `seq`, so a frame replayed on resume never shows twice), sends typing hints at most every
  * few seconds and whether the page is hidden (presence), and reconnects with exponential backoff and jitter (1 s up to 60 s), asking
  * for a fresh ticket each time.
@@ -46,8 +46,8 @@ export interface SocketLike {
 export type SocketConstructor = new (url: string) => SocketLike
 
 export interface ChatSocketOptions {
-  /** A one-use ticket (`POST /accounts/{id}/realtime/tickets`). */
-  ticket(): Promise<string>
+  /** A one-use ticket (`POST /accounts/{id}/realtime/tickets`) that resumes the rooms after these numbers. */
+  ticket(resume: Record<string, number>): Promise<string>
   /** The socket's URL for a ticket. */
   url(ticket: string): string
   /** Every frame, once, in the order the hub sent them. */
@@ -99,9 +99,9 @@ export function socketUrl(apiBase: string, ticket: string, location: { href: str
 
 /**
  * What a room has delivered: every frame up to `floor`, and the ones in `ahead` beyond it.
- * Frames normally come in order, but a live frame can beat the replay a resume asks for (it
- * is sent while the resume is on its way), so numbers above a gap are remembered one by one
- * and the resume asks again from the gap.
+ * Frames come in order from the hub (its ticket's replay goes before anything live, and it
+ * fetches a gap before going on), but a page should not trust that blindly: numbers above a
+ * gap are remembered one by one and the next resume asks again from the gap.
  */
 interface Delivered {
   floor: number
@@ -282,7 +282,7 @@ export class ChatSocket {
     this.setStatus('connecting')
     let ticket: string
     try {
-      ticket = await this.options.ticket()
+      ticket = await this.options.ticket(this.positions())
     } catch {
       this.retry()
       return
@@ -304,7 +304,6 @@ export class ChatSocket {
     this.socket = socket
     socket.onopen = () => {
       if (this.socket !== socket) return
-      socket.send(JSON.stringify({ type: 'resume', rooms: this.positions() }))
       if (this.watched.length) socket.send(JSON.stringify({ type: 'presence_watch', user_ids: this.watched }))
     }
     socket.onmessage = (event) => {

@@ -70,7 +70,7 @@ function fakeApi() {
     react: vi.fn(),
     unreact: vi.fn(),
     users: vi.fn(async () => ({ items: [{ id: 'ana', name: 'Ana', email: 'ana@x', avatar_url: null }], next_cursor: null })),
-    realtimeTicket: vi.fn(async () => ({ ticket: 't', expires_in: 60 })),
+    realtimeTicket: vi.fn(async (_resume?: Record<string, number>) => ({ ticket: 't', expires_in: 60 })),
     updateRoom: vi.fn(),
     presence: vi.fn(async () => ({ online: ['ana'], away: [] })),
   }
@@ -113,8 +113,8 @@ afterEach(() => {
 
 describe('createChat', () => {
   it('resumes each room from the event_seq the list gave', async () => {
-    const { chat, ws } = await started()
-    expect(ws.sent[0]).toEqual({ type: 'resume', rooms: { general: 10, dm: 10, quiet: 10 } })
+    const { chat, api } = await started()
+    expect(api.realtimeTicket).toHaveBeenCalledWith({ general: 10, dm: 10, quiet: 10 })
     expect(chat.state.connection).toBe('live')
     chat.stop()
   })
@@ -177,8 +177,8 @@ describe('createChat', () => {
 
   it('resumes only the rooms the person is in (not public channels they never joined)', async () => {
     rooms.push(room('lobby', { member_ids: ['ana'] }))
-    const { chat, ws } = await started()
-    expect(Object.keys((ws.sent[0] as { rooms: Record<string, number> }).rooms).sort()).toEqual(['dm', 'general', 'quiet'])
+    const { chat, api } = await started()
+    expect(Object.keys(api.realtimeTicket.mock.calls[0]![0]!).sort()).toEqual(['dm', 'general', 'quiet'])
     chat.stop()
   })
 

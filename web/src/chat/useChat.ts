@@ -923,7 +923,7 @@ export function createChat(options: ChatOptions) {
     await Promise.all([loadUsers(), loadRooms()])
     if (options.socketUrl && (options.WebSocket || typeof WebSocket !== 'undefined')) {
       socket = new ChatSocket({
-        ticket: async () => (await api.realtimeTicket()).ticket,
+        ticket: async (resume) => (await api.realtimeTicket(resume)).ticket,
         url: options.socketUrl,
         WebSocket: options.WebSocket,
         delay: options.socketDelay,

@@ -75,6 +75,8 @@ export function fakeChat({ legacy = false, chatEnabled = true, role = 'admin' }:
     /** The next `failSends` sends fail as a lost connection would. */
     failSends: 0,
     tickets: 0,
+    /** Where each ticket asked its socket to resume (`{room_id: event_seq}`). */
+    resumes: [] as (Record<string, number> | undefined)[],
     me: 'user-1',
     files: [] as StoredFile[],
     /** Bumped to make every link the hub gives from now on a new one (an expired link renewed). */
@@ -310,6 +312,7 @@ export function fakeChat({ legacy = false, chatEnabled = true, role = 'admin' }:
     if (path === `${ACCOUNT}/users` && method === 'GET') return json(200, { items: PEOPLE, next_cursor: null })
     if (path === `${ACCOUNT}/realtime/tickets` && method === 'POST') {
       chat.tickets += 1
+      chat.resumes.push(body?.resume as Record<string, number> | undefined)
       return json(201, { ticket: `ticket-${chat.tickets}`, expires_in: 60 })
     }
     if (!path.startsWith(`${ACCOUNT}/chat`)) return problem(404, 'not_found')
