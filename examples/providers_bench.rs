@@ -36,7 +36,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 use whatpro_hub::{
-    on_db,
+    on_db, on_writer,
     providers::{adapters::SECRET_HEADER, health, instances},
     simulators::evolution::EvolutionSimulator,
 };
@@ -405,7 +405,7 @@ async fn health_pass(
 
 /// Every number made due, then one pass, as the scheduler runs it (a task of its own).
 async fn timed_pass(hub: &Hub) -> anyhow::Result<(health::Pass, Duration)> {
-    on_db!(&hub.state.db, pool => sqlx::query("UPDATE instances SET check_due_at = NULL")
+    on_writer!(&mut hub.state.db.writer().await?, pool => sqlx::query("UPDATE instances SET check_due_at = NULL")
         .execute(pool).await?.rows_affected());
     let state = hub.state.clone();
     let started = Instant::now();

@@ -335,11 +335,12 @@ pub async fn replay(
     delivery: Option<Uuid>,
     now: OffsetDateTime,
 ) -> AppResult<u64> {
+    let mut writer = db.writer().await?;
     let replayed = match delivery {
-        Some(id) => on_db!(db, pool => sqlx::query(queries::REPLAY_ONE)
-            .bind(account_id).bind(now).bind(id).execute(pool).await?.rows_affected()),
-        None => on_db!(db, pool => sqlx::query(queries::replay_dead(db.engine()))
-            .bind(account_id).bind(now).execute(pool).await?.rows_affected()),
+        Some(id) => on_writer!(&mut writer, c => sqlx::query(queries::REPLAY_ONE)
+            .bind(account_id).bind(now).bind(id).execute(c).await?.rows_affected()),
+        None => on_writer!(&mut writer, c => sqlx::query(queries::replay_dead(db.engine()))
+            .bind(account_id).bind(now).execute(c).await?.rows_affected()),
     };
     Ok(replayed)
 }

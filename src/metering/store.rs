@@ -4,9 +4,9 @@ use uuid::Uuid;
 
 use super::Metered;
 use crate::{
-    on_conn, on_tx,
+    on_conn, on_tx, on_writer,
     platform::{
-        db::{Conn, Tx},
+        db::{Conn, Db, Tx},
         error::AppResult,
     },
 };
@@ -82,8 +82,9 @@ pub async fn month(
 
 /// Forgets which messages were counted in months before `month` (their totals stay): a
 /// redelivery that late is long past Chatwoot's retries.
-pub async fn purge_before(conn: impl Into<Conn<'_>>, month: &str) -> AppResult<u64> {
+pub async fn purge_before(db: &Db, month: &str) -> AppResult<u64> {
     let sql = "DELETE FROM metered_messages WHERE month < $1";
-    Ok(on_conn!(conn.into(), pool =>
-        sqlx::query(sql).bind(month).execute(pool).await?.rows_affected()))
+    let mut writer = db.writer().await?;
+    Ok(on_writer!(&mut writer, c =>
+        sqlx::query(sql).bind(month).execute(c).await?.rows_affected()))
 }

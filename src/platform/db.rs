@@ -42,9 +42,9 @@ const SQLITE_MMAP_BYTES: u64 = 4 << 30;
 /// indexes every insert and cleanup walks stay in it.
 const SQLITE_WRITER_CACHE_KIB: i64 = -(64 << 10);
 
-/// A SQLite database: a pool to read, one connection to write, and the queue of this
-/// process's writers. SQLite lets one writer in at a time; a writer that finds the lock
-/// taken sleeps in SQLite's busy handler (1 to 100 ms at a time), which is where the tail
+/// A SQLite database: a pool to read (it refuses writes), one connection to write, and the
+/// queue of this process's writers. SQLite lets one writer in at a time; a writer that finds
+/// the lock taken sleeps in SQLite's busy handler (1 to 100 ms at a time), which is where the tail
 /// latency under concurrent writes came from. Writers instead wait their turn here, in
 /// order, and never sleep. They all write through one connection: a connection keeps its
 /// own page cache and drops all of it when another connection wrote since its last
@@ -207,10 +207,12 @@ impl Db {
                 .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string());
             // An embedded file cannot "hang up"; pinging it on every acquire only doubles the
             // hops to its worker thread.
+            // The pool only reads: a write through it would skip the writers' queue and
+            // sleep in SQLite's busy handler, so SQLite refuses it (`query_only`).
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections)
                 .test_before_acquire(false)
-                .connect_with(options.clone())
+                .connect_with(options.clone().pragma("query_only", "ON"))
                 .await
                 .context("cannot open the SQLite database")?;
             // Kept open: its page cache is the point.
@@ -269,7 +271,7 @@ impl Db {
     /// starting together migrate once.
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
-            Db::Sqlite(sqlite) => SQLITE_MIGRATIONS.run(&sqlite.pool).await,
+            Db::Sqlite(sqlite) => SQLITE_MIGRATIONS.run(&sqlite.writer).await,
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
         }
         .context("database migration failed")
@@ -387,4 +389,24 @@ impl Tx {
 /// True when a database error is a unique-constraint violation (both engines).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A write through SQLite's read pool would skip the writers' queue: it is refused, and
+    /// the same write in the writer's turn goes through.
+    #[tokio::test]
+    async fn the_sqlite_read_pool_refuses_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("hub.db").display());
+        let db = Db::connect(&url, 2).await.unwrap();
+        db.migrate().await.unwrap();
+        let sql = "DELETE FROM realtime_tickets";
+        let refused = on_db!(&db, pool => sqlx::query(sql).execute(pool).await.map(|_| ()));
+        assert!(refused.is_err(), "the read pool wrote");
+        let mut writer = db.writer().await.unwrap();
+        on_writer!(&mut writer, c => sqlx::query(sql).execute(c).await.map(|_| ())).unwrap();
+    }
 }

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::{
     app::state::AppState,
     auth::opaque,
-    on_db, on_tx, on_writer,
+    on_tx, on_writer,
     platform::{
         clock,
         db::{Db, Tx},
@@ -169,5 +169,8 @@ pub async fn redeem(db: &Db, ticket: &str) -> AppResult<(Grant, Option<Positions
 /// Forgets tickets that expired before `before`.
 pub async fn purge_expired(db: &Db, before: OffsetDateTime) -> AppResult<u64> {
     let sql = "DELETE FROM realtime_tickets WHERE expires_at < $1";
-    Ok(on_db!(db, pool => sqlx::query(sql).bind(before).execute(pool).await?.rows_affected()))
+    let mut writer = db.writer().await?;
+    Ok(
+        on_writer!(&mut writer, c => sqlx::query(sql).bind(before).execute(c).await?.rows_affected()),
+    )
 }

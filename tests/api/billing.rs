@@ -498,7 +498,7 @@ async fn asaas_failing_during_subscribe_leaves_nothing_a_retry_duplicates() {
         b.sim.requests()
     );
     // A subscribe while another is talking to Asaas waits its turn.
-    whatpro_hub::on_db!(&b.app.state.db, pool => sqlx::query(
+    whatpro_hub::on_writer!(&mut b.app.state.db.writer().await.unwrap(), pool => sqlx::query(
         "UPDATE subscriptions SET asaas_id = NULL, attempt_until = $1")
         .bind(whatpro_hub::platform::clock::now() + time::Duration::minutes(1)) // wall-clock: a hold the hub's clock sees live
         .execute(pool).await.unwrap().rows_affected());
@@ -741,12 +741,13 @@ async fn grace_keeps_access_until_it_ends() {
     quiet(&b).await;
     // The grace over: refused before the schedule runs (the account's revision moves so
     // the kept status is read again, as any transition would).
-    whatpro_hub::on_db!(&b.app.state.db, pool => {
+    let over = whatpro_hub::platform::clock::now() - time::Duration::minutes(1); // wall-clock: a grace the hub's clock sees over
+    whatpro_hub::on_writer!(&mut b.app.state.db.writer().await.unwrap(), pool =>
         sqlx::query("UPDATE subscriptions SET grace_until = $1")
-            .bind(whatpro_hub::platform::clock::now() - time::Duration::minutes(1)) // wall-clock: a grace the hub's clock sees over
-            .execute(pool).await.unwrap();
-        sqlx::query("UPDATE accounts SET revision = revision + 1").execute(pool).await.unwrap().rows_affected()
-    });
+            .bind(over).execute(pool).await.unwrap().rows_affected());
+    whatpro_hub::on_writer!(&mut b.app.state.db.writer().await.unwrap(), pool =>
+        sqlx::query("UPDATE accounts SET revision = revision + 1")
+            .execute(pool).await.unwrap().rows_affected());
     let write = b
         .app
         .post(
@@ -872,7 +873,7 @@ async fn upgrades_apply_now_downgrades_at_period_end_once_usage_fits() {
     assert_eq!(b.sim.subscriptions()[0].value, 49.9);
     // The paid period over: the lower plan takes over.
     quiet(&b).await;
-    whatpro_hub::on_db!(&b.app.state.db, pool => sqlx::query("UPDATE subscriptions SET change_at = $1")
+    whatpro_hub::on_writer!(&mut b.app.state.db.writer().await.unwrap(), pool => sqlx::query("UPDATE subscriptions SET change_at = $1")
         .bind(whatpro_hub::platform::clock::now() - time::Duration::seconds(1)) // wall-clock: a period the hub's clock sees over
         .execute(pool).await.unwrap().rows_affected());
     subscriptions::settle_due(&b.app.state).await.unwrap();
@@ -1120,7 +1121,7 @@ async fn operators_list_and_replay_asaas_deliveries() {
         .assert_problem(StatusCode::FORBIDDEN, "forbidden");
     // A dead one (as after eight failed attempts) goes back and is processed.
     let id = items[0]["id"].as_str().unwrap().to_string();
-    whatpro_hub::on_db!(&b.app.state.db, pool => sqlx::query(
+    whatpro_hub::on_writer!(&mut b.app.state.db.writer().await.unwrap(), pool => sqlx::query(
         "UPDATE webhook_deliveries SET status = 'dead' WHERE id = $1")
         .bind(Uuid::parse_str(&id).unwrap()).execute(pool).await.unwrap().rows_affected());
     let replayed = b
@@ -1261,7 +1262,7 @@ async fn abandoned_and_retried_subscribes_end_in_one_asaas_subscription_at_the_r
         Some(b.sim.subscriptions()[0].id.as_str())
     );
     // Had it been retried with Basic instead, Asaas would charge Basic's price.
-    whatpro_hub::on_db!(&b.app.state.db, pool => sqlx::query("UPDATE subscriptions SET asaas_id = NULL")
+    whatpro_hub::on_writer!(&mut b.app.state.db.writer().await.unwrap(), pool => sqlx::query("UPDATE subscriptions SET asaas_id = NULL")
         .execute(pool).await.unwrap().rows_affected());
     let retried = subscribe(&b, basic).await;
     assert_eq!(retried.status, StatusCode::CREATED, "{:?}", retried.body);
@@ -1269,7 +1270,7 @@ async fn abandoned_and_retried_subscribes_end_in_one_asaas_subscription_at_the_r
     assert_eq!(b.sim.subscriptions().len(), 1);
     assert_eq!(b.sim.subscriptions()[0].value, 49.9);
     // A cancel while another subscribe holds the subscription waits.
-    whatpro_hub::on_db!(&b.app.state.db, pool => sqlx::query(
+    whatpro_hub::on_writer!(&mut b.app.state.db.writer().await.unwrap(), pool => sqlx::query(
         "UPDATE subscriptions SET asaas_id = NULL, attempt_until = $1")
         .bind(whatpro_hub::platform::clock::now() + time::Duration::minutes(1)) // wall-clock: a hold the hub's clock sees live
         .execute(pool).await.unwrap().rows_affected());
@@ -1289,7 +1290,7 @@ async fn a_subscription_asaas_does_not_know_is_not_canceled() {
     let subscribed = subscribe(&b, b.pro).await;
     b.sim.pay(&open_charge(&subscribed), BillingType::Pix);
     status_becomes(&b, "active").await;
-    whatpro_hub::on_db!(&b.app.state.db, pool => sqlx::query("UPDATE subscriptions SET asaas_id = 'sub_elsewhere'")
+    whatpro_hub::on_writer!(&mut b.app.state.db.writer().await.unwrap(), pool => sqlx::query("UPDATE subscriptions SET asaas_id = 'sub_elsewhere'")
         .execute(pool).await.unwrap().rows_affected());
     let (read, failed) = subscriptions::reconcile_all(&b.app.state).await.unwrap();
     assert_eq!((read, failed), (1, 1));

@@ -139,19 +139,20 @@ impl Chat {
     /// On SQLite, FTS5's own check that the index holds exactly the live bodies (it reads
     /// them back through the external content); on PostgreSQL the column is generated.
     async fn index_is_consistent(&self) {
-        if let whatpro_hub::platform::db::Db::Sqlite(sqlite) = &self.app.state.db {
-            sqlx::query(
-                "INSERT INTO chat_messages_fts (chat_messages_fts, rank) VALUES ('integrity-check', 1)",
-            )
-            .execute(&sqlite.pool)
-            .await
+        let db = &self.app.state.db;
+        if db.engine() == whatpro_hub::platform::db::Engine::Sqlite {
+            // A write (FTS5 takes its commands as inserts): the pool only reads.
+            let check = "INSERT INTO chat_messages_fts (chat_messages_fts, rank) VALUES ('integrity-check', 1)";
+            let mut writer = db.writer().await.unwrap();
+            whatpro_hub::on_writer!(&mut writer, c => sqlx::query(check).execute(c).await
+                .map(|_| ()))
             .expect("the FTS5 index matches the live messages");
-            let (docs, messages): (i64, i64) = sqlx::query_as(
+            let (docs, messages): (i64, i64) = on_db!(db, pool => sqlx::query_as(
                 "SELECT (SELECT COUNT(*) FROM chat_search_docs), (SELECT COUNT(*) FROM chat_messages)",
             )
-            .fetch_one(&sqlite.pool)
+            .fetch_one(pool)
             .await
-            .unwrap();
+            .unwrap());
             assert_eq!(docs, messages, "one index key per message");
         }
     }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use whatpro_hub::{
     chatwoot::signature,
-    on_db,
+    on_db, on_writer,
     platform::clock,
     simulators::chatwoot::{
         DemoInstallation, Simulator,
@@ -283,7 +283,7 @@ async fn an_expired_instance_token_is_refused() {
     let token = instance_token(&app, &sim, &demo).await;
     let past = clock::now() - time::Duration::seconds(1);
     let sql = "UPDATE instance_tokens SET expires_at = $1";
-    on_db!(&app.state.db, pool => sqlx::query(sql).bind(past).execute(pool).await.unwrap().rows_affected());
+    on_writer!(&mut app.state.db.writer().await.unwrap(), pool => sqlx::query(sql).bind(past).execute(pool).await.unwrap().rows_affected());
     exchange(&app, &token, None)
         .await
         .assert_problem(StatusCode::UNAUTHORIZED, "instance_token_invalid");

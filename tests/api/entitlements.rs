@@ -376,3 +376,31 @@ async fn entitlement_endpoints_need_a_valid_token() {
         2
     );
 }
+
+/// The monthly cleanup forgets which messages of past months were counted (a redelivery
+/// that late is past Chatwoot's retries) and keeps the months' totals.
+#[tokio::test]
+async fn the_monthly_cleanup_forgets_counted_ids_and_keeps_totals() {
+    use whatpro_hub::metering::{Metered, store};
+    let app = TestApp::spawn().await;
+    let root = super_admin(&app).await;
+    let acme = app.tenant(&root, "Acme").await;
+    let counted = |message_id, month: &str| Metered {
+        message_id,
+        month: month.into(),
+        agent_id: None,
+    };
+    let mut tx = app.state.db.begin().await.unwrap();
+    let batch = [counted(1, "2026-10"), counted(2, "2026-11"), counted(3, "2026-12")];
+    store::record(&mut tx, acme.id, &batch).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let purged = store::purge_before(&app.state.db, "2026-12").await.unwrap();
+    assert_eq!(purged, 2);
+    let mut tx = app.state.db.begin().await.unwrap();
+    let again = store::record(&mut tx, acme.id, &[counted(3, "2026-12")]).await.unwrap();
+    assert!(again.is_empty(), "this month's ids are still known");
+    let (messages, _) = store::month(&mut tx, acme.id, "2026-10").await.unwrap();
+    assert_eq!(messages, 1, "past totals stay");
+    tx.commit().await.unwrap();
+}

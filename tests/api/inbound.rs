@@ -15,7 +15,7 @@ use whatpro_hub::{
     app::state::AppState,
     chatwoot::webhooks::{Consumer, FromChatwoot},
     inbound::{FROM_CHATWOOT, Handler, store},
-    on_db,
+    on_db, on_writer,
     platform::{clock, error::AppError, error::AppResult},
 };
 
@@ -182,7 +182,7 @@ async fn replays_stay_inside_the_account() {
     let mine = stored_message(&app, acme.id, "mine").await;
     let theirs = stored_message(&app, other.id, "theirs").await;
     let dead = "UPDATE webhook_deliveries SET status = 'dead'";
-    on_db!(&app.state.db, pool => sqlx::query(dead).execute(pool).await.unwrap().rows_affected());
+    on_writer!(&mut app.state.db.writer().await.unwrap(), pool => sqlx::query(dead).execute(pool).await.unwrap().rows_affected());
 
     let all = app
         .post(

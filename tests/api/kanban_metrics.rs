@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
-use whatpro_hub::{on_db, platform::clock};
+use whatpro_hub::{on_db, on_writer, platform::clock};
 
 use crate::{
     accounts::{assert_hidden, assert_invalid, super_admin},
@@ -103,11 +103,11 @@ async fn backdate(app: &TestApp, card: &str, times: &[OffsetDateTime]) {
     assert_eq!(ids.len(), times.len(), "one time per event");
     for (id, at) in ids.iter().zip(times) {
         let sql = "UPDATE card_events SET created_at = $2 WHERE id = $1";
-        on_db!(&app.state.db, pool => sqlx::query(sql)
+        on_writer!(&mut app.state.db.writer().await.unwrap(), pool => sqlx::query(sql)
             .bind(id).bind(at).execute(pool).await.unwrap().rows_affected());
     }
     let sql = "UPDATE cards SET created_at = $2 WHERE id = $1";
-    on_db!(&app.state.db, pool => sqlx::query(sql)
+    on_writer!(&mut app.state.db.writer().await.unwrap(), pool => sqlx::query(sql)
         .bind(card).bind(times[0]).execute(pool).await.unwrap().rows_affected());
 }
 

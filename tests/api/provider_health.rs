@@ -41,7 +41,7 @@ async fn number(app: &TestApp, t: &Tenant, provider: uuid::Uuid, name: &str) -> 
 
 /// Every number due again now, as if the interval had passed.
 async fn all_due(app: &TestApp) {
-    whatpro_hub::on_db!(&app.state.db, pool => sqlx::query("UPDATE instances SET check_due_at = NULL")
+    whatpro_hub::on_writer!(&mut app.state.db.writer().await.unwrap(), pool => sqlx::query("UPDATE instances SET check_due_at = NULL")
         .execute(pool).await.unwrap().rows_affected());
 }
 
@@ -83,13 +83,13 @@ async fn checks_tell_connected_stale_and_dead_servers_apart() {
 
     // Silent for seven hours while said open: not believed.
     let quiet_id = quiet.rsplit('/').next().unwrap().to_string();
-    whatpro_hub::on_db!(&app.state.db, pool => sqlx::query(
+    whatpro_hub::on_writer!(&mut app.state.db.writer().await.unwrap(), pool => sqlx::query(
         "UPDATE instances SET last_event_at = $1 WHERE id = $2")
         .bind(whatpro_hub::platform::clock::now() - time::Duration::hours(7)) // wall-clock: silence the hub's clock sees as long
         .bind(uuid::Uuid::parse_str(&quiet_id).unwrap())
         .execute(pool).await.unwrap().rows_affected());
     // Hours, not minutes, since its last change: not folded into it.
-    whatpro_hub::on_db!(&app.state.db, pool => sqlx::query(
+    whatpro_hub::on_writer!(&mut app.state.db.writer().await.unwrap(), pool => sqlx::query(
         "UPDATE instance_status_history SET first_at = $1, last_at = $1")
         .bind(whatpro_hub::platform::clock::now() - time::Duration::hours(7)) // wall-clock: history the hub's clock sees as old
         .execute(pool).await.unwrap().rows_affected());

@@ -363,7 +363,7 @@ async fn a_delivery_that_fails_is_retried_and_a_disconnected_account_gets_none()
 
     // A dead delivery goes back into the queue and is processed again.
     let sql = "UPDATE webhook_deliveries SET status = 'dead', attempts = 8";
-    whatpro_hub::on_db!(&app.state.db, pool => sqlx::query(sql).execute(pool).await.unwrap().rows_affected());
+    whatpro_hub::on_writer!(&mut app.state.db.writer().await.unwrap(), pool => sqlx::query(sql).execute(pool).await.unwrap().rows_affected());
     let replay = format!(
         "{}/webhook-deliveries/replay",
         account_path(admin.account_id)
@@ -980,7 +980,7 @@ async fn a_received_body_never_runs_a_hub_job() {
 /// nothing else: not the recent ones, not those still pending or dead.
 #[tokio::test]
 async fn old_processed_deliveries_are_cleaned_up_in_batches_and_nothing_else() {
-    use whatpro_hub::{inbound::store, on_db};
+    use whatpro_hub::{inbound::store, on_db, on_writer};
     let (app, account) = without_worker("Cleanup").await;
     let now = clock::now(); // wall-clock: the cleanup compares with the hub's own clock
     let month_ago = now - time::Duration::days(30);
@@ -1001,7 +1001,7 @@ async fn old_processed_deliveries_are_cleaned_up_in_batches_and_nothing_else() {
         assert!(store::insert(&app.state.db, &new).await.unwrap());
         expected_left += usize::from(status != "done" || received_at > month_ago);
         let sql = "UPDATE webhook_deliveries SET status = $1 WHERE dedupe_key = $2";
-        on_db!(&app.state.db, pool => sqlx::query(sql).bind(status).bind(&new.dedupe_key)
+        on_writer!(&mut app.state.db.writer().await.unwrap(), pool => sqlx::query(sql).bind(status).bind(&new.dedupe_key)
             .execute(pool).await.unwrap().rows_affected());
     }
     let purged = store::purge_done(&app.state.db, month_ago, Duration::from_secs(60))

@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use super::ApiKey;
 use crate::{
-    on_db, on_tx,
+    on_db, on_tx, on_writer,
     platform::{
         clock,
         db::{Db, Tx},
@@ -40,7 +40,8 @@ pub async fn grant(db: &Db, key_hash: &[u8]) -> AppResult<Option<KeyGrant>> {
 
 pub async fn touch(db: &Db, key_id: Uuid) -> AppResult<()> {
     let sql = "UPDATE api_keys SET last_used_at = $2 WHERE id = $1";
-    on_db!(db, pool => sqlx::query(sql).bind(key_id).bind(clock::now()).execute(pool).await?.rows_affected());
+    let mut writer = db.writer().await?;
+    on_writer!(&mut writer, c => sqlx::query(sql).bind(key_id).bind(clock::now()).execute(c).await?.rows_affected());
     Ok(())
 }
 

@@ -3,7 +3,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
-    on_db, on_tx,
+    on_db, on_tx, on_writer,
     platform::{
         db::{Db, Tx},
         error::AppResult,
@@ -67,5 +67,8 @@ pub async fn consume(
 /// late reuse attempts).
 pub async fn purge_expired(db: &Db, before: OffsetDateTime) -> AppResult<u64> {
     let sql = "DELETE FROM instance_tokens WHERE expires_at < $1";
-    Ok(on_db!(db, pool => sqlx::query(sql).bind(before).execute(pool).await?.rows_affected()))
+    let mut writer = db.writer().await?;
+    Ok(
+        on_writer!(&mut writer, c => sqlx::query(sql).bind(before).execute(c).await?.rows_affected()),
+    )
 }

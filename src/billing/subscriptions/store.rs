@@ -192,7 +192,8 @@ pub async fn release_hold(
     until: OffsetDateTime,
 ) -> AppResult<()> {
     let sql = "UPDATE subscriptions SET attempt_until = NULL WHERE id = $1 AND attempt_until = $2";
-    crate::on_db!(db, pool => sqlx::query(sql).bind(id).bind(until).execute(pool).await?.rows_affected());
+    let mut writer = db.writer().await?;
+    crate::on_writer!(&mut writer, c => sqlx::query(sql).bind(id).bind(until).execute(c).await?.rows_affected());
     Ok(())
 }
 

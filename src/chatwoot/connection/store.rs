@@ -3,7 +3,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
-    on_conn, on_db, on_tx,
+    on_conn, on_db, on_tx, on_writer,
     platform::{
         db::{Conn, Db, Tx},
         error::AppResult,
@@ -79,7 +79,8 @@ pub async fn record_reconcile(
 ) -> AppResult<()> {
     let sql = "UPDATE chatwoot_connections SET last_reconciled_at = $2, last_reconcile_report = $3
                WHERE account_id = $1";
-    on_db!(db, c => sqlx::query(sql).bind(account_id).bind(at).bind(Json(report))
+    let mut writer = db.writer().await?;
+    on_writer!(&mut writer, c => sqlx::query(sql).bind(account_id).bind(at).bind(Json(report))
         .execute(c).await?.rows_affected());
     Ok(())
 }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{Card, Priority};
 use crate::{
     kanban::stages::Kind,
-    on_conn, on_db, on_tx,
+    on_conn, on_db, on_tx, on_writer,
     platform::{
         db::{Conn, Db, Tx},
         error::AppResult,
@@ -499,7 +499,8 @@ pub async fn moved_by_hand(
 /// A write-back finished: its echoes are the states up to `micros`.
 pub async fn quiet_until(db: &Db, account_id: Uuid, card_id: Uuid, micros: i64) -> AppResult<()> {
     let sql = "UPDATE cards SET chatwoot_quiet_until_micros = $3 WHERE account_id = $1 AND id = $2";
-    on_db!(db, c => sqlx::query(sql).bind(account_id).bind(card_id).bind(micros)
+    let mut writer = db.writer().await?;
+    on_writer!(&mut writer, c => sqlx::query(sql).bind(account_id).bind(card_id).bind(micros)
         .execute(c).await?.rows_affected());
     Ok(())
 }
