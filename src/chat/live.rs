@@ -65,6 +65,7 @@ pub async fn frames(db: &Db, files: &Files, notes: &[RoomNote]) -> AppResult<Vec
                     audience: audience.clone(),
                     text: text.into(),
                     removed: user_id.zip(removed.map(Into::into)),
+                    ephemeral: false,
                 }
             }
             RoomNote::Read { user_id, .. } => {
@@ -84,6 +85,7 @@ pub async fn frames(db: &Db, files: &Files, notes: &[RoomNote]) -> AppResult<Vec
                     audience: HashSet::from([user_id]),
                     text: encode("read", Some(room_id), None, &data).into(),
                     removed: None,
+                    ephemeral: false,
                 }
             }
             RoomNote::Typing { user_id, .. } => {
@@ -100,6 +102,7 @@ pub async fn frames(db: &Db, files: &Files, notes: &[RoomNote]) -> AppResult<Vec
                     audience: others,
                     text: encode("typing", Some(room_id), None, &data).into(),
                     removed: None,
+                    ephemeral: true,
                 }
             }
         };

@@ -76,6 +76,8 @@ pub struct RoomFrame {
     pub text: Utf8Bytes,
     /// Someone taken out of the room by this event, sent `room.removed` instead.
     pub removed: Option<(Uuid, Utf8Bytes)>,
+    /// Worth nothing late (typing): the first thing a socket that falls behind leaves out.
+    pub ephemeral: bool,
 }
 
 impl RoomFrame {

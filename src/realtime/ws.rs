@@ -68,9 +68,10 @@ const RECHECK: Duration = Duration::from_secs(30);
 const TYPING_EVERY: Duration = Duration::from_secs(2);
 /// A socket's page reported hidden at most this often (shown again is taken at once).
 const AWAY_EVERY: Duration = Duration::from_secs(2);
-/// Past this many notes behind the shared backlog, a socket skips presence changes (and
-/// catches up with one snapshot later) rather than fall behind on what is stored.
-const PRESENCE_SKIPPED_PAST: usize = BACKLOG / 2;
+/// Past this many notes behind the shared backlog, a socket skips what is ephemeral —
+/// presence changes (caught up with one snapshot later) and typing — rather than fall
+/// behind on what is stored.
+const EPHEMERAL_SKIPPED_PAST: usize = BACKLOG / 2;
 /// How long after connecting a client's first `resume` is expected (it is sent right after
 /// `ready`).
 const RESUME_WINDOW: Duration = Duration::from_secs(10);
@@ -300,7 +301,7 @@ impl Session {
 
     async fn on_note(&mut self, note: &Note) -> Result<(), Stop> {
         let account_id = self.grant.account_id;
-        if self.presence_skipped && self.notes.len() <= PRESENCE_SKIPPED_PAST / 2 {
+        if self.presence_skipped && self.notes.len() <= EPHEMERAL_SKIPPED_PAST / 2 {
             self.send_presence_snapshot().await?;
         }
         match note {
@@ -324,6 +325,9 @@ impl Session {
         let Some(text) = frame.text_for(self.grant.user_id) else {
             return Ok(());
         };
+        if frame.ephemeral && self.notes.len() > EPHEMERAL_SKIPPED_PAST {
+            return Ok(());
+        }
         let text = text.clone();
         let Some(seq) = frame.seq else {
             return self.send_bytes(text).await;
@@ -369,7 +373,7 @@ impl Session {
         {
             return Ok(());
         }
-        if self.presence_skipped || self.notes.len() > PRESENCE_SKIPPED_PAST {
+        if self.presence_skipped || self.notes.len() > EPHEMERAL_SKIPPED_PAST {
             self.presence_skipped = true;
             return Ok(());
         }

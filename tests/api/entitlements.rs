@@ -391,14 +391,20 @@ async fn the_monthly_cleanup_forgets_counted_ids_and_keeps_totals() {
         agent_id: None,
     };
     let mut tx = app.state.db.begin().await.unwrap();
-    let batch = [counted(1, "2026-10"), counted(2, "2026-11"), counted(3, "2026-12")];
+    let batch = [
+        counted(1, "2026-10"),
+        counted(2, "2026-11"),
+        counted(3, "2026-12"),
+    ];
     store::record(&mut tx, acme.id, &batch).await.unwrap();
     tx.commit().await.unwrap();
 
     let purged = store::purge_before(&app.state.db, "2026-12").await.unwrap();
     assert_eq!(purged, 2);
     let mut tx = app.state.db.begin().await.unwrap();
-    let again = store::record(&mut tx, acme.id, &[counted(3, "2026-12")]).await.unwrap();
+    let again = store::record(&mut tx, acme.id, &[counted(3, "2026-12")])
+        .await
+        .unwrap();
     assert!(again.is_empty(), "this month's ids are still known");
     let (messages, _) = store::month(&mut tx, acme.id, "2026-10").await.unwrap();
     assert_eq!(messages, 1, "past totals stay");
