@@ -6,6 +6,7 @@
 //! over a WebSocket that also carries the team chat's rooms (ADR 24) and who is online
 //! (ADR 27).
 
+mod channels;
 mod presence;
 mod rooms;
 mod stream;
@@ -42,6 +43,7 @@ use crate::{
     },
     tenancy,
 };
+use channels::Channels;
 use tickets::Grant;
 
 /// The PostgreSQL channel replicas announce changes on.
@@ -131,6 +133,21 @@ enum Note {
     Resync,
 }
 
+impl Note {
+    /// The account whose streams are told; `None` for every stream.
+    fn account_id(&self) -> Option<Uuid> {
+        match self {
+            Note::Change(change) => Some(change.account_id),
+            Note::News(news) => Some(news.account_id),
+            Note::Room(frame) => Some(frame.account_id),
+            Note::Presence(frame) => Some(frame.account_id),
+            Note::Recheck(Recheck::Account(account_id)) => Some(*account_id),
+            // A person may follow several accounts.
+            Note::Recheck(Recheck::User(_)) | Note::Resync => None,
+        }
+    }
+}
+
 /// What replicas tell each other over `NOTIFY`: a board change as it always was, or
 /// `{"recheck": …}`.
 #[derive(Serialize, Deserialize)]
@@ -158,7 +175,7 @@ enum Announcement {
 /// Relays board changes to this replica's open streams.
 pub struct Bus {
     db: Db,
-    local: broadcast::Sender<Arc<Note>>,
+    local: Channels,
     closing: CancellationToken,
     outbox: Arc<Mutex<Outbox>>,
     rooms: rooms::Relay,
@@ -180,7 +197,7 @@ struct Outbox {
 async fn send_waiting(
     pool: sqlx::PgPool,
     outbox: Arc<Mutex<Outbox>>,
-    local: broadcast::Sender<Arc<Note>>,
+    local: Channels,
 ) {
     loop {
         let batch = {
@@ -203,8 +220,7 @@ async fn send_waiting(
         };
         if let Err(err) = sent {
             tracing::warn!(error = %err, changes = batch.len(), "announcing board changes failed");
-            // No receiver is fine: nobody has a board open on this replica.
-            let _ = local.send(Arc::new(Note::Resync));
+            local.send(Note::Resync);
         }
     }
 }
@@ -214,7 +230,7 @@ impl Bus {
     pub fn new(db: Db, presence_grace: Duration) -> Bus {
         Bus {
             db,
-            local: broadcast::channel(BACKLOG).0,
+            local: Channels::default(),
             closing: CancellationToken::new(),
             outbox: Arc::default(),
             rooms: rooms::Relay::default(),
@@ -336,12 +352,12 @@ impl Bus {
     }
 
     fn relay(&self, note: Note) {
-        // No receiver is fine: nobody has a board open on this replica.
-        let _ = self.local.send(Arc::new(note));
+        self.local.send(note);
     }
 
-    fn subscribe(&self) -> broadcast::Receiver<Arc<Note>> {
-        self.local.subscribe()
+    /// The notes for the streams of `account_id` (and those for every stream).
+    fn subscribe(&self, account_id: Uuid) -> broadcast::Receiver<Arc<Note>> {
+        self.local.subscribe(account_id)
     }
 }
 

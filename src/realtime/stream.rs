@@ -66,7 +66,7 @@ async fn events(
     let (grant, _) = tickets::redeem(&state.db, &query.ticket).await?;
     still_allowed(&state, &grant).await?;
     let follow = Follow {
-        changes: state.realtime.subscribe(),
+        changes: state.realtime.subscribe(grant.account_id),
         closing: state.realtime.closing.clone(),
         recheck: tokio::time::interval_at(Instant::now() + RECHECK, RECHECK),
         state,

@@ -157,7 +157,7 @@ async fn serve(state: AppState, grant: Grant, resume: Option<Positions>, socket:
     let following = Following::start(&state, &grant);
     let mut session = Session {
         following,
-        notes: state.realtime.subscribe(),
+        notes: state.realtime.subscribe(grant.account_id),
         state,
         grant,
         socket,
