@@ -70,7 +70,10 @@ mod tests {
         let mut at_globex = channels.subscribe(globex);
         channels.send(news(acme));
         assert!(matches!(&*at_acme.try_recv().unwrap(), Note::News(n) if n.account_id == acme));
-        assert!(at_globex.try_recv().is_err(), "another account's stream slept on");
+        assert!(
+            at_globex.try_recv().is_err(),
+            "another account's stream slept on"
+        );
         // About a person (in any account) or everyone: every stream hears it.
         channels.send(Note::Recheck(Recheck::User(Uuid::now_v7())));
         channels.send(Note::Resync);

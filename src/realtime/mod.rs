@@ -194,11 +194,7 @@ struct Outbox {
 /// request that goes away mid-send cannot leave the outbox marked as being emptied. A
 /// batch that cannot be sent (twice) tells this replica's streams to reload: they would
 /// otherwise miss several boards' changes at once.
-async fn send_waiting(
-    pool: sqlx::PgPool,
-    outbox: Arc<Mutex<Outbox>>,
-    local: Channels,
-) {
+async fn send_waiting(pool: sqlx::PgPool, outbox: Arc<Mutex<Outbox>>, local: Channels) {
     loop {
         let batch = {
             let mut outbox = outbox.lock().unwrap_or_else(PoisonError::into_inner);
