@@ -1,7 +1,8 @@
 //! `GET /api/v1/realtime/ws`: one WebSocket per screen carrying the team chat's rooms and
 //! what the SSE stream carries (boards, account news). Protocol in docs/chat.md, design in
-//! ADR 24: room frames are numbered per room; a client sends `resume` with the last number
-//! it saw per room and is replayed what it missed from the database; a socket that skips a
+//! ADR 24: room frames are numbered per room; a client names the last number it saw per room
+//! in its ticket (or a `resume` frame) and is replayed what it missed from the database, the
+//! ticket's before anything live; a socket that skips a
 //! number fetches the gap before going on, so nothing is missed or sent twice. Its first
 //! frames after `ready` say who in the account is online, then who comes and goes (ADR 27).
 //!
