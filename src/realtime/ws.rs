@@ -2,9 +2,9 @@
 //! what the SSE stream carries (boards, account news). Protocol in docs/chat.md, design in
 //! ADR 24: room frames are numbered per room; a client names the last number it saw per room
 //! in its ticket (or a `resume` frame) and is replayed what it missed from the database, the
-//! ticket's before anything live; a socket that skips a
-//! number fetches the gap before going on, so nothing is missed or sent twice. Its first
-//! frames after `ready` say who in the account is online, then who comes and goes (ADR 27).
+//! ticket's before anything live; a socket that skips a number fetches the gap before going
+//! on, so nothing is missed or sent twice. Its first frames after `ready` say who in the
+//! account is online, then who comes and goes (ADR 27).
 //!
 //! Memory is bounded on purpose: a 4 KiB read buffer (tungstenite's default of 128 KiB is
 //! taken eagerly: 1.3 GB for 10,000 idle sockets), 16 KiB client frames, a 1 MiB write cap,
