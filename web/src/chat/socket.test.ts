@@ -236,12 +236,17 @@ describe('ChatSocket', () => {
     await vi.waitFor(() => expect(FakeWebSocket.opened).toHaveLength(1))
     const first = FakeWebSocket.last()
     first.open()
-    const watch = { type: 'presence_watch', user_ids: ['u-1', 'u-2'] }
-    expect(first.sent).toEqual([watch])
+    // Named again between the connection's opening and its ready: the latest list goes.
+    socket.watchPresence(['u-2', 'u-1'])
+    socket.watchPresence(['u-1', 'u-2', 'u-0'])
+    expect(first.sent).toEqual([])
     first.frame('ready')
+    expect(first.sent).toEqual([{ type: 'presence_watch', user_ids: ['u-0', 'u-1', 'u-2'] }])
+    socket.watchPresence(['u-1', 'u-2'])
+    expect(first.sent.slice(1)).toEqual([{ type: 'presence_watch', user_ids: ['u-1', 'u-2'] }])
     socket.watchPresence(['u-1', 'u-2']) // the same people: nothing sent
     socket.watchPresence(['u-3', 'u-1', 'u-2'])
-    expect(first.sent.slice(1)).toEqual([{ type: 'presence_watch', user_ids: ['u-1', 'u-2', 'u-3'] }])
+    expect(first.sent.slice(2)).toEqual([{ type: 'presence_watch', user_ids: ['u-1', 'u-2', 'u-3'] }])
     // The first 300 in the order given (a page's own direct rooms first) are kept.
     const many = Array.from({ length: 301 }, (_, i) => `p-${String(i).padStart(3, '0')}`)
     socket.watchPresence(many.slice().reverse())
@@ -252,7 +257,8 @@ describe('ChatSocket', () => {
     await vi.advanceTimersByTimeAsync(1000)
     const second = FakeWebSocket.last()
     second.open()
-    expect(second.sent.at(-1)).toEqual(kept)
+    second.frame('ready')
+    expect(second.sent).toEqual([kept])
     socket.close()
   })
 

@@ -302,10 +302,6 @@ export class ChatSocket {
       return
     }
     this.socket = socket
-    socket.onopen = () => {
-      if (this.socket !== socket) return
-      if (this.watched.length) socket.send(JSON.stringify({ type: 'presence_watch', user_ids: this.watched }))
-    }
     socket.onmessage = (event) => {
       if (this.socket !== socket) return
       const frame = parseFrame(event.data)
@@ -324,6 +320,8 @@ export class ChatSocket {
     if (frame.type === 'ready') {
       this.attempt = 0
       this.setStatus('live')
+      // From here on frames may be sent: the people watched now, whenever they were named.
+      if (this.watched.length) this.sendFrame({ type: 'presence_watch', user_ids: this.watched })
     }
     if (frame.type === 'resync' && frame.room_id && frame.seq !== null) {
       // Too far behind: the room is read again as of this number, and goes on from it.
