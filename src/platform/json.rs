@@ -1,8 +1,8 @@
 //! A JSON extractor whose rejections are problem+json like every other error.
 
 use axum::{
-    extract::{FromRequest, Request, rejection::JsonRejection},
-    http::StatusCode,
+    extract::{FromRequest, OptionalFromRequest, Request, rejection::JsonRejection},
+    http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde::{Serialize, de::DeserializeOwned};
@@ -38,10 +38,33 @@ where
             ));
         }
         let req = Request::from_parts(parts, axum::body::Body::from(bytes));
-        match axum::Json::<T>::from_request(req, state).await {
+        match <axum::Json<T> as FromRequest<S>>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(rejection_to_error(rejection)),
         }
+    }
+}
+
+/// A body that may be left out: a request with neither a content type nor any bytes is
+/// `None`; anything else must be the JSON of `T`, as [`ApiJson`] requires.
+impl<S, T> OptionalFromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Option<Self>, AppError> {
+        let headers = req.headers();
+        let no_length = headers
+            .get(header::CONTENT_LENGTH)
+            .is_none_or(|length| length == "0");
+        if headers.get(header::CONTENT_TYPE).is_none() && no_length {
+            return Ok(None);
+        }
+        <ApiJson<T> as FromRequest<S>>::from_request(req, state)
+            .await
+            .map(Some)
     }
 }
 

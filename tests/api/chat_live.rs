@@ -334,6 +334,27 @@ async fn a_tickets_resume_is_checked() {
             resp.body
         );
     }
+    // The body may be left out (clients that follow no room), but not be anything but JSON.
+    let url = format!("{}{path}", app.base);
+    let bare = app
+        .client
+        .post(&url)
+        .bearer_auth(&t.agent.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status(), StatusCode::CREATED);
+    let text = app
+        .client
+        .post(&url)
+        .bearer_auth(&t.agent.token)
+        .header("content-type", "text/plain")
+        .body("rooms")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(text.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
     // Another tenant's room (or none) named in it is only ever "gone", as in a resume frame.
     let other = tenant(&app, "Globex").await;
     let theirs = channel(&app, &other, &other.supervisor, &[]).await;
