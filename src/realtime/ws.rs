@@ -144,6 +144,14 @@ enum Shown {
     Away,
 }
 
+/// Waits until `instant`, or for ever without one.
+async fn at(instant: Option<Instant>) {
+    match instant {
+        Some(instant) => tokio::time::sleep_until(instant).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Why a socket stops.
 enum Stop {
     /// The client went away (or its connection broke): nothing more to send.
@@ -168,6 +176,7 @@ async fn serve(state: AppState, grant: Grant, resume: Option<Positions>, socket:
         heard: Instant::now(),
         typed: None,
         hidden_at: None,
+        away_owed: None,
         presence_skipped: false,
         watching: None,
     };
@@ -245,6 +254,9 @@ struct Session {
     typed: Option<(Uuid, Instant)>,
     /// When the page last reported itself hidden.
     hidden_at: Option<Instant>,
+    /// A hidden report that came too soon after the last, taken at this instant unless the
+    /// page is shown first (dropped, it would leave a hidden page online).
+    away_owed: Option<Instant>,
     /// Presence changes were skipped under backpressure: a snapshot is owed.
     presence_skipped: bool,
     /// The people whose presence the client asked for, sorted; none until it asks, so a
@@ -288,8 +300,12 @@ impl Session {
                     if self.heard.elapsed() > SILENCE_LIMIT {
                         Err(Stop::Close(close_code::AWAY, "no answer to pings"))
                     } else {
-                        Box::pin(self.send_message(Message::Ping(Default::default()))).await
+                        Box::pin(self.on_ping()).await
                     }
+                }
+                () = at(self.away_owed) => {
+                    self.on_shown(Shown::Away);
+                    Ok(())
                 }
                 _ = recheck.tick() => Box::pin(self.end_if_not_allowed()).await,
                 () = closing.cancelled() => Err(Stop::Close(close_code::RESTART, "server restarting")),
@@ -302,9 +318,7 @@ impl Session {
 
     async fn on_note(&mut self, note: &Note) -> Result<(), Stop> {
         let account_id = self.grant.account_id;
-        if self.presence_skipped && self.notes.len() <= EPHEMERAL_SKIPPED_PAST / 2 {
-            self.send_presence_snapshot().await?;
-        }
+        self.send_owed_snapshot().await?;
         match note {
             Note::Change(change) if change.account_id == account_id => {
                 self.send(encode("board", None, None, change)).await
@@ -381,6 +395,20 @@ impl Session {
         self.send_bytes(frame.text.clone()).await
     }
 
+    /// The snapshot owed since presence changes were skipped, once the socket has caught up.
+    async fn send_owed_snapshot(&mut self) -> Result<(), Stop> {
+        if self.presence_skipped && self.notes.len() <= EPHEMERAL_SKIPPED_PAST / 2 {
+            self.send_presence_snapshot().await?;
+        }
+        Ok(())
+    }
+
+    /// A ping, after the snapshot owed (if the account went quiet, no note brings it).
+    async fn on_ping(&mut self) -> Result<(), Stop> {
+        self.send_owed_snapshot().await?;
+        self.send_message(Message::Ping(Default::default())).await
+    }
+
     /// Who of the people the socket watches is online and away.
     async fn send_presence_snapshot(&mut self) -> Result<(), Stop> {
         self.presence_skipped = false;
@@ -438,6 +466,13 @@ impl Session {
                 Ok(())
             }
             ClientFrame::PresenceWatch { mut user_ids } => {
+                // Presence is the chat's: without it on the plan, nobody is heard of.
+                if let Err(err) =
+                    crate::chat::ensure_enabled_for(&self.state, self.grant.account_id).await
+                {
+                    let problem = json!({ "code": err.code() });
+                    return self.send(encode("error", None, None, &problem)).await;
+                }
                 if user_ids.len() > WATCH_MAX {
                     let problem = json!({ "code": "too_many_people", "max": WATCH_MAX });
                     return self.send(encode("error", None, None, &problem)).await;
@@ -464,15 +499,20 @@ impl Session {
         Ok(())
     }
 
-    /// The page was hidden or shown again. Hidden is taken at most every [`AWAY_EVERY`]
-    /// (a page flapping between the two costs little); shown again always, at once.
+    /// The page was hidden or shown again. Hidden is taken at most every [`AWAY_EVERY`] (a
+    /// page flapping between the two costs little; one reported sooner is taken when the
+    /// interval is over, unless shown again meanwhile); shown again always, at once.
     fn on_shown(&mut self, status: Shown) {
         let hidden = status == Shown::Away;
+        self.away_owed = None;
         if hidden == self.following.hidden {
             return;
         }
         let now = Instant::now();
-        if hidden && self.hidden_at.is_some_and(|at| now - at < AWAY_EVERY) {
+        if let Some(last) = self.hidden_at.filter(|at| now - *at < AWAY_EVERY)
+            && hidden
+        {
+            self.away_owed = Some(last + AWAY_EVERY);
             return;
         }
         if hidden {

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::{
+    accounts::{set_entitlements, super_admin},
     chat_live::{PATIENCE, Socket, tenant},
     support::{Caller, Tenant, TestApp, postgres_url},
 };
@@ -279,6 +280,16 @@ async fn a_person_is_away_when_every_page_of_theirs_is_hidden() {
     admin.until(t.agent.id, "online").await;
     assert_eq!(admin.heard_of(t.agent.id), ["online", "away", "online"]);
 
+    // Hidden again too soon after the last (a page flapping): taken when the interval is
+    // over, not dropped — dropped, the page would stay online while hidden.
+    tab.send(json!({ "type": "presence", "status": "away" }))
+        .await;
+    admin.until(t.agent.id, "away").await;
+    assert_eq!(
+        admin.heard_of(t.agent.id),
+        ["online", "away", "online", "away"]
+    );
+
     // A status that is not a page's is refused like any unreadable frame.
     tab.send(json!({ "type": "presence", "status": "offline" }))
         .await;
@@ -372,4 +383,23 @@ async fn a_socket_hears_only_of_the_people_it_watches() {
     let error = quiet.frame().await;
     assert_eq!(error["type"], "error", "{error}");
     assert_eq!(error["data"]["code"], "too_many_people");
+}
+
+/// Presence is the team chat's: in an account whose plan lacks it, a socket's watch list is
+/// refused and nobody is heard of.
+#[tokio::test]
+async fn without_the_chat_on_the_plan_nobody_is_heard_of() {
+    let app = spawn().await;
+    let t = tenant(&app, "Acme").await;
+    let root = super_admin(&app).await;
+    let off = json!({ "features": { "internal_chat_enabled": false } });
+    set_entitlements(&app, &root, t.id, off).await;
+    let _agent = Socket::open(&app, &t, &t.agent).await;
+    let mut admin = Socket::open(&app, &t, &t.admin).await;
+    admin
+        .send(json!({ "type": "presence_watch", "user_ids": [t.agent.id] }))
+        .await;
+    let frame = admin.frame().await;
+    assert_eq!(frame["type"], "error", "{frame}");
+    assert_eq!(frame["data"]["code"], "feature_disabled");
 }
