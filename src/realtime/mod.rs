@@ -119,6 +119,16 @@ pub enum Recheck {
     Account(Uuid),
 }
 
+impl Recheck {
+    /// Whether it is about `user_id` following `account_id`.
+    fn concerns(self, account_id: Uuid, user_id: Uuid) -> bool {
+        match self {
+            Recheck::User(user) => user == user_id,
+            Recheck::Account(account) => account == account_id,
+        }
+    }
+}
+
 /// What this replica's streams are told.
 #[derive(Debug)]
 enum Note {

@@ -26,7 +26,7 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    BoardChange, Note, Recheck, check_origin, still_allowed,
+    BoardChange, Note, check_origin, still_allowed,
     tickets::{self, Grant},
 };
 use crate::{
@@ -121,7 +121,7 @@ impl Follow {
                             return Event::default().event("account").json_data(news).ok();
                         }
                         Note::News(_) => {}
-                        Note::Recheck(who) if self.concerns(*who) => {
+                        Note::Recheck(who) if who.concerns(self.grant.account_id, self.grant.user_id) => {
                             if let Some(end) = self.end_if_not_allowed().await {
                                 return Some(end);
                             }
@@ -140,13 +140,6 @@ impl Follow {
                 }
                 () = self.closing.cancelled() => return None,
             }
-        }
-    }
-
-    fn concerns(&self, who: Recheck) -> bool {
-        match who {
-            Recheck::User(user_id) => user_id == self.grant.user_id,
-            Recheck::Account(account_id) => account_id == self.grant.account_id,
         }
     }
 

@@ -33,7 +33,7 @@ use tokio::{
 use uuid::Uuid;
 
 use super::{
-    BACKLOG, Note, PresenceFrame, Recheck, check_origin, encode,
+    BACKLOG, Note, PresenceFrame, check_origin, encode,
     rooms::RoomFrame,
     still_allowed,
     stream::StreamQuery,
@@ -330,7 +330,9 @@ impl Session {
             Note::Presence(frame) if frame.account_id == account_id => {
                 self.on_presence(frame).await
             }
-            Note::Recheck(who) if self.concerns(*who) => self.end_if_not_allowed().await,
+            Note::Recheck(who) if who.concerns(self.grant.account_id, self.grant.user_id) => {
+                self.end_if_not_allowed().await
+            }
             Note::Resync => self.send(encode("resync", None, None, &json!({}))).await,
             _ => Ok(()),
         }
@@ -572,13 +574,6 @@ impl Session {
                 self.delivered.remove(&room_id);
                 self.send(frame).await
             }
-        }
-    }
-
-    fn concerns(&self, who: Recheck) -> bool {
-        match who {
-            Recheck::User(user_id) => user_id == self.grant.user_id,
-            Recheck::Account(account_id) => account_id == self.grant.account_id,
         }
     }
 

@@ -286,28 +286,35 @@ async fn a_stream_opens_from_the_hub_reached_under_another_name() {
     let t = tenant(&app, "Acme").await;
     let port = app.base.rsplit(':').next().unwrap().to_string();
     let other_name = format!("localhost:{port}");
-    let open_as = |ticket: String, host: &'static str| {
-        let request = app
-            .client
-            .get(format!(
-                "{}/api/v1/realtime/events?ticket={ticket}",
-                app.base
-            ))
-            .header("origin", format!("http://{other_name}"));
-        match host {
-            "same" => request.header("host", other_name.clone()),
-            _ => request.header("host", format!("hub.example:{port}")),
-        }
-        .send()
+    let open_as = |ticket: String, origin: String, host: String| {
+        let url = format!("{}/api/v1/realtime/events?ticket={ticket}", app.base);
+        let request = app.client.get(url).header("origin", origin);
+        request.header("host", host).send()
     };
-    let mismatched = open_as(ticket(&app, &t, &t.agent).await, "other")
-        .await
-        .unwrap();
-    assert_eq!(mismatched.status(), StatusCode::FORBIDDEN);
-    let same = open_as(ticket(&app, &t, &t.agent).await, "same")
-        .await
-        .unwrap();
-    assert_eq!(same.status(), StatusCode::OK);
+    let cases = [
+        // Another host than the one asked for, or the right one over another scheme.
+        (
+            format!("http://{other_name}"),
+            format!("hub.example:{port}"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            format!("https://{other_name}"),
+            other_name.clone(),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            format!("http://{other_name}"),
+            other_name.clone(),
+            StatusCode::OK,
+        ),
+    ];
+    for (origin, host, expected) in cases {
+        let opened = open_as(ticket(&app, &t, &t.agent).await, origin.clone(), host)
+            .await
+            .unwrap();
+        assert_eq!(opened.status(), expected, "{origin}");
+    }
 }
 
 #[tokio::test]

@@ -87,13 +87,18 @@ pub fn request_origin(headers: &HeaderMap) -> AppResult<Option<&str>> {
 
 /// The origin is a page of the hub itself: `PUBLIC_URL`'s, or this very server's under the
 /// name the browser asked for (`Host`: a hub opened at 127.0.0.1 while `PUBLIC_URL` says
-/// localhost). A foreign page cannot make its origin match the host it calls.
+/// localhost), over `PUBLIC_URL`'s scheme. A foreign page cannot make its origin match the
+/// host it calls.
 pub fn is_hub_page(config: &Config, headers: &HeaderMap, origin: &str) -> bool {
+    let public = config.public_origin();
+    let scheme = public
+        .split_once("://")
+        .map_or("http", |(scheme, _)| scheme);
     let same_host = headers
         .get(header::HOST)
         .and_then(|host| host.to_str().ok())
-        .is_some_and(|host| origin.split_once("://").is_some_and(|(_, at)| at == host));
-    same_host || origin == config.public_origin()
+        .is_some_and(|host| origin == format!("{scheme}://{host}"));
+    same_host || origin == public
 }
 
 /// Issues an instance token for the Chatwoot user at the screen.

@@ -254,11 +254,10 @@ impl Presence {
             let people = &mut *guard;
             for (account_id, persons) in &mut people.accounts {
                 for (user_id, person) in persons.iter_mut() {
-                    let concerned = match who {
-                        Recheck::User(user) => user == *user_id,
-                        Recheck::Account(account) => account == *account_id,
-                    };
-                    if concerned && person.sockets == 0 && person.lingering.take().is_some() {
+                    if who.concerns(*account_id, *user_id)
+                        && person.sockets == 0
+                        && person.lingering.take().is_some()
+                    {
                         people.dirty.insert((*account_id, *user_id));
                     }
                 }
