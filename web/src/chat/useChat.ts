@@ -128,7 +128,7 @@ export function createChat(options: ChatOptions) {
     readSeq: {} as Record<string, number>,
     connection: 'offline' as SocketStatus,
     /** Who in the account has the chat open (anyone absent is offline). */
-    presence: {} as PresenceMap,
+    presence: Object.create(null) as PresenceMap, // no inherited keys: an id is never "constructor"
     /** A short message about something that did not work. */
     notice: null as string | null,
     /**
@@ -847,7 +847,6 @@ export function createChat(options: ChatOptions) {
     return others.length === 1 ? presenceOf(others[0]) : undefined
   }
 
-  /** Without the socket: who is online, read like the rest (a hub without it answers 404). */
   /**
    * Tells the socket whose presence the page shows: the people of this person's direct
    * rooms first, then the directory (the hub takes the first 300).
@@ -859,6 +858,7 @@ export function createChat(options: ChatOptions) {
     socket?.watchPresence([...partners, ...Object.keys(state.users)].filter((id) => id !== me))
   }
 
+  /** Without the socket: who is online, read like the rest (a hub without it answers 404). */
   async function loadPresence() {
     try {
       applyPresence(state.presence, await api.presence())
