@@ -13,10 +13,10 @@ use crate::{
     realtime::RoomNote,
 };
 
-/// What happened, as the log keeps it.
+/// What happened, as the log keeps it (a new message's `message.created` is logged by the
+/// write that stores it, `messages::post`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Happened {
-    MessageCreated(Uuid),
     /// Edited, deleted, reacted to, or its thread moved on.
     MessageUpdated(Uuid),
     /// Renamed, archived or unarchived, or people joined.
@@ -28,7 +28,6 @@ pub enum Happened {
 impl Happened {
     fn parts(self) -> (&'static str, Option<Uuid>, Option<Uuid>) {
         match self {
-            Happened::MessageCreated(id) => ("message.created", Some(id), None),
             Happened::MessageUpdated(id) => ("message.updated", Some(id), None),
             Happened::RoomUpdated => ("room.updated", None, None),
             Happened::MemberRemoved(user) => ("member.removed", None, Some(user)),
@@ -49,51 +48,29 @@ pub async fn record(
                WHERE account_id = $1 AND id = $2 RETURNING event_seq";
     let seq: i64 = on_tx!(tx, c => sqlx::query_scalar(sql)
         .bind(account_id).bind(room_id).fetch_one(c).await?);
-    let mut notes = log(tx, account_id, room_id, seq, &[what], now).await?;
-    Ok(notes.remove(0))
+    let (kind, message_id, user_id) = what.parts();
+    let sql = "INSERT INTO chat_events (room_id, seq, account_id, kind, message_id, user_id,
+                   created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    on_tx!(tx, c => sqlx::query(sql)
+        .bind(room_id).bind(seq).bind(account_id).bind(kind).bind(message_id).bind(user_id)
+        .bind(now).execute(c).await?.rows_affected());
+    Ok(RoomNote::Event {
+        account_id,
+        room_id,
+        seq,
+    })
 }
 
-/// Logs `what` under event numbers already taken from the room's row, the last of them
-/// `last` (one after another, in order), and answers their notes to announce after commit.
-pub async fn log(
-    tx: &mut Tx,
-    account_id: Uuid,
-    room_id: Uuid,
-    last: i64,
-    what: &[Happened],
-    now: OffsetDateTime,
-) -> AppResult<Vec<RoomNote>> {
-    const COLUMNS: usize = 7;
-    let first = last - what.len() as i64 + 1;
-    let rows = (0..what.len())
-        .map(|row| {
-            let values: Vec<String> = (1..=COLUMNS)
-                .map(|column| format!("${}", row * COLUMNS + column))
-                .collect();
-            format!("({})", values.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "INSERT INTO chat_events (room_id, seq, account_id, kind, message_id, user_id,
-             created_at) VALUES {rows}"
-    );
-    on_tx!(tx, c => {
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (seq, happened) in (first..).zip(what) {
-            let (kind, message_id, user_id) = happened.parts();
-            query = query.bind(room_id).bind(seq).bind(account_id).bind(kind)
-                .bind(message_id).bind(user_id).bind(now);
-        }
-        query.execute(c).await?.rows_affected()
-    });
-    Ok((first..=last)
+/// The notes of the room's events `first` to `last`, logged by a write that took their
+/// numbers, to announce after commit.
+pub fn notes(account_id: Uuid, room_id: Uuid, first: i64, last: i64) -> Vec<RoomNote> {
+    (first..=last)
         .map(|seq| RoomNote::Event {
             account_id,
             room_id,
             seq,
         })
-        .collect())
+        .collect()
 }
 
 /// Tells every replica's sockets about a committed event.

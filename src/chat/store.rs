@@ -338,38 +338,6 @@ pub async fn remove_member(tx: &mut Tx, room_id: Uuid, user_id: Uuid) -> AppResu
     Ok(n == 1)
 }
 
-/// The numbers a message takes: its `seq` and the last of the `events` event numbers its
-/// sending logs.
-#[derive(Debug, Clone, Copy)]
-pub struct Taken {
-    pub seq: i64,
-    pub last_event: i64,
-}
-
-/// Takes the room's next message number and `events` event numbers for a message
-/// `author_id` sends, in one write that holds the room's row until the transaction ends (so
-/// senders queue on PostgreSQL and commit in the order of their numbers). `None` when the
-/// room is gone or archived, or `author_id` is not in it (any more).
-pub async fn take_message_numbers(
-    tx: &mut Tx,
-    account_id: Uuid,
-    room_id: Uuid,
-    author_id: Uuid,
-    events: i64,
-    now: OffsetDateTime,
-) -> AppResult<Option<Taken>> {
-    let sql = "UPDATE chat_rooms
-               SET last_seq = last_seq + 1, event_seq = event_seq + $4, updated_at = $5
-               WHERE account_id = $1 AND id = $2 AND archived_at IS NULL
-                 AND EXISTS (SELECT 1 FROM chat_members m
-                             WHERE m.room_id = $2 AND m.user_id = $3)
-               RETURNING last_seq, event_seq";
-    let taken: Option<(i64, i64)> = on_tx!(tx, c => sqlx::query_as(sql)
-        .bind(account_id).bind(room_id).bind(author_id).bind(events).bind(now)
-        .fetch_optional(c).await?);
-    Ok(taken.map(|(seq, last_event)| Taken { seq, last_event }))
-}
-
 /// Moves `user_id`'s marker in the room forward to `seq` (never back).
 pub async fn mark_read(tx: &mut Tx, room_id: Uuid, user_id: Uuid, seq: i64) -> AppResult<()> {
     let sql = "UPDATE chat_members SET last_read_seq = $3

@@ -3,6 +3,7 @@
 //! in its handler. The body is Markdown; its sanitised HTML is rendered once per send or
 //! edit ([`render`]) and mentions are filled with current names when read.
 
+mod post;
 mod reactions;
 mod refs;
 mod render;

@@ -6,10 +6,12 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{
-    Fresh, Message, MessagePage, archived, fresh_view, render,
+    Fresh, Message, MessagePage, archived, fresh_view,
+    post::{self, NewMessage},
+    render,
     render::Rendered,
     room_in,
-    store::{self, Cursor, Listing, Mentions, NewMessage},
+    store::{self, Cursor, Listing, Mentions},
     views,
 };
 use crate::{
@@ -20,7 +22,7 @@ use crate::{
         ensure_enabled,
         events::{self, Happened},
         routes::{join, visible},
-        store::{self as rooms, RoomRow},
+        store::RoomRow,
     },
     chatwoot::access::conversation_addresses,
     platform::{
@@ -238,33 +240,12 @@ async fn send_message(
         check_parent(&state, room.id, parent).await?;
     }
     let now = clock::now();
-    let id = Uuid::now_v7();
-    let mut happened = vec![Happened::MessageCreated(id)];
-    happened.extend(body.parent_id.map(Happened::MessageUpdated));
     let mut tx = state.db.begin().await?;
     let joined = join(&mut tx, &scope, caller, &room).await?;
-    let taken = rooms::take_message_numbers(
-        &mut tx,
-        scope.account_id,
-        room.id,
-        caller,
-        happened.len() as i64,
-        now,
-    )
-    .await?;
-    let Some(taken) = taken else {
-        // Archived (or left): a retry of a message sent before still gets it.
-        drop(tx);
-        return match resent(&state, &scope, caller, room.id, &body.client_id).await? {
-            Some(sent) => Ok(sent),
-            None => Err(refused(&state, &scope, room.id).await),
-        };
-    };
     let new = NewMessage {
-        id,
+        id: Uuid::now_v7(),
         account_id: scope.account_id,
         room_id: room.id,
-        seq: taken.seq,
         author_id: caller,
         body: &body.body,
         html: &rendered.html,
@@ -273,21 +254,31 @@ async fn send_message(
         parent_id: body.parent_id,
         now,
     };
-    let Some(row) = store::insert(&mut tx, &new).await? else {
-        // A retry of a send that committed first (the room's row queued it behind that one).
+    let Some(posted) = post::post(&mut tx, &new).await? else {
+        // A retry of a message sent before (perhaps committed just ahead of this one), or a
+        // room archived or left meanwhile.
         drop(tx);
-        return resent(&state, &scope, caller, room.id, &body.client_id)
-            .await?
-            .ok_or(AppError::Internal(anyhow::anyhow!(
-                "a chat message's client_id conflicted with no message"
-            )));
+        return match resent(&state, &scope, caller, room.id, &body.client_id).await? {
+            Some(sent) => Ok(sent),
+            None => Err(refused(&state, &scope, room.id).await),
+        };
     };
+    let account_id = scope.account_id;
+    let mut notes: Vec<_> = joined.into_iter().collect();
+    let first_event = posted.last_event - posted.events() + 1;
+    notes.extend(events::notes(
+        account_id,
+        room.id,
+        first_event,
+        posted.last_event,
+    ));
+    let row = posted.row;
     attachments::claim(&mut tx, scope.account_id, room.id, caller, row.id, files).await?;
     let mentions = Mentions {
         message_id: row.id,
         account_id: scope.account_id,
         room_id: room.id,
-        seq: taken.seq,
+        seq: row.seq,
         author_id: caller,
         people: &rendered.mentions,
         room: rendered.room,
@@ -300,25 +291,13 @@ async fn send_message(
     }
     let place = (scope.account_id, room.id);
     store::add_conversation_refs(&mut tx, place, row.id, &rendered.conversations).await?;
-    let account_id = scope.account_id;
-    let logged = events::log(
-        &mut tx,
-        account_id,
-        room.id,
-        taken.last_event,
-        &happened,
-        now,
-    );
-    let mut notes: Vec<_> = joined.into_iter().collect();
-    notes.extend(logged.await?);
-    // The sender has read what they wrote.
-    rooms::mark_read(&mut tx, room.id, caller, taken.seq).await?;
+    tx.commit().await?;
     let fresh = Fresh {
         with_files: !files.is_empty(),
         conversation_refs: rendered.conversations,
     };
-    let message = fresh_view(&mut tx, &state.chat_files, account_id, row, fresh).await?;
-    tx.commit().await?;
+    // Read after the commit: names and files are nothing the write waits for.
+    let message = fresh_view(&state.db, &state.chat_files, account_id, row, fresh).await?;
     // To the room's people only (never on the account stream every member follows).
     events::announce_all(&state, notes);
     Ok((StatusCode::CREATED, ApiJson(message)))

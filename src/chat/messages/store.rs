@@ -147,53 +147,6 @@ pub async fn by_client_id(
         .bind(room_id).bind(author_id).bind(client_id).fetch_optional(c).await?))
 }
 
-pub struct NewMessage<'a> {
-    pub id: Uuid,
-    pub account_id: Uuid,
-    pub room_id: Uuid,
-    pub seq: i64,
-    pub author_id: Uuid,
-    pub body: &'a str,
-    pub html: &'a str,
-    pub mentions_room: bool,
-    pub client_id: &'a str,
-    pub parent_id: Option<Uuid>,
-    pub now: OffsetDateTime,
-}
-
-/// Stores a new message; `None` when its author already sent one with its `client_id` in
-/// the room (a retry: nothing is written).
-pub async fn insert(tx: &mut Tx, m: &NewMessage<'_>) -> AppResult<Option<MessageRow>> {
-    let sql = "INSERT INTO chat_messages (id, account_id, room_id, seq, author_id, body, html,
-                   mentions_room, client_id, parent_id, reply_count, last_reply_at, edited_at,
-                   deleted_at, created_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, NULL, NULL, NULL, $11)
-               ON CONFLICT (room_id, author_id, client_id) DO NOTHING";
-    let stored = on_tx!(tx, c => sqlx::query(sql)
-        .bind(m.id).bind(m.account_id).bind(m.room_id).bind(m.seq).bind(m.author_id)
-        .bind(m.body).bind(m.html).bind(m.mentions_room).bind(m.client_id).bind(m.parent_id)
-        .bind(m.now).execute(c).await?.rows_affected());
-    if stored == 0 {
-        return Ok(None);
-    }
-    Ok(Some(MessageRow {
-        id: m.id,
-        room_id: m.room_id,
-        seq: m.seq,
-        author_id: Some(m.author_id),
-        body: m.body.to_string(),
-        html: m.html.to_string(),
-        mentions_room: m.mentions_room,
-        client_id: m.client_id.to_string(),
-        parent_id: m.parent_id,
-        reply_count: 0,
-        last_reply_at: None,
-        edited_at: None,
-        deleted_at: None,
-        created_at: m.now,
-    }))
-}
-
 /// Counts a reply in its parent's row; `false` when the parent is gone (removed by the
 /// retention meanwhile).
 pub async fn count_reply(tx: &mut Tx, parent_id: Uuid, now: OffsetDateTime) -> AppResult<bool> {
