@@ -233,7 +233,7 @@ async fn create_room(
         now,
     };
     if !store::insert_room(&mut tx, &new).await? {
-        drop(tx);
+        tx.rollback().await?;
         let key = direct_key.as_deref().unwrap_or_default();
         let existing = store::direct_room(&state.db, scope.account_id, key)
             .await?

@@ -137,7 +137,7 @@ mod tests {
         db.migrate().await.unwrap();
         // The writer's connection: the pool only reads.
         let mut writer = db.writer().await.unwrap();
-        let crate::platform::db::Writer::Sqlite { conn, .. } = &mut writer else {
+        let crate::platform::db::Writer::Sqlite(turn) = &mut writer else {
             unreachable!()
         };
         // The statistics ANALYZE took over a preloaded benchmark database (1.02M deliveries,
@@ -153,7 +153,7 @@ mod tests {
                 ('webhook_deliveries', 'webhook_deliveries_dedupe', '1020000 1020000 1020000 1'),
                 ('webhook_deliveries', 'sqlite_autoindex_webhook_deliveries_1', '1020000 1');
             ANALYZE sqlite_schema;";
-        sqlx::raw_sql(stats).execute(&mut **conn).await.unwrap();
+        sqlx::raw_sql(stats).execute(turn.conn()).await.unwrap();
 
         let statements = [
             ("claim", claim(Engine::Sqlite)),
@@ -169,7 +169,7 @@ mod tests {
             for _ in 0..parameters(sql) {
                 query = query.bind(None::<String>);
             }
-            let plan = query.fetch_all(&mut **conn).await.unwrap();
+            let plan = query.fetch_all(turn.conn()).await.unwrap();
             let steps: Vec<_> = plan.into_iter().map(|(.., step)| step).collect();
             assert!(
                 !steps.iter().any(|s| s == "SCAN webhook_deliveries"),

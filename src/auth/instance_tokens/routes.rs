@@ -237,7 +237,7 @@ async fn exchange(
     let Some(row) = consumed.filter(|row| {
         origin.is_none_or(|o| is_hub_page(&state.config, &headers, o) || o == row.origin)
     }) else {
-        drop(tx);
+        tx.rollback().await?;
         return Err(refuse_exchange(&state, &client, &hash).await?);
     };
     let account = accounts::store::get(&mut tx, row.account_id)

@@ -257,7 +257,7 @@ async fn send_message(
     let Some(posted) = post::post(&mut tx, &new).await? else {
         // A retry of a message sent before (perhaps committed just ahead of this one), or a
         // room archived or left meanwhile.
-        drop(tx);
+        tx.rollback().await?;
         return match resent(&state, &scope, caller, room.id, &body.client_id).await? {
             Some(sent) => Ok(sent),
             None => Err(refused(&state, &scope, room.id).await),

@@ -173,7 +173,7 @@ pub async fn touch(
                 .bind(account_id)
                 .bind(board_id)
                 .bind(structure)
-                .fetch_one(&mut *t.tx)
+                .fetch_one(t.conn())
                 .await?
         }
     };

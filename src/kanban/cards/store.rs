@@ -408,7 +408,7 @@ pub async fn by_conversations(
                 .bind(account_id)
                 .bind(board_id)
                 .bind(Json(conversation_ids))
-                .fetch_all(&mut *t.tx)
+                .fetch_all(t.conn())
                 .await?
         }
         Tx::Postgres(t) => {

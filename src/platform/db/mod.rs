@@ -4,29 +4,22 @@
 //! same query text is compiled against both drivers with native types (UUID, time, JSON).
 //! Where dialects differ (row locks), [`Tx`] exposes a method instead of a branch at the call site.
 
-use std::{
-    str::FromStr,
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-    time::Duration,
-};
+mod writer;
+
+use std::{str::FromStr, time::Duration};
 
 use anyhow::Context;
 use sqlx::{
-    PgPool, Postgres, Sqlite, SqlitePool, Transaction,
-    pool::PoolConnection,
+    PgPool, Postgres, SqlitePool, Transaction,
     postgres::{PgConnectOptions, PgPoolOptions},
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 use uuid::Uuid;
+use writer::SqliteWriter;
+pub use writer::{Turn, WriteTx};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
-
-/// How long a SQLite writer waits for its turn (as SQLite's own busy timeout would).
-const SQLITE_TURN: Duration = Duration::from_secs(5);
 
 /// A pool on whichever engine the configuration chose.
 #[derive(Clone, Debug)]
@@ -46,53 +39,28 @@ const SQLITE_WRITER_CACHE_KIB: i64 = -(64 << 10);
 /// queue of this process's writers. SQLite lets one writer in at a time; a writer that finds
 /// the lock taken sleeps in SQLite's busy handler (1 to 100 ms at a time), which is where the tail
 /// latency under concurrent writes came from. Writers instead wait their turn here, in
-/// order, and never sleep. They all write through one connection: a connection keeps its
-/// own page cache and drops all of it when another connection wrote since its last
-/// transaction, so writers spread over the pool read their pages again at nearly every
-/// turn (one connection made card moves about 1.5 times as fast).
+/// order, never sleep, and commit in groups ([`writer`]). They all write through one
+/// connection: a connection keeps its own page cache and drops all of it when another
+/// connection wrote since its last transaction, so writers spread over the pool read their
+/// pages again at nearly every turn (one connection made card moves about 1.5 times as fast).
 #[derive(Clone, Debug)]
 pub struct SqliteDb {
     pub pool: SqlitePool,
-    /// One connection, used in turn.
-    writer: SqlitePool,
-    writers: Arc<tokio::sync::Mutex<()>>,
-    /// Writers waiting for their turn now: work that can wait (the cleanup) lets them go first.
-    waiting: Arc<AtomicUsize>,
+    writer: SqliteWriter,
 }
 
 /// A transaction on either engine. Writes that check a quota start with [`Db::begin`]
 /// and hold this until commit, so the count and the insert see the same state.
 pub enum Tx {
-    Sqlite(SqliteTx),
+    Sqlite(WriteTx),
     Postgres(Transaction<'static, Postgres>),
 }
-
-/// A place at the head of a SQLite database's writers' queue.
-type WriterTurn = tokio::sync::OwnedMutexGuard<()>;
 
 /// Where single statements that write go, outside a transaction: on SQLite, the writer
 /// connection in its turn; on PostgreSQL, the pool.
 pub enum Writer<'a> {
-    Sqlite {
-        conn: PoolConnection<Sqlite>,
-        _turn: WriterTurn,
-    },
+    Sqlite(Turn),
     Postgres(&'a PgPool),
-}
-
-impl SqliteDb {
-    async fn turn(&self) -> Result<WriterTurn, sqlx::Error> {
-        self.waiting.fetch_add(1, Ordering::Relaxed);
-        let turn = tokio::time::timeout(SQLITE_TURN, self.writers.clone().lock_owned()).await;
-        self.waiting.fetch_sub(1, Ordering::Relaxed);
-        turn.map_err(|_| sqlx::Error::PoolTimedOut)
-    }
-}
-
-/// A SQLite write transaction, holding the process's writer turn until it ends.
-pub struct SqliteTx {
-    pub tx: Transaction<'static, Sqlite>,
-    _turn: WriterTurn,
 }
 
 /// Runs `$body` with `$pool` bound to the engine's concrete pool type.
@@ -115,7 +83,7 @@ macro_rules! on_tx {
     ($tx:expr, $conn:ident => $body:expr) => {
         match $tx {
             $crate::platform::db::Tx::Sqlite(t) => {
-                let $conn = &mut *t.tx;
+                let $conn = t.conn();
                 $body
             }
             $crate::platform::db::Tx::Postgres(t) => {
@@ -131,8 +99,8 @@ macro_rules! on_tx {
 macro_rules! on_writer {
     ($writer:expr, $conn:ident => $body:expr) => {
         match $writer {
-            $crate::platform::db::Writer::Sqlite { conn, .. } => {
-                let $conn = &mut **conn;
+            $crate::platform::db::Writer::Sqlite(turn) => {
+                let $conn = turn.conn();
                 $body
             }
             $crate::platform::db::Writer::Postgres(pool) => {
@@ -173,7 +141,7 @@ macro_rules! on_conn {
             }
             $crate::platform::db::Conn::Pool($crate::platform::db::Db::Postgres($c)) => $body,
             $crate::platform::db::Conn::Tx($crate::platform::db::Tx::Sqlite(t)) => {
-                let $c = &mut *t.tx;
+                let $c = t.conn();
                 $body
             }
             $crate::platform::db::Conn::Tx($crate::platform::db::Tx::Postgres(t)) => {
@@ -221,16 +189,14 @@ impl Db {
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None)
-                .acquire_timeout(SQLITE_TURN)
+                .acquire_timeout(Duration::from_secs(5))
                 .test_before_acquire(false)
                 .connect_with(options.pragma("cache_size", SQLITE_WRITER_CACHE_KIB.to_string()))
                 .await
                 .context("cannot open the SQLite database")?;
             Ok(Self::Sqlite(SqliteDb {
                 pool,
-                writer,
-                writers: Arc::default(),
-                waiting: Arc::default(),
+                writer: SqliteWriter::new(writer),
             }))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)
@@ -271,7 +237,10 @@ impl Db {
     /// starting together migrate once.
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
-            Db::Sqlite(sqlite) => SQLITE_MIGRATIONS.run(&sqlite.writer).await,
+            Db::Sqlite(sqlite) => {
+                let mut turn = sqlite.writer.single().await?;
+                SQLITE_MIGRATIONS.run(turn.conn()).await
+            }
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
         }
         .context("database migration failed")
@@ -282,23 +251,7 @@ impl Db {
     /// process's earlier writers (see [`SqliteDb`]).
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite(sqlite) => {
-                let turn = sqlite.turn().await?;
-                let tx = match sqlite.writer.begin_with("BEGIN IMMEDIATE").await {
-                    // A COMMIT that SQLite refused (a full disk) is rolled back by SQLite, but
-                    // sqlx still counts the transaction open on the writer connection and
-                    // refuses every later BEGIN: give the pool a fresh connection instead.
-                    Err(sqlx::Error::InvalidSavePointStatement) => {
-                        tracing::warn!(
-                            "replacing the SQLite writer connection after a failed commit"
-                        );
-                        sqlite.writer.acquire().await?.close().await?;
-                        sqlite.writer.begin_with("BEGIN IMMEDIATE").await?
-                    }
-                    begun => begun?,
-                };
-                Tx::Sqlite(SqliteTx { tx, _turn: turn })
-            }
+            Db::Sqlite(sqlite) => Tx::Sqlite(sqlite.writer.begin().await?),
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -307,13 +260,7 @@ impl Db {
     /// turn (on PostgreSQL there is nothing to wait for); see [`on_writer!`].
     pub async fn writer(&self) -> Result<Writer<'_>, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite(sqlite) => {
-                let turn = sqlite.turn().await?;
-                Writer::Sqlite {
-                    conn: sqlite.writer.acquire().await?,
-                    _turn: turn,
-                }
-            }
+            Db::Sqlite(sqlite) => Writer::Sqlite(sqlite.writer.single().await?),
             Db::Postgres(pool) => Writer::Postgres(pool),
         })
     }
@@ -327,7 +274,7 @@ impl Db {
     /// where writers do not queue behind each other.
     pub fn writers_waiting(&self) -> usize {
         match self {
-            Db::Sqlite(sqlite) => sqlite.waiting.load(Ordering::Relaxed),
+            Db::Sqlite(sqlite) => sqlite.writer.waiting(),
             Db::Postgres(_) => 0,
         }
     }
@@ -356,8 +303,17 @@ impl Tx {
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            Tx::Sqlite(t) => t.tx.commit().await,
+            Tx::Sqlite(t) => t.commit().await,
             Tx::Postgres(t) => t.commit().await,
+        }
+    }
+
+    /// Drops the transaction's work. Where a write found another's work in its way (a
+    /// unique key), that work is committed when this returns, so reading it finds it.
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(t) => t.rollback().await,
+            Tx::Postgres(t) => t.rollback().await,
         }
     }
 
