@@ -49,6 +49,9 @@ struct WriterState {
     members: Vec<oneshot::Sender<Result<(), String>>>,
     /// A writer left without committing: its savepoint is rolled back before anything else.
     rollback_owed: bool,
+    /// The last writer committed: its savepoint is released by the next request on the
+    /// connection, which saves the writer a round trip under the turn.
+    release_owed: bool,
     /// A committer is queued for the open transaction.
     committer_queued: bool,
 }
@@ -62,7 +65,7 @@ pub struct Turn {
 /// One writer's transaction: a savepoint in the connection's open transaction.
 pub struct WriteTx {
     turn: Turn,
-    /// Its work is released into the open transaction, or rolled back: nothing owed.
+    /// Its work is kept in the open transaction, or rolled back: nothing owed.
     settled: bool,
 }
 
@@ -116,7 +119,16 @@ impl SqliteWriter {
     pub async fn begin(&self) -> Result<WriteTx, sqlx::Error> {
         let mut turn = self.turn().await?;
         if turn.guard.open {
-            turn.run("SAVEPOINT writer").await?;
+            let sql = if turn.guard.release_owed {
+                "RELEASE writer; SAVEPOINT writer"
+            } else {
+                "SAVEPOINT writer"
+            };
+            if let Err(err) = turn.run(sql).await {
+                turn.abandon_group(&err.to_string()).await;
+                return Err(err);
+            }
+            turn.guard.release_owed = false;
         } else if let Err(err) = turn.run("BEGIN IMMEDIATE; SAVEPOINT writer").await {
             // Whichever of the two failed, nothing of anyone's is open.
             let _ = turn.run("ROLLBACK").await;
@@ -196,6 +208,7 @@ impl Turn {
         match self.run("COMMIT").await {
             Ok(()) => {
                 self.guard.open = false;
+                self.guard.release_owed = false;
                 for member in self.guard.members.drain(..) {
                     let _ = member.send(Ok(()));
                 }
@@ -209,6 +222,7 @@ impl Turn {
         // Nothing may be open any more; then this fails, which is what it was for.
         let _ = self.run("ROLLBACK").await;
         self.guard.open = false;
+        self.guard.release_owed = false;
         let error = format!("the transaction was not committed: {error}");
         for member in self.guard.members.drain(..) {
             let _ = member.send(Err(error.clone()));
@@ -237,9 +251,9 @@ impl WriteTx {
     /// Keeps this writer's work: answers once the transaction holding it is committed, at
     /// once when nobody is queued, else by the last writer of the group or its committer.
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
-        // Released, not left for `COMMIT` to end: the savepoints of a group nested in one
-        // another made every write dearer (1,869 → 1,663 sends a second).
-        self.turn.run("RELEASE writer").await?;
+        // Released by the next request on the connection, not left for `COMMIT` to end:
+        // the savepoints of a group nested in one another made every write dearer.
+        self.turn.guard.release_owed = true;
         self.settled = true;
         self.end().await
     }
