@@ -166,9 +166,9 @@ async fn set_archived(
     if !store::set_archived(&mut tx, room.id, when).await? {
         // Already so: nothing to record.
         let caller = scope.require_person()?;
-        return Ok(ApiJson(
-            store::room_view(&mut tx, scope.account_id, caller, room.id).await?,
-        ));
+        let view = store::room_view(&mut tx, scope.account_id, caller, room.id).await?;
+        tx.rollback().await?;
+        return Ok(ApiJson(view));
     }
     let action = if archived {
         "chat.room_archived"

@@ -100,6 +100,8 @@ pub async fn open(
             .await?
             .ok_or(AppError::NotFound)?;
         let room = store::room_view(&mut tx, scope.account_id, caller, existing).await?;
+        // Answered once the room is there for every reader (it may be another's, just made).
+        tx.rollback().await?;
         return Ok((StatusCode::OK, room));
     }
     store::set_team(&mut tx, id, team_id).await?;

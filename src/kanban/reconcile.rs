@@ -140,6 +140,7 @@ async fn default_board(state: &AppState, account_id: Uuid) -> AppResult<Option<U
         .await?
         .is_empty();
     if !plan.features.kanban_enabled || has_boards {
+        tx.rollback().await?;
         return Ok(None);
     }
     let draft = boards::Draft {

@@ -94,6 +94,7 @@ async fn update_inbox(
         .await?
         .ok_or(AppError::NotFound)?;
     if before.enabled == body.enabled {
+        tx.rollback().await?;
         return Ok(ApiJson(before));
     }
     if body.enabled {

@@ -54,6 +54,9 @@ struct WriterState {
     release_owed: bool,
     /// A committer is queued for the open transaction.
     committer_queued: bool,
+    /// A request of the writer's own (`BEGIN`, `SAVEPOINT`, `COMMIT`, …) was cut off, its
+    /// caller dropped while it ran: whether it took effect is unknown.
+    in_doubt: bool,
 }
 
 /// The writer connection, to this holder alone until dropped.
@@ -142,25 +145,33 @@ impl SqliteWriter {
         })
     }
 
-    /// Commits what is open and gives the connection back, so the pool can close.
+    /// Commits what is open and gives the connection back, so the pool can close (after
+    /// the writers queued now, however long they take).
     pub async fn close(&self) {
-        if let Ok(mut turn) = self.single().await {
-            turn.guard.conn = None;
+        let guard = self.queued_turn().await;
+        if let Ok(mut turn) = self.settled(guard).await {
+            turn.commit_group().await;
         }
+        self.state.lock().await.conn = None;
         self.pool.close().await;
     }
 
     /// Waits behind everyone queued now, however long, then commits what they left open.
     async fn commit_queued(self) {
-        let queued = self.queue();
-        let mut guard = self.state.clone().lock_owned().await;
-        drop(queued);
+        let mut guard = self.queued_turn().await;
         guard.committer_queued = false;
         // Settling rolls back what a failed writer left.
         match self.settled(guard).await {
             Ok(mut turn) => turn.commit_group().await,
             Err(err) => tracing::error!(error = %err, "the SQLite writer could not commit"),
         }
+    }
+
+    async fn queued_turn(&self) -> OwnedMutexGuard<WriterState> {
+        let queued = self.queue();
+        let guard = self.state.clone().lock_owned().await;
+        drop(queued);
+        guard
     }
 }
 
@@ -182,13 +193,20 @@ impl Turn {
     }
 
     async fn run(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
-        sqlx::raw_sql(sql).execute(self.conn()).await.map(|_| ())
+        // Cleared only if the request ends here, not if its caller is dropped meanwhile.
+        self.guard.in_doubt = true;
+        let done = sqlx::raw_sql(sql).execute(self.conn()).await.map(|_| ());
+        self.guard.in_doubt = false;
+        done
     }
 
     /// Takes the connection, and rolls back what a writer left without committing.
     async fn settle(&mut self) -> Result<(), sqlx::Error> {
         if self.guard.conn.is_none() {
             self.guard.conn = Some(self.writer.pool.acquire().await?);
+        }
+        if self.guard.in_doubt {
+            self.resolve_doubt().await;
         }
         if std::mem::take(&mut self.guard.rollback_owed)
             && let Err(err) = self.run("ROLLBACK TO writer; RELEASE writer").await
@@ -200,19 +218,38 @@ impl Turn {
         Ok(())
     }
 
+    /// After a request cut off: a `ROLLBACK` that finds a transaction open undoes whatever
+    /// the group had (its writers are told); one that finds none means the group's `COMMIT`
+    /// went through (they are told so).
+    async fn resolve_doubt(&mut self) {
+        self.guard.rollback_owed = false;
+        match self.run("ROLLBACK").await {
+            Ok(()) => self.tell_group(Err(
+                "the transaction was not committed: a request of it was cut off".into(),
+            )),
+            Err(err) if err.to_string().contains("no transaction is active") => {
+                self.tell_group(Ok(()))
+            }
+            Err(err) => self.tell_group(Err(format!("the transaction was not committed: {err}"))),
+        }
+    }
+
+    /// Nothing is open any more: tells the group's writers how it ended.
+    fn tell_group(&mut self, outcome: Result<(), String>) {
+        self.guard.open = false;
+        self.guard.release_owed = false;
+        for member in self.guard.members.drain(..) {
+            let _ = member.send(outcome.clone());
+        }
+    }
+
     /// Commits the open transaction and tells its writers how it went.
     async fn commit_group(&mut self) {
         if !self.guard.open {
             return;
         }
         match self.run("COMMIT").await {
-            Ok(()) => {
-                self.guard.open = false;
-                self.guard.release_owed = false;
-                for member in self.guard.members.drain(..) {
-                    let _ = member.send(Ok(()));
-                }
-            }
+            Ok(()) => self.tell_group(Ok(())),
             Err(err) => self.abandon_group(&err.to_string()).await,
         }
     }
@@ -221,12 +258,7 @@ impl Turn {
     async fn abandon_group(&mut self, error: &str) {
         // Nothing may be open any more; then this fails, which is what it was for.
         let _ = self.run("ROLLBACK").await;
-        self.guard.open = false;
-        self.guard.release_owed = false;
-        let error = format!("the transaction was not committed: {error}");
-        for member in self.guard.members.drain(..) {
-            let _ = member.send(Err(error.clone()));
-        }
+        self.tell_group(Err(format!("the transaction was not committed: {error}")));
     }
 }
 
@@ -405,5 +437,34 @@ mod tests {
         // Released into the group: the second writer comes next and the group commits after.
         first.commit().await.unwrap();
         assert_eq!(second.await.unwrap(), ["taken"]);
+    }
+
+    /// A request of the writer's own cut off while it ran (its caller dropped): the next
+    /// turn finds out what happened. A transaction still open is rolled back and its writers
+    /// hear their work is lost; none open means the `COMMIT` went through, and they hear so.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cut_off_request_is_resolved_by_the_next_turn() {
+        let (_dir, db) = database().await;
+        let Db::Sqlite(sqlite) = &db else {
+            unreachable!()
+        };
+        for (body, committed) in [("lost", false), ("kept", true)] {
+            let mut tx = sqlite.writer.begin().await.unwrap();
+            let sql = "INSERT INTO notes (body) VALUES ($1)";
+            let conn = tx.conn();
+            sqlx::query(sql).bind(body).execute(conn).await.unwrap();
+            if committed {
+                tx.turn.run("COMMIT").await.unwrap();
+            }
+            let (told, heard) = super::oneshot::channel();
+            tx.turn.guard.members.push(told);
+            tx.turn.guard.in_doubt = true;
+            tx.settled = true;
+            drop(tx);
+            assert_eq!(heard.await.unwrap().is_ok(), committed, "{body}");
+        }
+        assert_eq!(stored(&db).await, ["kept"]);
+        write(&db, "after").await.unwrap();
+        assert_eq!(stored(&db).await, ["kept", "after"]);
     }
 }

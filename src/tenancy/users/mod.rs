@@ -325,6 +325,7 @@ async fn set_active(
     tx.lock_account(scope.account_id).await?;
     let before = member_in(&mut tx, scope, user_id).await?;
     if before.active == active {
+        tx.rollback().await?;
         return Ok(ApiJson(before));
     }
     if active {

@@ -840,11 +840,17 @@ export function createChat(options: ChatOptions) {
     return userId ? state.presence[userId] : undefined
   }
 
-  /** A direct room with one other person: theirs. */
-  function roomPresence(room: Room): PresenceStatus | undefined {
+  /** A direct room's other person (oneself in one's own); none for a group or another kind. */
+  function partnerOf(room: Room): string | undefined {
     if (room.kind !== 'direct') return undefined
     const others = room.member_ids.filter((id) => id !== me)
-    return others.length === 1 ? presenceOf(others[0]) : undefined
+    return others.length > 1 ? undefined : (others[0] ?? me)
+  }
+
+  /** A direct room with one other person: theirs. */
+  function roomPresence(room: Room): PresenceStatus | undefined {
+    const partner = partnerOf(room)
+    return partner === me ? undefined : presenceOf(partner)
   }
 
   /**
@@ -1006,6 +1012,7 @@ export function createChat(options: ChatOptions) {
     typing,
     typingIn,
     presenceOf,
+    partnerOf,
     roomPresence,
     applyFrame,
     poll,
