@@ -1,6 +1,6 @@
 //! The one write that stores a new message: it takes the room's next message number and
-//! event numbers, inserts the message, logs its events and moves the author's read marker,
-//! as a single request to the database (ADR 28). A send holds the room's row on PostgreSQL
+//! event numbers, inserts the message and the conversations it refers to, logs its events
+//! and moves the author's read marker, as a single request to the database (ADR 28). A send holds the room's row on PostgreSQL
 //! and the process's one writer on SQLite while it writes, so each round trip saved there
 //! is time every other sender of the room (of the process, on SQLite) waits less.
 //!
@@ -14,10 +14,12 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::MessageRow;
+use sqlx::types::Json;
+
 use crate::{
-    on_tx,
+    on_conn,
     platform::{
-        db::{Engine, Tx},
+        db::{Conn, Engine, is_unique_violation},
         error::AppResult,
     },
 };
@@ -33,6 +35,8 @@ pub struct NewMessage<'a> {
     pub mentions_room: bool,
     pub client_id: &'a str,
     pub parent_id: Option<Uuid>,
+    /// The Chatwoot conversations (display ids) it refers to, in order.
+    pub conversations: &'a [i64],
     pub now: OffsetDateTime,
 }
 
@@ -55,7 +59,9 @@ fn events(parent_id: Option<Uuid>) -> i64 {
 }
 
 // $1 account, $2 room, $3 author, $4 events logged, $5 now, $6 message id, $7 body,
-// $8 html, $9 mentions_room, $10 client_id, $11 parent_id.
+// $8 html, $9 mentions_room, $10 client_id, $11 parent_id, $12 the conversations (a JSON
+// array). A `client_id` sent before fails the message's insert on its unique index: the
+// request stops there and the caller rolls back (PostgreSQL's one statement undoes itself).
 const POSTGRES: &str = "
 WITH taken AS (
     UPDATE chat_rooms SET last_seq = last_seq + 1, event_seq = event_seq + $4, updated_at = $5
@@ -66,8 +72,12 @@ stored AS (
     INSERT INTO chat_messages (id, account_id, room_id, seq, author_id, body, html,
         mentions_room, client_id, parent_id, reply_count, created_at)
     SELECT $6, $1, $2, t.last_seq, $3, $7, $8, $9, $10, $11, 0, $5 FROM taken t
-    ON CONFLICT (room_id, author_id, client_id) DO NOTHING
     RETURNING seq),
+referred AS (
+    INSERT INTO chat_conversation_refs (message_id, account_id, room_id, position,
+        conversation_id)
+    SELECT $6, $1, $2, CAST(j.position - 1 AS INTEGER), CAST(j.value AS BIGINT)
+    FROM stored, jsonb_array_elements_text($12) WITH ORDINALITY AS j (value, position)),
 logged AS (
     INSERT INTO chat_events (room_id, seq, account_id, kind, message_id, user_id, created_at)
     SELECT $2, t.event_seq - $4 + 1, $1, 'message.created', $6, CAST(NULL AS UUID), $5
@@ -90,8 +100,11 @@ INSERT INTO chat_messages (id, account_id, room_id, seq, author_id, body, html,
     mentions_room, client_id, parent_id, reply_count, created_at)
 SELECT $6, $1, $2, r.last_seq, $3, $7, $8, $9, $10, $11, 0, $5 FROM chat_rooms r
 WHERE r.account_id = $1 AND r.id = $2 AND r.archived_at IS NULL
-  AND EXISTS (SELECT 1 FROM chat_members m WHERE m.room_id = $2 AND m.user_id = $3)
-ON CONFLICT (room_id, author_id, client_id) DO NOTHING;
+  AND EXISTS (SELECT 1 FROM chat_members m WHERE m.room_id = $2 AND m.user_id = $3);
+INSERT INTO chat_conversation_refs (message_id, account_id, room_id, position,
+    conversation_id)
+SELECT $6, $1, $2, CAST(j.key AS INTEGER), CAST(j.value AS INTEGER)
+FROM chat_messages m, json_each($12) j WHERE m.id = $6;
 INSERT INTO chat_events (room_id, seq, account_id, kind, message_id, user_id, created_at)
 SELECT $2, r.event_seq - $4 + 1, $1, 'message.created', $6, NULL, $5
 FROM chat_rooms r JOIN chat_messages m ON m.id = $6 WHERE r.id = $2
@@ -104,21 +117,27 @@ WHERE room_id = $2 AND user_id = $3
 SELECT m.seq, r.event_seq FROM chat_messages m JOIN chat_rooms r ON r.id = m.room_id
 WHERE m.id = $6";
 
-/// Stores `m` as the room's next message, logs its events and marks it read by its author.
+/// Stores `m` as the room's next message, logs its events and marks it read by its author,
+/// in `conn`: a transaction, or on PostgreSQL the pool (the statement is atomic on its own).
 /// `None` when nothing was stored: the room is gone or archived, its author is not in it
-/// (any more), or they sent its `client_id` in the room before. The caller then rolls back
-/// (the room's numbers may have moved).
-pub async fn post(tx: &mut Tx, m: &NewMessage<'_>) -> AppResult<Option<Posted>> {
-    let sql = match tx.engine() {
+/// (any more), or they sent its `client_id` in the room before. A transaction is then to be
+/// rolled back (the room's numbers may have moved).
+pub async fn post(conn: impl Into<Conn<'_>>, m: &NewMessage<'_>) -> AppResult<Option<Posted>> {
+    let conn = conn.into();
+    let sql = match conn.engine() {
         Engine::Postgres => POSTGRES,
         Engine::Sqlite => SQLITE,
     };
     // Every row is fetched: SQLite runs the statements of a request as its rows are read.
-    let numbers: Vec<(i64, i64)> = on_tx!(tx, c => sqlx::query_as(sql)
+    let numbers: Result<Vec<(i64, i64)>, sqlx::Error> = on_conn!(conn, c => sqlx::query_as(sql)
         .bind(m.account_id).bind(m.room_id).bind(m.author_id).bind(events(m.parent_id))
         .bind(m.now).bind(m.id).bind(m.body).bind(m.html).bind(m.mentions_room)
-        .bind(m.client_id).bind(m.parent_id)
-        .fetch_all(c).await?);
+        .bind(m.client_id).bind(m.parent_id).bind(Json(m.conversations))
+        .fetch_all(c).await);
+    let numbers = match numbers {
+        Err(err) if is_unique_violation(&err) => return Ok(None),
+        numbers => numbers?,
+    };
     Ok(numbers.first().map(|&(seq, last_event)| Posted {
         row: MessageRow {
             id: m.id,

@@ -27,12 +27,13 @@ use crate::{
     chatwoot::access::conversation_addresses,
     platform::{
         clock,
-        db::Conn,
+        db::{Conn, Engine},
         error::{AppError, AppResult, Problem},
         json::ApiJson,
         params::{ApiPath, ApiQuery},
         validate::Validator,
     },
+    realtime::RoomNote,
     tenancy::{AccountScope, Role},
 };
 
@@ -239,9 +240,6 @@ async fn send_message(
     if let Some(parent) = body.parent_id {
         check_parent(&state, room.id, parent).await?;
     }
-    let now = clock::now();
-    let mut tx = state.db.begin().await?;
-    let joined = join(&mut tx, &scope, caller, &room).await?;
     let new = NewMessage {
         id: Uuid::now_v7(),
         account_id: scope.account_id,
@@ -252,12 +250,28 @@ async fn send_message(
         mentions_room: rendered.room,
         client_id: &body.client_id,
         parent_id: body.parent_id,
-        now,
+        conversations: &rendered.conversations,
+        now: clock::now(),
     };
-    let Some(posted) = post::post(&mut tx, &new).await? else {
+    // On PostgreSQL a message that needs nothing else written (its sender joining the room,
+    // files, mentions, a thread's count) is one statement, atomic alone: no `BEGIN` and
+    // `COMMIT` round trips while it holds the room's row.
+    let alone = state.db.engine() == Engine::Postgres
+        && room.is_member()
+        && files.is_empty()
+        && body.parent_id.is_none()
+        && rendered.mentions.is_empty()
+        && !rendered.room;
+    let stored = if alone {
+        post::post(&state.db, &new)
+            .await?
+            .map(|posted| (posted, None))
+    } else {
+        post_in_transaction(&state, &scope, &room, &new, files, &rendered).await?
+    };
+    let Some((posted, joined)) = stored else {
         // A retry of a message sent before (perhaps committed just ahead of this one), or a
         // room archived or left meanwhile.
-        tx.rollback().await?;
         return match resent(&state, &scope, caller, room.id, &body.client_id).await? {
             Some(sent) => Ok(sent),
             None => Err(refused(&state, &scope, room.id).await),
@@ -273,6 +287,36 @@ async fn send_message(
         posted.last_event,
     ));
     let row = posted.row;
+    let fresh = Fresh {
+        with_files: !files.is_empty(),
+        conversation_refs: rendered.conversations,
+    };
+    // Read after the commit: names and files are nothing the write waits for.
+    let message = fresh_view(&state.db, &state.chat_files, account_id, row, fresh).await?;
+    // To the room's people only (never on the account stream every member follows).
+    events::announce_all(&state, notes);
+    Ok((StatusCode::CREATED, ApiJson(message)))
+}
+
+/// Stores `new` with what else it needs written (the sender joining a public channel, its
+/// files, mentions, its thread's count), in one transaction; `None` when nothing was stored
+/// (see [`post::post`]). Answers the note of the sender's joining, if they did.
+async fn post_in_transaction(
+    state: &AppState,
+    scope: &AccountScope,
+    room: &RoomRow,
+    new: &NewMessage<'_>,
+    files: &[Uuid],
+    rendered: &Rendered,
+) -> AppResult<Option<(post::Posted, Option<RoomNote>)>> {
+    let caller = new.author_id;
+    let mut tx = state.db.begin().await?;
+    let joined = join(&mut tx, scope, caller, room).await?;
+    let Some(posted) = post::post(&mut tx, new).await? else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    let row = &posted.row;
     attachments::claim(&mut tx, scope.account_id, room.id, caller, row.id, files).await?;
     let mentions = Mentions {
         message_id: row.id,
@@ -284,23 +328,13 @@ async fn send_message(
         room: rendered.room,
     };
     store::add_mentions(&mut tx, &mentions).await?;
-    if let Some(parent) = body.parent_id
-        && !store::count_reply(&mut tx, parent, now).await?
+    if let Some(parent) = new.parent_id
+        && !store::count_reply(&mut tx, parent, new.now).await?
     {
         return Err(not_a_parent());
     }
-    let place = (scope.account_id, room.id);
-    store::add_conversation_refs(&mut tx, place, row.id, &rendered.conversations).await?;
     tx.commit().await?;
-    let fresh = Fresh {
-        with_files: !files.is_empty(),
-        conversation_refs: rendered.conversations,
-    };
-    // Read after the commit: names and files are nothing the write waits for.
-    let message = fresh_view(&state.db, &state.chat_files, account_id, row, fresh).await?;
-    // To the room's people only (never on the account stream every member follows).
-    events::announce_all(&state, notes);
-    Ok((StatusCode::CREATED, ApiJson(message)))
+    Ok(Some((posted, joined)))
 }
 
 /// Where the account's conversations open in Chatwoot, when the body could hold such an

@@ -118,6 +118,15 @@ pub enum Conn<'a> {
     Tx(&'a mut Tx),
 }
 
+impl Conn<'_> {
+    pub fn engine(&self) -> Engine {
+        match self {
+            Conn::Pool(db) => db.engine(),
+            Conn::Tx(tx) => tx.engine(),
+        }
+    }
+}
+
 impl<'a> From<&'a Db> for Conn<'a> {
     fn from(db: &'a Db) -> Self {
         Conn::Pool(db)
