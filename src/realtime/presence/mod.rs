@@ -195,15 +195,23 @@ impl Presence {
         self.people.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn change(&self, account_id: Uuid, user_id: Uuid, change: impl FnOnce(&mut Person)) {
+    /// Runs `update` on the register, then wakes the flusher when it left people to tell of
+    /// (after the lock is let go).
+    fn update(&self, update: impl FnOnce(&mut People)) {
         let dirty = {
             let mut people = self.people();
-            people.change(account_id, user_id, change);
+            update(&mut people);
             !people.dirty.is_empty()
         };
         if dirty {
             self.wake.notify_one();
         }
+    }
+
+    fn change(&self, account_id: Uuid, user_id: Uuid, change: impl FnOnce(&mut Person)) {
+        self.update(|people| {
+            people.change(account_id, user_id, change);
+        });
     }
 
     /// A socket of the person opened on this replica.
@@ -249,9 +257,7 @@ impl Presence {
     /// deactivated person who had just closed their page does not show. Their open sockets
     /// close through the same recheck, without a grace.
     pub(super) fn recheck(&self, who: Recheck) {
-        let dirty = {
-            let mut guard = self.people();
-            let people = &mut *guard;
+        self.update(|people| {
             for (account_id, persons) in &mut people.accounts {
                 for (user_id, person) in persons.iter_mut() {
                     if who.concerns(*account_id, *user_id)
@@ -262,19 +268,13 @@ impl Presence {
                     }
                 }
             }
-            !people.dirty.is_empty()
-        };
-        if dirty {
-            self.wake.notify_one();
-        }
+        });
     }
 
     /// Ends the grace periods and the other replicas' word that are past at `now` (the
     /// periodic sweep passes the present; a test may pass a later instant rather than wait).
     pub fn sweep(&self, now: Instant) {
-        let dirty = {
-            let mut guard = self.people();
-            let people = &mut *guard;
+        self.update(|people| {
             for (account_id, persons) in &mut people.accounts {
                 for (user_id, person) in persons.iter_mut() {
                     let before = (person.local(), person.status());
@@ -287,11 +287,7 @@ impl Presence {
                     }
                 }
             }
-            !people.dirty.is_empty()
-        };
-        if dirty {
-            self.wake.notify_one();
-        }
+        });
     }
 
     /// What another replica says of its own sockets.
@@ -300,31 +296,27 @@ impl Presence {
             return;
         }
         let until = Instant::now() + REMOTE_TTL;
-        let mut people = self.people();
-        for (user_id, status) in note.people() {
-            let known = people
-                .accounts
-                .get(&note.account_id)
-                .is_some_and(|p| p.contains_key(&user_id));
-            if status == Status::Offline && !known {
-                continue;
-            }
-            people.change(note.account_id, user_id, |person| {
-                person.remote.retain(|r| r.replica != note.replica);
-                if status != Status::Offline {
-                    person.remote.push(Remote {
-                        replica: note.replica,
-                        status,
-                        until,
-                    });
+        self.update(|people| {
+            for (user_id, status) in note.people() {
+                let known = people
+                    .accounts
+                    .get(&note.account_id)
+                    .is_some_and(|p| p.contains_key(&user_id));
+                if status == Status::Offline && !known {
+                    continue;
                 }
-            });
-        }
-        let dirty = !people.dirty.is_empty();
-        drop(people);
-        if dirty {
-            self.wake.notify_one();
-        }
+                people.change(note.account_id, user_id, |person| {
+                    person.remote.retain(|r| r.replica != note.replica);
+                    if status != Status::Offline {
+                        person.remote.push(Remote {
+                            replica: note.replica,
+                            status,
+                            until,
+                        });
+                    }
+                });
+            }
+        });
     }
 
     /// Who in the account is online and away, as its sockets were last told.
