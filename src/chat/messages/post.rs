@@ -17,11 +17,13 @@ use super::MessageRow;
 use sqlx::types::Json;
 
 use crate::{
+    chat::events,
     on_conn,
     platform::{
-        db::{Conn, Engine, is_unique_violation},
+        db::{Conn, Db, Engine, is_unique_violation},
         error::AppResult,
     },
+    realtime::RoomNote,
 };
 
 /// A message to store; its `seq` is the room's next.
@@ -48,10 +50,17 @@ pub struct Posted {
 }
 
 impl Posted {
-    /// The events the message logged, in order.
-    pub fn events(&self) -> i64 {
-        events(self.row.parent_id)
+    /// The notes of the events the message logged, to announce after commit.
+    pub fn notes(&self, account_id: Uuid) -> Vec<RoomNote> {
+        let first = self.last_event - events(self.row.parent_id) + 1;
+        events::notes(account_id, self.row.room_id, first, self.last_event)
     }
+}
+
+/// Whether the write is atomic outside a transaction: on PostgreSQL it is one statement; on
+/// SQLite several, which only a transaction holds together.
+pub fn atomic_alone(db: &Db) -> bool {
+    db.engine() == Engine::Postgres
 }
 
 fn events(parent_id: Option<Uuid>) -> i64 {

@@ -27,7 +27,7 @@ use crate::{
     chatwoot::access::conversation_addresses,
     platform::{
         clock,
-        db::{Conn, Engine},
+        db::Conn,
         error::{AppError, AppResult, Problem},
         json::ApiJson,
         params::{ApiPath, ApiQuery},
@@ -256,7 +256,7 @@ async fn send_message(
     // On PostgreSQL a message that needs nothing else written (its sender joining the room,
     // files, mentions, a thread's count) is one statement, atomic alone: no `BEGIN` and
     // `COMMIT` round trips while it holds the room's row.
-    let alone = state.db.engine() == Engine::Postgres
+    let alone = post::atomic_alone(&state.db)
         && room.is_member()
         && files.is_empty()
         && body.parent_id.is_none()
@@ -279,13 +279,7 @@ async fn send_message(
     };
     let account_id = scope.account_id;
     let mut notes: Vec<_> = joined.into_iter().collect();
-    let first_event = posted.last_event - posted.events() + 1;
-    notes.extend(events::notes(
-        account_id,
-        room.id,
-        first_event,
-        posted.last_event,
-    ));
+    notes.extend(posted.notes(account_id));
     let row = posted.row;
     let fresh = Fresh {
         with_files: !files.is_empty(),

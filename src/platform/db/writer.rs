@@ -265,7 +265,8 @@ impl Turn {
 impl Drop for Turn {
     fn drop(&mut self) {
         let state = &mut *self.guard;
-        if (state.open || state.rollback_owed)
+        // In doubt, a transaction may be open whatever `open` says (its `BEGIN` was cut off).
+        if (state.open || state.rollback_owed || state.in_doubt)
             && !state.committer_queued
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
