@@ -253,17 +253,13 @@ async fn send_message(
         conversations: &rendered.conversations,
         now: clock::now(),
     };
-    // On PostgreSQL a message that needs nothing else written (its sender joining the room,
-    // files, mentions, a thread's count) is one statement, atomic alone: no `BEGIN` and
-    // `COMMIT` round trips while it holds the room's row.
-    let alone = post::atomic_alone(&state.db)
-        && room.is_member()
+    let alone = room.is_member()
         && files.is_empty()
         && body.parent_id.is_none()
         && rendered.mentions.is_empty()
         && !rendered.room;
     let stored = if alone {
-        post::post(&state.db, &new)
+        post::post_alone(&state.db, &new)
             .await?
             .map(|posted| (posted, None))
     } else {

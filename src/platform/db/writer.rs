@@ -120,29 +120,31 @@ impl SqliteWriter {
     /// A transaction, `BEGIN IMMEDIATE` as far as its writer can tell: nothing else writes
     /// until it ends.
     pub async fn begin(&self) -> Result<WriteTx, sqlx::Error> {
+        let (mut tx, opening) = self.begin_deferred().await?;
+        // If it fails, dropping `tx` owes the rollback of whatever of it ran.
+        tx.turn.run(opening).await?;
+        Ok(tx)
+    }
+
+    /// [`Self::begin`] whose opening rides on the transaction's first request instead of a
+    /// round trip of its own under the turn: the caller puts the statements answered before
+    /// its first one, in the same request. If that request fails or is cut off, the
+    /// transaction is rolled back as any unsettled one (see [`Turn::settle`]).
+    pub async fn begin_deferred(&self) -> Result<(WriteTx, &'static str), sqlx::Error> {
         let mut turn = self.turn().await?;
-        if turn.guard.open {
-            let sql = if turn.guard.release_owed {
-                "RELEASE writer; SAVEPOINT writer"
-            } else {
-                "SAVEPOINT writer"
-            };
-            if let Err(err) = turn.run(sql).await {
-                turn.abandon_group(&err.to_string()).await;
-                return Err(err);
-            }
-            turn.guard.release_owed = false;
-        } else if let Err(err) = turn.run("BEGIN IMMEDIATE; SAVEPOINT writer").await {
-            // Whichever of the two failed, nothing of anyone's is open.
-            let _ = turn.run("ROLLBACK").await;
-            return Err(err);
-        } else {
-            turn.guard.open = true;
-        }
-        Ok(WriteTx {
+        let state = &mut *turn.guard;
+        let opening = match (state.open, state.release_owed) {
+            (false, _) => "BEGIN IMMEDIATE; SAVEPOINT writer;",
+            (true, true) => "RELEASE writer; SAVEPOINT writer;",
+            (true, false) => "SAVEPOINT writer;",
+        };
+        state.open = true;
+        state.release_owed = false;
+        let tx = WriteTx {
             turn,
             settled: false,
-        })
+        };
+        Ok((tx, opening))
     }
 
     /// Commits what is open and gives the connection back, so the pool can close (after
@@ -212,7 +214,8 @@ impl Turn {
             && let Err(err) = self.run("ROLLBACK TO writer; RELEASE writer").await
         {
             // The savepoint is gone with the whole transaction (SQLite rolls back everything
-            // after some errors, a full disk): nobody's work in it was kept.
+            // after some errors, a full disk), or its opening never ran: undone, to be sure
+            // of what is kept.
             self.abandon_group(&err.to_string()).await;
         }
         Ok(())
@@ -467,5 +470,49 @@ mod tests {
         assert_eq!(stored(&db).await, ["kept"]);
         write(&db, "after").await.unwrap();
         assert_eq!(stored(&db).await, ["kept", "after"]);
+    }
+
+    /// A writer whose transaction opens in its first request: kept when the request goes
+    /// through, only its own work undone when it fails half way, whether it opened the
+    /// connection's transaction or joined a group's.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_opening_riding_on_the_first_request_is_undone_with_it() {
+        let (_dir, db) = database().await;
+        async fn deferred(db: &Db, bodies: [&str; 2]) -> Result<(), sqlx::Error> {
+            let (mut tx, opening) = db.begin_deferred().await?;
+            let sql = format!(
+                "{opening} INSERT INTO notes (body) VALUES ($1); INSERT INTO notes (body) VALUES ($2)"
+            );
+            let done = on_tx!(&mut tx, c => sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(bodies[0]).bind(bodies[1]).execute(c).await.map(|_| ()));
+            done?;
+            tx.commit().await
+        }
+        // Alone: the request opens the connection's transaction.
+        deferred(&db, ["one", "two"]).await.unwrap();
+        deferred(&db, ["half", "one"]).await.unwrap_err();
+        assert_eq!(stored(&db).await, ["one", "two"]);
+        // In a group held open by a first writer, with a second queued behind the failing one.
+        let mut first = db.begin().await.unwrap();
+        let sql = "INSERT INTO notes (body) VALUES ('first')";
+        on_tx!(&mut first, c => sqlx::query(sql).execute(c).await.map(|_| ())).unwrap();
+        let failing = tokio::spawn({
+            let db = db.clone();
+            async move { deferred(&db, ["lost", "two"]).await }
+        });
+        while db.writers_waiting() < 1 {
+            tokio::task::yield_now().await;
+        }
+        let kept = tokio::spawn({
+            let db = db.clone();
+            async move { deferred(&db, ["three", "four"]).await }
+        });
+        while db.writers_waiting() < 2 {
+            tokio::task::yield_now().await;
+        }
+        first.commit().await.unwrap();
+        failing.await.unwrap().unwrap_err();
+        kept.await.unwrap().unwrap();
+        assert_eq!(stored(&db).await, ["one", "two", "first", "three", "four"]);
     }
 }
