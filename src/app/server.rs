@@ -185,6 +185,10 @@ pub async fn serve(
     ));
     tasks.spawn(billing::keep_in_step(state.clone(), shutdown.clone()));
     tasks.spawn(providers::health::watch(state.clone(), shutdown.clone()));
+    tasks.spawn(chat::search::index::keep_up(
+        state.db.clone(),
+        shutdown.clone(),
+    ));
     tasks.close();
 
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();

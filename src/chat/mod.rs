@@ -15,7 +15,7 @@ mod personal;
 mod presence;
 pub mod retention;
 mod routes;
-mod search;
+pub mod search;
 pub mod store;
 pub mod team_rooms;
 

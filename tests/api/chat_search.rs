@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::{OffsetDateTime, macros::datetime};
 use uuid::Uuid;
-use whatpro_hub::{on_db, on_tx, platform::db::Engine};
+use whatpro_hub::{chat::search::index, on_db, on_tx, platform::db::Engine};
 
 use crate::{
     chat_attachments::png,
@@ -119,8 +119,10 @@ impl Chat {
         tx.commit().await.unwrap();
     }
 
-    /// How many rows of the engine's index hold `word`, whoever may see them.
+    /// How many rows of the engine's index hold `word`, whoever may see them, once it has
+    /// caught up.
     async fn indexed(&self, word: &str) -> i64 {
+        index::catch_up(&self.app.state.db).await.unwrap();
         let (sql, query) = match self.app.state.db.engine() {
             Engine::Sqlite => (
                 "SELECT COUNT(*) FROM chat_messages_fts WHERE chat_messages_fts MATCH $1",
@@ -377,6 +379,81 @@ async fn edited_and_deleted_messages_are_found_by_what_they_say_now() {
     .await;
     assert_eq!(c.indexed("ephemeral").await, 0);
     c.index_is_consistent().await;
+}
+
+/// Messages made, edited and deleted before the index caught up with them (SQLite indexes
+/// new messages in batches, ADR 30) are found by what they say once it has: all in one
+/// transaction here, so no batch can come between.
+#[tokio::test]
+async fn messages_changed_before_the_index_caught_up_are_found_as_they_are_then() {
+    let c = Chat::new().await;
+    let agent = &c.t.agent;
+    let room = c.channel(agent, false, &[]).await;
+    let model = c.say(agent, room, "model").await;
+    let [edited, deleted, removed] = [Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7()];
+    let db = &c.app.state.db;
+    let mut tx = db.begin().await.unwrap();
+    let copy = "INSERT INTO chat_messages (id, account_id, room_id, seq, author_id, body, html,
+            mentions_room, client_id, parent_id, reply_count, created_at)
+        SELECT $1, account_id, room_id, seq + $3, author_id, $2, html, mentions_room, $2,
+            parent_id, 0, created_at
+        FROM chat_messages WHERE id = $4";
+    for (k, (id, body)) in [
+        (edited, "draft words"),
+        (deleted, "secret words"),
+        (removed, "gone words"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        on_tx!(&mut tx, conn => sqlx::query(copy).bind(id).bind(body).bind(k as i64 + 1)
+            .bind(model).execute(conn).await.unwrap().rows_affected());
+    }
+    let changes = [
+        "UPDATE chat_messages SET body = 'final words' WHERE id = $1",
+        "UPDATE chat_messages SET body = '', deleted_at = created_at WHERE id = $1",
+        "DELETE FROM chat_messages WHERE id = $1",
+    ];
+    for (sql, id) in changes.into_iter().zip([edited, deleted, removed]) {
+        on_tx!(&mut tx, conn => sqlx::query(sql).bind(id).execute(conn).await.unwrap().rows_affected());
+    }
+    tx.commit().await.unwrap();
+
+    assert_eq!(c.indexed("final").await, 1);
+    for word in ["draft", "secret", "gone"] {
+        assert_eq!(c.indexed(word).await, 0, "{word}");
+    }
+    assert_eq!(c.find(agent, "final words").await, [edited]);
+    assert_eq!(c.find(agent, "words").await, [edited]);
+    c.index_is_consistent().await;
+}
+
+/// Nobody needs to search for new messages to be indexed: the batches run on their own.
+#[tokio::test]
+async fn new_messages_are_indexed_without_a_search() {
+    let c = Chat::new().await;
+    let agent = &c.t.agent;
+    let room = c.channel(agent, false, &[]).await;
+    c.say(agent, room, "unsearched walrus").await;
+    let db = &c.app.state.db;
+    let sql = match db.engine() {
+        Engine::Sqlite => {
+            "SELECT COUNT(*) FROM chat_messages_fts WHERE chat_messages_fts MATCH 'walrus'"
+        }
+        Engine::Postgres => {
+            "SELECT COUNT(*) FROM chat_messages WHERE search @@ to_tsquery('simple', 'walrus')"
+        }
+    };
+    let indexed = async {
+        while on_db!(db, pool => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await.unwrap())
+            == 0
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), indexed)
+        .await
+        .expect("the message was indexed by a batch");
 }
 
 #[tokio::test]

@@ -1,8 +1,9 @@
 //! Full-text search over the team chat (issue 16, ADR 23): the live messages of the rooms
 //! the caller is in, newest first. PostgreSQL matches a generated `tsvector` (the `simple`
-//! configuration over accent-folded, lower-cased words); SQLite an FTS5 index kept by
-//! triggers (`unicode61 remove_diacritics 2`); both fold "Ação" to "acao", both drop a
-//! message's words when it is edited or deleted (migration 0022).
+//! configuration over accent-folded, lower-cased words); SQLite an FTS5 index
+//! (`unicode61 remove_diacritics 2`) kept by triggers and by batches that index new messages
+//! ([`index`], caught up before each search); both fold "Ação" to "acao", both drop a
+//! message's words when it is edited or deleted (migrations 0022 and 0027).
 //!
 //! The query never reaches either engine's query syntax: it is cut into words (runs of
 //! letters and digits; everything else separates them), each quoted, all required, the last
@@ -36,6 +37,8 @@ use crate::{
     },
     tenancy::AccountScope,
 };
+
+pub mod index;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(search))
@@ -110,6 +113,7 @@ async fn search(
             next_cursor: None,
         }));
     };
+    index::catch_up(&state.db).await?;
     let mut rows = found(&state, scope.account_id, caller, &terms, &search).await?;
     let next_cursor = if rows.len() as i64 > search.limit {
         rows.truncate(search.limit as usize);
