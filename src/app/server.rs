@@ -166,6 +166,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let drain_limit = state.config.shutdown_timeout;
     let tasks = TaskTracker::new();
+    tasks.spawn(state.db.clone().keep_checkpointed(shutdown.clone()));
     tasks.spawn(housekeeping(state.clone(), shutdown.clone()));
     tasks.spawn(inbound::worker::run(
         state.clone(),

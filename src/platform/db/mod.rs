@@ -4,6 +4,7 @@
 //! same query text is compiled against both drivers with native types (UUID, time, JSON).
 //! Where dialects differ (row locks), [`Tx`] exposes a method instead of a branch at the call site.
 
+mod checkpoint;
 mod writer;
 
 use std::{str::FromStr, time::Duration};
@@ -206,7 +207,12 @@ impl Db {
                         // A writer's savepoint keeps the pages it changes as they were, in
                         // the statement journal: in memory, not spilled to a temporary file
                         // (which was half of the bytes a chat send wrote).
-                        .pragma("temp_store", "MEMORY"),
+                        .pragma("temp_store", "MEMORY")
+                        // Checkpoints mostly run beside the writer (`keep_checkpointed`).
+                        .pragma(
+                            "wal_autocheckpoint",
+                            checkpoint::WRITER_CHECKPOINT_PAGES.to_string(),
+                        ),
                 )
                 .await
                 .context("cannot open the SQLite database")?;
@@ -292,6 +298,15 @@ impl Db {
             Db::Sqlite(sqlite) => Writer::Sqlite(sqlite.writer.single().await?),
             Db::Postgres(pool) => Writer::Postgres(pool),
         })
+    }
+
+    /// On SQLite, copies the write-ahead log into the database after commits, beside the
+    /// writer (see [`checkpoint`]), until `shutdown`; returns at once on PostgreSQL.
+    pub async fn keep_checkpointed(self, shutdown: tokio_util::sync::CancellationToken) {
+        if let Db::Sqlite(sqlite) = self {
+            let committed = sqlite.writer.committed();
+            checkpoint::keep_checkpointed(sqlite.pool, committed, shutdown).await;
+        }
     }
 
     /// Answers whether the database takes a trivial query.

@@ -23,7 +23,7 @@ use std::{
 };
 
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, pool::PoolConnection};
-use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard, oneshot};
 
 /// How long a writer waits for its turn (as SQLite's own busy timeout would).
 const TURN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -36,6 +36,8 @@ pub struct SqliteWriter {
     state: Arc<Mutex<WriterState>>,
     /// Writers waiting for their turn now.
     waiting: Arc<AtomicUsize>,
+    /// Told after each `COMMIT` of a group (the log has grown: see [`super::checkpoint`]).
+    committed: Arc<Notify>,
 }
 
 /// What the turn holder owns.
@@ -78,7 +80,13 @@ impl SqliteWriter {
             pool,
             state: Arc::default(),
             waiting: Arc::default(),
+            committed: Arc::default(),
         }
+    }
+
+    /// Told after each `COMMIT` of a group.
+    pub fn committed(&self) -> Arc<Notify> {
+        self.committed.clone()
     }
 
     /// Writers queued for their turn now.
@@ -252,7 +260,10 @@ impl Turn {
             return;
         }
         match self.run("COMMIT").await {
-            Ok(()) => self.tell_group(Ok(())),
+            Ok(()) => {
+                self.tell_group(Ok(()));
+                self.writer.committed.notify_one();
+            }
             Err(err) => self.abandon_group(&err.to_string()).await,
         }
     }
