@@ -123,6 +123,11 @@ impl Chat {
     /// caught up.
     async fn indexed(&self, word: &str) -> i64 {
         index::catch_up(&self.app.state.db).await.unwrap();
+        self.indexed_now(word).await
+    }
+
+    /// How many rows of the engine's index hold `word` now, whatever still waits for it.
+    async fn indexed_now(&self, word: &str) -> i64 {
         let (sql, query) = match self.app.state.db.engine() {
             Engine::Sqlite => (
                 "SELECT COUNT(*) FROM chat_messages_fts WHERE chat_messages_fts MATCH $1",
@@ -435,19 +440,8 @@ async fn new_messages_are_indexed_without_a_search() {
     let agent = &c.t.agent;
     let room = c.channel(agent, false, &[]).await;
     c.say(agent, room, "unsearched walrus").await;
-    let db = &c.app.state.db;
-    let sql = match db.engine() {
-        Engine::Sqlite => {
-            "SELECT COUNT(*) FROM chat_messages_fts WHERE chat_messages_fts MATCH 'walrus'"
-        }
-        Engine::Postgres => {
-            "SELECT COUNT(*) FROM chat_messages WHERE search @@ to_tsquery('simple', 'walrus')"
-        }
-    };
     let indexed = async {
-        while on_db!(db, pool => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await.unwrap())
-            == 0
-        {
+        while c.indexed_now("walrus").await == 0 {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     };
