@@ -163,6 +163,41 @@ async fn a_private_room_is_not_found_by_others_and_a_public_one_is_joined_by_pos
     assert_eq!(seen.body["unread_count"], 0);
 }
 
+/// A plain message is written without its room being read first (the write checks the room
+/// itself): a person in two accounts, in a room of one, sends nothing into it through the
+/// other, whose rooms it is not among.
+#[tokio::test]
+async fn a_room_takes_messages_only_through_its_own_account() {
+    let app = TestApp::spawn().await;
+    let root = app.user("root@hub.test", true).await;
+    let acme = app.tenant(&root, "Acme").await;
+    let globex = app.tenant(&root, "Globex").await;
+    let both = app.user("both@hub.test", false).await;
+    for tenant in [&acme, &globex] {
+        app.join(tenant.id, both.id, "agent").await;
+    }
+    let id = channel(&app, &globex, &globex.admin, true, &[both.id]).await;
+
+    let body = json!({ "body": "wrong door", "client_id": "c-1" });
+    let through_acme = app
+        .post(&messages_path(&acme, id), &both.token, body.clone())
+        .await;
+    through_acme.assert_problem(StatusCode::NOT_FOUND, "not_found");
+    let page = app.get(&messages_path(&globex, id), &both.token).await;
+    assert_eq!(seqs(&page.body), Vec::<i64>::new(), "nothing stored");
+
+    let through_globex = app
+        .post(&messages_path(&globex, id), &both.token, body)
+        .await;
+    assert_eq!(
+        through_globex.status,
+        StatusCode::CREATED,
+        "{:?}",
+        through_globex.body
+    );
+    assert_eq!(through_globex.body["seq"], 1, "no number taken before");
+}
+
 #[tokio::test]
 async fn a_resend_with_the_same_client_id_returns_the_stored_message() {
     let app = TestApp::spawn().await;

@@ -1,3 +1,5 @@
+use std::collections::HashSet;
+
 use axum::{extract::State, http::StatusCode};
 use serde::Deserialize;
 use serde_json::json;
@@ -219,8 +221,7 @@ async fn send_message(
     let mut v = Validator::default();
     check_body(&mut v, &body.body, !files.is_empty());
     v.check(
-        files.len() <= PER_MESSAGE_MAX
-            && files.iter().collect::<std::collections::HashSet<_>>().len() == files.len(),
+        files.len() <= PER_MESSAGE_MAX && files.iter().collect::<HashSet<_>>().len() == files.len(),
         "attachment_ids",
         &format!("at most {PER_MESSAGE_MAX} files, each once"),
     )
@@ -232,6 +233,15 @@ async fn send_message(
         &format!("must be 1 to {CLIENT_ID_MAX} characters, without control characters"),
     );
     v.finish()?;
+    if let Some((posted, conversation_refs)) =
+        post_plain(&state, &scope, caller, path.1, &body).await?
+    {
+        let fresh = Fresh {
+            with_files: false,
+            conversation_refs,
+        };
+        return created(&state, scope.account_id, posted, None, fresh).await;
+    }
     // Everything that only reads happens before the write: on SQLite the write holds the
     // process's one writer, on PostgreSQL the room's row.
     let room = visible(&state, &scope, path.1).await?;
@@ -273,18 +283,68 @@ async fn send_message(
             None => Err(refused(&state, &scope, room.id).await),
         };
     };
-    let account_id = scope.account_id;
-    let mut notes: Vec<_> = joined.into_iter().collect();
-    notes.extend(posted.notes(account_id));
-    let row = posted.row;
     let fresh = Fresh {
         with_files: !files.is_empty(),
         conversation_refs: rendered.conversations,
     };
+    created(&state, scope.account_id, posted, joined, fresh).await
+}
+
+/// Posts a plain message (most are: no files, thread, mentions, `@room` or conversation
+/// addresses, so nothing in it depends on the room or the caller's role there) without
+/// reading the room first: the write itself stores it only in a room of this account, not
+/// archived, with the caller in it. `None` when the message is not plain or the write found
+/// no such room (or a resent `client_id`): the long way round then says why, joins a public
+/// channel or answers the message sent before. Answers the conversations it refers to.
+async fn post_plain(
+    state: &AppState,
+    scope: &AccountScope,
+    caller: Uuid,
+    room_id: Uuid,
+    input: &NewMessageInput,
+) -> AppResult<Option<(post::Posted, Vec<i64>)>> {
+    let plain = input.attachment_ids.is_empty()
+        && input.parent_id.is_none()
+        && !input.body.contains("/conversations/")
+        && render::candidates(&input.body).is_empty();
+    if !plain {
+        return Ok(None);
+    }
+    let rendered = render::render(&input.body, &HashSet::new(), &[]);
+    if rendered.room {
+        return Ok(None);
+    }
+    let new = NewMessage {
+        id: Uuid::now_v7(),
+        account_id: scope.account_id,
+        room_id,
+        author_id: caller,
+        body: &input.body,
+        html: &rendered.html,
+        mentions_room: false,
+        client_id: &input.client_id,
+        parent_id: None,
+        conversations: &rendered.conversations,
+        now: clock::now(),
+    };
+    let posted = post::post_alone(&state.db, &new).await?;
+    Ok(posted.map(|posted| (posted, rendered.conversations)))
+}
+
+/// The 201 for a message just stored, its events announced to the room's people.
+async fn created(
+    state: &AppState,
+    account_id: Uuid,
+    posted: post::Posted,
+    joined: Option<RoomNote>,
+    fresh: Fresh,
+) -> AppResult<(StatusCode, ApiJson<Message>)> {
+    let mut notes: Vec<_> = joined.into_iter().collect();
+    notes.extend(posted.notes(account_id));
     // Read after the commit: names and files are nothing the write waits for.
-    let message = fresh_view(&state.db, &state.chat_files, account_id, row, fresh).await?;
+    let message = fresh_view(&state.db, &state.chat_files, account_id, posted.row, fresh).await?;
     // To the room's people only (never on the account stream every member follows).
-    events::announce_all(&state, notes);
+    events::announce_all(state, notes);
     Ok((StatusCode::CREATED, ApiJson(message)))
 }
 
