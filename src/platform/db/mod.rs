@@ -29,8 +29,10 @@ pub enum Db {
     Postgres(PgPool),
 }
 
-/// How much of a SQLite file is mapped into memory (address space, not memory: pages come
-/// from the kernel's cache, which may drop them).
+/// How much of a SQLite file the writer maps into memory (address space, not memory: pages
+/// come from the kernel's cache, which may drop them). Readers do not map it: a reader drops
+/// its mapping at each transaction after a commit, and unmapping cost more than copying
+/// (ADR 14, last addendum).
 const SQLITE_MMAP_BYTES: u64 = 4 << 30;
 /// The writer's page cache, negative as SQLite counts KiB (the default is 2 MiB): the
 /// indexes every insert and cleanup walks stay in it.
@@ -178,11 +180,7 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5))
-                // Pages read through a mapping of the file instead of copied out of the
-                // kernel one read at a time, shared by every connection: over a database of
-                // a year's deliveries, copying pages was two thirds of the hub's CPU.
-                .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string());
+                .busy_timeout(Duration::from_secs(5));
             // An embedded file cannot "hang up"; pinging it on every acquire only doubles the
             // hops to its worker thread.
             // The pool only reads: a write through it would skip the writers' queue and
@@ -203,6 +201,10 @@ impl Db {
                 .test_before_acquire(false)
                 .connect_with(
                     options
+                        // Pages read through a mapping of the file instead of copied out of
+                        // the kernel one read at a time: over a database of a year's
+                        // deliveries, copying pages was two thirds of the hub's CPU.
+                        .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
                         .pragma("cache_size", SQLITE_WRITER_CACHE_KIB.to_string())
                         // A writer's savepoint keeps the pages it changes as they were, in
                         // the statement journal: in memory, not spilled to a temporary file
