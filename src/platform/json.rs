@@ -1,8 +1,9 @@
 //! A JSON extractor whose rejections are problem+json like every other error.
 
 use axum::{
+    body::Bytes,
     extract::{FromRequest, OptionalFromRequest, Request, rejection::JsonRejection},
-    http::{StatusCode, header},
+    http::{StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
 use serde::{Serialize, de::DeserializeOwned};
@@ -20,33 +21,15 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
         let (parts, body) = req.into_parts();
-        let bytes =
-            axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state)
-                .await
-                .map_err(|rejection| match rejection.status() {
-                    StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
-                    _ => AppError::BadRequest {
-                        code: "invalid_body",
-                        message: rejection.body_text(),
-                    },
-                })?;
-        // Every text field of every body, in one place (issue 13, finding 11).
-        if super::text::json_has_nul(&bytes) {
-            return Err(AppError::validation(
-                "body",
-                "text must not contain NUL characters (\\u0000)",
-            ));
-        }
-        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
-        match <axum::Json<T> as FromRequest<S>>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(rejection_to_error(rejection)),
-        }
+        let bytes = body_bytes(Request::from_parts(parts.clone(), body), state).await?;
+        parse(parts, bytes, state).await
     }
 }
 
 /// A body that may be left out: a request with neither a content type nor any bytes is
-/// `None`; anything else must be the JSON of `T`, as [`ApiJson`] requires.
+/// `None`; anything else must be the JSON of `T`, as [`ApiJson`] requires. The bytes are
+/// read to know, whatever the headers say of them (a chunked body has no length): a body
+/// sent without its content type is refused (415), never taken for no body.
 impl<S, T> OptionalFromRequest<S> for ApiJson<T>
 where
     T: DeserializeOwned,
@@ -55,16 +38,46 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Option<Self>, AppError> {
-        let headers = req.headers();
-        let no_length = headers
-            .get(header::CONTENT_LENGTH)
-            .is_none_or(|length| length == "0");
-        if headers.get(header::CONTENT_TYPE).is_none() && no_length {
+        let typed = req.headers().contains_key(header::CONTENT_TYPE);
+        let (parts, body) = req.into_parts();
+        let bytes = body_bytes(Request::from_parts(parts.clone(), body), state).await?;
+        if !typed && bytes.is_empty() {
             return Ok(None);
         }
-        <ApiJson<T> as FromRequest<S>>::from_request(req, state)
-            .await
-            .map(Some)
+        parse(parts, bytes, state).await.map(Some)
+    }
+}
+
+/// The body's bytes, within the body limit.
+async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, AppError> {
+    Bytes::from_request(req, state)
+        .await
+        .map_err(|rejection| match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+            _ => AppError::BadRequest {
+                code: "invalid_body",
+                message: rejection.body_text(),
+            },
+        })
+}
+
+/// The body's `bytes` (already read) as the JSON of `T`.
+async fn parse<S, T>(parts: Parts, bytes: Bytes, state: &S) -> Result<ApiJson<T>, AppError>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    // Every text field of every body, in one place (issue 13, finding 11).
+    if super::text::json_has_nul(&bytes) {
+        return Err(AppError::validation(
+            "body",
+            "text must not contain NUL characters (\\u0000)",
+        ));
+    }
+    let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+    match <axum::Json<T> as FromRequest<S>>::from_request(req, state).await {
+        Ok(axum::Json(value)) => Ok(ApiJson(value)),
+        Err(rejection) => Err(rejection_to_error(rejection)),
     }
 }
 
@@ -128,7 +141,49 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::field_of;
+    use axum::extract::OptionalFromRequest;
+
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Resume {
+        at: u32,
+    }
+
+    /// A request with no length header, as a chunked body arrives.
+    async fn optional(
+        content_type: Option<&str>,
+        body: &'static str,
+    ) -> Result<Option<u32>, AppError> {
+        let mut req = Request::builder().method("POST").uri("/");
+        if let Some(content_type) = content_type {
+            req = req.header(header::CONTENT_TYPE, content_type);
+        }
+        let req = req.body(axum::body::Body::from(body)).unwrap();
+        let found = <ApiJson<Resume> as OptionalFromRequest<()>>::from_request(req, &()).await?;
+        Ok(found.map(|ApiJson(r)| r.at))
+    }
+
+    #[tokio::test]
+    async fn only_a_body_without_bytes_or_type_is_left_out() {
+        assert!(matches!(optional(None, "").await, Ok(None)));
+        assert!(matches!(
+            optional(Some("application/json"), r#"{"at":7}"#).await,
+            Ok(Some(7))
+        ));
+        // Bytes without a type are refused, not taken for no body.
+        assert!(matches!(
+            optional(None, r#"{"at":7}"#).await,
+            Err(AppError::UnsupportedMediaType)
+        ));
+        assert!(matches!(
+            optional(Some("application/json"), "").await,
+            Err(AppError::BadRequest {
+                code: "invalid_json",
+                ..
+            })
+        ));
+    }
 
     #[test]
     fn names_the_failing_field() {
