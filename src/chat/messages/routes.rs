@@ -250,19 +250,7 @@ async fn send_message(
     if let Some(parent) = body.parent_id {
         check_parent(&state, room.id, parent).await?;
     }
-    let new = NewMessage {
-        id: Uuid::now_v7(),
-        account_id: scope.account_id,
-        room_id: room.id,
-        author_id: caller,
-        body: &body.body,
-        html: &rendered.html,
-        mentions_room: rendered.room,
-        client_id: &body.client_id,
-        parent_id: body.parent_id,
-        conversations: &rendered.conversations,
-        now: clock::now(),
-    };
+    let new = new_message(scope.account_id, room.id, caller, &body, &rendered);
     let alone = room.is_member()
         && files.is_empty()
         && body.parent_id.is_none()
@@ -314,21 +302,32 @@ async fn post_plain(
     if rendered.room {
         return Ok(None);
     }
-    let new = NewMessage {
-        id: Uuid::now_v7(),
-        account_id: scope.account_id,
-        room_id,
-        author_id: caller,
-        body: &input.body,
-        html: &rendered.html,
-        mentions_room: false,
-        client_id: &input.client_id,
-        parent_id: None,
-        conversations: &rendered.conversations,
-        now: clock::now(),
-    };
+    let new = new_message(scope.account_id, room_id, caller, input, &rendered);
     let posted = post::post_alone(&state.db, &new).await?;
     Ok(posted.map(|posted| (posted, rendered.conversations)))
+}
+
+/// The message `input` makes in the room, rendered as `rendered`, numbered when stored.
+fn new_message<'a>(
+    account_id: Uuid,
+    room_id: Uuid,
+    author_id: Uuid,
+    input: &'a NewMessageInput,
+    rendered: &'a Rendered,
+) -> NewMessage<'a> {
+    NewMessage {
+        id: Uuid::now_v7(),
+        account_id,
+        room_id,
+        author_id,
+        body: &input.body,
+        html: &rendered.html,
+        mentions_room: rendered.room,
+        client_id: &input.client_id,
+        parent_id: input.parent_id,
+        conversations: &rendered.conversations,
+        now: clock::now(),
+    }
 }
 
 /// The 201 for a message just stored, its events announced to the room's people.
