@@ -60,7 +60,7 @@ async fn postgres_schema(app: &TestApp) -> Schema {
 
 /// Each engine's own full-text search over the team chat (migrations 0022 and 0027, ADRs 23
 /// and 30), left out of the comparison: SQLite's FTS5 table (with the shadow tables FTS5
-/// makes), the map its rowids come from and how far it has indexed; PostgreSQL's generated `tsvector` column and its GIN index. Each
+/// makes), the map its rowids come from and how far it has indexed; PostgreSQL's `tsvector` column (kept by a trigger) and its GIN index. Each
 /// engine's must be there all the same.
 const SQLITE_OWN: &[&str] = &[
     "column chat_messages_fts.",

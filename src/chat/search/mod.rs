@@ -1,5 +1,5 @@
 //! Full-text search over the team chat (issue 16, ADR 23): the live messages of the rooms
-//! the caller is in, newest first. PostgreSQL matches a generated `tsvector` (the `simple`
+//! the caller is in, newest first. PostgreSQL matches a `tsvector` kept by a trigger (the `simple`
 //! configuration over accent-folded, lower-cased words); SQLite an FTS5 index
 //! (`unicode61 remove_diacritics 2`) kept by triggers and by batches that index new messages
 //! ([`index`], caught up before each search); both fold "Ação" to "acao", both drop a
