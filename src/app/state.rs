@@ -26,6 +26,8 @@ pub struct Shared {
     /// The Chatwoot installations, as last read from the database.
     pub installations: Registry,
     pub lists: ListCache,
+    /// What sessions were last granted in each account, for hot writes that check it again.
+    pub grants: crate::tenancy::Grants,
     /// Each account's entitlements as of its revision.
     pub plans: crate::entitlements::PlanCache,
     /// Boards' settings and stages as of each board's structure version.
@@ -97,6 +99,7 @@ impl AppState {
             vault,
             installations,
             lists: ListCache::default(),
+            grants: Default::default(),
             plans: Default::default(),
             layouts: Default::default(),
             chatwoot_pace: Default::default(),

@@ -2,6 +2,7 @@
 //! account-level handler needs.
 
 pub mod accounts;
+mod grants;
 pub mod list_cache;
 mod scope;
 pub mod teams;
@@ -11,8 +12,9 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::state::AppState;
 
+pub use grants::{Grant, GrantParams, Grants, still_holds};
 pub(crate) use scope::member_role;
-pub use scope::{AccountScope, Principal, Role, WriteGate};
+pub use scope::{AccountScope, Principal, RecalledScope, Role, WriteGate};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -9,9 +9,11 @@ use axum::{
     http::request::Parts,
 };
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::grants::Grant;
 use crate::{
     app::state::AppState,
     auth::{self, Authentication, api_keys, scopes},
@@ -108,55 +110,164 @@ impl FromRequestParts<AppState> for AccountScope {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let credential = auth::authentication(parts)?.clone();
-        let client = ClientMeta::from_request_parts(parts, state).await?;
-        let Path(ids) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| AppError::NotFound)?;
-        // A malformed id is simply not found, like an id of another tenant.
-        let account_id = ids
-            .get("accountId")
-            .and_then(|raw| Uuid::parse_str(raw).ok())
-            .ok_or(AppError::NotFound)?;
-        let (principal, role, revision) = match credential {
-            Authentication::Session(claims) => {
-                let (role, revision) =
-                    member_role(state, account_id, claims.sub, claims.sid).await?;
-                let principal = Principal::User {
-                    user_id: claims.sub,
-                    session_id: claims.sid,
-                };
-                (principal, role, revision)
-            }
-            Authentication::ApiKey { hash } => {
-                let needed = scopes::required(parts.uri.path(), &parts.method);
-                let (key_id, revision) =
-                    api_keys::authorize(state, &hash, account_id, needed.as_deref()).await?;
-                (Principal::ApiKey { key_id }, Role::Admin, revision)
-            }
-            Authentication::Rejected(_) | Authentication::InstanceToken { .. } => {
-                return Err(auth::invalid_token());
-            }
+        Ok(authorize(parts, state, false).await?.scope)
+    }
+}
+
+/// An [`AccountScope`] for a person's hot write, taken from this replica's memory of their
+/// session's last authorisation in the account when it has one (no database read), else
+/// authorised as [`AccountScope`] is. Only for a write that requires [`RecalledScope::grant`]
+/// to hold in its own statement ([`super::still_holds`]) and, when it stores nothing, goes on
+/// with [`RecalledScope::confirm`].
+pub struct RecalledScope {
+    pub scope: AccountScope,
+    grant: Option<Grant>,
+    /// Taken from memory: the write gate and the plan were judged at a remembered revision.
+    recalled: bool,
+    method: axum::http::Method,
+    path: String,
+}
+
+impl FromRequestParts<AppState> for RecalledScope {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        authorize(parts, state, true).await
+    }
+}
+
+impl RecalledScope {
+    /// What the write must find still true; API keys act for no person and hold none.
+    pub fn grant(&self) -> Result<Grant, AppError> {
+        self.scope.require_person()?;
+        self.grant.ok_or_else(auth::invalid_token)
+    }
+
+    /// The scope as the database says now, for a request whose write stored nothing or that
+    /// a remembered revision refused: a recalled grant is forgotten and the caller authorised
+    /// again (a revoked session, a lost membership or a suspended account answers as on any
+    /// route). A scope read from the database already is given back as it is.
+    pub async fn confirm(self, state: &AppState) -> Result<RecalledScope, AppError> {
+        let (Some(grant), true) = (self.grant, self.recalled) else {
+            return Ok(self);
         };
+        let account_id = self.scope.account_id;
+        state.grants.forget(account_id, grant.session_id);
+        let (fresh, expires_at) =
+            authorized(state, account_id, grant.user_id, grant.session_id).await?;
         let scope = AccountScope {
+            role: fresh.role,
+            revision: fresh.revision,
+            ..self.scope
+        };
+        gate(state, &scope, &self.method, &self.path).await?;
+        state.grants.remember(account_id, fresh, expires_at);
+        Ok(RecalledScope {
+            scope,
+            grant: Some(fresh),
+            recalled: false,
+            ..self
+        })
+    }
+}
+
+/// Checks the caller's right to act in `:accountId`; with `recall`, a session's grant may come
+/// from memory (a refusal of the write gate at a remembered revision is confirmed from the
+/// database: the revision may have moved on).
+async fn authorize(
+    parts: &mut Parts,
+    state: &AppState,
+    recall: bool,
+) -> Result<RecalledScope, AppError> {
+    let credential = auth::authentication(parts)?.clone();
+    let client = ClientMeta::from_request_parts(parts, state).await?;
+    let Path(ids) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    // A malformed id is simply not found, like an id of another tenant.
+    let account_id = ids
+        .get("accountId")
+        .and_then(|raw| Uuid::parse_str(raw).ok())
+        .ok_or(AppError::NotFound)?;
+    let (principal, role, revision, grant, recalled) = match credential {
+        Authentication::Session(claims) => {
+            let principal = Principal::User {
+                user_id: claims.sub,
+                session_id: claims.sid,
+            };
+            let remembered = recall
+                .then(|| state.grants.recall(account_id, claims.sid, claims.sub))
+                .flatten();
+            let (grant, recalled) = match remembered {
+                Some(grant) => (grant, true),
+                None => {
+                    let (grant, expires_at) =
+                        authorized(state, account_id, claims.sub, claims.sid).await?;
+                    if recall {
+                        state.grants.remember(account_id, grant, expires_at);
+                    }
+                    (grant, false)
+                }
+            };
+            (principal, grant.role, grant.revision, Some(grant), recalled)
+        }
+        Authentication::ApiKey { hash } => {
+            let needed = scopes::required(parts.uri.path(), &parts.method);
+            let (key_id, revision) =
+                api_keys::authorize(state, &hash, account_id, needed.as_deref()).await?;
+            (
+                Principal::ApiKey { key_id },
+                Role::Admin,
+                revision,
+                None,
+                false,
+            )
+        }
+        Authentication::Rejected(_) | Authentication::InstanceToken { .. } => {
+            return Err(auth::invalid_token());
+        }
+    };
+    let scope = RecalledScope {
+        scope: AccountScope {
             account_id,
             revision,
             principal,
             role,
             client,
-        };
-        let reads = matches!(
-            parts.method,
-            axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
-        );
-        if !reads && role != Role::SuperAdmin {
-            state
-                .write_gate
-                .check(state, &scope, &parts.method, parts.uri.path())
-                .await?;
-        }
-        Ok(scope)
+        },
+        grant,
+        recalled,
+        method: parts.method.clone(),
+        // Kept for a confirmation only a recalled grant may need.
+        path: if recalled {
+            parts.uri.path().to_owned()
+        } else {
+            String::new()
+        },
+    };
+    match gate(state, &scope.scope, &parts.method, parts.uri.path()).await {
+        Ok(()) => Ok(scope),
+        Err(_) if recalled => scope.confirm(state).await,
+        Err(refused) => Err(refused),
     }
+}
+
+/// Asks the write gate about any write (any method but GET, HEAD and OPTIONS) by anyone but a
+/// super admin.
+async fn gate(
+    state: &AppState,
+    scope: &AccountScope,
+    method: &axum::http::Method,
+    path: &str,
+) -> Result<(), AppError> {
+    let reads = matches!(
+        *method,
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    if reads || scope.role == Role::SuperAdmin {
+        return Ok(());
+    }
+    state.write_gate.check(state, scope, method, path).await
 }
 
 /// The role of a signed-in user in the account and the account's revision, checking their
@@ -167,6 +278,18 @@ pub(crate) async fn member_role(
     user_id: Uuid,
     session_id: Uuid,
 ) -> Result<(Role, i64), AppError> {
+    let (grant, _) = authorized(state, account_id, user_id, session_id).await?;
+    Ok((grant.role, grant.revision))
+}
+
+/// What the session holds in the account, read from the database, and when the session
+/// expires.
+async fn authorized(
+    state: &AppState,
+    account_id: Uuid,
+    user_id: Uuid,
+    session_id: Uuid,
+) -> Result<(Grant, OffsetDateTime), AppError> {
     let access = super::accounts::store::access(&state.db, account_id, user_id, session_id)
         .await?
         .ok_or_else(auth::invalid_token)?;
@@ -190,5 +313,11 @@ pub(crate) async fn member_role(
             message: "This account is suspended.",
         });
     }
-    Ok((role, access.revision.unwrap_or_default()))
+    let grant = Grant {
+        session_id,
+        user_id,
+        role,
+        revision: access.revision.unwrap_or_default(),
+    };
+    Ok((grant, access.session_expires_at))
 }

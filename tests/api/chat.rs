@@ -687,3 +687,55 @@ async fn a_channels_owner_manages_its_people() {
     .await
     .assert_problem(StatusCode::CONFLICT, "direct_room_fixed");
 }
+
+/// A send may take the caller's access from the replica's memory of their last send (ADR
+/// 33); its write checks that access again, so whatever ended or changed it since is
+/// answered as on any route, and nothing is stored meanwhile.
+#[tokio::test]
+async fn a_send_checks_again_in_its_write_what_the_caller_was_granted() {
+    let app = TestApp::spawn().await;
+    let root = app.user("root@hub.test", true).await;
+    let t = app.tenant(&root, "Chat Corp").await;
+    let id = channel(&app, &t, &t.admin, false, &[t.agent.id, t.supervisor.id]).await;
+    send(&app, &t, &t.agent, id, "remembered").await;
+    send(&app, &t, &t.supervisor, id, "remembered").await;
+    let try_send = async |by: &Caller| {
+        let body = json!({ "body": "again", "client_id": Uuid::new_v4().to_string() });
+        app.post(&messages_path(&t, id), &by.token, body).await
+    };
+    let entitlements = async |on: bool| {
+        let body = json!({ "features": { "internal_chat_enabled": on } });
+        app.put(&t.path("/entitlements"), &root.token, body).await
+    };
+
+    // The chat switched off, then on again: each answer is the account's as it is now.
+    assert_eq!(entitlements(false).await.status, StatusCode::OK);
+    try_send(&t.agent)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "feature_disabled");
+    assert_eq!(entitlements(true).await.status, StatusCode::OK);
+    assert_eq!(try_send(&t.agent).await.status, StatusCode::CREATED);
+
+    // A member deactivated: refused; reactivated: sends again.
+    let deactivate = t.path(&format!("/users/{}/deactivate", t.supervisor.id));
+    let done = app.post(&deactivate, &t.admin.token, json!({})).await;
+    assert_eq!(done.status, StatusCode::OK, "{:?}", done.body);
+    let refused = try_send(&t.supervisor).await;
+    assert!(refused.status.is_client_error(), "{:?}", refused.status);
+
+    // A session ended.
+    let logout = app
+        .post("/api/v1/auth/logout", &t.agent.token, json!({}))
+        .await;
+    assert!(logout.status.is_success(), "{:?}", logout.body);
+    try_send(&t.agent)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "session_revoked");
+
+    let page = app.get(&messages_path(&t, id), &t.admin.token).await;
+    assert_eq!(
+        seqs(&page.body),
+        vec![1, 2, 3],
+        "nothing stored after a refusal"
+    );
+}

@@ -10,6 +10,8 @@
 //! several statements sharing the `$n` arguments. Both do the same steps under the same
 //! conditions; the API suite runs on both.
 
+use std::sync::LazyLock;
+
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -24,6 +26,7 @@ use crate::{
         error::AppResult,
     },
     realtime::RoomNote,
+    tenancy::{Grant, GrantParams, still_holds},
 };
 
 /// A message to store; its `seq` is the room's next.
@@ -40,6 +43,9 @@ pub struct NewMessage<'a> {
     /// The Chatwoot conversations (display ids) it refers to, in order.
     pub conversations: &'a [i64],
     pub now: OffsetDateTime,
+    /// What the author's session must still hold in the account for the write to store it,
+    /// when their access was taken from memory rather than read in this request.
+    pub grant: Option<Grant>,
 }
 
 /// What storing a message took: its row and the room's last event number after it (the
@@ -63,13 +69,35 @@ fn events(parent_id: Option<Uuid>) -> i64 {
 
 // $1 account, $2 room, $3 author, $4 events logged, $5 now, $6 message id, $7 body,
 // $8 html, $9 mentions_room, $10 client_id, $11 parent_id, $12 the conversations (a JSON
-// array). A `client_id` sent before fails the message's insert on its unique index: the
-// request stops there and the caller rolls back (PostgreSQL's one statement undoes itself).
-const POSTGRES: &str = "
+// array), $13 the author's session, $14 their role, $15 the account's revision (the grant).
+// A `client_id` sent before fails the message's insert on its unique index: the request
+// stops there and the caller rolls back (PostgreSQL's one statement undoes itself).
+const GRANT: GrantParams = GrantParams {
+    account: "$1",
+    user: "$3",
+    now: "$5",
+    session: "$13",
+    role: "$14",
+    revision: "$15",
+};
+
+/// Which room row takes the message: this account's, not archived, with the author in it,
+/// and only while the author's grant (if any) holds.
+fn room_takes_it() -> String {
+    format!(
+        "account_id = $1 AND id = $2 AND archived_at IS NULL
+  AND EXISTS (SELECT 1 FROM chat_members m WHERE m.room_id = $2 AND m.user_id = $3)
+  AND ($13 IS NULL OR {})",
+        still_holds(&GRANT)
+    )
+}
+
+static POSTGRES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "
 WITH taken AS (
     UPDATE chat_rooms SET last_seq = last_seq + 1, event_seq = event_seq + $4, updated_at = $5
-    WHERE account_id = $1 AND id = $2 AND archived_at IS NULL
-      AND EXISTS (SELECT 1 FROM chat_members m WHERE m.room_id = $2 AND m.user_id = $3)
+    WHERE {room}
     RETURNING last_seq, event_seq),
 stored AS (
     INSERT INTO chat_messages (id, account_id, room_id, seq, author_id, body, html,
@@ -91,19 +119,23 @@ logged AS (
 marked AS (
     UPDATE chat_members SET last_read_seq = s.seq FROM stored s
     WHERE room_id = $2 AND user_id = $3 AND last_read_seq < s.seq)
-SELECT s.seq, t.event_seq FROM stored s, taken t";
+SELECT s.seq, t.event_seq FROM stored s, taken t",
+        room = room_takes_it()
+    )
+});
 
 // Each statement after the first finds what the one before did by the same conditions (the
-// writer's lock keeps everything else out meanwhile): the message by its new id.
-const SQLITE: &str = "
+// writer's lock keeps everything else out meanwhile): the room by the same row conditions,
+// the message by its new id.
+static SQLITE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "
 UPDATE chat_rooms SET last_seq = last_seq + 1, event_seq = event_seq + $4, updated_at = $5
-WHERE account_id = $1 AND id = $2 AND archived_at IS NULL
-  AND EXISTS (SELECT 1 FROM chat_members m WHERE m.room_id = $2 AND m.user_id = $3);
+WHERE {room};
 INSERT INTO chat_messages (id, account_id, room_id, seq, author_id, body, html,
     mentions_room, client_id, parent_id, reply_count, created_at)
-SELECT $6, $1, $2, r.last_seq, $3, $7, $8, $9, $10, $11, 0, $5 FROM chat_rooms r
-WHERE r.account_id = $1 AND r.id = $2 AND r.archived_at IS NULL
-  AND EXISTS (SELECT 1 FROM chat_members m WHERE m.room_id = $2 AND m.user_id = $3);
+SELECT $6, $1, $2, last_seq, $3, $7, $8, $9, $10, $11, 0, $5 FROM chat_rooms
+WHERE {room};
 INSERT INTO chat_conversation_refs (message_id, account_id, room_id, position,
     conversation_id)
 SELECT $6, $1, $2, CAST(j.key AS INTEGER), CAST(j.value AS INTEGER)
@@ -118,7 +150,10 @@ UPDATE chat_members SET last_read_seq = (SELECT seq FROM chat_messages WHERE id 
 WHERE room_id = $2 AND user_id = $3
   AND last_read_seq < (SELECT seq FROM chat_messages WHERE id = $6);
 SELECT m.seq, r.event_seq FROM chat_messages m JOIN chat_rooms r ON r.id = m.room_id
-WHERE m.id = $6";
+WHERE m.id = $6",
+        room = room_takes_it()
+    )
+});
 
 /// Stores `m` as the room's next message, logs its events and marks it read by its author,
 /// in the transaction `conn`. `None` when nothing was stored: the room is gone or archived,
@@ -147,9 +182,9 @@ pub async fn post_alone(db: &Db, m: &NewMessage<'_>) -> AppResult<Option<Posted>
 
 /// The write, `opening` first in the same request.
 async fn request(conn: Conn<'_>, opening: &str, m: &NewMessage<'_>) -> AppResult<Option<Posted>> {
-    let sql = match conn.engine() {
-        Engine::Postgres => POSTGRES,
-        Engine::Sqlite => SQLITE,
+    let sql: &str = match conn.engine() {
+        Engine::Postgres => &POSTGRES,
+        Engine::Sqlite => &SQLITE,
     };
     let sql = sqlx::AssertSqlSafe(format!("{opening}{sql}"));
     // Every row is fetched: SQLite runs the statements of a request as its rows are read.
@@ -157,6 +192,8 @@ async fn request(conn: Conn<'_>, opening: &str, m: &NewMessage<'_>) -> AppResult
         .bind(m.account_id).bind(m.room_id).bind(m.author_id).bind(events(m.parent_id))
         .bind(m.now).bind(m.id).bind(m.body).bind(m.html).bind(m.mentions_room)
         .bind(m.client_id).bind(m.parent_id).bind(Json(m.conversations))
+        .bind(m.grant.map(|g| g.session_id)).bind(m.grant.map(|g| g.role.as_str()))
+        .bind(m.grant.map(|g| g.revision))
         .fetch_all(c).await);
     let numbers = match numbers {
         Err(err) if is_unique_violation(&err) => return Ok(None),

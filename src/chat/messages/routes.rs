@@ -36,7 +36,7 @@ use crate::{
         validate::Validator,
     },
     realtime::RoomNote,
-    tenancy::{AccountScope, Role},
+    tenancy::{AccountScope, Grant, RecalledScope, Role},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -211,12 +211,12 @@ pub struct NewMessageInput {
         (status = 422, body = Problem, description = "validation_failed")))]
 async fn send_message(
     State(state): State<AppState>,
-    scope: AccountScope,
+    recalled: RecalledScope,
     ApiPath(path): ApiPath<(Uuid, Uuid)>,
     ApiJson(body): ApiJson<NewMessageInput>,
 ) -> AppResult<(StatusCode, ApiJson<Message>)> {
-    ensure_enabled(&state.db, &state, &scope).await?;
-    let caller = scope.require_person()?;
+    let recalled = chat_enabled(&state, recalled).await?;
+    let grant = recalled.grant()?;
     let files = &body.attachment_ids;
     let mut v = Validator::default();
     check_body(&mut v, &body.body, !files.is_empty());
@@ -234,14 +234,19 @@ async fn send_message(
     );
     v.finish()?;
     if let Some((posted, conversation_refs)) =
-        post_plain(&state, &scope, caller, path.1, &body).await?
+        post_plain(&state, recalled.scope.account_id, grant, path.1, &body).await?
     {
         let fresh = Fresh {
             with_files: false,
             conversation_refs,
         };
-        return created(&state, scope.account_id, posted, None, fresh).await;
+        return created(&state, recalled.scope.account_id, posted, None, fresh).await;
     }
+    // The caller's access as the database says now: a grant from memory that no longer holds
+    // answers here, as on any route.
+    let confirmed = chat_enabled(&state, recalled.confirm(&state).await?).await?;
+    let caller = confirmed.grant()?.user_id;
+    let scope = confirmed.scope;
     // Everything that only reads happens before the write: on SQLite the write holds the
     // process's one writer, on PostgreSQL the room's row.
     let room = visible(&state, &scope, path.1).await?;
@@ -250,7 +255,7 @@ async fn send_message(
     if let Some(parent) = body.parent_id {
         check_parent(&state, room.id, parent).await?;
     }
-    let new = new_message(scope.account_id, room.id, caller, &body, &rendered);
+    let new = new_message(scope.account_id, room.id, caller, None, &body, &rendered);
     let alone = room.is_member()
         && files.is_empty()
         && body.parent_id.is_none()
@@ -278,6 +283,20 @@ async fn send_message(
     created(&state, scope.account_id, posted, joined, fresh).await
 }
 
+/// `recalled` once the chat is known to be on in its account: a refusal judged at a
+/// remembered revision is confirmed from the database first.
+async fn chat_enabled(state: &AppState, recalled: RecalledScope) -> AppResult<RecalledScope> {
+    if ensure_enabled(&state.db, state, &recalled.scope)
+        .await
+        .is_ok()
+    {
+        return Ok(recalled);
+    }
+    let confirmed = recalled.confirm(state).await?;
+    ensure_enabled(&state.db, state, &confirmed.scope).await?;
+    Ok(confirmed)
+}
+
 /// Posts a plain message (most are: no files, thread, mentions, `@room` or conversation
 /// addresses, so nothing in it depends on the room or the caller's role there) without
 /// reading the room first: the write itself stores it only in a room of this account, not
@@ -286,8 +305,8 @@ async fn send_message(
 /// channel or answers the message sent before. Answers the conversations it refers to.
 async fn post_plain(
     state: &AppState,
-    scope: &AccountScope,
-    caller: Uuid,
+    account_id: Uuid,
+    grant: Grant,
     room_id: Uuid,
     input: &NewMessageInput,
 ) -> AppResult<Option<(post::Posted, Vec<i64>)>> {
@@ -302,7 +321,14 @@ async fn post_plain(
     if rendered.room {
         return Ok(None);
     }
-    let new = new_message(scope.account_id, room_id, caller, input, &rendered);
+    let new = new_message(
+        account_id,
+        room_id,
+        grant.user_id,
+        Some(grant),
+        input,
+        &rendered,
+    );
     let posted = post::post_alone(&state.db, &new).await?;
     Ok(posted.map(|posted| (posted, rendered.conversations)))
 }
@@ -312,6 +338,7 @@ fn new_message<'a>(
     account_id: Uuid,
     room_id: Uuid,
     author_id: Uuid,
+    grant: Option<Grant>,
     input: &'a NewMessageInput,
     rendered: &'a Rendered,
 ) -> NewMessage<'a> {
@@ -327,6 +354,7 @@ fn new_message<'a>(
         parent_id: input.parent_id,
         conversations: &rendered.conversations,
         now: clock::now(),
+        grant,
     }
 }
 
