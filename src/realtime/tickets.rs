@@ -5,7 +5,7 @@
 //! team chat's socket may also carry where it resumes, so the socket replays what the client
 //! missed before anything live.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::LazyLock};
 
 use axum::{extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
@@ -25,7 +25,7 @@ use crate::{
         json::ApiJson,
         validate::Validator,
     },
-    tenancy::{AccountScope, Principal},
+    tenancy::{Grant as AccessGrant, GrantParams, RecalledScope, still_holds},
 };
 
 const TTL: time::Duration = time::Duration::seconds(30);
@@ -73,10 +73,10 @@ pub struct Grant {
         (status = 422, body = Problem, description = "validation_failed")))]
 async fn issue(
     State(state): State<AppState>,
-    scope: AccountScope,
+    recalled: RecalledScope,
     body: Option<ApiJson<TicketRequest>>,
 ) -> AppResult<(StatusCode, ApiJson<Ticket>)> {
-    scope.require_person()?;
+    let access = recalled.grant()?;
     // The body is optional: a client that follows no chat room sends none.
     let body = body.map(|ApiJson(body)| body).unwrap_or_default();
     let resume = body.resume.as_ref();
@@ -92,29 +92,24 @@ async fn issue(
         "event numbers are 0 or more",
     );
     v.finish()?;
-    let Principal::User {
-        user_id,
-        session_id,
-    } = scope.principal
-    else {
-        unreachable!("require_person admits people only");
-    };
     let ticket = opaque::new_realtime_ticket();
     let grant = Grant {
-        account_id: scope.account_id,
-        user_id,
-        session_id,
+        account_id: recalled.scope.account_id,
+        user_id: access.user_id,
+        session_id: access.session_id,
     };
     let resume = resume.map(|rooms| serde_json::to_string(rooms).expect("ids and numbers encode"));
-    let hash = opaque::hash(&ticket);
-    insert(
-        &state.db,
-        &hash,
-        &grant,
-        resume.as_deref(),
-        clock::now() + TTL,
-    )
-    .await?;
+    let new = NewTicket {
+        token_hash: &opaque::hash(&ticket),
+        grant: &grant,
+        resume: resume.as_deref(),
+        expires_at: clock::now() + TTL,
+    };
+    if !insert(&state.db, &new, recalled.to_check()).await? {
+        // The remembered access no longer holds: the database says why (or that it does).
+        recalled.confirm(&state).await?;
+        insert(&state.db, &new, None).await?;
+    }
     Ok((
         StatusCode::CREATED,
         ApiJson(Ticket {
@@ -124,21 +119,44 @@ async fn issue(
     ))
 }
 
-/// One statement outside a transaction: a reconnecting crowd asks for thousands at once.
-async fn insert(
-    db: &Db,
-    token_hash: &[u8],
-    grant: &Grant,
-    resume: Option<&str>,
+struct NewTicket<'a> {
+    token_hash: &'a [u8],
+    grant: &'a Grant,
+    resume: Option<&'a str>,
     expires_at: OffsetDateTime,
-) -> AppResult<()> {
-    let sql = "INSERT INTO realtime_tickets (id, token_hash, account_id, user_id, session_id,
-                   resume, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+}
+
+// $1 id, $2 token hash, $3 account, $4 person, $5 session, $6 resume, $7 expiry, $8 now,
+// $9 the remembered role and $10 revision to check (none: the access was read just now).
+const ACCESS: GrantParams = GrantParams {
+    account: "$3",
+    user: "$4",
+    now: "$8",
+    session: "$5",
+    role: "$9",
+    revision: "$10",
+};
+
+static INSERT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO realtime_tickets (id, token_hash, account_id, user_id, session_id, resume,
+             expires_at)
+         SELECT $1, $2, $3, $4, $5, $6, $7 WHERE $9 IS NULL OR {}",
+        still_holds(&ACCESS)
+    )
+});
+
+/// One statement outside a transaction: a reconnecting crowd asks for thousands at once.
+/// Whether it stored the ticket: not when `check` no longer holds.
+async fn insert(db: &Db, new: &NewTicket<'_>, check: Option<AccessGrant>) -> AppResult<bool> {
+    let sql = sqlx::AssertSqlSafe(INSERT.as_str());
     let mut writer = db.writer().await?;
-    on_writer!(&mut writer, c => sqlx::query(sql)
-        .bind(Uuid::now_v7()).bind(token_hash).bind(grant.account_id).bind(grant.user_id)
-        .bind(grant.session_id).bind(resume).bind(expires_at).execute(c).await?.rows_affected());
-    Ok(())
+    let stored = on_writer!(&mut writer, c => sqlx::query(sql)
+        .bind(Uuid::now_v7()).bind(new.token_hash).bind(new.grant.account_id)
+        .bind(new.grant.user_id).bind(new.grant.session_id).bind(new.resume)
+        .bind(new.expires_at).bind(clock::now()).bind(check.map(|g| g.role.as_str()))
+        .bind(check.map(|g| g.revision)).execute(c).await?.rows_affected());
+    Ok(stored == 1)
 }
 
 /// Uses the ticket up: its grant (and where its socket resumes) if it was unused and

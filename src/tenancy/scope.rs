@@ -116,8 +116,8 @@ impl FromRequestParts<AppState> for AccountScope {
 
 /// An [`AccountScope`] for a person's hot write, taken from this replica's memory of their
 /// session's last authorisation in the account when it has one (no database read), else
-/// authorised as [`AccountScope`] is. Only for a write that requires [`RecalledScope::grant`]
-/// to hold in its own statement ([`super::still_holds`]) and, when it stores nothing, goes on
+/// authorised as [`AccountScope`] is. Only for a write that requires
+/// [`RecalledScope::to_check`] to hold in its own statement ([`super::still_holds`]) and, when it stores nothing, goes on
 /// with [`RecalledScope::confirm`].
 pub struct RecalledScope {
     pub scope: AccountScope,
@@ -137,10 +137,16 @@ impl FromRequestParts<AppState> for RecalledScope {
 }
 
 impl RecalledScope {
-    /// What the write must find still true; API keys act for no person and hold none.
+    /// What the session holds in the account; API keys act for no person and hold none.
     pub fn grant(&self) -> Result<Grant, AppError> {
         self.scope.require_person()?;
         self.grant.ok_or_else(auth::invalid_token)
+    }
+
+    /// The grant the write must check itself: the remembered one; none when the database was
+    /// read for this request.
+    pub fn to_check(&self) -> Option<Grant> {
+        self.grant.filter(|_| self.recalled)
     }
 
     /// The scope as the database says now, for a request whose write stored nothing or that

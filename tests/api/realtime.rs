@@ -391,3 +391,32 @@ async fn changes_made_on_one_replica_reach_streams_on_another() {
         assert_eq!(change["cards"], json!([card["id"]]));
     }
 }
+
+/// A ticket may be issued on the replica's memory of the caller's access (ADR 33); the
+/// ticket's insert checks that access again, so a session ended or a member deactivated
+/// since gets no ticket.
+#[tokio::test]
+async fn a_ticket_checks_again_what_the_caller_was_granted() {
+    let app = TestApp::spawn().await;
+    let t = tenant(&app, "Acme").await;
+    let path = t.path("/realtime/tickets");
+    for caller in [&t.agent, &t.supervisor] {
+        ticket(&app, &t, caller).await;
+        ticket(&app, &t, caller).await;
+    }
+
+    let deactivate = t.path(&format!("/users/{}/deactivate", t.supervisor.id));
+    let done = app.post(&deactivate, &t.admin.token, json!({})).await;
+    assert_eq!(done.status, StatusCode::OK, "{:?}", done.body);
+    let refused = app.post(&path, &t.supervisor.token, json!({})).await;
+    assert!(refused.status.is_client_error(), "{:?}", refused.status);
+    assert!(refused.body.get("ticket").is_none());
+
+    let logout = app
+        .post("/api/v1/auth/logout", &t.agent.token, json!({}))
+        .await;
+    assert!(logout.status.is_success(), "{:?}", logout.body);
+    app.post(&path, &t.agent.token, json!({}))
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "session_revoked");
+}

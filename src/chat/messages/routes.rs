@@ -216,7 +216,7 @@ async fn send_message(
     ApiJson(body): ApiJson<NewMessageInput>,
 ) -> AppResult<(StatusCode, ApiJson<Message>)> {
     let recalled = chat_enabled(&state, recalled).await?;
-    let grant = recalled.grant()?;
+    let author = recalled.grant()?.user_id;
     let files = &body.attachment_ids;
     let mut v = Validator::default();
     check_body(&mut v, &body.body, !files.is_empty());
@@ -234,7 +234,7 @@ async fn send_message(
     );
     v.finish()?;
     if let Some((posted, conversation_refs)) =
-        post_plain(&state, recalled.scope.account_id, grant, path.1, &body).await?
+        post_plain(&state, &recalled, author, path.1, &body).await?
     {
         let fresh = Fresh {
             with_files: false,
@@ -245,8 +245,8 @@ async fn send_message(
     // The caller's access as the database says now: a grant from memory that no longer holds
     // answers here, as on any route.
     let confirmed = chat_enabled(&state, recalled.confirm(&state).await?).await?;
-    let caller = confirmed.grant()?.user_id;
     let scope = confirmed.scope;
+    let caller = author;
     // Everything that only reads happens before the write: on SQLite the write holds the
     // process's one writer, on PostgreSQL the room's row.
     let room = visible(&state, &scope, path.1).await?;
@@ -305,8 +305,8 @@ async fn chat_enabled(state: &AppState, recalled: RecalledScope) -> AppResult<Re
 /// channel or answers the message sent before. Answers the conversations it refers to.
 async fn post_plain(
     state: &AppState,
-    account_id: Uuid,
-    grant: Grant,
+    recalled: &RecalledScope,
+    author: Uuid,
     room_id: Uuid,
     input: &NewMessageInput,
 ) -> AppResult<Option<(post::Posted, Vec<i64>)>> {
@@ -321,14 +321,8 @@ async fn post_plain(
     if rendered.room {
         return Ok(None);
     }
-    let new = new_message(
-        account_id,
-        room_id,
-        grant.user_id,
-        Some(grant),
-        input,
-        &rendered,
-    );
+    let (account_id, grant) = (recalled.scope.account_id, recalled.to_check());
+    let new = new_message(account_id, room_id, author, grant, input, &rendered);
     let posted = post::post_alone(&state.db, &new).await?;
     Ok(posted.map(|posted| (posted, rendered.conversations)))
 }
