@@ -117,15 +117,14 @@ impl FromRequestParts<AppState> for AccountScope {
 /// An [`AccountScope`] for a person's hot write, taken from this replica's memory of their
 /// session's last authorisation in the account when it has one (no database read), else
 /// authorised as [`AccountScope`] is. Only for a write that requires
-/// [`RecalledScope::to_check`] to hold in its own statement ([`super::still_holds`]) and, when it stores nothing, goes on
-/// with [`RecalledScope::confirm`].
+/// [`RecalledScope::to_check`] to hold in its own statement ([`super::still_holds`]) and,
+/// when it stores nothing, goes on with [`RecalledScope::confirm`].
 pub struct RecalledScope {
     pub scope: AccountScope,
     grant: Option<Grant>,
-    /// Taken from memory: the write gate and the plan were judged at a remembered revision.
-    recalled: bool,
-    method: axum::http::Method,
-    path: String,
+    /// Set when the grant came from memory (the write gate and the plan were then judged at a
+    /// remembered revision): the request's method and path, to ask the write gate again.
+    recalled: Option<(axum::http::Method, String)>,
 }
 
 impl FromRequestParts<AppState> for RecalledScope {
@@ -146,7 +145,7 @@ impl RecalledScope {
     /// The grant the write must check itself: the remembered one; none when the database was
     /// read for this request.
     pub fn to_check(&self) -> Option<Grant> {
-        self.grant.filter(|_| self.recalled)
+        self.grant.filter(|_| self.recalled.is_some())
     }
 
     /// The scope as the database says now, for a request whose write stored nothing or that
@@ -154,7 +153,7 @@ impl RecalledScope {
     /// again (a revoked session, a lost membership or a suspended account answers as on any
     /// route). A scope read from the database already is given back as it is.
     pub async fn confirm(self, state: &AppState) -> Result<RecalledScope, AppError> {
-        let (Some(grant), true) = (self.grant, self.recalled) else {
+        let (Some(grant), Some((method, path))) = (self.grant, &self.recalled) else {
             return Ok(self);
         };
         let account_id = self.scope.account_id;
@@ -166,13 +165,12 @@ impl RecalledScope {
             revision: fresh.revision,
             ..self.scope
         };
-        gate(state, &scope, &self.method, &self.path).await?;
+        gate(state, &scope, method, path).await?;
         state.grants.remember(account_id, fresh, expires_at);
         Ok(RecalledScope {
             scope,
             grant: Some(fresh),
-            recalled: false,
-            ..self
+            recalled: None,
         })
     }
 }
@@ -242,14 +240,7 @@ async fn authorize(
             client,
         },
         grant,
-        recalled,
-        method: parts.method.clone(),
-        // Kept for a confirmation only a recalled grant may need.
-        path: if recalled {
-            parts.uri.path().to_owned()
-        } else {
-            String::new()
-        },
+        recalled: recalled.then(|| (parts.method.clone(), parts.uri.path().to_owned())),
     };
     match gate(state, &scope.scope, &parts.method, parts.uri.path()).await {
         Ok(()) => Ok(scope),

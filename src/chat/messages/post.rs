@@ -157,8 +157,9 @@ WHERE m.id = $6",
 
 /// Stores `m` as the room's next message, logs its events and marks it read by its author,
 /// in the transaction `conn`. `None` when nothing was stored: the room is gone or archived,
-/// its author is not in it (any more), or they sent its `client_id` in the room before. The
-/// transaction is then to be rolled back (the room's numbers may have moved).
+/// its author is not in it (any more), the author's remembered grant no longer holds, or
+/// they sent its `client_id` in the room before. The transaction is then to be rolled back
+/// (the room's numbers may have moved).
 pub async fn post(tx: &mut Tx, m: &NewMessage<'_>) -> AppResult<Option<Posted>> {
     request(tx.into(), "", m).await
 }

@@ -242,11 +242,12 @@ async fn send_message(
         };
         return created(&state, recalled.scope.account_id, posted, None, fresh).await;
     }
-    // The caller's access as the database says now: a grant from memory that no longer holds
-    // answers here, as on any route.
-    let confirmed = chat_enabled(&state, recalled.confirm(&state).await?).await?;
-    let scope = confirmed.scope;
-    let caller = author;
+    // The long way reads the room as the caller sees it, so it takes their access as the
+    // database says now: a grant from memory that no longer holds answers here, as on any
+    // route.
+    let scope = chat_enabled(&state, recalled.confirm(&state).await?)
+        .await?
+        .scope;
     // Everything that only reads happens before the write: on SQLite the write holds the
     // process's one writer, on PostgreSQL the room's row.
     let room = visible(&state, &scope, path.1).await?;
@@ -255,7 +256,7 @@ async fn send_message(
     if let Some(parent) = body.parent_id {
         check_parent(&state, room.id, parent).await?;
     }
-    let new = new_message(scope.account_id, room.id, caller, None, &body, &rendered);
+    let new = new_message(scope.account_id, room.id, author, None, &body, &rendered);
     let alone = room.is_member()
         && files.is_empty()
         && body.parent_id.is_none()
@@ -271,7 +272,7 @@ async fn send_message(
     let Some((posted, joined)) = stored else {
         // A retry of a message sent before (perhaps committed just ahead of this one), or a
         // room archived or left meanwhile.
-        return match resent(&state, &scope, caller, room.id, &body.client_id).await? {
+        return match resent(&state, &scope, author, room.id, &body.client_id).await? {
             Some(sent) => Ok(sent),
             None => Err(refused(&state, &scope, room.id).await),
         };
