@@ -8,7 +8,10 @@ use axum::{
 };
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::error::{AppError, FieldError};
+use super::{
+    error::{AppError, FieldError},
+    validate::failing_field,
+};
 
 pub struct ApiJson<T>(pub T);
 
@@ -100,18 +103,8 @@ fn rejection_to_error(rejection: JsonRejection) -> AppError {
     }
 }
 
-/// axum reports `Failed to deserialize …: path.to.field: message`; the path is what
-/// clients want to highlight.
 fn field_of(text: &str) -> String {
-    let detail = text
-        .split_once("target type: ")
-        .map_or(text, |(_, rest)| rest);
-    detail
-        .split_once(": ")
-        .map(|(path, _)| path)
-        .filter(|path| !path.is_empty() && !path.contains(' '))
-        .unwrap_or("body")
-        .to_string()
+    failing_field(text, "target type: ").unwrap_or_else(|| "body".into())
 }
 
 /// The last field of a body that flattens another struct, where `deny_unknown_fields`
@@ -199,7 +192,14 @@ mod tests {
             field_of(
                 "Failed to deserialize the JSON body into the target type: missing field `name` at line 1"
             ),
-            "body"
+            "name"
         );
+        assert_eq!(
+            field_of(
+                "Failed to deserialize the JSON body into the target type: limits: missing field `max_teams` at line 1"
+            ),
+            "limits.max_teams"
+        );
+        assert_eq!(field_of("Failed to deserialize: EOF while parsing"), "body");
     }
 }

@@ -8,7 +8,7 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
-use super::error::AppError;
+use super::{error::AppError, validate::failing_field};
 
 pub struct ApiPath<T>(pub T);
 
@@ -46,17 +46,8 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuer
     }
 }
 
-/// axum reports `Failed to deserialize query string: limit: invalid digit found in string`.
 fn query_field(text: &str) -> String {
-    let detail = text
-        .split_once("query string: ")
-        .map_or(text, |(_, rest)| rest);
-    detail
-        .split_once(": ")
-        .map(|(field, _)| field)
-        .filter(|field| !field.is_empty() && !field.contains(' '))
-        .unwrap_or("query")
-        .to_string()
+    failing_field(text, "query string: ").unwrap_or_else(|| "query".into())
 }
 
 #[cfg(test)]
@@ -72,6 +63,10 @@ mod tests {
         assert_eq!(
             query_field("Failed to deserialize query string: expected something"),
             "query"
+        );
+        assert_eq!(
+            query_field("Failed to deserialize query string: missing field `q`"),
+            "q"
         );
     }
 }

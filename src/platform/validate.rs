@@ -60,6 +60,26 @@ impl Validator {
     }
 }
 
+/// The field a serde error from axum is about: `Failed to deserialize {what}: path.to.field:
+/// message` names it by its path; a missing field is named in the message instead
+/// (``missing field `x` ``), under the path of the object that lacks it, if any.
+pub fn failing_field(text: &str, what: &str) -> Option<String> {
+    let detail = text.split_once(what).map_or(text, |(_, rest)| rest);
+    let (path, message) = match detail.split_once(": ") {
+        Some((path, message)) if !path.is_empty() && !path.contains(' ') => (Some(path), message),
+        _ => (None, detail),
+    };
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name);
+    match (path, missing) {
+        (Some(path), Some(name)) => Some(format!("{path}.{name}")),
+        (Some(field), None) | (None, Some(field)) => Some(field.to_string()),
+        (None, None) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

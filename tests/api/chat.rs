@@ -526,6 +526,11 @@ async fn bad_input_is_a_validation_problem() {
         (json!({ "body": "   ", "client_id": "a" }), "body"),
         (json!({ "body": long, "client_id": "a" }), "body"),
         (json!({ "body": "ok", "client_id": "" }), "client_id"),
+        (json!({ "body": "ok" }), "client_id"),
+        (
+            json!({ "body": "ok", "client_id": "a", "bodi": "x" }),
+            "bodi",
+        ),
         (
             json!({ "body": "ok", "client_id": "k".repeat(65) }),
             "client_id",
