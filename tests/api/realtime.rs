@@ -420,3 +420,44 @@ async fn a_ticket_checks_again_what_the_caller_was_granted() {
         .await
         .assert_problem(StatusCode::UNAUTHORIZED, "session_revoked");
 }
+
+/// A ticket speaks for its person only while they may still follow the account, judged as it
+/// is used, not as it was issued: a new role since still follows it, an ended membership or
+/// a suspended account does not, and a refused ticket is used up all the same.
+#[tokio::test]
+async fn a_ticket_is_refused_when_its_access_ended_after_it_was_issued() {
+    let app = TestApp::spawn().await;
+    let root = super_admin(&app).await;
+    let t = app.tenant(&root, "Acme").await;
+
+    let promoted_since = ticket(&app, &t, &t.agent).await;
+    let user = t.path(&format!("/users/{}", t.agent.id));
+    let promoted = app
+        .put(&user, &t.admin.token, json!({ "role": "supervisor" }))
+        .await;
+    assert_eq!(promoted.status, StatusCode::OK, "{:?}", promoted.body);
+    assert_eq!(
+        open(&app, &promoted_since, None).await.status(),
+        StatusCode::OK
+    );
+
+    let deactivated_since = ticket(&app, &t, &t.agent).await;
+    let deactivate = t.path(&format!("/users/{}/deactivate", t.agent.id));
+    let done = app.post(&deactivate, &t.admin.token, json!({})).await;
+    assert_eq!(done.status, StatusCode::OK, "{:?}", done.body);
+    let refused = open(&app, &deactivated_since, None).await;
+    assert!(refused.status().is_client_error(), "{}", refused.status());
+
+    let suspended_since = ticket(&app, &t, &t.supervisor).await;
+    let suspend = json!({ "status": "suspended" });
+    let suspended = app.put(&t.path(""), &root.token, suspend).await;
+    assert_eq!(suspended.status, StatusCode::OK, "{:?}", suspended.body);
+    let refused = open(&app, &suspended_since, None).await;
+    assert!(refused.status().is_client_error(), "{}", refused.status());
+    // Refused tickets are used up all the same.
+    let reactivate = json!({ "status": "active" });
+    let back = app.put(&t.path(""), &root.token, reactivate).await;
+    assert_eq!(back.status, StatusCode::OK, "{:?}", back.body);
+    let again = open(&app, &suspended_since, None).await;
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+}
