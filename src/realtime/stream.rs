@@ -6,7 +6,7 @@
 //! (reload), and `end` with a problem `code` when the session stops being valid (the stream
 //! then closes). A client that reconnects asks for a new ticket and reloads on `ready`.
 
-use std::{convert::Infallible, sync::Arc, time::Duration};
+use std::{convert::Infallible, pin::Pin, sync::Arc, time::Duration};
 
 use axum::{
     extract::State,
@@ -21,7 +21,7 @@ use tokio::{
     sync::broadcast::{self, error::RecvError},
     time::{Instant, Interval},
 };
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::WaitForCancellationFutureOwned;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -67,7 +67,7 @@ async fn events(
     still_allowed(&state, &grant).await?;
     let follow = Follow {
         changes: state.realtime.subscribe(grant.account_id),
-        closing: state.realtime.closing.clone(),
+        closing: Box::pin(state.realtime.closing.clone().cancelled_owned()),
         recheck: tokio::time::interval_at(Instant::now() + RECHECK, RECHECK),
         state,
         grant,
@@ -93,7 +93,9 @@ struct Follow {
     state: AppState,
     grant: Grant,
     changes: broadcast::Receiver<Arc<Note>>,
-    closing: CancellationToken,
+    /// One wait for the stream's life (not one per event, each registering with the token
+    /// every stream shares).
+    closing: Pin<Box<WaitForCancellationFutureOwned>>,
     recheck: Interval,
     greeted: bool,
     ended: bool,
@@ -138,7 +140,7 @@ impl Follow {
                         return Some(end);
                     }
                 }
-                () = self.closing.cancelled() => return None,
+                () = &mut self.closing => return None,
             }
         }
     }

@@ -282,7 +282,10 @@ impl Session {
         }
         let mut ping = interval_at(Instant::now() + PING_EVERY, PING_EVERY);
         let mut recheck = interval_at(Instant::now() + RECHECK, RECHECK);
-        let closing = self.state.realtime.closing.clone();
+        // One wait for the whole loop: a wait made afresh at each turn would register with
+        // (and leave) the token every socket shares, under its one lock, for every frame.
+        let closing = self.state.realtime.closing.clone().cancelled_owned();
+        tokio::pin!(closing);
         loop {
             let step = tokio::select! {
                 note = self.notes.recv() => match note {
@@ -308,7 +311,7 @@ impl Session {
                     Ok(())
                 }
                 _ = recheck.tick() => Box::pin(self.end_if_not_allowed()).await,
-                () = closing.cancelled() => Err(Stop::Close(close_code::RESTART, "server restarting")),
+                () = &mut closing => Err(Stop::Close(close_code::RESTART, "server restarting")),
             };
             if let Err(stop) = step {
                 return stop;

@@ -514,6 +514,25 @@ async fn a_socket_ends_with_its_session() {
     assert_eq!(agent.closed().await.0, CloseCode::from(4001));
 }
 
+/// A replica shutting down closes its sockets with "restarting" (the client reconnects
+/// elsewhere and resumes) rather than holding the shutdown up, however long they had been
+/// open and whatever they had carried.
+#[tokio::test]
+async fn a_socket_is_closed_as_its_server_shuts_down() {
+    // A drain limit past the socket's patience: only the close itself ends the socket in time.
+    let mut app = TestApp::spawn_with(&[("SHUTDOWN_TIMEOUT_SECS", "60")]).await;
+    let t = tenant(&app, "Acme").await;
+    let room = channel(&app, &t, &t.admin, &[t.agent.id]).await;
+    let mut agent = Socket::open(&app, &t, &t.agent).await;
+    for text in ["one", "two"] {
+        send(&app, &t, &t.admin, room, text).await;
+        while agent.next_event().await["type"] != "message.created" {}
+    }
+    app.shutdown.cancel();
+    assert_eq!(agent.closed().await.0, CloseCode::Restart);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn the_handshake_checks_origin_ticket_and_protocol() {
     let app = TestApp::spawn().await;

@@ -461,3 +461,26 @@ async fn a_ticket_is_refused_when_its_access_ended_after_it_was_issued() {
     let again = open(&app, &suspended_since, None).await;
     assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// A replica shutting down ends its streams (the browser reconnects to another) rather than
+/// holding the shutdown up until its drain limit.
+#[tokio::test]
+async fn a_stream_ends_as_its_server_shuts_down() {
+    // A drain limit past the stream's patience: only the stream's own end is in time.
+    let mut app = TestApp::spawn_with(&[("SHUTDOWN_TIMEOUT_SECS", "60")]).await;
+    let t = tenant(&app, "Acme").await;
+    let board = new_board(&app, &t).await;
+    let mut stream = Events::open(&app, &t).await;
+    new_card(&app, &t, &board, "Lead").await;
+    stream.next_change().await;
+    app.shutdown.cancel();
+    loop {
+        let chunk = tokio::time::timeout(PATIENCE, stream.response.chunk())
+            .await
+            .expect("the stream ends within the patience window");
+        if !matches!(chunk, Ok(Some(_))) {
+            break;
+        }
+    }
+    app.stop().await;
+}
