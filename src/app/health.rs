@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use axum::{extract::State, http::StatusCode};
+use axum::{extract::State, http::StatusCode, routing::get};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -13,10 +13,16 @@ use crate::{
     },
 };
 
+/// `/health/live` and `/health/ready`, and the same under the names orchestrators probe by
+/// default (`/healthz` and `/livez`, `/readyz`), which would otherwise reach the web UI's
+/// fallback and answer 200 whatever the database's state.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(live))
         .routes(routes!(ready))
+        .route("/healthz", get(live))
+        .route("/livez", get(live))
+        .route("/readyz", get(ready))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -57,15 +57,20 @@ async fn health_endpoints_answer() {
 async fn readiness_fails_when_the_database_is_gone() {
     let app = TestApp::spawn().await;
     app.state.db.close().await;
-    let ready = app.request(Method::GET, "/health/ready", None, None).await;
-    ready.assert_problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
-    assert!(ready.body["detail"].as_str().unwrap().contains("database"));
-    let live = app.request(Method::GET, "/health/live", None, None).await;
-    assert_eq!(
-        live.status,
-        StatusCode::OK,
-        "liveness does not depend on the database"
-    );
+    // Under the orchestrators' usual names too (not the web UI's 200).
+    for path in ["/health/ready", "/readyz"] {
+        let ready = app.request(Method::GET, path, None, None).await;
+        ready.assert_problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+        assert!(ready.body["detail"].as_str().unwrap().contains("database"));
+    }
+    for path in ["/health/live", "/healthz", "/livez"] {
+        let live = app.request(Method::GET, path, None, None).await;
+        assert_eq!(
+            (live.status, live.body["status"].as_str()),
+            (StatusCode::OK, Some("ok")),
+            "liveness does not depend on the database ({path})"
+        );
+    }
 }
 
 #[tokio::test]
