@@ -126,48 +126,108 @@ pub enum Replay {
     Gone { frame: String },
 }
 
-/// The events of a room `user_id` is in after `after` (up to `upto` when given).
+/// A room a socket resumes: the events after `after`, up to `upto` (else the room's last).
+#[derive(Debug, Clone, Copy)]
+pub struct Resumed {
+    pub room_id: Uuid,
+    pub after: i64,
+    pub upto: Option<i64>,
+}
+
+/// What a socket of `user_id` resuming `rooms` is sent, room by room in the order given: one
+/// read of the rooms, one of their missed events and one of what those name, however many
+/// rooms (a person in 20 rooms reconnects with as many requests as one in one room).
 pub async fn replay(
     db: &Db,
     files: &Files,
     account_id: Uuid,
     user_id: Uuid,
-    room_id: Uuid,
-    after: i64,
-    upto: Option<i64>,
-) -> AppResult<Replay> {
-    let row = store::room(db, account_id, Some(user_id), room_id)
+    rooms: &[Resumed],
+) -> AppResult<Vec<(Uuid, Replay)>> {
+    let ids: Vec<Uuid> = rooms.iter().map(|r| r.room_id).collect();
+    let joined: HashMap<Uuid, store::RoomRow> = store::rooms_by_ids(db, account_id, user_id, &ids)
         .await?
-        .filter(store::RoomRow::is_member);
-    let Some(row) = row else {
-        let frame = encode("room.removed", Some(room_id), None, &json!({}));
-        return Ok(Replay::Gone { frame });
-    };
-    let upto = upto.unwrap_or(row.event_seq);
-    if upto - after > REPLAY_MAX {
-        let frame = encode("resync", Some(room_id), Some(row.event_seq), &json!({}));
-        return Ok(Replay::TooFar {
-            frame,
-            last: row.event_seq,
-        });
+        .into_iter()
+        .filter(store::RoomRow::is_member)
+        .map(|row| (row.id, row))
+        .collect();
+    let mut replays = Vec::with_capacity(rooms.len());
+    let mut ranges = Vec::new();
+    for wanted in rooms {
+        let room_id = wanted.room_id;
+        let Some(row) = joined.get(&room_id) else {
+            let frame = encode("room.removed", Some(room_id), None, &json!({}));
+            replays.push((room_id, Replay::Gone { frame }));
+            continue;
+        };
+        let upto = wanted.upto.unwrap_or(row.event_seq);
+        if upto - wanted.after > REPLAY_MAX {
+            let frame = encode("resync", Some(room_id), Some(row.event_seq), &json!({}));
+            let last = row.event_seq;
+            replays.push((room_id, Replay::TooFar { frame, last }));
+            continue;
+        }
+        ranges.push((room_id, wanted.after, upto));
+        let missed = Replay::Missed {
+            frames: Vec::new(),
+            last: wanted.after,
+        };
+        replays.push((room_id, missed));
     }
-    let sql = "SELECT room_id, seq, kind, message_id, user_id FROM chat_events
-               WHERE account_id = $1 AND room_id = $2 AND seq > $3 AND seq <= $4
-               ORDER BY seq";
-    let events: Vec<EventRow> = on_conn!(Conn::from(db), c => sqlx::query_as(sql)
-        .bind(account_id).bind(room_id).bind(after).bind(upto).fetch_all(c).await?);
-    let last = events.last().map_or(after, |event| event.seq);
+    let events = missed_events(db, account_id, &ranges).await?;
     let rendered = render(db, files, account_id, &events).await?;
-    let frames = events
+    let at: HashMap<Uuid, usize> = replays
         .iter()
-        .zip(rendered)
-        .filter_map(|(event, frame)| {
-            let (text, removed) = frame?;
+        .enumerate()
+        .map(|(i, (room_id, _))| (*room_id, i))
+        .collect();
+    for (event, frame) in events.iter().zip(rendered) {
+        let Some((_, Replay::Missed { frames, last })) =
+            at.get(&event.room_id).map(|i| &mut replays[*i])
+        else {
+            continue;
+        };
+        *last = event.seq;
+        if let Some((text, removed)) = frame {
             let mine = removed.filter(|_| event.user_id == Some(user_id));
-            Some((event.seq, mine.unwrap_or(text)))
+            frames.push((event.seq, mine.unwrap_or(text)));
+        }
+    }
+    Ok(replays)
+}
+
+/// The events of each `(room, after, upto)`, in order within each room.
+async fn missed_events(
+    db: &Db,
+    account_id: Uuid,
+    ranges: &[(Uuid, i64, i64)],
+) -> AppResult<Vec<EventRow>> {
+    if ranges.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ranges_sql: Vec<String> = (0..ranges.len())
+        .map(|i| {
+            let n = 2 + 3 * i;
+            format!(
+                "(room_id = ${n} AND seq > ${} AND seq <= ${})",
+                n + 1,
+                n + 2
+            )
         })
         .collect();
-    Ok(Replay::Missed { frames, last })
+    let sql = format!(
+        "SELECT room_id, seq, kind, message_id, user_id FROM chat_events
+         WHERE account_id = $1 AND ({})
+         ORDER BY room_id, seq",
+        ranges_sql.join(" OR ")
+    );
+    Ok(on_conn!(Conn::from(db), c => {
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account_id);
+        for (room_id, after, upto) in ranges {
+            query = query.bind(*room_id).bind(*after).bind(*upto);
+        }
+        query.fetch_all(c).await?
+    }))
 }
 
 async fn event(db: &Db, account_id: Uuid, room_id: Uuid, seq: i64) -> AppResult<Option<EventRow>> {

@@ -5,7 +5,7 @@ use super::Room;
 use crate::{
     on_conn, on_tx,
     platform::{
-        db::{Conn, Tx},
+        db::{Conn, Tx, placeholders},
         error::AppResult,
     },
 };
@@ -129,6 +129,31 @@ pub async fn room(
     let viewer = viewer.unwrap_or(Uuid::nil());
     Ok(on_conn!(conn.into(), c => sqlx::query_as(sql)
         .bind(account_id).bind(viewer).bind(id).fetch_optional(c).await?))
+}
+
+/// The account's rooms among `ids` with `viewer`'s marker, visible to them or not (those that
+/// do not exist, or are another account's, are left out).
+pub async fn rooms_by_ids(
+    conn: impl Into<Conn<'_>>,
+    account_id: Uuid,
+    viewer: Uuid,
+    ids: &[Uuid],
+) -> AppResult<Vec<RoomRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "{} AND r.id IN ({})",
+        room_columns!(),
+        placeholders(3, ids.len())
+    );
+    Ok(on_conn!(conn.into(), c => {
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account_id).bind(viewer);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        query.fetch_all(c).await?
+    }))
 }
 
 /// Only people still active in the account count as a room's members: a deactivated one

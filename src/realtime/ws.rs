@@ -41,7 +41,7 @@ use super::{
 };
 use crate::{
     app::state::AppState,
-    chat::live::{self, Replay},
+    chat::live::{self, Replay, Resumed},
     platform::{
         error::{AppError, AppResult, Problem},
         params::ApiQuery,
@@ -496,10 +496,17 @@ impl Session {
     async fn resume(&mut self, rooms: Positions) -> Result<(), Stop> {
         let sent_live = std::mem::take(&mut self.sent_live);
         self.resume_window = Instant::now();
-        for (room_id, after) in rooms {
+        let rooms: Vec<Resumed> = rooms
+            .into_iter()
+            .map(|(room_id, after)| Resumed {
+                room_id,
+                after: after.max(0),
+                upto: None,
+            })
+            .collect();
+        for (room_id, replay) in self.replays(&rooms).await? {
             let skip = sent_live.get(&room_id).map_or(&[][..], Vec::as_slice);
-            self.replay_skipping(room_id, after.max(0), None, skip)
-                .await?;
+            self.deliver(room_id, replay, skip).await?;
         }
         Ok(())
     }
@@ -533,32 +540,31 @@ impl Session {
 
     /// Sends the room's events after `after` (to `upto`) from the database.
     async fn replay(&mut self, room_id: Uuid, after: i64, upto: Option<i64>) -> Result<(), Stop> {
-        self.replay_skipping(room_id, after, upto, &[]).await
-    }
-
-    /// [`Session::replay`], leaving out the numbers in `skip` (already sent).
-    async fn replay_skipping(
-        &mut self,
-        room_id: Uuid,
-        after: i64,
-        upto: Option<i64>,
-        skip: &[i64],
-    ) -> Result<(), Stop> {
-        let (account_id, user_id) = (self.grant.account_id, self.grant.user_id);
-        let replay = live::replay(
-            &self.state.db,
-            &self.state.chat_files,
-            account_id,
-            user_id,
+        let wanted = [Resumed {
             room_id,
             after,
             upto,
-        )
-        .await
-        .map_err(|err| {
-            tracing::warn!(error = %err, "replaying chat events failed");
-            Stop::Close(close_code::ERROR, "replay failed: reconnect and resume")
-        })?;
+        }];
+        for (room_id, replay) in self.replays(&wanted).await? {
+            self.deliver(room_id, replay, &[]).await?;
+        }
+        Ok(())
+    }
+
+    /// What the socket's person missed in `rooms`, from the database.
+    async fn replays(&mut self, rooms: &[Resumed]) -> Result<Vec<(Uuid, Replay)>, Stop> {
+        let (account_id, user_id) = (self.grant.account_id, self.grant.user_id);
+        let files = &self.state.chat_files;
+        live::replay(&self.state.db, files, account_id, user_id, rooms)
+            .await
+            .map_err(|err| {
+                tracing::warn!(error = %err, "replaying chat events failed");
+                Stop::Close(close_code::ERROR, "replay failed: reconnect and resume")
+            })
+    }
+
+    /// Sends a room's replay, leaving out the numbers in `skip` (already sent).
+    async fn deliver(&mut self, room_id: Uuid, replay: Replay, skip: &[i64]) -> Result<(), Stop> {
         match replay {
             Replay::Missed { frames, last } => {
                 self.delivered.insert(room_id, last);

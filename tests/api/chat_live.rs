@@ -310,6 +310,73 @@ async fn a_ticket_that_says_where_to_resume_replays_before_anything_live() {
     );
 }
 
+/// A socket resuming many rooms at once gets, room by room, exactly what it missed after the
+/// number it gave for that room: nothing from before it, nothing for a room it has all of,
+/// and `room.removed` for a room it was taken out of meanwhile or that is another account's.
+#[tokio::test]
+async fn a_socket_resuming_many_rooms_gets_each_room_exactly_what_it_missed() {
+    let app = TestApp::spawn().await;
+    let t = tenant(&app, "Acme").await;
+    let by = &t.supervisor;
+    let [busy, quiet, left] = [
+        channel(&app, &t, by, &[t.agent.id]).await,
+        channel(&app, &t, by, &[t.agent.id]).await,
+        channel(&app, &t, by, &[t.agent.id]).await,
+    ];
+    for n in 0..4 {
+        send(&app, &t, by, busy, &format!("seen {n}")).await;
+    }
+    send(&app, &t, by, quiet, "seen").await;
+    let seen = HashMap::from([
+        (busy, event_seq(&app, &t, &t.agent, busy).await),
+        (quiet, event_seq(&app, &t, &t.agent, quiet).await),
+        (left, event_seq(&app, &t, &t.agent, left).await),
+    ]);
+    // Away: two messages in one room, taken out of another.
+    let mut missed = Vec::new();
+    for text in ["missed 1", "missed 2"] {
+        missed.push(send(&app, &t, by, busy, text).await["id"].clone());
+    }
+    let remove = t.path(&format!("/chat/rooms/{left}/members/{}", t.agent.id));
+    let removed = app.delete(&remove, &by.token).await;
+    assert_eq!(removed.status, StatusCode::OK, "{:?}", removed.body);
+    let other = tenant(&app, "Globex").await;
+    let foreign = channel(&app, &other, &other.supervisor, &[]).await;
+
+    let mut resume: serde_json::Map<String, Value> = seen
+        .iter()
+        .map(|(room, seq)| (room.to_string(), json!(seq)))
+        .collect();
+    resume.insert(foreign.to_string(), json!(0));
+    let mut agent = Socket::open_resuming(&app, &t, &t.agent, Value::Object(resume)).await;
+    // The replay comes before anything live: read up to this.
+    let live = send(&app, &t, by, quiet, "live").await;
+    let mut replayed: HashMap<Uuid, Vec<Value>> = HashMap::new();
+    loop {
+        let frame = agent.next().await;
+        if frame["data"]["id"] == live["id"] {
+            break;
+        }
+        let room: Uuid = frame["room_id"].as_str().unwrap().parse().unwrap();
+        replayed.entry(room).or_default().push(frame);
+    }
+
+    let busy_frames = &replayed[&busy];
+    let ids: Vec<&Value> = busy_frames.iter().map(|f| &f["data"]["id"]).collect();
+    assert_eq!(ids, missed.iter().collect::<Vec<_>>(), "{busy_frames:?}");
+    assert!(
+        busy_frames
+            .iter()
+            .all(|f| f["seq"].as_i64().unwrap() > seen[&busy]),
+        "nothing from before the number given"
+    );
+    assert!(!replayed.contains_key(&quiet), "{:?}", replayed.get(&quiet));
+    for room in [left, foreign] {
+        let types: Vec<&Value> = replayed[&room].iter().map(|f| &f["type"]).collect();
+        assert_eq!(types, [&json!("room.removed")], "{room}");
+    }
+}
+
 #[tokio::test]
 async fn a_tickets_resume_is_checked() {
     let app = TestApp::spawn().await;

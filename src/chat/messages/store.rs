@@ -10,7 +10,7 @@ use super::{Message, Reaction, render};
 use crate::{
     on_conn, on_tx,
     platform::{
-        db::{Conn, Db, Tx},
+        db::{Conn, Db, Tx, placeholders},
         error::AppResult,
     },
 };
@@ -80,14 +80,6 @@ pub fn again<'b>(conn: &'b mut Conn<'_>) -> Conn<'b> {
         Conn::Pool(db) => Conn::Pool(db),
         Conn::Tx(tx) => Conn::Tx(tx),
     }
-}
-
-/// `$from, $from+1, …` for `n` values.
-fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 macro_rules! message_columns {

@@ -388,6 +388,14 @@ impl Tx {
     }
 }
 
+/// `$from, $from+1, …` for `n` values (an `IN (…)` list of `n` bound values).
+pub fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// True when a database error is a unique-constraint violation (both engines).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
