@@ -551,7 +551,8 @@ impl Session {
         Ok(())
     }
 
-    /// What the socket's person missed in `rooms`, from the database.
+    /// What the socket's person missed in `rooms`, from the database. (`&mut self`: a
+    /// session is not `Sync`, so a shared borrow of it could not be held across the read.)
     async fn replays(&mut self, rooms: &[Resumed]) -> Result<Vec<(Uuid, Replay)>, Stop> {
         let (account_id, user_id) = (self.grant.account_id, self.grant.user_id);
         let files = &self.state.chat_files;
