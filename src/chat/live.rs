@@ -167,36 +167,63 @@ pub async fn replay(
             replays.push((room_id, Replay::TooFar { frame, last }));
             continue;
         }
-        ranges.push((room_id, wanted.after, upto));
+        if upto > wanted.after {
+            ranges.push((room_id, wanted.after, upto));
+        }
         let missed = Replay::Missed {
             frames: Vec::new(),
             last: wanted.after,
         };
         replays.push((room_id, missed));
     }
-    let events = missed_events(db, account_id, &ranges).await?;
-    let rendered = render(db, files, account_id, &events).await?;
     let at: HashMap<Uuid, usize> = replays
         .iter()
         .enumerate()
         .map(|(i, (room_id, _))| (*room_id, i))
         .collect();
-    for (event, frame) in events.iter().zip(rendered) {
-        let Some((_, Replay::Missed { frames, last })) =
-            at.get(&event.room_id).map(|i| &mut replays[*i])
-        else {
-            continue;
-        };
-        *last = event.seq;
-        if let Some((text, removed)) = frame {
-            let mine = removed.filter(|_| event.user_id == Some(user_id));
-            frames.push((event.seq, mine.unwrap_or(text)));
+    for batch in batches(&ranges) {
+        let events = missed_events(db, account_id, batch).await?;
+        let rendered = render(db, files, account_id, &events).await?;
+        for (event, frame) in events.iter().zip(rendered) {
+            let Some((_, Replay::Missed { frames, last })) =
+                at.get(&event.room_id).map(|i| &mut replays[*i])
+            else {
+                continue;
+            };
+            *last = event.seq;
+            if let Some((text, removed)) = frame {
+                let mine = removed.filter(|_| event.user_id == Some(user_id));
+                frames.push((event.seq, mine.unwrap_or(text)));
+            }
         }
     }
     Ok(replays)
 }
 
-/// The events of each `(room, after, upto)`, in order within each room.
+/// `ranges` (room, after, upto) cut into runs of at most [`REPLAY_MAX`] events in all (one
+/// room's never is more), so the reads of what the events name bind lists of ids within what
+/// either engine takes, however many rooms resume.
+fn batches(ranges: &[(Uuid, i64, i64)]) -> Vec<&[(Uuid, i64, i64)]> {
+    let mut batches = Vec::new();
+    let (mut start, mut events) = (0, 0);
+    for (i, (_, after, upto)) in ranges.iter().enumerate() {
+        let span = upto - after;
+        if events + span > REPLAY_MAX && i > start {
+            batches.push(&ranges[start..i]);
+            (start, events) = (i, 0);
+        }
+        events += span;
+    }
+    if start < ranges.len() {
+        batches.push(&ranges[start..]);
+    }
+    batches
+}
+
+/// The events of each `(room, after, upto)`, in order within each room. The ranges are a
+/// `VALUES` list joined to the log (an `OR` of one condition per room would be refused by
+/// SQLite past a few hundred rooms: its expression depth is bounded); `CROSS JOIN` keeps
+/// SQLite looking the log up by each range rather than scanning it.
 async fn missed_events(
     db: &Db,
     account_id: Uuid,
@@ -205,21 +232,19 @@ async fn missed_events(
     if ranges.is_empty() {
         return Ok(Vec::new());
     }
-    let ranges_sql: Vec<String> = (0..ranges.len())
+    let values: Vec<String> = (0..ranges.len())
         .map(|i| {
             let n = 2 + 3 * i;
-            format!(
-                "(room_id = ${n} AND seq > ${} AND seq <= ${})",
-                n + 1,
-                n + 2
-            )
+            format!("(${n}, ${}, ${})", n + 1, n + 2)
         })
         .collect();
     let sql = format!(
-        "SELECT room_id, seq, kind, message_id, user_id FROM chat_events
-         WHERE account_id = $1 AND ({})
-         ORDER BY room_id, seq",
-        ranges_sql.join(" OR ")
+        "SELECT e.room_id, e.seq, e.kind, e.message_id, e.user_id
+         FROM (VALUES {}) AS w CROSS JOIN chat_events e
+         WHERE e.room_id = w.column1 AND e.seq > w.column2 AND e.seq <= w.column3
+           AND e.account_id = $1
+         ORDER BY e.room_id, e.seq",
+        values.join(", ")
     );
     Ok(on_conn!(Conn::from(db), c => {
         let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account_id);
@@ -298,4 +323,32 @@ async fn shared_room(
     };
     let members = store::member_ids(db, account_id, room_id).await?;
     Ok(Some(row.shared_view(members)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resume_is_read_in_batches_of_at_most_replay_max_events() {
+        let range = |span: i64| (Uuid::now_v7(), 10, 10 + span);
+        let spans = |ranges: &[(Uuid, i64, i64)]| -> Vec<Vec<i64>> {
+            batches(ranges)
+                .iter()
+                .map(|batch| batch.iter().map(|(_, a, u)| u - a).collect())
+                .collect()
+        };
+        assert!(batches(&[]).is_empty());
+        let few = [range(3), range(1), range(496)];
+        assert_eq!(spans(&few), [vec![3, 1, 496]]);
+        let more = [range(300), range(201), range(REPLAY_MAX), range(1)];
+        assert_eq!(
+            spans(&more),
+            [vec![300], vec![201], vec![REPLAY_MAX], vec![1]]
+        );
+        let many: Vec<_> = (0..1000).map(|_| range(2)).collect();
+        let cut = batches(&many);
+        assert_eq!(cut.len(), 4);
+        assert!(cut.iter().all(|batch| batch.len() <= 250));
+    }
 }
